@@ -1,0 +1,88 @@
+// CSysVIPC: the few System V IPC calls Swift cannot make itself.
+//
+// semctl(2) is variadic and takes a `union semun`; the *_STAT_ANY and *_INFO
+// commands are only visible with _GNU_SOURCE, which is defined in shim.c so it
+// does not leak into Swift's other imports. Every function carries the `cipc_`
+// prefix, returns what the syscall returns (-1 with errno set on failure), and
+// copies kernel structures into flat structs with fixed-width fields.
+#ifndef CSYSVIPC_H
+#define CSYSVIPC_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+/// The permission part common to all three kinds (struct ipc_perm).
+typedef struct {
+    int32_t key;
+    uint32_t uid, gid, cuid, cgid;
+    uint32_t mode;      // low 9 bits are permissions; shm adds SHM_DEST/SHM_LOCKED
+} cipc_perm_t;
+
+typedef struct {
+    cipc_perm_t perm;
+    int64_t otime, ctime;
+    uint64_t nsems;
+} cipc_sem_ds_t;
+
+typedef struct {
+    cipc_perm_t perm;
+    uint64_t size;
+    int64_t atime, dtime, ctime;
+    int32_t cpid, lpid;
+    uint64_t nattch;
+} cipc_shm_ds_t;
+
+typedef struct {
+    cipc_perm_t perm;
+    int64_t stime, rtime, ctime;
+    uint64_t cbytes, qnum, qbytes;
+    int32_t lspid, lrpid;
+} cipc_msg_ds_t;
+
+/// Kernel limits as the *_INFO / IPC_INFO commands report them.
+typedef struct {
+    int64_t semmsl, semmns, semopm, semmni;    // IPC_INFO on semctl
+    int64_t shmmax, shmmni, shmall;            // IPC_INFO on shmctl
+    int64_t msgmax, msgmnb, msgmni;            // IPC_INFO on msgctl
+} cipc_limits_t;
+
+// Highest index in use (the return of SEM_INFO / SHM_INFO / MSG_INFO), or -1.
+int cipc_sem_max_index(void);
+int cipc_shm_max_index(void);
+int cipc_msg_max_index(void);
+
+// Stat by index: `any` selects *_STAT_ANY (Linux 4.17+, no read permission
+// needed) instead of *_STAT. Returns the object's full id, or -1 (EINVAL for an
+// empty slot).
+int cipc_sem_stat_index(int index, int any, cipc_sem_ds_t *out);
+int cipc_shm_stat_index(int index, int any, cipc_shm_ds_t *out);
+int cipc_msg_stat_index(int index, int any, cipc_msg_ds_t *out);
+
+// Stat by id (IPC_STAT; needs read permission). 0 or -1.
+int cipc_sem_stat_id(int semid, cipc_sem_ds_t *out);
+int cipc_shm_stat_id(int shmid, cipc_shm_ds_t *out);
+int cipc_msg_stat_id(int msqid, cipc_msg_ds_t *out);
+
+// Per-semaphore detail. GETALL fills `values` (nsems entries).
+int cipc_sem_getall(int semid, unsigned short *values);
+int cipc_sem_getpid(int semid, int semnum);
+int cipc_sem_getncnt(int semid, int semnum);
+int cipc_sem_getzcnt(int semid, int semnum);
+int cipc_sem_setval(int semid, int semnum, int value);
+
+// IPC_RMID for each kind. 0 or -1.
+int cipc_sem_rmid(int semid);
+int cipc_shm_rmid(int shmid);
+int cipc_msg_rmid(int msqid);
+
+// Limits through IPC_INFO; fields the kernel did not report stay -1.
+int cipc_limits(cipc_limits_t *out);
+
+// Signal recording for a long-running loop: the handler (installed with
+// SA_SIGINFO) only stores the signal number and the sender's pid and uid; the
+// main loop polls cipc_pending_signal. Returns 0 or -1.
+int cipc_record_signal(int signo);
+/// 0 when no signal arrived; otherwise the first signal and its sender.
+int cipc_pending_signal(int32_t *sender_pid, uint32_t *sender_uid);
+
+#endif

@@ -1,0 +1,193 @@
+#define _GNU_SOURCE
+#include "CSysVIPC.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
+
+union semun {
+    int val;
+    struct semid_ds *buf;
+    unsigned short *array;
+    struct seminfo *__buf;
+};
+
+static void copy_perm(const struct ipc_perm *p, cipc_perm_t *out) {
+    out->key = (int32_t)p->__key;
+    out->uid = p->uid;
+    out->gid = p->gid;
+    out->cuid = p->cuid;
+    out->cgid = p->cgid;
+    out->mode = p->mode;
+}
+
+static void copy_sem(const struct semid_ds *d, cipc_sem_ds_t *out) {
+    copy_perm(&d->sem_perm, &out->perm);
+    out->otime = (int64_t)d->sem_otime;
+    out->ctime = (int64_t)d->sem_ctime;
+    out->nsems = (uint64_t)d->sem_nsems;
+}
+
+static void copy_shm(const struct shmid_ds *d, cipc_shm_ds_t *out) {
+    copy_perm(&d->shm_perm, &out->perm);
+    out->size = (uint64_t)d->shm_segsz;
+    out->atime = (int64_t)d->shm_atime;
+    out->dtime = (int64_t)d->shm_dtime;
+    out->ctime = (int64_t)d->shm_ctime;
+    out->cpid = d->shm_cpid;
+    out->lpid = d->shm_lpid;
+    out->nattch = (uint64_t)d->shm_nattch;
+}
+
+static void copy_msg(const struct msqid_ds *d, cipc_msg_ds_t *out) {
+    copy_perm(&d->msg_perm, &out->perm);
+    out->stime = (int64_t)d->msg_stime;
+    out->rtime = (int64_t)d->msg_rtime;
+    out->ctime = (int64_t)d->msg_ctime;
+    out->cbytes = (uint64_t)d->__msg_cbytes;
+    out->qnum = (uint64_t)d->msg_qnum;
+    out->qbytes = (uint64_t)d->msg_qbytes;
+    out->lspid = d->msg_lspid;
+    out->lrpid = d->msg_lrpid;
+}
+
+int cipc_sem_max_index(void) {
+    struct seminfo info;
+    union semun arg = {.__buf = &info};
+    return semctl(0, 0, SEM_INFO, arg);
+}
+
+int cipc_shm_max_index(void) {
+    struct shm_info info;
+    return shmctl(0, SHM_INFO, (struct shmid_ds *)&info);
+}
+
+int cipc_msg_max_index(void) {
+    struct msginfo info;
+    return msgctl(0, MSG_INFO, (struct msqid_ds *)&info);
+}
+
+int cipc_sem_stat_index(int index, int any, cipc_sem_ds_t *out) {
+    struct semid_ds d;
+    union semun arg = {.buf = &d};
+    int id = semctl(index, 0, any ? SEM_STAT_ANY : SEM_STAT, arg);
+    if (id >= 0) copy_sem(&d, out);
+    return id;
+}
+
+int cipc_shm_stat_index(int index, int any, cipc_shm_ds_t *out) {
+    struct shmid_ds d;
+    int id = shmctl(index, any ? SHM_STAT_ANY : SHM_STAT, &d);
+    if (id >= 0) copy_shm(&d, out);
+    return id;
+}
+
+int cipc_msg_stat_index(int index, int any, cipc_msg_ds_t *out) {
+    struct msqid_ds d;
+    int id = msgctl(index, any ? MSG_STAT_ANY : MSG_STAT, &d);
+    if (id >= 0) copy_msg(&d, out);
+    return id;
+}
+
+int cipc_sem_stat_id(int semid, cipc_sem_ds_t *out) {
+    struct semid_ds d;
+    union semun arg = {.buf = &d};
+    int rc = semctl(semid, 0, IPC_STAT, arg);
+    if (rc == 0) copy_sem(&d, out);
+    return rc;
+}
+
+int cipc_shm_stat_id(int shmid, cipc_shm_ds_t *out) {
+    struct shmid_ds d;
+    int rc = shmctl(shmid, IPC_STAT, &d);
+    if (rc == 0) copy_shm(&d, out);
+    return rc;
+}
+
+int cipc_msg_stat_id(int msqid, cipc_msg_ds_t *out) {
+    struct msqid_ds d;
+    int rc = msgctl(msqid, IPC_STAT, &d);
+    if (rc == 0) copy_msg(&d, out);
+    return rc;
+}
+
+int cipc_sem_getall(int semid, unsigned short *values) {
+    union semun arg = {.array = values};
+    return semctl(semid, 0, GETALL, arg);
+}
+
+int cipc_sem_getpid(int semid, int semnum) { return semctl(semid, semnum, GETPID); }
+int cipc_sem_getncnt(int semid, int semnum) { return semctl(semid, semnum, GETNCNT); }
+int cipc_sem_getzcnt(int semid, int semnum) { return semctl(semid, semnum, GETZCNT); }
+
+int cipc_sem_setval(int semid, int semnum, int value) {
+    union semun arg = {.val = value};
+    return semctl(semid, semnum, SETVAL, arg);
+}
+
+int cipc_sem_rmid(int semid) { return semctl(semid, 0, IPC_RMID); }
+int cipc_shm_rmid(int shmid) { return shmctl(shmid, IPC_RMID, NULL); }
+int cipc_msg_rmid(int msqid) { return msgctl(msqid, IPC_RMID, NULL); }
+
+int cipc_limits(cipc_limits_t *out) {
+    memset(out, 0xff, sizeof *out); /* every field -1 until read */
+    int ok = 0;
+    struct seminfo si;
+    union semun arg = {.__buf = &si};
+    if (semctl(0, 0, IPC_INFO, arg) >= 0) {
+        out->semmsl = si.semmsl;
+        out->semmns = si.semmns;
+        out->semopm = si.semopm;
+        out->semmni = si.semmni;
+        ok = 1;
+    }
+    struct shminfo shi;
+    if (shmctl(0, IPC_INFO, (struct shmid_ds *)&shi) >= 0) {
+        out->shmmax = (int64_t)shi.shmmax;
+        out->shmmni = (int64_t)shi.shmmni;
+        out->shmall = (int64_t)shi.shmall;
+        ok = 1;
+    }
+    struct msginfo mi;
+    if (msgctl(0, IPC_INFO, (struct msqid_ds *)&mi) >= 0) {
+        out->msgmax = mi.msgmax;
+        out->msgmnb = mi.msgmnb;
+        out->msgmni = mi.msgmni;
+        ok = 1;
+    }
+    return ok ? 0 : -1;
+}
+
+static volatile sig_atomic_t pending_signo = 0;
+static volatile sig_atomic_t pending_pid = 0;
+static volatile sig_atomic_t pending_uid = 0;
+
+static void record(int signo, siginfo_t *info, void *ctx) {
+    (void)ctx;
+    if (pending_signo != 0) return; /* keep the first one */
+    pending_pid = info ? info->si_pid : 0;
+    pending_uid = info ? (sig_atomic_t)info->si_uid : 0;
+    pending_signo = signo;
+}
+
+int cipc_record_signal(int signo) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = record;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    return sigaction(signo, &sa, NULL);
+}
+
+int cipc_pending_signal(int32_t *sender_pid, uint32_t *sender_uid) {
+    int s = pending_signo;
+    if (s != 0) {
+        if (sender_pid) *sender_pid = pending_pid;
+        if (sender_uid) *sender_uid = (uint32_t)pending_uid;
+    }
+    return s;
+}

@@ -1,0 +1,110 @@
+/// Who may be holding the objects: `--unit`, `--cgroup`, `--pidfile`, `--exe`, `--exclusive`.
+///
+/// Several scope options combine as a union: a process is in scope when any of
+/// them selects it. Matching is a pure function of the process table; reading
+/// the pidfiles happens before (see `ScopeSpec.PidFile`).
+public struct ScopeSpec: Sendable, Equatable {
+    /// A pidfile as read: its path and the pid in it (nil when missing, empty or unreadable).
+    public struct PidFile: Sendable, Equatable {
+        public var path: String
+        public var pid: Int32?
+        public var problem: String?
+        public init(path: String, pid: Int32?, problem: String? = nil) {
+            self.path = path
+            self.pid = pid
+            self.problem = problem
+        }
+    }
+
+    public var units: [String]
+    public var cgroups: [String]
+    public var pidfiles: [PidFile]
+    public var exes: [String]
+    public var exclusive: Bool
+
+    public init(units: [String] = [], cgroups: [String] = [], pidfiles: [PidFile] = [], exes: [String] = [],
+                exclusive: Bool = false) {
+        self.units = units.map(SystemdUnit.normalize)
+        self.cgroups = cgroups
+        self.pidfiles = pidfiles
+        self.exes = exes
+        self.exclusive = exclusive
+    }
+
+    /// Whether any scope option was given.
+    public var isEmpty: Bool { units.isEmpty && cgroups.isEmpty && pidfiles.isEmpty && exes.isEmpty }
+
+    /// "unit apache2.service", "pidfile /run/apache2/apache2.pid (pid 812)", ...
+    public var description: String {
+        var parts: [String] = []
+        parts += units.map { "unit \($0)" }
+        parts += cgroups.map { "cgroup \($0)" }
+        parts += pidfiles.map { f in "pidfile \(f.path)" + (f.pid.map { " (pid \($0))" } ?? " (no pid)") }
+        parts += exes.map { "exe \($0)" }
+        return parts.joined(separator: ", ")
+    }
+
+    /// Reads a pidfile: a missing or stale one becomes an empty scope plus a warning.
+    public static func readPidFile(_ path: String) -> PidFile {
+        do {
+            let text = try FileIO.readText(path).trimmingCharacters(in: " \t\n")
+            guard let pid = Int32(text.split(separator: "\n").first.map(String.init) ?? ""), pid > 0 else {
+                return PidFile(path: path, pid: nil, problem: "pidfile \(path) holds no pid (\"\(text.prefix(20))\"): its scope is empty")
+            }
+            return PidFile(path: path, pid: pid)
+        } catch {
+            return PidFile(path: path, pid: nil, problem: "\(error): the scope of this pidfile is empty")
+        }
+    }
+
+    /// Whether one process matches an `--exe` value: a path matches /proc/PID/exe, a name matches its basename or comm.
+    static func exeMatches(_ p: ProcessRecord, _ want: String) -> Bool {
+        let exe = p.exe.map { $0.hasSuffix(" (deleted)") ? String($0.dropLast(10)) : $0 }
+        if want.contains("/") { return exe == want }
+        let base = exe.flatMap { $0.split(separator: "/").last.map(String.init) }
+        return base == want || p.comm == want
+    }
+
+    /// The pids in scope, and warnings (stale pidfiles).
+    public func resolve(in table: ProcessTable) -> ResolvedScope? {
+        guard !isEmpty else { return nil }
+        var members: Set<Int32> = []
+        var warnings: [String] = []
+        for f in pidfiles {
+            if let problem = f.problem { warnings.append(problem); continue }
+            guard let pid = f.pid, let p = table.byPid[pid], !p.isDeadOrZombie else {
+                warnings.append("pidfile \(f.path) names pid \(f.pid ?? 0), which is not running: the scope of this pidfile is empty")
+                continue
+            }
+            members.formUnion(table.descendants(of: pid))
+        }
+        if !units.isEmpty || !cgroups.isEmpty || !exes.isEmpty {
+            for p in table.byPid.values {
+                if let cg = p.cgroup {
+                    if units.contains(where: { SystemdUnit.cgroup(cg, isIn: $0) }) { members.insert(p.pid); continue }
+                    if cgroups.contains(where: { cg == $0 || cg.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") }) {
+                        members.insert(p.pid)
+                        continue
+                    }
+                }
+                if exes.contains(where: { Self.exeMatches(p, $0) }) { members.insert(p.pid) }
+            }
+        }
+        return ResolvedScope(description: description, members: members, exclusive: exclusive, warnings: warnings)
+    }
+}
+
+/// A scope turned into pids.
+public struct ResolvedScope: Sendable, Equatable {
+    public var description: String
+    public var members: Set<Int32>
+    public var exclusive: Bool
+    public var warnings: [String]
+
+    public init(description: String, members: Set<Int32>, exclusive: Bool, warnings: [String] = []) {
+        self.description = description
+        self.members = members
+        self.exclusive = exclusive
+        self.warnings = warnings
+    }
+}

@@ -1,0 +1,61 @@
+/// The one judgement every object gets.
+public enum Verdict: String, Sendable, Codable, CaseIterable, Comparable {
+    /// Direct evidence that a live process uses it.
+    case inUse = "in-use"
+    /// No direct evidence and no possible holder.
+    case orphaned
+    /// No direct evidence, but possible holders exist.
+    case suspect
+    /// The tool could not read enough to decide.
+    case unknown
+
+    public static func < (a: Verdict, b: Verdict) -> Bool {
+        let order: [Verdict] = [.orphaned, .suspect, .unknown, .inUse]
+        return order.firstIndex(of: a)! < order.firstIndex(of: b)!
+    }
+}
+
+/// A process named as evidence.
+public struct Holder: Sendable, Equatable, Hashable {
+    public enum Relation: String, Sendable, Codable {
+        /// Maps the segment (/proc/PID/maps).
+        case attached
+        /// A live recorded pid (sempid, cpid, lpid, lspid, lrpid).
+        case recorded
+        /// Could reach the object and existed at its last activity.
+        case possible
+    }
+    public var pid: Int32
+    public var command: String
+    public var unit: String?
+    public var uid: UInt32
+    public var relation: Relation
+
+    public init(_ p: ProcessRecord, relation: Relation) {
+        pid = p.pid
+        command = p.comm
+        unit = p.unit
+        uid = p.uid
+        self.relation = relation
+    }
+}
+
+/// An object with its verdict and the evidence behind it, most decisive reason first.
+public struct Classification: Sendable, Equatable {
+    public var object: IPCObject
+    public var verdict: Verdict
+    public var reasons: [String]
+    /// Processes that directly hold it (attached, live recorded pid).
+    public var holders: [Holder]
+    /// Processes that might hold it (suspect verdicts).
+    public var possibleHolders: [Holder]
+
+    public init(object: IPCObject, verdict: Verdict, reasons: [String], holders: [Holder] = [],
+                possibleHolders: [Holder] = []) {
+        self.object = object
+        self.verdict = verdict
+        self.reasons = reasons
+        self.holders = holders
+        self.possibleHolders = possibleHolders
+    }
+}

@@ -1,0 +1,181 @@
+import SystemPackage
+
+/// Where the IPC snapshot comes from.
+public enum IPCSource: String, Sendable, CaseIterable {
+    /// The faster source that works here (the syscalls on a live system), falling back to the other.
+    case auto
+    /// /proc/sysvipc/{sem,shm,msg}.
+    case proc
+    /// SEM_INFO + SEM_STAT_ANY (and the shm/msg equivalents) over every index.
+    case syscall
+}
+
+/// A failure to read the IPC state at all, naming what was read.
+public struct ProbeError: Error, CustomStringConvertible {
+    public var description: String
+}
+
+/// Reads the System V IPC objects of the tool's IPC namespace into an `IPCSnapshot`.
+public struct IPCProbe: Sendable {
+    /// The procfs root (`--proc DIR`); per-semaphore detail is read from the live kernel only when this is /proc.
+    public var procRoot: String
+    public var kinds: Set<IPCKind>
+
+    public init(procRoot: String = "/proc", kinds: Set<IPCKind> = Set(IPCKind.allCases)) {
+        self.procRoot = procRoot
+        self.kinds = kinds
+    }
+
+    /// Whether the snapshot describes the kernel this process runs on.
+    public var isLive: Bool { procRoot == "/proc" }
+
+    /// Reads a snapshot from the chosen source; `auto` tries the syscalls first on a live system.
+    public func snapshot(source: IPCSource) throws -> IPCSnapshot {
+        switch source {
+        case .proc: return try fromProc()
+        case .syscall:
+            guard isLive else {
+                throw ProbeError(description: "--source syscall reads the running kernel, not the procfs copy in \(procRoot); use --source proc")
+            }
+            return try fromSyscalls()
+        case .auto:
+            if isLive, let s = try? fromSyscalls() { return s }
+            return try fromProc()
+        }
+    }
+
+    // MARK: /proc/sysvipc
+
+    /// Parses /proc/sysvipc/{sem,shm,msg} (one read per file), then adds per-semaphore detail.
+    public func fromProc() throws -> IPCSnapshot {
+        var warnings: [String] = []
+        var snap = IPCSnapshot(source: "proc")
+        func load(_ name: String) throws -> ([UInt8], String) {
+            let path = "\(procRoot)/sysvipc/\(name)"
+            do { return (try FileIO.read(path, sizeHint: 1 << 16), path) } catch {
+                throw ProbeError(description: "\(error) (is /proc mounted? try --source syscall)")
+            }
+        }
+        do {
+            if kinds.contains(.sem) {
+                let (b, p) = try load("sem")
+                snap.semaphoreSets = try SysVIPCProcParser.parseSemaphoreSets(b, path: p, warnings: &warnings)
+            }
+            if kinds.contains(.shm) {
+                let (b, p) = try load("shm")
+                snap.segments = try SysVIPCProcParser.parseSegments(b, path: p, warnings: &warnings)
+            }
+            if kinds.contains(.msg) {
+                let (b, p) = try load("msg")
+                snap.queues = try SysVIPCProcParser.parseQueues(b, path: p, warnings: &warnings)
+            }
+        } catch let e as SysVIPCProcParser.FormatError {
+            throw ProbeError(description: e.description)
+        }
+        snap.warnings = warnings
+        if isLive {
+            addSemaphoreDetail(&snap)
+        } else {
+            for i in snap.semaphoreSets.indices {
+                snap.semaphoreSets[i].detailError = "per-semaphore pids and waiters are not in a procfs copy (\(procRoot))"
+            }
+        }
+        return snap
+    }
+
+    // MARK: syscalls
+
+    /// SEM_INFO for the highest index, then SEM_STAT_ANY over 0...max (SEM_STAT before Linux 4.17); same for shm and msg.
+    public func fromSyscalls() throws -> IPCSnapshot {
+        var snap = IPCSnapshot(source: "syscall")
+        if kinds.contains(.sem) {
+            snap.semaphoreSets = try scan(.sem, warnings: &snap.warnings) { SysVKernel.semaphoreSet(atIndex: $0, any: $1) }
+        }
+        if kinds.contains(.shm) {
+            snap.segments = try scan(.shm, warnings: &snap.warnings) { SysVKernel.segment(atIndex: $0, any: $1) }
+        }
+        if kinds.contains(.msg) {
+            snap.queues = try scan(.msg, warnings: &snap.warnings) { SysVKernel.queue(atIndex: $0, any: $1) }
+        }
+        addSemaphoreDetail(&snap)
+        return snap
+    }
+
+    private func scan<T>(_ kind: IPCKind, warnings: inout [String],
+                         stat: (CInt, Bool) -> Result<T, Errno>) throws -> [T] {
+        let maxIndex: CInt
+        switch SysVKernel.maxIndex(kind) {
+        case .success(let m): maxIndex = m
+        case .failure(let e): throw ProbeError(description: "\(kind.rawValue)ctl(\(kind.rawValue.uppercased())_INFO) failed: \(e)")
+        }
+        guard maxIndex >= 0 else { return [] }
+        var out: [T] = []
+        var denied = 0
+        var anyUnsupported = true
+        for any in [true, false] {
+            out.removeAll(keepingCapacity: true)
+            denied = 0
+            for index in 0...maxIndex {
+                switch stat(index, any) {
+                case .success(let v):
+                    out.append(v)
+                    anyUnsupported = false
+                case .failure(let e) where e.meansNoPermission:
+                    denied += 1
+                    anyUnsupported = false
+                case .failure:
+                    continue  // empty slot, or removed meanwhile
+                }
+            }
+            // Before Linux 4.17, *_STAT_ANY is an unknown command: EINVAL for every slot. Fall back to *_STAT.
+            if !(any && anyUnsupported) { break }
+        }
+        if denied > 0 {
+            warnings.append("\(denied) \(kind.noun)\(denied == 1 ? "" : "s") not readable with \(kind.rawValue.uppercased())_STAT (kernel before 4.17 and no read permission); run as root or use --source proc")
+        }
+        return out
+    }
+
+    /// GETALL/GETPID/GETNCNT/GETZCNT for every set; vanished sets are dropped quietly,
+    /// unreadable ones keep `semaphores == nil` with the reason.
+    private func addSemaphoreDetail(_ snap: inout IPCSnapshot) {
+        var kept: [SemaphoreSet] = []
+        kept.reserveCapacity(snap.semaphoreSets.count)
+        for var set in snap.semaphoreSets {
+            switch SysVKernel.semaphores(ofSet: set.id, count: set.nsems) {
+            case .success(let sems):
+                set.semaphores = sems
+            case .failure(let e) where e.meansGone:
+                continue
+            case .failure(let e):
+                set.detailError = e.meansNoPermission
+                    ? "cannot read the semaphores of set \(set.id): permission denied (needs read permission on the set; run as root)"
+                    : "cannot read the semaphores of set \(set.id): \(e)"
+            }
+            kept.append(set)
+        }
+        snap.semaphoreSets = kept
+    }
+
+    /// Kernel limits from /proc/sys/kernel/{sem,shmmni,shmall,shmmax,msgmni,msgmnb,msgmax}, IPC_INFO as fallback.
+    public func limits() throws -> KernelLimits {
+        func number(_ name: String) -> [Int64]? {
+            guard let t = try? FileIO.readText("\(procRoot)/sys/kernel/\(name)") else { return nil }
+            let values = t.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).compactMap { Int64($0) }
+            return values.isEmpty ? nil : values
+        }
+        if let sem = number("sem"), sem.count == 4, let shmmni = number("shmmni")?.first,
+           let shmall = number("shmall")?.first, let shmmax = number("shmmax")?.first,
+           let msgmni = number("msgmni")?.first, let msgmnb = number("msgmnb")?.first,
+           let msgmax = number("msgmax")?.first {
+            return KernelLimits(semmsl: sem[0], semmns: sem[1], semopm: sem[2], semmni: sem[3],
+                                shmmax: shmmax, shmmni: shmmni, shmall: shmall,
+                                msgmax: msgmax, msgmnb: msgmnb, msgmni: msgmni)
+        }
+        switch SysVKernel.limits() {
+        case .success(let l): return l
+        case .failure(let e):
+            throw ProbeError(description: "cannot read kernel limits from \(procRoot)/sys/kernel or IPC_INFO: \(e)")
+        }
+    }
+}

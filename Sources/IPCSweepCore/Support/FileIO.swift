@@ -1,0 +1,118 @@
+import SystemPackage
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// A file operation that failed, naming the path and the errno.
+public struct FileError: Error, CustomStringConvertible, Equatable {
+    public var path: String
+    public var operation: String
+    public var errno: Errno
+    public var description: String { "cannot \(operation) \(path): \(errno)" }
+}
+
+/// Small, allocation-light file helpers over open/read/readlink.
+public enum FileIO {
+    /// Reads a whole file in one go (procfs files report size 0, so read until EOF).
+    public static func read(_ path: String, sizeHint: Int = 4096) throws(FileError) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 { throw FileError(path: path, operation: "open", errno: Errno(rawValue: errno)) }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: max(sizeHint, 256))
+        var used = 0
+        while true {
+            if used == buffer.count { buffer.append(contentsOf: repeatElement(0, count: buffer.count)) }
+            let n = buffer.withUnsafeMutableBytes { raw in
+                Glibc.read(fd, raw.baseAddress! + used, raw.count - used)
+            }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw FileError(path: path, operation: "read", errno: Errno(rawValue: errno))
+            }
+            if n == 0 { break }
+            used += n
+        }
+        buffer.removeSubrange(used...)
+        return buffer
+    }
+
+    /// Reads a file as UTF-8 text.
+    public static func readText(_ path: String) throws(FileError) -> String {
+        String(decoding: try read(path), as: UTF8.self)
+    }
+
+    /// The target of a symbolic link, or nil.
+    public static func readLink(_ path: String) -> String? {
+        var buf = [CChar](repeating: 0, count: 4096)
+        let n = readlink(path, &buf, buf.count - 1)
+        guard n >= 0 else { return nil }
+        return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// Numeric names in a directory (the pids under /proc).
+    public static func numericEntries(_ path: String) throws(FileError) -> [Int32] {
+        guard let dir = opendir(path) else {
+            throw FileError(path: path, operation: "list", errno: Errno(rawValue: errno))
+        }
+        defer { closedir(dir) }
+        var out: [Int32] = []
+        while let entry = readdir(dir) {
+            let value: Int32? = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                var v: Int32 = 0
+                var any = false
+                for b in raw {
+                    if b == 0 { break }
+                    guard b >= 48 && b <= 57 else { return nil }
+                    v = v &* 10 &+ Int32(b - 48)
+                    any = true
+                }
+                return any ? v : nil
+            }
+            if let v = value { out.append(v) }
+        }
+        return out
+    }
+
+    /// Whether a path exists.
+    public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+
+    /// Writes a file atomically: a temporary file in the same directory, fsync, rename, fsync of the directory.
+    /// Nothing is left behind on failure.
+    public static func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws(FileError) {
+        let dir = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+        let directory = path.hasPrefix("/") && dir.isEmpty ? "/" : (dir.isEmpty ? "." : dir)
+        let base = path.split(separator: "/").last.map(String.init) ?? path
+        var template = Array("\(directory)/.\(base).XXXXXX".utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        let tmp = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        if fd < 0 { throw FileError(path: tmp, operation: "create", errno: Errno(rawValue: errno)) }
+        var ok = false
+        defer {
+            if !ok { unlink(tmp) }
+        }
+        do {
+            defer { close(fd) }
+            var written = 0
+            while written < bytes.count {
+                let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, bytes.count - written) }
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw FileError(path: tmp, operation: "write", errno: Errno(rawValue: errno))
+                }
+                written += n
+            }
+            if fchmod(fd, mode) != 0 { throw FileError(path: tmp, operation: "chmod", errno: Errno(rawValue: errno)) }
+            if fsync(fd) != 0 { throw FileError(path: tmp, operation: "fsync", errno: Errno(rawValue: errno)) }
+        }
+        if rename(tmp, path) != 0 { throw FileError(path: path, operation: "rename onto", errno: Errno(rawValue: errno)) }
+        ok = true
+        let dfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dfd >= 0 {
+            fsync(dfd)
+            close(dfd)
+        }
+    }
+}
