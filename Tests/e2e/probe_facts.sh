@@ -37,6 +37,7 @@ e2e_on_exit "apache_kill9 '$A'"
 note "==== Apache start 1 at $(date +%s)"
 apache_start "$A" "$cg" || die "apache start"
 apache_wait_http "$p1" "$p2" || die "http"
+note "launcher (apache2 -k start) pid: $(cat "$A/run/launcher.pid"), parent pid: $(apache_pid "$A")"
 dump_sem "after start 1"
 show_procs $(apache_pids "$A")
 note "lsipc -s --json:"; lsipc -s --json | sed 's/^/#   /'
@@ -53,6 +54,7 @@ sleep 1.2
 note "==== Apache start 2 at $(date +%s)"
 apache_start "$A" "$cg" || die "apache start 2"
 apache_wait_http "$p1" "$p2" || die "http 2"
+note "launcher (apache2 -k start) pid: $(cat "$A/run/launcher.pid"), parent pid: $(apache_pid "$A")"
 dump_sem "after start 2"
 show_procs $(apache_pids "$A")
 sleep 1.1

@@ -1,0 +1,78 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// What to inspect and how.
+public struct InspectionOptions: Sendable {
+    public var procRoot: String
+    public var source: IPCSource
+    public var kinds: Set<IPCKind>
+    public var scope: ScopeSpec
+
+    public init(procRoot: String = "/proc", source: IPCSource = .auto, kinds: Set<IPCKind> = Set(IPCKind.allCases),
+                scope: ScopeSpec = ScopeSpec()) {
+        self.procRoot = procRoot
+        self.source = source
+        self.kinds = kinds
+        self.scope = scope
+    }
+}
+
+/// One complete look at the system: the snapshots, the scope and every verdict.
+public struct Inspection: Sendable {
+    public var snapshot: IPCSnapshot
+    public var processes: ProcessTable
+    public var scope: ResolvedScope?
+    public var classifications: [Classification]
+    public var now: Double
+    /// Everything worth telling the user that is not a verdict (skipped lines, stale pidfiles).
+    public var warnings: [String]
+}
+
+/// Produces an `Inspection`: reads the kernel and /proc, then runs the pure classifier.
+public enum Inspector {
+    /// The current time as epoch seconds (CLOCK_REALTIME).
+    public static func currentTime() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
+    /// Reads both snapshots and classifies. The tool's own pid and its ancestors never count as holders.
+    public static func inspect(_ options: InspectionOptions, users: UserDirectory) throws -> Inspection {
+        let ipc = IPCProbe(procRoot: options.procRoot, kinds: options.kinds)
+        let snapshot = try ipc.snapshot(source: options.source)
+        let procProbe = ProcessProbe(procRoot: options.procRoot)
+        var table: ProcessTable
+        do { table = try procProbe.read() } catch {
+            throw ProbeError(description: "\(error): cannot read the process table")
+        }
+        let now = currentTime()
+
+        // /proc/PID/maps only when some segment is attached, and only for processes that could attach it.
+        let attached = snapshot.segments.filter { $0.nattch > 0 }
+        if !attached.isEmpty {
+            let open = attached.contains { $0.perm.mode & 0o066 != 0 }
+            let owners = Set(attached.flatMap { $0.perm.uids })
+            let pids = table.byPid.values.filter { p in
+                !p.isDeadOrZombie && table.sharesIPCNamespace(p)
+                    && (open || p.isRoot || owners.contains(p.uid) || owners.contains(p.euid))
+            }.map(\.pid)
+            procProbe.addAttachments(to: &table, for: pids)
+        }
+        // Recorded pids that are thread ids resolve to their thread group.
+        if options.procRoot == "/proc" {
+            procProbe.resolveThreads(in: &table, pids: snapshot.objects.lazy.flatMap { $0.recordedPids.map(\.pid) })
+        }
+
+        let scope = options.scope.resolve(in: table)
+        let excluded = options.procRoot == "/proc" ? table.selfAndAncestors(of: getpid()) : []
+        let classifier = Classifier(processes: table, scope: scope, excluded: excluded, now: now,
+                                    userName: { users.displayUser($0) })
+        let results = classifier.classify(snapshot)
+        return Inspection(snapshot: snapshot, processes: table, scope: scope, classifications: results, now: now,
+                          warnings: snapshot.warnings + table.warnings + (scope?.warnings ?? []))
+    }
+}

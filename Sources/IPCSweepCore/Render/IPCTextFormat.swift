@@ -1,0 +1,26 @@
+/// Text forms of IPC values shared by the renderers.
+public enum IPCTextFormat {
+    /// "0x0000162e": the key as ipcs prints it.
+    public static func hexKey(_ key: Int32) -> String {
+        let h = String(UInt32(bitPattern: key), radix: 16)
+        return "0x" + String(repeating: "0", count: max(0, 8 - h.count)) + h
+    }
+
+    /// "0600"
+    public static func octal(_ bits: UInt32) -> String {
+        let o = String(bits, radix: 8)
+        return String(repeating: "0", count: max(0, 4 - o.count)) + o
+    }
+
+    /// "rw-------" plus markers for SHM_DEST ("dest") and SHM_LOCKED ("locked").
+    public static func modeString(_ mode: UInt32) -> String {
+        var s = ""
+        for shift in stride(from: 6, through: 0, by: -3) {
+            let b = (mode >> UInt32(shift)) & 7
+            s += (b & 4 != 0 ? "r" : "-") + (b & 2 != 0 ? "w" : "-") + (b & 1 != 0 ? "x" : "-")
+        }
+        if mode & SHMModeFlag.dest != 0 { s += " dest" }
+        if mode & SHMModeFlag.locked != 0 { s += " locked" }
+        return s
+    }
+}

@@ -1,0 +1,55 @@
+/// The tables of `list` and `orphans`, and the CSV of the same rows.
+public struct ObjectTable {
+    public var users: UserDirectory
+    public var now: Double
+    /// Add a REASON column (the most decisive reason) — `orphans` does.
+    public var withReason: Bool
+    /// Show absolute times next to relative ones.
+    public var absoluteTimes: Bool
+    /// CSV carries epoch seconds instead of words.
+    public var forCSV: Bool
+
+    public init(users: UserDirectory, now: Double, withReason: Bool, absoluteTimes: Bool = true, forCSV: Bool = false) {
+        self.users = users
+        self.now = now
+        self.withReason = withReason
+        self.absoluteTimes = absoluteTimes
+        self.forCSV = forCSV
+    }
+
+    /// Recorded pids, deduplicated, as "812,813" (0 omitted).
+    static func pids(_ o: IPCObject) -> String {
+        var seen: Set<Int32> = []
+        let list = o.recordedPids.map(\.pid).filter { $0 > 0 && seen.insert($0).inserted }
+        return list.isEmpty ? "-" : list.map(String.init).joined(separator: ",")
+    }
+
+    public func table(_ items: [Classification]) -> Table {
+        var columns: [Table.Column] = [
+            .init("TYPE", minWidth: 3), .init("ID", right: true), .init("KEY", minWidth: 10),
+            .init("OWNER", flexible: true, minWidth: 6), .init("PERMS", minWidth: 4), .init("SIZE", right: true),
+            .init("LAST-ACTIVITY", flexible: true, minWidth: 10), .init("PIDS", flexible: true, minWidth: 4),
+            .init("VERDICT", minWidth: 7),
+        ]
+        if withReason { columns.append(.init("REASON", flexible: true, minWidth: 12)) }
+        let rows = items.map { c -> [Table.Cell] in
+            let o = c.object
+            let p = o.perm
+            let owner = p.uid == p.cuid ? users.displayUser(p.uid)
+                : "\(users.displayUser(p.uid)) (by \(users.displayUser(p.cuid)))"
+            let last = o.lastActivity
+            let when: String
+            if forCSV { when = String(last) }
+            else if absoluteTimes && last != 0 { when = "\(TimeFormat.relative(last, now: now)) (\(TimeFormat.local(last)))" }
+            else { when = TimeFormat.relative(last, now: now) }
+            var row: [Table.Cell] = [
+                .init(o.kind.rawValue), .init(String(o.id)), .init(IPCTextFormat.hexKey(p.key)), .init(owner),
+                .init(IPCTextFormat.octal(p.mode & 0o7777)), .init(o.sizeSummary), .init(when), .init(Self.pids(o)),
+                .init(c.verdict.rawValue, color: VerdictColor.code(c.verdict)),
+            ]
+            if withReason { row.append(.init(c.reasons.first ?? "")) }
+            return row
+        }
+        return Table(columns: columns, rows: rows)
+    }
+}

@@ -1,0 +1,105 @@
+/// A text table: columns as data, aligned, fitted to a width by truncating the flexible columns.
+public struct Table {
+    /// One column: its header, alignment and whether it may be truncated to fit.
+    public struct Column: Sendable {
+        public var header: String
+        public var rightAligned: Bool
+        /// May be shortened (with "…") when the table is wider than the terminal.
+        public var flexible: Bool
+        /// Never narrower than this when truncated.
+        public var minWidth: Int
+        public init(_ header: String, right: Bool = false, flexible: Bool = false, minWidth: Int = 8) {
+            self.header = header
+            self.rightAligned = right
+            self.flexible = flexible
+            self.minWidth = minWidth
+        }
+    }
+
+    /// A cell: its text, and an optional ANSI colour code applied only when colour is on.
+    public struct Cell: Sendable {
+        public var text: String
+        public var color: String?
+        public init(_ text: String, color: String? = nil) {
+            self.text = text
+            self.color = color
+        }
+    }
+
+    public var columns: [Column]
+    public var rows: [[Cell]]
+
+    public init(columns: [Column], rows: [[Cell]]) {
+        self.columns = columns
+        self.rows = rows
+    }
+
+    /// Renders the table. `width` nil means no limit; `color` adds ANSI escapes.
+    public func render(width: Int?, headings: Bool, color: Bool) -> String {
+        var widths = columns.map { headings ? $0.header.count : 0 }
+        for row in rows {
+            for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.text.count) }
+        }
+        if let width {
+            var excess = widths.reduce(0, +) + 2 * (widths.count - 1) - width
+            // Shrink the widest flexible column first, down to its minimum.
+            while excess > 0 {
+                let candidates = columns.indices.filter { columns[$0].flexible && widths[$0] > columns[$0].minWidth }
+                guard let i = candidates.max(by: { widths[$0] < widths[$1] }) else { break }
+                let cut = min(excess, widths[i] - columns[i].minWidth)
+                widths[i] -= cut
+                excess -= cut
+            }
+        }
+        var out = ""
+        func line(_ cells: [Cell]) {
+            var parts: [String] = []
+            for (i, col) in columns.enumerated() {
+                let cell = i < cells.count ? cells[i] : Cell("")
+                var text = cell.text
+                if text.count > widths[i] { text = String(text.prefix(max(0, widths[i] - 1))) + "…" }
+                let pad = String(repeating: " ", count: widths[i] - text.count)
+                let isLast = i == columns.count - 1
+                var shown = text
+                if color, let c = cell.color { shown = "\u{1B}[\(c)m\(text)\u{1B}[0m" }
+                parts.append(col.rightAligned ? pad + shown : (isLast ? shown : shown + pad))
+            }
+            out += parts.joined(separator: "  ") + "\n"
+        }
+        if headings { line(columns.map { Cell($0.header) }) }
+        rows.forEach(line)
+        return out
+    }
+
+    /// RFC 4180 CSV of the same columns, with full (untruncated) values.
+    public func csv(headings: Bool) -> String {
+        func quote(_ s: String) -> String {
+            s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
+                ? "\"" + s.replacingAll("\"", with: "\"\"") + "\"" : s
+        }
+        var out = ""
+        if headings { out += columns.map { quote($0.header) }.joined(separator: ",") + "\r\n" }
+        for row in rows { out += row.map { quote($0.text) }.joined(separator: ",") + "\r\n" }
+        return out
+    }
+}
+
+extension String {
+    func replacingAll(_ target: Character, with replacement: String) -> String {
+        var out = ""
+        for ch in self { if ch == target { out += replacement } else { out.append(ch) } }
+        return out
+    }
+}
+
+/// ANSI colours for verdicts.
+public enum VerdictColor {
+    public static func code(_ v: Verdict) -> String {
+        switch v {
+        case .inUse: return "32"
+        case .orphaned: return "31;1"
+        case .suspect: return "33"
+        case .unknown: return "35"
+        }
+    }
+}

@@ -1,0 +1,51 @@
+import ArgumentParser
+import IPCSweepCore
+
+struct List: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List every object with owner, mode, size, times, recorded pids and verdict.")
+
+    @OptionGroup var source: SourceOptions
+    @OptionGroup var filters: FilterOptions
+    @OptionGroup var scope: ScopeOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        let users = UserDirectory()
+        let filter = try filters.filter(users: users)
+        let result = try inspect(source: source, kinds: filter.kinds, scope: scope, users: users)
+        let items = result.classifications.filter { filter.matches($0, now: result.now) }
+        try ObjectOutput(output: output, users: users, inspection: result, withReason: false).print(items)
+    }
+}
+
+/// Prints classified objects as table, JSON or CSV (list and orphans).
+struct ObjectOutput {
+    var output: OutputOptions
+    var users: UserDirectory
+    var inspection: Inspection
+    var withReason: Bool
+
+    func print(_ items: [Classification], summary: String? = nil) throws {
+        switch output.format {
+        case .json:
+            emit(try JSONOutput.render(ObjectListJSON(
+                objects: items, users: users, scope: inspection.scope, warnings: inspection.warnings,
+                source: inspection.snapshot.source)))
+        case .csv:
+            let t = ObjectTable(users: users, now: inspection.now, withReason: withReason, forCSV: true).table(items)
+            emit(t.csv(headings: !output.noHeadings))
+        case .table:
+            let width = Terminal.width
+            var table = ObjectTable(users: users, now: inspection.now, withReason: withReason).table(items)
+            // Absolute times only where space allows.
+            if let w = width, table.render(width: nil, headings: true, color: false)
+                .split(separator: "\n").contains(where: { $0.count > w }) {
+                table = ObjectTable(users: users, now: inspection.now, withReason: withReason, absoluteTimes: false)
+                    .table(items)
+            }
+            if !items.isEmpty { emit(table.render(width: width, headings: !output.noHeadings, color: output.useColor)) }
+            if let summary { emit(summary + "\n") }
+        }
+    }
+}

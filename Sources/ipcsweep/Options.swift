@@ -1,0 +1,170 @@
+import ArgumentParser
+import IPCSweepCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension IPCKind: ExpressibleByArgument {}
+extension Verdict: ExpressibleByArgument {}
+extension IPCSource: ExpressibleByArgument {}
+
+/// A runtime failure whose text names the input and says what to do.
+struct CLIError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// `--proc` and `--source`: where the state is read from.
+struct SourceOptions: ParsableArguments {
+    @Option(name: .customLong("proc"), help: ArgumentHelp("Read procfs from DIR instead of /proc (tests, forensic copies).", valueName: "DIR"),
+            completion: .directory)
+    var procRoot: String = "/proc"
+
+    @Option(help: "Where IPC objects are read from: auto picks the faster source that works here (the *_STAT_ANY syscalls on a live system) and falls back to the other; proc parses /proc/sysvipc/*; syscall uses semctl/shmctl/msgctl.")
+    var source: IPCSource = .auto
+}
+
+/// Filters shared by list, orphans and clean: AND across kinds, OR within one kind.
+struct FilterOptions: ParsableArguments {
+    @Option(name: .customLong("type"), help: "Only this kind: sem, shm or msg (repeatable).")
+    var types: [IPCKind] = []
+
+    @Option(name: .customLong("user"), help: ArgumentHelp("Only objects whose owner or creator is this user (name or uid; repeatable).", valueName: "NAME|UID"))
+    var users: [String] = []
+
+    @Option(name: .customLong("key"), help: ArgumentHelp("Only this key, hex 0x... or decimal (repeatable).", valueName: "KEY"))
+    var keys: [String] = []
+
+    @Option(name: .customLong("id"), help: ArgumentHelp("Only this id (repeatable).", valueName: "ID"))
+    var ids: [Int32] = []
+
+    @Option(name: .customLong("verdict"), help: "Only this verdict: in-use, orphaned, suspect or unknown (repeatable).")
+    var verdicts: [Verdict] = []
+
+    @Option(name: .customLong("idle-for"), help: ArgumentHelp("Only objects with no activity for at least this long (90s, 15m, 2h, 7d).", valueName: "DURATION"))
+    var idleFor: String?
+
+    func validate() throws {
+        for k in keys where ObjectFilter.parseKey(k) == nil {
+            throw ValidationError("--key \(k): not a key; give hex like 0x0000162e or a decimal number")
+        }
+        if let d = idleFor, TimeFormat.parseDuration(d) == nil {
+            throw ValidationError("--idle-for \(d): not a duration; give a number with s, m, h, d or w (e.g. 15m)")
+        }
+    }
+
+    /// Resolves names to uids; an unknown user name is a one-line error.
+    func filter(users directory: UserDirectory) throws -> ObjectFilter {
+        var uids: Set<UInt32> = []
+        for u in users {
+            guard let uid = directory.uid(forUser: u) else {
+                throw CLIError("--user \(u): no such user in the passwd database; give a login name or a numeric uid")
+            }
+            uids.insert(uid)
+        }
+        return ObjectFilter(kinds: Set(types), uids: uids, keys: Set(keys.compactMap(ObjectFilter.parseKey)),
+                            ids: Set(ids), verdicts: Set(verdicts), idleFor: idleFor.flatMap(TimeFormat.parseDuration))
+    }
+}
+
+/// Scope: who may be holding these objects.
+struct ScopeOptions: ParsableArguments {
+    @Option(name: .customLong("unit"), help: ArgumentHelp("Processes whose cgroup lies in this systemd unit (apache2 means apache2.service; repeatable).", valueName: "NAME"))
+    var units: [String] = []
+
+    @Option(name: .customLong("cgroup"), help: ArgumentHelp("Processes in this cgroup path or below it (repeatable).", valueName: "PATH"))
+    var cgroups: [String] = []
+
+    @Option(name: .customLong("pidfile"), help: ArgumentHelp("The process named in FILE and its descendants (repeatable).", valueName: "FILE"),
+            completion: .file())
+    var pidfiles: [String] = []
+
+    @Option(name: .customLong("exe"), help: ArgumentHelp("Processes running this executable: a full path, or a name matched against the executable's basename and comm (repeatable).", valueName: "PATH|NAME"))
+    var exes: [String] = []
+
+    @Flag(help: "The scope is the only user of the matching owners' objects: processes outside it never count as possible holders.")
+    var exclusive = false
+
+    func validate() throws {
+        if exclusive && units.isEmpty && cgroups.isEmpty && pidfiles.isEmpty && exes.isEmpty {
+            throw ValidationError("--exclusive needs a scope: give --unit, --cgroup, --pidfile or --exe")
+        }
+    }
+
+    var spec: ScopeSpec {
+        ScopeSpec(units: units, cgroups: cgroups, pidfiles: pidfiles.map(ScopeSpec.readPidFile), exes: exes,
+                  exclusive: exclusive)
+    }
+}
+
+enum ObjectFormat: String, ExpressibleByArgument, CaseIterable { case table, json, csv }
+enum ColorChoice: String, ExpressibleByArgument, CaseIterable { case auto, always, never }
+
+/// --format, --color, --no-headings.
+struct OutputOptions: ParsableArguments {
+    @Option(help: "Output format: table, json or csv.")
+    var format: ObjectFormat = .table
+
+    @Option(help: "Colour: auto (only on a terminal, and not when NO_COLOR is set), always or never.")
+    var color: ColorChoice = .auto
+
+    @Flag(name: .customLong("no-headings"), help: "Print the table or CSV without its header line.")
+    var noHeadings = false
+
+    var useColor: Bool { Terminal.useColor(color) }
+}
+
+/// Facts about standard output.
+enum Terminal {
+    static var stdoutIsTerminal: Bool { isatty(1) == 1 }
+
+    static func useColor(_ c: ColorChoice) -> Bool {
+        switch c {
+        case .always: return true
+        case .never: return false
+        case .auto:
+            let env = ProcessEnv.get("NO_COLOR")
+            return stdoutIsTerminal && (env == nil || env == "") && ProcessEnv.get("TERM") != "dumb"
+        }
+    }
+
+    /// The width to fit: the terminal's on a terminal, $COLUMNS when set, else unlimited.
+    static var width: Int? {
+        if stdoutIsTerminal {
+            var ws = winsize()
+            if ioctl(1, UInt(TIOCGWINSZ), &ws) == 0, ws.ws_col > 0 { return Int(ws.ws_col) }
+        }
+        if let c = ProcessEnv.get("COLUMNS").flatMap(Int.init), c > 0 { return c }
+        return stdoutIsTerminal ? 80 : nil
+    }
+}
+
+enum ProcessEnv {
+    static func get(_ name: String) -> String? { getenv(name).map { String(cString: $0) } }
+}
+
+/// Warnings go to standard error, one line each, prefixed with the tool's name.
+func warn(_ message: String) {
+    writeAll(2, "ipcsweep: warning: \(message)\n")
+}
+
+/// Writes text to standard output.
+func emit(_ text: String) {
+    writeAll(1, text)
+}
+
+/// write(2) until everything is out (EINTR retried); a closed pipe ends quietly.
+func writeAll(_ fd: Int32, _ text: String) {
+    var bytes = Array(text.utf8)
+    var offset = 0
+    while offset < bytes.count {
+        let n = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
+        if n < 0 {
+            if errno == EINTR { continue }
+            return
+        }
+        offset += n
+    }
+    bytes.removeAll()
+}

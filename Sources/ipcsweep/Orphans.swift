@@ -1,0 +1,31 @@
+import ArgumentParser
+import IPCSweepCore
+
+struct Orphans: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List the objects judged orphaned or suspect, each with its reasons.")
+
+    @OptionGroup var source: SourceOptions
+    @OptionGroup var filters: FilterOptions
+    @OptionGroup var scope: ScopeOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        let users = UserDirectory()
+        var filter = try filters.filter(users: users)
+        let wanted: Set<Verdict> = [.orphaned, .suspect]
+        filter.verdicts = filter.verdicts.isEmpty ? wanted : filter.verdicts.intersection(wanted)
+        let result = try inspect(source: source, kinds: filter.kinds, scope: scope, users: users)
+        let items = result.classifications.filter { filter.matches($0, now: result.now) }
+        let orphaned = items.filter { $0.verdict == .orphaned }.count
+        let suspect = items.count - orphaned
+        var summary = "\(orphaned) orphaned, \(suspect) suspect"
+        if suspect > 0 && result.scope == nil {
+            summary += "; give --unit, --pidfile or --exe to settle suspects"
+        } else if items.isEmpty {
+            summary = "no orphaned or suspect objects"
+        }
+        try ObjectOutput(output: output, users: users, inspection: result, withReason: true)
+            .print(items, summary: summary)
+    }
+}
