@@ -1,1 +1,143 @@
-print("stub")
+// ipcsweep-testkit: creates, operates on and holds System V IPC objects for the
+// integration and e2e tests. Never installed; tests run it only inside private
+// IPC namespaces (unshare --ipc). Each command prints what it created, one per line.
+//
+//   sem-create   [--key K] [--nsems N] [--mode M] [--as-uid U] [--count C]   print set ids
+//   sem-op       --id ID [--num N] [--delta D] [--undo] [--hold]             semop, then optionally stay alive
+//   sem-wait     --id ID [--num N] [--zero]                                  block in semop (ncnt / zcnt)
+//   sem-setval   --id ID [--num N] --value V
+//   shm-create   [--key K] [--size S] [--mode M] [--as-uid U] [--count C]
+//   shm-attach   --id ID [--hold] [--write TEXT]                             attach (and write), then stay alive
+//   msg-create   [--key K] [--mode M] [--as-uid U] [--count C]
+//   msg-send     --id ID [--type T] [--text S] [--count C]
+//   msg-recv-thread --id ID                                                  a thread blocks in msgrcv; the process stays alive
+//   hold                                                                     stay alive until killed
+import CSysVIPC
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+func fail(_ message: String) -> Never {
+    let line = Array("ipcsweep-testkit: \(message)\n".utf8)
+    _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+    exit(2)
+}
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+guard let command = arguments.first else { fail("usage: ipcsweep-testkit COMMAND [options]") }
+let (options, flags): ([String: String], Set<String>) = {
+    var options: [String: String] = [:]
+    var flags: Set<String> = []
+    let args = Array(arguments.dropFirst())
+    var i = 0
+    while i < args.count {
+        let a = args[i]
+        guard a.hasPrefix("--") else { fail("unexpected argument \(a)") }
+        let name = String(a.dropFirst(2))
+        if ["undo", "hold", "zero"].contains(name) {
+            flags.insert(name)
+            i += 1
+        } else {
+            guard i + 1 < args.count else { fail("\(a) needs a value") }
+            options[name] = args[i + 1]
+            i += 2
+        }
+    }
+    return (options, flags)
+}()
+
+func int(_ name: String, _ def: Int? = nil) -> Int {
+    if let v = options[name] {
+        if v.hasPrefix("0x"), let h = UInt32(v.dropFirst(2), radix: 16) { return Int(Int32(bitPattern: h)) }
+        if let n = Int(v) { return n }
+        if v.hasPrefix("0"), let o = Int(v, radix: 8) { return o }
+        fail("--\(name) \(v): not a number")
+    }
+    if let def { return def }
+    fail("--\(name) is required")
+}
+
+func mode(_ def: Int) -> Int32 {
+    guard let v = options["mode"] else { return Int32(def) }
+    guard let o = Int32(v, radix: 8) else { fail("--mode \(v): not octal") }
+    return o
+}
+
+func check(_ rc: Int32, _ what: String) -> Int32 {
+    if rc < 0 { fail("\(what): errno \(errno)") }
+    return rc
+}
+
+func dropPrivileges() {
+    guard let u = options["as-uid"], let uid = UInt32(u) else { return }
+    let gid = options["as-gid"].flatMap(UInt32.init) ?? uid
+    _ = check(setgroups(0, nil), "setgroups")
+    _ = check(setgid(gid), "setgid \(gid)")
+    _ = check(setuid(uid), "setuid \(uid)")
+}
+
+func holdForever() -> Never {
+    while true { pause() }
+}
+
+let key = key_t(int("key", 0))
+let count = int("count", 1)
+let ipcCreat: Int32 = 0o1000
+
+switch command {
+case "sem-create":
+    dropPrivileges()
+    for n in 0..<count {
+        let k = key == 0 ? 0 : key + key_t(n)
+        print(check(semget(k, Int32(int("nsems", 1)), ipcCreat | mode(0o600)), "semget"))
+    }
+case "sem-op":
+    var op = sembuf(sem_num: UInt16(int("num", 0)), sem_op: Int16(int("delta", 1)),
+                    sem_flg: flags.contains("undo") ? Int16(SEM_UNDO) : 0)
+    _ = check(semop(Int32(int("id")), &op, 1), "semop")
+    if flags.contains("hold") { holdForever() }
+case "sem-wait":
+    var op = sembuf(sem_num: UInt16(int("num", 0)), sem_op: flags.contains("zero") ? 0 : -1, sem_flg: 0)
+    _ = check(semop(Int32(int("id")), &op, 1), "semop")
+    holdForever()
+case "sem-setval":
+    _ = check(cipc_sem_setval(Int32(int("id")), Int32(int("num", 0)), Int32(int("value"))), "semctl SETVAL")
+case "shm-create":
+    dropPrivileges()
+    for n in 0..<count {
+        let k = key == 0 ? 0 : key + key_t(n)
+        print(check(shmget(k, int("size", 4096), ipcCreat | mode(0o600)), "shmget"))
+    }
+case "shm-attach":
+    guard let p = shmat(Int32(int("id")), nil, 0), p != UnsafeMutableRawPointer(bitPattern: -1) else {
+        fail("shmat: errno \(errno)")
+    }
+    if let text = options["write"] {
+        let bytes = Array(text.utf8)
+        p.copyMemory(from: bytes, byteCount: bytes.count)
+    }
+    if flags.contains("hold") { holdForever() }
+case "msg-create":
+    dropPrivileges()
+    for n in 0..<count {
+        let k = key == 0 ? 0 : key + key_t(n)
+        print(check(msgget(k, ipcCreat | mode(0o600)), "msgget"))
+    }
+case "msg-send":
+    let text = Array((options["text"] ?? "hello").utf8)
+    var buf = [UInt8](repeating: 0, count: MemoryLayout<Int>.size + text.count)
+    let type = int("type", 1)
+    withUnsafeBytes(of: type) { buf.replaceSubrange(0..<MemoryLayout<Int>.size, with: $0) }
+    buf.replaceSubrange(MemoryLayout<Int>.size..., with: text)
+    for _ in 0..<count {
+        _ = check(msgsnd(Int32(int("id")), &buf, text.count, 0), "msgsnd")
+    }
+case "msg-recv-thread":
+    startReceiverThread(queue: Int32(int("id")))
+    holdForever()
+case "hold":
+    holdForever()
+default:
+    fail("unknown command \(command)")
+}

@@ -161,7 +161,7 @@ public struct ObjectListJSON: Encodable {
 public enum JSONOutput {
     public static func render(_ value: some Encodable, pretty: Bool = true) throws -> String {
         let e = JSONEncoder()
-        e.outputFormatting = pretty ? [.prettyPrinted, .withoutEscapingSlashes] : [.withoutEscapingSlashes]
+        e.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try e.encode(value), as: UTF8.self) + "\n"
     }
 }

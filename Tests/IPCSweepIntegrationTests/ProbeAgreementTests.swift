@@ -1,0 +1,101 @@
+import Foundation
+import XCTest
+
+/// The two IPC sources and lsipc agree on one varied state in a private IPC namespace.
+final class ProbeAgreementTests: XCTestCase {
+    /// Keys 0, positive and above 0x7fffffff; sets of 1 and 250 semaphores; a segment attached and one
+    /// marked for removal while attached; queues empty and with messages; objects of several uids.
+    static let variedState = """
+        ipcsweep-testkit sem-create --key 0 --nsems 1 >/dev/null
+        ipcsweep-testkit sem-create --key 0x1234 --nsems 250 --mode 0640 >/dev/null
+        S=$(ipcsweep-testkit sem-create --key 0xdeadbeef --nsems 3 --as-uid 33)
+        ipcsweep-testkit sem-op --id $S --num 1 --delta 2
+        ipcsweep-testkit sem-create --key 0x80000001 --nsems 2 --as-uid 65534 --mode 0666 >/dev/null
+        A=$(ipcsweep-testkit shm-create --key 0x42 --size 65536 --as-uid 33)
+        ipcsweep-testkit shm-attach --id $A --hold &
+        D=$(ipcsweep-testkit shm-create --key 0xfeedface --size 4096)
+        ipcsweep-testkit shm-attach --id $D --hold &
+        ipcsweep-testkit shm-create --key 0 --size 1 --as-uid 65534 >/dev/null
+        ipcsweep-testkit msg-create --key 0x77 >/dev/null
+        Q=$(ipcsweep-testkit msg-create --key 0x90000000 --as-uid 33)
+        ipcsweep-testkit msg-send --id $Q --count 3 --text "three messages"
+        sleep 0.3
+        ipcrm -m $D    # marked for removal while attached: SHM_DEST, key 0
+        """
+
+    func testProcAndSyscallSourcesGiveIdenticalObjects() throws {
+        let s = try Scenario.run(Self.variedState + """
+
+            ipcsweep list --format json --source proc > "$OUT/proc.json"
+            ipcsweep list --format json --source syscall > "$OUT/syscall.json"
+            """)
+        let proc = try s.objects("proc.json")
+        let sys = try s.objects("syscall.json")
+        XCTAssertEqual(proc.count, 9, "4 sets, 3 segments, 2 queues")
+        XCTAssertEqual(Set(proc.keys), Set(sys.keys))
+        // Fields only one source can know: rss/swap (proc), qbytes (syscall).
+        let sourceSpecific: Set<String> = ["rss", "swap", "qbytes"]
+        for (ref, p) in proc {
+            guard let q = sys[ref] else { continue }
+            for (field, value) in p where !sourceSpecific.contains(field) {
+                XCTAssertEqual(try canonical(value), try canonical(q[field] ?? "missing"),
+                               "\(ref) field \(field) differs between sources")
+            }
+        }
+        XCTAssertNotNil(proc["shm:\(0)"]?["rss"] as? Int, "the proc source reports rss")
+        XCTAssertNotNil(sys.values.first { $0["type"] as? String == "msg" }?["qbytes"] as? Int)
+    }
+
+    /// A JSON value as text with sorted keys, so that equal values compare equal.
+    func canonical(_ value: Any) throws -> String {
+        String(decoding: try JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed]),
+               as: UTF8.self)
+    }
+
+    func testListAgreesWithLsipcFieldByField() throws {
+        let s = try Scenario.run(Self.variedState + """
+
+            ipcsweep list --format json > "$OUT/list.json"
+            lsipc -s --json -b -P -o KEY,ID,UID,CUID,GID,CGID,PERMS,NSEMS > "$OUT/sem.json"
+            lsipc -m --json -b -P -o KEY,ID,UID,CUID,GID,CGID,PERMS,SIZE,NATTCH,CPID,LPID > "$OUT/shm.json"
+            lsipc -q --json -b -P -o KEY,ID,UID,CUID,GID,CGID,PERMS,USEDBYTES,MSGS,LSPID,LRPID > "$OUT/msg.json"
+            """)
+        let ours = try s.objects("list.json")
+        // lsipc column -> our JSON field (and how to read ours as lsipc prints it).
+        let common: [(String, (([String: Any]) -> String?))] = [
+            ("key", { o in (o["keyHex"] as? String) }),
+            ("id", { o in (o["id"] as? Int).map(String.init) }),
+            ("uid", { o in ((o["owner"] as? [String: Any])?["uid"] as? Int).map(String.init) }),
+            ("cuid", { o in ((o["creator"] as? [String: Any])?["uid"] as? Int).map(String.init) }),
+            ("gid", { o in ((o["group"] as? [String: Any])?["gid"] as? Int).map(String.init) }),
+            ("cgid", { o in ((o["creatorGroup"] as? [String: Any])?["gid"] as? Int).map(String.init) }),
+            ("perms", { o in o["perms"] as? String }),
+        ]
+        func int(_ name: String) -> ([String: Any]) -> String? { { o in (o[name] as? Int).map(String.init) } }
+        let perKind: [(String, String, String, [(String, ([String: Any]) -> String?)])] = [
+            ("sem", "sem.json", "semaphores", [("nsems", int("nsems"))]),
+            ("shm", "shm.json", "sharedmemory", [("size", int("size")), ("nattch", int("nattch")),
+                                                 ("cpid", int("cpid")), ("lpid", int("lpid"))]),
+            ("msg", "msg.json", "messages", [("usedbytes", int("cbytes")), ("msgs", int("qnum")),
+                                             ("lspid", int("lspid")), ("lrpid", int("lrpid"))]),
+        ]
+        var compared = 0
+        for (kind, file, array, fields) in perKind {
+            let theirs = try s.json(file)[array] as? [[String: Any]] ?? []
+            XCTAssertEqual(theirs.count, ours.values.filter { $0["type"] as? String == kind }.count, "\(kind) count")
+            for row in theirs {
+                guard let id = row["id"] as? String, let o = ours["\(kind):\(id)"] else {
+                    XCTFail("lsipc lists \(kind) \(row["id"] ?? "?") that ipcsweep does not")
+                    continue
+                }
+                for (column, ourValue) in common + fields {
+                    // lsipc 2.38 prints null PERMS for queues; compare what it does print.
+                    guard let their = row[column] as? String else { continue }
+                    XCTAssertEqual(ourValue(o), their, "\(kind) \(id): \(column)")
+                    compared += 1
+                }
+            }
+        }
+        XCTAssertGreaterThan(compared, 80, "compared too few fields to mean anything")
+    }
+}

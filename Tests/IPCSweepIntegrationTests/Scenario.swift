@@ -1,0 +1,99 @@
+import Foundation
+import XCTest
+
+/// Runs a bash script inside fresh private IPC, PID and mount namespaces
+/// (`unshare --ipc --pid --fork --mount-proc`), so that every object and process
+/// a test makes dies with the namespace and the host's own IPC objects are never
+/// touched. `ipcsweep` and `ipcsweep-testkit` are on PATH; `$OUT` is a directory
+/// whose files the test reads afterwards.
+struct Scenario {
+    /// The directory holding the built products (ipcsweep, ipcsweep-testkit).
+    static let products: URL = {
+        let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        var dir = exe.deletingLastPathComponent()
+        // On Linux the test runner is .build/<triple>/debug/ipcsweepPackageTests.xctest
+        for _ in 0..<3 where !FileManager.default.fileExists(atPath: dir.appendingPathComponent("ipcsweep").path) {
+            dir = dir.deletingLastPathComponent()
+        }
+        return dir
+    }()
+
+    static var ipcsweep: String { products.appendingPathComponent("ipcsweep").path }
+
+    /// The files the script wrote under $OUT, read before the directory was removed.
+    let files: [String: Data]
+    let status: Int32
+    let stdout: String
+    let stderr: String
+
+    /// The contents of a file the script wrote under $OUT.
+    func file(_ name: String) throws -> String {
+        guard let d = files[name] else { throw NSError(domain: "Scenario", code: 2, userInfo: [NSLocalizedDescriptionKey: "the scenario wrote no \(name)\nstdout:\n\(stdout)\nstderr:\n\(stderr)"]) }
+        return String(decoding: d, as: UTF8.self)
+    }
+
+    /// A JSON file the script wrote under $OUT, parsed.
+    func json(_ name: String) throws -> [String: Any] {
+        let data = Data(try file(name).utf8)
+        guard let obj = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw NSError(domain: "Scenario", code: 1, userInfo: [NSLocalizedDescriptionKey: "\(name) is not a JSON object"])
+        }
+        return obj
+    }
+
+    /// The objects array of a list/orphans/show document, keyed by "type:id".
+    func objects(_ name: String) throws -> [String: [String: Any]] {
+        let doc = try json(name)
+        var out: [String: [String: Any]] = [:]
+        for o in doc["objects"] as? [[String: Any]] ?? [] {
+            out["\(o["type"] as? String ?? "?"):\(o["id"] as? Int ?? -1)"] = o
+        }
+        return out
+    }
+
+    /// Runs `script` with bash -euo pipefail in private namespaces; fails the test on a non-zero exit
+    /// unless `allowFailure`.
+    @discardableResult
+    static func run(_ script: String, extraUnshare: [String] = [], allowFailure: Bool = false,
+                    file: StaticString = #filePath, line: UInt = #line) throws -> Scenario {
+        guard getuid() == 0 else { throw XCTSkip("integration scenarios need root (unshare, setuid)") }
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("ipcsweep-scenario-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+        p.arguments = ["--ipc", "--pid", "--fork", "--mount-proc", "--mount", "--propagation", "private"] + extraUnshare
+            + ["/bin/bash", "-euo", "pipefail", "-c", script]
+        var env = ProcessInfo.processInfo.environment
+        env["PATH"] = products.path + ":" + (env["PATH"] ?? "/usr/bin:/bin")
+        env["OUT"] = out.path
+        env["NO_COLOR"] = "1"
+        p.environment = env
+        let so = Pipe()
+        let se = Pipe()
+        p.standardOutput = so
+        p.standardError = se
+        try p.run()
+        // Read both pipes concurrently so a chatty script cannot block on a full pipe.
+        nonisolated(unsafe) var errData = Data()
+        let group = DispatchGroup()
+        group.enter()
+        DispatchQueue.global().async {
+            errData = se.fileHandleForReading.readDataToEndOfFile()
+            group.leave()
+        }
+        let outData = so.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        p.waitUntilExit()
+        var files: [String: Data] = [:]
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: out.path)) ?? [] {
+            files[name] = FileManager.default.contents(atPath: out.appendingPathComponent(name).path)
+        }
+        try? FileManager.default.removeItem(at: out)
+        let s = Scenario(files: files, status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                         stderr: String(decoding: errData, as: UTF8.self))
+        if !allowFailure && s.status != 0 {
+            XCTFail("scenario exited \(s.status)\nstdout:\n\(s.stdout)\nstderr:\n\(s.stderr)", file: file, line: line)
+        }
+        return s
+    }
+}
