@@ -12,7 +12,7 @@ struct IPCSweep: ParsableCommand {
             and removes orphans only after re-checking them.
             """,
         version: "0.1.0",
-        subcommands: [List.self, Show.self, Orphans.self]
+        subcommands: [List.self, Show.self, Orphans.self, Clean.self, Audit.self]
     )
 }
 
