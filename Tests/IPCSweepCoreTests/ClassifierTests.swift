@@ -1,0 +1,253 @@
+import XCTest
+@testable import IPCSweepCore
+
+/// The Verdicts rules, one by one, on built snapshots.
+final class ClassifierTests: XCTestCase {
+    let T: Int64 = 1_800_000_000  // the last activity of most objects below
+    let ns: UInt64 = 4_026_531_839
+
+    func proc(_ pid: Int32, uid: UInt32 = 33, euid: UInt32? = nil, start: Double, state: Character = "S",
+              comm: String = "worker", cgroup: String? = nil, ns: UInt64? = nil, maps: [Int32] = [],
+              ppid: Int32 = 1) -> ProcessRecord {
+        ProcessRecord(pid: pid, ppid: ppid, state: state, uid: uid, euid: euid ?? uid, comm: comm, exe: "/usr/bin/\(comm)",
+                      startTime: start, cgroup: cgroup, ipcNamespace: ns ?? self.ns, attachedSegments: maps)
+    }
+
+    func sem(id: Int32 = 1, uid: UInt32 = 33, cuid: UInt32 = 0, pids: [Int32] = [0], otime: Int64? = nil,
+             ctime: Int64? = nil, ncnt: Int32 = 0, zcnt: Int32 = 0, readable: Bool = true) -> IPCObject {
+        .sem(SemaphoreSet(
+            id: id, perm: IPCPermissions(key: 0x1234, uid: uid, gid: uid, cuid: cuid, cgid: cuid, mode: 0o600),
+            nsems: pids.count, otime: otime ?? T, ctime: ctime ?? (T - 100),
+            semaphores: readable ? pids.map { Semaphore(value: 1, pid: $0, ncnt: ncnt, zcnt: zcnt) } : nil,
+            detailError: readable ? nil : "cannot read the semaphores of set \(id): permission denied"))
+    }
+
+    func shm(id: Int32 = 2, uid: UInt32 = 999, cpid: Int32 = 500, lpid: Int32 = 501, nattch: UInt64 = 0,
+             mode: UInt32 = 0o600) -> IPCObject {
+        .shm(SharedMemorySegment(id: id, perm: IPCPermissions(key: 7, uid: uid, gid: uid, cuid: uid, cgid: uid, mode: mode),
+                                 size: 4096, cpid: cpid, lpid: lpid, nattch: nattch, atime: T, dtime: T - 5,
+                                 ctime: T - 50))
+    }
+
+    func msg(id: Int32 = 3, uid: UInt32 = 1000, lspid: Int32 = 0, lrpid: Int32 = 0, stime: Int64 = 0,
+             rtime: Int64 = 0) -> IPCObject {
+        .msg(MessageQueue(id: id, perm: IPCPermissions(key: 9, uid: uid, gid: uid, cuid: uid, cgid: uid, mode: 0o600),
+                          cbytes: 0, qnum: 0, lspid: lspid, lrpid: lrpid, stime: stime, rtime: rtime, ctime: T - 10))
+    }
+
+    func classify(_ o: IPCObject, _ procs: [ProcessRecord], threads: [Int32: Int32] = [:], scope: Set<Int32>? = nil,
+                  exclusive: Bool = false, excluded: Set<Int32> = []) -> Classification {
+        let table = ProcessTable(processes: procs, threadGroups: threads, ownIPCNamespace: ns, mapsRead: true)
+        let resolved = scope.map { ResolvedScope(description: "unit x.service", members: $0, exclusive: exclusive) }
+        return Classifier(processes: table, scope: resolved, excluded: excluded, now: Double(T + 60)).classify(o)
+    }
+
+    // MARK: direct evidence
+
+    func testAttachedSegmentIsInUseWithTheMappingProcesses() {
+        let c = classify(shm(nattch: 2), [proc(212, uid: 999, start: 10, comm: "postgres",
+                                               cgroup: "/system.slice/postgresql@15-main.service", maps: [2])])
+        XCTAssertEqual(c.verdict, .inUse)
+        XCTAssertEqual(c.holders.map(\.pid), [212])
+        XCTAssertEqual(c.holders.first?.unit, "postgresql@15-main.service")
+        XCTAssertEqual(c.reasons.first, "attached by pid 212 (postgres, postgresql@15-main.service)")
+    }
+
+    func testAttachedSegmentWithoutVisibleMappersIsStillInUse() {
+        let c = classify(shm(nattch: 1), [])
+        XCTAssertEqual(c.verdict, .inUse)
+        XCTAssertTrue(c.reasons[0].contains("nattch"), c.reasons[0])
+    }
+
+    func testSegmentMarkedForRemovalIsInUse() {
+        let c = classify(shm(nattch: 1, mode: 0o1600), [])
+        XCTAssertEqual(c.verdict, .inUse)
+        XCTAssertTrue(c.reasons[0].contains("SHM_DEST"))
+    }
+
+    func testSemaphoreWaitersAreInUse() {
+        let c = classify(sem(pids: [0, 0], otime: 0, ncnt: 1, zcnt: 1), [])
+        XCTAssertEqual(c.verdict, .inUse)
+        XCTAssertEqual(c.reasons.first, "semaphore 0 has 2 waiters")
+    }
+
+    func testLiveRecordedPidIsInUse() {
+        let c = classify(sem(pids: [4181]), [proc(4181, start: Double(T - 500), comm: "apache2")])
+        XCTAssertEqual(c.verdict, .inUse)
+        XCTAssertEqual(c.holders.map(\.pid), [4181])
+        XCTAssertEqual(c.reasons.first, "last operator pid 4181 (apache2) is alive")
+    }
+
+    // MARK: dead, zombie, reused, foreign, hidden pids
+
+    func testExitedOperatorAndNoPossibleHolderIsOrphaned() {
+        let c = classify(sem(uid: 33, cuid: 33, pids: [4181]), [proc(1, uid: 0, start: 0, comm: "init")])
+        XCTAssertEqual(c.verdict, .orphaned)
+        XCTAssertTrue(c.reasons.contains("last operator pid 4181 exited"), "\(c.reasons)")
+    }
+
+    func testZombieHoldsNothing() {
+        let c = classify(sem(pids: [4181]), [proc(4181, start: Double(T - 500), state: "Z", comm: "apache2")])
+        XCTAssertEqual(c.verdict, .orphaned)
+        XCTAssertTrue(c.reasons.contains { $0.contains("zombie") }, "\(c.reasons)")
+    }
+
+    func testPidReusedByProcessStartedOneSecondAfterIsNotAHolder() {
+        // Started exactly at U + 1: provably younger than the operation at second U.
+        let c = classify(sem(pids: [4181]), [proc(4181, uid: 0, start: Double(T + 1), comm: "sleep")])
+        XCTAssertEqual(c.verdict, .orphaned)
+        XCTAssertTrue(c.reasons.contains("pid 4181 reused by sleep (started 1 s after the last operation)"), "\(c.reasons)")
+    }
+
+    func testPidInsideTheOneSecondWindowCountsAsInUse() {
+        // Started at U + 0.99: the operation (truncated to U) may have come after; err toward in-use.
+        let c = classify(sem(pids: [4181]), [proc(4181, uid: 0, start: Double(T) + 0.99, comm: "sleep")])
+        XCTAssertEqual(c.verdict, .inUse)
+    }
+
+    func testSetvalTimeCountsForSempidWhenOtimeIsZero() {
+        // sempid set by SETVAL at ctime, never semop'd: a process started after ctime+1 is a reuse.
+        let o = sem(pids: [77], otime: 0, ctime: T)
+        XCTAssertEqual(classify(o, [proc(77, start: Double(T + 2))]).verdict, .orphaned)
+        XCTAssertEqual(classify(o, [proc(77, start: Double(T - 2))]).verdict, .inUse)
+    }
+
+    func testProcessInAnotherIPCNamespaceIsNotAHolder() {
+        let c = classify(sem(pids: [4181]), [proc(4181, start: Double(T - 500), ns: 1234)])
+        XCTAssertEqual(c.verdict, .orphaned)
+        XCTAssertTrue(c.reasons.contains { $0.contains("another IPC namespace") }, "\(c.reasons)")
+    }
+
+    func testThreadIdResolvesToItsThreadGroup() {
+        let o = msg(lspid: 5, lrpid: 902, stime: T - 1, rtime: T)
+        let d = classify(o, [proc(900, uid: 1000, start: Double(T - 100), comm: "consumer")], threads: [902: 900])
+        XCTAssertEqual(d.verdict, .inUse)
+        XCTAssertEqual(d.holders.map(\.pid), [900])
+        XCTAssertTrue(d.reasons[0].contains("a thread of pid 900"), d.reasons[0])
+        // Without the thread mapping, 902 is simply gone.
+        XCTAssertEqual(classify(o, [proc(900, uid: 2000, start: 1)]).verdict, .orphaned)
+        // A hidden sender (lspid 0 with a send time) does not hide live direct evidence.
+        let hidden = msg(lspid: 0, lrpid: 902, stime: T - 1, rtime: T)
+        XCTAssertEqual(classify(hidden, [proc(900, uid: 1000, start: Double(T - 100))], threads: [902: 900]).verdict, .inUse)
+    }
+
+    func testPidZeroWithAnEventIsNotVisibleSoUnknown() {
+        let c = classify(msg(lspid: 0, stime: T), [])
+        XCTAssertEqual(c.verdict, .unknown)
+        XCTAssertTrue(c.reasons[0].contains("not visible from this pid namespace"), c.reasons[0])
+        let s = classify(sem(pids: [0, 0], otime: T), [])
+        XCTAssertEqual(s.verdict, .unknown)
+        XCTAssertEqual(classify(shm(cpid: 0, lpid: 0), []).verdict, .unknown)
+    }
+
+    func testPidZeroWithoutAnEventMeansNone() {
+        XCTAssertEqual(classify(msg(), []).verdict, .orphaned)
+        XCTAssertEqual(classify(sem(pids: [0], otime: 0), []).verdict, .orphaned)
+    }
+
+    func testUnreadableDetailIsUnknown() {
+        let c = classify(sem(readable: false), [])
+        XCTAssertEqual(c.verdict, .unknown)
+        XCTAssertTrue(c.reasons[0].contains("permission denied"))
+    }
+
+    func testDirectEvidenceWinsOverUnreadableParts() {
+        // Hidden cpid, but attached: in use.
+        XCTAssertEqual(classify(shm(cpid: 0, nattch: 1), []).verdict, .inUse)
+    }
+
+    // MARK: possible holders
+
+    func testOwnerProcessStartedBeforeLastActivityIsPossibleHolder() {
+        let c = classify(sem(pids: [4181]), [proc(880, uid: 33, start: Double(T - 3600), comm: "php-fpm")])
+        XCTAssertEqual(c.verdict, .suspect)
+        XCTAssertEqual(c.possibleHolders.map(\.pid), [880])
+        XCTAssertTrue(c.reasons[0].hasPrefix("possible holder: pid 880 php-fpm (33) started before the last use"), c.reasons[0])
+    }
+
+    func testEffectiveUidMatchCounts() {
+        let c = classify(sem(pids: [4181]), [proc(880, uid: 1000, euid: 33, start: Double(T - 3600))])
+        XCTAssertEqual(c.verdict, .suspect)
+    }
+
+    func testOwnerProcessStartedAfterLastActivityIsNotAHolder() {
+        XCTAssertEqual(classify(sem(pids: [4181]), [proc(880, start: Double(T + 1))]).verdict, .orphaned)
+        // Within the one-second window it cannot be ordered: suspect.
+        XCTAssertEqual(classify(sem(pids: [4181]), [proc(880, start: Double(T) + 0.5)]).verdict, .suspect)
+    }
+
+    func testZombieAndForeignNamespaceAreNeverPossibleHolders() {
+        XCTAssertEqual(classify(sem(pids: [4181]), [proc(880, start: 1, state: "Z")]).verdict, .orphaned)
+        XCTAssertEqual(classify(sem(pids: [4181]), [proc(880, start: 1, ns: 42)]).verdict, .orphaned)
+    }
+
+    func testOtherUsersProcessesAreNotPossibleHolders() {
+        XCTAssertEqual(classify(sem(uid: 33, cuid: 33, pids: [4181]), [proc(880, uid: 1000, start: 1)]).verdict, .orphaned)
+    }
+
+    func testRootCreatedObjectWithOldRootProcessAndNoScopeIsSuspect() {
+        let c = classify(sem(uid: 33, cuid: 0, pids: [4181]), [proc(1, uid: 0, start: 0, comm: "systemd")])
+        XCTAssertEqual(c.verdict, .suspect)
+        XCTAssertEqual(c.possibleHolders.map(\.pid), [1])
+    }
+
+    func testRootProcessesDoNotCountForNonRootObjectsUnscoped() {
+        XCTAssertEqual(classify(sem(uid: 33, cuid: 33, pids: [4181]), [proc(1, uid: 0, start: 0)]).verdict, .orphaned)
+    }
+
+    func testRootProcessOutsideTheScopeDoesNotCount() {
+        let c = classify(sem(uid: 33, cuid: 0, pids: [4181]), [proc(1, uid: 0, start: 0)], scope: [])
+        XCTAssertEqual(c.verdict, .orphaned, "an empty scope: root outside it never counts")
+        XCTAssertTrue(c.reasons[0].hasPrefix("no live process in unit x.service or of uid 33 (33) or 0 (0)"), c.reasons[0])
+    }
+
+    func testRootProcessInsideTheScopeCountsEvenForNonRootObjects() {
+        let c = classify(sem(uid: 33, cuid: 33, pids: [4181]),
+                         [proc(812, uid: 0, start: Double(T - 10), comm: "apache2")], scope: [812])
+        XCTAssertEqual(c.verdict, .suspect)
+    }
+
+    func testNonRootOwnerOutsideTheScopeCountsUnlessExclusive() {
+        let procs = [proc(880, uid: 33, start: Double(T - 3600), comm: "php-fpm")]
+        XCTAssertEqual(classify(sem(pids: [4181]), procs, scope: []).verdict, .suspect)
+        XCTAssertEqual(classify(sem(pids: [4181]), procs, scope: [], exclusive: true).verdict, .orphaned)
+        XCTAssertEqual(classify(sem(pids: [4181]), procs, scope: [880], exclusive: true).verdict, .suspect)
+    }
+
+    func testTheToolAndItsAncestorsNeverCount() {
+        let me = proc(4181, uid: 0, start: Double(T - 10), comm: "ipcsweep")
+        let c = classify(sem(uid: 0, cuid: 0, pids: [4181]), [me], excluded: [4181])
+        XCTAssertEqual(c.verdict, .orphaned)
+        XCTAssertTrue(c.reasons.contains { $0.contains("this ipcsweep run or its ancestor") }, "\(c.reasons)")
+    }
+
+    /// The Apache shape: root creates, www-data owns, the old instance is dead and the new one is younger.
+    func testApacheRestartedAfterCrashUnderUnitScope() {
+        let crash = T
+        let old = sem(id: 10, uid: 33, cuid: 0, pids: [4181], otime: crash, ctime: crash - 3600)
+        let running = sem(id: 11, uid: 33, cuid: 0, pids: [0], otime: 0, ctime: crash + 5)
+        let unit = "/system.slice/apache2.service"
+        let procs = [
+            proc(1, uid: 0, start: 0, comm: "systemd"),
+            proc(5000, uid: 0, start: Double(crash + 5) - 0.2, comm: "apache2", cgroup: unit),
+            proc(5001, uid: 33, start: Double(crash + 5) + 0.1, comm: "apache2", cgroup: unit, ppid: 5000),
+        ]
+        let scope: Set<Int32> = [5000, 5001]
+        XCTAssertEqual(classify(old, procs, scope: scope).verdict, .orphaned)
+        XCTAssertNotEqual(classify(running, procs, scope: scope).verdict, .orphaned)
+        XCTAssertEqual(classify(running, procs, scope: scope).verdict, .suspect)
+        // Unscoped, pid 1 (root, older) keeps the old set suspect: never orphaned by accident.
+        XCTAssertEqual(classify(old, procs).verdict, .suspect)
+        XCTAssertNotEqual(classify(running, procs).verdict, .orphaned)
+    }
+
+    func testVerdictFilterAndIdleFilter() {
+        let c = classify(sem(pids: [4181]), [])
+        XCTAssertTrue(ObjectFilter(verdicts: [.orphaned]).matches(c, now: Double(T + 60)))
+        XCTAssertFalse(ObjectFilter(verdicts: [.inUse]).matches(c, now: Double(T + 60)))
+        XCTAssertTrue(ObjectFilter(idleFor: 60).matches(c, now: Double(T + 60)))
+        XCTAssertFalse(ObjectFilter(idleFor: 61).matches(c, now: Double(T + 60)))
+        XCTAssertTrue(ObjectFilter(uids: [0]).matches(c, now: 0), "creator uid matches --user")
+        XCTAssertFalse(ObjectFilter(kinds: [.shm]).matches(c, now: 0))
+    }
+}
