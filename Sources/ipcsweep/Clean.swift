@@ -1,9 +1,197 @@
 import ArgumentParser
 import IPCSweepCore
 
-// Placeholder: replaced by the clean implementation (issue 4).
+#if canImport(Glibc)
+import Glibc
+#endif
+
 struct Clean: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Remove orphans that match the filters, after re-checking each one.")
-    func run() throws { throw CLIError("clean is not built yet") }
+        abstract: "Remove orphans that match the filters, after re-checking each one.",
+        discussion: """
+            Only objects judged orphaned are removed (and suspect ones with --include-suspect); in-use and unknown \
+            objects are never removed: remove those deliberately with ipcrm(1). Each object is stat'ed again by id \
+            immediately before IPC_RMID and skipped as "changed since planned" on any difference. Runs are \
+            serialised with flock(2) on /run/ipcsweep.lock. Removals and failures are logged to syslog \
+            (LOG_AUTHPRIV, tag ipcsweep).
+
+            Exit status: 0 removed everything planned, or nothing to do; 1 runtime error (lock not taken, \
+            confirmation refused, unreadable state); 4 something planned was skipped (changed since planned, \
+            kept for its messages) or failed (objects already gone do not count); 128+N stopped by signal N \
+            (130 SIGINT, 143 SIGTERM) after finishing the object in hand.
+            """)
+
+    @OptionGroup var source: SourceOptions
+    @OptionGroup var filters: FilterOptions
+    @OptionGroup var scope: ScopeOptions
+    @OptionGroup var output: OutputOptions
+
+    @Flag(name: .customLong("dry-run"), help: "Print the plan and change nothing.")
+    var dryRun = false
+
+    @Flag(name: [.customShort("y"), .customLong("yes")], help: "Remove without asking (needed when standard input is not a terminal).")
+    var yes = false
+
+    @Flag(name: .customLong("include-suspect"), help: "Also remove objects judged suspect (possible holders exist but none provably uses them).")
+    var includeSuspect = false
+
+    @Flag(name: .customLong("discard-messages"), help: "Remove message queues that still hold messages, dropping the messages.")
+    var discardMessages = false
+
+    @Option(name: .customLong("save-to"), help: ArgumentHelp("Before removing, save each queue's messages and each segment's bytes to a file in DIR (created if missing; mode 0600 files, written atomically).", valueName: "DIR"),
+            completion: .directory)
+    var saveTo: String?
+
+    @Flag(name: [.customShort("q"), .customLong("quiet")], help: "Print nothing when there is nothing to clean, and only planned objects otherwise (for ExecStopPost=).")
+    var quiet = false
+
+    @Option(name: .customLong("lock-file"), help: ArgumentHelp("Lock this file instead of /run/ipcsweep.lock (or its fallbacks).", valueName: "PATH"),
+            completion: .file())
+    var lockFile: String?
+
+    @Option(name: .customLong("lock-wait"), help: ArgumentHelp("How long to wait for another clean to finish before giving up.", valueName: "DURATION"))
+    var lockWait: String = "10s"
+
+    func validate() throws {
+        if TimeFormat.parseDuration(lockWait) == nil {
+            throw ValidationError("--lock-wait \(lockWait): not a duration; give a number with s, m or h (e.g. 30s)")
+        }
+        if let d = saveTo, d.isEmpty { throw ValidationError("--save-to needs a directory") }
+    }
+
+    func run() throws {
+        let users = UserDirectory()
+        let filter = try filters.filter(users: users)
+        let interactive = !yes && !dryRun
+        if !interactive { CleanSignals.install() }
+        if let dir = saveTo, !dryRun { try prepareSaveDirectory(dir) }
+
+        // Plan under the lock, so that two cleaners never work from the same plan.
+        var lock: CleanLock?
+        if !dryRun && !interactive { lock = try takeLock() }
+
+        let inspection = try inspect(source: source, kinds: filter.kinds, scope: scope, users: users)
+        let matched = inspection.classifications.filter { filter.matches($0, now: inspection.now) }
+        let policy = CleanPolicy(includeSuspect: includeSuspect, discardMessages: discardMessages,
+                                 saveTo: saveTo, dryRun: dryRun)
+        let plan = CleanPlanner(policy: policy).plan(matched)
+
+        if interactive && plan.contains(where: \.goesAhead) {
+            try confirm(plan, users: users)
+            CleanSignals.install()
+            lock = try takeLock()
+        }
+
+        let remover = Remover(kernel: LiveRemovalKernel(), policy: policy)
+        remover.pendingSignal = CleanSignals.pending
+        if !dryRun {
+            let log = CleanSyslog(users: users)
+            remover.log = { log.log($0) }
+        }
+        #if DEBUG
+        remover.beforeRecheck = TestHook.fromEnvironment()
+        #endif
+        let run = remover.run(plan)
+        lock?.release()
+
+        try report(run, inspection: inspection, users: users, lockPath: lock?.path)
+        if let s = run.interruption {
+            let done = run.counts.removed
+            warn("stopped by \(s.description) after \(done) removal\(done == 1 ? "" : "s"); the object in hand was finished, the rest were not attempted; run clean again to continue")
+        }
+        let status = run.exitStatus
+        if status != 0 { throw ExitCode(status) }
+    }
+
+    /// Creates the --save-to directory (mode 0700) when missing, and checks that it is a writable directory.
+    func prepareSaveDirectory(_ dir: String) throws {
+        if mkdir(dir, 0o700) != 0 && errno != EEXIST {
+            throw CLIError("--save-to \(dir): cannot create the directory: \(String(cString: strerror(errno))); give an existing writable directory")
+        }
+        var st = stat()
+        guard stat(dir, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
+            throw CLIError("--save-to \(dir): not a directory; give a writable directory")
+        }
+        if access(dir, W_OK | X_OK) != 0 {
+            throw CLIError("--save-to \(dir): not writable by this user; give a writable directory")
+        }
+    }
+
+    func takeLock() throws -> CleanLock {
+        let env = ["TMPDIR": ProcessEnv.get("TMPDIR"), "XDG_RUNTIME_DIR": ProcessEnv.get("XDG_RUNTIME_DIR")]
+            .compactMapValues { $0 }
+        let paths = lockFile.map { [$0] } ?? CleanLock.candidatePaths(euid: geteuid(), environment: env)
+        do {
+            return try CleanLock.acquire(paths: paths, wait: TimeFormat.parseDuration(lockWait) ?? 10,
+                                         stop: { CleanSignals.pending()?.description })
+        } catch {
+            throw CLIError(error.description)
+        }
+    }
+
+    /// On a terminal: show what will go and ask. Otherwise refuse (nothing has been changed).
+    func confirm(_ plan: [PlanEntry], users: UserDirectory) throws {
+        let going = plan.filter(\.goesAhead)
+        guard isatty(0) == 1 else {
+            throw CLIError("refusing to remove \(going.count) object\(going.count == 1 ? "" : "s") without confirmation: standard input is not a terminal; give --yes to remove them, or --dry-run to see the plan")
+        }
+        let preview = CleanRun(results: going.map {
+            CleanResult(classification: $0.classification, outcome: .planned,
+                        reason: $0.classification.reasons.first ?? "", planned: true)
+        }, interruption: nil, dryRun: true)
+        writeAll(2, CleanReport.table(preview.results, users: users)
+            .render(width: Terminal.width, headings: true, color: output.useColor))
+        writeAll(2, "Remove these \(going.count) object\(going.count == 1 ? "" : "s")? Each is re-checked first. [y/N] ")
+        var line: [UInt8] = []
+        var byte: UInt8 = 0
+        while read(0, &byte, 1) == 1 && byte != 10 { line.append(byte) }
+        let answer = String(decoding: line.filter { $0 != 32 && $0 != 9 && $0 != 13 }, as: UTF8.self).lowercased()
+        guard answer == "y" || answer == "yes" else {
+            throw CLIError("nothing removed: not confirmed")
+        }
+    }
+
+    func report(_ run: CleanRun, inspection: Inspection, users: UserDirectory, lockPath: String?) throws {
+        if quiet && !run.hadWork && run.interruption == nil { return }
+        let shown = quiet ? run.results.filter(\.planned) : run.results
+        switch output.format {
+        case .json:
+            emit(try JSONOutput.render(CleanReportJSON(run: run, users: users, scope: inspection.scope,
+                                                       warnings: inspection.warnings, lockPath: lockPath)
+                .withResults(shown)))
+        case .csv:
+            emit(CleanReport.table(shown, users: users).csv(headings: !output.noHeadings))
+        case .table:
+            if !shown.isEmpty {
+                emit(CleanReport.table(shown, users: users)
+                    .render(width: Terminal.width, headings: !output.noHeadings, color: output.useColor))
+            }
+            emit(CleanReport.summary(run) + "\n")
+        }
+    }
 }
+
+#if DEBUG
+/// Debug builds only: IPCSWEEP_TEST_BEFORE_RMID=COMMAND runs `/bin/sh -c COMMAND` before each object's re-check
+/// (with IPCSWEEP_TEST_TYPE, IPCSWEEP_TEST_ID and IPCSWEEP_TEST_SEQ set), or only before the Nth object when
+/// IPCSWEEP_TEST_BEFORE_RMID_AT=N, so that integration tests can change an object between plan and removal.
+enum TestHook {
+    static func fromEnvironment() -> ((Int, IPCObjectRef) -> Void)? {
+        guard let command = ProcessEnv.get("IPCSWEEP_TEST_BEFORE_RMID"), !command.isEmpty else { return nil }
+        let at = ProcessEnv.get("IPCSWEEP_TEST_BEFORE_RMID_AT").flatMap(Int.init)
+        return { seq, ref in
+            if let at, at != seq { return }
+            setenv("IPCSWEEP_TEST_TYPE", ref.kind.rawValue, 1)
+            setenv("IPCSWEEP_TEST_ID", String(ref.id), 1)
+            setenv("IPCSWEEP_TEST_SEQ", String(seq), 1)
+            var pid: pid_t = 0
+            let args = ["/bin/sh", "-c", command]
+            var argv: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
+            defer { argv.forEach { free($0) } }
+            guard posix_spawn(&pid, "/bin/sh", nil, nil, &argv, environ) == 0 else { return }
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        }
+    }
+}
+#endif

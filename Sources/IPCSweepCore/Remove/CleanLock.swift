@@ -1,0 +1,107 @@
+import SystemPackage
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Why the lock could not be taken, in words that name the file and say what to do.
+public struct CleanLockError: Error, CustomStringConvertible, Equatable {
+    public var description: String
+}
+
+/// The lock that serialises `clean` runs (cron and ExecStopPost=): flock(2) on a file, held until released or exit.
+public final class CleanLock {
+    /// The file that was locked.
+    public let path: String
+    private var fd: Int32
+
+    private init(path: String, fd: Int32) {
+        self.path = path
+        self.fd = fd
+    }
+
+    deinit { release() }
+
+    /// Where to lock, in order: /run/ipcsweep.lock, then /var/lib/ipcsweep/clean.lock (root), then
+    /// $XDG_RUNTIME_DIR/ipcsweep.lock (non-root), then $TMPDIR (or /tmp)/ipcsweep-EUID.lock. Pure.
+    public static func candidatePaths(euid: UInt32, environment: [String: String]) -> [String] {
+        var out = ["/run/ipcsweep.lock"]
+        if euid == 0 {
+            out.append("/var/lib/ipcsweep/clean.lock")
+        } else if let x = environment["XDG_RUNTIME_DIR"], x.hasPrefix("/") {
+            out.append(x + "/ipcsweep.lock")
+        }
+        var tmp = environment["TMPDIR"] ?? "/tmp"
+        if !tmp.hasPrefix("/") { tmp = "/tmp" }
+        out.append((tmp.hasSuffix("/") ? String(tmp.dropLast()) : tmp) + "/ipcsweep-\(euid).lock")
+        return out
+    }
+
+    /// open(O_RDWR|O_CREAT|O_NOFOLLOW, 0600) of the first usable candidate, then flock(LOCK_EX|LOCK_NB) polled
+    /// every 20 ms for at most `wait` seconds. `stop` is polled while waiting (a signal). The holder's pid is
+    /// written into the file so that a waiting run can name it.
+    public static func acquire(paths: [String], wait: Double, stop: () -> String? = { nil }) throws(CleanLockError) -> CleanLock {
+        var tried: [String] = []
+        var opened: (String, Int32)?
+        for path in paths {
+            if path == "/var/lib/ipcsweep/clean.lock" { mkdir("/var/lib/ipcsweep", 0o700) }
+            let fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
+            if fd < 0 {
+                tried.append("\(path): \(Errno(rawValue: errno))")
+                continue
+            }
+            var st = stat()
+            // A lock file someone else owns (e.g. planted in /tmp) is not trusted.
+            if fstat(fd, &st) != 0 || (st.st_mode & S_IFMT) != S_IFREG || (st.st_uid != geteuid() && geteuid() != 0) {
+                close(fd)
+                tried.append("\(path): not a regular file owned by uid \(geteuid())")
+                continue
+            }
+            opened = (path, fd)
+            break
+        }
+        guard let (path, fd) = opened else {
+            throw CleanLockError(description: "cannot create a lock file (\(tried.joined(separator: "; "))); give --lock-file PATH in a writable directory")
+        }
+        var deadline = Inspector.currentTime() + max(0, wait)
+        var first = true
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            let e = Errno(rawValue: errno)
+            if e == .interrupted { continue }
+            guard e == .wouldBlock else {
+                close(fd)
+                throw CleanLockError(description: "cannot lock \(path): \(e)")
+            }
+            if first {
+                first = false
+                deadline = Inspector.currentTime() + max(0, wait)
+            }
+            if let why = stop() {
+                close(fd)
+                throw CleanLockError(description: "stopped by \(why) while waiting for the lock \(path); nothing was removed")
+            }
+            if Inspector.currentTime() >= deadline {
+                let holder = (try? FileIO.readText(path))?.split(separator: "\n").first.map(String.init) ?? ""
+                close(fd)
+                let who = Int32(holder).map { " (held by pid \($0))" } ?? ""
+                throw CleanLockError(description: "another ipcsweep clean holds the lock \(path)\(who) and did not finish within \(TimeFormat.duration(wait)); nothing was removed; try again, or raise --lock-wait")
+            }
+            usleep(20_000)
+        }
+        let text = Array("\(getpid())\n".utf8)
+        if ftruncate(fd, 0) == 0 {
+            _ = text.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+        }
+        return CleanLock(path: path, fd: fd)
+    }
+
+    /// Releases the lock (close(2) drops the flock).
+    public func release() {
+        if fd >= 0 {
+            close(fd)
+            fd = -1
+        }
+    }
+}

@@ -1,0 +1,36 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// The audit trail in syslog/the journal: one line per removal and per failure.
+public final class CleanSyslog {
+    private let users: UserDirectory
+
+    /// openlog("ipcsweep", LOG_PID, LOG_AUTHPRIV): removals are security-relevant and land in the journal
+    /// (and in /var/log/auth.log on Debian).
+    public init(users: UserDirectory) {
+        self.users = users
+        openlog("ipcsweep", LOG_PID, LOG_AUTHPRIV)
+    }
+
+    deinit { closelog() }
+
+    /// The message for one result: what happened, id, key, owner, creator, verdict and reasons. Pure.
+    public static func message(_ r: CleanResult, users: UserDirectory) -> String {
+        let o = r.classification.object
+        let p = o.perm
+        let what = r.outcome == .removed ? "removed" : "failed to remove"
+        return "\(what) \(o.kind.noun) id \(o.id) key \(IPCTextFormat.hexKey(p.key)) owner \(users.displayUser(p.uid)) (uid \(p.uid)) creator \(users.displayUser(p.cuid)) (uid \(p.cuid)) mode \(IPCTextFormat.octal(p.mode & 0o7777)) verdict \(r.classification.verdict.rawValue): \(r.reason); evidence: \(r.classification.reasons.joined(separator: "; "))"
+    }
+
+    /// syslog(3) (through vsyslog with "%s"): LOG_NOTICE for removals, LOG_ERR for failures.
+    public func log(_ r: CleanResult) {
+        let priority = r.outcome == .removed ? LOG_NOTICE : LOG_ERR
+        let text = Self.message(r, users: users)
+        text.withCString { msg in
+            withVaList([msg]) { vsyslog(priority, "%s", $0) }
+        }
+    }
+}

@@ -1,0 +1,312 @@
+import SystemPackage
+
+/// A signal that asked `clean` to stop: its number and, from `siginfo_t`, who sent it.
+public struct PendingSignal: Sendable, Equatable {
+    public var signo: Int32
+    public var senderPid: Int32
+    public var senderUid: UInt32
+
+    public init(signo: Int32, senderPid: Int32, senderUid: UInt32) {
+        self.signo = signo
+        self.senderPid = senderPid
+        self.senderUid = senderUid
+    }
+
+    /// "SIGTERM", "SIGINT", ...
+    public var name: String {
+        switch signo {
+        case 1: return "SIGHUP"
+        case 2: return "SIGINT"
+        case 3: return "SIGQUIT"
+        case 15: return "SIGTERM"
+        default: return "signal \(signo)"
+        }
+    }
+
+    /// "SIGTERM from pid 812 (uid 0)"
+    public var description: String { "\(name) from pid \(senderPid) (uid \(senderUid))" }
+}
+
+/// Everything one `clean` run did.
+public struct CleanRun: Sendable, Equatable {
+    /// One result per planned-or-matched object, in plan order (including the ones not attempted after a signal).
+    public var results: [CleanResult]
+    /// The signal that stopped the run, if one did.
+    public var interruption: PendingSignal?
+    public var dryRun: Bool
+
+    public init(results: [CleanResult], interruption: PendingSignal?, dryRun: Bool) {
+        self.results = results
+        self.interruption = interruption
+        self.dryRun = dryRun
+    }
+
+    /// Counts for the summary.
+    public struct Counts: Sendable, Equatable {
+        public var removed = 0, planned = 0, skipped = 0, failed = 0
+        /// Skipped because already gone (not a problem).
+        public var alreadyGone = 0
+        /// Skipped because changed since planned.
+        public var changed = 0
+        /// Matched the filters but never eligible (in-use, unknown, suspect without --include-suspect).
+        public var notEligible = 0
+        /// Planned but not attempted because a signal stopped the run.
+        public var notAttempted = 0
+    }
+
+    public var counts: Counts {
+        var c = Counts()
+        for r in results {
+            switch r.outcome {
+            case .removed: c.removed += 1
+            case .planned: c.planned += 1
+            case .skipped: c.skipped += 1
+            case .failed: c.failed += 1
+            }
+            if r.alreadyGone { c.alreadyGone += 1 }
+            if !r.changes.isEmpty { c.changed += 1 }
+            if !r.planned { c.notEligible += 1 }
+            if r.reason.hasPrefix(Remover.notAttemptedPrefix) { c.notAttempted += 1 }
+        }
+        return c
+    }
+
+    /// Whether any object was planned for removal (eligible), whatever became of it.
+    public var hadWork: Bool { results.contains { $0.planned } }
+
+    /// The exit status the spec defines: 128+signo after a signal; 4 when anything planned was skipped
+    /// (other than "already gone") or failed; 0 otherwise (including nothing to do).
+    public var exitStatus: Int32 {
+        if let s = interruption { return 128 + s.signo }
+        return results.contains { $0.isProblem } ? 4 : 0
+    }
+}
+
+/// Carries out a plan: for each planned object, re-checks it by id, saves its data when asked, and removes it.
+///
+/// The rules (see the manual's CLEAN section): stat the id again immediately before IPC_RMID and skip it as
+/// "changed since planned" on any difference; EINVAL/EIDRM mean "already gone"; EPERM/EACCES are per-object
+/// failures; one failure never stops the rest; a pending SIGINT/SIGTERM stops the run between objects.
+public final class Remover {
+    static let notAttemptedPrefix = "not attempted: "
+
+    public let kernel: any RemovalKernel
+    public let policy: CleanPolicy
+    /// Called with each removal and each failure (the syslog audit trail).
+    public var log: (CleanResult) -> Void = { _ in }
+    /// Polled between objects: a signal that should stop the run.
+    public var pendingSignal: () -> PendingSignal? = { nil }
+    /// Called before each object's re-check with its 1-based position among the objects attempted (test hook).
+    public var beforeRecheck: ((Int, IPCObjectRef) -> Void)?
+
+    public init(kernel: any RemovalKernel, policy: CleanPolicy) {
+        self.kernel = kernel
+        self.policy = policy
+    }
+
+    /// Runs the whole plan; every entry yields one result.
+    public func run(_ plan: [PlanEntry]) -> CleanRun {
+        var results: [CleanResult] = []
+        results.reserveCapacity(plan.count)
+        var interruption: PendingSignal?
+        var attempted = 0
+        for entry in plan {
+            let c = entry.classification
+            guard entry.goesAhead else {
+                results.append(CleanResult(classification: c, outcome: .skipped, reason: entry.skipReason ?? "not planned",
+                                           planned: entry.planned))
+                continue
+            }
+            if interruption == nil, let s = pendingSignal() { interruption = s }
+            if let s = interruption {
+                results.append(CleanResult(classification: c, outcome: .skipped,
+                                           reason: "\(Self.notAttemptedPrefix)clean was stopped by \(s.description) before this object",
+                                           planned: true))
+                continue
+            }
+            if policy.dryRun {
+                results.append(CleanResult(classification: c, outcome: .planned, reason: plannedReason(c), planned: true))
+                continue
+            }
+            attempted += 1
+            beforeRecheck?(attempted, c.object.ref)
+            let r = removeOne(c)
+            if r.outcome == .removed || r.outcome == .failed { log(r) }
+            results.append(r)
+        }
+        return CleanRun(results: results, interruption: interruption, dryRun: policy.dryRun)
+    }
+
+    private func verdictPhrase(_ c: Classification) -> String {
+        c.verdict.rawValue + (c.reasons.first.map { ": " + $0 } ?? "")
+    }
+
+    private func plannedReason(_ c: Classification) -> String {
+        var s = "would remove (\(verdictPhrase(c)))"
+        if let dir = policy.saveTo {
+            switch c.object {
+            case .msg(let q) where q.qnum > 0:
+                s += "; would first save \(q.qnum) message\(q.qnum == 1 ? "" : "s") to \(dir)/\(SaveFile.fileName(for: c.object))"
+            case .shm:
+                s += "; would first save its bytes to \(dir)/\(SaveFile.fileName(for: c.object))"
+            default: break
+            }
+        } else if case .msg(let q) = c.object, q.qnum > 0 {
+            s += "; its \(q.qnum) message\(q.qnum == 1 ? "" : "s") would be discarded (--discard-messages)"
+        }
+        return s
+    }
+
+    private func name(_ ref: IPCObjectRef, _ key: Int32) -> String {
+        "\(ref.kind.noun) id \(ref.id) (key \(IPCTextFormat.hexKey(key)))"
+    }
+
+    /// The outcome for an errno from a stat or IPC_RMID.
+    private func errnoResult(_ c: Classification, _ e: Errno, during what: String) -> CleanResult {
+        let ref = c.object.ref
+        let p = c.object.perm
+        if e.meansGone {
+            return CleanResult(classification: c, outcome: .skipped,
+                               reason: "already gone: \(name(ref, p.key)) no longer exists (removed by someone else, e.g. another clean)",
+                               planned: true, alreadyGone: true)
+        }
+        if e.meansNoPermission {
+            let who = p.uid == p.cuid ? "uid \(p.uid)" : "uid \(p.uid) or \(p.cuid)"
+            let text = what == "IPC_RMID"
+                ? "not the owner or creator of id \(ref.id), and not privileged (\(e)): removing \(name(ref, p.key)) needs \(who) or CAP_SYS_ADMIN; run clean as that user or as root"
+                : "cannot \(what) id \(ref.id) (\(e)): re-checking \(name(ref, p.key)) needs read permission; run clean as root"
+            return CleanResult(classification: c, outcome: .failed, reason: text, planned: true)
+        }
+        return CleanResult(classification: c, outcome: .failed,
+                           reason: "\(what) of \(name(ref, p.key)) failed: \(e); it was left in place", planned: true)
+    }
+
+    private func changed(_ c: Classification, _ diffs: [String], stage: String = "") -> CleanResult {
+        CleanResult(classification: c, outcome: .skipped,
+                    reason: "changed since planned\(stage): \(diffs.joined(separator: "; ")); left in place (run clean again to re-decide)",
+                    planned: true, changes: diffs)
+    }
+
+    private func removed(_ c: Classification, saved: String? = nil, extra: String = "") -> CleanResult {
+        var reason = "removed (\(verdictPhrase(c)))"
+        if let saved { reason += "; saved to \(saved)" }
+        reason += extra
+        return CleanResult(classification: c, outcome: .removed, reason: reason, planned: true, savedTo: saved)
+    }
+
+    /// Re-check, optionally save, then IPC_RMID: one object, never left half-done.
+    func removeOne(_ c: Classification) -> CleanResult {
+        let ref = c.object.ref
+        let current: IPCObject
+        switch kernel.stat(ref) {
+        case .success(let o): current = o
+        case .failure(let e): return errnoResult(c, e, during: "IPC_STAT")
+        }
+        let diffs = Recheck.differences(planned: c.object, current: current)
+        if !diffs.isEmpty { return changed(c, diffs) }
+
+        switch current {
+        case .msg(let q) where q.qnum > 0:
+            if policy.saveTo != nil { return saveQueueAndRemove(c, current: current, queue: q) }
+            return rmid(c, extra: "; discarded \(q.qnum) message\(q.qnum == 1 ? "" : "s") (\(q.cbytes) bytes)")
+        case .shm(let s) where policy.saveTo != nil:
+            return saveSegmentAndRemove(c, segment: s)
+        default:
+            return rmid(c)
+        }
+    }
+
+    private func rmid(_ c: Classification, saved: String? = nil, extra: String = "") -> CleanResult {
+        switch kernel.remove(c.object.ref) {
+        case .success: return removed(c, saved: saved, extra: extra)
+        case .failure(let e): return errnoResult(c, e, during: "IPC_RMID")
+        }
+    }
+
+    private func savePath(_ o: IPCObject) -> String {
+        let dir = policy.saveTo ?? "."
+        return (dir.hasSuffix("/") ? dir : dir + "/") + SaveFile.fileName(for: o)
+    }
+
+    private func saveFailed(_ c: Classification, _ why: String) -> CleanResult {
+        CleanResult(classification: c, outcome: .failed,
+                    reason: "saving \(name(c.object.ref, c.object.perm.key)) failed: \(why); not removed (fix --save-to, or use --discard-messages for queues)",
+                    planned: true)
+    }
+
+    /// MSG_COPY every message, write the save file, re-check that nothing moved meanwhile, IPC_RMID.
+    private func saveQueueAndRemove(_ c: Classification, current: IPCObject, queue q: MessageQueue) -> CleanResult {
+        let bufferSize = Int(max(q.qbytes ?? 0, q.cbytes, 8192))
+        let messages: [QueuedMessage]
+        switch kernel.copyMessages(queue: q.id, count: Int(q.qnum), bufferSize: bufferSize) {
+        case .success(let m): messages = m
+        case .failure(let e) where e == .noFunction || e == .notSupported:
+            return saveFailed(c, "this kernel cannot copy messages without receiving them (msgrcv MSG_COPY: \(e); needs CONFIG_CHECKPOINT_RESTORE)")
+        case .failure(let e) where e.meansGone:
+            return errnoResult(c, e, during: "msgrcv(MSG_COPY)")
+        case .failure(let e) where e == .noMessage:
+            return changed(c, ["fewer messages than planned while copying them (msgrcv MSG_COPY: \(e))"])
+        case .failure(let e):
+            return saveFailed(c, "msgrcv(MSG_COPY) of queue id \(q.id): \(e)")
+        }
+        let path = savePath(current)
+        do throws(FileError) {
+            let w = try AtomicFileWriter(path: path)
+            try w.write(SaveFile.encodeMessages(header: SaveFile.header(for: current, savedAt: kernel.now()), messages))
+            // Nothing may have moved while copying: re-check before committing and removing.
+            if let problem = recheckAgain(c, against: current) { return problem }
+            try w.commit()
+        } catch {
+            return saveFailed(c, error.description)
+        }
+        return rmid(c, saved: path, extra: "; \(messages.count) message\(messages.count == 1 ? "" : "s") (\(q.cbytes) bytes) saved")
+    }
+
+    /// A second stat that must equal `expected` exactly; a result when it does not (or when the id is gone).
+    private func recheckAgain(_ c: Classification, against expected: IPCObject, own: OwnAttach? = nil,
+                              stage: String = " (while saving)") -> CleanResult? {
+        switch kernel.stat(c.object.ref) {
+        case .success(let now):
+            let d = Recheck.differences(planned: expected, current: now, ownAttach: own)
+            return d.isEmpty ? nil : changed(c, d, stage: stage)
+        case .failure(let e):
+            return errnoResult(c, e, during: "IPC_STAT")
+        }
+    }
+
+    /// Attach read-only; check that only our attach changed it; write its bytes; check again that nobody else
+    /// attached or detached meanwhile; IPC_RMID while still attached (the kernel frees it at our shmdt).
+    private func saveSegmentAndRemove(_ c: Classification, segment s: SharedMemorySegment) -> CleanResult {
+        let since = kernel.now()
+        let outcome = kernel.withReadOnlyAttachment(segment: s.id, size: Int(s.size)) { bytes -> CleanResult in
+            // 1. Only our own attach may have changed it: lpid is us, nattch one more, atime now, dtime unchanged.
+            let afterAttach: IPCObject
+            switch kernel.stat(c.object.ref) {
+            case .success(let o): afterAttach = o
+            case .failure(let e): return errnoResult(c, e, during: "IPC_STAT")
+            }
+            let d = Recheck.differences(planned: c.object, current: afterAttach,
+                                        ownAttach: OwnAttach(pid: kernel.pid, attached: true, since: since))
+            if !d.isEmpty { return changed(c, d, stage: " (after attaching it read-only to save it)") }
+            let path = savePath(c.object)
+            do throws(FileError) {
+                let w = try AtomicFileWriter(path: path)
+                try w.write(SaveFile.encodeHeader(SaveFile.header(for: c.object, savedAt: kernel.now())))
+                try w.write(Array("data \(bytes.count)\n".utf8))
+                try w.write(bytes)
+                try w.write(Array("\nend\n".utf8))
+                // 2. Anyone else attaching or detaching while we copied changes lpid, nattch or dtime.
+                if let problem = recheckAgain(c, against: afterAttach) { return problem }
+                try w.commit()
+            } catch {
+                return saveFailed(c, error.description)
+            }
+            return rmid(c, saved: path, extra: "; \(bytes.count) bytes saved")
+        }
+        switch outcome {
+        case .success(let r): return r
+        case .failure(let e) where e.meansGone || e.meansNoPermission: return errnoResult(c, e, during: "shmat")
+        case .failure(let e): return saveFailed(c, "shmat(SHM_RDONLY) of segment id \(s.id): \(e)")
+        }
+    }
+}
