@@ -1,0 +1,278 @@
+#!/usr/bin/env bash
+# ipcsweep benchmark (issue 6): ipcsweep side by side with the tools people use today.
+#
+#   Tests/bench/bench.sh [SETS...]        default: 1000 8000 32000
+#
+# For each SETS it starts fresh private IPC + PID + mount namespaces
+# (unshare --ipc --pid --fork --mount-proc --mount --propagation private), so no
+# object is ever created in the host's IPC namespace and every process started
+# dies with the namespace. Inside, it creates
+#   - 2,000 live processes of 50 uids (10000..10049): OLD_PER_UID (default 1) of each uid started
+#     before the objects, the others more than a second after them,
+#   - SETS semaphore sets of 1..4 semaphores, owned by 100 uids (10000..10099:
+#     the half whose uid has an older live process -> suspect, the other half -> orphaned),
+#   - 4,096 shared memory segments and 4,000 message queues owned the same way,
+#   - a few holders that give direct evidence (a live sempid, attached segments),
+# and times, as the median of RUNS runs after WARMUP warm-up runs (wall clock,
+# bash $EPOCHREALTIME around each command, output to /dev/null):
+#   cat /proc/sysvipc/{sem,shm,msg}  (the floor), lsipc -s --json, ipcs -a,
+#   ipcsweep list --format json, ipcsweep orphans,
+#   ipcsweep clean --yes --type sem of SETS orphaned sets vs one ipcrm -s ID ... call
+#   over the same ids (the sets are recreated before each run),
+# and the peak RSS (/usr/bin/time -v) of `ipcsweep list --format json`.
+#
+# Environment: RUNS (default 7), WARMUP (default 1), PROCS (2000), UIDS (50), OLD_PER_UID (1: processes
+# of each uid started before the objects; the others start after them),
+# SEGMENTS (4096), QUEUES (4000), BIN (a directory holding ipcsweep and
+# ipcsweep-testkit; default: build release with `swift build -c release`),
+# IPCSWEEP_ARGS (extra arguments for every ipcsweep command, e.g. "--source proc").
+# Needs root (unshare, setpriv), util-linux (lsipc, ipcs, ipcrm, setpriv) and
+# GNU time (/usr/bin/time, Debian package `time`).
+set -euo pipefail
+
+RUNS=${RUNS:-7}
+WARMUP=${WARMUP:-1}
+PROCS=${PROCS:-2000}
+UIDS=${UIDS:-50}
+OLD_PER_UID=${OLD_PER_UID:-1}
+SEGMENTS=${SEGMENTS:-4096}
+QUEUES=${QUEUES:-4000}
+BASE_UID=10000
+
+us_now() { # microseconds since the epoch, no fork
+    local t=${EPOCHREALTIME/./}
+    echo "$t"
+}
+
+median() { # median of the arguments (numbers)
+    printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'
+}
+
+# ---------------------------------------------------------------- inside the namespaces
+if [ "${1:-}" = "--inner" ]; then
+    SETS=$2
+    OUTDIR=$3
+    export PATH="$BIN:$PATH"
+    read -r -a EXTRA <<<"${IPCSWEEP_ARGS:-}"
+    [ "$$" = 1 ] || { echo "bench: --inner must run as pid 1 of a private pid namespace" >&2; exit 1; }
+
+    # Limits are per IPC namespace: room for every object with margin.
+    echo "32000 1024000000 500 $((SETS > 32000 ? SETS : 32000))" >/proc/sys/kernel/sem
+    echo $((SEGMENTS + 1024)) >/proc/sys/kernel/shmmni
+    echo $((QUEUES + 1024)) >/proc/sys/kernel/msgmni
+
+    pids=()
+    cleanup() {
+        # pid 1 of the namespace exiting kills the rest, but say what we started and end it ourselves.
+        if [ ${#pids[@]} -gt 0 ]; then kill "${pids[@]}" 2>/dev/null || true; fi
+        wait 2>/dev/null || true
+    }
+    trap cleanup EXIT
+
+    # 1. Live processes: OLD_PER_UID of each uid start before the objects (possible holders of the objects
+    #    of their uid: those objects are "suspect"), the rest start more than a second after them (provably
+    #    younger: not holders). Objects of the other UIDS uids have no live process at all ("orphaned").
+    per_uid=$((PROCS / UIDS))
+    start_procs() { # start_procs FROM TO: processes FROM..TO-1 of every uid
+        local u n uid
+        for ((u = 0; u < UIDS; u++)); do
+            uid=$((BASE_UID + u))
+            for ((n = $1; n < $2; n++)); do
+                setpriv --reuid=$uid --regid=$uid --clear-groups sleep 100000 &
+                pids+=($!)
+            done
+        done
+    }
+    start_procs 0 "$OLD_PER_UID"
+    sleep 1.2
+
+    # 2. Objects: owner uid cycles over 2*UIDS uids (the upper half has no live process: orphans).
+    make_sets() { # make_sets COUNT FIRST_UID NUIDS
+        local count=$1 first=$2 nuids=$3 groups g c
+        groups=$((nuids * 4))
+        for ((g = 0; g < groups; g++)); do
+            c=$((count / groups + (g < count % groups ? 1 : 0)))
+            [ "$c" -gt 0 ] || continue
+            ipcsweep-testkit sem-create --count "$c" --nsems $((g % 4 + 1)) --as-uid $((first + g / 4)) >/dev/null
+        done
+    }
+    make_kind() { # make_kind shm|msg COUNT
+        local kind=$1 count=$2 g c groups=$((UIDS * 2))
+        for ((g = 0; g < groups; g++)); do
+            c=$((count / groups + (g < count % groups ? 1 : 0)))
+            [ "$c" -gt 0 ] || continue
+            ipcsweep-testkit "$kind-create" --count "$c" --as-uid $((BASE_UID + g)) >/dev/null
+        done
+    }
+    make_sets "$SETS" "$BASE_UID" $((UIDS * 2))
+    make_kind shm "$SEGMENTS"
+    make_kind msg "$QUEUES"
+    sleep 1.2
+    start_procs "$OLD_PER_UID" "$per_uid"
+
+    # 3. Direct evidence: live recorded sempids and attached segments (root holders).
+    semids=($(awk 'NR > 1 && NR <= 11 {print $2}' /proc/sysvipc/sem))
+    for id in "${semids[@]}"; do ipcsweep-testkit sem-op --id "$id" --undo --hold & pids+=($!); done
+    shmids=($(awk 'NR > 1 && NR <= 11 {print $2}' /proc/sysvipc/shm))
+    for id in "${shmids[@]}"; do ipcsweep-testkit shm-attach --id "$id" --hold & pids+=($!); done
+    sleep 0.5
+
+    nproc_live=$(ls -d /proc/[0-9]* | wc -l)
+    nsem=$(($(wc -l </proc/sysvipc/sem) - 1))
+    nshm=$(($(wc -l </proc/sysvipc/shm) - 1))
+    nmsg=$(($(wc -l </proc/sysvipc/msg) - 1))
+    verdicts=$(ipcsweep list "${EXTRA[@]}" --format json | jq -r '[.objects[].verdict] | group_by(.) | map("\(.[0]) \(length)") | join(", ")')
+    echo "state: $nsem sets, $nshm segments, $nmsg queues, $nproc_live processes; verdicts: $verdicts" >"$OUTDIR/state"
+
+    declare -A RESULT
+    time_cmd() { # time_cmd NAME COMMAND...  -> RESULT[NAME] = median ms
+        local name=$1 i t0 t1 samples=()
+        shift
+        for ((i = 0; i < WARMUP; i++)); do "$@" >/dev/null 2>&1; done
+        for ((i = 0; i < RUNS; i++)); do
+            t0=$(us_now)
+            "$@" >/dev/null 2>&1
+            t1=$(us_now)
+            samples+=("$(((t1 - t0)))")
+        done
+        RESULT[$name]=$(median "${samples[@]}" | awk '{printf "%.1f", $1 / 1000}')
+    }
+
+    time_cmd floor cat /proc/sysvipc/sem /proc/sysvipc/shm /proc/sysvipc/msg
+    time_cmd lsipc lsipc -s --json
+    time_cmd ipcs ipcs -a
+    time_cmd list ipcsweep list "${EXTRA[@]}" --format json
+    time_cmd orphans ipcsweep orphans "${EXTRA[@]}"
+    list_bytes=$(ipcsweep list "${EXTRA[@]}" --format json | wc -c)
+    rss_list=$(/usr/bin/time -v ipcsweep list "${EXTRA[@]}" --format json 2>&1 >/dev/null | awk -F: '/Maximum resident/ {gsub(/ /, "", $2); print $2}')
+    rss_orphans=$(/usr/bin/time -v ipcsweep orphans "${EXTRA[@]}" 2>&1 >/dev/null | awk -F: '/Maximum resident/ {gsub(/ /, "", $2); print $2}')
+
+    # 4. clean vs ipcrm: SETS orphaned sets (owned by uids with no live process), recreated before every run.
+    #    The holders' sets go too, so stop them first; segments, queues and processes stay.
+    kill "${pids[@]: -20}" 2>/dev/null || true
+    sleep 0.3
+    recreate() {
+        ipcrm --all=sem
+        make_sets "$SETS" $((BASE_UID + UIDS)) "$UIDS"
+    }
+    clean_samples=()
+    ipcrm_samples=()
+    rss_clean=0
+    clean_ok=yes
+    for ((i = 0; i < WARMUP + RUNS; i++)); do
+        recreate
+        t0=$(us_now)
+        ipcsweep clean "${EXTRA[@]}" --yes --type sem >"$OUTDIR/clean.out" 2>"$OUTDIR/clean.err" || clean_ok="no (exit $?)"
+        t1=$(us_now)
+        left=$(($(wc -l </proc/sysvipc/sem) - 1))
+        [ "$left" = 0 ] || clean_ok="no ($left sets left)"
+        [ "$i" -lt "$WARMUP" ] || clean_samples+=($((t1 - t0)))
+
+        recreate
+        args=()
+        while read -r id; do args+=(-s "$id"); done < <(awk 'NR > 1 {print $2}' /proc/sysvipc/sem)
+        t0=$(us_now)
+        ipcrm "${args[@]}"
+        t1=$(us_now)
+        left=$(($(wc -l </proc/sysvipc/sem) - 1))
+        [ "$left" = 0 ] || { echo "bench: ipcrm left $left sets" >&2; exit 1; }
+        [ "$i" -lt "$WARMUP" ] || ipcrm_samples+=($((t1 - t0)))
+    done
+    recreate
+    rss_clean=$(/usr/bin/time -v ipcsweep clean "${EXTRA[@]}" --yes --type sem 2>&1 >/dev/null | awk -F: '/Maximum resident/ {gsub(/ /, "", $2); print $2}')
+    RESULT[clean]=$(median "${clean_samples[@]}" | awk '{printf "%.1f", $1 / 1000}')
+    RESULT[ipcrm]=$(median "${ipcrm_samples[@]}" | awk '{printf "%.1f", $1 / 1000}')
+
+    {
+        for k in floor lsipc ipcs list orphans clean ipcrm; do echo "$k ${RESULT[$k]}"; done
+        echo "rss_list $rss_list"
+        echo "rss_orphans $rss_orphans"
+        echo "rss_clean $rss_clean"
+        echo "list_bytes $list_bytes"
+        echo "clean_ok $clean_ok"
+    } >"$OUTDIR/results"
+    exit 0
+fi
+
+# ---------------------------------------------------------------- on the host
+cd "$(dirname "$0")/../.."
+[ "$(id -u)" = 0 ] || { echo "bench: needs root (unshare, setpriv)" >&2; exit 1; }
+for tool in unshare setpriv lsipc ipcs ipcrm jq /usr/bin/time; do
+    command -v "$tool" >/dev/null || { echo "bench: $tool is missing (util-linux, jq, time)" >&2; exit 1; }
+done
+if [ -z "${BIN:-}" ]; then
+    export PATH=/opt/swift/usr/bin:$PATH
+    swift build -c release >&2
+    BIN=$(swift build -c release --show-bin-path)
+fi
+export BIN RUNS WARMUP PROCS UIDS OLD_PER_UID SEGMENTS QUEUES
+
+host_objects() { (tail -n +2 /proc/sysvipc/sem; tail -n +2 /proc/sysvipc/shm; tail -n +2 /proc/sysvipc/msg) | wc -l; }
+before=$(host_objects)
+
+sizes=("$@")
+[ ${#sizes[@]} -gt 0 ] || sizes=(1000 8000 32000)
+work=$(mktemp -d /tmp/ipcsweep-bench.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+echo "ipcsweep benchmark: $(uname -r), $(nproc) CPUs, median of $RUNS runs after $WARMUP warm-up; times in ms"
+for sets in "${sizes[@]}"; do
+    mkdir -p "$work/$sets"
+    unshare --ipc --pid --fork --mount-proc --mount --propagation private \
+        bash "$PWD/Tests/bench/bench.sh" --inner "$sets" "$work/$sets"
+done
+
+after=$(host_objects)
+if [ "$after" != "$before" ]; then
+    echo "bench: FAIL: the host's IPC namespace held $before objects before and $after after" >&2
+    exit 1
+fi
+
+get() { awk -v k="$2" '$1 == k {print $2}' "$work/$1/results"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'; }
+echo
+for sets in "${sizes[@]}"; do echo "SETS=$sets $(cat "$work/$sets/state")"; done
+echo
+printf '%-34s' "command"
+for sets in "${sizes[@]}"; do printf '%12s' "$sets sets"; done
+echo
+row() { # row LABEL KEY
+    printf '%-34s' "$1"
+    for sets in "${sizes[@]}"; do printf '%12s' "$(get "$sets" "$2")"; done
+    echo
+}
+row "cat /proc/sysvipc/{sem,shm,msg}" floor
+row "lsipc -s --json" lsipc
+row "ipcs -a" ipcs
+row "ipcsweep list --format json" list
+row "ipcsweep orphans" orphans
+row "ipcsweep clean --yes --type sem" clean
+row "ipcrm -s ID ... (same ids)" ipcrm
+echo
+printf '%-34s' "ratio (target)"
+echo
+rrow() { # rrow LABEL A B TARGET
+    printf '%-34s' "$1"
+    for sets in "${sizes[@]}"; do printf '%12s' "$(ratio "$(get "$sets" "$2")" "$(get "$sets" "$3")")"; done
+    printf '   (target <= %s)\n' "$4"
+}
+rrow "list json / lsipc -s --json" list lsipc 1.0
+rrow "list json / /proc floor" list floor 2.0
+rrow "clean / ipcrm" clean ipcrm 2.0
+echo
+printf '%-34s' "peak RSS KiB: list --format json"
+for sets in "${sizes[@]}"; do printf '%12s' "$(get "$sets" rss_list)"; done
+echo "   (target < 65536)"
+printf '%-34s' "peak RSS KiB: orphans"
+for sets in "${sizes[@]}"; do printf '%12s' "$(get "$sets" rss_orphans)"; done
+echo
+printf '%-34s' "peak RSS KiB: clean"
+for sets in "${sizes[@]}"; do printf '%12s' "$(get "$sets" rss_clean)"; done
+echo
+printf '%-34s' "list --format json output bytes"
+for sets in "${sizes[@]}"; do printf '%12s' "$(get "$sets" list_bytes)"; done
+echo
+printf '%-34s' "clean removed every set"
+for sets in "${sizes[@]}"; do printf '%12s' "$(get "$sets" clean_ok)"; done
+echo
+echo "host IPC namespace: $after objects before and after (unchanged)"
