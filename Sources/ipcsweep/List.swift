@@ -29,9 +29,9 @@ struct ObjectOutput {
     func print(_ items: [Classification], summary: String? = nil) throws {
         switch output.format {
         case .json:
-            emit(try JSONOutput.render(ObjectListJSON(
-                objects: items, users: users, scope: inspection.scope, warnings: inspection.warnings,
-                source: inspection.snapshot.source)))
+            // Streamed: byte for byte what JSONOutput.render prints, in 64 KiB pieces.
+            ObjectListJSON(objects: items, users: users, scope: inspection.scope, warnings: inspection.warnings,
+                           source: inspection.snapshot.source).stream { writeAll(1, $0) }
         case .csv:
             let t = ObjectTable(users: users, now: inspection.now, withReason: withReason, forCSV: true).table(items)
             emit(t.csv(headings: !output.noHeadings))

@@ -154,6 +154,20 @@ func emit(_ text: String) {
     writeAll(1, text)
 }
 
+/// write(2) of raw bytes until everything is out (EINTR retried); a closed pipe ends quietly.
+func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) {
+    guard let base = bytes.baseAddress else { return }
+    var offset = 0
+    while offset < bytes.count {
+        let n = write(fd, base + offset, bytes.count - offset)
+        if n < 0 {
+            if errno == EINTR { continue }
+            return
+        }
+        offset += n
+    }
+}
+
 /// write(2) until everything is out (EINTR retried); a closed pipe ends quietly.
 func writeAll(_ fd: Int32, _ text: String) {
     var bytes = Array(text.utf8)

@@ -27,9 +27,8 @@ struct Show: ParsableCommand {
         let missing = ids.filter { id in !items.contains { $0.object.id == id } }
         switch output.format {
         case .json:
-            emit(try JSONOutput.render(ObjectListJSON(
-                objects: items, users: users, scope: result.scope, warnings: result.warnings,
-                source: result.snapshot.source)))
+            ObjectListJSON(objects: items, users: users, scope: result.scope, warnings: result.warnings,
+                           source: result.snapshot.source).stream { writeAll(1, $0) }
         case .csv:
             emit(ObjectTable(users: users, now: result.now, withReason: true, forCSV: true).table(items)
                 .csv(headings: !output.noHeadings))

@@ -13,7 +13,8 @@
 #     the half whose uid has an older live process -> suspect, the other half -> orphaned),
 #   - 4,096 shared memory segments and 4,000 message queues owned the same way,
 #   - a few holders that give direct evidence (a live sempid, attached segments),
-# and times, as the median of RUNS runs after WARMUP warm-up runs (wall clock,
+# (their uids get passwd and group entries, bind-mounted over /etc/passwd and /etc/group inside the
+# mount namespace only), and times, as the median of RUNS runs after WARMUP warm-up runs (wall clock,
 # bash $EPOCHREALTIME around each command, output to /dev/null):
 #   cat /proc/sysvipc/{sem,shm,msg}  (the floor), lsipc -s --json, ipcs -a,
 #   ipcsweep list --format json, ipcsweep orphans,
@@ -60,6 +61,17 @@ if [ "${1:-}" = "--inner" ]; then
     echo "32000 1024000000 500 $((SETS > 32000 ? SETS : 32000))" >/proc/sys/kernel/sem
     echo $((SEGMENTS + 1024)) >/proc/sys/kernel/shmmni
     echo $((QUEUES + 1024)) >/proc/sys/kernel/msgmni
+
+    # The owners exist in the passwd and group databases, as on a real host (a lookup that misses costs
+    # lsipc and ipcs far more than one that hits). Bind mounts: private to this mount namespace.
+    cp /etc/passwd "$OUTDIR/passwd"
+    cp /etc/group "$OUTDIR/group"
+    for ((u = BASE_UID; u < BASE_UID + 2 * UIDS; u++)); do
+        echo "bench$u:x:$u:$u:ipcsweep bench:/nonexistent:/usr/sbin/nologin" >>"$OUTDIR/passwd"
+        echo "bench$u:x:$u:" >>"$OUTDIR/group"
+    done
+    mount --bind "$OUTDIR/passwd" /etc/passwd
+    mount --bind "$OUTDIR/group" /etc/group
 
     pids=()
     cleanup() {
