@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ipc.h>
 #include <sys/msg.h>
@@ -118,6 +119,31 @@ int cipc_msg_stat_id(int msqid, cipc_msg_ds_t *out) {
 int cipc_sem_getall(int semid, unsigned short *values) {
     union semun arg = {.array = values};
     return semctl(semid, 0, GETALL, arg);
+}
+
+int cipc_sem_detail(int semid, int nsems, cipc_sem_t *out) {
+    if (nsems <= 0) return 0;
+    unsigned short small[256];
+    unsigned short *values = nsems <= 256 ? small : malloc(sizeof(unsigned short) * (size_t)nsems);
+    if (!values) return -1;
+    union semun arg = {.array = values};
+    int rc = semctl(semid, 0, GETALL, arg);
+    for (int n = 0; rc >= 0 && n < nsems; n++) {
+        int pid = semctl(semid, n, GETPID);
+        int ncnt = pid < 0 ? -1 : semctl(semid, n, GETNCNT);
+        int zcnt = ncnt < 0 ? -1 : semctl(semid, n, GETZCNT);
+        if (pid < 0 || ncnt < 0 || zcnt < 0) { rc = -1; break; }
+        out[n].value = values[n];
+        out[n].pid = pid;
+        out[n].ncnt = ncnt;
+        out[n].zcnt = zcnt;
+    }
+    if (values != small) {
+        int saved = errno;
+        free(values);
+        errno = saved;
+    }
+    return rc < 0 ? -1 : 0;
 }
 
 int cipc_sem_getpid(int semid, int semnum) { return semctl(semid, semnum, GETPID); }

@@ -1,3 +1,5 @@
+import Dispatch
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -31,6 +33,12 @@ public struct Inspection: Sendable {
     public var warnings: [String]
 }
 
+/// Both probes' results, each written by one of two concurrent workers.
+private final class ConcurrentReads: @unchecked Sendable {
+    var snapshot: Result<IPCSnapshot, any Error>?
+    var table: Result<ProcessTable, any Error>?
+}
+
 /// Produces an `Inspection`: reads the kernel and /proc, then runs the pure classifier.
 public enum Inspector {
     /// The current time as epoch seconds (CLOCK_REALTIME).
@@ -43,12 +51,28 @@ public enum Inspector {
     /// Reads both snapshots and classifies. The tool's own pid and its ancestors never count as holders.
     public static func inspect(_ options: InspectionOptions, users: UserDirectory) throws -> Inspection {
         let ipc = IPCProbe(procRoot: options.procRoot, kinds: options.kinds)
-        let snapshot = try ipc.snapshot(source: options.source)
-        let procProbe = ProcessProbe(procRoot: options.procRoot)
+        // exe only for --exe scopes; cmdline decides nothing and costs the kernel a read of each process's memory.
+        let procProbe = ProcessProbe(procRoot: options.procRoot, details: options.scope.exes.isEmpty ? [] : [.exe])
+
+        // The IPC objects and the process table are read at the same time, on two threads.
+        let both = ConcurrentReads()
+        let source = options.source
+        DispatchQueue.concurrentPerform(iterations: 2) { i in
+            if i == 0 {
+                both.snapshot = Result { try ipc.snapshot(source: source) }
+            } else {
+                both.table = Result { try procProbe.read() }
+            }
+        }
+        let snapshot = try both.snapshot!.get()
         var table: ProcessTable
-        do { table = try procProbe.read() } catch {
+        do { table = try both.table!.get() } catch {
             throw ProbeError(description: "\(error): cannot read the process table")
         }
+        // The table must hold every process that existed when the objects were read: a process started while
+        // they were being read may already have created or operated on one (and be its only holder). So list
+        // /proc once more, now that the objects are read, and add the processes the first pass did not see.
+        procProbe.addProcessesStarted(since: &table)
         let now = currentTime()
 
         // /proc/PID/maps only when some segment is attached, and only for processes that could attach it.
@@ -64,7 +88,12 @@ public enum Inspector {
         }
         // Recorded pids that are thread ids resolve to their thread group.
         if options.procRoot == "/proc" {
-            procProbe.resolveThreads(in: &table, pids: snapshot.objects.lazy.flatMap { $0.recordedPids.map(\.pid) })
+            var unknown: Set<Int32> = []
+            func note(_ pid: Int32) { if pid > 0 && table.byPid[pid] == nil { unknown.insert(pid) } }
+            for s in snapshot.semaphoreSets { for sem in s.semaphores ?? [] { note(sem.pid) } }
+            for s in snapshot.segments { note(s.cpid); note(s.lpid) }
+            for q in snapshot.queues { note(q.lspid); note(q.lrpid) }
+            procProbe.resolveThreads(in: &table, pids: unknown.sorted())
         }
 
         let scope = options.scope.resolve(in: table)

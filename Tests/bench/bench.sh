@@ -53,9 +53,11 @@ median() { # median of the arguments (numbers)
 if [ "${1:-}" = "--inner" ]; then
     SETS=$2
     OUTDIR=$3
+    MODE=${4:-measure}
     export PATH="$BIN:$PATH"
     read -r -a EXTRA <<<"${IPCSWEEP_ARGS:-}"
     [ "$$" = 1 ] || { echo "bench: --inner must run as pid 1 of a private pid namespace" >&2; exit 1; }
+
 
     # Limits are per IPC namespace: room for every object with margin.
     echo "32000 1024000000 500 $((SETS > 32000 ? SETS : 32000))" >/proc/sys/kernel/sem
@@ -136,25 +138,39 @@ if [ "${1:-}" = "--inner" ]; then
     verdicts=$(ipcsweep list "${EXTRA[@]}" --format json | jq -r '[.objects[].verdict] | group_by(.) | map("\(.[0]) \(length)") | join(", ")')
     echo "state: $nsem sets, $nshm segments, $nmsg queues, $nproc_live processes; verdicts: $verdicts" >"$OUTDIR/state"
 
-    declare -A RESULT
-    time_cmd() { # time_cmd NAME COMMAND...  -> RESULT[NAME] = median ms
-        local name=$1 i t0 t1 samples=()
-        shift
-        for ((i = 0; i < WARMUP; i++)); do "$@" >/dev/null 2>&1; done
-        for ((i = 0; i < RUNS; i++)); do
-            t0=$(us_now)
-            "$@" >/dev/null 2>&1
-            t1=$(us_now)
-            samples+=("$(((t1 - t0)))")
-        done
-        RESULT[$name]=$(median "${samples[@]}" | awk '{printf "%.1f", $1 / 1000}')
-    }
+    if [ "$MODE" = hold ]; then
+        # Keep the state for profiling: enter it with
+        #   nsenter -t "$(cat DIR/pid)" -i -p -m -- COMMAND
+        touch "$OUTDIR/ready"
+        while [ ! -e "$OUTDIR/stop" ]; do sleep 0.5; done
+        exit 0
+    fi
 
-    time_cmd floor cat /proc/sysvipc/sem /proc/sysvipc/shm /proc/sysvipc/msg
-    time_cmd lsipc lsipc -s --json
-    time_cmd ipcs ipcs -a
-    time_cmd list ipcsweep list "${EXTRA[@]}" --format json
-    time_cmd orphans ipcsweep orphans "${EXTRA[@]}"
+    # Interleaved rounds (each command once per round), so that a change in the machine's load during the
+    # run affects every command alike; the median of RUNS rounds after WARMUP rounds.
+    names=(floor lsipc ipcs list orphans)
+    declare -A RESULT SAMPLES
+    run_named() {
+        case $1 in
+        floor) cat /proc/sysvipc/sem /proc/sysvipc/shm /proc/sysvipc/msg ;;
+        lsipc) lsipc -s --json ;;
+        ipcs) ipcs -a ;;
+        list) ipcsweep list "${EXTRA[@]}" --format json ;;
+        orphans) ipcsweep orphans "${EXTRA[@]}" ;;
+        esac
+    }
+    for ((i = 0; i < WARMUP + RUNS; i++)); do
+        for name in "${names[@]}"; do
+            t0=$(us_now)
+            run_named "$name" >/dev/null 2>&1
+            t1=$(us_now)
+            [ "$i" -lt "$WARMUP" ] || SAMPLES[$name]+=" $((t1 - t0))"
+        done
+    done
+    for name in "${names[@]}"; do
+        # shellcheck disable=SC2086
+        RESULT[$name]=$(median ${SAMPLES[$name]} | awk '{printf "%.1f", $1 / 1000}')
+    done
     list_bytes=$(ipcsweep list "${EXTRA[@]}" --format json | wc -c)
     rss_list=$(/usr/bin/time -v ipcsweep list "${EXTRA[@]}" --format json 2>&1 >/dev/null | awk -F: '/Maximum resident/ {gsub(/ /, "", $2); print $2}')
     rss_orphans=$(/usr/bin/time -v ipcsweep orphans "${EXTRA[@]}" 2>&1 >/dev/null | awk -F: '/Maximum resident/ {gsub(/ /, "", $2); print $2}')
@@ -218,6 +234,25 @@ if [ -z "${BIN:-}" ]; then
     BIN=$(swift build -c release --show-bin-path)
 fi
 export BIN RUNS WARMUP PROCS UIDS OLD_PER_UID SEGMENTS QUEUES
+
+# Tests/bench/bench.sh --hold SETS DIR: build the state of SETS sets and keep it until DIR/stop exists
+# (for profiling: DIR/pid is the namespace's init; run commands inside with
+# `nsenter -t "$(cat DIR/pid)" -i -p -m -- valgrind --tool=callgrind ipcsweep list --format json`).
+if [ "${1:-}" = "--hold" ]; then
+    mkdir -p "$3"
+    rm -f "$3/ready" "$3/stop"
+    unshare --ipc --pid --fork --mount-proc --mount --propagation private \
+        bash "$PWD/Tests/bench/bench.sh" --inner "$2" "$3" hold &
+    upid=$!
+    while [ ! -e "$3/ready" ]; do
+        sleep 0.5
+        kill -0 "$upid" 2>/dev/null || { echo "bench: the state could not be built" >&2; exit 1; }
+    done
+    cat "/proc/$upid/task/$upid/children" | awk '{print $1}' >"$3/pid"
+    echo "bench: holding $2 sets; nsenter -t $(cat "$3/pid") -i -p -m -- COMMAND; touch $3/stop to end" >&2
+    wait "$upid"
+    exit 0
+fi
 
 host_objects() { (tail -n +2 /proc/sysvipc/sem; tail -n +2 /proc/sysvipc/shm; tail -n +2 /proc/sysvipc/msg) | wc -l; }
 before=$(host_objects)

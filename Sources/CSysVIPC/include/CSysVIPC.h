@@ -63,6 +63,16 @@ int cipc_sem_stat_id(int semid, cipc_sem_ds_t *out);
 int cipc_shm_stat_id(int shmid, cipc_shm_ds_t *out);
 int cipc_msg_stat_id(int msqid, cipc_msg_ds_t *out);
 
+/// One semaphore: GETALL's value and GETPID/GETNCNT/GETZCNT.
+typedef struct {
+    int32_t value, pid, ncnt, zcnt;
+} cipc_sem_t;
+
+// All of a set's per-semaphore detail in one call: GETALL, then GETPID, GETNCNT and GETZCNT for
+// each of the `nsems` semaphores, into `out` (nsems entries). 0, or -1 with errno from the first
+// call that failed.
+int cipc_sem_detail(int semid, int nsems, cipc_sem_t *out);
+
 // Per-semaphore detail. GETALL fills `values` (nsems entries).
 int cipc_sem_getall(int semid, unsigned short *values);
 int cipc_sem_getpid(int semid, int semnum);

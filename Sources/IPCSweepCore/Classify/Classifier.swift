@@ -9,10 +9,19 @@ public struct Classifier: Sendable {
     /// User names for reasons; a pure lookup (cached getpwuid_r) supplied by the caller.
     public let userName: @Sendable (UInt32) -> String
 
-    /// Live processes in this IPC namespace, by real uid and by effective uid.
-    private let byUID: [UInt32: [ProcessRecord]]
-    /// Live root processes in the scope (they may reach any object).
-    private let rootInScope: [ProcessRecord]
+    /// Live, visible, not excluded processes in this IPC namespace, ordered by start time (then pid):
+    /// the only processes that can be possible holders.
+    private let live: [ProcessRecord]
+    /// The systemd unit of each process of `live` (computed once, not per reason).
+    private let liveUnits: [String?]
+    /// Indexes into `live` by real uid and by effective uid; each list in `live` order (by start time).
+    private let byUID: [UInt32: [Int]]
+    /// Indexes into `live` of root processes in the scope (they may reach any object).
+    private let rootInScope: [Int]
+    /// Per process of `live`: start time, root or not, in the scope or not (read without copying records).
+    private let liveStart: [Double]
+    private let liveIsRoot: [Bool]
+    private let liveInScope: [Bool]
     private let attachers: [Int32: [ProcessRecord]]
 
     public init(processes: ProcessTable, scope: ResolvedScope?, excluded: Set<Int32>, now: Double,
@@ -22,26 +31,53 @@ public struct Classifier: Sendable {
         self.excluded = excluded
         self.now = now
         self.userName = userName
-        var index: [UInt32: [ProcessRecord]] = [:]
-        var roots: [ProcessRecord] = []
-        for p in processes.byPid.values
-        where !p.isDeadOrZombie && processes.sharesIPCNamespace(p) && !excluded.contains(p.pid) {
-            index[p.uid, default: []].append(p)
-            if p.euid != p.uid { index[p.euid, default: []].append(p) }
-            if p.isRoot, scope?.members.contains(p.pid) == true { roots.append(p) }
+        let live = processes.byPid.values
+            .filter { !$0.isDeadOrZombie && processes.sharesIPCNamespace($0) && !excluded.contains($0.pid) }
+            .sorted { $0.startTime != $1.startTime ? $0.startTime < $1.startTime : $0.pid < $1.pid }
+        var index: [UInt32: [Int]] = [:]
+        var roots: [Int] = []
+        var inScope: [Bool] = []
+        inScope.reserveCapacity(live.count)
+        for (i, p) in live.enumerated() {
+            index[p.uid, default: []].append(i)
+            if p.euid != p.uid { index[p.euid, default: []].append(i) }
+            let member = scope?.members.contains(p.pid) == true
+            inScope.append(member)
+            if p.isRoot, member { roots.append(i) }
         }
+        self.live = live
+        liveUnits = live.map(\.unit)
+        liveStart = live.map(\.startTime)
+        liveIsRoot = live.map(\.isRoot)
+        liveInScope = inScope
         byUID = index
         rootInScope = roots
         attachers = processes.attachers()
     }
 
+    /// Reasons that repeat across objects (the same owners and last-activity second), built once per run.
+    final class ReasonCache {
+        var noHolder: [NoHolderKey: String] = [:]
+        var possibleHolder: [Int: String] = [:]
+        struct NoHolderKey: Hashable {
+            var uid: UInt32
+            var cuid: UInt32
+            var last: Int64
+        }
+    }
+
     /// Classifies every object of a snapshot, in the snapshot's order.
     public func classify(_ snapshot: IPCSnapshot) -> [Classification] {
-        snapshot.objects.map(classify)
+        let cache = ReasonCache()
+        return snapshot.objects.map { classify($0, cache: cache) }
     }
 
     /// The verdict for one object, with its evidence.
     public func classify(_ object: IPCObject) -> Classification {
+        classify(object, cache: ReasonCache())
+    }
+
+    func classify(_ object: IPCObject, cache: ReasonCache) -> Classification {
         var direct: [String] = []      // in-use evidence
         var holders: [Holder] = []
         var notes: [String] = []       // what was ruled out, and why
@@ -83,18 +119,19 @@ public struct Classifier: Sendable {
         if !unreadable.isEmpty {
             return Classification(object: object, verdict: .unknown, reasons: unreadable + notes)
         }
-        let possible = possibleHolders(of: object)
+        let possible = possibleHolderIndexes(of: object)
         if !possible.isEmpty {
             let last = object.lastActivity
-            var reasons = possible.prefix(5).map { p in
-                "possible holder: pid \(p.pid) \(p.comm) (\(userName(p.uid))\(p.unit.map { ", " + $0 } ?? "")) started before the last use"
-                    + (Double(last) - p.startTime < 1 && p.startTime >= Double(last) ? " (within the same second: cannot be ordered)" : "")
+            var reasons = possible.prefix(5).map { i in
+                let start = liveStart[i]
+                return possibleHolderReason(i, cache: cache)
+                    + (Double(last) - start < 1 && start >= Double(last) ? " (within the same second: cannot be ordered)" : "")
             }
             if possible.count > 5 { reasons.append("and \(possible.count - 5) more possible holders") }
             return Classification(object: object, verdict: .suspect, reasons: reasons + notes,
-                                  possibleHolders: possible.map { Holder($0, relation: .possible) })
+                                  possibleHolders: possible.map { Holder(live[$0], unit: liveUnits[$0], relation: .possible) })
         }
-        return Classification(object: object, verdict: .orphaned, reasons: [noHolderReason(object)] + notes)
+        return Classification(object: object, verdict: .orphaned, reasons: [noHolderReason(object, cache: cache)] + notes)
     }
 
     // MARK: evidence
@@ -106,12 +143,23 @@ public struct Classifier: Sendable {
     /// Live recorded pids are direct evidence; dead, zombie, reused, foreign and hidden ones are explained.
     private func recordedPidEvidence(_ object: IPCObject, direct: inout [String], holders: inout [Holder],
                                      notes: inout [String], unreadable: inout [String]) {
-        var seen: Set<Int32> = []
-        for rp in object.recordedPids where rp.pid > 0 && seen.insert(rp.pid).inserted {
+        // Each pid once (a set's semaphores often share their last operator). Few pids per object: a
+        // linear check, and no allocation for the common objects whose recorded pids are all 0.
+        var seen: [Int32] = []
+        var seenSet: Set<Int32> = []
+        object.forEachRecordedPid { rp in
+            guard rp.pid > 0 else { return }
+            if seen.count < 16 {
+                if seen.contains(rp.pid) { return }
+                seen.append(rp.pid)
+            } else {
+                if seenSet.isEmpty { seenSet = Set(seen) }
+                guard seenSet.insert(rp.pid).inserted else { return }
+            }
             let role = rp.role.phrase
             guard let p = processes.process(forRecordedPid: rp.pid) else {
                 notes.append("\(role) pid \(rp.pid) exited")
-                continue
+                return
             }
             let who = rp.pid == p.pid ? "pid \(p.pid) (\(describe(p)))" : "pid \(rp.pid) (a thread of pid \(p.pid), \(describe(p)))"
             if excluded.contains(p.pid) {
@@ -153,23 +201,59 @@ public struct Classifier: Sendable {
         }
     }
 
-    /// Live processes that could reach the object and existed at its last activity (same one-second slack).
+    /// Live processes that could reach the object and existed at its last activity (same one-second slack),
+    /// oldest first (ties by pid).
     public func possibleHolders(of object: IPCObject) -> [ProcessRecord] {
-        let last = Double(object.lastActivity)
+        possibleHolderIndexes(of: object).map { live[$0] }
+    }
+
+    /// `possibleHolders` as indexes into `live`, ascending (= by start time, then pid). Each candidate list
+    /// is ordered by start time, so only its prefix that started before the last activity is visited.
+    private func possibleHolderIndexes(of object: IPCObject) -> [Int] {
+        let limit = Double(object.lastActivity) + 1
         let perm = object.perm
         let rootObject = perm.uid == 0 || perm.cuid == 0
-        var seen: Set<Int32> = []
-        var out: [ProcessRecord] = []
-        let candidates = perm.uids.flatMap { byUID[$0] ?? [] } + rootInScope
-        for p in candidates where seen.insert(p.pid).inserted {
-            guard p.startTime < last + 1 else { continue }  // provably younger than the last activity
-            let inScope = scope?.members.contains(p.pid) ?? false
-            if let scope, scope.exclusive, !inScope { continue }
-            // Root reaches everything: it counts inside the scope, or, unscoped, for root-owned/created objects.
-            if p.isRoot, scope != nil ? !inScope : !rootObject { continue }
-            out.append(p)
+        var out: [Int] = []
+        func visit(_ list: [Int]) {
+            for i in list {
+                guard liveStart[i] < limit else { break }  // this one and all later ones are provably younger
+                let inScope = liveInScope[i]
+                if let scope, scope.exclusive, !inScope { continue }
+                // Root reaches everything: it counts inside the scope, or, unscoped, for root-owned/created objects.
+                if liveIsRoot[i], scope != nil ? !inScope : !rootObject { continue }
+                out.append(i)
+            }
         }
-        return out.sorted { $0.startTime < $1.startTime }
+        if let l = byUID[perm.uid] { visit(l) }
+        let lists = (perm.cuid != perm.uid ? 1 : 0) + (rootInScope.isEmpty ? 0 : 1)
+        if lists > 0 {
+            if perm.cuid != perm.uid, let l = byUID[perm.cuid] { visit(l) }
+            visit(rootInScope)
+            // The same process can come from two lists (uid and euid, or a root in scope): once each, in order.
+            out.sort()
+            var unique: [Int] = []
+            unique.reserveCapacity(out.count)
+            for i in out where unique.last != i { unique.append(i) }
+            out = unique
+        }
+        return out
+    }
+
+    /// "possible holder: pid 812 apache2 (www-data, apache2.service) started before the last use", once per process.
+    private func possibleHolderReason(_ i: Int, cache: ReasonCache) -> String {
+        if let r = cache.possibleHolder[i] { return r }
+        let p = live[i]
+        let r = "possible holder: pid \(p.pid) \(p.comm) (\(userName(p.uid))\(liveUnits[i].map { ", " + $0 } ?? "")) started before the last use"
+        cache.possibleHolder[i] = r
+        return r
+    }
+
+    private func noHolderReason(_ object: IPCObject, cache: ReasonCache) -> String {
+        let key = ReasonCache.NoHolderKey(uid: object.perm.uid, cuid: object.perm.cuid, last: object.lastActivity)
+        if let r = cache.noHolder[key] { return r }
+        let r = noHolderReason(object)
+        cache.noHolder[key] = r
+        return r
     }
 
     private func noHolderReason(_ object: IPCObject) -> String {

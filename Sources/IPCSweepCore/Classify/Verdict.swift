@@ -32,9 +32,14 @@ public struct Holder: Sendable, Equatable, Hashable {
     public var relation: Relation
 
     public init(_ p: ProcessRecord, relation: Relation) {
+        self.init(p, unit: p.unit, relation: relation)
+    }
+
+    /// With the unit already worked out from the cgroup path.
+    public init(_ p: ProcessRecord, unit: String?, relation: Relation) {
         pid = p.pid
         command = p.comm
-        unit = p.unit
+        self.unit = unit
         uid = p.uid
         self.relation = relation
     }

@@ -77,22 +77,20 @@ public enum SysVKernel {
         return value(cipc_msg_stat_id(id, &ds)).map { _ in MessageQueue(id: id, ds) }
     }
 
-    /// GETALL, then GETPID/GETNCNT/GETZCNT for each semaphore of a set.
+    /// GETALL, then GETPID/GETNCNT/GETZCNT for each semaphore of a set (one C call: `cipc_sem_detail`).
     public static func semaphores(ofSet id: CInt, count: Int) -> Result<[Semaphore], Errno> {
         guard count > 0 else { return .success([]) }
-        var values = [UInt16](repeating: 0, count: count)
-        if case .failure(let e) = value(cipc_sem_getall(id, &values)) { return .failure(e) }
-        var out: [Semaphore] = []
-        out.reserveCapacity(count)
-        for n in 0..<count {
-            let num = CInt(n)
-            let pid = cipc_sem_getpid(id, num)
-            let ncnt = cipc_sem_getncnt(id, num)
-            let zcnt = cipc_sem_getzcnt(id, num)
-            if pid < 0 || ncnt < 0 || zcnt < 0 { return .failure(Errno(rawValue: errno)) }
-            out.append(Semaphore(value: Int32(values[n]), pid: pid, ncnt: ncnt, zcnt: zcnt))
+        return withUnsafeTemporaryAllocation(of: cipc_sem_t.self, capacity: count) { raw -> Result<[Semaphore], Errno> in
+            guard let base = raw.baseAddress else { return .success([]) }
+            if cipc_sem_detail(id, CInt(count), base) < 0 { return .failure(Errno(rawValue: errno)) }
+            return .success([Semaphore](unsafeUninitializedCapacity: count) { out, initialized in
+                for n in 0..<count {
+                    let s = raw[n]
+                    (out.baseAddress! + n).initialize(to: Semaphore(value: s.value, pid: s.pid, ncnt: s.ncnt, zcnt: s.zcnt))
+                }
+                initialized = count
+            })
         }
-        return .success(out)
     }
 
     // MARK: remove

@@ -236,7 +236,13 @@ public enum IPCObject: Sendable, Equatable {
     }
 
     /// The latest of the change time and the operation times (spec: "last activity").
-    public var lastActivity: Int64 { operationTimes.reduce(ctime, max) }
+    public var lastActivity: Int64 {
+        switch self {
+        case .sem(let s): return max(s.ctime, s.otime)
+        case .shm(let s): return max(s.ctime, s.atime, s.dtime)
+        case .msg(let q): return max(q.ctime, q.stime, q.rtime)
+        }
+    }
 
     /// Every pid the kernel recorded for this object, with the latest second it can date from.
     /// A pid 0 is included: it means "none" or "not visible from this pid namespace".
@@ -258,6 +264,24 @@ public enum IPCObject: Sendable, Equatable {
                 RecordedPid(pid: q.lspid, role: .lspid, recordedAt: max(q.stime, q.ctime), semnum: nil),
                 RecordedPid(pid: q.lrpid, role: .lrpid, recordedAt: max(q.rtime, q.ctime), semnum: nil),
             ]
+        }
+    }
+
+    /// Calls `body` with each recorded pid, in the order of `recordedPids`, without building the array.
+    public func forEachRecordedPid(_ body: (RecordedPid) -> Void) {
+        switch self {
+        case .sem(let s):
+            guard let sems = s.semaphores else { return }
+            let at = max(s.otime, s.ctime)
+            for (n, sem) in sems.enumerated() {
+                body(RecordedPid(pid: sem.pid, role: .sempid, recordedAt: at, semnum: n))
+            }
+        case .shm(let s):
+            body(RecordedPid(pid: s.cpid, role: .cpid, recordedAt: s.ctime, semnum: nil))
+            body(RecordedPid(pid: s.lpid, role: .lpid, recordedAt: max(s.atime, s.dtime, s.ctime), semnum: nil))
+        case .msg(let q):
+            body(RecordedPid(pid: q.lspid, role: .lspid, recordedAt: max(q.stime, q.ctime), semnum: nil))
+            body(RecordedPid(pid: q.lrpid, role: .lrpid, recordedAt: max(q.rtime, q.ctime), semnum: nil))
         }
     }
 

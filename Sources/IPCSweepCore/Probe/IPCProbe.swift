@@ -1,3 +1,4 @@
+import Dispatch
 import SystemPackage
 
 /// Where the IPC snapshot comes from.
@@ -138,11 +139,32 @@ public struct IPCProbe: Sendable {
 
     /// GETALL/GETPID/GETNCNT/GETZCNT for every set; vanished sets are dropped quietly,
     /// unreadable ones keep `semaphores == nil` with the reason.
+    ///
+    /// These are most of the syscalls of a run (three per semaphore), each on its own set, so the sets are
+    /// read in chunks by several threads at once (DispatchQueue.concurrentPerform); results keep the sets' order.
     private func addSemaphoreDetail(_ snap: inout IPCSnapshot) {
+        let sets = snap.semaphoreSets
+        var results = [Result<[Semaphore], Errno>](repeating: .success([]), count: sets.count)
+        let chunk = 256
+        let chunks = (sets.count + chunk - 1) / chunk
+        results.withUnsafeMutableBufferPointer { out in
+            let out = UnsafeSendableBuffer(out)
+            let read: @Sendable (Int) -> Void = { c in
+                for i in (c * chunk)..<min(sets.count, (c + 1) * chunk) {
+                    out.buffer[i] = SysVKernel.semaphores(ofSet: sets[i].id, count: sets[i].nsems)
+                }
+            }
+            if chunks > 1 {
+                DispatchQueue.concurrentPerform(iterations: chunks, execute: read)
+            } else if chunks == 1 {
+                read(0)
+            }
+        }
         var kept: [SemaphoreSet] = []
-        kept.reserveCapacity(snap.semaphoreSets.count)
-        for var set in snap.semaphoreSets {
-            switch SysVKernel.semaphores(ofSet: set.id, count: set.nsems) {
+        kept.reserveCapacity(sets.count)
+        for (i, r) in results.enumerated() {
+            var set = sets[i]
+            switch r {
             case .success(let sems):
                 set.semaphores = sems
             case .failure(let e) where e.meansGone:
@@ -178,4 +200,10 @@ public struct IPCProbe: Sendable {
             throw ProbeError(description: "cannot read kernel limits from \(procRoot)/sys/kernel or IPC_INFO: \(e)")
         }
     }
+}
+
+/// A buffer written at distinct indexes by concurrent workers (each index by exactly one of them).
+struct UnsafeSendableBuffer<Element>: @unchecked Sendable {
+    let buffer: UnsafeMutableBufferPointer<Element>
+    init(_ buffer: UnsafeMutableBufferPointer<Element>) { self.buffer = buffer }
 }

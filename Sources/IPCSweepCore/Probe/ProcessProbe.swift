@@ -6,13 +6,29 @@ import Musl
 
 /// Reads the process table in one pass over /proc.
 ///
-/// Per process: /proc/PID/stat (ppid, state, comm, start ticks), status (uids),
-/// cgroup, exe, cmdline and ns/ipc. /proc/PID/maps is read in a second pass only
-/// for the processes the caller names (those that could map an attached segment).
+/// Per process: /proc/PID/stat (ppid, state, comm, start ticks), status (uids), cgroup and ns/ipc, and,
+/// when asked for (`details`), exe and cmdline. Files are opened relative to a /proc/PID directory
+/// descriptor and read into one reused buffer; the parsers work on bytes. /proc/PID/maps is read in a
+/// second pass only for the processes the caller names (those that could map an attached segment).
 public struct ProcessProbe: Sendable {
-    public var procRoot: String
+    /// Optional per-process fields, read only when something needs them.
+    public struct Details: OptionSet, Sendable {
+        public let rawValue: Int
+        public init(rawValue: Int) { self.rawValue = rawValue }
+        /// /proc/PID/exe (readlink): `--exe` scopes.
+        public static let exe = Details(rawValue: 1)
+        /// /proc/PID/cmdline: costly for the kernel (it reads the process's memory); nothing decides by it.
+        public static let cmdline = Details(rawValue: 2)
+        public static let all: Details = [.exe, .cmdline]
+    }
 
-    public init(procRoot: String = "/proc") { self.procRoot = procRoot }
+    public var procRoot: String
+    public var details: Details
+
+    public init(procRoot: String = "/proc", details: Details = .all) {
+        self.procRoot = procRoot
+        self.details = details
+    }
 
     /// The boot instant in epoch seconds: CLOCK_REALTIME − CLOCK_BOOTTIME on a live system
     /// (sub-second precise); `btime` of a procfs copy's `stat` otherwise.
@@ -37,39 +53,67 @@ public struct ProcessProbe: Sendable {
         let pids = try FileIO.numericEntries(procRoot)
         let boot = bootInstant()
         let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+        let reader = ProcFileReader()
         var records: [ProcessRecord] = []
         records.reserveCapacity(pids.count)
         for pid in pids {
-            if let r = record(pid, boot: boot, ticksPerSecond: ticks > 0 ? ticks : 100) { records.append(r) }
+            if let r = record(pid, boot: boot, ticksPerSecond: ticks > 0 ? ticks : 100, reader: reader) {
+                records.append(r)
+            }
         }
         let own = FileIO.readLink("\(procRoot)/self/ns/ipc").flatMap(Self.namespaceInode)
         return ProcessTable(processes: records, ownIPCNamespace: procRoot == "/proc" ? own : nil)
     }
 
+    /// Adds the processes that appeared in /proc since `table` was read (one more directory listing;
+    /// only the new pids are read).
+    public func addProcessesStarted(since table: inout ProcessTable) {
+        guard let pids = try? FileIO.numericEntries(procRoot) else { return }
+        let new = pids.filter { table.byPid[$0] == nil }
+        guard !new.isEmpty else { return }
+        let boot = bootInstant()
+        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+        let reader = ProcFileReader()
+        var records = Array(table.byPid.values)
+        for pid in new {
+            if let r = record(pid, boot: boot, ticksPerSecond: ticks > 0 ? ticks : 100, reader: reader) { records.append(r) }
+        }
+        table = ProcessTable(processes: records, threadGroups: table.threadGroups, ownIPCNamespace: table.ownIPCNamespace,
+                             mapsRead: table.mapsRead, warnings: table.warnings)
+    }
+
     /// One process, or nil when its /proc entry vanished or is unreadable.
     public func record(_ pid: Int32, boot: Double, ticksPerSecond: Double) -> ProcessRecord? {
-        let dir = "\(procRoot)/\(pid)"
-        guard let stat = try? FileIO.read("\(dir)/stat", sizeHint: 512),
-              let parsed = Self.parseStat(stat) else { return nil }
-        guard let status = try? FileIO.read("\(dir)/status", sizeHint: 2048),
-              let ids = Self.parseStatusIDs(status) else { return nil }
-        let cgroup = (try? FileIO.read("\(dir)/cgroup", sizeHint: 1024)).flatMap(Self.parseCgroup)
-        let cmdline = (try? FileIO.read("\(dir)/cmdline", sizeHint: 512)).map(Self.joinCmdline) ?? ""
+        record(pid, boot: boot, ticksPerSecond: ticksPerSecond, reader: ProcFileReader())
+    }
+
+    func record(_ pid: Int32, boot: Double, ticksPerSecond: Double, reader: ProcFileReader) -> ProcessRecord? {
+        let dir = open("\(procRoot)/\(pid)", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard dir >= 0 else { return nil }
+        defer { close(dir) }
+        guard let parsed = reader.read(dir, "stat", { Self.parseStat($0) }) ?? nil else { return nil }
+        guard let ids = reader.read(dir, "status", { Self.parseStatusIDs($0) }) ?? nil else { return nil }
+        let cgroup = reader.read(dir, "cgroup", { Self.parseCgroup($0) }) ?? nil
+        let cmdline = details.contains(.cmdline) ? (reader.read(dir, "cmdline", { Self.joinCmdline($0) }) ?? "") : ""
+        let exe = details.contains(.exe) ? reader.readLink(dir, "exe", { String(decoding: $0, as: UTF8.self) }) : nil
+        let ns = reader.readLink(dir, "ns/ipc", { Self.namespaceInode($0) }) ?? nil
         return ProcessRecord(
             pid: pid, ppid: parsed.ppid, state: parsed.state, uid: ids.uid, euid: ids.euid, comm: parsed.comm,
-            exe: FileIO.readLink("\(dir)/exe"), cmdline: cmdline,
-            startTime: boot + Double(parsed.startTicks) / ticksPerSecond,
-            cgroup: cgroup, ipcNamespace: FileIO.readLink("\(dir)/ns/ipc").flatMap(Self.namespaceInode))
+            exe: exe, cmdline: cmdline, startTime: boot + Double(parsed.startTicks) / ticksPerSecond,
+            cgroup: cgroup, ipcNamespace: ns)
     }
 
     /// Adds /proc/PID/maps SysV attachments for the given pids.
     public func addAttachments(to table: inout ProcessTable, for pids: [Int32]) {
         var records = table.byPid
+        let reader = ProcFileReader()
         for pid in pids {
-            guard var r = records[pid], let maps = try? FileIO.read("\(procRoot)/\(pid)/maps", sizeHint: 16384) else {
-                continue
-            }
-            r.attachedSegments = Self.parseMapsSysV(maps)
+            guard var r = records[pid] else { continue }
+            let dir = open("\(procRoot)/\(pid)", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard dir >= 0 else { continue }
+            defer { close(dir) }
+            guard let segments = reader.read(dir, "maps", { Self.parseMapsSysV($0) }) else { continue }
+            r.attachedSegments = segments
             records[pid] = r
         }
         table = ProcessTable(processes: Array(records.values), threadGroups: table.threadGroups,
@@ -78,9 +122,14 @@ public struct ProcessProbe: Sendable {
 
     /// Resolves pids that are not in the table but are threads (/proc/TID/status `Tgid:`) to their thread group.
     public func resolveThreads(in table: inout ProcessTable, pids: some Sequence<Int32>) {
+        var tried: Set<Int32> = []
+        let reader = ProcFileReader()
         for pid in pids where pid > 0 && table.byPid[pid] == nil && table.threadGroups[pid] == nil {
-            guard let status = try? FileIO.read("\(procRoot)/\(pid)/status", sizeHint: 2048),
-                  let ids = Self.parseStatusIDs(status), ids.tgid != pid else { continue }
+            guard tried.insert(pid).inserted else { continue }  // an exited pid is recorded by many objects
+            let dir = open("\(procRoot)/\(pid)", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard dir >= 0 else { continue }
+            defer { close(dir) }
+            guard let ids = reader.read(dir, "status", { Self.parseStatusIDs($0) }) ?? nil, ids.tgid != pid else { continue }
             table.threadGroups[pid] = ids.tgid
         }
     }
@@ -89,33 +138,99 @@ public struct ProcessProbe: Sendable {
 
     /// /proc/PID/stat: comm is between the first '(' and the last ')'; fields after it are space separated.
     public static func parseStat(_ bytes: [UInt8]) -> (comm: String, state: Character, ppid: Int32, startTicks: UInt64)? {
-        guard let open = bytes.firstIndex(of: UInt8(ascii: "(")),
-              let close = bytes.lastIndex(of: UInt8(ascii: ")")), close > open else { return nil }
-        let comm = String(decoding: bytes[(open + 1)..<close], as: UTF8.self)
-        let rest = bytes[(close + 1)...].split(separator: UInt8(ascii: " "))
-        // rest[0] is field 3 (state); field 4 ppid is rest[1]; field 22 starttime is rest[19].
-        guard rest.count > 19, let stateByte = rest[0].first,
-              let ppid = Int32(String(decoding: rest[1], as: UTF8.self)),
-              let start = UInt64(String(decoding: rest[19], as: UTF8.self)) else { return nil }
+        bytes.withUnsafeBufferPointer { parseStat($0) }
+    }
+
+    static func parseStat(_ b: UnsafeBufferPointer<UInt8>) -> (comm: String, state: Character, ppid: Int32, startTicks: UInt64)? {
+        guard let open = b.firstIndex(of: UInt8(ascii: "(")),
+              let close = b.lastIndex(of: UInt8(ascii: ")")), close > open else { return nil }
+        let comm = String(decoding: UnsafeBufferPointer(rebasing: b[(open + 1)..<close]), as: UTF8.self)
+        // Fields after ")" separated by runs of spaces: [0] state (field 3), [1] ppid, [19] starttime (field 22).
+        var field = -1
+        var i = close + 1
+        var stateByte: UInt8 = 0
+        var ppid: Int32?
+        var start: UInt64?
+        while i < b.count {
+            while i < b.count && b[i] == 32 { i += 1 }
+            guard i < b.count else { break }
+            let s = i
+            while i < b.count && b[i] != 32 { i += 1 }
+            field += 1
+            let text = UnsafeBufferPointer(rebasing: b[s..<i])
+            switch field {
+            case 0: stateByte = text[0]
+            case 1: ppid = parseDecimal(text).flatMap { Int32(exactly: $0) }
+            case 19:
+                start = parseDecimal(text).flatMap { UInt64(exactly: $0) }
+            default: break
+            }
+            if field >= 19 { break }
+        }
+        guard field >= 19, let ppid, let start, stateByte != 0 else { return nil }
         return (comm, Character(Unicode.Scalar(stateByte)), ppid, start)
+    }
+
+    /// A decimal integer with an optional sign, as Int32("...")/UInt64("...") accept; nil otherwise.
+    static func parseDecimal(_ t: UnsafeBufferPointer<UInt8>) -> Int64? {
+        var i = 0
+        var negative = false
+        if i < t.count, t[i] == UInt8(ascii: "-") || t[i] == UInt8(ascii: "+") {
+            negative = t[i] == UInt8(ascii: "-")
+            i += 1
+        }
+        guard i < t.count else { return nil }
+        var v: Int64 = 0
+        while i < t.count {
+            let d = t[i] &- 48
+            guard d < 10 else { return nil }
+            let (m, o1) = v.multipliedReportingOverflow(by: 10)
+            let (a, o2) = m.addingReportingOverflow(Int64(d))
+            if o1 || o2 { return nil }
+            v = a
+            i += 1
+        }
+        return negative ? -v : v
     }
 
     /// /proc/PID/status: real and effective uid, and the thread group id.
     public static func parseStatusIDs(_ bytes: [UInt8]) -> (uid: UInt32, euid: UInt32, tgid: Int32)? {
+        bytes.withUnsafeBufferPointer { parseStatusIDs($0) }
+    }
+
+    static func parseStatusIDs(_ b: UnsafeBufferPointer<UInt8>) -> (uid: UInt32, euid: UInt32, tgid: Int32)? {
         var uid: UInt32?
         var euid: UInt32?
         var tgid: Int32?
-        for line in bytes.split(separator: UInt8(ascii: "\n")) {
-            if line.starts(with: Array("Uid:".utf8)) {
-                let f = line.dropFirst(4).split(whereSeparator: { $0 == 9 || $0 == 32 })
-                if f.count >= 2 {
-                    uid = UInt32(String(decoding: f[0], as: UTF8.self))
-                    euid = UInt32(String(decoding: f[1], as: UTF8.self))
+        var lineStart = 0
+        func isBlank(_ c: UInt8) -> Bool { c == 9 || c == 32 }
+        while lineStart < b.count {
+            var end = lineStart
+            while end < b.count && b[end] != 10 { end += 1 }
+            let line = UnsafeBufferPointer(rebasing: b[lineStart..<end])
+            if line.starts(with: [85, 105, 100, 58]) {  // "Uid:": real, effective, saved, fs
+                var fields: [Int64?] = []
+                var i = 4
+                while i < line.count && fields.count < 2 {
+                    while i < line.count && isBlank(line[i]) { i += 1 }
+                    guard i < line.count else { break }
+                    let s = i
+                    while i < line.count && !isBlank(line[i]) { i += 1 }
+                    fields.append(parseDecimal(UnsafeBufferPointer(rebasing: line[s..<i])))
                 }
-            } else if line.starts(with: Array("Tgid:".utf8)) {
-                tgid = Int32(String(decoding: line.dropFirst(5), as: UTF8.self).trimmingCharacters(in: " \t"))
+                if fields.count >= 2 {
+                    uid = fields[0].flatMap { UInt32(exactly: $0) }
+                    euid = fields[1].flatMap { UInt32(exactly: $0) }
+                }
+            } else if line.starts(with: [84, 103, 105, 100, 58]) {  // "Tgid:"
+                var s = 5
+                var e = line.count
+                while s < e && isBlank(line[s]) { s += 1 }
+                while e > s && isBlank(line[e - 1]) { e -= 1 }
+                tgid = parseDecimal(UnsafeBufferPointer(rebasing: line[s..<e])).flatMap { Int32(exactly: $0) }
             }
             if uid != nil, tgid != nil { break }
+            lineStart = end + 1
         }
         guard let u = uid, let e = euid, let t = tgid else { return nil }
         return (u, e, t)
@@ -123,28 +238,75 @@ public struct ProcessProbe: Sendable {
 
     /// /proc/PID/cgroup: the `name=systemd` (cgroup v1) path when present and not the root, else the v2 `0::` path.
     public static func parseCgroup(_ bytes: [UInt8]) -> String? {
-        var v1: String?
-        var v2: String?
-        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
-            let parts = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
-            guard parts.count == 3 else { continue }
-            if parts[1] == "name=systemd" { v1 = String(parts[2]) }
-            else if parts[0] == "0" && parts[1].isEmpty { v2 = String(parts[2]) }
+        bytes.withUnsafeBufferPointer { parseCgroup($0) }
+    }
+
+    static func parseCgroup(_ b: UnsafeBufferPointer<UInt8>) -> String? {
+        var v1: Range<Int>?
+        var v2: Range<Int>?
+        let nameSystemd = Array("name=systemd".utf8)
+        var lineStart = 0
+        while lineStart < b.count {
+            var end = lineStart
+            while end < b.count && b[end] != 10 { end += 1 }
+            // hierarchy-ID:controllers:path (the path may itself contain ':')
+            var c1 = lineStart
+            while c1 < end && b[c1] != UInt8(ascii: ":") { c1 += 1 }
+            var c2 = c1 + 1
+            while c2 < end && b[c2] != UInt8(ascii: ":") { c2 += 1 }
+            if c1 < end && c2 < end {
+                let controllers = UnsafeBufferPointer(rebasing: b[(c1 + 1)..<c2])
+                if controllers.elementsEqual(nameSystemd) {
+                    v1 = (c2 + 1)..<end
+                } else if controllers.isEmpty && c1 == lineStart + 1 && b[lineStart] == UInt8(ascii: "0") {
+                    v2 = (c2 + 1)..<end
+                }
+            }
+            lineStart = end + 1
         }
-        if let v1, v1 != "/" { return v1 }
-        return v2 ?? v1
+        func text(_ r: Range<Int>) -> String { String(decoding: UnsafeBufferPointer(rebasing: b[r]), as: UTF8.self) }
+        if let v1, !(v1.count == 1 && b[v1.lowerBound] == UInt8(ascii: "/")) { return text(v1) }
+        return v2.map(text) ?? v1.map(text)
     }
 
     /// /proc/PID/maps: the inode (= shmid) of every `/SYSV%08x` mapping.
     public static func parseMapsSysV(_ bytes: [UInt8]) -> [Int32] {
+        bytes.withUnsafeBufferPointer { parseMapsSysV($0) }
+    }
+
+    static func parseMapsSysV(_ b: UnsafeBufferPointer<UInt8>) -> [Int32] {
         var out: [Int32] = []
-        let marker = Array("/SYSV".utf8)
-        for line in bytes.split(separator: UInt8(ascii: "\n")) {
-            guard line.count > marker.count, line.firstRange(of: marker) != nil else { continue }
-            // address perms offset dev inode path
-            let f = line.split(separator: UInt8(ascii: " "), maxSplits: 5, omittingEmptySubsequences: true)
-            guard f.count >= 6, let inode = Int64(String(decoding: f[4], as: UTF8.self)),
-                  let id = Int32(exactly: inode) else { continue }
+        guard b.count > 5 else { return out }
+        // Find each "/SYSV", then parse its line: address perms offset dev inode path.
+        func find(from: Int) -> Int? {
+            var i = from
+            while i + 5 <= b.count {
+                if b[i] == UInt8(ascii: "/") && b[i + 1] == UInt8(ascii: "S") && b[i + 2] == UInt8(ascii: "Y")
+                    && b[i + 3] == UInt8(ascii: "S") && b[i + 4] == UInt8(ascii: "V") { return i }
+                i += 1
+            }
+            return nil
+        }
+        var from = 0
+        while from < b.count, let at = find(from: from) {
+            var lineStart = at
+            while lineStart > 0 && b[lineStart - 1] != 10 { lineStart -= 1 }
+            var lineEnd = at
+            while lineEnd < b.count && b[lineEnd] != 10 { lineEnd += 1 }
+            from = lineEnd + 1
+            var field = 0
+            var i = lineStart
+            var inode: Int64?
+            while i < lineEnd && field <= 4 {
+                while i < lineEnd && b[i] == 32 { i += 1 }
+                let s = i
+                while i < lineEnd && b[i] != 32 { i += 1 }
+                if field == 4 { inode = parseDecimal(UnsafeBufferPointer(rebasing: b[s..<i])) }
+                field += 1
+            }
+            // The path (field 6) must follow; the original parser required six fields.
+            while i < lineEnd && b[i] == 32 { i += 1 }
+            guard field == 5, i < lineEnd, let inode, let id = Int32(exactly: inode) else { continue }
             out.append(id)
         }
         return out
@@ -156,10 +318,71 @@ public struct ProcessProbe: Sendable {
         return UInt64(link[link.index(after: open)..<close])
     }
 
+    static func namespaceInode(_ b: UnsafeBufferPointer<UInt8>) -> UInt64? {
+        guard let open = b.firstIndex(of: UInt8(ascii: "[")), let close = b.lastIndex(of: UInt8(ascii: "]")),
+              close > open + 1 else { return nil }
+        var v: UInt64 = 0
+        for c in b[(open + 1)..<close] {
+            let d = c &- 48
+            guard d < 10 else { return nil }
+            let (m, o1) = v.multipliedReportingOverflow(by: 10)
+            let (a, o2) = m.addingReportingOverflow(UInt64(d))
+            if o1 || o2 { return nil }
+            v = a
+        }
+        return v
+    }
+
     static func joinCmdline(_ bytes: [UInt8]) -> String {
         var b = bytes
         while b.last == 0 { b.removeLast() }
         return String(decoding: b.map { $0 == 0 ? UInt8(ascii: " ") : $0 }, as: UTF8.self)
+    }
+
+    static func joinCmdline(_ b: UnsafeBufferPointer<UInt8>) -> String {
+        joinCmdline(Array(b))
+    }
+}
+
+/// Reads small /proc files relative to a directory descriptor into one reused buffer.
+final class ProcFileReader {
+    private var buffer: UnsafeMutableRawBufferPointer
+
+    init(capacity: Int = 16384) {
+        buffer = .allocate(byteCount: capacity, alignment: 16)
+    }
+
+    deinit { buffer.deallocate() }
+
+    /// openat + read until EOF + close, then `parse` on the bytes; nil when the file cannot be read.
+    func read<T>(_ dir: Int32, _ name: String, _ parse: (UnsafeBufferPointer<UInt8>) -> T) -> T? {
+        let fd = openat(dir, name, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var used = 0
+        while true {
+            if used == buffer.count {
+                let bigger = UnsafeMutableRawBufferPointer.allocate(byteCount: buffer.count * 2, alignment: 16)
+                bigger.copyMemory(from: UnsafeRawBufferPointer(buffer))
+                buffer.deallocate()
+                buffer = bigger
+            }
+            let n = Glibc.read(fd, buffer.baseAddress! + used, buffer.count - used)
+            if n < 0 {
+                if errno == EINTR { continue }
+                return nil
+            }
+            if n == 0 { break }
+            used += n
+        }
+        return parse(UnsafeBufferPointer(start: buffer.baseAddress!.assumingMemoryBound(to: UInt8.self), count: used))
+    }
+
+    /// readlinkat, then `parse` on the target's bytes; nil when it cannot be read.
+    func readLink<T>(_ dir: Int32, _ name: String, _ parse: (UnsafeBufferPointer<UInt8>) -> T) -> T? {
+        let n = readlinkat(dir, name, buffer.baseAddress!.assumingMemoryBound(to: CChar.self), buffer.count)
+        guard n >= 0 else { return nil }
+        return parse(UnsafeBufferPointer(start: buffer.baseAddress!.assumingMemoryBound(to: UInt8.self), count: n))
     }
 }
 

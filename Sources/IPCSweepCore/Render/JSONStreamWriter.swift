@@ -13,22 +13,82 @@ import Musl
 /// Used for the large documents (`list`/`orphans`/`show --format json`), where JSONEncoder's
 /// intermediate tree dominated time and memory.
 public struct JSONStreamWriter {
-    private var buffer: [UInt8] = []
+    // The buffer lives in plain struct fields (statically checked exclusivity, no per-byte runtime checks);
+    // `storage` only owns the allocation so that it is freed when the last copy of the writer goes.
+    private var base: UnsafeMutablePointer<UInt8>
+    private var count = 0
+    private var capacity: Int
+    private var storage: Storage
     private var depth = 0
     private var first = true
     private let flushThreshold: Int
     private let sink: (UnsafeRawBufferPointer) -> Void
 
+    private final class Storage {
+        var pointer: UnsafeMutablePointer<UInt8>
+        init(_ p: UnsafeMutablePointer<UInt8>) { pointer = p }
+        deinit { pointer.deallocate() }
+    }
+
     public init(flushThreshold: Int = 1 << 16, sink: @escaping (UnsafeRawBufferPointer) -> Void) {
         self.flushThreshold = flushThreshold
         self.sink = sink
-        buffer.reserveCapacity(min(flushThreshold, 1 << 20) + 4096)
+        capacity = min(max(flushThreshold, 256), 1 << 20) + 4096
+        base = .allocate(capacity: capacity)
+        storage = Storage(base)
+    }
+
+    // MARK: buffer
+
+    @inline(__always)
+    private mutating func reserve(_ n: Int) {
+        if count + n > capacity { grow(count + n) }
+    }
+
+    private mutating func grow(_ needed: Int) {
+        let newCapacity = max(capacity * 2, needed)
+        let p = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
+        p.update(from: base, count: count)
+        storage = Storage(p)  // frees the old allocation
+        base = p
+        capacity = newCapacity
+    }
+
+    @inline(__always)
+    private mutating func put(_ b: UInt8) {
+        base[count] = b
+        count &+= 1
+    }
+
+    @inline(__always)
+    private mutating func put(_ p: UnsafePointer<UInt8>, _ n: Int) {
+        (base + count).update(from: p, count: n)
+        count &+= n
+    }
+
+    @inline(__always)
+    private mutating func append(_ b: UInt8) {
+        reserve(1)
+        put(b)
+    }
+
+    @inline(__always)
+    private mutating func append(_ s: StaticString) {
+        reserve(s.utf8CodeUnitCount)
+        put(s.utf8Start, s.utf8CodeUnitCount)
+    }
+
+    @inline(__always)
+    private mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard let p = bytes.baseAddress else { return }
+        reserve(bytes.count)
+        put(p, bytes.count)
     }
 
     // MARK: structure
 
     public mutating func beginObject() {
-        buffer.append(UInt8(ascii: "{"))
+        append(UInt8(ascii: "{"))
         depth += 1
         first = true
     }
@@ -36,7 +96,7 @@ public struct JSONStreamWriter {
     public mutating func endObject() { close(UInt8(ascii: "}")) }
 
     public mutating func beginArray() {
-        buffer.append(UInt8(ascii: "["))
+        append(UInt8(ascii: "["))
         depth += 1
         first = true
     }
@@ -45,73 +105,139 @@ public struct JSONStreamWriter {
 
     private mutating func close(_ bracket: UInt8) {
         depth -= 1
-        if first { buffer.append(10) }  // an empty container prints as "[\n\n<indent>]"
-        newlineAndIndent(depth)
-        buffer.append(bracket)
+        reserve(2 * depth + 16)
+        if first { put(10) }  // an empty container prints as "[\n\n<indent>]"
+        newlineAndIndent()
+        put(bracket)
         first = false
     }
 
     /// Starts the next member of an object; `key` must be plain ASCII that needs no escaping.
+    @inline(__always)
     public mutating func key(_ key: StaticString) {
-        separator()
-        buffer.append(UInt8(ascii: "\""))
-        key.withUTF8Buffer { buffer.append(contentsOf: $0) }
-        buffer.append(contentsOf: [UInt8(ascii: "\""), 32, UInt8(ascii: ":"), 32])
+        let n = key.utf8CodeUnitCount
+        reserve(2 * depth + n + 24)
+        if !first { put(UInt8(ascii: ",")) }
+        newlineAndIndent()
+        first = false
+        put(UInt8(ascii: "\""))
+        put(key.utf8Start, n)
+        put(UInt8(ascii: "\""))
+        put(32)
+        put(UInt8(ascii: ":"))
+        put(32)
     }
 
     /// Starts a member whose key is computed at run time (escaped like any string).
     public mutating func key(dynamic key: String) {
-        separator()
+        element()
         string(key)
-        buffer.append(contentsOf: [32, UInt8(ascii: ":"), 32])
+        append(" : ")
     }
 
     /// Starts the next element of an array.
-    public mutating func element() { separator() }
-
-    private mutating func separator() {
-        if !first { buffer.append(UInt8(ascii: ",")) }
-        newlineAndIndent(depth)
+    @inline(__always)
+    public mutating func element() {
+        reserve(2 * depth + 16)
+        if !first { put(UInt8(ascii: ",")) }
+        newlineAndIndent()
         first = false
     }
 
-    private mutating func newlineAndIndent(_ level: Int) {
-        buffer.append(10)
-        if level > 0 { buffer.append(contentsOf: repeatElement(32, count: 2 * level)) }
+    /// "\n" and 2 × depth spaces; needs 2 × depth + 9 bytes reserved (spaces go in 8-byte stores).
+    @inline(__always)
+    private mutating func newlineAndIndent() {
+        put(10)
+        let n = 2 * depth
+        var i = 0
+        while i < n {
+            UnsafeMutableRawPointer(base + count + i).storeBytes(of: 0x2020_2020_2020_2020 as UInt64, as: UInt64.self)
+            i &+= 8
+        }
+        count &+= n
     }
+
+    /// Literal JSON text (separators, indentation, keys) that the caller has laid out itself.
+    @inline(__always)
+    public mutating func fragment(_ s: StaticString) { append(s) }
 
     // MARK: values
 
-    public mutating func null() { buffer.append(contentsOf: [110, 117, 108, 108]) }
+    public mutating func null() { append("null") }
 
     public mutating func bool(_ v: Bool) {
-        if v { buffer.append(contentsOf: [116, 114, 117, 101]) } else { buffer.append(contentsOf: [102, 97, 108, 115, 101]) }
+        if v { append("true") } else { append("false") }
     }
 
+    @inline(__always)
     public mutating func int<T: BinaryInteger>(_ v: T) {
+        reserve(21)
         if v < 0 {
-            buffer.append(UInt8(ascii: "-"))
-            unsigned(UInt64(v.magnitude))
+            put(UInt8(ascii: "-"))
+            putDecimal(UInt64(v.magnitude))
         } else {
-            unsigned(UInt64(v))
+            putDecimal(UInt64(v))
         }
     }
 
-    private mutating func unsigned(_ value: UInt64) {
+    /// Decimal digits; needs 20 bytes reserved.
+    @inline(__always)
+    private mutating func putDecimal(_ value: UInt64) {
         if value < 10 {
-            buffer.append(48 &+ UInt8(truncatingIfNeeded: value))
+            put(48 &+ UInt8(truncatingIfNeeded: value))
             return
         }
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
-            var v = value
-            var i = 20
-            while v > 0 {
-                i -= 1
-                digits[i] = 48 &+ UInt8(truncatingIfNeeded: v % 10)
-                v /= 10
-            }
-            buffer.append(contentsOf: UnsafeBufferPointer(rebasing: digits[i..<20]))
+        var digits = 1
+        var limit: UInt64 = 10
+        while digits < 20 && value >= limit {
+            digits += 1
+            limit = limit &* 10
         }
+        var v = value
+        var i = count + digits
+        while v > 0 {
+            i -= 1
+            base[i] = 48 &+ UInt8(truncatingIfNeeded: v % 10)
+            v /= 10
+        }
+        count &+= digits
+    }
+
+    /// A quoted string of `digits` lower-case hex digits of `value` after `prefix`, zero-padded ("0x0000162e").
+    public mutating func hexString(_ value: UInt32, prefix: StaticString, digits: Int) {
+        reserve(prefix.utf8CodeUnitCount + digits + 2)
+        put(UInt8(ascii: "\""))
+        put(prefix.utf8Start, prefix.utf8CodeUnitCount)
+        var shift = 4 * (digits - 1)
+        while shift >= 0 {
+            let d = UInt8(truncatingIfNeeded: (value >> UInt32(shift)) & 15)
+            put(d < 10 ? 48 + d : 87 + d)
+            shift -= 4
+        }
+        put(UInt8(ascii: "\""))
+    }
+
+    /// A quoted octal number, zero-padded to at least `digits` digits ("0600").
+    public mutating func octalString(_ value: UInt32, digits: Int) {
+        var n = 1
+        while n < 11 && value >> UInt32(3 * n) != 0 { n += 1 }
+        n = max(n, digits)
+        reserve(n + 2)
+        put(UInt8(ascii: "\""))
+        var shift = 3 * (n - 1)
+        while shift >= 0 {
+            put(48 + UInt8(truncatingIfNeeded: (value >> UInt32(shift)) & 7))
+            shift -= 3
+        }
+        put(UInt8(ascii: "\""))
+    }
+
+    /// A string value known to need no escaping (ASCII letters, digits, '-').
+    public mutating func plainString(_ s: StaticString) {
+        reserve(s.utf8CodeUnitCount + 2)
+        put(UInt8(ascii: "\""))
+        put(s.utf8Start, s.utf8CodeUnitCount)
+        put(UInt8(ascii: "\""))
     }
 
     /// A string value, quoted and escaped as JSONEncoder does (slashes unescaped).
@@ -128,49 +254,82 @@ public struct JSONStreamWriter {
     public static func quoted(_ s: String) -> [UInt8] {
         var w = JSONStreamWriter(flushThreshold: 0, sink: { _ in })
         w.string(s)
-        return w.buffer
+        return Array(UnsafeBufferPointer(start: w.base, count: w.count))
     }
 
     /// Bytes that are already valid JSON (from `quoted`).
-    public mutating func raw(_ bytes: [UInt8]) { buffer.append(contentsOf: bytes) }
+    public mutating func raw(_ bytes: [UInt8]) {
+        bytes.withUnsafeBufferPointer { append($0) }
+    }
 
     private mutating func appendEscaped(_ u: UnsafeBufferPointer<UInt8>) {
-        buffer.append(UInt8(ascii: "\""))
+        reserve(u.count + 2)
+        put(UInt8(ascii: "\""))
+        guard let src = u.baseAddress else {
+            put(UInt8(ascii: "\""))
+            return
+        }
         var start = 0
-        for i in 0..<u.count {
+        var i = 0
+        let n = u.count
+        while i < n {
+            // Eight bytes at a time: skip words without '"', '\\' or a byte below 0x20.
+            if i + 8 <= n {
+                let w = UnsafeRawPointer(src + i).loadUnaligned(as: UInt64.self)
+                let ones: UInt64 = 0x0101_0101_0101_0101
+                let high: UInt64 = 0x8080_8080_8080_8080
+                let quote = w ^ (ones &* 0x22)
+                let slash = w ^ (ones &* 0x5C)
+                let below = (w &- ones &* 0x20) & ~w & high
+                let hasQuote = (quote &- ones) & ~quote & high
+                let hasSlash = (slash &- ones) & ~slash & high
+                if below | hasQuote | hasSlash == 0 {
+                    i &+= 8
+                    continue
+                }
+            }
             let b = u[i]
-            if b >= 0x20 && b != UInt8(ascii: "\"") && b != UInt8(ascii: "\\") { continue }
-            if i > start { buffer.append(contentsOf: UnsafeBufferPointer(rebasing: u[start..<i])) }
-            start = i + 1
-            buffer.append(UInt8(ascii: "\\"))
+            if b >= 0x20 && b != UInt8(ascii: "\"") && b != UInt8(ascii: "\\") {
+                i &+= 1
+                continue
+            }
+            if i > start { append(UnsafeBufferPointer(rebasing: u[start..<i])) }
+            i &+= 1
+            start = i
+            reserve(6)
+            put(UInt8(ascii: "\\"))
             switch b {
-            case UInt8(ascii: "\""): buffer.append(UInt8(ascii: "\""))
-            case UInt8(ascii: "\\"): buffer.append(UInt8(ascii: "\\"))
-            case 0x08: buffer.append(UInt8(ascii: "b"))
-            case 0x0C: buffer.append(UInt8(ascii: "f"))
-            case 0x0A: buffer.append(UInt8(ascii: "n"))
-            case 0x0D: buffer.append(UInt8(ascii: "r"))
-            case 0x09: buffer.append(UInt8(ascii: "t"))
+            case UInt8(ascii: "\""): put(UInt8(ascii: "\""))
+            case UInt8(ascii: "\\"): put(UInt8(ascii: "\\"))
+            case 0x08: put(UInt8(ascii: "b"))
+            case 0x0C: put(UInt8(ascii: "f"))
+            case 0x0A: put(UInt8(ascii: "n"))
+            case 0x0D: put(UInt8(ascii: "r"))
+            case 0x09: put(UInt8(ascii: "t"))
             default:
-                let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                buffer.append(contentsOf: [UInt8(ascii: "u"), 48, 48, hex[Int(b >> 4)], hex[Int(b & 15)]])
+                func hex(_ v: UInt8) -> UInt8 { v < 10 ? 48 + v : 87 + v }  // lower-case, as JSONEncoder
+                put(UInt8(ascii: "u"))
+                put(48)
+                put(48)
+                put(hex(b >> 4))
+                put(hex(b & 15))
             }
         }
-        if u.count > start { buffer.append(contentsOf: UnsafeBufferPointer(rebasing: u[start..<u.count])) }
-        buffer.append(UInt8(ascii: "\""))
+        if n > start { append(UnsafeBufferPointer(rebasing: u[start..<n])) }
+        append(UInt8(ascii: "\""))
     }
 
     // MARK: output
 
     /// Hands the buffer to the sink when it is past the threshold.
     public mutating func flushIfNeeded() {
-        if buffer.count >= flushThreshold { flush() }
+        if count >= flushThreshold { flush() }
     }
 
     /// Hands everything written so far to the sink.
     public mutating func flush() {
-        guard !buffer.isEmpty else { return }
-        buffer.withUnsafeBytes { sink($0) }
-        buffer.removeAll(keepingCapacity: true)
+        guard count > 0 else { return }
+        sink(UnsafeRawBufferPointer(start: base, count: count))
+        count = 0
     }
 }

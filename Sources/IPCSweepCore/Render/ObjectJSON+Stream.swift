@@ -60,75 +60,93 @@ extension ObjectListJSON {
     }
 }
 
-/// Values that repeat across objects, kept as ready JSON bytes.
+/// Values that repeat across objects, kept as ready JSON bytes, and the writer of one object.
+///
+/// Objects always sit at the same depth of the document (`objects` array, depth 2), so the text between
+/// values (comma, newline, indentation, quoted key, " : ") is written as one literal per member, and a
+/// whole owner/group object is cached per id. The test suite holds the result to JSONEncoder's.
 final class ObjectJSONCache {
     let users: UserDirectory
-    private var userNames: [UInt32: [UInt8]] = [:]
-    private var groupNames: [UInt32: [UInt8]] = [:]
-    private var isoTimes: [Int64: [UInt8]] = [:]
+    private var owners = DirectMappedCache<UInt32>(slots: 1024)
+    private var groups = DirectMappedCache<UInt32>(slots: 1024)
+    private var userNames = DirectMappedCache<UInt32>(slots: 1024)
+    private var isoTimes = DirectMappedCache<Int64>(slots: 4096)
 
     init(users: UserDirectory) { self.users = users }
 
+    /// The user name as a JSON value (quoted, or null).
     private func userJSON(_ uid: UInt32) -> [UInt8] {
-        if let b = userNames[uid] { return b }
-        let b = users.userName(uid).map(JSONStreamWriter.quoted) ?? Array("null".utf8)
-        userNames[uid] = b
-        return b
+        userNames.value(for: uid) { users.userName($0).map(JSONStreamWriter.quoted) ?? Array("null".utf8) }
     }
 
+    /// `{"uid" : N, "user" : NAME}` at depth 3, as JSONEncoder indents it.
+    private func ownerJSON(_ uid: UInt32) -> [UInt8] {
+        owners.value(for: uid) { uid in
+            var b = Array("{\n\(String(repeating: " ", count: 8))\"uid\" : \(uid),\n\(String(repeating: " ", count: 8))\"user\" : ".utf8)
+            b += users.userName(uid).map(JSONStreamWriter.quoted) ?? Array("null".utf8)
+            b += Array("\n\(String(repeating: " ", count: 6))}".utf8)
+            return b
+        }
+    }
+
+    /// `{"gid" : N, "group" : NAME}` at depth 3.
     private func groupJSON(_ gid: UInt32) -> [UInt8] {
-        if let b = groupNames[gid] { return b }
-        let b = users.groupName(gid).map(JSONStreamWriter.quoted) ?? Array("null".utf8)
-        groupNames[gid] = b
-        return b
+        groups.value(for: gid) { gid in
+            var b = Array("{\n\(String(repeating: " ", count: 8))\"gid\" : \(gid),\n\(String(repeating: " ", count: 8))\"group\" : ".utf8)
+            b += users.groupName(gid).map(JSONStreamWriter.quoted) ?? Array("null".utf8)
+            b += Array("\n\(String(repeating: " ", count: 6))}".utf8)
+            return b
+        }
     }
 
     private func isoJSON(_ t: Int64) -> [UInt8] {
-        if let b = isoTimes[t] { return b }
-        let b = TimeFormat.iso8601(t).map(JSONStreamWriter.quoted) ?? Array("null".utf8)
-        if isoTimes.count > 4096 { isoTimes.removeAll(keepingCapacity: true) }
-        isoTimes[t] = b
-        return b
+        isoTimes.value(for: t) { TimeFormat.iso8601($0).map(JSONStreamWriter.quoted) ?? Array("null".utf8) }
     }
 
-    private func who(_ w: inout JSONStreamWriter, user uid: UInt32) {
-        w.beginObject()
-        w.key("uid")
-        w.int(uid)
-        w.key("user")
-        w.raw(userJSON(uid))
-        w.endObject()
-    }
-
-    private func who(_ w: inout JSONStreamWriter, group gid: UInt32) {
-        w.beginObject()
-        w.key("gid")
-        w.int(gid)
-        w.key("group")
-        w.raw(groupJSON(gid))
-        w.endObject()
-    }
-
+    /// A holders array at depth 3 (its members at depth 4, their fields at depth 5).
     private func holders(_ w: inout JSONStreamWriter, _ list: [Holder]) {
-        w.beginArray()
-        for h in list {
-            w.element()
-            w.beginObject()
-            w.key("command")
-            w.string(h.command)
-            w.key("pid")
-            w.int(h.pid)
-            w.key("relation")
-            w.string(h.relation.rawValue)
-            w.key("uid")
-            w.int(h.uid)
-            w.key("unit")
-            w.string(h.unit)
-            w.key("user")
-            w.raw(userJSON(h.uid))
-            w.endObject()
+        if list.isEmpty {
+            w.fragment("[\n\n      ]")
+            return
         }
-        w.endArray()
+        w.fragment("[")
+        for (n, h) in list.enumerated() {
+            if n > 0 { w.fragment(",") }
+            w.fragment("\n        {\n          \"command\" : ")
+            w.string(h.command)
+            w.fragment(",\n          \"pid\" : ")
+            w.int(h.pid)
+            switch h.relation {
+            case .attached: w.fragment(",\n          \"relation\" : \"attached\",\n          \"uid\" : ")
+            case .recorded: w.fragment(",\n          \"relation\" : \"recorded\",\n          \"uid\" : ")
+            case .possible: w.fragment(",\n          \"relation\" : \"possible\",\n          \"uid\" : ")
+            }
+            w.int(h.uid)
+            w.fragment(",\n          \"unit\" : ")
+            w.string(h.unit)
+            w.fragment(",\n          \"user\" : ")
+            w.raw(userJSON(h.uid))
+            w.fragment("\n        }")
+        }
+        w.fragment("\n      ]")
+    }
+
+    /// A string array at depth 3 (reasons).
+    private func strings(_ w: inout JSONStreamWriter, _ list: [String]) {
+        if list.isEmpty {
+            w.fragment("[\n\n      ]")
+            return
+        }
+        w.fragment("[")
+        for (n, text) in list.enumerated() {
+            w.fragment(n == 0 ? "\n        " : ",\n        ")
+            w.string(text)
+        }
+        w.fragment("\n      ]")
+    }
+
+    private func optionalInt<T: BinaryInteger>(_ w: inout JSONStreamWriter, _ v: T?) {
+        if let v { w.int(v) } else { w.null() }
     }
 
     /// One object, keys in the order `.sortedKeys` gives (all lower-case-led ASCII keys: byte order).
@@ -136,110 +154,203 @@ final class ObjectJSONCache {
         let o = c.object
         let p = o.perm
         let last = o.lastActivity
-        // Members shared by every kind, each emitted where it falls in sorted order.
-        func creatorThroughCtimeISO() {
-            w.key("creator"); who(&w, user: p.cuid)
-            w.key("creatorGroup"); who(&w, group: p.cgid)
-            w.key("ctime"); w.int(o.ctime)
-            w.key("ctimeISO"); w.raw(isoJSON(o.ctime))
-        }
-        func groupThroughLastActivityISO() {
-            w.key("group"); who(&w, group: p.gid)
-            w.key("holders"); holders(&w, c.holders)
-            w.key("id"); w.int(o.id)
-            w.key("key"); w.int(p.key)
-            w.key("keyHex"); w.string(IPCTextFormat.hexKey(p.key))
-            w.key("lastActivity"); w.int(last)
-            w.key("lastActivityISO"); w.raw(isoJSON(last))
-        }
-        func ownerThroughPossibleHolders() {
-            w.key("owner"); who(&w, user: p.uid)
-            w.key("perms"); w.string(IPCTextFormat.octal(p.permissionBits))
-            w.key("possibleHolders"); holders(&w, c.possibleHolders)
-        }
-        func reasons() {
-            w.key("reasons")
-            w.beginArray()
-            for r in c.reasons {
-                w.element()
-                w.string(r)
-            }
-            w.endArray()
-        }
-        func typeAndVerdict() {
-            w.key("type"); w.string(o.kind.rawValue)
-            w.key("verdict"); w.string(c.verdict.rawValue)
-        }
-        func optionalInt<T: BinaryInteger>(_ v: T?) {
-            if let v { w.int(v) } else { w.null() }
-        }
-
-        w.beginObject()
         switch o {
         case .sem(let s):
-            creatorThroughCtimeISO()
-            w.key("detailError"); w.string(s.detailError)
-            groupThroughLastActivityISO()
-            w.key("mode"); w.int(p.mode)
-            w.key("nsems"); w.int(s.nsems)
-            w.key("otime"); w.int(s.otime)
-            w.key("otimeISO"); w.raw(isoJSON(s.otime))
-            ownerThroughPossibleHolders()
-            reasons()
-            w.key("semaphores")
+            w.fragment("{\n      \"creator\" : ")
+            w.raw(ownerJSON(p.cuid))
+            w.fragment(",\n      \"creatorGroup\" : ")
+            w.raw(groupJSON(p.cgid))
+            w.fragment(",\n      \"ctime\" : ")
+            w.int(o.ctime)
+            w.fragment(",\n      \"ctimeISO\" : ")
+            w.raw(isoJSON(o.ctime))
+            w.fragment(",\n      \"detailError\" : ")
+            w.string(s.detailError)
+            groupThroughMode(&w, c, last)
+            w.fragment(",\n      \"nsems\" : ")
+            w.int(s.nsems)
+            w.fragment(",\n      \"otime\" : ")
+            w.int(s.otime)
+            w.fragment(",\n      \"otimeISO\" : ")
+            w.raw(isoJSON(s.otime))
+            ownerThroughPossibleHolders(&w, c)
+            w.fragment(",\n      \"reasons\" : ")
+            strings(&w, c.reasons)
+            w.fragment(",\n      \"semaphores\" : ")
             if let sems = s.semaphores {
-                w.beginArray()
-                for (n, sem) in sems.enumerated() {
-                    w.element()
-                    w.beginObject()
-                    w.key("ncnt"); w.int(sem.ncnt)
-                    w.key("num"); w.int(n)
-                    w.key("pid"); w.int(sem.pid)
-                    w.key("value"); w.int(sem.value)
-                    w.key("zcnt"); w.int(sem.zcnt)
-                    w.endObject()
+                if sems.isEmpty {
+                    w.fragment("[\n\n      ]")
+                } else {
+                    w.fragment("[")
+                    for (n, sem) in sems.enumerated() {
+                        w.fragment(n == 0 ? "\n        {\n          \"ncnt\" : " : ",\n        {\n          \"ncnt\" : ")
+                        w.int(sem.ncnt)
+                        w.fragment(",\n          \"num\" : ")
+                        w.int(n)
+                        w.fragment(",\n          \"pid\" : ")
+                        w.int(sem.pid)
+                        w.fragment(",\n          \"value\" : ")
+                        w.int(sem.value)
+                        w.fragment(",\n          \"zcnt\" : ")
+                        w.int(sem.zcnt)
+                        w.fragment("\n        }")
+                    }
+                    w.fragment("\n      ]")
                 }
-                w.endArray()
             } else {
                 w.null()
             }
-            typeAndVerdict()
+            typeAndVerdict(&w, c)
         case .shm(let s):
-            w.key("atime"); w.int(s.atime)
-            w.key("atimeISO"); w.raw(isoJSON(s.atime))
-            w.key("cpid"); w.int(s.cpid)
-            creatorThroughCtimeISO()
-            w.key("dtime"); w.int(s.dtime)
-            w.key("dtimeISO"); w.raw(isoJSON(s.dtime))
-            groupThroughLastActivityISO()
-            w.key("locked"); w.bool(s.locked)
-            w.key("lpid"); w.int(s.lpid)
-            w.key("markedForRemoval"); w.bool(s.markedForRemoval)
-            w.key("mode"); w.int(p.mode)
-            w.key("nattch"); w.int(s.nattch)
-            ownerThroughPossibleHolders()
-            reasons()
-            w.key("rss"); optionalInt(s.rss)
-            w.key("size"); w.int(s.size)
-            w.key("swap"); optionalInt(s.swap)
-            typeAndVerdict()
+            w.fragment("{\n      \"atime\" : ")
+            w.int(s.atime)
+            w.fragment(",\n      \"atimeISO\" : ")
+            w.raw(isoJSON(s.atime))
+            w.fragment(",\n      \"cpid\" : ")
+            w.int(s.cpid)
+            w.fragment(",\n      \"creator\" : ")
+            w.raw(ownerJSON(p.cuid))
+            w.fragment(",\n      \"creatorGroup\" : ")
+            w.raw(groupJSON(p.cgid))
+            w.fragment(",\n      \"ctime\" : ")
+            w.int(o.ctime)
+            w.fragment(",\n      \"ctimeISO\" : ")
+            w.raw(isoJSON(o.ctime))
+            w.fragment(",\n      \"dtime\" : ")
+            w.int(s.dtime)
+            w.fragment(",\n      \"dtimeISO\" : ")
+            w.raw(isoJSON(s.dtime))
+            groupThroughLastActivityISO(&w, c, last)
+            w.fragment(",\n      \"locked\" : ")
+            w.bool(s.locked)
+            w.fragment(",\n      \"lpid\" : ")
+            w.int(s.lpid)
+            w.fragment(",\n      \"markedForRemoval\" : ")
+            w.bool(s.markedForRemoval)
+            w.fragment(",\n      \"mode\" : ")
+            w.int(p.mode)
+            w.fragment(",\n      \"nattch\" : ")
+            w.int(s.nattch)
+            ownerThroughPossibleHolders(&w, c)
+            w.fragment(",\n      \"reasons\" : ")
+            strings(&w, c.reasons)
+            w.fragment(",\n      \"rss\" : ")
+            optionalInt(&w, s.rss)
+            w.fragment(",\n      \"size\" : ")
+            w.int(s.size)
+            w.fragment(",\n      \"swap\" : ")
+            optionalInt(&w, s.swap)
+            typeAndVerdict(&w, c)
         case .msg(let q):
-            w.key("cbytes"); w.int(q.cbytes)
-            creatorThroughCtimeISO()
-            groupThroughLastActivityISO()
-            w.key("lrpid"); w.int(q.lrpid)
-            w.key("lspid"); w.int(q.lspid)
-            w.key("mode"); w.int(p.mode)
-            ownerThroughPossibleHolders()
-            w.key("qbytes"); optionalInt(q.qbytes)
-            w.key("qnum"); w.int(q.qnum)
-            reasons()
-            w.key("rtime"); w.int(q.rtime)
-            w.key("rtimeISO"); w.raw(isoJSON(q.rtime))
-            w.key("stime"); w.int(q.stime)
-            w.key("stimeISO"); w.raw(isoJSON(q.stime))
-            typeAndVerdict()
+            w.fragment("{\n      \"cbytes\" : ")
+            w.int(q.cbytes)
+            w.fragment(",\n      \"creator\" : ")
+            w.raw(ownerJSON(p.cuid))
+            w.fragment(",\n      \"creatorGroup\" : ")
+            w.raw(groupJSON(p.cgid))
+            w.fragment(",\n      \"ctime\" : ")
+            w.int(o.ctime)
+            w.fragment(",\n      \"ctimeISO\" : ")
+            w.raw(isoJSON(o.ctime))
+            groupThroughLastActivityISO(&w, c, last)
+            w.fragment(",\n      \"lrpid\" : ")
+            w.int(q.lrpid)
+            w.fragment(",\n      \"lspid\" : ")
+            w.int(q.lspid)
+            w.fragment(",\n      \"mode\" : ")
+            w.int(p.mode)
+            ownerThroughPossibleHolders(&w, c)
+            w.fragment(",\n      \"qbytes\" : ")
+            optionalInt(&w, q.qbytes)
+            w.fragment(",\n      \"qnum\" : ")
+            w.int(q.qnum)
+            w.fragment(",\n      \"reasons\" : ")
+            strings(&w, c.reasons)
+            w.fragment(",\n      \"rtime\" : ")
+            w.int(q.rtime)
+            w.fragment(",\n      \"rtimeISO\" : ")
+            w.raw(isoJSON(q.rtime))
+            w.fragment(",\n      \"stime\" : ")
+            w.int(q.stime)
+            w.fragment(",\n      \"stimeISO\" : ")
+            w.raw(isoJSON(q.stime))
+            typeAndVerdict(&w, c)
         }
-        w.endObject()
+        w.fragment("\n    }")
+    }
+
+    /// group, holders, id, key, keyHex, lastActivity, lastActivityISO.
+    private func groupThroughLastActivityISO(_ w: inout JSONStreamWriter, _ c: Classification, _ last: Int64) {
+        let o = c.object
+        let p = o.perm
+        w.fragment(",\n      \"group\" : ")
+        w.raw(groupJSON(p.gid))
+        w.fragment(",\n      \"holders\" : ")
+        holders(&w, c.holders)
+        w.fragment(",\n      \"id\" : ")
+        w.int(o.id)
+        w.fragment(",\n      \"key\" : ")
+        w.int(p.key)
+        w.fragment(",\n      \"keyHex\" : ")
+        w.hexString(p.unsignedKey, prefix: "0x", digits: 8)  // IPCTextFormat.hexKey
+        w.fragment(",\n      \"lastActivity\" : ")
+        w.int(last)
+        w.fragment(",\n      \"lastActivityISO\" : ")
+        w.raw(isoJSON(last))
+    }
+
+    /// groupThroughLastActivityISO, then mode (a set's keys run on to nsems).
+    private func groupThroughMode(_ w: inout JSONStreamWriter, _ c: Classification, _ last: Int64) {
+        groupThroughLastActivityISO(&w, c, last)
+        w.fragment(",\n      \"mode\" : ")
+        w.int(c.object.perm.mode)
+    }
+
+    /// owner, perms, possibleHolders.
+    private func ownerThroughPossibleHolders(_ w: inout JSONStreamWriter, _ c: Classification) {
+        let p = c.object.perm
+        w.fragment(",\n      \"owner\" : ")
+        w.raw(ownerJSON(p.uid))
+        w.fragment(",\n      \"perms\" : ")
+        w.octalString(p.permissionBits, digits: 4)  // IPCTextFormat.octal
+        w.fragment(",\n      \"possibleHolders\" : ")
+        holders(&w, c.possibleHolders)
+    }
+
+    private func typeAndVerdict(_ w: inout JSONStreamWriter, _ c: Classification) {
+        switch c.object.kind {
+        case .sem: w.fragment(",\n      \"type\" : \"sem\"")
+        case .shm: w.fragment(",\n      \"type\" : \"shm\"")
+        case .msg: w.fragment(",\n      \"type\" : \"msg\"")
+        }
+        switch c.verdict {
+        case .inUse: w.fragment(",\n      \"verdict\" : \"in-use\"")
+        case .orphaned: w.fragment(",\n      \"verdict\" : \"orphaned\"")
+        case .suspect: w.fragment(",\n      \"verdict\" : \"suspect\"")
+        case .unknown: w.fragment(",\n      \"verdict\" : \"unknown\"")
+        }
+    }
+}
+
+/// A fixed-size cache indexed by the key's low bits (no hashing): a collision just recomputes.
+struct DirectMappedCache<Key: FixedWidthInteger> {
+    private var keys: [Key]
+    private var values: [[UInt8]?]
+    private let mask: Int
+
+    /// `slots` must be a power of two.
+    init(slots: Int) {
+        keys = Array(repeating: 0, count: slots)
+        values = Array(repeating: nil, count: slots)
+        mask = slots - 1
+    }
+
+    mutating func value(for key: Key, _ make: (Key) -> [UInt8]) -> [UInt8] {
+        let slot = Int(truncatingIfNeeded: key) & mask
+        if keys[slot] == key, let v = values[slot] { return v }
+        let v = make(key)
+        keys[slot] = key
+        values[slot] = v
+        return v
     }
 }
