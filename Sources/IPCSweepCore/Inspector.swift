@@ -33,9 +33,8 @@ public struct Inspection: Sendable {
     public var warnings: [String]
 }
 
-/// Both probes' results, each written by one of two concurrent workers.
+/// The process table, written by the worker that read it (before the snapshot call returns).
 private final class ConcurrentReads: @unchecked Sendable {
-    var snapshot: Result<IPCSnapshot, any Error>?
     var table: Result<ProcessTable, any Error>?
 }
 
@@ -54,19 +53,11 @@ public enum Inspector {
         // exe only for --exe scopes; cmdline decides nothing and costs the kernel a read of each process's memory.
         let procProbe = ProcessProbe(procRoot: options.procRoot, details: options.scope.exes.isEmpty ? [] : [.exe])
 
-        // The IPC objects and the process table are read at the same time, on two threads.
-        let both = ConcurrentReads()
-        let source = options.source
-        DispatchQueue.concurrentPerform(iterations: 2) { i in
-            if i == 0 {
-                both.snapshot = Result { try ipc.snapshot(source: source) }
-            } else {
-                both.table = Result { try procProbe.read() }
-            }
-        }
-        let snapshot = try both.snapshot!.get()
+        // The process table is read on another thread while the IPC objects' per-semaphore detail is read.
+        let read = ConcurrentReads()
+        let snapshot = try ipc.snapshot(source: options.source, alongside: { read.table = Result { try procProbe.read() } })
         var table: ProcessTable
-        do { table = try both.table!.get() } catch {
+        do { table = try (read.table ?? Result { try procProbe.read() }).get() } catch {
             throw ProbeError(description: "\(error): cannot read the process table")
         }
         // The table must hold every process that existed when the objects were read: a process started while

@@ -1,6 +1,12 @@
 import Dispatch
 import SystemPackage
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
 /// Where the IPC snapshot comes from.
 public enum IPCSource: String, Sendable, CaseIterable {
     /// The faster source that works here (the syscalls on a live system), falling back to the other.
@@ -32,23 +38,34 @@ public struct IPCProbe: Sendable {
 
     /// Reads a snapshot from the chosen source; `auto` tries the syscalls first on a live system.
     public func snapshot(source: IPCSource) throws -> IPCSnapshot {
+        try snapshot(source: source, alongside: nil)
+    }
+
+    /// `snapshot(source:)`, running `work` exactly once meanwhile: on another thread while the per-semaphore
+    /// detail is read (the longest part), or after the snapshot when there is none. Runs it even when the
+    /// snapshot fails.
+    public func snapshot(source: IPCSource, alongside work: (@Sendable () -> Void)?) throws -> IPCSnapshot {
+        let once = work.map(OnceWork.init)
+        defer { once?.run() }
         switch source {
-        case .proc: return try fromProc()
+        case .proc: return try fromProc(alongside: once)
         case .syscall:
             guard isLive else {
                 throw ProbeError(description: "--source syscall reads the running kernel, not the procfs copy in \(procRoot); use --source proc")
             }
-            return try fromSyscalls()
+            return try fromSyscalls(alongside: once)
         case .auto:
-            if isLive, let s = try? fromSyscalls() { return s }
-            return try fromProc()
+            if isLive, let s = try? fromSyscalls(alongside: once) { return s }
+            return try fromProc(alongside: once)
         }
     }
 
     // MARK: /proc/sysvipc
 
     /// Parses /proc/sysvipc/{sem,shm,msg} (one read per file), then adds per-semaphore detail.
-    public func fromProc() throws -> IPCSnapshot {
+    public func fromProc() throws -> IPCSnapshot { try fromProc(alongside: nil) }
+
+    func fromProc(alongside once: OnceWork?) throws -> IPCSnapshot {
         var warnings: [String] = []
         var snap = IPCSnapshot(source: "proc")
         func load(_ name: String) throws -> ([UInt8], String) {
@@ -75,7 +92,7 @@ public struct IPCProbe: Sendable {
         }
         snap.warnings = warnings
         if isLive {
-            addSemaphoreDetail(&snap)
+            addSemaphoreDetail(&snap, alongside: once)
         } else {
             for i in snap.semaphoreSets.indices {
                 snap.semaphoreSets[i].detailError = "per-semaphore pids and waiters are not in a procfs copy (\(procRoot))"
@@ -87,7 +104,9 @@ public struct IPCProbe: Sendable {
     // MARK: syscalls
 
     /// SEM_INFO for the highest index, then SEM_STAT_ANY over 0...max (SEM_STAT before Linux 4.17); same for shm and msg.
-    public func fromSyscalls() throws -> IPCSnapshot {
+    public func fromSyscalls() throws -> IPCSnapshot { try fromSyscalls(alongside: nil) }
+
+    func fromSyscalls(alongside once: OnceWork?) throws -> IPCSnapshot {
         var snap = IPCSnapshot(source: "syscall")
         if kinds.contains(.sem) {
             snap.semaphoreSets = try scan(.sem, warnings: &snap.warnings) { SysVKernel.semaphoreSet(atIndex: $0, any: $1) }
@@ -98,7 +117,7 @@ public struct IPCProbe: Sendable {
         if kinds.contains(.msg) {
             snap.queues = try scan(.msg, warnings: &snap.warnings) { SysVKernel.queue(atIndex: $0, any: $1) }
         }
-        addSemaphoreDetail(&snap)
+        addSemaphoreDetail(&snap, alongside: once)
         return snap
     }
 
@@ -142,21 +161,29 @@ public struct IPCProbe: Sendable {
     ///
     /// These are most of the syscalls of a run (three per semaphore), each on its own set, so the sets are
     /// read in chunks by several threads at once (DispatchQueue.concurrentPerform); results keep the sets' order.
-    private func addSemaphoreDetail(_ snap: inout IPCSnapshot) {
+    private func addSemaphoreDetail(_ snap: inout IPCSnapshot, alongside once: OnceWork?) {
         let sets = snap.semaphoreSets
         var results = [Result<[Semaphore], Errno>](repeating: .success([]), count: sets.count)
         let chunk = 256
         let chunks = (sets.count + chunk - 1) / chunk
+        // One flat set of iterations (nested concurrentPerform calls run serially): the work alongside
+        // first, then the chunks of sets, taken by whichever thread is free.
+        let extra = once == nil ? 0 : 1
         results.withUnsafeMutableBufferPointer { out in
             let out = UnsafeSendableBuffer(out)
-            let read: @Sendable (Int) -> Void = { c in
+            let read: @Sendable (Int) -> Void = { i in
+                if i < extra {
+                    once?.run()
+                    return
+                }
+                let c = i - extra
                 for i in (c * chunk)..<min(sets.count, (c + 1) * chunk) {
                     out.buffer[i] = SysVKernel.semaphores(ofSet: sets[i].id, count: sets[i].nsems)
                 }
             }
-            if chunks > 1 {
-                DispatchQueue.concurrentPerform(iterations: chunks, execute: read)
-            } else if chunks == 1 {
+            if chunks + extra > 1 {
+                DispatchQueue.concurrentPerform(iterations: chunks + extra, execute: read)
+            } else if chunks + extra == 1 {
                 read(0)
             }
         }
@@ -206,4 +233,30 @@ public struct IPCProbe: Sendable {
 struct UnsafeSendableBuffer<Element>: @unchecked Sendable {
     let buffer: UnsafeMutableBufferPointer<Element>
     init(_ buffer: UnsafeMutableBufferPointer<Element>) { self.buffer = buffer }
+}
+
+/// Work that must run exactly once, from whichever thread gets to it first.
+final class OnceWork: @unchecked Sendable {
+    private let work: @Sendable () -> Void
+    private var done = false
+    private let lock = NSLockLite()
+
+    init(_ work: @escaping @Sendable () -> Void) { self.work = work }
+
+    func run() {
+        lock.lock()
+        let first = !done
+        done = true
+        lock.unlock()
+        if first { work() }
+    }
+}
+
+/// A pthread mutex (Foundation's NSLock without importing Foundation here).
+final class NSLockLite: @unchecked Sendable {
+    private var mutex = pthread_mutex_t()
+    init() { pthread_mutex_init(&mutex, nil) }
+    deinit { pthread_mutex_destroy(&mutex) }
+    func lock() { pthread_mutex_lock(&mutex) }
+    func unlock() { pthread_mutex_unlock(&mutex) }
 }
