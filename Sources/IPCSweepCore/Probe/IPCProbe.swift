@@ -53,7 +53,9 @@ public struct IPCProbe: Sendable {
         func load(_ name: String) throws -> ([UInt8], String) {
             let path = "\(procRoot)/sysvipc/\(name)"
             do { return (try FileIO.read(path, sizeHint: 1 << 16), path) } catch {
-                throw ProbeError(description: "\(error) (is /proc mounted? try --source syscall)")
+                let hint = isLive ? "is /proc mounted? try --source syscall"
+                    : "is \(procRoot) a copy of /proc with its sysvipc directory?"
+                throw ProbeError(description: "\(error) (\(hint))")
             }
         }
         do {
