@@ -219,6 +219,8 @@ public enum AuditJSON {
                     "firstSeenISO": iso(g.firstSeen),
                 ])
             }),
+            "rateSince": opt(c.rateSince),
+            "rateSinceISO": c.rateSince.map(iso) ?? .null,
             "netGrowthPerDay": opt(c.netGrowthPerDay),
             "newPerDay": opt(c.newPerDay),
         ])

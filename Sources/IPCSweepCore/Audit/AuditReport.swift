@@ -268,13 +268,17 @@ public struct AuditChange: Sendable, Equatable {
     public var newOrphans: [AuditObject]
     /// Orphans of the previous state that are no longer orphaned (removed, or used again).
     public var goneOrphans: [OrphanRecord]
-    /// (current - previous orphans) per day; nil when no time passed.
+    /// Since when `netGrowthPerDay` is measured (the state's rate base, up to a day old); nil without a rate.
+    public var rateSince: Int64?
+    /// Change of the orphan count per day since `rateSince`; nil over less than 10 minutes.
     public var netGrowthPerDay: Double?
-    /// New orphans per day; nil when no time passed.
+    /// New orphans per day since the previous audit; nil over less than 10 minutes.
     public var newPerDay: Double?
 
     public init(previousAt: Int64, elapsed: Double, previousOrphans: Int, currentOrphans: Int,
-                newOrphans: [AuditObject], goneOrphans: [OrphanRecord], netGrowthPerDay: Double?, newPerDay: Double?) {
+                newOrphans: [AuditObject], goneOrphans: [OrphanRecord], rateSince: Int64? = nil,
+                netGrowthPerDay: Double?, newPerDay: Double?) {
+        self.rateSince = rateSince
         self.previousAt = previousAt
         self.elapsed = elapsed
         self.previousOrphans = previousOrphans

@@ -57,15 +57,37 @@ public struct AuditState: Codable, Sendable, Equatable {
     public var orphans: [OrphanRecord]
     /// Usage of each pool limit by name (SEMMNI, SEMMNS, SHMMNI, SHMALL, MSGMNI).
     public var limitUsage: [String: Int64]
+    /// An older sample (up to a day old) that growth rates are measured from, so that audits a few minutes apart
+    /// still give a steady rate; nil until the second audit.
+    public var rateBase: RateSample?
+
+    /// Orphan count and pool usage at one moment.
+    public struct RateSample: Codable, Sendable, Equatable {
+        public var at: Int64
+        public var orphans: Int
+        public var limitUsage: [String: Int64]
+        public init(at: Int64, orphans: Int, limitUsage: [String: Int64]) {
+            self.at = at
+            self.orphans = orphans
+            self.limitUsage = limitUsage
+        }
+    }
 
     public init(schemaVersion: Int = AuditState.currentSchemaVersion, writtenAt: Int64, orphans: [OrphanRecord],
-                limitUsage: [String: Int64]) {
+                limitUsage: [String: Int64], rateBase: RateSample? = nil) {
         self.schemaVersion = schemaVersion
         self.writtenAt = writtenAt
         self.writtenAtISO = TimeFormat.iso8601(writtenAt)
         self.orphans = orphans
         self.limitUsage = limitUsage
+        self.rateBase = rateBase
     }
+
+    /// This state as a rate sample.
+    public var sample: RateSample { RateSample(at: writtenAt, orphans: orphans.count, limitUsage: limitUsage) }
+
+    /// The sample rates are measured from: the kept base, or this state itself.
+    public var rateOrigin: RateSample { rateBase ?? sample }
 
     /// Why a state file could not be used, naming the file and saying what to do.
     public struct DecodeError: Error, CustomStringConvertible {
@@ -99,7 +121,12 @@ public struct AuditState: Codable, Sendable, Equatable {
 
 /// The change between a previous state and the current report, and the next state to write.
 public enum AuditStateDiff {
-    /// New and gone orphans and the growth rates; pure.
+    /// Rates are given only over at least this many seconds (shorter spans extrapolate noise).
+    public static let minimumRateSpan: Double = 600
+    /// A rate base older than this is replaced by the previous audit's sample.
+    public static let rateBaseMaxAge: Int64 = 86400
+
+    /// New and gone orphans since the previous audit, and the net orphan growth per day since the rate origin; pure.
     public static func change(previous: AuditState, orphans: [AuditObject], now: Double) -> AuditChange {
         let before = Set(previous.orphans.map(\.identity))
         let current = Set(orphans.map(\.identity))
@@ -107,26 +134,30 @@ public enum AuditStateDiff {
         let gone = previous.orphans.filter { !current.contains($0.identity) }
             .sorted { ($0.type, $0.id) < ($1.type, $1.id) }
         let elapsed = now - Double(previous.writtenAt)
-        let days = elapsed / 86400
+        let origin = previous.rateOrigin
+        let span = now - Double(origin.at)
         return AuditChange(
             previousAt: previous.writtenAt, elapsed: elapsed, previousOrphans: previous.orphans.count,
             currentOrphans: orphans.count, newOrphans: new, goneOrphans: gone,
-            netGrowthPerDay: days > 0 ? Double(orphans.count - previous.orphans.count) / days : nil,
-            newPerDay: days > 0 ? Double(new.count) / days : nil)
+            rateSince: span >= minimumRateSpan ? origin.at : nil,
+            netGrowthPerDay: span >= minimumRateSpan ? Double(orphans.count - origin.orphans) / (span / 86400) : nil,
+            newPerDay: elapsed >= minimumRateSpan ? Double(new.count) / (elapsed / 86400) : nil)
     }
 
-    /// Usage growth per day of each pool limit present in both the previous state and `limits`.
+    /// Usage growth per day of each pool limit since the rate origin (empty over less than `minimumRateSpan`).
     public static func growth(previous: AuditState, limits: [LimitUsage], now: Double) -> [String: Double] {
-        let days = (now - Double(previous.writtenAt)) / 86400
-        guard days > 0 else { return [:] }
+        let origin = previous.rateOrigin
+        let span = now - Double(origin.at)
+        guard span >= minimumRateSpan else { return [:] }
         var out: [String: Double] = [:]
         for l in limits where l.pool {
-            if let used = l.used, let before = previous.limitUsage[l.name] { out[l.name] = Double(used - before) / days }
+            if let used = l.used, let before = origin.limitUsage[l.name] { out[l.name] = Double(used - before) / (span / 86400) }
         }
         return out
     }
 
-    /// The state to write after this audit: the current orphans (first-seen times carried over) and pool usage.
+    /// The state to write after this audit: the current orphans (first-seen times carried over), pool usage, and the
+    /// rate base (kept while younger than a day, else the previous audit's sample).
     public static func next(previous: AuditState?, report: AuditReport) -> AuditState {
         var firstSeen: [OrphanRecord.Identity: Int64] = [:]
         for o in previous?.orphans ?? [] { firstSeen[o.identity] = o.firstSeen }
@@ -137,6 +168,10 @@ public enum AuditStateDiff {
         }
         var usage: [String: Int64] = [:]
         for l in report.limits where l.pool { if let u = l.used { usage[l.name] = u } }
-        return AuditState(writtenAt: now, orphans: orphans, limitUsage: usage)
+        var base: AuditState.RateSample?
+        if let previous {
+            if let kept = previous.rateBase, now - kept.at < rateBaseMaxAge { base = kept } else { base = previous.sample }
+        }
+        return AuditState(writtenAt: now, orphans: orphans, limitUsage: usage, rateBase: base)
     }
 }

@@ -21,7 +21,7 @@ public struct AuditTextRenderer: Sendable {
         if !r.orphans.isEmpty {
             out.append("")
             out.append("Orphaned: \(r.orphans.count) (no live process can be holding them; remove with `ipcsweep clean`)")
-            out += list(r.orphans, more: "`ipcsweep orphans --verdict orphaned` lists them all") { objectLine($0, r) }
+            out += list(grouped(r.orphans), more: "`ipcsweep orphans --verdict orphaned` lists them all") { groupLine($0, r) }
             // Headroom where it matters: the binding limit of each kind that leaks, unless already shown above.
             for kind in IPCKind.allCases {
                 let candidates = r.limits.filter { $0.kind == kind && $0.pool && $0.perLeak != nil && $0.level == .ok }
@@ -43,13 +43,29 @@ public struct AuditTextRenderer: Sendable {
         if !ownerless.isEmpty {
             out.append("")
             out.append("Owner or group without a passwd/group entry: \(ownerless.count)")
-            out += list(ownerless, more: "`ipcsweep audit --format json` lists them all") { "  " + $0.message }
+            var byMissing: [(missing: String, findings: [InsecureFinding])] = []
+            for f in ownerless {
+                let m = f.missing.joined(separator: ", ")
+                if let i = byMissing.firstIndex(where: { $0.missing == m }) { byMissing[i].findings.append(f) } else {
+                    byMissing.append((m, [f]))
+                }
+            }
+            out += list(byMissing, more: "`ipcsweep audit --format json` lists them all") { g in
+                let first = g.findings[0]
+                let subjects = summarise(g.findings.map(\.subject.description))
+                if g.findings.count == 1 { return "  " + first.message }
+                let sysv = g.findings.allSatisfy { if case .sysv = $0.subject { return true } else { return false } }
+                let advice = sysv
+                    ? "`ipcsweep orphans --user \(first.uid)` shows which of them nothing uses, `ipcsweep clean --user \(first.uid)` removes those"
+                    : first.advice
+                return "  \(g.missing) \(g.findings.count == 1 ? "has" : "have") no entry (account deleted?): \(subjects); \(advice)"
+            }
         }
 
         if !r.suspects.isEmpty {
             out.append("")
             out.append("Suspect: \(r.suspects.count) (possible holders are alive\(r.scope == nil ? "; give --unit, --pidfile or --exe to settle" : ""))")
-            out += list(r.suspects, more: "`ipcsweep orphans --verdict suspect` lists them all") { objectLine($0, r) }
+            out += list(grouped(r.suspects), more: "`ipcsweep orphans --verdict suspect` lists them all") { groupLine($0, r) }
         }
 
         if let c = r.change {
@@ -57,7 +73,9 @@ public struct AuditTextRenderer: Sendable {
             var line = "Since the last audit (\(TimeFormat.iso8601(c.previousAt) ?? String(c.previousAt)), \(TimeFormat.duration(c.elapsed)) ago): "
             line += "\(AuditFormat.plural(Int64(c.newOrphans.count), "new orphan")), \(c.goneOrphans.count) gone; "
             line += "\(c.previousOrphans) -> \(c.currentOrphans) orphans"
-            if let g = c.netGrowthPerDay { line += " (\(AuditFormat.signed(g)) a day)" }
+            if let g = c.netGrowthPerDay, let since = c.rateSince {
+                line += " (\(AuditFormat.signed(g)) a day since \(TimeFormat.iso8601(since) ?? String(since)))"
+            }
             out.append(line)
             if !c.newOrphans.isEmpty {
                 out.append("  new: " + summarise(c.newOrphans.map { "\($0.kind.rawValue) \($0.id)" }))
@@ -132,6 +150,35 @@ public struct AuditTextRenderer: Sendable {
         let when = o.lastActivity == 0 ? "never used"
             : "last activity \(TimeFormat.iso8601(o.lastActivity) ?? "") (\(TimeFormat.relative(o.lastActivity, now: r.generatedAt)))"
         return "  \(o.kind.rawValue) \(o.id) key \(IPCTextFormat.hexKey(o.key)) owner \(owner), \(o.size), \(when): \(o.decisiveReason)"
+    }
+
+    /// Objects of one kind and owner with the same decisive reason (typically one leak), in first-seen order.
+    func grouped(_ objects: [AuditObject]) -> [[AuditObject]] {
+        var groups: [[AuditObject]] = []
+        var index: [String: Int] = [:]
+        for o in objects {
+            let k = "\(o.kind.rawValue)|\(o.uid)|\(o.decisiveReason)"
+            if let i = index[k] { groups[i].append(o) } else {
+                index[k] = groups.count
+                groups.append([o])
+            }
+        }
+        return groups
+    }
+
+    /// One object, or several that share kind, owner and decisive reason, on one line.
+    func groupLine(_ g: [AuditObject], _ r: AuditReport) -> String {
+        guard let first = g.first else { return "" }
+        if g.count == 1 { return objectLine(first, r) }
+        let ids = g.map { String($0.id) }.joined(separator: ", ")
+        let keys = g.contains { $0.key != 0 } ? " keys " + g.map { IPCTextFormat.hexKey($0.key) }.joined(separator: ", ") : ""
+        let owner = first.user ?? "\(first.uid) (no passwd entry)"
+        let sizes = Set(g.map(\.size))
+        let size = sizes.count == 1 ? "\(first.size) each" : g.map(\.size).joined(separator: ", ")
+        let last = g.map(\.lastActivity).max() ?? 0
+        let when = last == 0 ? "never used"
+            : "last activity \(TimeFormat.iso8601(last) ?? "") (\(TimeFormat.relative(last, now: r.generatedAt)))"
+        return "  \(first.kind.rawValue) \(ids)\(keys) owner \(owner), \(size), \(when): \(first.decisiveReason)"
     }
 
     private func list<T>(_ items: [T], more: String, _ line: (T) -> String) -> [String] {

@@ -16,9 +16,7 @@ public enum InsecureAnalysis {
                                     execute: other & 1 != 0))
         }
         guard !grantees.isEmpty else { return nil }
-        let risk = grantees.map { g in
-            "\(g.who) (\(g.source == .others ? "others" : "group") \(g.perms)) can \(actions(sysv: object.kind, read: g.read, write: g.write))"
-        }.joined(separator: "; ")
+        let risk = riskSentence(grantees) { actions(sysv: object.kind, read: $0, write: $1) }
         let creating: String
         switch object.kind {
         case .sem: creating = "semget()"
@@ -75,14 +73,7 @@ public enum InsecureAnalysis {
         }
         guard !grantees.isEmpty else { return nil }
         let viaACL = grantees.contains { $0.source == .aclUser || $0.source == .aclGroup }
-        let risk = grantees.map { g in
-            let label: String = switch g.source {
-            case .others: "others"
-            case .group: "group"
-            case .aclUser, .aclGroup: "ACL"
-            }
-            return "\(g.who) (\(label) \(g.perms)) can \(actions(posix: object.kind, read: g.read, write: g.write))"
-        }.joined(separator: "; ")
+        let risk = riskSentence(grantees) { actions(posix: object.kind, read: $0, write: $1) }
         var advice: [String] = []
         for g in grantees {
             switch g.source {
@@ -136,39 +127,46 @@ public enum InsecureAnalysis {
         return out
     }
 
+    /// "any local user and members of group adm (gid 4) (rw-) can ...": grantees with the same access share a clause.
+    static func riskSentence(_ grantees: [Grantee], actions: (Bool, Bool) -> String) -> String {
+        var clauses: [String] = []
+        var seen: Set<String> = []
+        // Others first: "any local user" is the widest audience.
+        let ordered = grantees.filter { $0.source == .others } + grantees.filter { $0.source != .others }
+        for g in ordered where seen.insert(g.perms).inserted {
+            let same = ordered.filter { $0.perms == g.perms }.map(\.who)
+            let who = same.count == 1 ? same[0] : same.dropLast().joined(separator: ", ") + " and " + (same.last ?? "")
+            clauses.append("\(who) (\(g.perms)) can \(actions(g.read, g.write))")
+        }
+        return clauses.joined(separator: "; ")
+    }
+
     /// What someone with read and/or write permission can do to a System V object.
     static func actions(sysv kind: IPCKind, read: Bool, write: Bool) -> String {
-        var out: [String] = []
-        switch kind {
-        case .sem:
-            if read { out.append("read its values") }
-            if write { out.append("change them with semop() or SETVAL, taking the lock forever or releasing it under its holder") }
-        case .shm:
-            if read { out.append("attach it and read its contents") }
-            if write { out.append("attach it and overwrite its contents") }
-        case .msg:
-            if read { out.append("receive (drain) its messages") }
-            if write { out.append("send forged messages or fill it so that senders block") }
+        switch (kind, read, write) {
+        case (.sem, true, true): return "read its values and change them with semop() or SETVAL, taking the lock forever or releasing it under its holder"
+        case (.sem, false, true): return "change its values with semop() or SETVAL, taking the lock forever or releasing it under its holder"
+        case (.sem, _, _): return "read its values and pids"
+        case (.shm, true, true): return "attach it and read or overwrite its contents"
+        case (.shm, true, false): return "attach it and read its contents"
+        case (.shm, _, _): return "little (attaching needs read permission)"
+        case (.msg, true, true): return "receive (drain) its messages, send forged ones, or fill it so that senders block"
+        case (.msg, true, false): return "receive (drain) its messages"
+        case (.msg, _, _): return "send forged messages or fill it so that senders block"
         }
-        return out.joined(separator: " and ")
     }
 
     /// What someone with read and/or write permission can do to a POSIX IPC object.
     static func actions(posix kind: PosixIPCKind, read: Bool, write: Bool) -> String {
-        switch kind {
-        case .shm:
-            var out: [String] = []
-            if read { out.append("open it and read its contents") }
-            if write { out.append("overwrite or truncate it (processes mapping it then die of SIGBUS)") }
-            return out.joined(separator: " and ")
-        case .sem:
-            if read && write { return "sem_open() it and post or wait, taking the lock forever or releasing it under its holder" }
-            return "open it \(read ? "for reading" : "for writing") only (sem_open() needs both, so little)"
-        case .mq:
-            var out: [String] = []
-            if read { out.append("receive (drain) its messages") }
-            if write { out.append("send forged messages or fill it so that senders block") }
-            return out.joined(separator: " and ")
+        switch (kind, read, write) {
+        case (.shm, true, true): return "open it and read, overwrite or truncate it (processes mapping it then die of SIGBUS)"
+        case (.shm, true, false): return "open it and read its contents"
+        case (.shm, _, _): return "overwrite or truncate it (processes mapping it then die of SIGBUS)"
+        case (.sem, true, true): return "sem_open() it and post or wait, taking the lock forever or releasing it under its holder"
+        case (.sem, _, _): return "open it \(read ? "for reading" : "for writing") only, which is of little use (sem_open() needs both)"
+        case (.mq, true, true): return "receive (drain) its messages, send forged ones, or fill it so that senders block"
+        case (.mq, true, false): return "receive (drain) its messages"
+        case (.mq, _, _): return "send forged messages or fill it so that senders block"
         }
     }
 }
