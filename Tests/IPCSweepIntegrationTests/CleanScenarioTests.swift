@@ -276,4 +276,45 @@ final class CleanScenarioTests: XCTestCase {
         XCTAssertTrue(quietWork.contains("removed 1"), quietWork)
         XCTAssertFalse(quietWork.contains("0x00006001"), "--quiet lists only planned objects: \(quietWork)")
     }
+
+    func testRemovalsAndFailuresGoToSyslogWithIdKeyOwnerAndVerdict() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") else {
+            throw XCTSkip("needs /usr/bin/python3 to listen on the namespace's own /dev/log")
+        }
+        let s = try run("""
+            mkdir -p /run/systemd/journal
+            /usr/bin/python3 -c '
+            import os, socket
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            s.bind("/run/systemd/journal/dev-log")
+            os.chmod("/run/systemd/journal/dev-log", 0o666)
+            s.settimeout(1.5)
+            open(os.environ["OUT"] + "/ready", "w").close()
+            with open(os.environ["OUT"] + "/syslog", "wb") as f:
+                try:
+                    while True:
+                        f.write(s.recv(65536) + b"\\n"); f.flush()
+                except socket.timeout:
+                    pass
+            ' &
+            LISTENER=$!
+            while [ ! -e "$OUT/ready" ]; do sleep 0.05; done
+            ipcsweep-testkit sem-create --key 0x7001 --as-uid 33 > /dev/null
+            ipcsweep-testkit sem-create --key 0x7002 --as-uid 33 --mode 0644 > /dev/null
+            setpriv --reuid=65534 --regid=65534 --clear-groups ipcsweep clean --yes --key 0x7002 > /dev/null || true
+            ipcsweep clean --yes --key 0x7001 > /dev/null
+            wait $LISTENER
+            """)
+        let log = try s.file("syslog")
+        let lines = log.split(separator: "\n").map(String.init)
+        let removed = try XCTUnwrap(lines.first { $0.contains("removed semaphore set") }, log)
+        // <85> = LOG_AUTHPRIV | LOG_NOTICE; <83> = LOG_AUTHPRIV | LOG_ERR.
+        XCTAssertTrue(removed.hasPrefix("<85>"), removed)
+        for part in ["ipcsweep[", "key 0x00007001", "owner www-data (uid 33)", "verdict orphaned", "evidence: "] {
+            XCTAssertTrue(removed.contains(part), "\(part) missing: \(removed)")
+        }
+        let failed = try XCTUnwrap(lines.first { $0.contains("failed to remove") }, log)
+        XCTAssertTrue(failed.hasPrefix("<83>"), failed)
+        XCTAssertTrue(failed.contains("key 0x00007002") && failed.contains("not the owner or creator"), failed)
+    }
 }
