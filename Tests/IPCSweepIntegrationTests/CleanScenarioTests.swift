@@ -317,4 +317,25 @@ final class CleanScenarioTests: XCTestCase {
         XCTAssertTrue(failed.hasPrefix("<83>"), failed)
         XCTAssertTrue(failed.contains("key 0x00007002") && failed.contains("not the owner or creator"), failed)
     }
+
+    func testConfirmationOnATerminal() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/script") else {
+            throw XCTSkip("needs script(1) from util-linux to give clean a terminal")
+        }
+        let s = try run("""
+            ipcsweep-testkit sem-create --key 0x8001 --count 2 --as-uid 33 > /dev/null
+            printf 'n\\n' | script -qec "ipcsweep clean --color never" /dev/null > "$OUT/no.out" || echo $? >> "$OUT/status"
+            ipcs -s | grep -c '^0x' > "$OUT/left-no" || true
+            printf 'y\\n' | script -qec "ipcsweep clean --color never" /dev/null > "$OUT/yes.out" && echo 0 >> "$OUT/status"
+            ipcs -s | grep -c '^0x' > "$OUT/left-yes" || true
+            """)
+        XCTAssertEqual(try statuses(s), [1, 0])
+        let no = try s.file("no.out")
+        XCTAssertTrue(no.contains("Remove these 2 objects?") && no.contains("0x00008001"), no)
+        XCTAssertTrue(no.contains("nothing removed: not confirmed"), no)
+        XCTAssertEqual(try s.file("left-no"), "2\n")
+        let yes = try s.file("yes.out")
+        XCTAssertTrue(yes.contains("removed 2"), yes)
+        XCTAssertEqual(try s.file("left-yes"), "0\n")
+    }
 }
