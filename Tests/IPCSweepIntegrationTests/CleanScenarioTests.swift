@@ -338,4 +338,33 @@ final class CleanScenarioTests: XCTestCase {
         XCTAssertTrue(yes.contains("removed 2"), yes)
         XCTAssertEqual(try s.file("left-yes"), "0\n")
     }
+
+    /// The same without a hook: another process sends SIGTERM at whatever moment the removals have begun.
+    /// Whenever it lands, no object is left half-done: removed + remaining is the whole set.
+    func testSIGTERMFromAnotherProcessAtAnArbitraryMoment() throws {
+        let s = try run("""
+            ipcsweep-testkit sem-create --count 20000 --as-uid 33 > /dev/null
+            ( set +e; ipcsweep clean --yes --format json > "$OUT/clean.json" 2> "$OUT/stderr"; echo $? > "$OUT/rc" ) &
+            sleep 0.05
+            CLEAN=$(pgrep -x ipcsweep | head -n 1)
+            while [ "$(grep -c . /proc/sysvipc/sem)" -gt 19901 ] && kill -0 $CLEAN 2>/dev/null; do :; done
+            sh -c 'echo $$ > "$OUT/killer"; exec kill -TERM '$CLEAN 2>/dev/null || true
+            wait
+            ipcs -s | grep -c '^0x' > "$OUT/left" || true
+            """)
+        let rc = try s.file("rc").trimmingCharacters(in: .whitespacesAndNewlines)
+        let left = Int(try s.file("left").trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+        let r = try results(s, "clean.json")
+        let removed = r.filter { $0["outcome"] as? String == "removed" }.count
+        XCTAssertEqual(removed + left, 20000, "every set is either removed or intact")
+        XCTAssertFalse(r.contains { $0["outcome"] as? String == "failed" })
+        if rc == "143" {
+            let killer = try s.file("killer").trimmingCharacters(in: .whitespacesAndNewlines)
+            let stderr = try s.file("stderr")
+            XCTAssertTrue(stderr.contains("SIGTERM from pid \(killer)"), stderr)
+            XCTAssertGreaterThan(left, 0)
+        } else {
+            XCTAssertEqual(rc, "0", "the signal came after the last removal: a normal finish")
+        }
+    }
 }
