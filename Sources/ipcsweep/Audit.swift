@@ -106,7 +106,7 @@ struct Audit: ParsableCommand {
         var limitsError: String?
         do { limits = try IPCProbe(procRoot: source.procRoot).limits() } catch {
             limitsError = "\(error)"
-            warn("\(error); the report has no limits")
+            warn("\(error); the report has no kernel limits (check that \(source.procRoot)/sys/kernel is readable)")
         }
 
         var posix: [PosixScanResult] = []
