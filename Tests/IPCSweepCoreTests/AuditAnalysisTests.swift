@@ -13,18 +13,31 @@ final class AuditAnalysisTests: XCTestCase {
 
     // MARK: leaks
 
-    func testLeakGroupsJoinSameOwnerBySecondOfCreationOrOfLastActivity() {
-        // Crash 1: created at 100, one set touched at the crash (500). Crash 2: created at 1000 and 1001 (slow start),
-        // both touched at the crash second 2000. Another owner at 100 is another leak.
+    func testLeakGroupsJoinSameOwnerBySecondOfCreation() {
+        // Crash 1: created at 100, one set touched at the crash (500). Crash 2: created at 1000, both touched at 2000.
+        // Another owner at 100 is another leak.
         let objects = [
             set(1, ctime: 100), set(2, otime: 500, ctime: 100),
-            set(3, otime: 2000, ctime: 1000), set(4, otime: 2000, ctime: 1001),
+            set(3, otime: 2000, ctime: 1000), set(4, otime: 2000, ctime: 1000),
             set(5, uid: 34, ctime: 100),
         ]
         let groups = LimitAnalysis.leakGroups(objects, pageSize: 4096)
         XCTAssertEqual(groups.map { $0.objects.map(\.id) }, [[1, 2], [3, 4], [5]])
         XCTAssertEqual(groups.map(\.units), [2, 2, 1])
         XCTAssertEqual(groups.first?.lastActivity, 500)
+    }
+
+    func testAQuickRestartDoesNotChainGenerationsIntoOneLeak() {
+        // Generation A (created at 100) crashed at 200; systemd restarted it within that second, so generation B was
+        // created at 200, and crashed at 300; C was created at 300. A's touched set and B's untouched one share the
+        // second 200 as last activity: they must still be separate leaks.
+        let objects = [
+            set(1, otime: 200, ctime: 100), set(2, ctime: 100),
+            set(3, otime: 300, ctime: 200), set(4, ctime: 200),
+            set(5, otime: 400, ctime: 300), set(6, ctime: 300),
+        ]
+        XCTAssertEqual(LimitAnalysis.leakGroups(objects, pageSize: 4096).map { $0.objects.map(\.id) },
+                       [[1, 2], [3, 4], [5, 6]])
     }
 
     func testTypicalLeakSizeIsTheMostFrequentAndTheLargerOnATie() {

@@ -1,8 +1,10 @@
 /// Kernel limits against usage, and the headroom in leaks: pure functions of the limits
 /// (/proc/sys/kernel/{sem,shmmni,shmall,shmmax,msgmni,msgmnb,msgmax}), the snapshot and the orphans.
 public enum LimitAnalysis {
-    /// Groups orphans into leaks: same kind, owner and creator, and connected by an equal change-time second or an
-    /// equal last-activity second (a crashed server's sets share their creation second and their crash second).
+    /// Groups orphans into leaks: same kind, owner and creator, and the same change-time second (a server creates
+    /// and initialises its sets together at start-up). The last-activity second is not used: a service restarted
+    /// within the second of its crash creates its next generation in that very second, which would chain every
+    /// generation into one "leak".
     public static func leakGroups(_ orphans: [IPCObject], pageSize: Int64) -> [LeakGroup] {
         struct Owners: Hashable {
             var kind: IPCKind
@@ -25,10 +27,8 @@ public enum LimitAnalysis {
             }
             func union(_ a: Int, _ b: Int) { parent[find(a)] = find(b) }
             var byCtime: [Int64: Int] = [:]
-            var byActivity: [Int64: Int] = [:]
             for (i, o) in objects.enumerated() {
                 if let j = byCtime[o.ctime] { union(i, j) } else { byCtime[o.ctime] = i }
-                if let j = byActivity[o.lastActivity] { union(i, j) } else { byActivity[o.lastActivity] = i }
             }
             var members: [Int: [IPCObject]] = [:]
             for i in objects.indices { members[find(i), default: []].append(objects[i]) }
