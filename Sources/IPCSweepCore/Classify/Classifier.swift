@@ -6,6 +6,10 @@ public struct Classifier: Sendable {
     public let scope: ResolvedScope?
     public let excluded: Set<Int32>
     public let now: Double
+    /// Seconds after an object's creation during which a new process may still hold it, for objects never
+    /// operated on since: a daemonising server creates its sets, forks the process that keeps running and
+    /// exits, so the survivor can start just after the creation second (Apache: a few milliseconds).
+    public let creationGrace: Double
     /// User names for reasons; a pure lookup (cached getpwuid_r) supplied by the caller.
     public let userName: @Sendable (UInt32) -> String
 
@@ -16,8 +20,10 @@ public struct Classifier: Sendable {
     private let attachers: [Int32: [ProcessRecord]]
 
     public init(processes: ProcessTable, scope: ResolvedScope?, excluded: Set<Int32>, now: Double,
+                creationGrace: Double = Classifier.defaultCreationGrace,
                 userName: @escaping @Sendable (UInt32) -> String = { String($0) }) {
         self.processes = processes
+        self.creationGrace = creationGrace
         self.scope = scope
         self.excluded = excluded
         self.now = now
@@ -34,6 +40,9 @@ public struct Classifier: Sendable {
         rootInScope = roots
         attachers = processes.attachers()
     }
+
+    /// The default `creationGrace`: 2 seconds.
+    public static let defaultCreationGrace: Double = 2
 
     /// Classifies every object of a snapshot, in the snapshot's order.
     public func classify(_ snapshot: IPCSnapshot) -> [Classification] {
@@ -87,8 +96,13 @@ public struct Classifier: Sendable {
         if !possible.isEmpty {
             let last = object.lastActivity
             var reasons = possible.prefix(5).map { p in
-                "possible holder: pid \(p.pid) \(p.comm) (\(userName(p.uid))\(p.unit.map { ", " + $0 } ?? "")) started before the last use"
-                    + (Double(last) - p.startTime < 1 && p.startTime >= Double(last) ? " (within the same second: cannot be ordered)" : "")
+                let who = "possible holder: pid \(p.pid) \(p.comm) (\(userName(p.uid))\(p.unit.map { ", " + $0 } ?? ""))"
+                if p.startTime >= Double(last) + 1 {
+                    return who + " started \(TimeFormat.duration(p.startTime - Double(last))) after the object was created"
+                        + " and it was never used since: it may have inherited it from its creator (a daemonising parent)"
+                }
+                return who + " started before the last use"
+                    + (p.startTime >= Double(last) ? " (within the same second: cannot be ordered)" : "")
             }
             if possible.count > 5 { reasons.append("and \(possible.count - 5) more possible holders") }
             return Classification(object: object, verdict: .suspect, reasons: reasons + notes,
@@ -156,13 +170,16 @@ public struct Classifier: Sendable {
     /// Live processes that could reach the object and existed at its last activity (same one-second slack).
     public func possibleHolders(of object: IPCObject) -> [ProcessRecord] {
         let last = Double(object.lastActivity)
+        // Never operated on since its creation (or last IPC_SET): a process started shortly after may have
+        // inherited it from a creator that exited, so the window widens by the creation grace.
+        let window = object.lastActivity == object.ctime ? 1 + creationGrace : 1
         let perm = object.perm
         let rootObject = perm.uid == 0 || perm.cuid == 0
         var seen: Set<Int32> = []
         var out: [ProcessRecord] = []
         let candidates = perm.uids.flatMap { byUID[$0] ?? [] } + rootInScope
         for p in candidates where seen.insert(p.pid).inserted {
-            guard p.startTime < last + 1 else { continue }  // provably younger than the last activity
+            guard p.startTime < last + window else { continue }  // provably younger than the last activity
             let inScope = scope?.members.contains(p.pid) ?? false
             if let scope, scope.exclusive, !inScope { continue }
             // Root reaches everything: it counts inside the scope, or, unscoped, for root-owned/created objects.
