@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Tests/e2e/run-all.sh: runs every end-to-end scenario (Tests/e2e/*-*.sh,
-# except this file), each in its own private IPC+PID+mount namespace, and
+# except this file, and Tests/e2e/systemd/e2e-apache-unit.sh, which boots a
+# real systemd in a sandbox), each in its own private namespaces, and
 # prints their output indented, one "ok"/"not ok" line per scenario, and a
 # final "N passed, M failed" line counting scenarios. Needs root, Debian's
 # apache2, curl and PostgreSQL 15.
@@ -23,6 +24,8 @@ else
         [ "$(basename "$f")" = run-all.sh ] && continue
         scenarios+=("$f")
     done
+    # Apache as a systemd unit with ExecStopPost=ipcsweep clean, under a real systemd in a sandbox.
+    scenarios+=("$here/systemd/e2e-apache-unit.sh")
 fi
 
 if [ "$(id -u)" != 0 ]; then
