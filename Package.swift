@@ -15,11 +15,18 @@ let package = Package(
     targets: [
         // C shim: only what Swift cannot call (variadic semctl, union semun, *_STAT_ANY, IPC_INFO).
         .target(name: "CSysVIPC"),
+        // libacl (acl_get_file) for the POSIX ACLs of /dev/shm and /dev/mqueue entries in `audit`.
+        .systemLibrary(
+            name: "CACL",
+            pkgConfig: "libacl",
+            providers: [.apt(["libacl1-dev"])]
+        ),
         // The library: snapshots, classifier, removal, audit, renderers. Never imports ArgumentParser.
         .target(
             name: "IPCSweepCore",
             dependencies: [
                 "CSysVIPC",
+                "CACL",
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),

@@ -3,8 +3,8 @@
 # Unit tests need nothing special. Integration tests create IPC objects only
 # inside private IPC/PID/mount namespaces (each scenario runs under
 # `unshare --ipc --pid --fork --mount-proc`), so they need root; the host's own
-# IPC objects are never touched. The e2e scenarios with real Apache and
-# PostgreSQL run after the Swift tests when E2E=1 (CI sets it).
+# IPC objects are never touched. Then the e2e scenarios (Tests/e2e/run-all.sh:
+# real Apache, PostgreSQL and a systemd sandbox) run; E2E=0 skips them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=/opt/swift/usr/bin:$PATH
@@ -17,6 +17,6 @@ if [ "$after" -ne "$before" ]; then
     echo "FAIL: the host's IPC namespace held $before objects before the tests and $after after: a test leaked outside its private namespace" >&2
     exit 1
 fi
-if [ "${E2E:-${CI:-}}" != "" ] && [ -x Tests/e2e/run-all.sh ]; then
+if [ "${E2E:-1}" != 0 ]; then
     IPCSWEEP="$PWD/.build/debug/ipcsweep" Tests/e2e/run-all.sh
 fi

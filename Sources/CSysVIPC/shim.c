@@ -173,9 +173,10 @@ int cipc_limits(cipc_limits_t *out) {
     }
     struct shminfo shi;
     if (shmctl(0, IPC_INFO, (struct shmid_ds *)&shi) >= 0) {
-        out->shmmax = (int64_t)shi.shmmax;
+        /* "unlimited" defaults exceed INT64_MAX: clamp instead of wrapping negative. */
+        out->shmmax = shi.shmmax > (unsigned long)INT64_MAX ? INT64_MAX : (int64_t)shi.shmmax;
         out->shmmni = (int64_t)shi.shmmni;
-        out->shmall = (int64_t)shi.shmall;
+        out->shmall = shi.shmall > (unsigned long)INT64_MAX ? INT64_MAX : (int64_t)shi.shmall;
         ok = 1;
     }
     struct msginfo mi;

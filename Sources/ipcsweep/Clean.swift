@@ -57,6 +57,9 @@ struct Clean: ParsableCommand {
             throw ValidationError("--lock-wait \(lockWait): not a duration; give a number with s, m or h (e.g. 30s)")
         }
         if let d = saveTo, d.isEmpty { throw ValidationError("--save-to needs a directory") }
+        if source.procRoot != "/proc" && !dryRun {
+            throw ValidationError("--proc \(source.procRoot): a procfs copy does not describe this kernel's objects; clean removes only from the live /proc (use --dry-run to see the plan for the copy)")
+        }
     }
 
     func run() throws {
@@ -91,8 +94,10 @@ struct Clean: ParsableCommand {
         #if DEBUG
         remover.beforeRecheck = TestHook.fromEnvironment()
         #endif
-        let run = remover.run(plan)
+        var run = remover.run(plan)
         lock?.release()
+        // A signal that came when nothing (more) was to be started still makes the run exit non-zero.
+        if run.interruption == nil, let s = CleanSignals.pending() { run.interruption = s }
 
         try report(run, inspection: inspection, users: users, lockPath: lock?.path)
         if let s = run.interruption {

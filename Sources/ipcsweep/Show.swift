@@ -25,16 +25,11 @@ struct Show: ParsableCommand {
         let wanted = Set(ids)
         let items = result.classifications.filter { wanted.contains($0.object.id) }
         let missing = ids.filter { id in !items.contains { $0.object.id == id } }
-        switch output.format {
-        case .json:
-            ObjectListJSON(objects: items, users: users, scope: result.scope, warnings: result.warnings,
-                           source: result.snapshot.source).stream { writeAll(1, $0) }
-        case .csv:
-            emit(ObjectTable(users: users, now: result.now, withReason: true, forCSV: true).table(items)
-                .csv(headings: !output.noHeadings))
-        case .table:
+        if output.format == .table {
             let detail = ObjectDetail(users: users, processes: result.processes, now: result.now, color: output.useColor)
             emit(items.map(detail.render).joined(separator: "\n"))
+        } else {
+            try ObjectOutput(output: output, users: users, inspection: result, withReason: true).print(items)
         }
         if !missing.isEmpty {
             throw CLIError("no \(types.isEmpty ? "IPC object" : types.map(\.noun).joined(separator: " or ")) with id \(missing.map(String.init).joined(separator: ", ")) in this IPC namespace; see `ipcsweep list`")

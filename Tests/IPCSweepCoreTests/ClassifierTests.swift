@@ -108,7 +108,9 @@ final class ClassifierTests: XCTestCase {
     func testSetvalTimeCountsForSempidWhenOtimeIsZero() {
         // sempid set by SETVAL at ctime, never semop'd: a process started after ctime+1 is a reuse.
         let o = sem(pids: [77], otime: 0, ctime: T)
-        XCTAssertEqual(classify(o, [proc(77, start: Double(T + 2))]).verdict, .orphaned)
+        let reused = classify(o, [proc(77, start: Double(T + 4))])
+        XCTAssertEqual(reused.verdict, .orphaned)
+        XCTAssertTrue(reused.reasons.contains { $0.hasPrefix("pid 77 reused by worker (started 4 s after") }, "\(reused.reasons)")
         XCTAssertEqual(classify(o, [proc(77, start: Double(T - 2))]).verdict, .inUse)
     }
 
@@ -249,5 +251,28 @@ final class ClassifierTests: XCTestCase {
         XCTAssertFalse(ObjectFilter(idleFor: 61).matches(c, now: Double(T + 60)))
         XCTAssertTrue(ObjectFilter(uids: [0]).matches(c, now: 0), "creator uid matches --user")
         XCTAssertFalse(ObjectFilter(kinds: [.shm]).matches(c, now: 0))
+    }
+
+    /// A daemonising server creates a set, forks the process that keeps running and exits: the survivor can
+    /// start in the next second. Objects never used since creation get the creation grace; used ones do not.
+    func testCreationGraceForObjectsNeverUsedSinceCreation() {
+        let created = sem(uid: 33, cuid: 0, pids: [4180], otime: 0, ctime: T)
+        let unit = "/system.slice/apache2.service"
+        let parent = proc(4181, uid: 0, start: Double(T) + 1.003, comm: "apache2", cgroup: unit)
+        let c = classify(created, [parent], scope: [4181])
+        XCTAssertEqual(c.verdict, .suspect)
+        XCTAssertTrue(c.reasons[0].contains("may have inherited it from its creator"), c.reasons[0])
+        // Beyond the grace (1 s + 2 s) the creator's heirs cannot be it.
+        XCTAssertEqual(classify(created, [proc(4181, uid: 0, start: Double(T + 3), cgroup: unit)], scope: [4181]).verdict,
+                       .orphaned)
+        // A set operated on after its creation (the accept mutex at a crash) gets no grace.
+        let used = sem(uid: 33, cuid: 0, pids: [4180], otime: T, ctime: T - 100)
+        XCTAssertEqual(classify(used, [proc(4181, uid: 0, start: Double(T) + 1.003, cgroup: unit)], scope: [4181]).verdict,
+                       .orphaned)
+        // The grace can be turned off.
+        let table = ProcessTable(processes: [parent], ownIPCNamespace: ns)
+        let strict = Classifier(processes: table, scope: ResolvedScope(description: "u", members: [4181], exclusive: false),
+                                excluded: [], now: Double(T + 60), creationGrace: 0)
+        XCTAssertEqual(strict.classify(created).verdict, .orphaned)
     }
 }

@@ -147,4 +147,46 @@ final class VerdictScenarioTests: XCTestCase {
         XCTAssertEqual((scope?["pids"] as? [Int])?.count, 1, "the holder is the only process in the unit")
         XCTAssertFalse(FileManager.default.fileExists(atPath: "/sys/fs/cgroup/systemd/system.slice/\(unit)"))
     }
+
+    func testLastReceiverThreadIdResolvesToItsProcess() throws {
+        let s = try Scenario.run("""
+            Q=$(ipcsweep-testkit msg-create --key 0x5a --as-uid 4010)
+            ipcsweep-testkit msg-recv-thread --id $Q & R=$!
+            sleep 0.3
+            ipcsweep-testkit msg-send --id $Q
+            sleep 0.2
+            echo $R > "$OUT/receiver"
+            ls /proc/$R/task > "$OUT/tasks"
+            ipcsweep list --format json > "$OUT/thread.json"
+            """)
+        let receiver = Int(try s.file("receiver").trimmingCharacters(in: .whitespacesAndNewlines))
+        let o = try XCTUnwrap(try s.objects("thread.json")["msg:0"])
+        let lrpid = o["lrpid"] as? Int
+        XCTAssertNotEqual(lrpid, receiver, "msg_lrpid should be the receiving thread's id, not the process id")
+        XCTAssertTrue(try s.file("tasks").split(separator: "\n").contains { Int($0) == lrpid })
+        XCTAssertEqual(o["verdict"] as? String, "in-use")
+        let holders = o["holders"] as? [[String: Any]] ?? []
+        XCTAssertEqual(holders.first?["pid"] as? Int, receiver)
+    }
+
+    func testProcfsCopyIsReadWithoutTheLiveKernel() throws {
+        let s = try Scenario.run("""
+            ipcsweep-testkit sem-create --key 0x5b --as-uid 4011 >/dev/null
+            M=$(ipcsweep-testkit shm-create --key 0x5c --size 4096 --as-uid 4011)
+            C=$(mktemp -d)
+            mkdir -p $C/sysvipc $C/sys/kernel
+            cp /proc/sysvipc/sem /proc/sysvipc/shm /proc/sysvipc/msg $C/sysvipc/
+            for f in sem shmmni shmall shmmax msgmni msgmnb msgmax; do cp /proc/sys/kernel/$f $C/sys/kernel/; done
+            grep btime /proc/stat > $C/stat
+            ipcrm -a
+            ipcsweep list --format json --proc $C > "$OUT/copy.json"
+            ipcsweep list --format json > "$OUT/live.json"
+            rm -rf $C
+            """)
+        let copy = try s.objects("copy.json")
+        XCTAssertEqual(Set(copy.keys), ["sem:0", "shm:0"], "the copy still lists what the live kernel no longer has")
+        XCTAssertEqual(copy["sem:0"]?["verdict"] as? String, "unknown")
+        XCTAssertEqual(copy["shm:0"]?["verdict"] as? String, "orphaned")
+        XCTAssertEqual(try s.objects("live.json").count, 0)
+    }
 }

@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2016,SC2329  # eval'd single-quoted strings; helpers called indirectly
 # Tests/e2e/lib.sh: shared helpers for the ipcsweep end-to-end scenarios.
 #
 # Source it from a scenario script (Tests/e2e/NAME-NAME.sh), then call
@@ -16,7 +17,8 @@
 #
 # Environment:
 #   IPCSWEEP   the binary under test (default: REPO/.build/debug/ipcsweep)
-#   E2E_KEEP   set to 1 to keep the scenario's temp dir (logs) for inspection
+#   E2E_KEEP   set to 1 to keep the scenario's temp dir (Apache/PostgreSQL
+#              logs, ipcsweep's JSON in out/) for inspection
 #   E2E_DEBUG  set to 1 to print every ipcsweep command and its output
 
 E2E_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -130,43 +132,48 @@ e2e_in_private_ns() {
         fi
         trap 'e2e_run_cleanups' EXIT
         trap 'fail "unexpected error (status $?) at ${BASH_SOURCE[0]##*/}:$LINENO: $BASH_COMMAND"; e2e_finish' ERR
-        trap 'note "interrupted"; exit 1' INT TERM HUP
+        trap 'fail "interrupted"; e2e_finish' INT TERM HUP
         # A private /run: ipcsweep's lock file and anything else a daemon
         # wants under /run stays in this mount namespace.
         mount -t tmpfs -o mode=755,size=16m e2e-run /run || die "mount tmpfs on /run"
         mkdir -p /run/lock && chmod 1777 /run/lock
-        E2E_TMP=$(mktemp -d /tmp/ipcsweep-e2e.XXXXXX)
-        chmod 755 "$E2E_TMP"
-        if [ "${E2E_KEEP:-}" = 1 ]; then
-            note "keeping $E2E_TMP"
-        else
-            e2e_on_exit "rm -rf '$E2E_TMP'"
-        fi
+        # E2E_TMP was made by the outer half, which removes it afterwards.
+        [ -n "${E2E_TMP:-}" ] && [ -d "$E2E_TMP" ] || { printf 'not ok - no E2E_TMP\n'; exit 1; }
+        mkdir -p "$E2E_TMP/out"
         E2E_T0=$(date +%s.%N)
         return 0
     fi
 
     e2e_require_cmd unshare awk python3
-    local before after rc=0 resfile p=0 f=1 cg
+    local before after rc=0 tmp p=0 f=1 cg interrupted=
     before=$(e2e_ipc_snapshot)
-    resfile=$(mktemp /tmp/ipcsweep-e2e-result.XXXXXX)
+    tmp=$(mktemp -d /tmp/ipcsweep-e2e.XXXXXX)
+    chmod 755 "$tmp"
+    # An interrupt reaches the namespace's pid 1 too (same process group),
+    # which cleans up and exits; then finish here: backstop, host check.
+    trap 'interrupted=1' INT TERM HUP
     E2E_IN_PRIVATE_NS=1 \
     E2E_HOST_IPC_NS=$(readlink /proc/self/ns/ipc) \
     E2E_RUN_ID=$$ \
-    E2E_RESULT_FILE=$resfile \
+    E2E_TMP=$tmp \
+    E2E_RESULT_FILE=$tmp/result \
         unshare --ipc --pid --fork --mount-proc --mount --propagation private \
         -- bash "$script" "$@" || rc=$?
-    if [ -s "$resfile" ]; then
-        read -r p f <"$resfile"
+    if [ -s "$tmp/result" ]; then
+        read -r p f <"$tmp/result"
     else
         printf 'not ok - %s ended (status %s) before reporting its results\n' "$(basename "$script")" "$rc"
         p=0 f=1
     fi
-    rm -f "$resfile"
+    if [ "${E2E_KEEP:-}" = 1 ]; then
+        printf '# kept %s\n' "$tmp"
+    else
+        rm -rf "$tmp"
+    fi
     # Backstop: the namespace's processes are all gone now (its pid 1 has
     # exited), so the unit-like cgroups it made can be removed.
     for cg in "$(e2e_cgroup_root)"/system.slice/e2e-*-"$$".service; do
-        [ -d "$cg" ] && rmdir "$cg" 2>/dev/null
+        if [ -d "$cg" ]; then rmdir "$cg" 2>/dev/null || true; fi
     done
     after=$(e2e_ipc_snapshot)
     if [ "$before" = "$after" ]; then
@@ -174,9 +181,10 @@ e2e_in_private_ns() {
         p=$((p + 1))
     else
         printf 'not ok - host IPC namespace changed\n'
-        diff <(printf '%s\n' "$before") <(printf '%s\n' "$after") | sed 's/^/# /'
+        diff <(printf '%s\n' "$before") <(printf '%s\n' "$after") | sed 's/^/# /' || true
         f=$((f + 1))
     fi
+    [ -n "$interrupted" ] && { printf 'not ok - interrupted\n'; f=$((f + 1)); }
     printf '%s passed, %s failed\n' "$p" "$f"
     [ "$f" -eq 0 ] && [ "$rc" -eq 0 ] && exit 0
     exit 1
@@ -199,6 +207,20 @@ wait_until() {
         [ $(( $(date +%s%N) / 1000000 )) -ge "$deadline" ] && return 1
         sleep 0.1
     done
+}
+
+# e2e_align_second: wait (at most 1 s) until the wall clock is in the first
+# 200 ms of a second. Used before starting Apache so that its launcher and
+# the daemon it forks a few ms later fall into the same second; the case
+# where they do not is apache-slowstart.sh's, made deterministic there.
+e2e_align_second() {
+    local ns
+    for _ in $(seq 1 50); do
+        ns=$(date +%N)
+        [ "${ns#0}" -lt 200000000 ] 2>/dev/null && return 0
+        sleep 0.02
+    done
+    return 0
 }
 
 # ----------------------------------------------------------- process bits --
@@ -262,6 +284,10 @@ unit_cgroup_create() {
     local root
     root=$(e2e_cgroup_root)
     [ -n "$root" ] || return 1
+    if [ ! -d "$root/system.slice" ] && [ -n "${E2E_TMP:-}" ]; then
+        mkdir "$root/system.slice" || return 1
+        : >"$E2E_TMP/.made-system-slice"
+    fi
     mkdir -p "$root/system.slice/$1" || return 1
     printf '%s\n' "$root/system.slice/$1"
 }
@@ -274,6 +300,10 @@ unit_cgroup_remove() {
     [ -d "$dir" ] || return 0
     wait_until 5 eval "[ -z \"\$(cat '$dir/cgroup.procs' 2>/dev/null)\" ]" || true
     rmdir "$dir" 2>/dev/null || { note "could not rmdir $dir"; return 1; }
+    # system.slice too, when this scenario made it and nobody else uses it.
+    if [ -n "${E2E_TMP:-}" ] && [ -f "$E2E_TMP/.made-system-slice" ]; then
+        rmdir "$root/system.slice" 2>/dev/null || true
+    fi
 }
 
 # in_cgroup CGROUP_DIR COMMAND...: runs COMMAND from a shell that first moved
@@ -378,14 +408,17 @@ apache_start() {
     local dir=$1 cg=${2:-}
     local launcher
     rm -f "$dir/run/httpd.pid"
+    # Started directly (not through a shell function) so that $! is the
+    # "apache2 -k start" process itself.
     if [ -n "$cg" ]; then
-        in_cgroup "$cg" "$APACHE_BIN" -f "$dir/httpd.conf" -k start &
+        bash -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' e2e-in-cgroup \
+            "$cg" "$APACHE_BIN" -f "$dir/httpd.conf" -k start &
     else
-        apache_ctl "$dir" -k start &
+        "$APACHE_BIN" -f "$dir/httpd.conf" -k start &
     fi
     launcher=$!
-    # The "apache2 -k start" process itself: it exits when the server
-    # daemonises, but its pid stays recorded in some sets (see FINDINGS.md).
+    # The "apache2 -k start" process: it creates mod_ssl's ssl-cache set,
+    # then forks the daemon and exits, so that set's sempid is this dead pid.
     echo "$launcher" >"$dir/run/launcher.pid"
     wait "$launcher" || { note "apache2 -k start failed; error log:"; sed 's/^/#   /' "$dir/logs/error.log" 2>/dev/null | tail -20; return 1; }
     wait_until 10 eval 'p=$(apache_pid "'"$dir"'") && proc_live "$p"' || {
@@ -518,6 +551,9 @@ sweep() {
 # json_check SUBCOMMAND FILE ARGS...: assertions on ipcsweep's JSON output
 # (Tests/e2e/jsoncheck.py; see there for the sub-commands).
 json_check() { python3 "$E2E_LIB_DIR/jsoncheck.py" "$@"; }
+
+# count LIST: how many words in a newline/space list.
+count() { printf '%s\n' "$1" | wc -w; }
 
 # csv LIST: a newline list as "a,b,c".
 csv() { printf '%s\n' "$1" | sed '/^$/d' | paste -sd, -; }

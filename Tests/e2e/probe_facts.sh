@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2046  # pid lists are split on purpose
 # Tests/e2e/probe_facts.sh: prints the raw IPC facts FINDINGS.md is based on,
 # observed on a real Apache (prefork, Mutex sysvsem, two Listen lines) and a
 # real PostgreSQL 15, inside a private IPC+PID+mount namespace. Not a test

@@ -6,6 +6,10 @@ public struct Classifier: Sendable {
     public let scope: ResolvedScope?
     public let excluded: Set<Int32>
     public let now: Double
+    /// Seconds after an object's creation during which a new process may still hold it, for objects never
+    /// operated on since: a daemonising server creates its sets, forks the process that keeps running and
+    /// exits, so the survivor can start just after the creation second (Apache: a few milliseconds).
+    public let creationGrace: Double
     /// User names for reasons; a pure lookup (cached getpwuid_r) supplied by the caller.
     public let userName: @Sendable (UInt32) -> String
 
@@ -25,8 +29,10 @@ public struct Classifier: Sendable {
     private let attachers: [Int32: [ProcessRecord]]
 
     public init(processes: ProcessTable, scope: ResolvedScope?, excluded: Set<Int32>, now: Double,
+                creationGrace: Double = Classifier.defaultCreationGrace,
                 userName: @escaping @Sendable (UInt32) -> String = { String($0) }) {
         self.processes = processes
+        self.creationGrace = creationGrace
         self.scope = scope
         self.excluded = excluded
         self.now = now
@@ -54,6 +60,9 @@ public struct Classifier: Sendable {
         rootInScope = roots
         attachers = processes.attachers()
     }
+
+    /// The default `creationGrace`: 2 seconds.
+    public static let defaultCreationGrace: Double = 2
 
     /// Reasons that repeat across objects (the same owners and last-activity second), built once per run.
     final class ReasonCache {
@@ -123,9 +132,14 @@ public struct Classifier: Sendable {
         if !possible.isEmpty {
             let last = object.lastActivity
             var reasons = possible.prefix(5).map { i in
+                let who = possibleHolderReason(i, cache: cache)
                 let start = liveStart[i]
-                return possibleHolderReason(i, cache: cache)
-                    + (Double(last) - start < 1 && start >= Double(last) ? " (within the same second: cannot be ordered)" : "")
+                if start >= Double(last) + 1 {
+                    return who + " started \(TimeFormat.duration(start - Double(last))) after the object was created"
+                        + " and it was never used since: it may have inherited it from its creator (a daemonising parent)"
+                }
+                return who + " started before the last use"
+                    + (start >= Double(last) ? " (within the same second: cannot be ordered)" : "")
             }
             if possible.count > 5 { reasons.append("and \(possible.count - 5) more possible holders") }
             return Classification(object: object, verdict: .suspect, reasons: reasons + notes,
@@ -201,8 +215,8 @@ public struct Classifier: Sendable {
         }
     }
 
-    /// Live processes that could reach the object and existed at its last activity (same one-second slack),
-    /// oldest first (ties by pid).
+    /// Live processes that could reach the object and existed at its last activity (same one-second slack;
+    /// wider by `creationGrace` for objects never used since their creation), oldest first (ties by pid).
     public func possibleHolders(of object: IPCObject) -> [ProcessRecord] {
         possibleHolderIndexes(of: object).map { live[$0] }
     }
@@ -210,7 +224,10 @@ public struct Classifier: Sendable {
     /// `possibleHolders` as indexes into `live`, ascending (= by start time, then pid). Each candidate list
     /// is ordered by start time, so only its prefix that started before the last activity is visited.
     private func possibleHolderIndexes(of object: IPCObject) -> [Int] {
-        let limit = Double(object.lastActivity) + 1
+        // Never operated on since its creation (or last IPC_SET): a process started shortly after may have
+        // inherited it from a creator that exited, so the window widens by the creation grace.
+        let window = object.lastActivity == object.ctime ? 1 + creationGrace : 1
+        let limit = Double(object.lastActivity) + window
         let perm = object.perm
         let rootObject = perm.uid == 0 || perm.cuid == 0
         var out: [Int] = []
@@ -239,11 +256,11 @@ public struct Classifier: Sendable {
         return out
     }
 
-    /// "possible holder: pid 812 apache2 (www-data, apache2.service) started before the last use", once per process.
+    /// "possible holder: pid 812 apache2 (www-data, apache2.service)", once per process.
     private func possibleHolderReason(_ i: Int, cache: ReasonCache) -> String {
         if let r = cache.possibleHolder[i] { return r }
         let p = live[i]
-        let r = "possible holder: pid \(p.pid) \(p.comm) (\(userName(p.uid))\(liveUnits[i].map { ", " + $0 } ?? "")) started before the last use"
+        let r = "possible holder: pid \(p.pid) \(p.comm) (\(userName(p.uid))\(liveUnits[i].map { ", " + $0 } ?? ""))"
         cache.possibleHolder[i] = r
         return r
     }

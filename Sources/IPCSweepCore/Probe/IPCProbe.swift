@@ -71,7 +71,9 @@ public struct IPCProbe: Sendable {
         func load(_ name: String) throws -> ([UInt8], String) {
             let path = "\(procRoot)/sysvipc/\(name)"
             do { return (try FileIO.read(path, sizeHint: 1 << 16), path) } catch {
-                throw ProbeError(description: "\(error) (is /proc mounted? try --source syscall)")
+                let hint = isLive ? "is /proc mounted? try --source syscall"
+                    : "is \(procRoot) a copy of /proc with its sysvipc directory?"
+                throw ProbeError(description: "\(error) (\(hint))")
             }
         }
         do {
@@ -210,7 +212,9 @@ public struct IPCProbe: Sendable {
     public func limits() throws -> KernelLimits {
         func number(_ name: String) -> [Int64]? {
             guard let t = try? FileIO.readText("\(procRoot)/sys/kernel/\(name)") else { return nil }
-            let values = t.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).compactMap { Int64($0) }
+            // shmall/shmmax default to values above Int64.max ("unlimited"): clamp rather than fail.
+            let values = t.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" })
+                .compactMap { UInt64($0).map { Int64(clamping: $0) } ?? Int64($0) }
             return values.isEmpty ? nil : values
         }
         if let sem = number("sem"), sem.count == 4, let shmmni = number("shmmni")?.first,
@@ -220,6 +224,9 @@ public struct IPCProbe: Sendable {
             return KernelLimits(semmsl: sem[0], semmns: sem[1], semopm: sem[2], semmni: sem[3],
                                 shmmax: shmmax, shmmni: shmmni, shmall: shmall,
                                 msgmax: msgmax, msgmnb: msgmnb, msgmni: msgmni)
+        }
+        guard isLive else {
+            throw ProbeError(description: "cannot read kernel limits from \(procRoot)/sys/kernel/{sem,shmmni,shmall,shmmax,msgmni,msgmnb,msgmax}: copy them with the procfs copy")
         }
         switch SysVKernel.limits() {
         case .success(let l): return l

@@ -65,18 +65,13 @@ public final class CleanLock {
         guard let (path, fd) = opened else {
             throw CleanLockError(description: "cannot create a lock file (\(tried.joined(separator: "; "))); give --lock-file PATH in a writable directory")
         }
-        var deadline = Inspector.currentTime() + max(0, wait)
-        var first = true
+        let deadline = Inspector.currentTime() + max(0, wait)
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {
             let e = Errno(rawValue: errno)
             if e == .interrupted { continue }
             guard e == .wouldBlock else {
                 close(fd)
                 throw CleanLockError(description: "cannot lock \(path): \(e)")
-            }
-            if first {
-                first = false
-                deadline = Inspector.currentTime() + max(0, wait)
             }
             if let why = stop() {
                 close(fd)

@@ -52,6 +52,7 @@ public struct PlanEntry: Sendable, Equatable {
 public struct CleanPlanner: Sendable {
     public var policy: CleanPolicy
 
+    /// A planner for these flags.
     public init(policy: CleanPolicy) { self.policy = policy }
 
     /// The `ipcrm` invocation that removes this object deliberately ("ipcrm -s 32769").
@@ -121,6 +122,7 @@ public struct CleanResult: Sendable, Equatable {
         self.savedTo = savedTo
     }
 
+    /// The object's kind and id.
     public var ref: IPCObjectRef { classification.object.ref }
 
     /// A planned object that was left behind or failed: these make `clean` exit 4.

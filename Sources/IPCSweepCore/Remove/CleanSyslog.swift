@@ -7,12 +7,14 @@ import Musl
 /// The audit trail in syslog/the journal: one line per removal and per failure.
 public final class CleanSyslog {
     private let users: UserDirectory
+    /// openlog keeps the pointer it is given: the ident must outlive every syslog call.
+    nonisolated(unsafe) private static let ident: UnsafeMutablePointer<CChar>? = strdup("ipcsweep")
 
-    /// openlog("ipcsweep", LOG_PID, LOG_AUTHPRIV): removals are security-relevant and land in the journal
+    /// openlog(Self.ident, LOG_PID, LOG_AUTHPRIV): removals are security-relevant and land in the journal
     /// (and in /var/log/auth.log on Debian).
     public init(users: UserDirectory) {
         self.users = users
-        openlog("ipcsweep", LOG_PID, LOG_AUTHPRIV)
+        openlog(Self.ident, LOG_PID, LOG_AUTHPRIV)
     }
 
     deinit { closelog() }

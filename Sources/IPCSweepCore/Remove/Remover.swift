@@ -54,6 +54,7 @@ public struct CleanRun: Sendable, Equatable {
         public var notAttempted = 0
     }
 
+    /// Outcomes counted for the summary line and the JSON `summary`.
     public var counts: Counts {
         var c = Counts()
         for r in results {

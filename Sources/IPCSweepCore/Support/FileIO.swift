@@ -79,40 +79,11 @@ public enum FileIO {
     /// Whether a path exists.
     public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
-    /// Writes a file atomically: a temporary file in the same directory, fsync, rename, fsync of the directory.
-    /// Nothing is left behind on failure.
+    /// Writes a file atomically: a temporary file in the same directory, fsync, rename, fsync of the directory
+    /// (see `AtomicFileWriter`). Nothing is left behind on failure.
     public static func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws(FileError) {
-        let dir = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
-        let directory = path.hasPrefix("/") && dir.isEmpty ? "/" : (dir.isEmpty ? "." : dir)
-        let base = path.split(separator: "/").last.map(String.init) ?? path
-        var template = Array("\(directory)/.\(base).XXXXXX".utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        let tmp = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        if fd < 0 { throw FileError(path: tmp, operation: "create", errno: Errno(rawValue: errno)) }
-        var ok = false
-        defer {
-            if !ok { unlink(tmp) }
-        }
-        do {
-            defer { close(fd) }
-            var written = 0
-            while written < bytes.count {
-                let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, bytes.count - written) }
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw FileError(path: tmp, operation: "write", errno: Errno(rawValue: errno))
-                }
-                written += n
-            }
-            if fchmod(fd, mode) != 0 { throw FileError(path: tmp, operation: "chmod", errno: Errno(rawValue: errno)) }
-            if fsync(fd) != 0 { throw FileError(path: tmp, operation: "fsync", errno: Errno(rawValue: errno)) }
-        }
-        if rename(tmp, path) != 0 { throw FileError(path: path, operation: "rename onto", errno: Errno(rawValue: errno)) }
-        ok = true
-        let dfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dfd >= 0 {
-            fsync(dfd)
-            close(dfd)
-        }
+        let writer = try AtomicFileWriter(path: path)
+        try writer.write(bytes)
+        try writer.commit(mode: mode)
     }
 }

@@ -29,9 +29,10 @@
 # a systemd that thinks it owns the machine unmounts/remounts read-only every
 # file system, swaps off and detaches loop/DM devices at poweroff, writes
 # kernel.core_pattern, installs a cgroup release agent, and so on. It also
-# runs in a cgroup of its own (/ipcsweep-e2e.XXXXXX in the name=systemd and
-# unified hierarchies), with resource accounting off, so it never takes over
-# the host's root cgroup or the v1 controller hierarchies.
+# runs in a cgroup of its own (/ipcsweep-e2e.XXXXXXXX of the host's cgroup v2
+# hierarchy), sees only that v2 hierarchy at /sys/fs/cgroup (so it runs in
+# unified mode and leaves the host's v1 hierarchies and their tmpfs alone),
+# and has resource accounting off.
 set -euo pipefail
 
 state_dir=${E2E_STATE_DIR:-/run/ipcsweep-e2e}
@@ -84,14 +85,13 @@ die() { echo "sandbox.sh: $*" >&2; exit 1; }
 
 host_ipc_ns() { readlink /proc/self/ns/ipc; }
 
-# A pid is "ours" when it is alive, not a zombie, runs systemd, and lives in
-# an IPC namespace other than ours. Guards every kill against pid reuse.
+# A pid is "ours" when it is alive, not a zombie, runs systemd (or, while
+# powering off, systemd-shutdown, which PID 1 execs into), and lives in an
+# IPC namespace other than ours. Guards every kill against pid reuse.
 is_sandbox_systemd() {
-    local p=$1 st
-    [ -r "/proc/$p/stat" ] || return 1
-    st=$(sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null | cut -d' ' -f1) || return 1
-    [ "$st" != Z ] && [ "$st" != X ] || return 1
-    [ "$(cat "/proc/$p/comm" 2>/dev/null)" = systemd ] || return 1
+    local p=$1
+    alive "$p" || return 1
+    case "$(cat "/proc/$p/comm" 2>/dev/null)" in systemd|systemd-shutdow) ;; *) return 1 ;; esac
     [ "$(readlink "/proc/$p/ns/ipc" 2>/dev/null)" != "$(host_ipc_ns)" ] || return 1
 }
 
@@ -109,24 +109,26 @@ sandbox_pid() {
     echo "$p"
 }
 
-# cgroup hierarchies systemd tracks units in: name=systemd (v1) and the
-# unified (v2) one in a hybrid layout, or just /sys/fs/cgroup on pure v2.
-tracking_hierarchies() {
+# The cgroup v2 hierarchy the sandbox's systemd runs in: /sys/fs/cgroup on a
+# pure v2 host, /sys/fs/cgroup/unified on a hybrid one (like this machine).
+# Inside the sandbox it is the only thing at /sys/fs/cgroup, so systemd runs
+# in unified mode, as on a stock Debian 12, and never mounts v1 hierarchies.
+unified_hierarchy() {
     if [ "$(stat -fc %T /sys/fs/cgroup 2>/dev/null)" = cgroup2fs ]; then
         echo /sys/fs/cgroup
+    elif [ "$(stat -fc %T /sys/fs/cgroup/unified 2>/dev/null)" = cgroup2fs ]; then
+        echo /sys/fs/cgroup/unified
     else
-        [ -d /sys/fs/cgroup/systemd ] && echo /sys/fs/cgroup/systemd
-        [ "$(stat -fc %T /sys/fs/cgroup/unified 2>/dev/null)" = cgroup2fs ] && echo /sys/fs/cgroup/unified
+        return 1
     fi
-    return 0
 }
 
 remove_cgroups() {   # remove the sandbox's (now empty) cgroup trees
     local cg=$1 h try
     case "$cg" in ipcsweep-e2e.*) ;; *) return 0 ;; esac
-    for h in $(tracking_hierarchies); do
+    for h in $(unified_hierarchy); do
         [ -d "$h/$cg" ] || continue
-        for try in 1 2 3 4 5 6 7 8 9 10; do
+        for try in $(seq 1 25); do
             find "$h/$cg" -depth -type d -exec rmdir {} \; 2>/dev/null || true
             [ -d "$h/$cg" ] || break
             sleep 0.2
@@ -154,11 +156,10 @@ cmd_start() {
     [ -s "$cgroup_file" ] && remove_cgroups "$(cat "$cgroup_file")"
     rm -f "$pid_file" "$launcher_file" "$cgroup_file"
 
-    local cg h hier
+    local cg hier
     cg=ipcsweep-e2e.$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')
-    hier=$(tracking_hierarchies)
-    [ -n "$hier" ] || die "no cgroup hierarchy for systemd found under /sys/fs/cgroup"
-    for h in $hier; do mkdir "$h/$cg"; done
+    hier=$(unified_hierarchy) || die "needs a cgroup v2 hierarchy at /sys/fs/cgroup or /sys/fs/cgroup/unified"
+    mkdir "$hier/$cg"
     echo "$cg" > "$cgroup_file"
     : > "$console_log"
 
@@ -169,31 +170,46 @@ cmd_start() {
     local boot
     boot=$(cat <<EOF
 set -eu
-# systemd as PID 1 logs to /dev/console: give it a file, not the host's console
+# every mount below must stay in this namespace
+[ "\$(findmnt -no PROPAGATION /)" = private ] || { echo "mounts are not private" >&2; exit 1; }
+# systemd as PID 1 logs to the journal, or else to /dev/console: give it a
+# file, not the host's console
 mount --bind "$console_log" /dev/console
 mount -t tmpfs -o mode=755,nosuid,nodev tmpfs /run
 mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp
 mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /var/tmp
 mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /dev/shm
 if [ -d /dev/mqueue ]; then mount -t mqueue -o nosuid,nodev,noexec mqueue /dev/mqueue || true; fi
+# /sys/fs/cgroup: a bind of the host's v2 hierarchy alone (never a fresh
+# cgroup2 mount: that would reapply mount options to the global hierarchy;
+# never the host's tmpfs: systemd would mkdir in it and remount it read-only)
+if [ "$hier" != /sys/fs/cgroup ]; then
+    mkdir /run/.e2e-unified
+    mount --bind "$hier" /run/.e2e-unified
+    umount -R /sys/fs/cgroup
+    mount --move /run/.e2e-unified /sys/fs/cgroup
+    rmdir /run/.e2e-unified
+fi
 # nothing inside may change the host's global sysctls or sysfs knobs
 mount --bind /proc/sys /proc/sys && mount -o remount,bind,ro /proc/sys
 mount --rbind /sys /sys && mount -o remount,bind,ro /sys
 mkdir -p /run/systemd/system /run/systemd/system.conf.d /run/systemd/journald.conf.d /run/lock
 for u in $(echo $masked_units); do ln -sf /dev/null /run/systemd/system/\$u; done
-printf '[Unit]\nDescription=ipcsweep e2e sandbox\nDefaultDependencies=no\n' > /run/systemd/system/sandbox.target
+# journald (volatile, in the private /run) so that units' output and syslog()
+# calls (ipcsweep logs removals there) can be read back with journalctl
+printf '[Unit]\nDescription=ipcsweep e2e sandbox\nDefaultDependencies=no\nWants=systemd-journald.socket systemd-journald-dev-log.socket\n' > /run/systemd/system/sandbox.target
 printf '[Manager]\nDefaultCPUAccounting=no\nDefaultMemoryAccounting=no\nDefaultTasksAccounting=no\nDefaultIOAccounting=no\nDefaultBlockIOAccounting=no\nDefaultIPAccounting=no\nDefaultTimeoutStopSec=10s\nShowStatus=no\n' > /run/systemd/system.conf.d/50-sandbox.conf
 printf '[Journal]\nStorage=volatile\nReadKMsg=no\nForwardToWall=no\nForwardToConsole=no\nRuntimeMaxUse=16M\n' > /run/systemd/journald.conf.d/50-sandbox.conf
 if [ "$netns" = 1 ]; then ip link set lo up; fi
 hostname ipcsweep-e2e
 export container=ipcsweep-e2e
-exec $systemd_bin --system --unit=sandbox.target --log-target=console --show-status=no
+exec $systemd_bin --system --unit=sandbox.target --log-target=journal --show-status=no
 EOF
 )
     # Own cgroup first (so systemd's cgroup root is /$cg), then new session
     # and namespaces. stdout/stderr go to the log: never to a caller's pipe.
     (
-        for h in $hier; do echo "$BASHPID" > "$h/$cg/cgroup.procs"; done
+        echo "$BASHPID" > "$hier/$cg/cgroup.procs"
         exec setsid unshare "${unshare_ns[@]}" sh -c "$boot"
     ) </dev/null >"$log" 2>&1 &
     local launcher=$!
@@ -221,37 +237,79 @@ EOF
     done
     echo "sandbox.sh: systemd did not come up within ${boot_timeout}s; log $log:" >&2
     tail -20 "$log" >&2 || true
-    [ -n "$child" ] && is_sandbox_systemd "$child" && kill -KILL "$child" 2>/dev/null
+    # its PID 1 (the boot shell or systemd): killing it ends the namespace
+    [ -z "$child" ] && child=$(pgrep -P "$launcher" 2>/dev/null | head -1 || true)
+    if [ -n "$child" ] && alive "$child" \
+        && [ "$(readlink "/proc/$child/ns/pid" 2>/dev/null)" != "$(readlink /proc/self/ns/pid)" ]; then
+        kill -KILL "$child" 2>/dev/null || true
+    fi
     for ((i = 0; i < 50; i++)); do alive "$launcher" || break; sleep 0.1; done
+    if alive "$launcher" && [ "$(cat "/proc/$launcher/comm" 2>/dev/null)" = unshare ]; then
+        kill -KILL "$launcher" 2>/dev/null || true
+    fi
     remove_cgroups "$cg"
     rm -f "$launcher_file" "$cgroup_file"
     return 1
 }
 
+# Processes that "exec" put into the sandbox (nsenter forks them) have their
+# parent outside it. At poweroff systemd-shutdown SIGSTOPs every process
+# before it kills them; nsenter mirrors its child's stop, stops itself, and
+# then never reaps the dead child, so the pid namespace cannot finish dying.
+# So: kill those processes first, and wake any stopped parent.
+kill_entered() {   # kill_entered SANDBOX_PID1 ITS_PID_NS_INODE
+    local ns=$2
+    [ -n "$ns" ] || return 0
+    ps -eo pid=,ppid=,stat=,pidns=,comm= 2>/dev/null | awk -v ns="$ns" -v init="$1" '
+        { pid[NR] = $1; ppid[NR] = $2; st[NR] = $3; pns[NR] = $4; comm[NR] = $5; nsof[$1] = $4; stof[$1] = $3; commof[$1] = $5 }
+        END {
+            for (i = 1; i <= NR; i++) {
+                if (pns[i] != ns || pid[i] == init || nsof[ppid[i]] == ns) continue
+                if (st[i] !~ /^Z/) print "KILL", pid[i]
+                if (commof[ppid[i]] == "nsenter" && stof[ppid[i]] ~ /^T/) print "CONT", ppid[i]
+            }
+        }' | while read -r sig q; do kill -"$sig" "$q" 2>/dev/null || true; done
+    return 0
+}
+
+# The launcher (unshare --fork) exits as soon as its child, the sandbox's
+# PID 1, has exited: that is the moment the whole pid namespace is gone.
 cmd_stop() {
-    local p launcher="" cg="" i
+    local p="" launcher="" cg="" i pidns=""
     [ -s "$launcher_file" ] && launcher=$(cat "$launcher_file")
     [ -s "$cgroup_file" ] && cg=$(cat "$cgroup_file")
-    if p=$(sandbox_pid); then
+    [ -s "$pid_file" ] && p=$(cat "$pid_file")
+    [ -n "$p" ] && ! is_sandbox_systemd "$p" && p=""
+    [ -n "$p" ] && pidns=$(readlink "/proc/$p/ns/pid" 2>/dev/null | tr -dc 0-9)
+    [ -n "$launcher" ] && { alive "$launcher" && [ "$(cat "/proc/$launcher/comm" 2>/dev/null)" = unshare ] || launcher=""; }
+    _stopped() { if [ -n "$launcher" ]; then ! alive "$launcher"; else [ -z "$p" ] || ! is_sandbox_systemd "$p"; fi; }
+    if [ -n "$p" ]; then
+        kill_entered "$p" "$pidns"
         nsenter -t "$p" -m -p systemctl poweroff --no-block >/dev/null 2>&1 || true
         for ((i = 0; i < stop_timeout * 10; i++)); do
-            is_sandbox_systemd "$p" || break
+            _stopped && break
+            [ $((i % 10)) = 9 ] && kill_entered "$p" "$pidns"
             sleep 0.1
         done
-        if is_sandbox_systemd "$p"; then
-            echo "sandbox.sh: poweroff took over ${stop_timeout}s; SIGKILL to $p" >&2
-            kill -KILL "$p" 2>/dev/null || true
+        if ! _stopped && is_sandbox_systemd "$p"; then
+            echo "sandbox.sh: poweroff took over ${stop_timeout}s; SIGKILL to $p (its PID 1)" >&2
+            kill -KILL "$p" 2>/dev/null || true   # kills every process of its pid namespace
         fi
     fi
-    # the launcher (unshare --fork) exits once its child, our systemd, is gone
     if [ -n "$launcher" ]; then
-        for ((i = 0; i < 50; i++)); do alive "$launcher" || break; sleep 0.1; done
-        if alive "$launcher" && [ "$(cat /proc/$launcher/comm 2>/dev/null)" = unshare ]; then
+        for ((i = 0; i < 50; i++)); do
+            alive "$launcher" || break
+            [ -n "$p" ] && [ $((i % 10)) = 9 ] && kill_entered "$p" "$pidns"
+            sleep 0.1
+        done
+        if alive "$launcher" && [ "$(cat "/proc/$launcher/comm" 2>/dev/null)" = unshare ]; then
+            echo "sandbox.sh: launcher $launcher still there; SIGKILL" >&2
             kill -KILL "$launcher" 2>/dev/null || true
         fi
     fi
     [ -n "$cg" ] && remove_cgroups "$cg"
-    rm -f "$pid_file" "$launcher_file" "$cgroup_file"
+    rm -f "$pid_file" "$launcher_file" "$cgroup_file" "$log" "$console_log"
+    rmdir "$state_dir" 2>/dev/null || true
     return 0
 }
 

@@ -1,0 +1,228 @@
+/// A JSON value tree: the audit document is built as data, then encoded with sorted keys.
+public indirect enum AuditJSONValue: Encodable, Equatable, Sendable {
+    case string(String)
+    case int(Int64)
+    case double(Double)
+    case bool(Bool)
+    case null
+    case array([AuditJSONValue])
+    case object([String: AuditJSONValue])
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .string(let s): try c.encode(s)
+        case .int(let i): try c.encode(i)
+        case .double(let d): try c.encode(d)
+        case .bool(let b): try c.encode(b)
+        case .null: try c.encodeNil()
+        case .array(let a): try c.encode(a)
+        case .object(let o): try c.encode(o)
+        }
+    }
+}
+
+/// The `audit --format json` document (schemaVersion 1; every field is documented in docs/audit.md).
+public enum AuditJSON {
+    /// The document as a value tree.
+    public static func document(_ r: AuditReport) -> AuditJSONValue {
+        .object([
+            "schemaVersion": .int(Int64(jsonSchemaVersion)),
+            "generatedAt": .int(Int64(r.generatedAt)),
+            "generatedAtISO": iso(Int64(r.generatedAt)),
+            "source": .string(r.source),
+            "scope": r.scope.map(AuditJSONValue.string) ?? .null,
+            "kinds": .array(r.kinds.map { .string($0.rawValue) }),
+            "thresholds": .object(["warning": .double(r.thresholds.warning), "critical": .double(r.thresholds.critical)]),
+            "status": .string(r.worstLevel.rawValue),
+            "findings": .array(r.findingClasses.sorted().map { .string($0.rawValue) }),
+            "clean": .bool(!r.hasFindings),
+            "counts": counts(r.counts),
+            "orphans": .array(r.orphans.map(object)),
+            "suspects": .array(r.suspects.map(object)),
+            "unknown": .array(r.unknown.map(object)),
+            "leaks": .array(r.leaks.map { l in
+                .object([
+                    "type": .string(l.kind.rawValue),
+                    "ownerUid": .int(Int64(l.uid)),
+                    "creatorUid": .int(Int64(l.cuid)),
+                    "ids": .array(l.objects.map { .int(Int64($0.id)) }),
+                    "units": .int(l.units),
+                    "lastActivity": .int(l.lastActivity),
+                    "lastActivityISO": iso(l.lastActivity),
+                ])
+            }),
+            "limits": .array(r.limits.map(limit)),
+            "limitsError": r.limitsError.map(AuditJSONValue.string) ?? .null,
+            "pageSize": .int(r.pageSize),
+            "insecure": .array(r.insecure.map(insecure)),
+            "posix": .array(r.posixScans.map { s in
+                .object([
+                    "root": .string(s.root),
+                    "type": .string(s.kind.rawValue),
+                    "scanned": .bool(s.scanned),
+                    "skipReason": s.skipReason.map(AuditJSONValue.string) ?? .null,
+                    "objects": .int(Int64(s.objects)),
+                ])
+            }),
+            "state": r.change.map(change) ?? .null,
+            "stateNote": r.stateNote.map(AuditJSONValue.string) ?? .null,
+            "warnings": .array(r.warnings.map(AuditJSONValue.string)),
+        ])
+    }
+
+    /// The document as text: pretty-printed, sorted keys, final newline.
+    public static func render(_ r: AuditReport) throws -> String {
+        try JSONOutput.render(document(r))
+    }
+
+    static func iso(_ t: Int64) -> AuditJSONValue { TimeFormat.iso8601(t).map(AuditJSONValue.string) ?? .null }
+    static func opt(_ v: Int64?) -> AuditJSONValue { v.map(AuditJSONValue.int) ?? .null }
+    static func opt(_ v: Double?) -> AuditJSONValue { v.map(AuditJSONValue.double) ?? .null }
+    static func who(_ id: UInt32, _ name: String?, _ idKey: String = "uid", _ nameKey: String = "user") -> AuditJSONValue {
+        .object([idKey: .int(Int64(id)), nameKey: name.map(AuditJSONValue.string) ?? .null])
+    }
+    static func verdicts(_ m: [Verdict: Int]) -> AuditJSONValue {
+        .object(Dictionary(uniqueKeysWithValues: Verdict.allCases.map { ($0.rawValue, .int(Int64(m[$0] ?? 0))) }))
+    }
+    static func kinds(_ m: [IPCKind: Int]) -> AuditJSONValue {
+        .object(Dictionary(uniqueKeysWithValues: IPCKind.allCases.map { ($0.rawValue, .int(Int64(m[$0] ?? 0))) }))
+    }
+
+    static func counts(_ c: AuditCounts) -> AuditJSONValue {
+        .object([
+            "total": .int(Int64(c.total)),
+            "byKind": kinds(c.byKind),
+            "byVerdict": verdicts(c.byVerdict),
+            "byKindVerdict": .object(Dictionary(uniqueKeysWithValues: IPCKind.allCases.map {
+                ($0.rawValue, verdicts(c.byKindVerdict[$0] ?? [:]))
+            })),
+            "byOwner": .array(c.byOwner.map { o in
+                .object([
+                    "uid": .int(Int64(o.uid)),
+                    "user": o.user.map(AuditJSONValue.string) ?? .null,
+                    "total": .int(Int64(o.total)),
+                    "byKind": kinds(o.byKind),
+                    "byVerdict": verdicts(o.byVerdict),
+                ])
+            }),
+        ])
+    }
+
+    static func object(_ o: AuditObject) -> AuditJSONValue {
+        .object([
+            "type": .string(o.kind.rawValue),
+            "id": .int(Int64(o.id)),
+            "key": .int(Int64(o.key)),
+            "keyHex": .string(IPCTextFormat.hexKey(o.key)),
+            "owner": who(o.uid, o.user),
+            "creator": who(o.cuid, o.creator),
+            "mode": .int(Int64(o.mode)),
+            "perms": .string(IPCTextFormat.octal(o.mode & 0o777)),
+            "verdict": .string(o.verdict.rawValue),
+            "reason": .string(o.decisiveReason),
+            "reasons": .array(o.reasons.map(AuditJSONValue.string)),
+            "possibleHolders": .array(o.possibleHolders.map { h in
+                .object([
+                    "pid": .int(Int64(h.pid)),
+                    "command": .string(h.command),
+                    "unit": h.unit.map(AuditJSONValue.string) ?? .null,
+                    "uid": .int(Int64(h.uid)),
+                ])
+            }),
+            "ctime": .int(o.ctime),
+            "ctimeISO": iso(o.ctime),
+            "lastActivity": .int(o.lastActivity),
+            "lastActivityISO": iso(o.lastActivity),
+            "size": .string(o.size),
+            "sizeValue": .int(Int64(clamping: o.sizeValue)),
+        ])
+    }
+
+    static func limit(_ l: LimitUsage) -> AuditJSONValue {
+        .object([
+            "name": .string(l.name),
+            "type": .string(l.kind.rawValue),
+            "unit": .string(l.unit),
+            "measures": .string(l.measures),
+            "used": opt(l.used),
+            "limit": .int(l.limit),
+            "unlimited": .bool(l.unlimited),
+            "pool": .bool(l.pool),
+            "level": .string(l.level.rawValue),
+            "ratio": opt(l.ratio),
+            "percent": opt(l.ratio.map { ($0 * 10000).rounded() / 100 }),
+            "remaining": opt(l.remaining),
+            "perLeak": opt(l.perLeak),
+            "leaksSeen": .int(Int64(l.leaksSeen)),
+            "leaksRemaining": opt(l.leaksRemaining),
+            "growthPerDay": opt(l.growthPerDay),
+            "daysToLimit": opt(l.daysToLimit),
+            "failure": .string(l.failure),
+            "headroom": .string(l.headroom),
+        ])
+    }
+
+    static func insecure(_ f: InsecureFinding) -> AuditJSONValue {
+        let subject: AuditJSONValue
+        switch f.subject {
+        case .sysv(let kind, let id, let key):
+            subject = .object(["type": .string(kind.rawValue), "id": .int(Int64(id)), "key": .int(Int64(key)),
+                               "keyHex": .string(IPCTextFormat.hexKey(key)), "path": .null])
+        case .posix(let kind, let path):
+            subject = .object(["type": .string(kind.rawValue), "id": .null, "key": .null, "keyHex": .null,
+                               "path": .string(path)])
+        }
+        return .object([
+            "subject": subject,
+            "issue": .string(f.issue.rawValue),
+            "owner": who(f.uid, f.user),
+            "gid": .int(Int64(f.gid)),
+            "mode": .int(Int64(f.mode)),
+            "perms": .string(IPCTextFormat.octal(f.mode)),
+            "grantees": .array(f.grantees.map { g in
+                .object([
+                    "source": .string(g.source.rawValue),
+                    "id": g.id.map { .int(Int64($0)) } ?? .null,
+                    "name": g.name.map(AuditJSONValue.string) ?? .null,
+                    "perms": .string(g.perms),
+                    "read": .bool(g.read),
+                    "write": .bool(g.write),
+                    "who": .string(g.who),
+                ])
+            }),
+            "missing": .array(f.missing.map(AuditJSONValue.string)),
+            "risk": .string(f.risk),
+            "advice": .string(f.advice),
+            "message": .string(f.message),
+        ])
+    }
+
+    static func change(_ c: AuditChange) -> AuditJSONValue {
+        .object([
+            "previousAt": .int(c.previousAt),
+            "previousAtISO": iso(c.previousAt),
+            "elapsedSeconds": .double((c.elapsed * 1000).rounded() / 1000),
+            "previousOrphans": .int(Int64(c.previousOrphans)),
+            "currentOrphans": .int(Int64(c.currentOrphans)),
+            "newOrphans": .array(c.newOrphans.map(object)),
+            "goneOrphans": .array(c.goneOrphans.map { g in
+                .object([
+                    "type": .string(g.type),
+                    "id": .int(Int64(g.id)),
+                    "key": .int(Int64(g.key)),
+                    "keyHex": .string(IPCTextFormat.hexKey(g.key)),
+                    "ctime": .int(g.ctime),
+                    "ctimeISO": iso(g.ctime),
+                    "uid": .int(Int64(g.uid)),
+                    "firstSeen": .int(g.firstSeen),
+                    "firstSeenISO": iso(g.firstSeen),
+                ])
+            }),
+            "rateSince": opt(c.rateSince),
+            "rateSinceISO": c.rateSince.map(iso) ?? .null,
+            "netGrowthPerDay": opt(c.netGrowthPerDay),
+            "newPerDay": opt(c.newPerDay),
+        ])
+    }
+}

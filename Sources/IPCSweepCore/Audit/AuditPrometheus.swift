@@ -1,0 +1,90 @@
+/// The audit as Prometheus text exposition (format 0.0.4) for node_exporter's textfile collector:
+/// every name starts with `ipcsweep_`, every family has `# HELP` and `# TYPE` (all gauges), and no sample
+/// carries a timestamp. Families that alerts test are always present, with zeros.
+public enum AuditPrometheus {
+    /// The exposition text, ending with a newline.
+    public static func render(_ r: AuditReport) -> String {
+        var out = ""
+        func family(_ name: String, _ help: String, _ samples: [(labels: [(String, String)], value: Double)]) {
+            out += "# HELP ipcsweep_\(name) \(escapeHelp(help))\n# TYPE ipcsweep_\(name) gauge\n"
+            for s in samples {
+                let labels = s.labels.isEmpty ? ""
+                    : "{" + s.labels.map { "\($0.0)=\"\(escapeLabel($0.1))\"" }.joined(separator: ",") + "}"
+                out += "ipcsweep_\(name)\(labels) \(AuditFormat.metric(s.value))\n"
+            }
+        }
+
+        family("audit_timestamp_seconds", "When this audit ran, as Unix time.", [([], Double(Int64(r.generatedAt)))])
+        family("objects", "System V IPC objects by kind and verdict.",
+               r.kinds.flatMap { kind in
+                   Verdict.allCases.map { v in
+                       ([("kind", kind.rawValue), ("verdict", v.rawValue)], Double(r.counts.byKindVerdict[kind]?[v] ?? 0))
+                   }
+               })
+        family("owner_objects", "System V IPC objects by owner, kind and verdict (owners with objects only).",
+               r.counts.byOwner.sorted { $0.label < $1.label }.flatMap { o in
+                   IPCKind.allCases.flatMap { kind in
+                       Verdict.allCases.compactMap { v -> (labels: [(String, String)], value: Double)? in
+                           guard let n = o.byKindVerdict[kind]?[v], n > 0 else { return nil }
+                           return ([("kind", kind.rawValue), ("owner", o.label), ("verdict", v.rawValue)], Double(n))
+                       }
+                   }
+               })
+        family("findings", "1 when a finding of this class exists (what --fail-on tests), else 0.",
+               AuditFindingClass.allCases.map { ([("class", $0.rawValue)], r.findingClasses.contains($0) ? 1 : 0) })
+
+        let limits = r.limits
+        func labels(_ l: LimitUsage) -> [(String, String)] { [("kind", l.kind.rawValue), ("limit", l.name.lowercased())] }
+        family("limit", "Kernel IPC limit from /proc/sys/kernel (sem, shmmni, shmall, shmmax, msgmni, msgmnb, msgmax).",
+               limits.map { (labels($0), Double($0.limit)) })
+        family("limit_usage", "Current usage counted against the kernel IPC limit (in the limit's own unit).",
+               limits.compactMap { l in l.used.map { (labels(l), Double($0)) } })
+        family("limit_usage_ratio", "Usage divided by the limit (0 to 1).",
+               limits.compactMap { l in l.ratio.map { (labels(l), $0) } })
+        family("limit_status", "0 ok, 1 warning, 2 critical, for limits that fill as objects accumulate.",
+               limits.filter(\.pool).map { (labels($0), Double($0.level.code)) })
+        family("limit_leaks_remaining", "How many more leaks of the size the current orphans show fit before the limit.",
+               limits.compactMap { l in l.leaksRemaining.map { (labels(l), Double($0)) } })
+        family("limit_warning_ratio", "Usage ratio at which a limit is reported as warning.", [([], r.thresholds.warning)])
+        family("limit_critical_ratio", "Usage ratio at which a limit is reported as critical.", [([], r.thresholds.critical)])
+
+        let insecureKinds = r.kinds.map(\.rawValue) + PosixIPCKind.allCases.filter { r.kinds.contains($0.sysvKind) }.map(\.rawValue)
+        family("insecure_objects", "Objects readable or writable beyond their owner (mode, acl) or owned by a deleted account (unknown-owner).",
+               insecureKinds.flatMap { kind in
+                   InsecureFinding.Issue.allCases.map { issue in
+                       ([("issue", issue.rawValue), ("kind", kind)],
+                        Double(r.insecure.filter { $0.issue == issue && $0.subject.kindName == kind }.count))
+                   }
+               })
+        family("posix_scan_ok", "1 when this POSIX IPC directory was scanned, 0 when it was skipped (e.g. /dev/mqueue not mounted).",
+               r.posixScans.map { ([("kind", $0.kind.rawValue), ("root", $0.root)], $0.scanned ? 1 : 0) })
+        if let c = r.change {
+            family("orphans_new", "Orphans that appeared since the previous audit (--state).", [([], Double(c.newOrphans.count))])
+            family("orphans_gone", "Orphans of the previous audit that are gone (--state).", [([], Double(c.goneOrphans.count))])
+            if let g = c.netGrowthPerDay {
+                family("orphans_growth_per_day", "Net change of the orphan count per day since the previous audit (--state).", [([], g)])
+            }
+            family("state_age_seconds", "Seconds since the previous audit's state was written (--state).", [([], c.elapsed.rounded())])
+        }
+        return out
+    }
+
+    /// Escapes a label value: backslash, double quote and newline.
+    static func escapeLabel(_ s: String) -> String {
+        s.replacingAll("\\", "\\\\").replacingAll("\"", "\\\"").replacingAll("\n", "\\n")
+    }
+
+    /// Escapes HELP text: backslash and newline.
+    static func escapeHelp(_ s: String) -> String {
+        s.replacingAll("\\", "\\\\").replacingAll("\n", "\\n")
+    }
+}
+
+extension String {
+    /// Every occurrence of `target` replaced (no Foundation needed).
+    fileprivate func replacingAll(_ target: Character, _ replacement: String) -> String {
+        var out = ""
+        for c in self { if c == target { out += replacement } else { out.append(c) } }
+        return out
+    }
+}

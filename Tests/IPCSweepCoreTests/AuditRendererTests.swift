@@ -1,0 +1,355 @@
+import Foundation
+import XCTest
+
+@testable import IPCSweepCore
+
+/// A fixed audit input: two sets of one www-data leak, a set of a deleted uid, a live root set, a world-writable
+/// in-use segment, a suspect queue, a /dev/shm file with an ACL for nobody and a private named semaphore.
+enum AuditSample {
+    static let now: Double = 1_800_000_000  // 2027-01-15T08:00:00Z
+    static let t0: Int64 = 1_799_990_000     // creation of the leaked sets
+    static let t1: Int64 = 1_799_996_400     // the crash (SEM_UNDO at exit)
+
+    static let names = NameLookup(
+        user: { [0: "root", 33: "www-data", 65534: "nobody"][$0] },
+        group: { [0: "root", 33: "www-data", 65534: "nogroup"][$0] })
+
+    static func perm(key: Int32 = 0, uid: UInt32, gid: UInt32? = nil, mode: UInt32 = 0o600) -> IPCPermissions {
+        IPCPermissions(key: key, uid: uid, gid: gid ?? uid, cuid: uid, cgid: gid ?? uid, mode: mode)
+    }
+
+    static let leaked1 = SemaphoreSet(id: 32768, perm: perm(key: 0, uid: 33), nsems: 1, otime: t1, ctime: t0,
+                                      semaphores: [Semaphore(value: 1, pid: 4100, ncnt: 0, zcnt: 0)])
+    static let leaked2 = SemaphoreSet(id: 32769, perm: perm(key: 0, uid: 33), nsems: 1, otime: 0, ctime: t0,
+                                      semaphores: [Semaphore(value: 1, pid: 0, ncnt: 0, zcnt: 0)])
+    static let ghost = SemaphoreSet(id: 5, perm: perm(key: 0x1234, uid: 4242), nsems: 3, otime: 0, ctime: t0 + 60,
+                                    semaphores: Array(repeating: Semaphore(value: 0, pid: 0, ncnt: 0, zcnt: 0), count: 3))
+    static let live = SemaphoreSet(id: 7, perm: perm(key: 0x1, uid: 0), nsems: 2, otime: t1 + 5, ctime: t1,
+                                   semaphores: [Semaphore(value: 0, pid: 900, ncnt: 1, zcnt: 0),
+                                                Semaphore(value: 1, pid: 900, ncnt: 0, zcnt: 0)])
+    static let segment = SharedMemorySegment(id: 65536, perm: perm(key: 0x42, uid: 0, mode: 0o666), size: 65536,
+                                             cpid: 900, lpid: 900, nattch: 1, atime: t1, dtime: 0, ctime: t0)
+    static let queue = MessageQueue(id: 3, perm: perm(key: 0x77, uid: 33), cbytes: 12, qnum: 1, lspid: 0, lrpid: 0,
+                                    stime: t1, rtime: 0, ctime: t0)
+
+    static let snapshot = IPCSnapshot(semaphoreSets: [leaked1, leaked2, ghost, live], segments: [segment],
+                                      queues: [queue], source: "syscall")
+
+    static var classifications: [Classification] {
+        let holder = Holder(ProcessRecord(pid: 812, ppid: 1, state: "S", uid: 33, euid: 33, comm: "php-fpm",
+                                          startTime: Double(t0) - 100, cgroup: "/system.slice/php-fpm.service"),
+                            relation: .possible)
+        return [
+            Classification(object: .sem(leaked1), verdict: .orphaned,
+                           reasons: ["no live process of uid 33 (www-data) existed at the last activity (2027-01-15T06:20:00Z)",
+                                     "last operator pid 4100 exited"]),
+            Classification(object: .sem(leaked2), verdict: .orphaned,
+                           reasons: ["no live process of uid 33 (www-data) existed at the last activity (2027-01-15T06:20:00Z)"]),
+            Classification(object: .sem(ghost), verdict: .orphaned,
+                           reasons: ["no live process of uid 4242 (4242) existed at the last activity (2027-01-15T05:34:20Z)"]),
+            Classification(object: .sem(live), verdict: .inUse, reasons: ["semaphore 0 has 1 waiter"]),
+            Classification(object: .shm(segment), verdict: .inUse, reasons: ["attached by pid 900 (postgres)"]),
+            Classification(object: .msg(queue), verdict: .suspect,
+                           reasons: ["possible holder: pid 812 php-fpm (www-data, php-fpm.service) started before the last use",
+                                     "holds 1 message (12 bytes)"],
+                           possibleHolders: [holder]),
+        ]
+    }
+
+    static let limits = KernelLimits(semmsl: 250, semmns: 32000, semopm: 32, semmni: 5, shmmax: Int64.max,
+                                     shmmni: 4096, shmall: 2_097_152, msgmax: 8192, msgmnb: 16384, msgmni: 32000)
+
+    static let posix = [
+        PosixScanResult(root: "/dev/shm", kind: .shm, scanned: true, objects: [
+            PosixIPCObject(path: "/dev/shm/data", kind: .shm, uid: 0, gid: 0, mode: 0o660, size: 3, mtime: t1,
+                           acl: [ACLEntry(tag: .userObj, perms: 6), ACLEntry(tag: .user, qualifier: 65534, perms: 6),
+                                 ACLEntry(tag: .groupObj, perms: 0), ACLEntry(tag: .mask, perms: 6),
+                                 ACLEntry(tag: .other, perms: 0)]),
+            PosixIPCObject(path: "/dev/shm/sem.private", kind: .sem, uid: 33, gid: 33, mode: 0o600, size: 32, mtime: t1),
+        ]),
+        PosixScanResult(root: "/dev/mqueue", kind: .mq, scanned: false,
+                        skipReason: "/dev/mqueue is not there (No such file or directory): the mqueue filesystem is not mounted, so POSIX message queues were not audited; mount it with `mount -t mqueue mqueue /dev/mqueue`"),
+    ]
+
+    static func input(previous: AuditState? = nil, stateNote: String? = nil) -> AuditInput {
+        AuditInput(classifications: classifications, snapshot: snapshot, limits: limits, pageSize: 4096, posix: posix,
+                   previousState: previous, stateNote: stateNote, now: now, source: "syscall")
+    }
+
+    static func report(previous: AuditState? = nil, stateNote: String? = nil) -> AuditReport {
+        Auditor.report(input(previous: previous, stateNote: stateNote), names: names)
+    }
+
+    /// A previous state 12 hours old that knew the ghost set and a set that is gone now.
+    static var previousState: AuditState {
+        AuditState(writtenAt: Int64(now) - 43200, orphans: [
+            OrphanRecord(type: "sem", id: 5, key: 0x1234, ctime: t0 + 60, uid: 4242, firstSeen: Int64(now) - 86000),
+            OrphanRecord(type: "sem", id: 4, key: 0, ctime: t0 - 500, uid: 33, firstSeen: Int64(now) - 86000),
+        ], limitUsage: ["SEMMNI": 6, "SEMMNS": 9, "SHMMNI": 1, "SHMALL": 16, "MSGMNI": 1])
+    }
+}
+
+/// Snapshot tests of the three renderers on the fixed `AuditSample` report.
+final class AuditRendererTests: XCTestCase {
+    /// Compares with the expected text and prints the actual output on a mismatch, for review and update.
+    func assertSnapshot(_ actual: String, _ expected: String, file: StaticString = #filePath, line: UInt = #line) {
+        if actual != expected {
+            let a = actual.split(separator: "\n", omittingEmptySubsequences: false)
+            let e = expected.split(separator: "\n", omittingEmptySubsequences: false)
+            let first = zip(a, e).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(a.count, e.count)
+            XCTFail("snapshot differs at line \(first + 1)\n--- actual ---\n\(actual)--- end ---", file: file, line: line)
+        }
+    }
+
+    func testTextReportWorstFirst() {
+        let text = AuditTextRenderer().render(AuditSample.report(), quietIfClean: true)
+        assertSnapshot(text, """
+            ipcsweep audit: WARNING SEMMNI 80.0 %; 3 orphaned, 2 insecure, 1 without owner entry, 1 suspect
+
+            WARNING  SEMMNI: 4 of 5 sets used (80.0 %); the orphans here grow by 2 sets per leak (2 leaks seen): the next leak of this size does not fit: semget() fails with ENOSPC (Apache: AH00023)
+
+            Orphaned: 3 (no live process can be holding them; remove with `ipcsweep clean`)
+              sem 5 key 0x00001234 owner 4242 (no passwd entry), 3 sems, last activity 2027-01-15T05:14:20Z (2 h ago): no live process of uid 4242 (4242) existed at the last activity (2027-01-15T05:34:20Z)
+              sem 32768, 32769 owner www-data, 1 sem each, last activity 2027-01-15T07:00:00Z (60 min ago): no live process of uid 33 (www-data) existed at the last activity (2027-01-15T06:20:00Z)
+
+            Insecure: 2 (readable or writable beyond the owner)
+              shm 65536 (key 0x00000042), owner root, mode 0666: any local user and members of group root (gid 0) (rw-) can attach it and read or overwrite its contents; create it with mode 0600 (the shmget() flags of the program that owns it) or tighten it with IPC_SET
+              /dev/shm/data (POSIX shared memory object), owner root, mode 0660: user nobody (uid 65534) through the ACL (rw-) can open it and read, overwrite or truncate it (processes mapping it then die of SIGBUS); restrict it: `setfacl -x u:nobody /dev/shm/data` (and fix the mode the program creates it with)
+
+            Owner or group without a passwd/group entry: 1
+              sem 5 (key 0x00001234): owner and creator uid 4242, group and creator group gid 4242 have no entry (account deleted?); an account created later with that id would own it; if nothing uses it, remove it with `ipcsweep clean --user 4242 --id 5`, or see `ipcsweep show 5`
+
+            Suspect: 1 (possible holders are alive; give --unit, --pidfile or --exe to settle)
+              msg 3 key 0x00000077 owner www-data, 1 msg, last activity 2027-01-15T07:00:00Z (60 min ago): possible holder: pid 812 php-fpm (www-data, php-fpm.service) started before the last use
+
+            Objects: 6 (sem 4, shm 1, msg 1): 3 orphaned, 1 suspect, 2 in-use, 0 unknown; 2 POSIX IPC objects
+            Owners: www-data 3 (2 orphaned), root 2, 4242 1 (1 orphaned)
+            Limits: SEMMNI 4/5 (80.0 %) WARNING, SEMMNS 7/32,000 (0.0 %), SHMMNI 1/4,096 (0.0 %), SHMALL 16/2,097,152 (0.0 %), MSGMNI 1/32,000 (0.0 %)
+
+            """)
+    }
+
+    func testTextReportWithStateChange() {
+        let report = AuditSample.report(previous: AuditSample.previousState)
+        let text = AuditTextRenderer().render(report, quietIfClean: false)
+        let section = text.split(separator: "\n").filter { $0.hasPrefix("Since") || $0.hasPrefix("  new:") || $0.hasPrefix("  gone:") }
+        XCTAssertEqual(section, [
+            "Since the last audit (2027-01-14T20:00:00Z, 12 h ago): 2 new orphans, 1 gone; 2 -> 3 orphans (+2.0 a day since 2027-01-14T20:00:00Z)",
+            "  new: sem 32768, sem 32769",
+            "  gone: sem 4",
+        ])
+        XCTAssertTrue(text.hasPrefix("ipcsweep audit: WARNING SEMMNI 80.0 %; 3 orphaned, 2 insecure, 1 without owner entry, 1 suspect, 2 new since the last audit\n"))
+    }
+
+    func testQuietIfCleanPrintsNothingOnlyWhenClean() {
+        let clean = Auditor.report(AuditInput(classifications: [], snapshot: IPCSnapshot(source: "proc"),
+                                              limits: AuditSample.limits, now: AuditSample.now, source: "proc"),
+                                   names: AuditSample.names)
+        XCTAssertEqual(AuditTextRenderer().render(clean, quietIfClean: true), "")
+        XCTAssertTrue(AuditTextRenderer().render(clean, quietIfClean: false).hasPrefix("ipcsweep audit: nothing to report\n"))
+        XCTAssertNotEqual(AuditTextRenderer().render(AuditSample.report(), quietIfClean: true), "")
+    }
+
+    func testPrometheusExposition() {
+        let text = AuditPrometheus.render(AuditSample.report())
+        assertSnapshot(text, Self.expectedPrometheus)
+        XCTAssertFalse(text.split(separator: "\n").contains { !$0.hasPrefix("#") && $0.split(separator: " ").count != 2 },
+                       "every sample is NAME VALUE, no timestamp")
+    }
+
+    func testPrometheusPassesPromtool() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/promtool") else {
+            throw XCTSkip("promtool is not installed (Debian package prometheus)")
+        }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/promtool")
+        p.arguments = ["check", "metrics"]
+        let input = Pipe()
+        let output = Pipe()
+        p.standardInput = input
+        p.standardOutput = output
+        p.standardError = output
+        try p.run()
+        input.fileHandleForWriting.write(Data(AuditPrometheus.render(AuditSample.report(previous: AuditSample.previousState)).utf8))
+        try input.fileHandleForWriting.close()
+        let said = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0, "promtool check metrics: \(said)")
+        XCTAssertEqual(said, "", "promtool lint findings")
+    }
+
+    func testPrometheusEscapesLabelValues() {
+        XCTAssertEqual(AuditPrometheus.escapeLabel("a\"b\\c\nd"), "a\\\"b\\\\c\\nd")
+    }
+
+    func testJSONDocument() throws {
+        let text = try AuditJSON.render(AuditSample.report(previous: AuditSample.previousState))
+        let doc = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        XCTAssertEqual(doc["schemaVersion"] as? Int, 1)
+        XCTAssertEqual(doc["status"] as? String, "warning")
+        XCTAssertEqual(doc["findings"] as? [String], ["orphaned", "suspect", "limits", "insecure"])
+        XCTAssertEqual(doc["clean"] as? Bool, false)
+        let counts = try XCTUnwrap(doc["counts"] as? [String: Any])
+        XCTAssertEqual(counts["total"] as? Int, 6)
+        XCTAssertEqual(counts["byVerdict"] as? [String: Int], ["in-use": 2, "orphaned": 3, "suspect": 1, "unknown": 0])
+        let owners = try XCTUnwrap(counts["byOwner"] as? [[String: Any]])
+        XCTAssertEqual(owners.map { $0["uid"] as? Int }, [33, 0, 4242])
+        XCTAssertTrue(owners[2]["user"] is NSNull)
+        let orphans = try XCTUnwrap(doc["orphans"] as? [[String: Any]])
+        XCTAssertEqual(orphans.map { $0["id"] as? Int }, [5, 32768, 32769])
+        XCTAssertEqual(orphans[1]["reason"] as? String,
+                       "no live process of uid 33 (www-data) existed at the last activity (2027-01-15T06:20:00Z)")
+        let limits = try XCTUnwrap(doc["limits"] as? [[String: Any]])
+        let semmni = try XCTUnwrap(limits.first { $0["name"] as? String == "SEMMNI" })
+        XCTAssertEqual(semmni["used"] as? Int, 4)
+        XCTAssertEqual(semmni["limit"] as? Int, 5)
+        XCTAssertEqual(semmni["level"] as? String, "warning")
+        XCTAssertEqual(semmni["perLeak"] as? Int, 2)
+        XCTAssertEqual(semmni["leaksRemaining"] as? Int, 0)
+        let insecure = try XCTUnwrap(doc["insecure"] as? [[String: Any]])
+        XCTAssertEqual(insecure.map { $0["issue"] as? String }, ["mode", "acl", "unknown-owner"])
+        let acl = try XCTUnwrap(insecure[1]["grantees"] as? [[String: Any]])
+        XCTAssertEqual(acl.first?["name"] as? String, "nobody")
+        XCTAssertEqual(acl.first?["source"] as? String, "acl-user")
+        let posix = try XCTUnwrap(doc["posix"] as? [[String: Any]])
+        XCTAssertEqual(posix.map { $0["scanned"] as? Bool }, [true, false])
+        let state = try XCTUnwrap(doc["state"] as? [String: Any])
+        XCTAssertEqual((state["newOrphans"] as? [[String: Any]])?.map { $0["id"] as? Int }, [32768, 32769])
+        XCTAssertEqual((state["goneOrphans"] as? [[String: Any]])?.map { $0["id"] as? Int }, [4])
+        XCTAssertEqual(state["netGrowthPerDay"] as? Double, 2.0)
+    }
+
+    /// Every key the JSON document has, at every level, is documented in docs/audit.md.
+    func testEveryJSONFieldIsDocumented() throws {
+        let docURL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("docs/audit.md")
+        let doc = try String(contentsOf: docURL, encoding: .utf8)
+        var keys: Set<String> = []
+        func collect(_ v: AuditJSONValue) {
+            switch v {
+            case .object(let o):
+                for (k, child) in o {
+                    keys.insert(k)
+                    collect(child)
+                }
+            case .array(let a): a.forEach(collect)
+            default: break
+            }
+        }
+        collect(AuditJSON.document(AuditSample.report(previous: AuditSample.previousState)))
+        for key in keys.sorted() {
+            XCTAssertTrue(doc.contains("`\(key)`"), "docs/audit.md does not document the JSON field `\(key)`")
+        }
+        for line in AuditPrometheus.render(AuditSample.report(previous: AuditSample.previousState)).split(separator: "\n")
+        where line.hasPrefix("# TYPE ") {
+            let name = line.split(separator: " ")[2]
+            XCTAssertTrue(doc.contains("`\(name)`"), "docs/audit.md does not document the metric \(name)")
+        }
+    }
+
+    static let expectedPrometheus = """
+        # HELP ipcsweep_audit_timestamp_seconds When this audit ran, as Unix time.
+        # TYPE ipcsweep_audit_timestamp_seconds gauge
+        ipcsweep_audit_timestamp_seconds 1800000000
+        # HELP ipcsweep_objects System V IPC objects by kind and verdict.
+        # TYPE ipcsweep_objects gauge
+        ipcsweep_objects{kind="sem",verdict="in-use"} 1
+        ipcsweep_objects{kind="sem",verdict="orphaned"} 3
+        ipcsweep_objects{kind="sem",verdict="suspect"} 0
+        ipcsweep_objects{kind="sem",verdict="unknown"} 0
+        ipcsweep_objects{kind="shm",verdict="in-use"} 1
+        ipcsweep_objects{kind="shm",verdict="orphaned"} 0
+        ipcsweep_objects{kind="shm",verdict="suspect"} 0
+        ipcsweep_objects{kind="shm",verdict="unknown"} 0
+        ipcsweep_objects{kind="msg",verdict="in-use"} 0
+        ipcsweep_objects{kind="msg",verdict="orphaned"} 0
+        ipcsweep_objects{kind="msg",verdict="suspect"} 1
+        ipcsweep_objects{kind="msg",verdict="unknown"} 0
+        # HELP ipcsweep_owner_objects System V IPC objects by owner, kind and verdict (owners with objects only).
+        # TYPE ipcsweep_owner_objects gauge
+        ipcsweep_owner_objects{kind="sem",owner="4242",verdict="orphaned"} 1
+        ipcsweep_owner_objects{kind="sem",owner="root",verdict="in-use"} 1
+        ipcsweep_owner_objects{kind="shm",owner="root",verdict="in-use"} 1
+        ipcsweep_owner_objects{kind="sem",owner="www-data",verdict="orphaned"} 2
+        ipcsweep_owner_objects{kind="msg",owner="www-data",verdict="suspect"} 1
+        # HELP ipcsweep_findings 1 when a finding of this class exists (what --fail-on tests), else 0.
+        # TYPE ipcsweep_findings gauge
+        ipcsweep_findings{class="orphaned"} 1
+        ipcsweep_findings{class="suspect"} 1
+        ipcsweep_findings{class="limits"} 1
+        ipcsweep_findings{class="insecure"} 1
+        # HELP ipcsweep_limit Kernel IPC limit from /proc/sys/kernel (sem, shmmni, shmall, shmmax, msgmni, msgmnb, msgmax).
+        # TYPE ipcsweep_limit gauge
+        ipcsweep_limit{kind="sem",limit="semmni"} 5
+        ipcsweep_limit{kind="sem",limit="semmns"} 32000
+        ipcsweep_limit{kind="sem",limit="semmsl"} 250
+        ipcsweep_limit{kind="sem",limit="semopm"} 32
+        ipcsweep_limit{kind="shm",limit="shmmni"} 4096
+        ipcsweep_limit{kind="shm",limit="shmall"} 2097152
+        ipcsweep_limit{kind="shm",limit="shmmax"} 9.223372036854776e+18
+        ipcsweep_limit{kind="msg",limit="msgmni"} 32000
+        ipcsweep_limit{kind="msg",limit="msgmnb"} 16384
+        ipcsweep_limit{kind="msg",limit="msgmax"} 8192
+        # HELP ipcsweep_limit_usage Current usage counted against the kernel IPC limit (in the limit's own unit).
+        # TYPE ipcsweep_limit_usage gauge
+        ipcsweep_limit_usage{kind="sem",limit="semmni"} 4
+        ipcsweep_limit_usage{kind="sem",limit="semmns"} 7
+        ipcsweep_limit_usage{kind="sem",limit="semmsl"} 3
+        ipcsweep_limit_usage{kind="shm",limit="shmmni"} 1
+        ipcsweep_limit_usage{kind="shm",limit="shmall"} 16
+        ipcsweep_limit_usage{kind="shm",limit="shmmax"} 65536
+        ipcsweep_limit_usage{kind="msg",limit="msgmni"} 1
+        ipcsweep_limit_usage{kind="msg",limit="msgmnb"} 12
+        # HELP ipcsweep_limit_usage_ratio Usage divided by the limit (0 to 1).
+        # TYPE ipcsweep_limit_usage_ratio gauge
+        ipcsweep_limit_usage_ratio{kind="sem",limit="semmni"} 0.8
+        ipcsweep_limit_usage_ratio{kind="sem",limit="semmns"} 0.00021875
+        ipcsweep_limit_usage_ratio{kind="sem",limit="semmsl"} 0.012
+        ipcsweep_limit_usage_ratio{kind="shm",limit="shmmni"} 0.000244140625
+        ipcsweep_limit_usage_ratio{kind="shm",limit="shmall"} 7.62939453125e-06
+        ipcsweep_limit_usage_ratio{kind="msg",limit="msgmni"} 3.125e-05
+        ipcsweep_limit_usage_ratio{kind="msg",limit="msgmnb"} 0.000732421875
+        # HELP ipcsweep_limit_status 0 ok, 1 warning, 2 critical, for limits that fill as objects accumulate.
+        # TYPE ipcsweep_limit_status gauge
+        ipcsweep_limit_status{kind="sem",limit="semmni"} 1
+        ipcsweep_limit_status{kind="sem",limit="semmns"} 0
+        ipcsweep_limit_status{kind="shm",limit="shmmni"} 0
+        ipcsweep_limit_status{kind="shm",limit="shmall"} 0
+        ipcsweep_limit_status{kind="msg",limit="msgmni"} 0
+        # HELP ipcsweep_limit_leaks_remaining How many more leaks of the size the current orphans show fit before the limit.
+        # TYPE ipcsweep_limit_leaks_remaining gauge
+        ipcsweep_limit_leaks_remaining{kind="sem",limit="semmni"} 0
+        ipcsweep_limit_leaks_remaining{kind="sem",limit="semmns"} 10664
+        # HELP ipcsweep_limit_warning_ratio Usage ratio at which a limit is reported as warning.
+        # TYPE ipcsweep_limit_warning_ratio gauge
+        ipcsweep_limit_warning_ratio 0.8
+        # HELP ipcsweep_limit_critical_ratio Usage ratio at which a limit is reported as critical.
+        # TYPE ipcsweep_limit_critical_ratio gauge
+        ipcsweep_limit_critical_ratio 0.95
+        # HELP ipcsweep_insecure_objects Objects readable or writable beyond their owner (mode, acl) or owned by a deleted account (unknown-owner).
+        # TYPE ipcsweep_insecure_objects gauge
+        ipcsweep_insecure_objects{issue="mode",kind="sem"} 0
+        ipcsweep_insecure_objects{issue="acl",kind="sem"} 0
+        ipcsweep_insecure_objects{issue="unknown-owner",kind="sem"} 1
+        ipcsweep_insecure_objects{issue="mode",kind="shm"} 1
+        ipcsweep_insecure_objects{issue="acl",kind="shm"} 0
+        ipcsweep_insecure_objects{issue="unknown-owner",kind="shm"} 0
+        ipcsweep_insecure_objects{issue="mode",kind="msg"} 0
+        ipcsweep_insecure_objects{issue="acl",kind="msg"} 0
+        ipcsweep_insecure_objects{issue="unknown-owner",kind="msg"} 0
+        ipcsweep_insecure_objects{issue="mode",kind="posix-shm"} 0
+        ipcsweep_insecure_objects{issue="acl",kind="posix-shm"} 1
+        ipcsweep_insecure_objects{issue="unknown-owner",kind="posix-shm"} 0
+        ipcsweep_insecure_objects{issue="mode",kind="posix-sem"} 0
+        ipcsweep_insecure_objects{issue="acl",kind="posix-sem"} 0
+        ipcsweep_insecure_objects{issue="unknown-owner",kind="posix-sem"} 0
+        ipcsweep_insecure_objects{issue="mode",kind="posix-mq"} 0
+        ipcsweep_insecure_objects{issue="acl",kind="posix-mq"} 0
+        ipcsweep_insecure_objects{issue="unknown-owner",kind="posix-mq"} 0
+        # HELP ipcsweep_posix_scan_ok 1 when this POSIX IPC directory was scanned, 0 when it was skipped (e.g. /dev/mqueue not mounted).
+        # TYPE ipcsweep_posix_scan_ok gauge
+        ipcsweep_posix_scan_ok{kind="posix-shm",root="/dev/shm"} 1
+        ipcsweep_posix_scan_ok{kind="posix-mq",root="/dev/mqueue"} 0
+
+        """
+}

@@ -1,0 +1,87 @@
+import XCTest
+
+@testable import IPCSweepCore
+
+/// Which classified objects a plan selects, and why the others are skipped.
+final class CleanPlannerTests: XCTestCase {
+    typealias F = CleanFixtures
+
+    func testOnlyOrphansArePlannedByDefault() {
+        let items = [F.classified(F.sem(1), .orphaned), F.classified(F.sem(2), .inUse),
+                     F.classified(F.sem(3), .unknown), F.classified(F.sem(4), .suspect)]
+        let plan = CleanPlanner(policy: CleanPolicy()).plan(items)
+        XCTAssertEqual(plan.map(\.goesAhead), [true, false, false, false])
+        XCTAssertEqual(plan.map(\.planned), [true, false, false, false])
+        XCTAssertTrue(plan[1].skipReason?.contains("ipcrm -s 2") == true, plan[1].skipReason ?? "")
+        XCTAssertTrue(plan[2].skipReason?.contains("ipcrm -s 3") == true)
+        XCTAssertTrue(plan[3].skipReason?.contains("--include-suspect") == true)
+    }
+
+    func testSuspectsWithIncludeSuspectButNeverInUseOrUnknown() {
+        let items = [F.classified(F.shm(1), .suspect), F.classified(F.shm(2), .inUse), F.classified(F.msg(3), .unknown)]
+        let plan = CleanPlanner(policy: CleanPolicy(includeSuspect: true, discardMessages: true, saveTo: "/x")).plan(items)
+        XCTAssertEqual(plan.map(\.goesAhead), [true, false, false])
+        XCTAssertTrue(plan[1].skipReason?.contains("ipcrm -m 2") == true)
+        XCTAssertTrue(plan[2].skipReason?.contains("ipcrm -q 3") == true)
+    }
+
+    func testQueueWithMessagesIsKeptUnlessSavedOrDiscarded() {
+        let item = F.classified(F.msg(5, qnum: 3, cbytes: 30))
+        let kept = CleanPlanner(policy: CleanPolicy()).entry(item)
+        XCTAssertTrue(kept.planned)
+        XCTAssertFalse(kept.goesAhead)
+        XCTAssertTrue(kept.skipReason?.contains("3 messages") == true)
+        XCTAssertTrue(CleanPlanner(policy: CleanPolicy(discardMessages: true)).entry(item).goesAhead)
+        XCTAssertTrue(CleanPlanner(policy: CleanPolicy(saveTo: "/tmp/s")).entry(item).goesAhead)
+        XCTAssertTrue(CleanPlanner(policy: CleanPolicy()).entry(F.classified(F.msg(6))).goesAhead, "an empty queue goes")
+    }
+
+    // MARK: exit status
+
+    func result(_ outcome: CleanOutcome, planned: Bool = true, gone: Bool = false) -> CleanResult {
+        CleanResult(classification: F.classified(F.sem(1)), outcome: outcome, reason: "r", planned: planned, alreadyGone: gone)
+    }
+
+    func testExitStatusDecision() {
+        func status(_ r: [CleanResult], _ s: PendingSignal? = nil) -> Int32 {
+            CleanRun(results: r, interruption: s, dryRun: false).exitStatus
+        }
+        XCTAssertEqual(status([]), 0, "nothing to do")
+        XCTAssertEqual(status([result(.removed), result(.removed)]), 0)
+        XCTAssertEqual(status([result(.skipped, planned: false)]), 0, "in-use objects that only matched never fail the run")
+        XCTAssertEqual(status([result(.removed), result(.skipped, gone: true)]), 0, "already gone is not a failure")
+        XCTAssertEqual(status([result(.removed), result(.skipped)]), 4, "planned but skipped")
+        XCTAssertEqual(status([result(.failed)]), 4)
+        XCTAssertEqual(status([result(.planned)]), 0, "dry run")
+        XCTAssertEqual(status([result(.removed)], PendingSignal(signo: 15, senderPid: 1, senderUid: 0)), 143)
+        XCTAssertEqual(status([], PendingSignal(signo: 2, senderPid: 1, senderUid: 0)), 130)
+    }
+
+    func testSummaryWording() {
+        let nothing = CleanRun(results: [result(.skipped, planned: false)], interruption: nil, dryRun: false)
+        XCTAssertTrue(CleanReport.summary(nothing).hasPrefix("nothing to clean"), CleanReport.summary(nothing))
+        XCTAssertFalse(nothing.hadWork)
+        let mixed = CleanRun(results: [result(.removed), result(.skipped, gone: true), result(.failed)],
+                             interruption: PendingSignal(signo: 15, senderPid: 77, senderUid: 0), dryRun: false)
+        let s = CleanReport.summary(mixed)
+        XCTAssertTrue(s.contains("removed 1"), s)
+        XCTAssertTrue(s.contains("1 already gone"), s)
+        XCTAssertTrue(s.contains("failed 1"), s)
+        XCTAssertTrue(s.contains("SIGTERM from pid 77 (uid 0)"), s)
+    }
+
+    func testSyslogMessageNamesIdKeyOwnerVerdictAndReasons() {
+        let r = CleanResult(classification: F.classified(F.sem(32769)), outcome: .removed, reason: "removed (orphaned)", planned: true)
+        let m = CleanSyslog.message(r, users: UserDirectory())
+        for part in ["removed semaphore set id 32769", "key 0x00001234", "(uid 33)", "verdict orphaned", "because of test orphaned"] {
+            XCTAssertTrue(m.contains(part), "\(part) missing from: \(m)")
+        }
+    }
+
+    func testLockCandidatePaths() {
+        XCTAssertEqual(CleanLock.candidatePaths(euid: 0, environment: [:]),
+                       ["/run/ipcsweep.lock", "/var/lib/ipcsweep/clean.lock", "/tmp/ipcsweep-0.lock"])
+        XCTAssertEqual(CleanLock.candidatePaths(euid: 1000, environment: ["XDG_RUNTIME_DIR": "/run/user/1000", "TMPDIR": "/var/tmp/"]),
+                       ["/run/ipcsweep.lock", "/run/user/1000/ipcsweep.lock", "/var/tmp/ipcsweep-1000.lock"])
+    }
+}

@@ -1,0 +1,73 @@
+import XCTest
+
+@testable import IPCSweepCore
+
+/// The --save-to file format and the atomic writer; the lock file.
+final class CleanSaveFileTests: XCTestCase {
+    func testMessagesRoundTripWithBinaryPayloads() throws {
+        let o = CleanFixtures.msg(32768, qnum: 2, cbytes: 7)
+        let msgs = [QueuedMessage(type: Int.max, bytes: Array("end\nmessage 1 2\n".utf8)), QueuedMessage(type: 1, bytes: [])]
+        let bytes = SaveFile.encodeMessages(header: SaveFile.header(for: o, savedAt: 5), msgs)
+        let parsed = try SaveFile.parse(bytes)
+        XCTAssertEqual(parsed.messages, msgs)
+        XCTAssertEqual(parsed.value("saved"), "5")
+        XCTAssertEqual(parsed.value("mode"), "0600")
+        XCTAssertTrue(String(decoding: bytes.prefix(16), as: UTF8.self).hasPrefix(SaveFile.magic + "\n"))
+    }
+
+    func testDocumentedExampleParses() throws {
+        let text = "IPCSWEEP-SAVE 1\ntype msg\nid 3\nmessages 2\n\nmessage 1 5\nhello\nmessage 7 6\nworld!\nend\n"
+        let f = try SaveFile.parse(Array(text.utf8))
+        XCTAssertEqual(f.messages, [QueuedMessage(type: 1, bytes: Array("hello".utf8)), QueuedMessage(type: 7, bytes: Array("world!".utf8))])
+    }
+
+    func testTruncatedFilesAreRejected() {
+        let good = SaveFile.encodeMessages(header: [("type", "msg")], [QueuedMessage(type: 1, bytes: [1, 2, 3])])
+        for cut in [5, 20, good.count - 6, good.count - 1] {
+            XCTAssertThrowsError(try SaveFile.parse(Array(good.prefix(cut))), "cut at \(cut)")
+        }
+        XCTAssertThrowsError(try SaveFile.parse(Array("something else\n".utf8)))
+    }
+
+    func testFileNameIdentifiesTheObjectGeneration() {
+        XCTAssertEqual(SaveFile.fileName(for: CleanFixtures.shm(12)), "shm-12-0x00000055-900.ipcsweep")
+    }
+
+    func testAtomicWriterLeavesNothingBehindWhenAbandoned() throws {
+        let dir = NSTemporaryDirectory() + "ipcsweep-atomic-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        do {
+            let w = try AtomicFileWriter(path: dir + "/a")
+            try w.write([1, 2, 3])
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir), [])
+        let w = try AtomicFileWriter(path: dir + "/b")
+        try w.write([4, 5])
+        try w.commit()
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir), ["b"])
+        XCTAssertEqual(FileManager.default.contents(atPath: dir + "/b"), Data([4, 5]))
+    }
+
+    func testSecondLockerWaitsBoundedlyAndNamesTheHolder() throws {
+        let path = NSTemporaryDirectory() + "ipcsweep-lock-\(UUID().uuidString)"
+        defer { unlink(path) }
+        let first = try CleanLock.acquire(paths: [path], wait: 1)
+        let start = Date()
+        XCTAssertThrowsError(try CleanLock.acquire(paths: [path], wait: 0.2)) { e in
+            XCTAssertTrue("\(e)".contains("held by pid \(getpid())"), "\(e)")
+            XCTAssertTrue("\(e)".contains("--lock-wait"), "\(e)")
+        }
+        XCTAssertLessThan(Date().timeIntervalSince(start), 2)
+        first.release()
+        let second = try CleanLock.acquire(paths: [path], wait: 0.2)
+        XCTAssertThrowsError(try CleanLock.acquire(paths: ["/nonexistent-dir/x.lock"], wait: 0)) { e in
+            XCTAssertTrue("\(e)".contains("--lock-file"), "\(e)")
+        }
+        XCTAssertThrowsError(try CleanLock.acquire(paths: [path], wait: 5, stop: { "SIGTERM from pid 1 (uid 0)" })) { e in
+            XCTAssertTrue("\(e)".contains("stopped by SIGTERM"), "\(e)")
+        }
+        XCTAssertLessThan(Date().timeIntervalSince(start), 3, "a signal ends the wait at once")
+        second.release()
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+import XCTest
+@testable import IPCSweepCore
+
+/// Renderers on built classifications: exact text, so any change in the output is seen.
+final class RenderTests: XCTestCase {
+    let users = UserDirectory()
+    let now: Double = 1_800_000_100
+
+    func classification() -> Classification {
+        let set = SemaphoreSet(id: 32769, perm: IPCPermissions(key: -559038737, uid: 0, gid: 0, cuid: 0, cgid: 0, mode: 0o600),
+                               nsems: 2, otime: 1_800_000_000, ctime: 1_799_990_000,
+                               semaphores: [Semaphore(value: 1, pid: 4181, ncnt: 0, zcnt: 0),
+                                            Semaphore(value: 0, pid: 0, ncnt: 0, zcnt: 0)])
+        return Classification(object: .sem(set), verdict: .orphaned,
+                              reasons: ["no live process of uid 0 (root) existed at the last activity (2027-01-15T08:00:00Z)",
+                                        "last operator pid 4181 exited"])
+    }
+
+    func testJSONDocumentSnapshot() throws {
+        let doc = ObjectListJSON(objects: [classification()], users: users, scope: nil, warnings: [], source: "proc")
+        let json = try JSONOutput.render(doc, pretty: false)
+        XCTAssertEqual(json, #"{"objects":[{"creator":{"uid":0,"user":"root"},"creatorGroup":{"gid":0,"group":"root"},"ctime":1799990000,"ctimeISO":"2027-01-15T05:13:20Z","detailError":null,"group":{"gid":0,"group":"root"},"holders":[],"id":32769,"key":-559038737,"keyHex":"0xdeadbeef","lastActivity":1800000000,"lastActivityISO":"2027-01-15T08:00:00Z","mode":384,"nsems":2,"otime":1800000000,"otimeISO":"2027-01-15T08:00:00Z","owner":{"uid":0,"user":"root"},"perms":"0600","possibleHolders":[],"reasons":["no live process of uid 0 (root) existed at the last activity (2027-01-15T08:00:00Z)","last operator pid 4181 exited"],"semaphores":[{"ncnt":0,"num":0,"pid":4181,"value":1,"zcnt":0},{"ncnt":0,"num":1,"pid":0,"value":0,"zcnt":0}],"type":"sem","verdict":"orphaned"}],"schemaVersion":1,"scope":null,"source":"proc","warnings":[]}"# + "\n")
+    }
+
+    func testUserWithoutPasswdEntryIsNullInJSON() throws {
+        var c = classification()
+        if case .sem(var s) = c.object {
+            s.perm.uid = 4_242_424
+            c.object = .sem(s)
+        }
+        let json = try JSONOutput.render(ObjectListJSON(objects: [c], users: users, scope: nil, warnings: [], source: "x"),
+                                         pretty: false)
+        XCTAssertTrue(json.contains(#""owner":{"uid":4242424,"user":null}"#), json)
+    }
+
+    func testTableShrinksFlexibleColumnsButNeverTheId() {
+        let t = Table(columns: [.init("ID", right: true), .init("REASON", flexible: true, minWidth: 6)],
+                      rows: [[.init("123456"), .init("a very long reason that cannot fit")]])
+        XCTAssertEqual(t.render(width: 20, headings: true, color: false),
+                       "    ID  REASON\n123456  a very long\u{2026}\n")
+        XCTAssertEqual(t.render(width: nil, headings: false, color: false),
+                       "123456  a very long reason that cannot fit\n")
+    }
+
+    func testColourOnlyWhenAsked() {
+        let t = Table(columns: [.init("VERDICT")], rows: [[.init("orphaned", color: VerdictColor.code(.orphaned))]])
+        XCTAssertEqual(t.render(width: nil, headings: false, color: false), "orphaned\n")
+        XCTAssertEqual(t.render(width: nil, headings: false, color: true), "\u{1B}[31;1morphaned\u{1B}[0m\n")
+    }
+
+    func testCSVQuotesAndKeepsFullValues() {
+        let t = Table(columns: [.init("A"), .init("B")], rows: [[.init("x,y"), .init("say \"hi\"")]])
+        XCTAssertEqual(t.csv(headings: true), "A,B\r\n\"x,y\",\"say \"\"hi\"\"\"\r\n")
+    }
+
+    func testListTableRow() {
+        let table = ObjectTable(users: users, now: now, withReason: true, absoluteTimes: false).table([classification()])
+        XCTAssertEqual(table.render(width: nil, headings: true, color: false), """
+            TYPE     ID  KEY         OWNER  PERMS    SIZE  LAST-ACTIVITY  PIDS  VERDICT   REASON
+            sem   32769  0xdeadbeef  root   0600   2 sems  100 s ago      4181  orphaned  no live process of uid 0 (root) existed at the last activity (2027-01-15T08:00:00Z)
+
+            """)
+        let csv = ObjectTable(users: users, now: now, withReason: false, forCSV: true).table([classification()])
+        XCTAssertEqual(csv.csv(headings: false), "sem,32769,0xdeadbeef,root,0600,2 sems,1800000000,4181,orphaned\r\n")
+    }
+
+    func testModeStringWithShmFlags() {
+        XCTAssertEqual(IPCTextFormat.modeString(0o1640), "rw-r----- dest")
+        XCTAssertEqual(IPCTextFormat.modeString(0o2666), "rw-rw-rw- locked")
+        XCTAssertEqual(IPCTextFormat.octal(0o600), "0600")
+        XCTAssertEqual(IPCTextFormat.hexKey(0), "0x00000000")
+    }
+}

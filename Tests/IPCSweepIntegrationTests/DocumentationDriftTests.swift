@@ -1,0 +1,66 @@
+import Foundation
+import XCTest
+
+/// The committed man page and completion scripts match what the current binary offers.
+final class DocumentationDriftTests: XCTestCase {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    func run(_ args: [String], executable: String = Scenario.ipcsweep) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = args
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    func testCompletionScriptsMatchTheBinary() throws {
+        for (shell, file) in [("bash", "completions/ipcsweep.bash"), ("zsh", "completions/_ipcsweep"),
+                              ("fish", "completions/ipcsweep.fish")] {
+            let committed = try String(contentsOf: Self.root.appendingPathComponent(file), encoding: .utf8)
+            let generated = try run(["--generate-completion-script", shell])
+            XCTAssertFalse(generated.isEmpty)
+            XCTAssertEqual(committed, generated,
+                           "\(file) drifted: regenerate with `.build/debug/ipcsweep --generate-completion-script \(shell) > \(file)`")
+        }
+    }
+
+    func testEveryOptionOfEverySubcommandIsInTheManPage() throws {
+        let man = try String(contentsOf: Self.root.appendingPathComponent("man/ipcsweep.1"), encoding: .utf8)
+            .replacingOccurrences(of: "\\-", with: "-")
+        let subcommands = ["list", "show", "orphans", "clean", "audit"]
+        let regex = try NSRegularExpression(pattern: "--[a-z][a-z-]+")
+        var checked = 0
+        for sub in subcommands {
+            let help = try run([sub, "--help"])
+            XCTAssertTrue(man.contains(".SS \(sub)") || man.contains("ipcsweep \(sub)"), "man page lacks the \(sub) command")
+            for m in regex.matches(in: help, range: NSRange(help.startIndex..., in: help)) {
+                let option = String(help[Range(m.range, in: help)!])
+                if option == "--help" || option == "--version" { continue }
+                XCTAssertTrue(man.contains(option), "man/ipcsweep.1 does not document \(option) of `ipcsweep \(sub)`")
+                checked += 1
+            }
+        }
+        XCTAssertGreaterThan(checked, 30)
+    }
+
+    func testManPageRendersWithoutWarnings() throws {
+        let groff = "/usr/bin/groff"
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: groff), "groff (man-db) is not installed")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: groff)
+        p.arguments = ["-man", "-Tutf8", "-ww", "-z", Self.root.appendingPathComponent("man/ipcsweep.1").path]
+        let err = Pipe()
+        p.standardError = err
+        try p.run()
+        let warnings = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0)
+        XCTAssertEqual(warnings, "", "groff warns about man/ipcsweep.1")
+    }
+}
