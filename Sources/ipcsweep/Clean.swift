@@ -100,6 +100,7 @@ struct Clean: ParsableCommand {
         if run.interruption == nil, let s = CleanSignals.pending() { run.interruption = s }
 
         try report(run, inspection: inspection, users: users, lockPath: lock?.path)
+        retainUntilExit(inspection, matched, plan, run)
         if let s = run.interruption {
             let done = run.counts.removed
             warn("stopped by \(s.description) after \(done) removal\(done == 1 ? "" : "s"); the object in hand was finished, the rest were not attempted; run clean again to continue")

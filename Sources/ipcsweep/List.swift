@@ -16,6 +16,7 @@ struct List: ParsableCommand {
         let result = try inspect(source: source, kinds: filter.kinds, scope: scope, users: users)
         let items = result.classifications.filter { filter.matches($0, now: result.now) }
         try ObjectOutput(output: output, users: users, inspection: result, withReason: false).print(items)
+        retainUntilExit(result, items)
     }
 }
 

@@ -27,5 +27,6 @@ struct Orphans: ParsableCommand {
         }
         try ObjectOutput(output: output, users: users, inspection: result, withReason: true)
             .print(items, summary: summary)
+        retainUntilExit(result, items)
     }
 }

@@ -14,8 +14,14 @@ public final class CleanSyslog {
     /// (and in /var/log/auth.log on Debian).
     public init(users: UserDirectory) {
         self.users = users
+        // Without /dev/log (no syslog daemon or journald, e.g. a container) nothing can be delivered, and glibc
+        // would try socket()+connect() again for every message: skip the messages instead.
+        deliverable = access("/dev/log", F_OK) == 0
         openlog(Self.ident, LOG_PID, LOG_AUTHPRIV)
     }
+
+    /// Whether /dev/log existed when the run started.
+    private let deliverable: Bool
 
     deinit { closelog() }
 
@@ -29,6 +35,7 @@ public final class CleanSyslog {
 
     /// syslog(3) (through vsyslog with "%s"): LOG_NOTICE for removals, LOG_ERR for failures.
     public func log(_ r: CleanResult) {
+        guard deliverable else { return }
         let priority = r.outcome == .removed ? LOG_NOTICE : LOG_ERR
         let text = Self.message(r, users: users)
         text.withCString { msg in

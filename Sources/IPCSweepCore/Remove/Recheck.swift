@@ -25,6 +25,8 @@ public enum Recheck {
         func cmp<T: Equatable>(_ name: String, _ a: T, _ b: T, _ show: (T) -> String = { "\($0)" }) {
             if a != b { out.append("\(name) \(show(a)) -> \(show(b))") }
         }
+        // Nothing changed at all (the usual case): every field compared below is equal.
+        if ownAttach == nil && planned == current { return [] }
         guard planned.kind == current.kind, planned.id == current.id else {
             return ["now \(current.kind.rawValue) id \(current.id), planned \(planned.kind.rawValue) id \(planned.id)"]
         }

@@ -34,11 +34,23 @@ public struct Table {
         self.rows = rows
     }
 
+    /// Characters in a cell's text: its UTF-8 length when it is ASCII (most cells), else grapheme clusters.
+    static func characterCount(_ s: String) -> Int {
+        var ascii = true
+        for b in s.utf8 where b >= 0x80 {
+            ascii = false
+            break
+        }
+        return ascii ? s.utf8.count : s.count
+    }
+
     /// Renders the table. `width` nil means no limit; `color` adds ANSI escapes.
     public func render(width: Int?, headings: Bool, color: Bool) -> String {
-        var widths = columns.map { headings ? $0.header.count : 0 }
-        for row in rows {
-            for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.text.count) }
+        var widths = columns.map { headings ? Self.characterCount($0.header) : 0 }
+        // Counted once per cell (grapheme counting is what dominated rendering large tables).
+        let counts = rows.map { row in row.map { Self.characterCount($0.text) } }
+        for row in counts {
+            for (i, n) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], n) }
         }
         if let width {
             var excess = widths.reduce(0, +) + 2 * (widths.count - 1) - width
@@ -51,24 +63,36 @@ public struct Table {
                 excess -= cut
             }
         }
-        var out = ""
-        func line(_ cells: [Cell]) {
-            var parts: [String] = []
+        var out: [UInt8] = []
+        out.reserveCapacity((rows.count + 1) * (widths.reduce(0, +) + 2 * widths.count + 1))
+        func spaces(_ n: Int) { if n > 0 { out.append(contentsOf: repeatElement(32, count: n)) } }
+        func line(_ cells: [Cell], _ counts: [Int]?) {
             for (i, col) in columns.enumerated() {
+                if i > 0 { out.append(contentsOf: [32, 32]) }
                 let cell = i < cells.count ? cells[i] : Cell("")
                 var text = cell.text
-                if text.count > widths[i] { text = String(text.prefix(max(0, widths[i] - 1))) + "…" }
-                let pad = String(repeating: " ", count: widths[i] - text.count)
+                var n = counts.map { i < $0.count ? $0[i] : 0 } ?? Self.characterCount(text)
+                if n > widths[i] {
+                    text = String(text.prefix(max(0, widths[i] - 1))) + "…"
+                    n = text.count
+                }
+                let pad = widths[i] - n
                 let isLast = i == columns.count - 1
-                var shown = text
-                if color, let c = cell.color { shown = "\u{1B}[\(c)m\(text)\u{1B}[0m" }
-                parts.append(col.rightAligned ? pad + shown : (isLast ? shown : shown + pad))
+                if col.rightAligned { spaces(pad) }
+                if color, let c = cell.color {
+                    out.append(contentsOf: "\u{1B}[\(c)m".utf8)
+                    out.append(contentsOf: text.utf8)
+                    out.append(contentsOf: "\u{1B}[0m".utf8)
+                } else {
+                    out.append(contentsOf: text.utf8)
+                }
+                if !col.rightAligned && !isLast { spaces(pad) }
             }
-            out += parts.joined(separator: "  ") + "\n"
+            out.append(10)
         }
-        if headings { line(columns.map { Cell($0.header) }) }
-        rows.forEach(line)
-        return out
+        if headings { line(columns.map { Cell($0.header) }, nil) }
+        for (row, n) in zip(rows, counts) { line(row, n) }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// RFC 4180 CSV of the same columns, with full (untruncated) values.
