@@ -32,6 +32,9 @@ public struct ObjectTable {
             .init("VERDICT", minWidth: 7),
         ]
         if withReason { columns.append(.init("REASON", flexible: true, minWidth: 12)) }
+        // Objects made or used in the same second share their time text: format each second once
+        // (localtime_r per object was a tenth of `orphans` with 40,000 objects).
+        var whenCache: [Int64: String] = [:]
         let rows = items.map { c -> [Table.Cell] in
             let o = c.object
             let p = o.perm
@@ -40,8 +43,12 @@ public struct ObjectTable {
             let last = o.lastActivity
             let when: String
             if forCSV { when = String(last) }
-            else if absoluteTimes && last != 0 { when = "\(TimeFormat.relative(last, now: now)) (\(TimeFormat.local(last)))" }
-            else { when = TimeFormat.relative(last, now: now) }
+            else if let cached = whenCache[last] { when = cached }
+            else {
+                if absoluteTimes && last != 0 { when = "\(TimeFormat.relative(last, now: now)) (\(TimeFormat.local(last)))" }
+                else { when = TimeFormat.relative(last, now: now) }
+                whenCache[last] = when
+            }
             var row: [Table.Cell] = [
                 .init(o.kind.rawValue), .init(String(o.id)), .init(IPCTextFormat.hexKey(p.key)), .init(owner),
                 .init(IPCTextFormat.octal(p.mode & 0o7777)), .init(o.sizeSummary), .init(when), .init(Self.pids(o)),
