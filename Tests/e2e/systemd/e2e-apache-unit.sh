@@ -262,7 +262,12 @@ case "$(realpath "$work")" in
 /tmp/*|/var/tmp/*|/run/*|/dev/shm/*) not_ok "work dir $work is on a path the sandbox replaces"; exit 1 ;;
 esac
 chmod 755 "$work"
-mkdir -p "$work/htdocs" "$work/log" "$work/run"
+mkdir -p "$work/htdocs" "$work/log" "$work/run" "$work/bin"
+# The sandbox replaces /tmp, /var/tmp and /run: a binary or probe under them (a
+# clone in /tmp, as CI may make) would be invisible to the units. Run copies.
+cp -- "$IPCSWEEP" "$work/bin/$(basename "$IPCSWEEP")" && IPCSWEEP=$work/bin/$(basename "$IPCSWEEP")
+cp -- "$PROBE" "$work/bin/stoppost-probe.sh" && PROBE=$work/bin/stoppost-probe.sh
+echo "# running copies from $work/bin"
 token=$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')
 echo "ipcsweep-e2e $token" > "$work/htdocs/index.html"
 chmod 755 "$work/htdocs"; chmod 644 "$work/htdocs/index.html"
