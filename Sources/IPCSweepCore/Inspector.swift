@@ -50,7 +50,7 @@ public enum Inspector {
     /// Reads both snapshots and classifies. The tool's own pid and its ancestors never count as holders.
     public static func inspect(_ options: InspectionOptions, users: UserDirectory) throws -> Inspection {
         let ipc = IPCProbe(procRoot: options.procRoot, kinds: options.kinds)
-        // exe only for --exe scopes; cmdline decides nothing and costs the kernel a read of each process's memory.
+        // exe (a readlink per process) only for --exe scopes.
         let procProbe = ProcessProbe(procRoot: options.procRoot, details: options.scope.exes.isEmpty ? [] : [.exe])
 
         // The process table is read on another thread while the IPC objects' per-semaphore detail is read.

@@ -1,4 +1,4 @@
-/// One process as read from /proc/PID/{stat,status,cgroup,exe,cmdline,ns/ipc}.
+/// One process as read from /proc/PID/{stat,status,cgroup,exe,ns/ipc}.
 public struct ProcessRecord: Sendable, Equatable {
     public var pid: Int32
     public var ppid: Int32
@@ -9,8 +9,6 @@ public struct ProcessRecord: Sendable, Equatable {
     public var comm: String
     /// Target of /proc/PID/exe; nil when unreadable (kernel thread, permission).
     public var exe: String?
-    /// Arguments from /proc/PID/cmdline, joined by spaces.
-    public var cmdline: String
     /// Start instant in epoch seconds, from stat field 22 and the precise boot instant.
     public var startTime: Double
     /// The cgroup path systemd placed it in (name=systemd v1 line, else the v2 `0::` line).
@@ -21,7 +19,7 @@ public struct ProcessRecord: Sendable, Equatable {
     public var attachedSegments: [Int32]
 
     public init(pid: Int32, ppid: Int32, state: Character, uid: UInt32, euid: UInt32, comm: String,
-                exe: String? = nil, cmdline: String = "", startTime: Double, cgroup: String? = nil,
+                exe: String? = nil, startTime: Double, cgroup: String? = nil,
                 ipcNamespace: UInt64? = nil, attachedSegments: [Int32] = []) {
         self.pid = pid
         self.ppid = ppid
@@ -30,7 +28,6 @@ public struct ProcessRecord: Sendable, Equatable {
         self.euid = euid
         self.comm = comm
         self.exe = exe
-        self.cmdline = cmdline
         self.startTime = startTime
         self.cgroup = cgroup
         self.ipcNamespace = ipcNamespace

@@ -7,7 +7,7 @@ import Musl
 /// Reads the process table in one pass over /proc.
 ///
 /// Per process: /proc/PID/stat (ppid, state, comm, start ticks), status (uids), cgroup and ns/ipc, and,
-/// when asked for (`details`), exe and cmdline. Files are opened relative to a /proc/PID directory
+/// when asked for (`details`), exe. Files are opened relative to a /proc/PID directory
 /// descriptor and read into one reused buffer; the parsers work on bytes. /proc/PID/maps is read in a
 /// second pass only for the processes the caller names (those that could map an attached segment).
 public struct ProcessProbe: Sendable {
@@ -17,9 +17,7 @@ public struct ProcessProbe: Sendable {
         public init(rawValue: Int) { self.rawValue = rawValue }
         /// /proc/PID/exe (readlink): `--exe` scopes.
         public static let exe = Details(rawValue: 1)
-        /// /proc/PID/cmdline: costly for the kernel (it reads the process's memory); nothing decides by it.
-        public static let cmdline = Details(rawValue: 2)
-        public static let all: Details = [.exe, .cmdline]
+        public static let all: Details = [.exe]
     }
 
     public var procRoot: String
@@ -94,12 +92,11 @@ public struct ProcessProbe: Sendable {
         guard let parsed = reader.read(dir, "stat", { Self.parseStat($0) }) ?? nil else { return nil }
         guard let ids = reader.read(dir, "status", { Self.parseStatusIDs($0) }) ?? nil else { return nil }
         let cgroup = reader.read(dir, "cgroup", { Self.parseCgroup($0) }) ?? nil
-        let cmdline = details.contains(.cmdline) ? (reader.read(dir, "cmdline", { Self.joinCmdline($0) }) ?? "") : ""
         let exe = details.contains(.exe) ? reader.readLink(dir, "exe", { String(decoding: $0, as: UTF8.self) }) : nil
         let ns = reader.readLink(dir, "ns/ipc", { Self.namespaceInode($0) }) ?? nil
         return ProcessRecord(
             pid: pid, ppid: parsed.ppid, state: parsed.state, uid: ids.uid, euid: ids.euid, comm: parsed.comm,
-            exe: exe, cmdline: cmdline, startTime: boot + Double(parsed.startTicks) / ticksPerSecond,
+            exe: exe, startTime: boot + Double(parsed.startTicks) / ticksPerSecond,
             cgroup: cgroup, ipcNamespace: ns)
     }
 
@@ -331,16 +328,6 @@ public struct ProcessProbe: Sendable {
             v = a
         }
         return v
-    }
-
-    static func joinCmdline(_ bytes: [UInt8]) -> String {
-        var b = bytes
-        while b.last == 0 { b.removeLast() }
-        return String(decoding: b.map { $0 == 0 ? UInt8(ascii: " ") : $0 }, as: UTF8.self)
-    }
-
-    static func joinCmdline(_ b: UnsafeBufferPointer<UInt8>) -> String {
-        joinCmdline(Array(b))
     }
 }
 
