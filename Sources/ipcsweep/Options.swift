@@ -184,7 +184,10 @@ func writeAll(_ fd: Int32, _ text: String) {
     var bytes = Array(text.utf8)
     var offset = 0
     while offset < bytes.count {
-        let n = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
+        let n = bytes.withUnsafeMutableBytes { raw -> Int in
+            guard let start = raw.baseAddress else { return 0 }
+            return write(fd, start + offset, raw.count - offset)
+        }
         if n < 0 {
             if errno == EINTR { continue }
             return

@@ -9,10 +9,17 @@ public enum Verdict: String, Sendable, Codable, CaseIterable, Comparable {
     /// The tool could not read enough to decide.
     case unknown
 
-    public static func < (a: Verdict, b: Verdict) -> Bool {
-        let order: [Verdict] = [.orphaned, .suspect, .unknown, .inUse]
-        return order.firstIndex(of: a)! < order.firstIndex(of: b)!
+    /// Worst first: orphaned, suspect, unknown, in-use.
+    var rank: Int {
+        switch self {
+        case .orphaned: return 0
+        case .suspect: return 1
+        case .unknown: return 2
+        case .inUse: return 3
+        }
     }
+
+    public static func < (a: Verdict, b: Verdict) -> Bool { a.rank < b.rank }
 }
 
 /// A process named as evidence.

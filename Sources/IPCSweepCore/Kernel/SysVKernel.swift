@@ -86,7 +86,7 @@ public enum SysVKernel {
             return .success([Semaphore](unsafeUninitializedCapacity: count) { out, initialized in
                 for n in 0..<count {
                     let s = raw[n]
-                    (out.baseAddress! + n).initialize(to: Semaphore(value: s.value, pid: s.pid, ncnt: s.ncnt, zcnt: s.zcnt))
+                    out.initializeElement(at: n, to: Semaphore(value: s.value, pid: s.pid, ncnt: s.ncnt, zcnt: s.zcnt))
                 }
                 initialized = count
             })

@@ -11,10 +11,16 @@ public enum IPCKind: String, Sendable, Codable, CaseIterable, Comparable {
         }
     }
 
-    public static func < (a: IPCKind, b: IPCKind) -> Bool {
-        let order: [IPCKind] = [.sem, .shm, .msg]
-        return order.firstIndex(of: a)! < order.firstIndex(of: b)!
+    /// Listing order: semaphore sets, segments, queues.
+    var rank: Int {
+        switch self {
+        case .sem: return 0
+        case .shm: return 1
+        case .msg: return 2
+        }
     }
+
+    public static func < (a: IPCKind, b: IPCKind) -> Bool { a.rank < b.rank }
 }
 
 /// The permission part common to every kind (struct ipc_perm).

@@ -334,9 +334,13 @@ public struct ProcessProbe: Sendable {
 /// Reads small /proc files relative to a directory descriptor into one reused buffer.
 final class ProcFileReader {
     private var buffer: UnsafeMutableRawBufferPointer
+    /// The start of `buffer` (never empty, so never nil).
+    private var base: UnsafeMutableRawPointer
 
     init(capacity: Int = 16384) {
-        buffer = .allocate(byteCount: capacity, alignment: 16)
+        let count = max(capacity, 256)
+        base = .allocate(byteCount: count, alignment: 16)
+        buffer = UnsafeMutableRawBufferPointer(start: base, count: count)
     }
 
     deinit { buffer.deallocate() }
@@ -349,12 +353,14 @@ final class ProcFileReader {
         var used = 0
         while true {
             if used == buffer.count {
-                let bigger = UnsafeMutableRawBufferPointer.allocate(byteCount: buffer.count * 2, alignment: 16)
-                bigger.copyMemory(from: UnsafeRawBufferPointer(buffer))
+                let count = buffer.count * 2
+                let bigger = UnsafeMutableRawPointer.allocate(byteCount: count, alignment: 16)
+                bigger.copyMemory(from: base, byteCount: buffer.count)
                 buffer.deallocate()
-                buffer = bigger
+                base = bigger
+                buffer = UnsafeMutableRawBufferPointer(start: bigger, count: count)
             }
-            let n = Glibc.read(fd, buffer.baseAddress! + used, buffer.count - used)
+            let n = Glibc.read(fd, base + used, buffer.count - used)
             if n < 0 {
                 if errno == EINTR { continue }
                 return nil
@@ -362,14 +368,14 @@ final class ProcFileReader {
             if n == 0 { break }
             used += n
         }
-        return parse(UnsafeBufferPointer(start: buffer.baseAddress!.assumingMemoryBound(to: UInt8.self), count: used))
+        return parse(UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: used))
     }
 
     /// readlinkat, then `parse` on the target's bytes; nil when it cannot be read.
     func readLink<T>(_ dir: Int32, _ name: String, _ parse: (UnsafeBufferPointer<UInt8>) -> T) -> T? {
-        let n = readlinkat(dir, name, buffer.baseAddress!.assumingMemoryBound(to: CChar.self), buffer.count)
+        let n = readlinkat(dir, name, base.assumingMemoryBound(to: CChar.self), buffer.count)
         guard n >= 0 else { return nil }
-        return parse(UnsafeBufferPointer(start: buffer.baseAddress!.assumingMemoryBound(to: UInt8.self), count: n))
+        return parse(UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: n))
     }
 }
 

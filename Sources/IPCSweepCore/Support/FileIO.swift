@@ -25,8 +25,9 @@ public enum FileIO {
         var used = 0
         while true {
             if used == buffer.count { buffer.append(contentsOf: repeatElement(0, count: buffer.count)) }
-            let n = buffer.withUnsafeMutableBytes { raw in
-                Glibc.read(fd, raw.baseAddress! + used, raw.count - used)
+            let n = buffer.withUnsafeMutableBytes { raw -> Int in
+                guard let start = raw.baseAddress else { return 0 }
+                return Glibc.read(fd, start + used, raw.count - used)
             }
             if n < 0 {
                 if errno == EINTR { continue }
