@@ -131,9 +131,11 @@ final class VerdictScenarioTests: XCTestCase {
                           "needs the cgroup v1 name=systemd hierarchy")
         let unit = "ipcsweep-test-\(getpid()).service"
         let s = try Scenario.run("""
-            CG=/sys/fs/cgroup/systemd/system.slice/\(unit)
+            SLICE=/sys/fs/cgroup/systemd/system.slice
+            CG=$SLICE/\(unit)
+            [ -d $SLICE ] && MADE_SLICE=0 || MADE_SLICE=1
             mkdir -p $CG
-            trap 'for p in $(cat $CG/cgroup.procs 2>/dev/null); do kill -9 $p 2>/dev/null || true; done; sleep 0.2; rmdir $CG' EXIT
+            trap 'for p in $(cat $CG/cgroup.procs 2>/dev/null); do kill -9 $p 2>/dev/null || true; done; sleep 0.2; rmdir $CG; [ $MADE_SLICE = 0 ] || rmdir $SLICE' EXIT
             S=$(ipcsweep-testkit sem-create --key 0x59 --as-uid 4009)
             sh -c "echo \\$\\$ > $CG/cgroup.procs; exec ipcsweep-testkit sem-op --id $S --hold" & H=$!
             sleep 0.3
