@@ -48,17 +48,7 @@ public struct ProcessProbe: Sendable {
 
     /// Every process under procRoot. Entries that vanish while being read are skipped.
     public func read() throws -> ProcessTable {
-        let pids = try FileIO.numericEntries(procRoot)
-        let boot = bootInstant()
-        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
-        let reader = ProcFileReader()
-        var records: [ProcessRecord] = []
-        records.reserveCapacity(pids.count)
-        for pid in pids {
-            if let r = record(pid, boot: boot, ticksPerSecond: ticks > 0 ? ticks : 100, reader: reader) {
-                records.append(r)
-            }
-        }
+        let records = records(of: try FileIO.numericEntries(procRoot))
         let own = FileIO.readLink("\(procRoot)/self/ns/ipc").flatMap(Self.namespaceInode)
         return ProcessTable(processes: records, ownIPCNamespace: procRoot == "/proc" ? own : nil)
     }
@@ -67,17 +57,25 @@ public struct ProcessProbe: Sendable {
     /// only the new pids are read).
     public func addProcessesStarted(since table: inout ProcessTable) {
         guard let pids = try? FileIO.numericEntries(procRoot) else { return }
-        let new = pids.filter { table.byPid[$0] == nil }
+        let new = records(of: pids.filter { table.byPid[$0] == nil })
         guard !new.isEmpty else { return }
+        table = ProcessTable(processes: Array(table.byPid.values) + new, threadGroups: table.threadGroups,
+                             ownIPCNamespace: table.ownIPCNamespace)
+    }
+
+    /// The records of these pids, with one boot instant and one reused read buffer; vanished ones are skipped.
+    private func records(of pids: [Int32]) -> [ProcessRecord] {
+        guard !pids.isEmpty else { return [] }
         let boot = bootInstant()
-        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+        let clockTicks = Double(sysconf(Int32(_SC_CLK_TCK)))
+        let ticks = clockTicks > 0 ? clockTicks : 100
         let reader = ProcFileReader()
-        var records = Array(table.byPid.values)
-        for pid in new {
-            if let r = record(pid, boot: boot, ticksPerSecond: ticks > 0 ? ticks : 100, reader: reader) { records.append(r) }
+        var out: [ProcessRecord] = []
+        out.reserveCapacity(pids.count)
+        for pid in pids {
+            if let r = record(pid, boot: boot, ticksPerSecond: ticks, reader: reader) { out.append(r) }
         }
-        table = ProcessTable(processes: records, threadGroups: table.threadGroups, ownIPCNamespace: table.ownIPCNamespace,
-                             mapsRead: table.mapsRead, warnings: table.warnings)
+        return out
     }
 
     /// One process, or nil when its /proc entry vanished or is unreadable.
@@ -114,7 +112,7 @@ public struct ProcessProbe: Sendable {
             records[pid] = r
         }
         table = ProcessTable(processes: Array(records.values), threadGroups: table.threadGroups,
-                             ownIPCNamespace: table.ownIPCNamespace, mapsRead: true, warnings: table.warnings)
+                             ownIPCNamespace: table.ownIPCNamespace)
     }
 
     /// Resolves pids that are not in the table but are threads (/proc/TID/status `Tgid:`) to their thread group.
