@@ -93,6 +93,6 @@ public enum Inspector {
                                     userName: { users.displayUser($0) })
         let results = classifier.classify(snapshot)
         return Inspection(snapshot: snapshot, processes: table, scope: scope, classifications: results, now: now,
-                          warnings: snapshot.warnings + table.warnings + (scope?.warnings ?? []))
+                          warnings: snapshot.warnings + (scope?.warnings ?? []))
     }
 }

@@ -37,7 +37,7 @@ final class ClassifierTests: XCTestCase {
 
     func classify(_ o: IPCObject, _ procs: [ProcessRecord], threads: [Int32: Int32] = [:], scope: Set<Int32>? = nil,
                   exclusive: Bool = false, excluded: Set<Int32> = []) -> Classification {
-        let table = ProcessTable(processes: procs, threadGroups: threads, ownIPCNamespace: ns, mapsRead: true)
+        let table = ProcessTable(processes: procs, threadGroups: threads, ownIPCNamespace: ns)
         let resolved = scope.map { ResolvedScope(description: "unit x.service", members: $0, exclusive: exclusive) }
         return Classifier(processes: table, scope: resolved, excluded: excluded, now: Double(T + 60)).classify(o)
     }

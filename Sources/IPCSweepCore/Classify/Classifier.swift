@@ -22,9 +22,7 @@ public struct Classifier: Sendable {
     private let byUID: [UInt32: [Int]]
     /// Indexes into `live` of root processes in the scope (they may reach any object).
     private let rootInScope: [Int]
-    /// Per process of `live`: start time, root or not, in the scope or not (read without copying records).
-    private let liveStart: [Double]
-    private let liveIsRoot: [Bool]
+    /// Per process of `live`: whether it is in the scope (the scope is a set of pids; looked up once).
     private let liveInScope: [Bool]
     private let attachers: [Int32: [ProcessRecord]]
 
@@ -53,8 +51,6 @@ public struct Classifier: Sendable {
         }
         self.live = live
         liveUnits = live.map(\.unit)
-        liveStart = live.map(\.startTime)
-        liveIsRoot = live.map(\.isRoot)
         liveInScope = inScope
         byUID = index
         rootInScope = roots
@@ -133,7 +129,7 @@ public struct Classifier: Sendable {
             let last = object.lastActivity
             var reasons = possible.prefix(5).map { i in
                 let who = possibleHolderReason(i, cache: cache)
-                let start = liveStart[i]
+                let start = live[i].startTime
                 if start >= Double(last) + 1 {
                     return who + " started \(TimeFormat.duration(start - Double(last))) after the object was created"
                         + " and it was never used since: it may have inherited it from its creator (a daemonising parent)"
@@ -216,12 +212,8 @@ public struct Classifier: Sendable {
     }
 
     /// Live processes that could reach the object and existed at its last activity (same one-second slack;
-    /// wider by `creationGrace` for objects never used since their creation), oldest first (ties by pid).
-    public func possibleHolders(of object: IPCObject) -> [ProcessRecord] {
-        possibleHolderIndexes(of: object).map { live[$0] }
-    }
-
-    /// `possibleHolders` as indexes into `live`, ascending (= by start time, then pid). Each candidate list
+    /// wider by `creationGrace` for objects never used since their creation), as indexes into `live`,
+    /// ascending (= by start time, then pid). Each candidate list
     /// is ordered by start time, so only its prefix that started before the last activity is visited.
     private func possibleHolderIndexes(of object: IPCObject) -> [Int] {
         // Never operated on since its creation (or last IPC_SET): a process started shortly after may have
@@ -233,27 +225,21 @@ public struct Classifier: Sendable {
         var out: [Int] = []
         func visit(_ list: [Int]) {
             for i in list {
-                guard liveStart[i] < limit else { break }  // this one and all later ones are provably younger
+                guard live[i].startTime < limit else { break }  // this one and all later ones are provably younger
                 let inScope = liveInScope[i]
                 if let scope, scope.exclusive, !inScope { continue }
                 // Root reaches everything: it counts inside the scope, or, unscoped, for root-owned/created objects.
-                if liveIsRoot[i], scope != nil ? !inScope : !rootObject { continue }
+                if live[i].isRoot, scope != nil ? !inScope : !rootObject { continue }
                 out.append(i)
             }
         }
         if let l = byUID[perm.uid] { visit(l) }
-        let lists = (perm.cuid != perm.uid ? 1 : 0) + (rootInScope.isEmpty ? 0 : 1)
-        if lists > 0 {
-            if perm.cuid != perm.uid, let l = byUID[perm.cuid] { visit(l) }
-            visit(rootInScope)
-            // The same process can come from two lists (uid and euid, or a root in scope): once each, in order.
-            out.sort()
-            var unique: [Int] = []
-            unique.reserveCapacity(out.count)
-            for i in out where unique.last != i { unique.append(i) }
-            out = unique
-        }
-        return out
+        // One list is already in order without repeats; more can name a process twice (uid and euid, or a root in
+        // the scope): merge them, once each, in `live` order.
+        guard perm.cuid != perm.uid || !rootInScope.isEmpty else { return out }
+        if perm.cuid != perm.uid, let l = byUID[perm.cuid] { visit(l) }
+        visit(rootInScope)
+        return Array(Set(out)).sorted()
     }
 
     /// "possible holder: pid 812 apache2 (www-data, apache2.service)", once per process.

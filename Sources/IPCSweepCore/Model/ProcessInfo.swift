@@ -73,21 +73,14 @@ public struct ProcessTable: Sendable, Equatable {
     public var threadGroups: [Int32: Int32]
     /// The tool's own IPC namespace inode.
     public var ownIPCNamespace: UInt64?
-    /// Whether /proc/PID/maps were read (only when some segment has attachments).
-    public var mapsRead: Bool
-    /// Problems reading /proc, each naming the path.
-    public var warnings: [String]
 
-    public init(processes: [ProcessRecord], threadGroups: [Int32: Int32] = [:], ownIPCNamespace: UInt64? = nil,
-                mapsRead: Bool = false, warnings: [String] = []) {
+    public init(processes: [ProcessRecord], threadGroups: [Int32: Int32] = [:], ownIPCNamespace: UInt64? = nil) {
         var map: [Int32: ProcessRecord] = [:]
         map.reserveCapacity(processes.count)
         for p in processes { map[p.pid] = p }
         self.byPid = map
         self.threadGroups = threadGroups
         self.ownIPCNamespace = ownIPCNamespace
-        self.mapsRead = mapsRead
-        self.warnings = warnings
     }
 
     public var processes: [ProcessRecord] { byPid.values.sorted { $0.pid < $1.pid } }

@@ -63,8 +63,6 @@ public struct IPCProbe: Sendable {
     // MARK: /proc/sysvipc
 
     /// Parses /proc/sysvipc/{sem,shm,msg} (one read per file), then adds per-semaphore detail.
-    public func fromProc() throws -> IPCSnapshot { try fromProc(alongside: nil) }
-
     func fromProc(alongside once: OnceWork?) throws -> IPCSnapshot {
         var warnings: [String] = []
         var snap = IPCSnapshot(source: "proc")
@@ -106,8 +104,6 @@ public struct IPCProbe: Sendable {
     // MARK: syscalls
 
     /// SEM_INFO for the highest index, then SEM_STAT_ANY over 0...max (SEM_STAT before Linux 4.17); same for shm and msg.
-    public func fromSyscalls() throws -> IPCSnapshot { try fromSyscalls(alongside: nil) }
-
     func fromSyscalls(alongside once: OnceWork?) throws -> IPCSnapshot {
         var snap = IPCSnapshot(source: "syscall")
         if kinds.contains(.sem) {

@@ -77,9 +77,6 @@ public enum FileIO {
         return out
     }
 
-    /// Whether a path exists.
-    public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
-
     /// Writes a file atomically: a temporary file in the same directory, fsync, rename, fsync of the directory
     /// (see `AtomicFileWriter`). Nothing is left behind on failure.
     public static func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws(FileError) {
