@@ -2,6 +2,9 @@
 #include "CSysVIPC.h"
 
 #include <errno.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <linux/nsfs.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,6 +191,12 @@ int cipc_limits(cipc_limits_t *out) {
     }
     return ok ? 0 : -1;
 }
+
+int cipc_enter_ipc_namespace(int fd) { return setns(fd, CLONE_NEWIPC); }
+
+int cipc_namespace_type(int fd) { return ioctl(fd, NS_GET_NSTYPE); }
+
+int cipc_clone_newipc(void) { return CLONE_NEWIPC; }
 
 static volatile sig_atomic_t pending_signo = 0;
 static volatile sig_atomic_t pending_pid = 0;

@@ -12,13 +12,16 @@ public struct InspectionOptions: Sendable {
     public var source: IPCSource
     public var kinds: Set<IPCKind>
     public var scope: ScopeSpec
+    /// Another IPC namespace to inspect (`--namespace`); nil: the tool's own.
+    public var namespace: IPCNamespaceThread?
 
     public init(procRoot: String = "/proc", source: IPCSource = .auto, kinds: Set<IPCKind> = Set(IPCKind.allCases),
-                scope: ScopeSpec = ScopeSpec()) {
+                scope: ScopeSpec = ScopeSpec(), namespace: IPCNamespaceThread? = nil) {
         self.procRoot = procRoot
         self.source = source
         self.kinds = kinds
         self.scope = scope
+        self.namespace = namespace
     }
 }
 
@@ -31,6 +34,8 @@ public struct Inspection: Sendable {
     public var now: Double
     /// Everything worth telling the user that is not a verdict (skipped lines, stale pidfiles).
     public var warnings: [String]
+    /// The IPC namespace inspected, when it was chosen (`--namespace`, `--all-namespaces`); nil: the tool's own.
+    public var namespace: IPCNamespaceInfo?
 }
 
 /// The process table, written by the worker that read it (before the snapshot call returns).
@@ -48,10 +53,11 @@ public enum Inspector {
     }
 
     /// Reads both snapshots and classifies. The tool's own pid and its ancestors never count as holders.
+    /// With `options.namespace`, the objects are those of that IPC namespace and the possible holders the
+    /// processes in it (host pids).
     public static func inspect(_ options: InspectionOptions, users: UserDirectory) throws -> Inspection {
-        let ipc = IPCProbe(procRoot: options.procRoot, kinds: options.kinds)
-        // exe (a readlink per process) only for --exe scopes.
-        let procProbe = ProcessProbe(procRoot: options.procRoot, details: options.scope.exes.isEmpty ? [] : [.exe])
+        let ipc = IPCProbe(procRoot: options.procRoot, kinds: options.kinds, namespace: options.namespace)
+        let procProbe = processProbe(options)
 
         // The process table is read on another thread while the IPC objects' per-semaphore detail is read.
         let read = ConcurrentReads()
@@ -60,39 +66,131 @@ public enum Inspector {
         do { table = try (read.table ?? Result { try procProbe.read() }).get() } catch {
             throw ProbeError(description: "\(error): cannot read the process table")
         }
+        var info: IPCNamespaceInfo?
+        if let ns = options.namespace {
+            info = IPCNamespaceInfo.all(in: table).first { $0.inode == ns.inode }
+                ?? IPCNamespaceInfo(inode: ns.inode, owner: IPCNamespaceInfo.owner(inode: ns.inode, oldest: nil), pid: nil)
+            table.ownIPCNamespace = ns.inode
+        }
+        var found = [Found(snapshot: snapshot, namespace: info)]
+        complete(&found, table: &table, probe: procProbe, options: options)
+        return classify(found[0], table: table, options: options, users: users)
+    }
+
+    /// Every IPC namespace that a process is in (/proc/*/ns/ipc), each read from a thread inside it and
+    /// classified against the processes of that namespace. The process table is read once for all of them.
+    /// A namespace that cannot be entered (its processes exited meanwhile, permission) is a warning.
+    public static func inspectAll(_ options: InspectionOptions, users: UserDirectory) throws -> [Inspection] {
+        let procProbe = processProbe(options)
+        guard options.procRoot == "/proc" else {
+            throw ProbeError(description: "--all-namespaces reads the running kernel, not the procfs copy in \(options.procRoot)")
+        }
+        var table: ProcessTable
+        do { table = try procProbe.read() } catch {
+            throw ProbeError(description: "\(error): cannot read the process table")
+        }
+        let own = table.ownIPCNamespace
+        var found: [Found] = []
+        var failures: [String] = []
+        for info in IPCNamespaceInfo.all(in: table) {
+            var probe = IPCProbe(procRoot: options.procRoot, kinds: options.kinds)
+            if info.inode != own {
+                // Enter through its oldest process, else any other process of it still there.
+                let pids = [info.pid].compactMap { $0 } + table.byPid.values
+                    .filter { $0.ipcNamespace == info.inode && $0.pid != info.pid }.map(\.pid).sorted()
+                var thread: IPCNamespaceThread?
+                var lastError = "no process of it is left"
+                for pid in pids {
+                    do {
+                        let t = try IPCNamespaceThread(target: String(pid), procRoot: options.procRoot)
+                        if t.inode == info.inode { thread = t; break }
+                        lastError = "pid \(pid) is now in another namespace"
+                    } catch { lastError = error.description }
+                }
+                guard let thread else {
+                    failures.append("IPC namespace \(info.inode) (\(info.owner)) not inspected: \(lastError)")
+                    continue
+                }
+                probe.namespace = thread
+            }
+            do {
+                found.append(Found(snapshot: try probe.snapshot(source: options.source), namespace: info))
+            } catch {
+                failures.append("IPC namespace \(info.inode) (\(info.owner)) not inspected: \(error)")
+            }
+        }
+        complete(&found, table: &table, probe: procProbe, options: options)
+        return found.map { f in
+            var t = table
+            t.ownIPCNamespace = f.namespace?.inode
+            var i = classify(f, table: t, options: options, users: users)
+            i.warnings = failures + i.warnings
+            return i
+        }
+    }
+
+    /// One namespace's objects, before classification.
+    private struct Found {
+        var snapshot: IPCSnapshot
+        var namespace: IPCNamespaceInfo?
+    }
+
+    private static func processProbe(_ options: InspectionOptions) -> ProcessProbe {
+        // exe (a readlink per process) only for --exe scopes.
+        ProcessProbe(procRoot: options.procRoot, details: options.scope.exes.isEmpty ? [] : [.exe])
+    }
+
+    /// What the table needs once every snapshot is read: the processes started meanwhile, the SysV mappings of
+    /// the processes that could map an attached segment, and thread ids among the recorded pids.
+    private static func complete(_ found: inout [Found], table: inout ProcessTable, probe procProbe: ProcessProbe,
+                                 options: InspectionOptions) {
         // The table must hold every process that existed when the objects were read: a process started while
         // they were being read may already have created or operated on one (and be its only holder). So list
         // /proc once more, now that the objects are read, and add the processes the first pass did not see.
         procProbe.addProcessesStarted(since: &table)
-        let now = currentTime()
 
-        // /proc/PID/maps only when some segment is attached, and only for processes that could attach it.
-        let attached = snapshot.segments.filter { $0.nattch > 0 }
-        if !attached.isEmpty {
+        // /proc/PID/maps only when some segment is attached, and only for processes (of that segment's
+        // namespace) that could attach it.
+        var pids: Set<Int32> = []
+        for f in found {
+            let attached = f.snapshot.segments.filter { $0.nattch > 0 }
+            guard !attached.isEmpty else { continue }
             let open = attached.contains { $0.perm.mode & 0o066 != 0 }
             let owners = Set(attached.flatMap { $0.perm.uids })
-            let pids = table.byPid.values.filter { p in
-                !p.isDeadOrZombie && table.sharesIPCNamespace(p)
-                    && (open || p.isRoot || owners.contains(p.uid) || owners.contains(p.euid))
-            }.map(\.pid)
-            procProbe.addAttachments(to: &table, for: pids)
+            var t = table
+            if let ns = f.namespace { t.ownIPCNamespace = ns.inode }
+            for p in t.byPid.values where !p.isDeadOrZombie && t.sharesIPCNamespace(p)
+                && (open || p.isRoot || owners.contains(p.uid) || owners.contains(p.euid)) {
+                pids.insert(p.pid)
+            }
         }
+        if !pids.isEmpty { procProbe.addAttachments(to: &table, for: pids.sorted()) }
         // Recorded pids that are thread ids resolve to their thread group.
         if options.procRoot == "/proc" {
             var unknown: Set<Int32> = []
             func note(_ pid: Int32) { if pid > 0 && table.byPid[pid] == nil { unknown.insert(pid) } }
-            for s in snapshot.semaphoreSets { for sem in s.semaphores ?? [] { note(sem.pid) } }
-            for s in snapshot.segments { note(s.cpid); note(s.lpid) }
-            for q in snapshot.queues { note(q.lspid); note(q.lrpid) }
+            for f in found {
+                for s in f.snapshot.semaphoreSets { for sem in s.semaphores ?? [] { note(sem.pid) } }
+                for s in f.snapshot.segments { note(s.cpid); note(s.lpid) }
+                for q in f.snapshot.queues { note(q.lspid); note(q.lrpid) }
+            }
             procProbe.resolveThreads(in: &table, pids: unknown.sorted())
         }
+    }
 
+    /// The pure part: scope, classifier, verdicts (the table's `ownIPCNamespace` is the namespace inspected).
+    private static func classify(_ f: Found, table: ProcessTable, options: InspectionOptions,
+                                 users: UserDirectory) -> Inspection {
+        let now = currentTime()
         let scope = options.scope.resolve(in: table)
         let excluded = options.procRoot == "/proc" ? table.selfAndAncestors(of: getpid()) : []
         let classifier = Classifier(processes: table, scope: scope, excluded: excluded, now: now,
                                     userName: { users.displayUser($0) })
-        let results = classifier.classify(snapshot)
-        return Inspection(snapshot: snapshot, processes: table, scope: scope, classifications: results, now: now,
-                          warnings: snapshot.warnings + (scope?.warnings ?? []))
+        var results = classifier.classify(f.snapshot)
+        if let ns = f.namespace {
+            for i in results.indices { results[i].namespace = ns }
+        }
+        return Inspection(snapshot: f.snapshot, processes: table, scope: scope, classifications: results, now: now,
+                          warnings: f.snapshot.warnings + (scope?.warnings ?? []), namespace: f.namespace)
     }
 }

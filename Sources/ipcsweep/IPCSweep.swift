@@ -16,16 +16,52 @@ struct IPCSweep: ParsableCommand {
     )
 }
 
-/// Runs an inspection with the shared options, printing its warnings.
+/// Runs an inspection with the shared options (of `namespace`, a thread inside another IPC namespace, when
+/// given), printing its warnings.
 func inspect(source: SourceOptions, kinds: Set<IPCKind> = Set(IPCKind.allCases), scope: ScopeOptions,
-             users: UserDirectory) throws -> Inspection {
+             namespace: IPCNamespaceThread? = nil, users: UserDirectory) throws -> Inspection {
     do {
         let options = InspectionOptions(procRoot: source.procRoot, source: source.source,
-                                        kinds: kinds.isEmpty ? Set(IPCKind.allCases) : kinds, scope: scope.spec)
+                                        kinds: kinds.isEmpty ? Set(IPCKind.allCases) : kinds, scope: scope.spec,
+                                        namespace: namespace)
         let result = try Inspector.inspect(options, users: users)
         result.warnings.forEach(warn)
         return result
     } catch let e as ProbeError {
         throw CLIError(e.description)
+    }
+}
+
+/// `inspect` for `--namespace` and `--all-namespaces`: one inspection per IPC namespace (every namespace's
+/// warnings printed once), or the one namespace chosen.
+func inspectNamespaces(source: SourceOptions, kinds: Set<IPCKind> = Set(IPCKind.allCases), scope: ScopeOptions,
+                       namespace: NamespaceOptions, all: AllNamespacesOption, users: UserDirectory) throws -> [Inspection] {
+    if all.allNamespaces {
+        if let n = namespace.namespace {
+            throw CLIError("--namespace \(n) and --all-namespaces exclude each other; give one")
+        }
+        do {
+            let options = InspectionOptions(procRoot: source.procRoot, source: source.source,
+                                            kinds: kinds.isEmpty ? Set(IPCKind.allCases) : kinds, scope: scope.spec)
+            let results = try Inspector.inspectAll(options, users: users)
+            var seen: Set<String> = []
+            for w in results.flatMap(\.warnings) where seen.insert(w).inserted { warn(w) }
+            return results
+        } catch let e as ProbeError {
+            throw CLIError(e.description)
+        }
+    }
+    return [try inspect(source: source, kinds: kinds, scope: scope, namespace: try namespace.open(procRoot: source.procRoot),
+                        users: users)]
+}
+
+extension Array where Element == Inspection {
+    /// Several namespaces' inspections as one: the classifications in order, warnings once each.
+    var merged: Inspection? {
+        guard var out = first else { return nil }
+        out.classifications = flatMap(\.classifications)
+        var seen: Set<String> = []
+        out.warnings = flatMap(\.warnings).filter { seen.insert($0).inserted }
+        return out
     }
 }

@@ -8,12 +8,16 @@ struct List: ParsableCommand {
     @OptionGroup var source: SourceOptions
     @OptionGroup var filters: FilterOptions
     @OptionGroup var scope: ScopeOptions
+    @OptionGroup var namespace: NamespaceOptions
+    @OptionGroup var allNamespaces: AllNamespacesOption
     @OptionGroup var output: OutputOptions
 
     func run() throws {
         let users = UserDirectory()
         let filter = try filters.filter(users: users)
-        let result = try inspect(source: source, kinds: filter.kinds, scope: scope, users: users)
+        let results = try inspectNamespaces(source: source, kinds: filter.kinds, scope: scope, namespace: namespace,
+                                            all: allNamespaces, users: users)
+        guard let result = results.merged else { return }
         let items = result.classifications.filter { filter.matches($0, now: result.now) }
         try ObjectOutput(output: output, users: users, inspection: result, withReason: false).print(items)
         retainUntilExit(result, items)

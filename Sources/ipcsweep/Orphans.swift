@@ -8,6 +8,8 @@ struct Orphans: ParsableCommand {
     @OptionGroup var source: SourceOptions
     @OptionGroup var filters: FilterOptions
     @OptionGroup var scope: ScopeOptions
+    @OptionGroup var namespace: NamespaceOptions
+    @OptionGroup var allNamespaces: AllNamespacesOption
     @OptionGroup var output: OutputOptions
 
     func run() throws {
@@ -15,7 +17,9 @@ struct Orphans: ParsableCommand {
         var filter = try filters.filter(users: users)
         let wanted: Set<Verdict> = [.orphaned, .suspect]
         filter.verdicts = filter.verdicts.isEmpty ? wanted : filter.verdicts.intersection(wanted)
-        let result = try inspect(source: source, kinds: filter.kinds, scope: scope, users: users)
+        let results = try inspectNamespaces(source: source, kinds: filter.kinds, scope: scope, namespace: namespace,
+                                            all: allNamespaces, users: users)
+        guard let result = results.merged else { return }
         let items = result.classifications.filter { filter.matches($0, now: result.now) }
         let orphaned = items.filter { $0.verdict == .orphaned }.count
         let suspect = items.count - orphaned

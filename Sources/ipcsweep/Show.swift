@@ -13,6 +13,7 @@ struct Show: ParsableCommand {
 
     @OptionGroup var source: SourceOptions
     @OptionGroup var scope: ScopeOptions
+    @OptionGroup var namespace: NamespaceOptions
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
@@ -21,7 +22,8 @@ struct Show: ParsableCommand {
 
     func run() throws {
         let users = UserDirectory()
-        let result = try inspect(source: source, kinds: Set(types), scope: scope, users: users)
+        let result = try inspect(source: source, kinds: Set(types), scope: scope,
+                                 namespace: try namespace.open(procRoot: source.procRoot), users: users)
         let wanted = Set(ids)
         let items = result.classifications.filter { wanted.contains($0.object.id) }
         let missing = ids.filter { id in !items.contains { $0.object.id == id } }

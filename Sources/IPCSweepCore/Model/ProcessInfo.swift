@@ -71,7 +71,8 @@ public struct ProcessTable: Sendable, Equatable {
     public private(set) var byPid: [Int32: ProcessRecord]
     /// Threads that are not group leaders, resolved to their thread group id (only for pids asked about).
     public var threadGroups: [Int32: Int32]
-    /// The tool's own IPC namespace inode.
+    /// The inode of the IPC namespace being inspected: the tool's own, or the one `--namespace` names
+    /// (then the processes in it are the possible holders). nil: unknown, every process counts.
     public var ownIPCNamespace: UInt64?
 
     public init(processes: [ProcessRecord], threadGroups: [Int32: Int32] = [:], ownIPCNamespace: UInt64? = nil) {
@@ -92,7 +93,7 @@ public struct ProcessTable: Sendable, Equatable {
         return nil
     }
 
-    /// Whether a process shares the tool's IPC namespace (unknown namespaces count as shared).
+    /// Whether a process is in the IPC namespace being inspected (unknown namespaces count as shared).
     public func sharesIPCNamespace(_ p: ProcessRecord) -> Bool {
         guard let own = ownIPCNamespace, let theirs = p.ipcNamespace else { return true }
         return own == theirs

@@ -22,15 +22,21 @@ public struct ProbeError: Error, CustomStringConvertible {
     public var description: String
 }
 
-/// Reads the System V IPC objects of the tool's IPC namespace into an `IPCSnapshot`.
+/// Reads the System V IPC objects of the tool's IPC namespace (or of another one, through a thread inside it)
+/// into an `IPCSnapshot`.
 public struct IPCProbe: Sendable {
     /// The procfs root (`--proc DIR`); per-semaphore detail is read from the live kernel only when this is /proc.
     public var procRoot: String
     public var kinds: Set<IPCKind>
+    /// Another IPC namespace to read (`--namespace`): every syscall and /proc/sysvipc, /proc/sys/kernel read runs
+    /// on this thread inside it. nil: the tool's own namespace.
+    public var namespace: IPCNamespaceThread?
 
-    public init(procRoot: String = "/proc", kinds: Set<IPCKind> = Set(IPCKind.allCases)) {
+    public init(procRoot: String = "/proc", kinds: Set<IPCKind> = Set(IPCKind.allCases),
+                namespace: IPCNamespaceThread? = nil) {
         self.procRoot = procRoot
         self.kinds = kinds
+        self.namespace = namespace
     }
 
     /// Whether the snapshot describes the kernel this process runs on.
@@ -47,23 +53,38 @@ public struct IPCProbe: Sendable {
     public func snapshot(source: IPCSource, alongside work: (@Sendable () -> Void)?) throws -> IPCSnapshot {
         let once = work.map(OnceWork.init)
         defer { once?.run() }
+        if let ns = namespace {
+            // Inside the namespace on its thread (the per-semaphore detail one set after another there), the
+            // work alongside on this thread meanwhile.
+            guard isLive else {
+                throw ProbeError(description: "--namespace reads the running kernel, not the procfs copy in \(procRoot)")
+            }
+            var inside = self
+            inside.namespace = nil
+            return try ns.perform({ Result { try inside.read(source: source, alongside: nil, serial: true) } },
+                                  meanwhile: { once?.run() }).get()
+        }
+        return try read(source: source, alongside: once, serial: false)
+    }
+
+    private func read(source: IPCSource, alongside once: OnceWork?, serial: Bool) throws -> IPCSnapshot {
         switch source {
-        case .proc: return try fromProc(alongside: once)
+        case .proc: return try fromProc(alongside: once, serial: serial)
         case .syscall:
             guard isLive else {
                 throw ProbeError(description: "--source syscall reads the running kernel, not the procfs copy in \(procRoot); use --source proc")
             }
-            return try fromSyscalls(alongside: once)
+            return try fromSyscalls(alongside: once, serial: serial)
         case .auto:
-            if isLive, let s = try? fromSyscalls(alongside: once) { return s }
-            return try fromProc(alongside: once)
+            if isLive, let s = try? fromSyscalls(alongside: once, serial: serial) { return s }
+            return try fromProc(alongside: once, serial: serial)
         }
     }
 
     // MARK: /proc/sysvipc
 
     /// Parses /proc/sysvipc/{sem,shm,msg} (one read per file), then adds per-semaphore detail.
-    func fromProc(alongside once: OnceWork?) throws -> IPCSnapshot {
+    func fromProc(alongside once: OnceWork?, serial: Bool = false) throws -> IPCSnapshot {
         var warnings: [String] = []
         var snap = IPCSnapshot(source: "proc")
         func load(_ name: String) throws -> ([UInt8], String) {
@@ -92,7 +113,7 @@ public struct IPCProbe: Sendable {
         }
         snap.warnings = warnings
         if isLive {
-            addSemaphoreDetail(&snap, alongside: once)
+            addSemaphoreDetail(&snap, alongside: once, serial: serial)
         } else {
             for i in snap.semaphoreSets.indices {
                 snap.semaphoreSets[i].detailError = "per-semaphore pids and waiters are not in a procfs copy (\(procRoot))"
@@ -104,7 +125,7 @@ public struct IPCProbe: Sendable {
     // MARK: syscalls
 
     /// SEM_INFO for the highest index, then SEM_STAT_ANY over 0...max (SEM_STAT before Linux 4.17); same for shm and msg.
-    func fromSyscalls(alongside once: OnceWork?) throws -> IPCSnapshot {
+    func fromSyscalls(alongside once: OnceWork?, serial: Bool = false) throws -> IPCSnapshot {
         var snap = IPCSnapshot(source: "syscall")
         if kinds.contains(.sem) {
             snap.semaphoreSets = try scan(.sem, warnings: &snap.warnings) { SysVKernel.semaphoreSet(atIndex: $0, any: $1) }
@@ -115,7 +136,7 @@ public struct IPCProbe: Sendable {
         if kinds.contains(.msg) {
             snap.queues = try scan(.msg, warnings: &snap.warnings) { SysVKernel.queue(atIndex: $0, any: $1) }
         }
-        addSemaphoreDetail(&snap, alongside: once)
+        addSemaphoreDetail(&snap, alongside: once, serial: serial)
         return snap
     }
 
@@ -159,7 +180,8 @@ public struct IPCProbe: Sendable {
     ///
     /// These are most of the syscalls of a run (three per semaphore), each on its own set, so the sets are
     /// read in chunks by several threads at once (DispatchQueue.concurrentPerform); results keep the sets' order.
-    private func addSemaphoreDetail(_ snap: inout IPCSnapshot, alongside once: OnceWork?) {
+    /// `serial`: all on the calling thread (the thread inside another IPC namespace: Dispatch's workers are not).
+    private func addSemaphoreDetail(_ snap: inout IPCSnapshot, alongside once: OnceWork?, serial: Bool) {
         let sets = snap.semaphoreSets
         var results = [Result<[Semaphore], Errno>](repeating: .success([]), count: sets.count)
         let chunk = 256
@@ -179,7 +201,9 @@ public struct IPCProbe: Sendable {
                     out.buffer[i] = SysVKernel.semaphores(ofSet: sets[i].id, count: sets[i].nsems)
                 }
             }
-            if chunks + extra > 1 {
+            if serial {
+                for i in 0..<(chunks + extra) { read(i) }
+            } else if chunks + extra > 1 {
                 DispatchQueue.concurrentPerform(iterations: chunks + extra, execute: read)
             } else if chunks + extra == 1 {
                 read(0)
@@ -205,7 +229,13 @@ public struct IPCProbe: Sendable {
     }
 
     /// Kernel limits from /proc/sys/kernel/{sem,shmmni,shmall,shmmax,msgmni,msgmnb,msgmax}, IPC_INFO as fallback.
+    /// Inside `namespace` when one is set: each IPC namespace has its own limits.
     public func limits() throws -> KernelLimits {
+        if let ns = namespace {
+            var inside = self
+            inside.namespace = nil
+            return try ns.performThrowing { try inside.limits() }
+        }
         func number(_ name: String) -> [Int64]? {
             guard let t = try? FileIO.readText("\(procRoot)/sys/kernel/\(name)") else { return nil }
             // shmall/shmmax default to values above Int64.max ("unlimited"): clamp rather than fail.

@@ -229,6 +229,7 @@ final class ObjectJSONCache {
             w.bool(s.markedForRemoval)
             w.fragment(",\n      \"mode\" : ")
             w.int(p.mode)
+            namespace(&w, c)
             w.fragment(",\n      \"nattch\" : ")
             w.int(s.nattch)
             ownerThroughPossibleHolders(&w, c)
@@ -259,6 +260,7 @@ final class ObjectJSONCache {
             w.int(q.lspid)
             w.fragment(",\n      \"mode\" : ")
             w.int(p.mode)
+            namespace(&w, c)
             ownerThroughPossibleHolders(&w, c)
             w.fragment(",\n      \"qbytes\" : ")
             optionalInt(&w, q.qbytes)
@@ -304,6 +306,19 @@ final class ObjectJSONCache {
         groupThroughLastActivityISO(&w, c, last)
         w.fragment(",\n      \"mode\" : ")
         w.int(c.object.perm.mode)
+        namespace(&w, c)
+    }
+
+    /// `"namespace" : {"inode", "owner", "pid"}` right after mode (its place in sorted order), when set.
+    private func namespace(_ w: inout JSONStreamWriter, _ c: Classification) {
+        guard let ns = c.namespace else { return }
+        w.fragment(",\n      \"namespace\" : {\n        \"inode\" : ")
+        w.int(ns.inode)
+        w.fragment(",\n        \"owner\" : ")
+        w.string(ns.owner)
+        w.fragment(",\n        \"pid\" : ")
+        optionalInt(&w, ns.pid)
+        w.fragment("\n      }")
     }
 
     /// owner, perms, possibleHolders.

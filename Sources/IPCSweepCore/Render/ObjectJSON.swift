@@ -5,7 +5,7 @@ public let jsonSchemaVersion = 1
 
 /// Keys of the object JSON; the man page documents each.
 enum ObjectKey: String, CodingKey {
-    case type, id, key, keyHex, owner, creator, group, creatorGroup, mode, perms, verdict, reasons, holders,
+    case type, id, key, keyHex, owner, creator, group, creatorGroup, mode, namespace, perms, verdict, reasons, holders,
          possibleHolders, lastActivity, lastActivityISO, ctime, ctimeISO
     case nsems, otime, otimeISO, semaphores, detailError
     case size, cpid, lpid, nattch, atime, atimeISO, dtime, dtimeISO, rss, swap, markedForRemoval, locked
@@ -70,9 +70,22 @@ public struct ObjectJSON: Encodable {
         }
     }
 
+    /// `{"inode": N, "owner": S, "pid": N|null}`: present with --namespace and --all-namespaces.
+    struct NamespaceJSON: Encodable {
+        let ns: IPCNamespaceInfo
+        enum K: String, CodingKey { case inode, owner, pid }
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: K.self)
+            try c.encode(ns.inode, forKey: .inode)
+            try c.encode(ns.owner, forKey: .owner)
+            try c.encode(ns.pid, forKey: .pid)
+        }
+    }
+
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: ObjectKey.self)
         let o = self.c.object
+        try c.encodeIfPresent(self.c.namespace.map(NamespaceJSON.init), forKey: .namespace)
         let p = o.perm
         func time(_ v: Int64, _ k: ObjectKey, _ iso: ObjectKey) throws {
             try c.encode(v, forKey: k)

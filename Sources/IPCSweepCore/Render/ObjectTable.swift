@@ -24,8 +24,15 @@ public struct ObjectTable {
         return list.isEmpty ? "-" : list.map(String.init).joined(separator: ",")
     }
 
+    /// The NAMESPACE cell: "INODE OWNER" (`--all-namespaces`).
+    public static func namespace(_ ns: IPCNamespaceInfo?) -> String {
+        ns.map { "\($0.inode) \($0.owner)" } ?? "-"
+    }
+
     public func table(_ items: [Classification]) -> Table {
-        var columns: [Table.Column] = [
+        let withNamespace = items.contains { $0.namespace != nil }
+        var columns: [Table.Column] = withNamespace ? [.init("NAMESPACE", flexible: true, minWidth: 10)] : []
+        columns += [
             .init("TYPE", minWidth: 3), .init("ID", right: true), .init("KEY", minWidth: 10),
             .init("OWNER", flexible: true, minWidth: 6), .init("PERMS", minWidth: 4), .init("SIZE", right: true),
             .init("LAST-ACTIVITY", flexible: true, minWidth: 10), .init("PIDS", flexible: true, minWidth: 4),
@@ -49,7 +56,8 @@ public struct ObjectTable {
                 else { when = TimeFormat.relative(last, now: now) }
                 whenCache[last] = when
             }
-            var row: [Table.Cell] = [
+            var row: [Table.Cell] = withNamespace ? [.init(Self.namespace(c.namespace))] : []
+            row += [
                 .init(o.kind.rawValue), .init(String(o.id)), .init(IPCTextFormat.hexKey(p.key)), .init(owner),
                 .init(IPCTextFormat.octal(p.mode & 0o7777)), .init(o.sizeSummary), .init(when), .init(Self.pids(o)),
                 .init(c.verdict.rawValue, color: VerdictColor.code(c.verdict)),
