@@ -36,6 +36,8 @@ public struct Inspection: Sendable {
     public var warnings: [String]
     /// The IPC namespace inspected, when it was chosen (`--namespace`, `--all-namespaces`); nil: the tool's own.
     public var namespace: IPCNamespaceInfo?
+    /// The thread inside that namespace, for more reads there (its limits); nil for the tool's own namespace.
+    public var namespaceThread: IPCNamespaceThread?
 }
 
 /// The process table, written by the worker that read it (before the snapshot call returns).
@@ -72,7 +74,7 @@ public enum Inspector {
                 ?? IPCNamespaceInfo(inode: ns.inode, owner: IPCNamespaceInfo.owner(inode: ns.inode, oldest: nil), pid: nil)
             table.ownIPCNamespace = ns.inode
         }
-        var found = [Found(snapshot: snapshot, namespace: info)]
+        var found = [Found(snapshot: snapshot, namespace: info, thread: options.namespace)]
         complete(&found, table: &table, probe: procProbe, options: options)
         return classify(found[0], table: table, options: options, users: users)
     }
@@ -114,7 +116,8 @@ public enum Inspector {
                 probe.namespace = thread
             }
             do {
-                found.append(Found(snapshot: try probe.snapshot(source: options.source), namespace: info))
+                found.append(Found(snapshot: try probe.snapshot(source: options.source), namespace: info,
+                                   thread: probe.namespace))
             } catch {
                 failures.append("IPC namespace \(info.inode) (\(info.owner)) not inspected: \(error)")
             }
@@ -133,6 +136,7 @@ public enum Inspector {
     private struct Found {
         var snapshot: IPCSnapshot
         var namespace: IPCNamespaceInfo?
+        var thread: IPCNamespaceThread?
     }
 
     private static func processProbe(_ options: InspectionOptions) -> ProcessProbe {
@@ -191,6 +195,7 @@ public enum Inspector {
             for i in results.indices { results[i].namespace = ns }
         }
         return Inspection(snapshot: f.snapshot, processes: table, scope: scope, classifications: results, now: now,
-                          warnings: f.snapshot.warnings + (scope?.warnings ?? []), namespace: f.namespace)
+                          warnings: f.snapshot.warnings + (scope?.warnings ?? []), namespace: f.namespace,
+                          namespaceThread: f.thread)
     }
 }

@@ -36,6 +36,16 @@ struct Audit: ParsableCommand {
     @OptionGroup var source: SourceOptions
     @OptionGroup var filters: FilterOptions
     @OptionGroup var scope: ScopeOptions
+    @OptionGroup var namespace: NamespaceOptions
+    @OptionGroup var allNamespaces: AllNamespacesOption
+
+    @Option(name: .customLong("logind-conf"), help: ArgumentHelp("Judge RemoveIPC= from this logind.conf (its drop-ins in FILE.d), or from a root directory holding etc/systemd/logind.conf and the logind.conf.d directories, instead of the host's (/etc/systemd/logind.conf, /etc, /run, /usr/local/lib and /usr/lib/systemd/logind.conf.d).", valueName: "FILE|DIR"),
+            completion: .file())
+    var logindConf: String?
+
+    @Option(name: .customLong("login-defs"), help: ArgumentHelp("Read SYS_UID_MAX (the highest system uid, which RemoveIPC= spares) from FILE instead of /etc/login.defs (default 999 when absent).", valueName: "FILE"),
+            completion: .file())
+    var loginDefs: String?
 
     @Option(help: "Output format: text (people, cron mail), json or prometheus (node_exporter textfile collector).")
     var format: AuditOutputFormat = .text
@@ -48,7 +58,7 @@ struct Audit: ParsableCommand {
             completion: .file())
     var stateFile: String?
 
-    @Option(name: .customLong("fail-on"), help: ArgumentHelp("Exit 3 when a finding of this class exists: orphaned, suspect, limits (a limit at or above the warning threshold) or insecure (repeatable).", valueName: "CLASS"))
+    @Option(name: .customLong("fail-on"), help: ArgumentHelp("Exit 3 when a finding of this class exists: orphaned, suspect, limits (a limit at or above the warning threshold), insecure, or removeipc (RemoveIPC=yes and a non-system user owns in-use or suspect objects) (repeatable).", valueName: "CLASS"))
     var failOn: [AuditFindingClass] = []
 
     @Flag(name: .customLong("quiet-if-clean"), help: "Print nothing in text format when there is nothing to report.")
@@ -89,6 +99,11 @@ struct Audit: ParsableCommand {
         if w > c {
             throw ValidationError("--warn-at \(warnAt) is above --critical-at \(criticalAt); the warning threshold must not exceed the critical one")
         }
+        if allNamespaces.allNamespaces, let s = stateFile {
+            throw ValidationError("--state \(s) keeps the orphans of one IPC namespace; with --all-namespaces give none, or audit each namespace with --namespace and its own --state file")
+        }
+        if let p = logindConf, p.isEmpty { throw ValidationError("--logind-conf needs a file or a directory") }
+        if let p = loginDefs, p.isEmpty { throw ValidationError("--login-defs needs a file") }
         if let o = outputFile, let s = stateFile, o == s {
             throw ValidationError("--output and --state are both \(o); give the state its own file")
         }
@@ -99,39 +114,59 @@ struct Audit: ParsableCommand {
         let names = NameLookup(users)
         let filter = try filters.filter(users: users)
         // Every kind is read: the limits count every object of the namespace, whatever the filters.
-        let result = try inspect(source: source, scope: scope, users: users)
-        let items = result.classifications.filter { filter.matches($0, now: result.now) }
+        let inspections = try inspectNamespaces(source: source, scope: scope, namespace: namespace,
+                                                all: allNamespaces, users: users)
 
-        var limits: KernelLimits?
-        var limitsError: String?
-        do { limits = try IPCProbe(procRoot: source.procRoot).limits() } catch {
-            limitsError = "\(error)"
-            warn("\(error); the report has no kernel limits (check that \(source.procRoot)/sys/kernel is readable)")
-        }
-
-        var posix: [PosixScanResult] = []
-        if !noPosix {
-            posix = Auditor.filter(PosixIPCScanner(shmRoot: shmRoot, mqueueRoot: mqueueRoot).scan(), with: filter)
-            posix.flatMap(\.warnings).forEach(warn)
-        }
+        // RemoveIPC=: logind cleans its own IPC namespace only (that of a visible systemd-logind, else ours).
+        var configWarnings: [String] = []
+        let removeIPC = LogindConfig.effective(logindConf: logindConf, loginDefs: loginDefs, warnings: &configWarnings)
+        configWarnings.forEach(warn)
+        let own = FileIO.readLink("/proc/self/ns/ipc").flatMap(ProcessProbe.namespaceInode)
+        let logindNamespace = inspections.first?.processes.byPid.values
+            .first { $0.comm == "systemd-logind" && !$0.isDeadOrZombie }?.ipcNamespace ?? own
 
         let (previous, stateNote, replaceState) = try readState()
         let kinds = filter.kinds.isEmpty ? Set(IPCKind.allCases) : filter.kinds
-        let report = Auditor.report(
-            AuditInput(classifications: items, snapshot: result.snapshot, kinds: kinds, limits: limits,
-                       limitsError: limitsError, pageSize: Int64(max(1, sysconf(Int32(_SC_PAGESIZE)))), posix: posix,
-                       previousState: previous, stateNote: stateNote,
-                       thresholds: AuditThresholds(warning: Self.parsePercent(warnAt) ?? 0.8,
-                                                   critical: Self.parsePercent(criticalAt) ?? 0.95),
-                       now: result.now, source: result.snapshot.source, scope: result.scope?.description,
-                       warnings: result.warnings),
-            names: names)
+        var reports: [AuditReport] = []
+        for result in inspections {
+            let items = result.classifications.filter { filter.matches($0, now: result.now) }
+            let where_ = result.namespace.map { " of IPC namespace \($0.inode) (\($0.owner))" } ?? ""
+            var limits: KernelLimits?
+            var limitsError: String?
+            do {
+                limits = try IPCProbe(procRoot: source.procRoot, namespace: result.namespaceThread).limits()
+            } catch {
+                limitsError = "\(error)"
+                warn("\(error); the report\(where_) has no kernel limits (check that \(source.procRoot)/sys/kernel is readable)")
+            }
+            // POSIX objects of the tool's own mount namespace only: another namespace's /dev/shm is not read here.
+            var posix: [PosixScanResult] = []
+            if !noPosix && result.namespaceThread == nil {
+                posix = Auditor.filter(PosixIPCScanner(shmRoot: shmRoot, mqueueRoot: mqueueRoot).scan(), with: filter)
+                posix.flatMap(\.warnings).forEach(warn)
+            }
+            let inode = result.namespace?.inode ?? own
+            reports.append(Auditor.report(
+                AuditInput(classifications: items, snapshot: result.snapshot, kinds: kinds, limits: limits,
+                           limitsError: limitsError, pageSize: Int64(max(1, sysconf(Int32(_SC_PAGESIZE)))), posix: posix,
+                           previousState: previous, stateNote: stateNote,
+                           thresholds: AuditThresholds(warning: Self.parsePercent(warnAt) ?? 0.8,
+                                                       critical: Self.parsePercent(criticalAt) ?? 0.95),
+                           now: result.now, source: result.snapshot.source, scope: result.scope?.description,
+                           warnings: result.warnings, namespace: result.namespace,
+                           removeIPC: inode == logindNamespace ? removeIPC : nil),
+                names: names))
+        }
+        guard let report = reports.first else { throw CLIError("no IPC namespace could be inspected") }
 
         let text: String
         switch format {
-        case .text: text = AuditTextRenderer().render(report, quietIfClean: quietIfClean)
-        case .json: text = try AuditJSON.render(report)
-        case .prometheus: text = AuditPrometheus.render(report)
+        case .text:
+            text = reports.map { AuditTextRenderer().render($0, quietIfClean: quietIfClean) }
+                .filter { !$0.isEmpty }.joined(separator: "\n")
+        case .json:
+            text = try allNamespaces.allNamespaces ? JSONOutput.render(AuditJSON.document(reports)) : AuditJSON.render(report)
+        case .prometheus: text = AuditPrometheus.render(reports)
         }
         if let path = outputFile {
             do { try FileIO.writeAtomically(Array(text.utf8), to: path) } catch {
@@ -148,7 +183,7 @@ struct Audit: ParsableCommand {
             }
         }
 
-        let failing = report.findingClasses.intersection(failOn)
+        let failing = Set(reports.flatMap(\.findingClasses)).intersection(failOn)
         if !failing.isEmpty {
             throw ExitCode(3)
         }

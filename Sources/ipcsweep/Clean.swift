@@ -12,7 +12,7 @@ struct Clean: ParsableCommand {
             Only objects judged orphaned are removed (and suspect ones with --include-suspect); in-use and unknown \
             objects are never removed: remove those deliberately with ipcrm(1). Each object is stat'ed again by id \
             immediately before IPC_RMID and skipped as "changed since planned" on any difference. Runs are \
-            serialised with flock(2) on /run/ipcsweep.lock. Removals and failures are logged to syslog \
+            serialised with flock(2) on /run/ipcsweep.lock (/run/ipcsweep-ipcns-INODE.lock with --namespace). Removals and failures are logged to syslog \
             (LOG_AUTHPRIV, tag ipcsweep).
 
             Exit status: 0 removed everything planned, or nothing to do; 1 runtime error (lock not taken, \
@@ -24,6 +24,7 @@ struct Clean: ParsableCommand {
     @OptionGroup var source: SourceOptions
     @OptionGroup var filters: FilterOptions
     @OptionGroup var scope: ScopeOptions
+    @OptionGroup var namespace: NamespaceOptions
     @OptionGroup var output: OutputOptions
 
     @Flag(name: .customLong("dry-run"), help: "Print the plan and change nothing.")
@@ -68,12 +69,13 @@ struct Clean: ParsableCommand {
         let interactive = !yes && !dryRun
         if !interactive { CleanSignals.install() }
         if let dir = saveTo, !dryRun { try prepareSaveDirectory(dir) }
+        let ns = try namespace.open(procRoot: source.procRoot)
 
-        // Plan under the lock, so that two cleaners never work from the same plan.
+        // Plan under the lock (one per IPC namespace), so that two cleaners never work from the same plan.
         var lock: CleanLock?
-        if !dryRun && !interactive { lock = try takeLock() }
+        if !dryRun && !interactive { lock = try takeLock(namespace: ns?.inode) }
 
-        let inspection = try inspect(source: source, kinds: filter.kinds, scope: scope, users: users)
+        let inspection = try inspect(source: source, kinds: filter.kinds, scope: scope, namespace: ns, users: users)
         let matched = inspection.classifications.filter { filter.matches($0, now: inspection.now) }
         let policy = CleanPolicy(includeSuspect: includeSuspect, discardMessages: discardMessages,
                                  saveTo: saveTo, dryRun: dryRun)
@@ -82,10 +84,11 @@ struct Clean: ParsableCommand {
         if interactive && plan.contains(where: \.goesAhead) {
             try confirm(plan, users: users)
             CleanSignals.install()
-            lock = try takeLock()
+            lock = try takeLock(namespace: ns?.inode)
         }
 
-        let remover = Remover(kernel: LiveRemovalKernel(), policy: policy)
+        let kernel: any RemovalKernel = ns.map { NamespacedRemovalKernel(namespace: $0) } ?? LiveRemovalKernel()
+        let remover = Remover(kernel: kernel, policy: policy)
         remover.pendingSignal = CleanSignals.pending
         if !dryRun {
             let log = CleanSyslog(users: users)
@@ -123,10 +126,10 @@ struct Clean: ParsableCommand {
         }
     }
 
-    func takeLock() throws -> CleanLock {
+    func takeLock(namespace: UInt64?) throws -> CleanLock {
         let env = ["TMPDIR": ProcessEnv.get("TMPDIR"), "XDG_RUNTIME_DIR": ProcessEnv.get("XDG_RUNTIME_DIR")]
             .compactMapValues { $0 }
-        let paths = lockFile.map { [$0] } ?? CleanLock.candidatePaths(euid: geteuid(), environment: env)
+        let paths = lockFile.map { [$0] } ?? CleanLock.candidatePaths(euid: geteuid(), environment: env, namespace: namespace)
         do {
             return try CleanLock.acquire(paths: paths, wait: TimeFormat.parseDuration(lockWait) ?? 10,
                                          stop: { CleanSignals.pending()?.description })
@@ -163,7 +166,8 @@ struct Clean: ParsableCommand {
         switch output.format {
         case .json:
             emit(try JSONOutput.render(CleanReportJSON(run: run, users: users, scope: inspection.scope,
-                                                       warnings: inspection.warnings, lockPath: lockPath)
+                                                       warnings: inspection.warnings, lockPath: lockPath,
+                                                       namespace: inspection.namespace)
                 .withResults(shown)))
         case .csv:
             emit(CleanReport.table(shown, users: users).csv(headings: !output.noHeadings))
@@ -172,7 +176,8 @@ struct Clean: ParsableCommand {
                 emit(CleanReport.table(shown, users: users)
                     .render(width: Terminal.width, headings: !output.noHeadings, color: output.useColor))
             }
-            emit(CleanReport.summary(run) + "\n")
+            let ns = inspection.namespace.map { "IPC namespace \($0.inode) (\($0.owner)): " } ?? ""
+            emit(ns + CleanReport.summary(run) + "\n")
         }
     }
 }

@@ -25,11 +25,18 @@ public struct AuditInput: Sendable {
     /// The scope's description, if a scope was given.
     public var scope: String?
     public var warnings: [String]
+    /// The IPC namespace audited, when one was chosen.
+    public var namespace: IPCNamespaceInfo?
+    /// The effective RemoveIPC= when it applies to this namespace (logind's own); nil: not judged.
+    public var removeIPC: RemoveIPCSetting?
 
     public init(classifications: [Classification], snapshot: IPCSnapshot, kinds: Set<IPCKind> = Set(IPCKind.allCases),
                 limits: KernelLimits?, limitsError: String? = nil, pageSize: Int64 = 4096, posix: [PosixScanResult] = [],
                 previousState: AuditState? = nil, stateNote: String? = nil, thresholds: AuditThresholds = AuditThresholds(),
-                now: Double, source: String, scope: String? = nil, warnings: [String] = []) {
+                now: Double, source: String, scope: String? = nil, warnings: [String] = [],
+                namespace: IPCNamespaceInfo? = nil, removeIPC: RemoveIPCSetting? = nil) {
+        self.namespace = namespace
+        self.removeIPC = removeIPC
         self.classifications = classifications
         self.snapshot = snapshot
         self.kinds = kinds
@@ -88,7 +95,7 @@ public enum Auditor {
             }
         }
 
-        return AuditReport(
+        var report = AuditReport(
             generatedAt: input.now, source: input.source, scope: input.scope, thresholds: input.thresholds,
             kinds: IPCKind.allCases.filter(input.kinds.contains), counts: counts(items, names: names),
             orphans: orphans, suspects: suspects, unknown: unknown, limits: limits,
@@ -101,6 +108,9 @@ public enum Auditor {
             change: input.previousState.map { AuditStateDiff.change(previous: $0, orphans: orphans, now: input.now) },
             stateNote: input.stateNote,
             warnings: input.warnings + input.posix.flatMap(\.warnings))
+        report.namespace = input.namespace
+        report.removeIPC = input.removeIPC.map { RemoveIPCReport.analyse(items, setting: $0, names: names) }
+        return report
     }
 
     /// Counts per kind, per verdict, per kind and verdict, and per owner uid (most objects first, then by uid).

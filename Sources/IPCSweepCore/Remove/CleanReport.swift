@@ -7,8 +7,12 @@ public struct CleanReportJSON: Encodable {
     let lockPath: String?
     /// What `results` lists when not every result (`--quiet` lists only planned objects).
     var shownResults: [CleanResult]?
+    /// The IPC namespace cleaned (`--namespace`); nil: the tool's own.
+    let namespace: IPCNamespaceInfo?
 
-    public init(run: CleanRun, users: UserDirectory, scope: ResolvedScope?, warnings: [String], lockPath: String?) {
+    public init(run: CleanRun, users: UserDirectory, scope: ResolvedScope?, warnings: [String], lockPath: String?,
+                namespace: IPCNamespaceInfo? = nil) {
+        self.namespace = namespace
         self.run = run
         self.users = users
         self.scope = scope
@@ -16,7 +20,7 @@ public struct CleanReportJSON: Encodable {
         self.lockPath = lockPath
     }
 
-    enum K: String, CodingKey { case schemaVersion, dryRun, scope, lock, warnings, results, summary, interrupted, exitStatus }
+    enum K: String, CodingKey { case schemaVersion, dryRun, scope, lock, namespace, warnings, results, summary, interrupted, exitStatus }
     enum R: String, CodingKey { case type, id, key, keyHex, owner, creator, verdict, outcome, reason, planned, alreadyGone, changes, savedTo, reasons }
     enum S: String, CodingKey { case matched, planned, removed, wouldRemove, skipped, failed, alreadyGone, changed, notEligible, notAttempted }
     enum W: String, CodingKey { case uid, user }
@@ -55,6 +59,7 @@ public struct CleanReportJSON: Encodable {
         try c.encode(run.dryRun, forKey: .dryRun)
         try c.encode(scope?.description, forKey: .scope)
         try c.encode(lockPath, forKey: .lock)
+        try c.encodeIfPresent(namespace.map(ObjectJSON.NamespaceJSON.init), forKey: .namespace)
         try c.encode(warnings, forKey: .warnings)
         try c.encode((shownResults ?? run.results).map { Result(r: $0, users: users) }, forKey: .results)
         let n = run.counts

@@ -30,7 +30,8 @@ public final class CleanSyslog {
         let o = r.classification.object
         let p = o.perm
         let what = r.outcome == .removed ? "removed" : "failed to remove"
-        return "\(what) \(o.kind.noun) id \(o.id) key \(IPCTextFormat.hexKey(p.key)) owner \(users.displayUser(p.uid)) (uid \(p.uid)) creator \(users.displayUser(p.cuid)) (uid \(p.cuid)) mode \(IPCTextFormat.octal(p.mode & 0o7777)) verdict \(r.classification.verdict.rawValue): \(r.reason); evidence: \(r.classification.reasons.joined(separator: "; "))"
+        let ns = r.classification.namespace.map { " in IPC namespace \($0.inode) (\($0.owner))" } ?? ""
+        return "\(what) \(o.kind.noun)\(ns) id \(o.id) key \(IPCTextFormat.hexKey(p.key)) owner \(users.displayUser(p.uid)) (uid \(p.uid)) creator \(users.displayUser(p.cuid)) (uid \(p.cuid)) mode \(IPCTextFormat.octal(p.mode & 0o7777)) verdict \(r.classification.verdict.rawValue): \(r.reason); evidence: \(r.classification.reasons.joined(separator: "; "))"
     }
 
     /// syslog(3) (through vsyslog with "%s"): LOG_NOTICE for removals, LOG_ERR for failures.
