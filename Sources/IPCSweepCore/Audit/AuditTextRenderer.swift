@@ -136,7 +136,9 @@ public struct AuditTextRenderer: Sendable {
         if let n = r.change?.newOrphans.count, n > 0 { counts.append("\(n) new since the last audit") }
         if let n = r.removeIPC?.findings.count, n > 0 { counts.append("\(n) user\(n == 1 ? "" : "s") at risk from RemoveIPC=yes") }
         if !counts.isEmpty { parts.append(counts.joined(separator: ", ")) }
-        let ns = r.namespace.map { " (IPC namespace \($0.inode), \($0.owner)\($0.pid.map { ", pid \($0)" } ?? ""))" } ?? ""
+        let ns = r.namespace.map { n in
+            " (IPC namespace \(n.inode), \(n.owner)\(n.owner.hasPrefix("pid ") ? "" : n.pid.map { ", pid \($0)" } ?? ""))"
+        } ?? ""
         if parts.isEmpty { return "ipcsweep audit\(ns): nothing to report" }
         return "ipcsweep audit\(ns): " + parts.joined(separator: "; ")
     }
