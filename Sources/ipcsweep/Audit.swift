@@ -117,6 +117,7 @@ struct Audit: ParsableCommand {
         let inspections = try inspectNamespaces(source: source, scope: scope, namespace: namespace,
                                                 all: allNamespaces, users: users)
 
+        try checkConfigPaths()
         // RemoveIPC=: logind cleans its own IPC namespace only (that of a visible systemd-logind, else ours).
         var configWarnings: [String] = []
         let removeIPC = LogindConfig.effective(logindConf: logindConf, loginDefs: loginDefs, warnings: &configWarnings)
@@ -186,6 +187,22 @@ struct Audit: ParsableCommand {
         let failing = Set(reports.flatMap(\.findingClasses)).intersection(failOn)
         if !failing.isEmpty {
             throw ExitCode(3)
+        }
+    }
+
+    /// --logind-conf must be a directory or a regular file, --login-defs a regular file (never a FIFO or a device).
+    private func checkConfigPaths() throws {
+        func kind(_ path: String) -> mode_t? {
+            var st = stat()
+            return stat(path, &st) == 0 ? st.st_mode & S_IFMT : nil
+        }
+        if let p = logindConf {
+            guard let k = kind(p) else { throw CLIError("--logind-conf \(p): no such file or directory; give a logind.conf or a root directory holding etc/systemd/logind.conf") }
+            guard k == S_IFDIR || k == S_IFREG else { throw CLIError("--logind-conf \(p): not a regular file or directory; give a logind.conf or a root directory holding etc/systemd/logind.conf") }
+        }
+        if let p = loginDefs {
+            guard let k = kind(p) else { throw CLIError("--login-defs \(p): no such file; give a login.defs file") }
+            guard k == S_IFREG else { throw CLIError("--login-defs \(p): not a regular file; give a login.defs file") }
         }
     }
 

@@ -203,3 +203,101 @@ final class NamespaceScenarioTests: XCTestCase {
         XCTAssertEqual((single["namespace"] as? [String: Any])?["inode"] as? Int, b)
     }
 }
+
+/// `audit` and systemd-logind's RemoveIPC=, judged from scratch copies of logind.conf and login.defs (never the
+/// host's files), in the scenario's private IPC namespace.
+final class RemoveIPCScenarioTests: XCTestCase {
+    /// A set of uid 1001 held by a live process (in-use), an orphan of uid 1002 and an in-use set of system uid 33.
+    static let prelude = """
+        C=$OUT/conf
+        mkdir -p $C/etc/systemd/logind.conf.d $C/usr/lib/systemd/logind.conf.d
+        printf '[Login]\\n#RemoveIPC=no\\nRemoveIPC=yes\\n' > $C/etc/systemd/logind.conf
+        printf 'SYS_UID_MAX\\t\\t999\\n' > $OUT/login.defs
+        A=$(ipcsweep-testkit sem-create --key 0x7001 --as-uid 1001)
+        ipcsweep-testkit sem-op --id $A --undo --hold &
+        ipcsweep-testkit sem-create --key 0x7002 --as-uid 1002 > /dev/null
+        W=$(ipcsweep-testkit sem-create --key 0x7003 --as-uid 33)
+        ipcsweep-testkit sem-op --id $W --undo --hold &
+        sleep 0.3
+        AUDIT="ipcsweep audit --no-posix --logind-conf $C --login-defs $OUT/login.defs"
+        set +e
+
+        """
+
+    func testRemoveIPCYesFlagsTheNonSystemUidsInUseObjects() throws {
+        let s = try Scenario.run(Self.prelude + """
+            $AUDIT > $OUT/text; echo $? > $OUT/rc
+            $AUDIT --fail-on removeipc > /dev/null; echo $? > $OUT/rc-fail
+            $AUDIT --format json > $OUT/json
+            $AUDIT --format prometheus > $OUT/prom
+            # A higher SYS_UID_MAX makes uid 1001 a system user: spared.
+            printf 'SYS_UID_MAX 1999\\n' > $OUT/login.defs
+            $AUDIT --fail-on removeipc --format json > $OUT/json-sys; echo $? > $OUT/rc-sys
+            """)
+        let text = try s.file("text")
+        XCTAssertTrue(text.contains("RemoveIPC=yes: this in-use object of uid 1001 (no passwd entry) will be destroyed when uid 1001's last session ends (sem 0); run the service as a system user"), text)
+        XCTAssertTrue(text.contains("logind.conf line 3"), "the line that set it: \(text)")
+        let atRiskLines = text.split(separator: "\n").filter { $0.hasPrefix("  RemoveIPC=yes") }
+        XCTAssertEqual(atRiskLines.count, 1, "one uid at risk: \(text)")
+        XCTAssertFalse(atRiskLines.contains { $0.contains("1002") }, "an orphan is not at risk: \(text)")
+        XCTAssertFalse(atRiskLines.contains { $0.contains("www-data") || $0.contains("uid 33 ") }, "a system uid is spared: \(text)")
+        XCTAssertEqual(try s.file("rc"), "0\n")
+        XCTAssertEqual(try s.file("rc-fail"), "3\n")
+        let rm = try XCTUnwrap(try s.json("json")["removeIPC"] as? [String: Any])
+        XCTAssertEqual(rm["enabled"] as? Bool, true)
+        XCTAssertEqual(rm["sysUidMax"] as? Int, 999)
+        let atRisk = rm["atRisk"] as? [[String: Any]] ?? []
+        XCTAssertEqual(atRisk.map { $0["uid"] as? Int }, [1001])
+        XCTAssertEqual(atRisk.first?["inUse"] as? Int, 1)
+        XCTAssertTrue((try s.json("json")["findings"] as? [String] ?? []).contains("removeipc"))
+        let prom = try s.file("prom")
+        XCTAssertTrue(prom.contains("ipcsweep_removeipc_enabled 1\n"), prom)
+        XCTAssertTrue(prom.contains("ipcsweep_removeipc_objects_at_risk{uid=\"1001\",user=\"1001\"} 1\n"), prom)
+        XCTAssertTrue(prom.contains("ipcsweep_findings{class=\"removeipc\"} 1\n"), prom)
+        XCTAssertEqual(try s.file("rc-sys"), "0\n")
+        let sys = try XCTUnwrap(try s.json("json-sys")["removeIPC"] as? [String: Any])
+        XCTAssertEqual(sys["sysUidMax"] as? Int, 1999)
+        XCTAssertTrue((sys["sysUidMaxSource"] as? String ?? "").hasSuffix("/login.defs"))
+        XCTAssertEqual((sys["atRisk"] as? [Any])?.count, 0)
+    }
+
+    func testRemoveIPCNoInADropInMeansNoFinding() throws {
+        let s = try Scenario.run(Self.prelude + """
+            # A vendor drop-in says yes, the admin's drop-in (sorted later) says no; a same-named file in /etc
+            # hides the one in /usr/lib.
+            printf '[Login]\\nRemoveIPC=yes\\n' > $C/usr/lib/systemd/logind.conf.d/10-vendor.conf
+            printf '[Login]\\nRemoveIPC=no\\n' > $C/etc/systemd/logind.conf.d/50-admin.conf
+            printf '[Login]\\nRemoveIPC=yes\\n' > $C/usr/lib/systemd/logind.conf.d/50-admin.conf
+            $AUDIT --fail-on removeipc > $OUT/text; echo $? > $OUT/rc
+            $AUDIT --format json > $OUT/json
+            $AUDIT --format prometheus > $OUT/prom
+            # The main file alone, with its drop-ins in FILE.d.
+            mkdir -p $OUT/single.conf.d
+            printf '[Login]\\nRemoveIPC=off\\n' > $OUT/single.conf
+            ipcsweep audit --no-posix --logind-conf $OUT/single.conf --fail-on removeipc --format json > $OUT/single.json; echo $? > $OUT/rc-single
+            printf '[Login]\\nRemoveIPC=on\\n' > $OUT/single.conf.d/90.conf
+            ipcsweep audit --no-posix --logind-conf $OUT/single.conf --fail-on removeipc > /dev/null; echo $? > $OUT/rc-single-dropin
+            # Wrong input never hangs: a FIFO or a missing path is a one-line error.
+            mkfifo $OUT/fifo.conf
+            timeout 5 ipcsweep audit --no-posix --logind-conf $OUT/fifo.conf > /dev/null 2> $OUT/fifo.err; echo $? > $OUT/rc-fifo
+            ipcsweep audit --no-posix --login-defs $OUT/missing > /dev/null 2> $OUT/missing.err; echo $? > $OUT/rc-missing
+            """)
+        XCTAssertEqual(try s.file("rc"), "0\n")
+        let text = try s.file("text")
+        XCTAssertFalse(text.contains("RemoveIPC"), text)
+        let rm = try XCTUnwrap(try s.json("json")["removeIPC"] as? [String: Any])
+        XCTAssertEqual(rm["enabled"] as? Bool, false)
+        XCTAssertTrue((rm["source"] as? String ?? "").hasSuffix("/etc/systemd/logind.conf.d/50-admin.conf line 2"), "\(rm)")
+        XCTAssertEqual((rm["atRisk"] as? [Any])?.count, 0)
+        XCTAssertTrue(try s.file("prom").contains("ipcsweep_removeipc_enabled 0\n"))
+        XCTAssertEqual(try s.file("rc-single"), "0\n")
+        XCTAssertEqual(((try s.json("single.json")["removeIPC"] as? [String: Any])?["enabled"] as? Bool), false)
+        XCTAssertEqual(try s.file("rc-single-dropin"), "3\n", "FILE.d/90.conf turns it back on")
+        for name in ["fifo", "missing"] {
+            let err = try s.file("\(name).err")
+            XCTAssertEqual(try s.file("rc-\(name)"), "1\n", err)
+            XCTAssertTrue(err.contains(name == "fifo" ? "fifo.conf" : "missing"), err)
+            XCTAssertEqual(err.split(separator: "\n").count, 1, err)
+        }
+    }
+}
