@@ -186,9 +186,9 @@ _ipcsweep() {
 
 _ipcsweep_list() {
     repeating_flags=()
-    non_repeating_flags=(--exclusive --no-headings --version -h --help)
+    non_repeating_flags=(--exclusive --all-namespaces --no-headings --version -h --help)
     repeating_options=(--type --user --key --id --verdict --unit --cgroup --pidfile --exe)
-    non_repeating_options=(--proc --source --idle-for --format --color)
+    non_repeating_options=(--proc --source --idle-for --namespace --format --color)
     __ipcsweep_offer_flags_options 0
 
     # Offer option value completions
@@ -234,6 +234,10 @@ _ipcsweep_list() {
     '--exe')
         return
         ;;
+    '--namespace')
+        __ipcsweep_add_completions -f
+        return
+        ;;
     '--format')
         __ipcsweep_add_completions -W 'table'$'\n''json'$'\n''csv'
         return
@@ -249,7 +253,7 @@ _ipcsweep_show() {
     repeating_flags=()
     non_repeating_flags=(--exclusive --no-headings --version -h --help)
     repeating_options=(--type --unit --cgroup --pidfile --exe)
-    non_repeating_options=(--proc --source --format --color)
+    non_repeating_options=(--proc --source --namespace --format --color)
     __ipcsweep_offer_flags_options -1
 
     # Offer option value completions
@@ -279,6 +283,10 @@ _ipcsweep_show() {
     '--exe')
         return
         ;;
+    '--namespace')
+        __ipcsweep_add_completions -f
+        return
+        ;;
     '--format')
         __ipcsweep_add_completions -W 'table'$'\n''json'$'\n''csv'
         return
@@ -292,9 +300,9 @@ _ipcsweep_show() {
 
 _ipcsweep_orphans() {
     repeating_flags=()
-    non_repeating_flags=(--exclusive --no-headings --version -h --help)
+    non_repeating_flags=(--exclusive --all-namespaces --no-headings --version -h --help)
     repeating_options=(--type --user --key --id --verdict --unit --cgroup --pidfile --exe)
-    non_repeating_options=(--proc --source --idle-for --format --color)
+    non_repeating_options=(--proc --source --idle-for --namespace --format --color)
     __ipcsweep_offer_flags_options 0
 
     # Offer option value completions
@@ -338,6 +346,10 @@ _ipcsweep_orphans() {
         return
         ;;
     '--exe')
+        return
+        ;;
+    '--namespace')
+        __ipcsweep_add_completions -f
         return
         ;;
     '--format')
@@ -355,7 +367,7 @@ _ipcsweep_clean() {
     repeating_flags=()
     non_repeating_flags=(--exclusive --no-headings --dry-run -y --yes --include-suspect --discard-messages -q --quiet --version -h --help)
     repeating_options=(--type --user --key --id --verdict --unit --cgroup --pidfile --exe)
-    non_repeating_options=(--proc --source --idle-for --format --color --save-to --lock-file --lock-wait)
+    non_repeating_options=(--proc --source --idle-for --namespace --format --color --save-to --lock-file --lock-wait)
     __ipcsweep_offer_flags_options 0
 
     # Offer option value completions
@@ -399,6 +411,10 @@ _ipcsweep_clean() {
         return
         ;;
     '--exe')
+        return
+        ;;
+    '--namespace')
+        __ipcsweep_add_completions -f
         return
         ;;
     '--format')
@@ -425,9 +441,9 @@ _ipcsweep_clean() {
 
 _ipcsweep_audit() {
     repeating_flags=()
-    non_repeating_flags=(--exclusive --quiet-if-clean --no-posix --version -h --help)
+    non_repeating_flags=(--exclusive --all-namespaces --quiet-if-clean --no-posix --version -h --help)
     repeating_options=(--type --user --key --id --verdict --unit --cgroup --pidfile --exe --fail-on)
-    non_repeating_options=(--proc --source --idle-for --format --output --state --warn-at --critical-at --shm-root --mqueue-root)
+    non_repeating_options=(--proc --source --idle-for --namespace --logind-conf --login-defs --format --output --state --warn-at --critical-at --shm-root --mqueue-root)
     __ipcsweep_offer_flags_options 0
 
     # Offer option value completions
@@ -473,6 +489,18 @@ _ipcsweep_audit() {
     '--exe')
         return
         ;;
+    '--namespace')
+        __ipcsweep_add_completions -f
+        return
+        ;;
+    '--logind-conf')
+        __ipcsweep_add_completions -f
+        return
+        ;;
+    '--login-defs')
+        __ipcsweep_add_completions -f
+        return
+        ;;
     '--format')
         __ipcsweep_add_completions -W 'text'$'\n''json'$'\n''prometheus'
         return
@@ -486,7 +514,7 @@ _ipcsweep_audit() {
         return
         ;;
     '--fail-on')
-        __ipcsweep_add_completions -W 'orphaned'$'\n''suspect'$'\n''limits'$'\n''insecure'
+        __ipcsweep_add_completions -W 'orphaned'$'\n''suspect'$'\n''limits'$'\n''insecure'$'\n''removeipc'
         return
         ;;
     '--warn-at')

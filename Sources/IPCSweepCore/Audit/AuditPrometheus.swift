@@ -38,7 +38,7 @@ public enum AuditPrometheus {
                 }
             }
         }
-        family("owner_objects", "System V IPC objects by owner, kind and verdict (owners with objects only; with --all-namespaces the uid's label is user).") { r in
+        family("owner_objects", "System V IPC objects by owner, kind and verdict (owners with objects only).") { r in
             r.counts.byOwner.sorted { $0.label < $1.label }.flatMap { o in
                 IPCKind.allCases.flatMap { kind in
                     Verdict.allCases.compactMap { v -> (labels: [(String, String)], value: Double)? in
