@@ -82,4 +82,20 @@ final class ObjectJSONStreamTests: XCTestCase {
         try assertSame(ObjectListJSON(objects: sampleObjects(), users: UserDirectory(), scope: empty, warnings: [],
                                       source: "proc"))
     }
+
+    func testNamespaceObjectMatchesJSONEncoder() throws {
+        // Every kind with a namespace (--namespace, --all-namespaces); one with a pid, one without, a tricky owner.
+        let namespaces = [IPCNamespaceInfo(inode: 4_026_532_281, owner: "docker-3f2a.scope", pid: 4711),
+                          IPCNamespaceInfo(inode: 4_026_531_839, owner: "host", pid: nil),
+                          IPCNamespaceInfo(inode: 1, owner: "quote \" and \\ and \n", pid: 1)]
+        let objects = sampleObjects().enumerated().map { n, c -> Classification in
+            var c = c
+            c.namespace = namespaces[n % namespaces.count]
+            return c
+        }
+        try assertSame(ObjectListJSON(objects: objects, users: UserDirectory(), scope: nil, warnings: [], source: "syscall"))
+        let text = try JSONOutput.render(ObjectListJSON(objects: objects, users: UserDirectory(), scope: nil, warnings: [],
+                                                         source: "syscall"))
+        XCTAssertTrue(text.contains("\"namespace\" : {\n        \"inode\" : 4026532281,\n        \"owner\" : \"docker-3f2a.scope\",\n        \"pid\" : 4711\n      }"), text)
+    }
 }

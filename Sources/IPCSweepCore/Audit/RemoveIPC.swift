@@ -61,7 +61,7 @@ public enum LogindConfig {
     public static func removeIPC(in text: String) -> (value: Bool, line: Int)? {
         var section = ""
         var found: (Bool, Int)?
-        for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (n, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let line = raw.trimmingCharacters(in: " \t\r")
             if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }
             if line.hasPrefix("[") && line.hasSuffix("]") {
@@ -90,7 +90,7 @@ public enum LogindConfig {
     /// `SYS_UID_MAX` from login.defs text ("SYS_UID_MAX   999"); nil when absent or not a number. Pure.
     public static func sysUidMax(inLoginDefs text: String) -> UInt32? {
         var value: UInt32?
-        for raw in text.split(separator: "\n") {
+        for raw in text.split(whereSeparator: \.isNewline) {
             let fields = raw.split(whereSeparator: { $0 == " " || $0 == "\t" })
             guard fields.count >= 2, fields[0] == "SYS_UID_MAX", !fields[0].hasPrefix("#") else { continue }
             value = UInt32(fields[1])
