@@ -98,11 +98,11 @@ public enum Inspector {
             var probe = IPCProbe(procRoot: options.procRoot, kinds: options.kinds)
             if info.inode != own {
                 // Enter through its oldest process, else any other process of it still there.
-                let pids = [info.pid].compactMap { $0 } + table.byPid.values
-                    .filter { $0.ipcNamespace == info.inode && $0.pid != info.pid }.map(\.pid).sorted()
+                let others = table.byPid.values.lazy
+                    .filter { $0.ipcNamespace == info.inode && $0.pid != info.pid && !$0.isDeadOrZombie }.map(\.pid)
                 var thread: IPCNamespaceThread?
                 var lastError = "no process of it is left"
-                for pid in pids {
+                for pid in [info.pid].compactMap({ $0 }) + others {
                     do {
                         let t = try IPCNamespaceThread(target: String(pid), procRoot: options.procRoot)
                         if t.inode == info.inode { thread = t; break }

@@ -170,6 +170,31 @@ final class NamespaceScenarioTests: XCTestCase {
         XCTAssertEqual(after[host].map { Set($0.keys) }, [0xc001, 0xc002], "the host-like namespace untouched")
     }
 
+    func testCleanNamespaceSavesASegmentAndAQueueFromInsideIt() throws {
+        let s = try run("""
+            # An orphaned segment with contents and a queue with messages, made inside container A.
+            nsenter --ipc=/proc/$PA/ns/ipc sh -c '
+                M=$(ipcsweep-testkit shm-create --key 0xa101 --size 64 --as-uid 34)
+                ipcsweep-testkit shm-attach --id $M --write "container bytes"
+                Q=$(ipcsweep-testkit msg-create --key 0xa102 --as-uid 34)
+                ipcsweep-testkit msg-send --id $Q --type 7 --text "first"
+                ipcsweep-testkit msg-send --id $Q --type 8 --text "second"'
+            timeout 60 ipcsweep clean --namespace $PA --yes --save-to $OUT/saved --format json > $OUT/clean.json
+            ls $OUT/saved > $OUT/saved.list
+            cat $OUT/saved/* > $OUT/saved.all
+            ipcsweep list --namespace $PA --format json > $OUT/after.json
+            """)
+        let removed = (try s.json("clean.json")["results"] as? [[String: Any]] ?? [])
+            .filter { $0["outcome"] as? String == "removed" }.compactMap { $0["key"] as? Int }.sorted()
+        XCTAssertEqual(removed, [0xa002, 0xa101, 0xa102])
+        let list = try s.file("saved.list")
+        XCTAssertEqual(list.split(separator: "\n").count, 2, list)
+        let saved = try s.file("saved.all")
+        XCTAssertTrue(saved.contains("container bytes"), "the segment's bytes were read inside the namespace")
+        XCTAssertTrue(saved.contains("first") && saved.contains("second"), "the queue's messages were copied inside it")
+        XCTAssertEqual(Set(try s.objects("after.json").values.compactMap { $0["key"] as? Int }), [0xa001])
+    }
+
     func testAuditAllNamespacesCountsAndLimitsPerNamespace() throws {
         let s = try run("""
             # Container B gets its own, lower SEMMNI (every IPC namespace has its own kernel.sem).

@@ -203,7 +203,14 @@ public final class IPCNamespaceThread: @unchecked Sendable {
 
     /// Runs `body` on the thread inside the namespace and returns its result; `meanwhile` runs on the calling
     /// thread at the same time (e.g. reading the process table while the objects are read).
+    /// Work handed over from the namespace thread itself (the remover's re-check while it is attached to a
+    /// segment it saves) runs at once: waiting for the thread would wait for itself.
     public func perform<R>(_ body: () -> R, meanwhile: () -> Void = {}) -> R {
+        if let t = thread, pthread_equal(pthread_self(), t) != 0 {
+            let r = body()
+            meanwhile()
+            return r
+        }
         pthread_mutex_lock(callers)
         defer { pthread_mutex_unlock(callers) }
         var result: R?
