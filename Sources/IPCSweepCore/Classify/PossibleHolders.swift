@@ -109,7 +109,7 @@ public struct PossibleHolderFinder: Sendable {
     /// The `--unit` a member was selected by.
     let scopeUnit: [String?]
     let reparented: [Reparenting?]
-    /// Known credentials, neither root nor CAP_IPC_OWNER.
+    /// Known credentials and not root (a non-root process with CAP_IPC_OWNER is ordinary and privileged).
     let ordinary: [Bool]
     let byUID: [UInt32: [Int]]
     let byGID: [UInt32: [Int]]
@@ -135,7 +135,7 @@ public struct PossibleHolderFinder: Sendable {
         inScope = live.map { members.contains($0.pid) }
         scopeUnit = live.map { scope?.memberUnits[$0.pid] }
         reparented = live.map { Self.reparenting(of: $0, in: processes) }
-        ordinary = live.map { $0.credentialsKnown && !$0.isPrivileged }
+        ordinary = live.map { $0.credentialsKnown && !$0.isRoot }
         var byUID: [UInt32: [Int]] = [:]
         var byGID: [UInt32: [Int]] = [:]
         var privileged: [Int] = []
@@ -148,10 +148,14 @@ public struct PossibleHolderFinder: Sendable {
         for (i, p) in live.enumerated() {
             if !p.credentialsKnown {
                 unreadable.append(i)
-            } else if p.isPrivileged {
+            } else if p.isRoot {
                 privileged.append(i)
                 if inScope[i] { privilegedInScope.append(i) }
             } else {
+                if p.isPrivileged {
+                    privileged.append(i)
+                    if inScope[i] { privilegedInScope.append(i) }
+                }
                 byUID[p.uid, default: []].append(i)
                 if p.euid != p.uid { byUID[p.euid, default: []].append(i) }
                 var gids: [UInt32] = [p.gid]
@@ -251,18 +255,18 @@ public struct PossibleHolderFinder: Sendable {
 
         func scopeAllows(_ i: Int) -> Bool { !exclusive || inScope[i] }
 
+        /// Root counts only by the root rule; a non-root process by ipcperms, and with CAP_IPC_OWNER also by the
+        /// root rule.
         func rule(_ i: Int) -> ReachRule? {
             let p = live[i]
             if !p.credentialsKnown { return .unreadableStatus }
-            if p.isPrivileged {
-                guard scope == nil ? access.rootObject : inScope[i] else { return nil }
-                return p.isRoot ? .root : .ipcOwner
-            }
+            let rootRule = scope == nil ? access.rootObject : inScope[i]
+            if p.isRoot { return rootRule ? .root : nil }
             if p.uid == access.uid || p.euid == access.uid { return .ownerUID }
             if p.uid == access.cuid || p.euid == access.cuid { return .creatorUID }
             if access.groupCanReach, p.inGroup(access.gid) || p.inGroup(access.cgid) { return .groupAccess }
             if access.anyoneCanReach { return .otherAccess }
-            return nil
+            return p.hasIPCOwner && rootRule ? .ipcOwner : nil
         }
 
         func timing(_ i: Int) -> HolderTiming? {
