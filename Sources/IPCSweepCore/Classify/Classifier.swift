@@ -83,20 +83,15 @@ public struct Classifier: Sendable {
             evidence += found.notRuledOut.map { .inheritanceNotRuledOut(unit: $0.unit, why: $0.why) }
         }
         let verdict = Evidence.verdict(evidence)
-        return Classification(object: object, verdict: verdict, evidence: Self.decisiveFirst(evidence, for: verdict),
+        return Classification(object: object, verdict: verdict, evidence: Self.decisiveFirst(evidence),
                               holders: holders, possibleHolders: possible)
     }
 
-    /// The evidence that decided the verdict first (in its own order), then the rest.
-    static func decisiveFirst(_ evidence: [Evidence], for verdict: Verdict) -> [Evidence] {
-        let decisive: Evidence.Weight
-        switch verdict {
-        case .inUse: decisive = .direct
-        case .unknown: decisive = .unreadable
-        case .suspect: decisive = .possible
-        case .orphaned: decisive = .none
-        }
-        return evidence.filter { $0.weight == decisive } + evidence.filter { $0.weight != decisive }
+    /// Heaviest first (the evidence that decided the verdict), each weight in the order it was found.
+    static func decisiveFirst(_ evidence: [Evidence]) -> [Evidence] {
+        evidence.enumerated()
+            .sorted { $0.element.weight != $1.element.weight ? $0.element.weight > $1.element.weight : $0.offset < $1.offset }
+            .map(\.element)
     }
 
     // MARK: recorded pids
