@@ -91,8 +91,10 @@ public struct PossibleHolderResult: Sendable, Equatable {
 public struct PossibleHolderFinder: Sendable {
     /// At most this many possible holders are listed per object (the total is always counted).
     public static let listLimit = 16
-    /// Start times come in clock ticks (10 ms): a process of an invocation may read up to this much earlier.
-    static let tickSlack = 0.011
+    /// How much earlier than the invocation's start a process of that invocation may appear: systemd records
+    /// InactiveExitTimestamp just after forking the first process (measured: 0.2 ms idle, more when loaded),
+    /// and /proc start times are truncated to clock ticks (10 ms).
+    static let tickSlack = 0.25
     /// Parents that adopt orphans besides pid 1 (PR_SET_CHILD_SUBREAPER is not visible in /proc).
     static let subreaperCommands: Set<String> = [
         "systemd", "containerd-shim", "conmon", "tini", "catatonit", "docker-init", "dumb-init", "s6-svscan",
