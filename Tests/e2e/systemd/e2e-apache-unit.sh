@@ -242,6 +242,21 @@ check_stoppost() {   # check_stoppost LABEL
     fi
 }
 
+wait_restarted() {   # wait_restarted OLD_PID: the unit is active with another main pid (20 s at most)
+    local deadline=$(( $(now_ms) + 20000 )) p st
+    while [ "$(now_ms)" -lt "$deadline" ]; do
+        p=$(prop MainPID); st=$(prop ActiveState)
+        if [ "$st" = active ] && [ -n "$p" ] && [ "$p" != 0 ] && [ "$p" != "$1" ]; then return 0; fi
+        sleep 0.05
+    done
+    return 1
+}
+# ids_not_in IDS: the sandbox's set ids that are not among IDS
+ids_not_in() {
+    local i
+    for i in $(ids "$(sandbox_sems)"); do case " $1 " in *" $i "*) ;; *) printf '%s ' "$i" ;; esac; done | sed 's/ $//'
+}
+
 # verdict_check LABEL FILE OLD NEW: in an ipcsweep list JSON document, every set
 # of OLD (ids) is orphaned with the unit-invocation rule among its evidence,
 # and no set of NEW is orphaned.
@@ -428,12 +443,7 @@ if [ "$RESTART_CYCLES" -gt 0 ]; then
         old_pid=$(prop MainPID); old_restarts=$(prop NRestarts)
         k0=$(now_ms)
         sctl kill -s KILL "$UNIT"
-        deadline=$(( $(now_ms) + 20000 )); restarted=0
-        while [ "$(now_ms)" -lt "$deadline" ]; do
-            p=$(prop MainPID); st=$(prop ActiveState)
-            if [ "$st" = active ] && [ -n "$p" ] && [ "$p" != 0 ] && [ "$p" != "$old_pid" ]; then restarted=1; break; fi
-            sleep 0.05
-        done
+        restarted=0; wait_restarted "$old_pid" && restarted=1
         if [ "$restarted" = 1 ] && wait_http 15; then
             ok "restart $j: systemd restarted Apache (NRestarts $old_restarts -> $(prop NRestarts)) and it answers ($(( $(now_ms) - k0 )) ms)"
         else
@@ -482,8 +492,7 @@ if sctl start "$UNIT" && wait_http 15 && wait_sems 5; then
     rest=$(( 1500 - ($(now_ms) - k0) )); [ "$rest" -gt 0 ] && sleep "$(awk -v m="$rest" 'BEGIN { printf "%.3f", m / 1000 }')"
     sctl start "$UNIT" && wait_http 15 && wait_sems 5
     echo "# restarted $(( $(now_ms) - k0 )) ms after the SIGKILL; InactiveExitTimestamp $(prop InactiveExitTimestamp)"
-    all=$(ids "$(sandbox_sems)")
-    new=$(for i in $all; do case " $old " in *" $i "*) ;; *) echo "$i" ;; esac; done | tr '\n' ' ' | sed 's/ $//')
+    new=$(ids_not_in "$old")
     sb "$IPCSWEEP" list --unit "$UNIT" --type sem --format json > "$work/restart-list.json" 2> "$work/restart-list.err"
     verdict_check "restart 1.5 s later" "$work/restart-list.json" "$old" "$new"
     sb "$IPCSWEEP" clean --unit "$UNIT" --user "$RUN_USER" --yes --format json > "$work/restart-clean.json" 2>/dev/null
@@ -503,16 +512,10 @@ if sctl start "$UNIT" && wait_http 15 && wait_sems 5; then
     old_pid=$(prop MainPID)
     k0=$(now_ms)
     sctl kill -s KILL "$UNIT"
-    deadline=$(( $(now_ms) + 20000 )); restarted=0
-    while [ "$(now_ms)" -lt "$deadline" ]; do
-        p=$(prop MainPID); st=$(prop ActiveState)
-        if [ "$st" = active ] && [ -n "$p" ] && [ "$p" != 0 ] && [ "$p" != "$old_pid" ]; then restarted=1; break; fi
-        sleep 0.05
-    done
+    restarted=0; wait_restarted "$old_pid" && restarted=1
     if [ "$restarted" = 1 ] && wait_http 15 && wait_sems 5; then
         echo "# systemd restarted it $(( $(now_ms) - k0 )) ms after the SIGKILL; InactiveExitTimestamp $(prop InactiveExitTimestamp)"
-        all=$(ids "$(sandbox_sems)")
-        new=$(for i in $all; do case " $old " in *" $i "*) ;; *) echo "$i" ;; esac; done | tr '\n' ' ' | sed 's/ $//')
+        new=$(ids_not_in "$old")
         sb "$IPCSWEEP" list --unit "$UNIT" --type sem --format json > "$work/autorestart-list.json" 2>/dev/null
         verdict_check "Restart=on-failure after 1.5 s" "$work/autorestart-list.json" "$old" "$new"
     else
