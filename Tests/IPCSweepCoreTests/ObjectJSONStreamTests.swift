@@ -98,6 +98,35 @@ final class ObjectJSONStreamTests: XCTestCase {
                                       warnings: ["line 3: skipped \"x\"", "é"], source: "syscall"))
     }
 
+    /// Every evidence kind lists its members in sorted key order (JSONEncoder's order), each key once.
+    func testEveryEvidenceKindHasSortedMembers() {
+        let h = holder(5, uid: 1, comm: "c", cgroup: nil, relation: .possible)
+        let all: [Evidence] = [
+            .attached(h), .attachedInvisibly(nattch: 1), .markedForRemoval, .waiters(semaphore: 0, count: 1),
+            .liveRecordedPid(role: .sempid, recordedPid: 5, holder: h), .detailUnreadable("x"), .recordedPidHidden(role: .cpid),
+            .blindSpot(.hidepid(mountPoint: "/proc", value: "2", gid: 3)), .blindSpot(.subsetPid(mountPoint: "/proc")),
+            .blindSpot(.hostIPCInChildPidNamespace(pidNamespace: 1)),
+            .possibleHolder(holder: h, rule: .otherAccess, timing: .existed, started: 1, lastActivity: 2),
+            .possibleHolder(holder: h, rule: .root, timing: .inherited(.parentYounger), started: 3, lastActivity: 2),
+            .morePossibleHolders(count: 2),
+            .noPossibleHolder(access: AccessControl(perm(1)), lastActivity: 2, scope: "s", exclusive: true, inheritWindow: 5),
+            .recordedPidExited(role: .lpid, pid: 4), .recordedPidZombie(role: .sempid, recordedPid: 6, holder: h),
+            .recordedPidInOtherNamespace(role: .lspid, pid: 7, command: "q"),
+            .recordedPidReused(role: .lrpid, pid: 8, command: "r", after: 2), .recordedPidIsThisRun(role: .sempid, pid: 9),
+            .messages(count: 1, bytes: 2), .inheritanceRuledOut(unit: "u.service", invocationBegan: 1, processes: 1),
+            .inheritanceNotRuledOut(unit: "u.service", why: .invocationUnknown("x")),
+            .inheritanceNotRuledOut(unit: "u.service", why: .invocationTooEarly(began: 1)),
+            .inheritanceNotRuledOut(unit: "u.service", why: .olderProcess(pid: 1, began: 1)),
+            .inheritanceNotRuledOut(unit: "u.scope", why: .notAService),
+        ]
+        for e in all {
+            let keys = e.jsonFields.map(\.key)
+            XCTAssertEqual(keys, keys.sorted(), "\(e)")
+            XCTAssertEqual(Set(keys).count, keys.count, "\(e)")
+            XCTAssertTrue(keys.contains("kind"))
+        }
+    }
+
     func testScopeAndEmptyListMatchJSONEncoder() throws {
         let scope = ResolvedScope(description: "unit apache2.service, pidfile /run/a.pid (pid 812)",
                                   members: [812, 3, 90_000], exclusive: true)

@@ -231,6 +231,10 @@ public struct ProcessProbe: Sendable {
         public var isNamespaceInit: Bool
     }
 
+    static let groupsPrefix = Array("Groups:".utf8)
+    static let nspidPrefix = Array("NSpid:".utf8)
+    static let capEffPrefix = Array("CapEff:".utf8)
+
     /// /proc/PID/status: real and effective uid, and the thread group id.
     public static func parseStatusIDs(_ bytes: [UInt8]) -> (uid: UInt32, euid: UInt32, tgid: Int32)? {
         parseStatus(bytes).map { ($0.uid, $0.euid, $0.tgid) }
@@ -263,12 +267,16 @@ public struct ProcessProbe: Sendable {
             }
         }
         func pair(_ line: UnsafeBufferPointer<UInt8>, _ prefix: Int) -> (UInt32?, UInt32?) {
-            var out: [UInt32?] = []
+            var first: UInt32??
+            var second: UInt32??
             fields(line, from: prefix) { f in
-                out.append(parseDecimal(f).flatMap { UInt32(exactly: $0) })
-                return out.count < 2
+                let v = parseDecimal(f).flatMap { UInt32(exactly: $0) }
+                if first == nil { first = .some(v); return true }
+                second = .some(v)
+                return false
             }
-            return out.count == 2 ? (out[0], out[1]) : (nil, nil)
+            guard let a = first, let b = second else { return (nil, nil) }
+            return (a, b)
         }
         var lineStart = 0
         while lineStart < b.count {
@@ -279,19 +287,19 @@ public struct ProcessProbe: Sendable {
                 (uid, euid) = pair(line, 4)
             } else if line.starts(with: [71, 105, 100, 58]) {  // "Gid:"
                 (gid, egid) = pair(line, 4)
-            } else if line.starts(with: Array("Groups:".utf8)) {
+            } else if line.starts(with: Self.groupsPrefix) {
                 fields(line, from: 7) { f in
                     if let g = parseDecimal(f).flatMap({ UInt32(exactly: $0) }) { groups.append(g) }
                     return true
                 }
-            } else if line.starts(with: Array("NSpid:".utf8)) {
+            } else if line.starts(with: Self.nspidPrefix) {
                 var last: Int64?
                 fields(line, from: 6) { f in
                     last = parseDecimal(f)
                     return true
                 }
                 nsInit = last == 1
-            } else if line.starts(with: Array("CapEff:".utf8)) {
+            } else if line.starts(with: Self.capEffPrefix) {
                 fields(line, from: 7) { f in
                     var v: UInt64 = 0
                     var ok = !f.isEmpty && f.count <= 16

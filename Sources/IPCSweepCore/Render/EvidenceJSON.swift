@@ -7,90 +7,88 @@ public enum EvidenceJSONValue: Sendable, Equatable {
 }
 
 extension Evidence {
-    /// The members of its `evidence` JSON entry, sorted by key (the man page lists them): `kind` always; then,
-    /// as they apply, `pid`, `recordedPid`, `role`, `command`, `uid`, `unit`, `rule`, `timing`, `reparented`,
-    /// `startTime`, `startOffsetMs` (start minus the last activity second), `count`, `bytes`, `semaphore`,
-    /// `detail`, `blindSpot`, `lastActivity`, `scope`, `exclusive`, `invocationStart`.
-    public var jsonFields: [(key: String, value: EvidenceJSONValue)] {
-        var f: [(key: String, value: EvidenceJSONValue)] = [("kind", .string(kind))]
-        func add(_ k: String, _ v: EvidenceJSONValue) { f.append((k, v)) }
-        func process(_ h: Holder) {
-            add("pid", .int(Int64(h.pid)))
-            add("command", .string(h.command))
-            add("uid", .int(Int64(h.uid)))
-            add("unit", h.unit.map(EvidenceJSONValue.string) ?? .null)
-        }
+    /// The members of its `evidence` JSON entry (the man page lists them): `kind` always; then, as they apply,
+    /// `pid`, `recordedPid`, `role`, `command`, `uid`, `unit`, `rule`, `timing`, `reparented`, `startTime`,
+    /// `startOffsetMs` (start minus the last activity second), `count`, `bytes`, `semaphore`, `detail`,
+    /// `blindSpot`, `lastActivity`, `scope`, `exclusive`, `invocationStart`.
+    ///
+    /// Calls `body` once per member in sorted key order (what JSONEncoder's `.sortedKeys` prints), without
+    /// building anything: both JSON writers read it.
+    public func forEachJSONField(_ body: (StaticString, EvidenceJSONValue) -> Void) {
+        func int(_ v: some BinaryInteger) -> EvidenceJSONValue { .int(Int64(v)) }
         func ms(_ seconds: Double) -> EvidenceJSONValue { .int(Int64((seconds * 1000).rounded())) }
+        func seconds(_ t: Double) -> EvidenceJSONValue { .int(Int64(t.rounded(.down))) }
+        func optional(_ s: String?) -> EvidenceJSONValue { s.map(EvidenceJSONValue.string) ?? .null }
+        let kind = EvidenceJSONValue.string(self.kind)
         switch self {
-        case .attached(let h): process(h)
-        case .attachedInvisibly(let n): add("count", .int(Int64(n)))
-        case .markedForRemoval: break
+        case .attached(let h):
+            body("command", .string(h.command)); body("kind", kind); body("pid", int(h.pid)); body("uid", int(h.uid))
+            body("unit", optional(h.unit))
+        case .attachedInvisibly(let n):
+            body("count", int(n)); body("kind", kind)
+        case .markedForRemoval:
+            body("kind", kind)
         case .waiters(let n, let w):
-            add("semaphore", .int(Int64(n)))
-            add("count", .int(Int64(w)))
+            body("count", int(w)); body("kind", kind); body("semaphore", int(n))
         case .liveRecordedPid(let role, let rp, let h), .recordedPidZombie(let role, let rp, let h):
-            add("role", .string(role.rawValue))
-            add("recordedPid", .int(Int64(rp)))
-            process(h)
-        case .detailUnreadable(let text): add("detail", .string(text))
-        case .recordedPidHidden(let role): add("role", .string(role.rawValue))
+            body("command", .string(h.command)); body("kind", kind); body("pid", int(h.pid))
+            body("recordedPid", int(rp)); body("role", .string(role.rawValue)); body("uid", int(h.uid))
+            body("unit", optional(h.unit))
+        case .detailUnreadable(let text):
+            body("detail", .string(text)); body("kind", kind)
+        case .recordedPidHidden(let role):
+            body("kind", kind); body("role", .string(role.rawValue))
         case .blindSpot(let b):
-            add("blindSpot", .string(b.name))
+            body("blindSpot", .string(b.name))
             switch b {
-            case .hidepid(let mount, let value, _): add("detail", .string("\(mount) hidepid=\(value)"))
-            case .subsetPid(let mount): add("detail", .string("\(mount) subset=pid"))
-            case .hostIPCInChildPidNamespace(let ns): add("detail", .string("pid:[\(ns)]"))
+            case .hidepid(let mount, let value, _): body("detail", .string("\(mount) hidepid=\(value)"))
+            case .subsetPid(let mount): body("detail", .string("\(mount) subset=pid"))
+            case .hostIPCInChildPidNamespace(let ns): body("detail", .string("pid:[\(ns)]"))
             }
+            body("kind", kind)
         case .possibleHolder(let h, let rule, let timing, let started, let last):
-            process(h)
-            add("rule", .string(rule.rawValue))
-            add("timing", .string(timing.name))
-            if case .inherited(let why) = timing { add("reparented", .string(why.rawValue)) } else { add("reparented", .null) }
-            add("startTime", .int(Int64(started.rounded(.down))))
-            add("startOffsetMs", ms(started - Double(last)))
-        case .morePossibleHolders(let n): add("count", .int(Int64(n)))
+            body("command", .string(h.command)); body("kind", kind); body("pid", int(h.pid))
+            if case .inherited(let why) = timing { body("reparented", .string(why.rawValue)) } else { body("reparented", .null) }
+            body("rule", .string(rule.rawValue)); body("startOffsetMs", ms(started - Double(last)))
+            body("startTime", seconds(started)); body("timing", .string(timing.name)); body("uid", int(h.uid))
+            body("unit", optional(h.unit))
+        case .morePossibleHolders(let n):
+            body("count", int(n)); body("kind", kind)
         case .noPossibleHolder(_, let last, let scope, let exclusive, _):
-            add("lastActivity", .int(last))
-            add("scope", scope.map(EvidenceJSONValue.string) ?? .null)
-            add("exclusive", .bool(exclusive))
+            body("exclusive", .bool(exclusive)); body("kind", kind); body("lastActivity", .int(last))
+            body("scope", optional(scope))
         case .recordedPidExited(let role, let pid), .recordedPidIsThisRun(let role, let pid):
-            add("role", .string(role.rawValue))
-            add("pid", .int(Int64(pid)))
+            body("kind", kind); body("pid", int(pid)); body("role", .string(role.rawValue))
         case .recordedPidInOtherNamespace(let role, let pid, let command):
-            add("role", .string(role.rawValue))
-            add("pid", .int(Int64(pid)))
-            add("command", .string(command))
+            body("command", .string(command)); body("kind", kind); body("pid", int(pid)); body("role", .string(role.rawValue))
         case .recordedPidReused(let role, let pid, let command, let after):
-            add("role", .string(role.rawValue))
-            add("pid", .int(Int64(pid)))
-            add("command", .string(command))
-            add("startOffsetMs", ms(after))
+            body("command", .string(command)); body("kind", kind); body("pid", int(pid)); body("role", .string(role.rawValue))
+            body("startOffsetMs", ms(after))
         case .messages(let n, let bytes):
-            add("count", .int(Int64(n)))
-            add("bytes", .int(Int64(bytes)))
+            body("bytes", int(bytes)); body("count", int(n)); body("kind", kind)
         case .inheritanceRuledOut(let unit, let began, let n):
-            add("unit", .string(unit))
-            add("rule", .string("unit-invocation"))
-            add("invocationStart", .int(Int64(began.rounded(.down))))
-            add("count", .int(Int64(n)))
+            body("count", int(n)); body("invocationStart", seconds(began)); body("kind", kind)
+            body("rule", .string("unit-invocation")); body("unit", .string(unit))
         case .inheritanceNotRuledOut(let unit, let why):
-            add("unit", .string(unit))
             switch why {
             case .invocationUnknown(let text):
-                add("detail", .string("invocation start unknown: \(text)"))
-                add("invocationStart", .null)
+                body("detail", .string("invocation start unknown: \(text)")); body("invocationStart", .null)
             case .invocationTooEarly(let t):
-                add("detail", .string("invocation began before the last activity + 1 s"))
-                add("invocationStart", .int(Int64(t.rounded(.down))))
+                body("detail", .string("invocation began before the last activity + 1 s")); body("invocationStart", seconds(t))
             case .olderProcess(let pid, let t):
-                add("detail", .string("pid \(pid) is older than the invocation"))
-                add("invocationStart", .int(Int64(t.rounded(.down))))
+                body("detail", .string("pid \(pid) is older than the invocation")); body("invocationStart", seconds(t))
             case .notAService:
-                add("detail", .string("not a service"))
-                add("invocationStart", .null)
+                body("detail", .string("not a service")); body("invocationStart", .null)
             }
+            body("kind", kind); body("unit", .string(unit))
         }
-        return f.sorted { $0.key < $1.key }
+    }
+
+    /// The members as a list, in the order `forEachJSONField` gives them (tests, small documents).
+    public var jsonFields: [(key: String, value: EvidenceJSONValue)] {
+        var out: [(key: String, value: EvidenceJSONValue)] = []
+        forEachJSONField { k, v in out.append((k.description, v)) }
+        return out
     }
 }
 

@@ -140,11 +140,13 @@ final class ObjectJSONCache {
         w.fragment("[")
         for (n, e) in list.enumerated() {
             w.fragment(n == 0 ? "\n        {" : ",\n        {")
-            for (m, field) in e.jsonFields.enumerated() {
-                w.fragment(m == 0 ? "\n          " : ",\n          ")
-                w.string(field.key)
+            var first = true
+            e.forEachJSONField { key, value in
+                w.fragment(first ? "\n          " : ",\n          ")
+                first = false
+                w.plainString(key)
                 w.fragment(" : ")
-                switch field.value {
+                switch value {
                 case .int(let v): w.int(v)
                 case .string(let v): w.string(v)
                 case .bool(let v): w.bool(v)
