@@ -188,7 +188,7 @@ _ipcsweep_list() {
     repeating_flags=()
     non_repeating_flags=(--exclusive --all-namespaces --no-headings --version -h --help)
     repeating_options=(--type --user --key --id --verdict --unit --cgroup --pidfile --exe)
-    non_repeating_options=(--proc --source --idle-for --namespace --format --color)
+    non_repeating_options=(--proc --source --idle-for --inherit-window --namespace --format --color)
     __ipcsweep_offer_flags_options 0
 
     # Offer option value completions
@@ -234,6 +234,9 @@ _ipcsweep_list() {
     '--exe')
         return
         ;;
+    '--inherit-window')
+        return
+        ;;
     '--namespace')
         __ipcsweep_add_completions -f
         return
@@ -253,7 +256,7 @@ _ipcsweep_show() {
     repeating_flags=()
     non_repeating_flags=(--exclusive --no-headings --version -h --help)
     repeating_options=(--type --unit --cgroup --pidfile --exe)
-    non_repeating_options=(--proc --source --namespace --format --color)
+    non_repeating_options=(--proc --source --inherit-window --namespace --format --color)
     __ipcsweep_offer_flags_options -1
 
     # Offer option value completions
@@ -283,6 +286,9 @@ _ipcsweep_show() {
     '--exe')
         return
         ;;
+    '--inherit-window')
+        return
+        ;;
     '--namespace')
         __ipcsweep_add_completions -f
         return
@@ -302,7 +308,7 @@ _ipcsweep_orphans() {
     repeating_flags=()
     non_repeating_flags=(--exclusive --all-namespaces --no-headings --version -h --help)
     repeating_options=(--type --user --key --id --verdict --unit --cgroup --pidfile --exe)
-    non_repeating_options=(--proc --source --idle-for --namespace --format --color)
+    non_repeating_options=(--proc --source --idle-for --inherit-window --namespace --format --color)
     __ipcsweep_offer_flags_options 0
 
     # Offer option value completions
@@ -346,6 +352,9 @@ _ipcsweep_orphans() {
         return
         ;;
     '--exe')
+        return
+        ;;
+    '--inherit-window')
         return
         ;;
     '--namespace')
@@ -367,7 +376,7 @@ _ipcsweep_clean() {
     repeating_flags=()
     non_repeating_flags=(--exclusive --no-headings --dry-run -y --yes --include-suspect --discard-messages -q --quiet --version -h --help)
     repeating_options=(--type --user --key --id --verdict --unit --cgroup --pidfile --exe)
-    non_repeating_options=(--proc --source --idle-for --namespace --format --color --save-to --lock-file --lock-wait)
+    non_repeating_options=(--proc --source --idle-for --inherit-window --namespace --format --color --save-to --lock-file --lock-wait)
     __ipcsweep_offer_flags_options 0
 
     # Offer option value completions
@@ -411,6 +420,9 @@ _ipcsweep_clean() {
         return
         ;;
     '--exe')
+        return
+        ;;
+    '--inherit-window')
         return
         ;;
     '--namespace')
@@ -443,7 +455,7 @@ _ipcsweep_audit() {
     repeating_flags=()
     non_repeating_flags=(--exclusive --all-namespaces --quiet-if-clean --no-posix --version -h --help)
     repeating_options=(--type --user --key --id --verdict --unit --cgroup --pidfile --exe --fail-on)
-    non_repeating_options=(--proc --source --idle-for --namespace --logind-conf --login-defs --format --output --state --warn-at --critical-at --shm-root --mqueue-root)
+    non_repeating_options=(--proc --source --idle-for --inherit-window --namespace --logind-conf --login-defs --format --output --state --warn-at --critical-at --shm-root --mqueue-root)
     __ipcsweep_offer_flags_options 0
 
     # Offer option value completions
@@ -487,6 +499,9 @@ _ipcsweep_audit() {
         return
         ;;
     '--exe')
+        return
+        ;;
+    '--inherit-window')
         return
         ;;
     '--namespace')

@@ -12,15 +12,19 @@ public struct InspectionOptions: Sendable {
     public var source: IPCSource
     public var kinds: Set<IPCKind>
     public var scope: ScopeSpec
+    /// `--inherit-window`: how long after an object's last activity a re-parented process may have inherited it.
+    public var inheritWindow: Double
     /// Another IPC namespace to inspect (`--namespace`); nil: the tool's own.
     public var namespace: IPCNamespaceThread?
 
     public init(procRoot: String = "/proc", source: IPCSource = .auto, kinds: Set<IPCKind> = Set(IPCKind.allCases),
-                scope: ScopeSpec = ScopeSpec(), namespace: IPCNamespaceThread? = nil) {
+                scope: ScopeSpec = ScopeSpec(), inheritWindow: Double = Classifier.defaultInheritWindow,
+                namespace: IPCNamespaceThread? = nil) {
         self.procRoot = procRoot
         self.source = source
         self.kinds = kinds
         self.scope = scope
+        self.inheritWindow = inheritWindow
         self.namespace = namespace
     }
 }
@@ -40,6 +44,20 @@ public struct Inspection: Sendable {
     public var namespaceThread: IPCNamespaceThread?
 }
 
+/// The current invocation of every `--unit` service that has a live process other than this run: only those
+/// processes can use the exception to inheritance, so a unit with none (ExecStopPost=) costs no lookup.
+private func unitInvocations(_ scope: ResolvedScope, table: ProcessTable, procRoot: String) -> [String: UnitInvocation] {
+    var units: Set<String> = []
+    for (pid, unit) in scope.memberUnits where pid != table.ownPid && unit.hasSuffix(".service") {
+        if let p = table.byPid[pid], !p.isDeadOrZombie { units.insert(unit) }
+    }
+    guard !units.isEmpty else { return [:] }
+    guard procRoot == "/proc" else {
+        return Dictionary(uniqueKeysWithValues: units.map { ($0, UnitInvocation.unavailable("--proc \(procRoot) is not the live system")) })
+    }
+    return UnitInvocationProbe.invocations(of: units.sorted())
+}
+
 /// The process table, written by the worker that read it (before the snapshot call returns).
 private final class ConcurrentReads: @unchecked Sendable {
     var table: Result<ProcessTable, any Error>?
@@ -54,7 +72,7 @@ public enum Inspector {
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
-    /// Reads both snapshots and classifies. The tool's own pid and its ancestors never count as holders.
+    /// Reads both snapshots and classifies. Only the tool's own process never counts as a holder.
     /// With `options.namespace`, the objects are those of that IPC namespace and the possible holders the
     /// processes in it (host pids).
     public static func inspect(_ options: InspectionOptions, users: UserDirectory) throws -> Inspection {
@@ -164,7 +182,7 @@ public enum Inspector {
             var t = table
             if let ns = f.namespace { t.ownIPCNamespace = ns.inode }
             for p in t.byPid.values where !p.isDeadOrZombie && t.sharesIPCNamespace(p)
-                && (open || p.isRoot || owners.contains(p.uid) || owners.contains(p.euid)) {
+                && (open || !p.credentialsKnown || p.isPrivileged || owners.contains(p.uid) || owners.contains(p.euid)) {
                 pids.insert(p.pid)
             }
         }
@@ -186,11 +204,21 @@ public enum Inspector {
     private static func classify(_ f: Found, table: ProcessTable, options: InspectionOptions,
                                  users: UserDirectory) -> Inspection {
         let now = currentTime()
-        let scope = options.scope.resolve(in: table)
-        let excluded = options.procRoot == "/proc" ? table.selfAndAncestors(of: getpid()) : []
-        let classifier = Classifier(processes: table, scope: scope, excluded: excluded, now: now,
-                                    userName: { users.displayUser($0) })
+        var table = table
+        if let ns = f.namespace, options.procRoot == "/proc" {
+            let visible = table.byPid.values.contains { $0.ipcNamespace == ns.inode && !$0.isDeadOrZombie && $0.pid != table.ownPid }
+            let pidNamespace = FileIO.readLink("/proc/self/ns/pid").flatMap(ProcessProbe.namespaceInode)
+            table.blindSpots = VisibilityProbe.blindSpots(table.blindSpots, inspecting: ns.inode, hasVisibleProcess: visible,
+                                                          pidNamespace: pidNamespace)
+        }
+        var scope = options.scope.resolve(in: table)
+        if var s = scope {
+            s.unitInvocations = unitInvocations(s, table: table, procRoot: options.procRoot)
+            scope = s
+        }
+        let classifier = Classifier(processes: table, scope: scope, inheritWindow: options.inheritWindow)
         var results = classifier.classify(f.snapshot)
+        EvidenceText(users: users).fillReasons(&results)
         if let ns = f.namespace {
             for i in results.indices { results[i].namespace = ns }
         }

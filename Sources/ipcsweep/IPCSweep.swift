@@ -23,6 +23,7 @@ func inspect(source: SourceOptions, kinds: Set<IPCKind> = Set(IPCKind.allCases),
     do {
         let options = InspectionOptions(procRoot: source.procRoot, source: source.source,
                                         kinds: kinds.isEmpty ? Set(IPCKind.allCases) : kinds, scope: scope.spec,
+                                        inheritWindow: scope.inheritWindow,
                                         namespace: namespace)
         let result = try Inspector.inspect(options, users: users)
         result.warnings.forEach(warn)
@@ -42,7 +43,8 @@ func inspectNamespaces(source: SourceOptions, kinds: Set<IPCKind> = Set(IPCKind.
         }
         do {
             let options = InspectionOptions(procRoot: source.procRoot, source: source.source,
-                                            kinds: kinds.isEmpty ? Set(IPCKind.allCases) : kinds, scope: scope.spec)
+                                            kinds: kinds.isEmpty ? Set(IPCKind.allCases) : kinds, scope: scope.spec,
+                                            inheritWindow: scope.inheritWindow)
             let results = try Inspector.inspectAll(options, users: users)
             var seen: Set<String> = []
             for w in results.flatMap(\.warnings) where seen.insert(w).inserted { warn(w) }

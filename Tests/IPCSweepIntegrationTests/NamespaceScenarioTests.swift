@@ -170,6 +170,26 @@ final class NamespaceScenarioTests: XCTestCase {
         XCTAssertEqual(after[host].map { Set($0.keys) }, [0xc001, 0xc002], "the host-like namespace untouched")
     }
 
+    func testANamespaceWithNoVisibleProcessFailsClosedFromAChildPidNamespace() throws {
+        // The scenario runs in a child pid namespace. A namespace kept only by a bind mount (its processes
+        // gone) may still have processes elsewhere that this pid namespace cannot see: nothing is orphaned.
+        let s = try Scenario.run("""
+            mount -t tmpfs tmpfs /run
+            mkdir -p /run/ipcns && touch /run/ipcns/kept
+            unshare --ipc sh -c 'mount --bind /proc/self/ns/ipc /run/ipcns/kept
+                ipcsweep-testkit sem-create --key 0xf001 --as-uid 34 > /dev/null'
+            ipcsweep list --namespace /run/ipcns/kept --format json > $OUT/list.json
+            timeout 60 ipcsweep clean --namespace /run/ipcns/kept --yes --format json > $OUT/clean.json || true
+            ipcsweep list --namespace /run/ipcns/kept --format json > $OUT/after.json
+            umount /run/ipcns/kept
+            """)
+        let o = try XCTUnwrap(try s.objects("list.json").values.first)
+        XCTAssertEqual(o["verdict"] as? String, "unknown")
+        XCTAssertTrue((o["reasons"] as? [String] ?? []).contains { $0.contains("is visible from this ipcsweep's pid namespace") }, "\(o)")
+        XCTAssertEqual((try s.json("clean.json")["results"] as? [[String: Any]])?.first?["outcome"] as? String, "skipped")
+        XCTAssertEqual(try s.objects("after.json").count, 1, "nothing removed")
+    }
+
     func testCleanNamespaceSavesASegmentAndAQueueFromInsideIt() throws {
         let s = try run("""
             # An orphaned segment with contents and a queue with messages, made inside container A.

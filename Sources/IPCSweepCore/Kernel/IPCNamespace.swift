@@ -24,7 +24,7 @@ public struct IPCNamespaceInfo: Sendable, Equatable, Hashable {
     }
 
     /// The inode of the initial (host) IPC namespace, fixed by the kernel (PROC_IPC_INIT_INO).
-    public static let initialInode: UInt64 = 4026531839
+    public static let initialInode: UInt64 = VisibilityProbe.initialIPCNamespace
 
     /// The owner of a namespace whose oldest process is `p`: `host` for the initial namespace; else the pod and
     /// container of a kubepods cgroup, the deepest `.service`/`.scope` of the cgroup path, the cgroup path itself,
