@@ -106,6 +106,9 @@ public final class IPCNamespaceThread: @unchecked Sendable {
             if isPid && e == .noSuchFileOrDirectory {
                 throw NamespaceError(description: "--namespace \(target): no process with pid \(target); give a running pid, /proc/PID/ns/ipc or a bind-mounted namespace file")
             }
+            if e == .permissionDenied || e == .notPermitted {
+                throw NamespaceError(description: "--namespace \(target): cannot open \(path): \(e); entering another IPC namespace needs root (CAP_SYS_ADMIN): run as root")
+            }
             throw NamespaceError(description: "--namespace \(target): cannot open \(path): \(e); give a pid, /proc/PID/ns/ipc or a bind-mounted namespace file")
         }
         defer { close(fd) }
