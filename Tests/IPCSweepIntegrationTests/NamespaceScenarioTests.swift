@@ -219,11 +219,14 @@ final class NamespaceScenarioTests: XCTestCase {
         let s = try run("""
             # Container B gets its own, lower SEMMNI (every IPC namespace has its own kernel.sem).
             nsenter --ipc=/proc/$PB/ns/ipc sh -c 'echo 32000 1024000000 500 10 > /proc/sys/kernel/sem'
+            mkdir -p $OUT/logind && printf '[Login]\nRemoveIPC=yes\n' > $OUT/logind/logind.conf
+            AUDIT="ipcsweep audit --no-posix --logind-conf $OUT/logind/logind.conf"
             set +e
-            ipcsweep audit --all-namespaces --no-posix --format json > $OUT/audit.json
-            ipcsweep audit --all-namespaces --no-posix --format prometheus > $OUT/audit.prom
-            ipcsweep audit --all-namespaces --no-posix --fail-on orphaned > $OUT/audit.txt; echo $? > $OUT/rc
-            ipcsweep audit --namespace $PB --no-posix --format json > $OUT/b.json
+            $AUDIT --all-namespaces --format json > $OUT/audit.json
+            $AUDIT --all-namespaces --format prometheus > $OUT/audit.prom
+            $AUDIT --all-namespaces --fail-on orphaned > $OUT/audit.txt; echo $? > $OUT/rc
+            $AUDIT --namespace $PB --format json > $OUT/b.json
+            readlink /proc/self/ns/ipc > $OUT/nshost
             """)
         let doc = try s.json("audit.json")
         let namespaces = doc["namespaces"] as? [[String: Any]] ?? []
@@ -246,6 +249,13 @@ final class NamespaceScenarioTests: XCTestCase {
         XCTAssertEqual(text.components(separatedBy: "ipcsweep audit (IPC namespace").count, 4, text)
         let single = try s.json("b.json")
         XCTAssertEqual((single["namespace"] as? [String: Any])?["inode"] as? Int, b)
+        // RemoveIPC= is judged for logind's namespace (here: the tool's own) only, never for a container's.
+        XCTAssertTrue(single["removeIPC"] is NSNull, "\(single["removeIPC"] ?? "missing")")
+        let host = try inode(s, "nshost")
+        for n in namespaces {
+            let own = (n["namespace"] as? [String: Any])?["inode"] as? Int == host
+            XCTAssertEqual(n["removeIPC"] is NSNull, !own, "namespace \(n["namespace"] ?? "?")")
+        }
     }
 }
 
