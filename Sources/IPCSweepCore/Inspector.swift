@@ -208,8 +208,9 @@ public enum Inspector {
         if let ns = f.namespace, options.procRoot == "/proc" {
             let visible = table.byPid.values.contains { $0.ipcNamespace == ns.inode && !$0.isDeadOrZombie && $0.pid != table.ownPid }
             let pidNamespace = FileIO.readLink("/proc/self/ns/pid").flatMap(ProcessProbe.namespaceInode)
+            let procfsPid = FileIO.readLink("/proc/1/ns/pid").flatMap(ProcessProbe.namespaceInode)
             table.blindSpots = VisibilityProbe.blindSpots(table.blindSpots, inspecting: ns.inode, hasVisibleProcess: visible,
-                                                          pidNamespace: pidNamespace)
+                                                          pidNamespace: pidNamespace, procfsInitPidNamespace: procfsPid)
         }
         var scope = options.scope.resolve(in: table)
         if var s = scope {

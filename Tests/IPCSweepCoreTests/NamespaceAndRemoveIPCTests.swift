@@ -53,6 +53,9 @@ final class NamespaceAndRemoveIPCTests: XCTestCase {
         XCTAssertEqual(VisibilityProbe.blindSpots([], inspecting: IPCNamespaceInfo.initialInode, hasVisibleProcess: true,
                                                   pidNamespace: childPid),
                        [.hostIPCInChildPidNamespace(pidNamespace: childPid)])
+        // A procfs of the initial pid namespace lists every process, whatever the tool's own pid namespace.
+        XCTAssertEqual(VisibilityProbe.blindSpots([], inspecting: 4_026_532_300, hasVisibleProcess: false, pidNamespace: childPid,
+                                                  procfsInitPidNamespace: VisibilityProbe.initialPidNamespace), [])
         // From the host's pid namespace every process is visible.
         XCTAssertEqual(VisibilityProbe.blindSpots([], inspecting: 4_026_532_300, hasVisibleProcess: false,
                                                   pidNamespace: VisibilityProbe.initialPidNamespace), [])
