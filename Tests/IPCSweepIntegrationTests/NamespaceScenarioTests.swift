@@ -153,7 +153,22 @@ final class NamespaceScenarioTests: XCTestCase {
 
     func testCleanNamespaceRemovesExactlyThatContainersOrphan() throws {
         let s = try run("""
+            # A syslog socket of our own where /dev/log points (/run is the scenario's private tmpfs).
+            mkdir -p /run/systemd/journal
+            /usr/bin/python3 -c '
+            import socket, sys
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            s.bind("/run/systemd/journal/dev-log")
+            open(sys.argv[1] + ".ready", "w").close()
+            out = open(sys.argv[1], "ab", buffering=0)
+            while True:
+                out.write(s.recv(65536) + b"\\n")
+            ' $OUT/syslog &
+            LOGGER=$!
+            for i in $(seq 1 100); do [ -e $OUT/syslog.ready ] && break; sleep 0.05; done
             ipcsweep clean --namespace $PA --yes --format json > $OUT/clean.json
+            sleep 0.2
+            kill $LOGGER
             ipcsweep list --all-namespaces --format json > $OUT/after.json
             readlink /proc/self/ns/ipc > $OUT/nshost
             """)
@@ -164,6 +179,9 @@ final class NamespaceScenarioTests: XCTestCase {
         let a = try inode(s, "nsa"), b = try inode(s, "nsb"), host = try inode(s, "nshost")
         XCTAssertEqual((clean["namespace"] as? [String: Any])?["inode"] as? Int, a)
         XCTAssertEqual(clean["lock"] as? String, "/run/ipcsweep-ipcns-\(a).lock", "a lock per namespace")
+        let journal = try s.file("syslog")
+        XCTAssertTrue(journal.contains("removed semaphore set in IPC namespace \(a) (docker-a\(getpid()).scope) id "), journal)
+        XCTAssertEqual(journal.split(separator: "\n").count, 1, "one line for the one removal: \(journal)")
         let after = try byNamespace(s, "after.json")
         XCTAssertEqual(after[a].map { Set($0.keys) }, [0xa001], "A keeps its held set")
         XCTAssertEqual(after[b].map { Set($0.keys) }, [0xb001, 0xb002], "B untouched")
