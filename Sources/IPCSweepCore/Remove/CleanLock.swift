@@ -78,7 +78,7 @@ public final class CleanLock {
                 throw CleanLockError(description: "stopped by \(why) while waiting for the lock \(path); nothing was removed")
             }
             if Inspector.currentTime() >= deadline {
-                let holder = (try? FileIO.readText(path))?.split(separator: "\n").first.map(String.init) ?? ""
+                let holder = (try? FileIO.readText(path, limit: FileIO.Limit.lockFile))?.split(separator: "\n").first.map(String.init) ?? ""
                 close(fd)
                 let who = Int32(holder).map { " (held by pid \($0))" } ?? ""
                 throw CleanLockError(description: "another ipcsweep clean holds the lock \(path)\(who) and did not finish within \(TimeFormat.duration(wait)); nothing was removed; try again, or raise --lock-wait")
