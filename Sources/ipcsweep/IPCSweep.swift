@@ -16,7 +16,7 @@ struct IPCSweep: ParsableCommand {
             and removes orphans only after re-checking them.
             """,
         version: "0.1.0",
-        subcommands: [List.self, Show.self, Orphans.self, Clean.self, Audit.self]
+        subcommands: [List.self, Show.self, Orphans.self, Clean.self, Audit.self, Restore.self]
     )
 
     /// ArgumentParser's main, with every message written through the output sink: help, version and completion
