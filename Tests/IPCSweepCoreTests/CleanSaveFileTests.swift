@@ -57,6 +57,14 @@ final class CleanSaveFileTests: XCTestCase {
         }
     }
 
+    func testDocumentedVersion2ExampleParses() throws {
+        // docs/clean.md, byte for byte (its checksum computed with zlib).
+        let text = "IPCSWEEP-SAVE 2\ntype msg\nid 32768\nkey 0x0000abcd\nowner 33\ngroup 33\ncreator 0\ncreator-group 0\nmode 0600\nctime 1700000000\nsaved 1700000100\nmessages 2\nbytes 11\nqbytes 16384\n\nmessage 1 5\nhello\nmessage 7 6\nworld!\nend\nchecksum crc32 54cf1cbf\n"
+        let f = try SaveFile.parse(Array(text.utf8))
+        XCTAssertEqual(f.messages.map(\.type), [1, 7])
+        XCTAssertEqual(f.value("qbytes"), "16384")
+    }
+
     func testVersion1IsStillReadAndCountsMustAgree() throws {
         let v1 = "IPCSWEEP-SAVE 1\ntype shm\nsize 3\n\ndata 3\nabc\nend\n"
         let f = try SaveFile.parse(Array(v1.utf8))

@@ -5,7 +5,7 @@ public enum RestoreReport {
         Table(
             columns: [.init("TYPE", minWidth: 3), .init("ID", right: true), .init("KEY", minWidth: 10),
                       .init("OWNER", flexible: true, minWidth: 5), .init("PERMS", minWidth: 4),
-                      .init("CONTENT", right: true), .init("FILE", flexible: true, minWidth: 8)],
+                      .init("CONTENT"), .init("FILE", flexible: true, minWidth: 8)],
             rows: restored.map { r in
                 [.init(r.kind.rawValue), .init(String(r.id)), .init(IPCTextFormat.hexKey(r.key)),
                  .init(users.displayUser(r.uid)), .init(IPCTextFormat.octal(r.mode)), .init(content(r)), .init(r.path)]

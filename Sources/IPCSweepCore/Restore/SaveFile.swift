@@ -30,7 +30,7 @@ import Musl
 ///     message 7 6
 ///     world!
 ///     end
-///     checksum crc32 1a2b3c4d         CRC-32 (zlib's) of every byte before this line
+///     checksum crc32 54cf1cbf         CRC-32 (zlib's) of every byte before this line
 ///
 /// For a segment the body is `data SIZE`, SIZE raw bytes, "\n", then `end`. Version 1 is the same without the
 /// `checksum` line and `qbytes`; it is still read. A reader ignores header fields it does not know; a `type` it
