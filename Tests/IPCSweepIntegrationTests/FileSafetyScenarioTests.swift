@@ -5,16 +5,7 @@ import XCTest
 /// the scenario's private mount namespace (a tmpfs on /mnt, device nodes made there with mknod, FIFOs, sockets,
 /// a full tmpfs, a pty whose master is closed), never the host's own files.
 final class FileSafetyScenarioTests: XCTestCase {
-    /// A private tmpfs on /run (lock, syslog socket) and one on /mnt for the files; `try_ NAME CMD...` runs CMD
-    /// with a 10 s timeout (124 would be a hang) and writes $OUT/NAME.rc and $OUT/NAME.err (standard output is
-    /// the caller's: `try_ NAME CMD > /mnt/full`).
-    static let prelude = """
-        mount -t tmpfs tmpfs /run
-        mount -t tmpfs tmpfs /mnt
-        cd /mnt
-        try_() { local name=$1; shift; set +e; timeout 10 "$@" 2> "$OUT/$name.err"; echo $? > "$OUT/$name.rc"; set -e; }
-
-        """
+    static let prelude = Scenario.scratchPrelude
 
     func run(_ script: String, file: StaticString = #filePath, line: UInt = #line) throws -> Scenario {
         try Scenario.run(Self.prelude + script, file: file, line: line)
@@ -164,6 +155,9 @@ final class FileSafetyScenarioTests: XCTestCase {
             echo 1 > secret
             chmod 600 secret
             try_ eacces setpriv --reuid=65534 --regid=65534 --clear-groups ipcsweep list --pidfile /mnt/secret
+            # EIO: the tool's own /proc/self/mem (a regular file) read from offset 0, which no process maps.
+            try_ eio ipcsweep list --pidfile /proc/self/mem
+            try_ state-eio ipcsweep audit --state /proc/self/mem
             echo hello > words
             try_ words ipcsweep list --pidfile /mnt/words
             try_ missing ipcsweep list --pidfile /mnt/missing.pid
@@ -173,6 +167,8 @@ final class FileSafetyScenarioTests: XCTestCase {
             try_ stale ipcsweep list --pidfile /mnt/stale.pid
             """)
         try assertOneLineError(s, "eacces", ["--pidfile /mnt/secret", "Permission denied"])
+        try assertOneLineError(s, "eio", ["--pidfile /proc/self/mem", "Input/output error"])
+        try assertOneLineError(s, "state-eio", ["/proc/self/mem", "Input/output error"])
         try assertOneLineError(s, "words", ["--pidfile /mnt/words", "does not hold a pid", "hello"])
         for (name, what) in [("missing", "does not exist"), ("empty", "is empty"), ("stale", "not running")] {
             XCTAssertEqual(try rc(s, name), 0, text(s, "\(name).err"))
@@ -272,24 +268,8 @@ final class FileSafetyScenarioTests: XCTestCase {
     }
 
     func testCleanThatCannotWriteItsReportSaysWhatItRemovedOnStandardErrorAndInTheJournal() throws {
-        let s = try run(Self.brokenOutput + """
+        let s = try run(Self.brokenOutput + Scenario.syslogListener + """
             mknod full c 1 7
-            mkdir -p /run/systemd/journal
-            /usr/bin/python3 -c '
-            import os, socket
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-            s.bind("/run/systemd/journal/dev-log")
-            s.settimeout(2)
-            open(os.environ["OUT"] + "/ready", "w").close()
-            with open(os.environ["OUT"] + "/syslog", "wb") as f:
-                try:
-                    while True:
-                        f.write(s.recv(65536) + b"\\n"); f.flush()
-                except socket.timeout:
-                    pass
-            ' &
-            LISTENER=$!
-            while [ ! -e "$OUT/ready" ]; do sleep 0.05; done
             ipcsweep-testkit sem-create --key 0x1001 --as-uid 33 > /dev/null
             ipcsweep-testkit sem-create --key 0x1002 --as-uid 33 > /dev/null
             try_ full ipcsweep clean --yes > /mnt/full

@@ -6,11 +6,7 @@ import XCTest
 /// (`ipcsweep-testkit msg-dump` digests, independent of ipcsweep's own checksum); a segment with the digest of
 /// its bytes taken before it was cleaned.
 final class RestoreScenarioTests: XCTestCase {
-    static let prelude = """
-        mount -t tmpfs tmpfs /run
-        mount -t tmpfs tmpfs /mnt
-        cd /mnt
-        try_() { local name=$1; shift; set +e; timeout 10 "$@" 2> "$OUT/$name.err"; echo $? > "$OUT/$name.rc"; set -e; }
+    static let prelude = Scenario.scratchPrelude + """
         count() { echo $(( $(ipcs -q | grep -c '^0x' || true) + $(ipcs -m | grep -c '^0x' || true) )); }
         # The same messages into a queue: every size from empty to msgmax, types from 1 to LONG_MAX, NULs and newlines.
         fill() {
