@@ -226,7 +226,8 @@ public enum Restorer {
         var notes: [String] = []
         guard let data = plan.file.data else { return .failure(RestoreError(path: plan.path, reason: "no data")) }
         let created: (id: Int32, key: Int32)
-        switch create(plan, noun: "shared memory segment", notes: &notes, { shmget($0, data.count, $1) }) {
+        // A lookup of the key's holder (flags 0) asks for size 0, which matches a segment of any size.
+        switch create(plan, noun: "shared memory segment", notes: &notes, { shmget($0, $1 == 0 ? 0 : data.count, $1) }) {
         case .success(let c): created = c
         case .failure(let e): return .failure(e)
         }
