@@ -64,6 +64,13 @@ struct Restore: ParsableCommand {
         for r in restored {
             for note in r.notes { warn("\(r.path): \(note)") }
         }
+        // The objects exist whether or not their report can be written: name them on standard error.
+        if !restored.isEmpty {
+            OutputSink.standardOutput.onFailure = { [restored] failure in
+                let ids = restored.map { "\($0.kind.rawValue) \($0.id)" }.joined(separator: ", ")
+                return "restore created \(ids) but could not write its report: \(failure.description)"
+            }
+        }
         switch format {
         case .json:
             emit(try JSONOutput.render(RestoreReport.JSON(restored: restored, failed: failed, users: users)))

@@ -58,6 +58,10 @@ final class RestoreScenarioTests: XCTestCase {
             ipcsweep-testkit msg-dump --id $R > "$OUT/msg-reference"
             # The same files again: the keys are taken now, so the copies get IPC_PRIVATE and a note.
             try_ again ipcsweep restore saved/msg-* saved/shm-* > "$OUT/again.txt"
+            # A report that cannot be written still names what was created.
+            mknod full c 1 7
+            try_ full ipcsweep restore saved/shm-* > /mnt/full
+            ipcs -m | grep -c '^0x' > "$OUT/segments" || true
             """)
         XCTAssertEqual(try rc(s, "restore"), 0, text(s, "restore.err"))
         XCTAssertEqual(try s.file("restore.err"), "")
@@ -99,6 +103,10 @@ final class RestoreScenarioTests: XCTestCase {
         let again = try s.file("again.err")
         XCTAssertTrue(again.contains("key 0x00005001 is taken by message queue id"), again)
         XCTAssertTrue(again.contains("key 0x00006001 is taken by shared memory segment id"), again)
+        XCTAssertEqual(try rc(s, "full"), 1)
+        let full = text(s, "full.err")
+        XCTAssertTrue(full.contains("restore created shm ") && full.contains("could not write its report") && full.contains("ENOSPC"), full)
+        XCTAssertEqual(try s.file("segments"), "3\n", "the third copy exists although its report was lost")
         let table = try s.file("again.txt")
         XCTAssertTrue(table.hasPrefix("TYPE") && table.contains("0x00000000") && table.contains("9 messages"), table)
     }
