@@ -226,7 +226,9 @@ final class AuditScenarioTests: XCTestCase {
             ) &
             reads=0
             while [ ! -e "$OUT/done" ]; do
-                if ! cp "$F" "$OUT/snap" 2>/dev/null; then echo "read $reads: file missing" >> "$OUT/bad"; continue; fi
+                # cat, not cp: GNU cp stats, then opens, and refuses a file "replaced while being copied" when a
+                # rename falls in between, which is exactly the atomic replacement under test.
+                if ! cat "$F" > "$OUT/snap" 2>/dev/null; then echo "read $reads: file missing" >> "$OUT/bad"; continue; fi
                 n=$(wc -l < "$OUT/snap")
                 if [ "$n" != "$lines" ] || [ -n "$(tail -c 1 "$OUT/snap")" ] \\
                     || ! tail -n 1 "$OUT/snap" | grep -q '^ipcsweep_posix_scan_ok'; then
