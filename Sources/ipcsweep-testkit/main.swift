@@ -13,6 +13,7 @@
 //   msg-dump     --id ID                                                     receive every message: "TYPE LENGTH FNV1A64" per line
 //   shm-fill     --id ID --size N [--seed S]                                 attach and write N pattern bytes
 //   shm-dump     --id ID                                                     attach read-only, print "SIZE FNV1A64" of all its bytes
+//   msg-recv     --id ID                                                      receive one message (IPC_NOWAIT), then exit
 //   msg-recv-thread --id ID                                                  a thread blocks in msgrcv; the process stays alive
 //   hold                                                                     stay alive until killed
 import CSysVIPC
@@ -174,6 +175,9 @@ case "shm-dump":
     }
     print("\(ds.size) \(fnv(UnsafeRawBufferPointer(start: p, count: Int(ds.size))))")
     shmdt(p)
+case "msg-recv":
+    var buf = [UInt8](repeating: 0, count: MemoryLayout<Int>.size + 8192)
+    _ = check(Int32(truncatingIfNeeded: msgrcv(Int32(int("id")), &buf, 8192, 0, Int32(IPC_NOWAIT))), "msgrcv")
 case "msg-recv-thread":
     startReceiverThread(queue: Int32(int("id")))
     holdForever()
