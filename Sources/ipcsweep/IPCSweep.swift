@@ -11,10 +11,23 @@ struct IPCSweep: ParsableCommand {
             whether a live process still uses it (in-use, orphaned, suspect or unknown, with the evidence), \
             and removes orphans only after re-checking them.
             """,
-        version: "0.1.0",
+        version: ipcsweepVersion,
         subcommands: [List.self, Show.self, Orphans.self, Clean.self, Audit.self]
     )
+
+    /// `ipcsweep --version` alone is answered before ArgumentParser builds its command tree (most of the
+    /// start-up time of --version; scripts and package checks call it often). Everything else parses as usual.
+    static func main() {
+        if CommandLine.arguments.count == 2 && CommandLine.arguments[1] == "--version" {
+            print(ipcsweepVersion)
+            return
+        }
+        main(nil)
+    }
 }
+
+/// The version `--version` prints; the Debian package's version (debian/changelog) must match it.
+let ipcsweepVersion = "0.1.0"
 
 /// Runs an inspection with the shared options, printing its warnings.
 func inspect(source: SourceOptions, kinds: Set<IPCKind> = Set(IPCKind.allCases), scope: ScopeOptions,
