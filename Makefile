@@ -14,6 +14,8 @@
 
 SWIFT        ?= swift
 SWIFT_FLAGS  ?=
+# Full RELRO (bindnow): the GOT read-only after start-up, as Debian's hardening asks.
+SWIFT_LDFLAGS ?= -Xlinker -z -Xlinker relro -Xlinker -z -Xlinker now
 PREFIX       ?= /usr/local
 DESTDIR      ?=
 BINDIR       ?= $(PREFIX)/bin
@@ -46,7 +48,7 @@ EXAMPLES     := $(wildcard dist/examples/*/*)
 all: build
 
 build:
-	$(SWIFT) build -c release --static-swift-stdlib --disable-local-rpath --product ipcsweep $(SWIFT_FLAGS)
+	$(SWIFT) build -c release --static-swift-stdlib --disable-local-rpath --product ipcsweep $(SWIFT_LDFLAGS) $(SWIFT_FLAGS)
 
 $(BINARY):
 	$(MAKE) build
@@ -59,9 +61,11 @@ install: $(BINARY)
 	    echo "$(INSTALL) -D -m 0644 $$p $(DESTDIR)$(MANDIR)/man$$s/$${p##*/}"; \
 	    $(INSTALL) -D -m 0644 $$p $(DESTDIR)$(MANDIR)/man$$s/$${p##*/}; \
 	done
+	@# bash completions are sourced, not run: a generated "#!/bin/bash" first line is dropped.
 	@set -e; for c in $(BASHCOMP); do n=$${c##*/}; n=$${n%.bash}; \
-	    echo "$(INSTALL) -D -m 0644 $$c $(DESTDIR)$(BASHCOMPDIR)/$$n"; \
-	    $(INSTALL) -D -m 0644 $$c $(DESTDIR)$(BASHCOMPDIR)/$$n; done
+	    echo "sed '1{/^#!/d}' $$c > $(DESTDIR)$(BASHCOMPDIR)/$$n"; \
+	    $(INSTALL) -d $(DESTDIR)$(BASHCOMPDIR); \
+	    sed '1{/^#!/d}' $$c > $(DESTDIR)$(BASHCOMPDIR)/$$n; chmod 0644 $(DESTDIR)$(BASHCOMPDIR)/$$n; done
 	@set -e; for c in $(ZSHCOMP); do \
 	    echo "$(INSTALL) -D -m 0644 $$c $(DESTDIR)$(ZSHCOMPDIR)/$${c##*/}"; \
 	    $(INSTALL) -D -m 0644 $$c $(DESTDIR)$(ZSHCOMPDIR)/$${c##*/}; done

@@ -264,10 +264,16 @@ esac
 chmod 755 "$work"
 mkdir -p "$work/htdocs" "$work/log" "$work/run" "$work/bin"
 # The sandbox replaces /tmp, /var/tmp and /run: a binary or probe under them (a
-# clone in /tmp, as CI may make) would be invisible to the units. Run copies.
-cp -- "$IPCSWEEP" "$work/bin/$(basename "$IPCSWEEP")" && IPCSWEEP=$work/bin/$(basename "$IPCSWEEP")
+# clone in /tmp, as CI may make) would be invisible to the units. Run copies of
+# those; an installed binary (/usr/bin/ipcsweep) runs from where it is, as the
+# README's ExecStopPost= recipe has it.
+case "$IPCSWEEP" in
+/tmp/*|/var/tmp/*|/run/*|/dev/shm/*|"$repo"/*)
+    cp -- "$IPCSWEEP" "$work/bin/$(basename "$IPCSWEEP")" && IPCSWEEP=$work/bin/$(basename "$IPCSWEEP")
+    echo "# running a copy of the binary: $IPCSWEEP" ;;
+*) echo "# running the binary in place: $IPCSWEEP" ;;
+esac
 cp -- "$PROBE" "$work/bin/stoppost-probe.sh" && PROBE=$work/bin/stoppost-probe.sh
-echo "# running copies from $work/bin"
 token=$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')
 echo "ipcsweep-e2e $token" > "$work/htdocs/index.html"
 chmod 755 "$work/htdocs"; chmod 644 "$work/htdocs/index.html"
