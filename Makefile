@@ -34,7 +34,7 @@ INSTALL      ?= install
 STRIP        ?= strip
 
 BUILD_DIR    := $(CURDIR)/.build
-BINARY       := $(BUILD_DIR)/release/ipcsweep
+BINARY       ?= $(BUILD_DIR)/release/ipcsweep
 
 MANPAGES     := $(wildcard man/*.[1-8])
 BASHCOMP     := $(wildcard completions/*.bash)

@@ -147,6 +147,9 @@ sb mkdir -p "$TEXTFILE_DIR"
 # Objects in the sandbox's own IPC namespace and /dev/shm (both die with the sandbox).
 "$SANDBOX" ipc ipcmk -S 2 >/dev/null && "$SANDBOX" ipc ipcmk -M 4096 >/dev/null && "$SANDBOX" ipc ipcmk -Q >/dev/null \
     || not_ok "create System V objects in the sandbox"
+# A set of another user with mode 0600: its semaphores are readable only with CAP_IPC_OWNER.
+"$SANDBOX" ipc setpriv --reuid=www-data --regid=www-data --clear-groups ipcmk -S 1 -p 0600 >/dev/null \
+    || not_ok "create a www-data 0600 semaphore set in the sandbox"
 sb sh -c 'head -c 8192 /dev/zero > /dev/shm/ipcsweep-e2e-audit && chmod 0666 /dev/shm/ipcsweep-e2e-audit' || not_ok "create a POSIX segment in the sandbox"
 sctl reset-failed "$SERVICE" 2>/dev/null
 if sctl start "$SERVICE"; then
