@@ -55,10 +55,8 @@ export E2E_STATE_DIR=${E2E_STATE_DIR:-/run/ipcsweep-e2e/apache-unit.$$}
 UNIT=e2e-apache.service
 RUN_USER=www-data
 
-passed=0 failed=0 work="" booted=0
-ok() { passed=$((passed + 1)); echo "ok - $*"; }
-not_ok() { failed=$((failed + 1)); echo "not ok - $*"; }
-diag() { sed 's/^/# /'; }
+. "$here/tap.sh"
+work="" booted=0
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
 finish() {
@@ -90,21 +88,10 @@ finish() {
     fi
     rmdir -- "$E2E_STATE_DIR" 2>/dev/null || true
     rmdir -- "$WORK_BASE" 2>/dev/null || true
-    [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ] && not_ok "harness aborted (status $rc)"
-    echo "$passed passed, $failed failed"
-    [ "$failed" -eq 0 ] && exit 0
-    exit 1
+    tap_end "$rc"
 }
 trap finish EXIT
 trap 'exit 130' INT TERM
-
-# key, id and owner of every object in the caller's (the host's) namespace
-host_ipc_snapshot() {
-    local f
-    for f in sem shm msg; do
-        awk -v t="$f" 'NR > 1 { print t, $1, $2, $5 }' "/proc/sysvipc/$f" 2>/dev/null
-    done | sort
-}
 
 sb() { "$SANDBOX" exec "$@"; }
 sctl() { "$SANDBOX" exec systemctl "$@"; }

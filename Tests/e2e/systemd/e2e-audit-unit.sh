@@ -38,10 +38,8 @@ TIMER=ipcsweep-audit.timer
 TEXTFILE_DIR=/var/lib/prometheus/node-exporter
 PROM=$TEXTFILE_DIR/ipcsweep.prom
 
-passed=0 failed=0 work="" booted=0 made_timers_dir=0
-ok() { passed=$((passed + 1)); echo "ok - $*"; }
-not_ok() { failed=$((failed + 1)); echo "not ok - $*"; }
-diag() { sed 's/^/# /'; }
+. "$here/tap.sh"
+work="" booted=0 made_timers_dir=0
 
 finish() {
     local rc=$?
@@ -56,18 +54,11 @@ finish() {
     fi
     [ -n "$work" ] && [ -d "$work" ] && rm -rf -- "$work"
     rmdir -- "$E2E_STATE_DIR" "$WORK_BASE" 2>/dev/null || true
-    [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ] && not_ok "harness aborted (status $rc)"
-    echo "$passed passed, $failed failed"
-    [ "$failed" -eq 0 ] && exit 0
-    exit 1
+    tap_end "$rc"
 }
 trap finish EXIT
 trap 'exit 130' INT TERM
 
-host_ipc_snapshot() {
-    local f
-    for f in sem shm msg; do awk -v t="$f" 'NR > 1 { print t, $1, $2, $5 }' "/proc/sysvipc/$f" 2>/dev/null; done | sort
-}
 host_prom_state() { stat -c '%i %s %Y' "$PROM" /var/lib/systemd/timers/stamp-$TIMER 2>/dev/null || echo absent; }
 sb() { "$SANDBOX" exec "$@"; }
 sctl() { "$SANDBOX" exec systemctl "$@"; }
