@@ -23,7 +23,13 @@ DATADIR      ?= $(PREFIX)/share
 MANDIR       ?= $(DATADIR)/man
 DOCDIR       ?= $(DATADIR)/doc/ipcsweep
 BASHCOMPDIR  ?= $(DATADIR)/bash-completion/completions
+# zsh searches /usr/share/zsh/vendor-completions for packages and /usr/local/share/zsh/site-functions
+# for local installs (Debian's fpath).
+ifeq ($(PREFIX),/usr)
 ZSHCOMPDIR   ?= $(DATADIR)/zsh/vendor-completions
+else
+ZSHCOMPDIR   ?= $(DATADIR)/zsh/site-functions
+endif
 FISHCOMPDIR  ?= $(DATADIR)/fish/vendor_completions.d
 # systemd looks in /usr/local/lib/systemd/system and /usr/lib/systemd/system; Debian 12 packages
 # ship units in /lib/systemd/system (debian/rules sets UNITDIR).
