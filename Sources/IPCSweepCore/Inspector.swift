@@ -12,13 +12,16 @@ public struct InspectionOptions: Sendable {
     public var source: IPCSource
     public var kinds: Set<IPCKind>
     public var scope: ScopeSpec
+    /// `--inherit-window`: how long after an object's last activity a re-parented process may have inherited it.
+    public var inheritWindow: Double
 
     public init(procRoot: String = "/proc", source: IPCSource = .auto, kinds: Set<IPCKind> = Set(IPCKind.allCases),
-                scope: ScopeSpec = ScopeSpec()) {
+                scope: ScopeSpec = ScopeSpec(), inheritWindow: Double = Classifier.defaultInheritWindow) {
         self.procRoot = procRoot
         self.source = source
         self.kinds = kinds
         self.scope = scope
+        self.inheritWindow = inheritWindow
     }
 }
 
@@ -31,6 +34,20 @@ public struct Inspection: Sendable {
     public var now: Double
     /// Everything worth telling the user that is not a verdict (skipped lines, stale pidfiles).
     public var warnings: [String]
+}
+
+/// The current invocation of every `--unit` service that has a live process other than this run: only those
+/// processes can use the exception to inheritance, so a unit with none (ExecStopPost=) costs no lookup.
+private func unitInvocations(_ scope: ResolvedScope, table: ProcessTable, procRoot: String) -> [String: UnitInvocation] {
+    var units: Set<String> = []
+    for (pid, unit) in scope.memberUnits where pid != table.ownPid && unit.hasSuffix(".service") {
+        if let p = table.byPid[pid], !p.isDeadOrZombie { units.insert(unit) }
+    }
+    guard !units.isEmpty else { return [:] }
+    guard procRoot == "/proc" else {
+        return Dictionary(uniqueKeysWithValues: units.map { ($0, UnitInvocation.unavailable("--proc \(procRoot) is not the live system")) })
+    }
+    return UnitInvocationProbe.invocations(of: units.sorted())
 }
 
 /// The process table, written by the worker that read it (before the snapshot call returns).
@@ -47,7 +64,7 @@ public enum Inspector {
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
-    /// Reads both snapshots and classifies. The tool's own pid and its ancestors never count as holders.
+    /// Reads both snapshots and classifies. Only the tool's own process never counts as a holder.
     public static func inspect(_ options: InspectionOptions, users: UserDirectory) throws -> Inspection {
         let ipc = IPCProbe(procRoot: options.procRoot, kinds: options.kinds)
         // exe (a readlink per process) only for --exe scopes.
@@ -73,7 +90,7 @@ public enum Inspector {
             let owners = Set(attached.flatMap { $0.perm.uids })
             let pids = table.byPid.values.filter { p in
                 !p.isDeadOrZombie && table.sharesIPCNamespace(p)
-                    && (open || p.isRoot || owners.contains(p.uid) || owners.contains(p.euid))
+                    && (open || !p.credentialsKnown || p.isPrivileged || owners.contains(p.uid) || owners.contains(p.euid))
             }.map(\.pid)
             procProbe.addAttachments(to: &table, for: pids)
         }
@@ -87,11 +104,14 @@ public enum Inspector {
             procProbe.resolveThreads(in: &table, pids: unknown.sorted())
         }
 
-        let scope = options.scope.resolve(in: table)
-        let excluded = options.procRoot == "/proc" ? table.selfAndAncestors(of: getpid()) : []
-        let classifier = Classifier(processes: table, scope: scope, excluded: excluded, now: now,
-                                    userName: { users.displayUser($0) })
-        let results = classifier.classify(snapshot)
+        var scope = options.scope.resolve(in: table)
+        if var s = scope {
+            s.unitInvocations = unitInvocations(s, table: table, procRoot: options.procRoot)
+            scope = s
+        }
+        let classifier = Classifier(processes: table, scope: scope, inheritWindow: options.inheritWindow)
+        var results = classifier.classify(snapshot)
+        EvidenceText(users: users).fillReasons(&results)
         return Inspection(snapshot: snapshot, processes: table, scope: scope, classifications: results, now: now,
                           warnings: snapshot.warnings + (scope?.warnings ?? []))
     }
