@@ -16,7 +16,8 @@ SWIFT        ?= swift
 SWIFT_FLAGS  ?=
 # Linked by lld with packed relative relocations (DT_RELR, glibc 2.36+): about 40,000 relocations of
 # Swift metadata become an 8 KiB bitmap, 1 MiB less binary and less work for ld.so at every start.
-# Full RELRO (bindnow): the GOT read-only after start-up, as Debian's hardening asks.
+# Full RELRO (bindnow): the GOT read-only after start-up, for a tool that runs as root. (libsystemd is
+# loaded on first use, not linked: see Sources/CSystemd/sdbus.c.)
 SWIFT_LDFLAGS ?= -Xswiftc -use-ld=lld -Xlinker -z -Xlinker pack-relative-relocs \
                  -Xlinker -z -Xlinker relro -Xlinker -z -Xlinker now
 PREFIX       ?= /usr/local

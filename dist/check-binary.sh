@@ -10,15 +10,22 @@ ok() { echo "ok - $*"; }
 not_ok() { echo "not ok - $*"; failed=1; }
 
 if ! out=$(ldd "$bin" 2>&1); then not_ok "ldd $bin: $out"; exit 1; fi
-bad=$(printf '%s\n' "$out" | awk '
-    /linux-vdso\.so|ld-linux[^ ]*\.so/ { next }
-    { name = $1; sub(/\.so.*/, "", name) }
-    name !~ /^(libc|libm|libacl|libstdc\+\+|libgcc_s|libsystemd)$/ { print; next }
-    $3 !~ /^\/(usr\/)?lib(64)?\// { print }')
+# The libraries it names (DT_NEEDED) are only these; what they pull in themselves (libsystemd's
+# libcap, libzstd, ...) must come from the system's library directories too, like everything ldd lists.
+needed=$(readelf -d "$bin" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
+bad=$(printf '%s\n' "$needed" | awk '{ name = $1; sub(/\.so.*/, "", name) }
+    name !~ /^(libc|libm|libacl|libstdc\+\+|libgcc_s|libsystemd|ld-linux-x86-64|ld-linux-aarch64)$/ { print }')
 if [ -z "$bad" ]; then
-    ok "$bin links only system libraries: $(printf '%s\n' "$out" | awk '{print $1}' | grep -v vdso | tr '\n' ' ')"
+    ok "$bin names only system libraries: $(printf '%s\n' "$needed" | tr '\n' ' ')"
 else
-    not_ok "$bin links libraries that are not system libraries:"; printf '%s\n' "$bad" | sed 's/^/#   /'
+    not_ok "$bin names libraries that are not in the allowed set:"; printf '%s\n' "$bad" | sed 's/^/#   /'
+fi
+bad=$(printf '%s\n' "$out" | awk '/linux-vdso\.so/ { next }
+    { path = ($2 == "=>") ? $3 : $1 } path !~ /^\/(usr\/)?lib(64)?\// { print }')
+if [ -z "$bad" ]; then
+    ok "every library ldd lists is in /lib or /usr/lib"
+else
+    not_ok "libraries outside /lib and /usr/lib:"; printf '%s\n' "$bad" | sed 's/^/#   /'
 fi
 if printf '%s\n' "$out" | grep -qiE 'icu|swift|Foundation'; then
     not_ok "$bin needs no Swift runtime, Foundation or ICU library"
