@@ -6,14 +6,15 @@ import SystemPackage
 import Glibc
 #endif
 
-extension AuditFindingClass: ExpressibleByArgument {}
+extension AuditFindingClass: ChoiceArgument {}
 
 /// `audit --format`.
-enum AuditOutputFormat: String, ExpressibleByArgument, CaseIterable { case text, json, prometheus }
+enum AuditOutputFormat: String, ChoiceArgument { case text, json, prometheus }
 
 /// The report for cron, monitoring and people: reads everything, hands it to `Auditor.report`, renders, writes.
 struct Audit: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "audit",
         abstract: "Report for cron, monitoring and humans: counts, verdicts, limits and headroom, insecure objects.",
         discussion: """
             Counts objects per type, verdict and owner; lists every orphan and suspect with its decisive reason; \

@@ -7,6 +7,7 @@ import Glibc
 
 struct Clean: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "clean",
         abstract: "Remove orphans that match the filters, after re-checking each one.",
         discussion: """
             Only objects judged orphaned are removed (and suspect ones with --include-suspect); in-use and unknown \

@@ -15,7 +15,7 @@ struct IPCSweep: ParsableCommand {
             whether a live process still uses it (in-use, orphaned, suspect or unknown, with the evidence), \
             and removes orphans only after re-checking them.
             """,
-        version: "0.1.0",
+        version: ipcsweepVersion,
         subcommands: [List.self, Show.self, Orphans.self, Clean.self, Audit.self, Restore.self]
     )
 
@@ -24,6 +24,13 @@ struct IPCSweep: ParsableCommand {
     /// standard output is closed and checked (`OutputSink.finish`) before the exit status is returned.
     static func main() {
         OutputSink.prepare()
+        // `ipcsweep --version` alone is answered before ArgumentParser builds its command tree (most of the
+        // start-up time of --version; scripts and package checks call it often).
+        if CommandLine.arguments.count == 2 && CommandLine.arguments[1] == "--version" {
+            emit(ipcsweepVersion + "\n")
+            OutputSink.standardOutput.finish()
+            Glibc.exit(0)
+        }
         var status: Int32 = 0
         do {
             var command = try parseAsRoot()
@@ -39,6 +46,9 @@ struct IPCSweep: ParsableCommand {
         Glibc.exit(status)
     }
 }
+
+/// The version `--version` prints; the Debian package's version (debian/changelog) must match it.
+let ipcsweepVersion = "0.1.0"
 
 /// Runs an inspection with the shared options, printing its warnings.
 func inspect(source: SourceOptions, kinds: Set<IPCKind> = Set(IPCKind.allCases), scope: ScopeOptions,

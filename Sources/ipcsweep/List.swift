@@ -3,6 +3,7 @@ import IPCSweepCore
 
 struct List: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "list",
         abstract: "List every object with owner, mode, size, times, recorded pids and verdict.")
 
     @OptionGroup var source: SourceOptions

@@ -5,9 +5,9 @@ import IPCSweepCore
 import Glibc
 #endif
 
-extension IPCKind: ExpressibleByArgument {}
-extension Verdict: ExpressibleByArgument {}
-extension IPCSource: ExpressibleByArgument {}
+extension IPCKind: ChoiceArgument {}
+extension Verdict: ChoiceArgument {}
+extension IPCSource: ChoiceArgument {}
 
 /// A runtime failure whose text names the input and says what to do.
 struct CLIError: Error, CustomStringConvertible {
@@ -130,8 +130,8 @@ struct ScopeOptions: ParsableArguments {
     }
 }
 
-enum ObjectFormat: String, ExpressibleByArgument, CaseIterable { case table, json, csv }
-enum ColorChoice: String, ExpressibleByArgument, CaseIterable { case auto, always, never }
+enum ObjectFormat: String, ChoiceArgument { case table, json, csv }
+enum ColorChoice: String, ChoiceArgument { case auto, always, never }
 
 /// --format, --color, --no-headings.
 struct OutputOptions: ParsableArguments {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// One orphan as remembered between audits. Its identity is (type, id, key, ctime): a reused id is a new orphan.
 public struct OrphanRecord: Codable, Sendable, Hashable {
