@@ -30,11 +30,18 @@ public struct ObjectTable {
     }
 
     public func table(_ items: [Classification]) -> Table {
+        // PERMS are the permission bits only (mode & 0777, as lsipc shows them); a segment's SHM_DEST/SHM_LOCKED
+        // flags go to STATUS (as in `ipcs -m`): always in CSV, in the table only when some row has a flag.
+        let withStatus = forCSV || items.contains { !IPCTextFormat.status($0.object.perm.mode).isEmpty }
         let withNamespace = items.contains { $0.namespace != nil }
         var columns: [Table.Column] = withNamespace ? [.init("NAMESPACE", flexible: true, minWidth: 10)] : []
         columns += [
             .init("TYPE", minWidth: 3), .init("ID", right: true), .init("KEY", minWidth: 10),
-            .init("OWNER", flexible: true, minWidth: 6), .init("PERMS", minWidth: 4), .init("SIZE", right: true),
+            .init("OWNER", flexible: true, minWidth: 6), .init("PERMS", minWidth: 4),
+        ]
+        if withStatus { columns.append(.init("STATUS", minWidth: 6)) }
+        columns += [
+            .init("SIZE", right: true),
             .init("LAST-ACTIVITY", flexible: true, minWidth: 10), .init("PIDS", flexible: true, minWidth: 4),
             .init("VERDICT", minWidth: 7),
         ]
@@ -59,7 +66,14 @@ public struct ObjectTable {
             var row: [Table.Cell] = withNamespace ? [.init(Self.namespace(c.namespace))] : []
             row += [
                 .init(o.kind.rawValue), .init(String(o.id)), .init(IPCTextFormat.hexKey(p.key)), .init(owner),
-                .init(IPCTextFormat.octal(p.mode & 0o7777)), .init(o.sizeSummary), .init(when), .init(Self.pids(o)),
+                .init(IPCTextFormat.octal(p.permissionBits)),
+            ]
+            if withStatus {
+                let status = IPCTextFormat.status(p.mode)
+                row.append(.init(status.isEmpty && !forCSV ? "-" : status))
+            }
+            row += [
+                .init(o.sizeSummary), .init(when), .init(Self.pids(o)),
                 .init(c.verdict.rawValue, color: VerdictColor.code(c.verdict)),
             ]
             if withReason { row.append(.init(c.reasons.first ?? "")) }

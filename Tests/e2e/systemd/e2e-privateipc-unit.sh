@@ -30,18 +30,9 @@ WORK_BASE=${E2E_WORK_BASE:-/var/lib/ipcsweep-e2e}
 export E2E_STATE_DIR=${E2E_STATE_DIR:-/run/ipcsweep-e2e/privateipc.$$}
 UNIT=e2e-ipcns.service
 
-passed=0 failed=0 work="" booted=0
-ok() { passed=$((passed + 1)); echo "ok - $*"; }
-not_ok() { failed=$((failed + 1)); echo "not ok - $*"; }
+work="" booted=0
+. "$here/tap.sh"
 check() { local what=$1; shift; if "$@"; then ok "$what"; else not_ok "$what"; fi; }
-diag() { sed 's/^/# /'; }
-
-host_ipc_snapshot() {
-    local f
-    for f in sem shm msg; do
-        awk -v t="$f" 'NR > 1 { print t, $1, $2, $5 }' "/proc/sysvipc/$f" 2>/dev/null
-    done | sort
-}
 
 finish() {
     local rc=$?
@@ -60,10 +51,7 @@ finish() {
     fi
     rmdir -- "$E2E_STATE_DIR" 2>/dev/null || true
     rmdir -- "$WORK_BASE" 2>/dev/null || true
-    [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ] && not_ok "harness aborted (status $rc)"
-    echo "$passed passed, $failed failed"
-    [ "$failed" -eq 0 ] && exit 0
-    exit 1
+    tap_end "$rc"
 }
 trap finish EXIT
 trap 'exit 130' INT TERM
