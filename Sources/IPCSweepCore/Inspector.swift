@@ -12,13 +12,20 @@ public struct InspectionOptions: Sendable {
     public var source: IPCSource
     public var kinds: Set<IPCKind>
     public var scope: ScopeSpec
+    /// The POSIX kinds to inspect (none: the POSIX roots are not read).
+    public var posixKinds: Set<PosixIPCKind>
+    /// Where the POSIX objects are read from (its roots are parameters: another mount namespace can be given).
+    public var posixScanner: PosixIPCScanner
 
     public init(procRoot: String = "/proc", source: IPCSource = .auto, kinds: Set<IPCKind> = Set(IPCKind.allCases),
-                scope: ScopeSpec = ScopeSpec()) {
+                scope: ScopeSpec = ScopeSpec(), posixKinds: Set<PosixIPCKind> = [],
+                posixScanner: PosixIPCScanner = PosixIPCScanner()) {
         self.procRoot = procRoot
         self.source = source
         self.kinds = kinds
         self.scope = scope
+        self.posixKinds = posixKinds
+        self.posixScanner = posixScanner
     }
 }
 
@@ -31,6 +38,12 @@ public struct Inspection: Sendable {
     public var now: Double
     /// Everything worth telling the user that is not a verdict (skipped lines, stale pidfiles).
     public var warnings: [String]
+    /// The POSIX roots as scanned (the /dev/shm mount and the mqueue mount), unfiltered.
+    public var posixScans: [PosixScanResult] = []
+    /// Every POSIX object of the inspected kinds, classified, in path order.
+    public var posix: [PosixClassification] = []
+    /// What the POSIX side could not see, in words (an mqueue filesystem that is not mounted, a procfs copy).
+    public var posixNotes: [String] = []
 }
 
 /// The process table, written by the worker that read it (before the snapshot call returns).
@@ -63,20 +76,36 @@ public enum Inspector {
         // The table must hold every process that existed when the objects were read: a process started while
         // they were being read may already have created or operated on one (and be its only holder). So list
         // /proc once more, now that the objects are read, and add the processes the first pass did not see.
+        // The POSIX roots are read before the catch-up pass too, for the same reason.
+        var scans: [PosixScanResult] = []
+        var posixNotes: [String] = []
+        if !options.posixKinds.isEmpty {
+            if options.procRoot == "/proc" {
+                scans = options.posixScanner.scan()
+                for scan in scans where !scan.scanned {
+                    if let why = scan.skipReason, scan.kind == .mq ? options.posixKinds.contains(.mq) : true { posixNotes.append(why) }
+                }
+            } else {
+                posixNotes.append("POSIX IPC objects are not read with --proc \(options.procRoot): a procfs copy has no descriptors to match them with")
+            }
+        }
+        let posixObjects = scans.flatMap(\.objects).filter { options.posixKinds.contains($0.kind) }
         procProbe.addProcessesStarted(since: &table)
         let now = currentTime()
 
-        // /proc/PID/maps only when some segment is attached, and only for processes that could attach it.
+        // /proc/PID/maps and /proc/PID/fd in one pass: maps for the processes that could map an attached SysV
+        // segment, maps and fds of every live process when POSIX objects exist.
+        var sysvPids: Set<Int32> = []
         let attached = snapshot.segments.filter { $0.nattch > 0 }
         if !attached.isEmpty {
             let open = attached.contains { $0.perm.mode & 0o066 != 0 }
             let owners = Set(attached.flatMap { $0.perm.uids })
-            let pids = table.byPid.values.filter { p in
+            sysvPids = Set(table.byPid.values.filter { p in
                 !p.isDeadOrZombie && table.sharesIPCNamespace(p)
                     && (open || p.isRoot || owners.contains(p.uid) || owners.contains(p.euid))
-            }.map(\.pid)
-            procProbe.addAttachments(to: &table, for: pids)
+            }.map(\.pid))
         }
+        procProbe.addHandles(to: &table, sysvPids: sysvPids, posix: Set(posixObjects.map(\.identity)))
         // Recorded pids that are thread ids resolve to their thread group.
         if options.procRoot == "/proc" {
             var unknown: Set<Int32> = []
@@ -92,7 +121,12 @@ public enum Inspector {
         let classifier = Classifier(processes: table, scope: scope, excluded: excluded, now: now,
                                     userName: { users.displayUser($0) })
         let results = classifier.classify(snapshot)
+        // POSIX: only the running ipcsweep itself never counts.
+        let posix = PosixClassifier(processes: table, scope: scope,
+                                    excluded: options.procRoot == "/proc" ? [getpid()] : [],
+                                    userName: { users.displayUser($0) }).classify(posixObjects)
         return Inspection(snapshot: snapshot, processes: table, scope: scope, classifications: results, now: now,
-                          warnings: snapshot.warnings + (scope?.warnings ?? []))
+                          warnings: snapshot.warnings + (scope?.warnings ?? []) + scans.flatMap(\.warnings),
+                          posixScans: scans, posix: posix, posixNotes: posixNotes)
     }
 }

@@ -186,7 +186,9 @@ public struct PosixIPCObject: Sendable, Equatable {
     }
 
     /// The latest of mtime and ctime: the last change the file records (reads, mappings and opens leave no trace).
-    public var lastChange: FileTime { max(mtimeNs, ctime) }
+    /// A queue: its mtime alone (mq_send and mq_receive set it), because reading the queue's file — as this tool,
+    /// lsipc and `cat` do to learn its depth — sets its ctime.
+    public var lastChange: FileTime { kind == .mq ? mtimeNs : max(mtimeNs, ctime) }
 
     /// Bytes of memory it really uses (st_blocks × 512).
     public var usedBytes: Int64 { blocks * 512 }

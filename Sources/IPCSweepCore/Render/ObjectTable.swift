@@ -24,7 +24,8 @@ public struct ObjectTable {
         return list.isEmpty ? "-" : list.map(String.init).joined(separator: ",")
     }
 
-    public func table(_ items: [Classification]) -> Table {
+    /// The rows of System V objects, then of POSIX objects (the name in the KEY column).
+    public func table(_ items: [Classification], posix: [PosixClassification] = []) -> Table {
         var columns: [Table.Column] = [
             .init("TYPE", minWidth: 3), .init("ID", right: true), .init("KEY", minWidth: 10),
             .init("OWNER", flexible: true, minWidth: 6), .init("PERMS", minWidth: 4), .init("SIZE", right: true),
@@ -57,6 +58,9 @@ public struct ObjectTable {
             if withReason { row.append(.init(c.reasons.first ?? "")) }
             return row
         }
-        return Table(columns: columns, rows: rows)
+        let posixRows = posix.map {
+            PosixRender.row($0, users: users, now: now, withReason: withReason, absoluteTimes: absoluteTimes, forCSV: forCSV)
+        }
+        return Table(columns: columns, rows: rows + posixRows)
     }
 }
