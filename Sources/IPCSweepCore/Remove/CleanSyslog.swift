@@ -33,11 +33,25 @@ public final class CleanSyslog {
         return "\(what) \(o.kind.noun) id \(o.id) key \(IPCTextFormat.hexKey(p.key)) owner \(users.displayUser(p.uid)) (uid \(p.uid)) creator \(users.displayUser(p.cuid)) (uid \(p.cuid)) mode \(IPCTextFormat.octal(p.mode & 0o7777)) verdict \(r.classification.verdict.rawValue): \(r.reason); evidence: \(r.classification.reasons.joined(separator: "; "))"
     }
 
+    /// The message for one POSIX result: what happened, path, inode, owner, mode, verdict and reasons. Pure.
+    public static func message(_ r: PosixCleanResult, users: UserDirectory) -> String {
+        let o = r.classification.object
+        let what = r.outcome == .removed ? "removed" : "failed to remove"
+        return "\(what) \(o.kind.noun) \(PosixRender.escaped(o.path)) inode \(o.identity.inode) size \(o.size) owner \(users.displayUser(o.uid)) (uid \(o.uid)) group \(o.gid) mode \(IPCTextFormat.octal(o.mode)) verdict \(r.classification.verdict.rawValue): \(r.reason); evidence: \(r.classification.reasons.map(PosixRender.escaped).joined(separator: "; "))"
+    }
+
     /// syslog(3) (through vsyslog with "%s"): LOG_NOTICE for removals, LOG_ERR for failures.
     public func log(_ r: CleanResult) {
+        send(Self.message(r, users: users), priority: r.outcome == .removed ? LOG_NOTICE : LOG_ERR)
+    }
+
+    /// The same for a POSIX object.
+    public func log(_ r: PosixCleanResult) {
+        send(Self.message(r, users: users), priority: r.outcome == .removed ? LOG_NOTICE : LOG_ERR)
+    }
+
+    private func send(_ text: String, priority: Int32) {
         guard deliverable else { return }
-        let priority = r.outcome == .removed ? LOG_NOTICE : LOG_ERR
-        let text = Self.message(r, users: users)
         text.withCString { msg in
             withVaList([msg]) { vsyslog(priority, "%s", $0) }
         }
