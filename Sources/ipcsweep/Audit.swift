@@ -64,9 +64,9 @@ struct Audit: ParsableCommand {
             completion: .directory)
     var shmRoot: String = PosixIPCScanner.defaultShmRoot
 
-    @Option(name: .customLong("mqueue-root"), help: ArgumentHelp("Where the mqueue filesystem is mounted (skipped quietly when it is not).", valueName: "DIR"),
+    @Option(name: .customLong("mqueue-root"), help: ArgumentHelp("Where the mqueue filesystem is mounted (default: the mqueue mount /proc/self/mountinfo lists; the report says when there is none).", valueName: "DIR"),
             completion: .directory)
-    var mqueueRoot: String = PosixIPCScanner.defaultMqueueRoot
+    var mqueueRoot: String?
 
     @Flag(name: .customLong("no-posix"), help: "Do not look at POSIX IPC objects under --shm-root and --mqueue-root.")
     var noPosix = false
@@ -97,10 +97,14 @@ struct Audit: ParsableCommand {
     func run() throws {
         let users = UserDirectory()
         let names = NameLookup(users)
-        let filter = try filters.filter(users: users)
-        // Every kind is read: the limits count every object of the namespace, whatever the filters.
-        let result = try inspect(source: source, scope: scope, users: users)
-        let items = result.classifications.filter { filter.matches($0, now: result.now) }
+        let sel = try filters.selection(users: users)
+        let filter = sel.sysv
+        // Every System V kind is read: the limits count every object of the namespace, whatever the filters.
+        let result = try inspect(source: source, posixKinds: noPosix ? [] : Set(PosixIPCKind.allCases),
+                                 posixExplicit: sel.posixExplicit, scope: scope, users: users,
+                                 posixScanner: PosixIPCScanner(shmRoot: shmRoot, mqueueRoot: mqueueRoot))
+        let items = result.classifications.filter { sel.matches($0, now: result.now) }
+        let posixItems = result.posix.filter { sel.posix.matches($0, now: result.now) }
 
         var limits: KernelLimits?
         var limitsError: String?
@@ -111,21 +115,27 @@ struct Audit: ParsableCommand {
 
         var posix: [PosixScanResult] = []
         if !noPosix {
-            posix = Auditor.filter(PosixIPCScanner(shmRoot: shmRoot, mqueueRoot: mqueueRoot).scan(), with: filter)
-            posix.flatMap(\.warnings).forEach(warn)
+            var byKind = filter
+            byKind.kinds = Set(sel.posix.kinds.map(\.sysvKind))
+            posix = Auditor.filter(result.posixScans, with: byKind).map { scan in
+                var s = scan
+                s.objects = scan.objects.filter { sel.posix.kinds.contains($0.kind) }
+                s.warnings = []  // already among the inspection's warnings
+                return s
+            }
         }
 
         let (previous, stateNote, replaceState) = try readState()
-        let kinds = filter.kinds.isEmpty ? Set(IPCKind.allCases) : filter.kinds
-        let report = Auditor.report(
-            AuditInput(classifications: items, snapshot: result.snapshot, kinds: kinds, limits: limits,
+        let kinds = sel.sysvKinds
+        var input = AuditInput(classifications: items, snapshot: result.snapshot, kinds: kinds, limits: limits,
                        limitsError: limitsError, pageSize: Int64(max(1, sysconf(Int32(_SC_PAGESIZE)))), posix: posix,
                        previousState: previous, stateNote: stateNote,
                        thresholds: AuditThresholds(warning: Self.parsePercent(warnAt) ?? 0.8,
                                                    critical: Self.parsePercent(criticalAt) ?? 0.95),
                        now: result.now, source: result.snapshot.source, scope: result.scope?.description,
-                       warnings: result.warnings),
-            names: names)
+                       warnings: result.warnings)
+        input.posixClassifications = posixItems
+        let report = Auditor.report(input, names: names)
 
         let text: String
         switch format {

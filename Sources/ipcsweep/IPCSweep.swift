@@ -21,10 +21,11 @@ struct IPCSweep: ParsableCommand {
 /// name, what the POSIX side could not see).
 func inspect(source: SourceOptions, kinds: Set<IPCKind> = Set(IPCKind.allCases),
              posixKinds: Set<PosixIPCKind> = Set(PosixIPCKind.allCases), posixExplicit: Bool = false,
-             scope: ScopeOptions, users: UserDirectory) throws -> Inspection {
+             scope: ScopeOptions, users: UserDirectory,
+             posixScanner: PosixIPCScanner = PosixIPCScanner()) throws -> Inspection {
     do {
         let options = InspectionOptions(procRoot: source.procRoot, source: source.source, kinds: kinds,
-                                        scope: scope.spec, posixKinds: posixKinds)
+                                        scope: scope.spec, posixKinds: posixKinds, posixScanner: posixScanner)
         var result = try Inspector.inspect(options, users: users)
         result.warnings.forEach(warn)
         if posixExplicit { result.posixNotes.forEach(warn) }
