@@ -71,6 +71,37 @@ public struct PosixPossibleHolders: Sendable {
     let creationGrace: Double
     /// The coarse clock's granularity: a file time can lag the instant it records by this much.
     let granularity: Double
+    /// Indexes into `live` (each list in `live` order) by real and effective uid, by gid / egid / supplementary
+    /// group, of processes whose groups could not be read, and of root processes.
+    private let byUID: [UInt32: [Int]]
+    private let byGroup: [UInt32: [Int]]
+    private let unknownGroups: [Int]
+    private let roots: [Int]
+
+    init(live: [ProcessRecord], scope: ResolvedScope?, creationGrace: Double, granularity: Double) {
+        self.live = live
+        self.scope = scope
+        self.creationGrace = creationGrace
+        self.granularity = granularity
+        var uids: [UInt32: [Int]] = [:]
+        var groups: [UInt32: [Int]] = [:]
+        var unknown: [Int] = []
+        var roots: [Int] = []
+        for (i, p) in live.enumerated() {
+            uids[p.uid, default: []].append(i)
+            if p.euid != p.uid { uids[p.euid, default: []].append(i) }
+            if let g = p.groups {
+                for gid in Set([p.gid, p.egid] + g) { groups[gid, default: []].append(i) }
+            } else {
+                unknown.append(i)
+            }
+            if p.isRoot { roots.append(i) }
+        }
+        byUID = uids
+        byGroup = groups
+        unknownGroups = unknown
+        self.roots = roots
+    }
 
     /// Whether `p` could open the object: what the kernel's permission check on the file would allow for any access.
     /// Groups that could not be read count as matching (fail closed).
@@ -89,11 +120,33 @@ public struct PosixPossibleHolders: Sendable {
         return false
     }
 
-    /// The possible holders of one object, oldest first.
+    /// The possible holders of one object, oldest first: a live process that could reach it (root: inside the
+    /// scope, or unscoped for root-owned objects; with --exclusive only processes in the scope) and started
+    /// before its last change + the coarse clock's granularity + the creation grace.
     public func holders(of o: PosixIPCObject) -> [ProcessRecord] {
         let limit = o.lastChange.value + granularity + creationGrace
+        // Candidates from the indexes (each in start order); everyone when other bits or named ACL entries open
+        // it wider. Root processes matter only inside a scope, or unscoped for root-owned objects.
+        var lists: [[Int]] = []
+        if o.mode & 0o007 != 0 || (o.acl != nil && o.mode & 0o070 != 0) {
+            lists = [Array(live.indices)]
+        } else {
+            if let l = byUID[o.uid] { lists.append(l) }
+            if o.mode & 0o070 != 0 {
+                if let l = byGroup[o.gid] { lists.append(l) }
+                if !unknownGroups.isEmpty { lists.append(unknownGroups) }
+            }
+            if scope != nil || o.uid == 0 { lists.append(roots) }
+        }
+        let candidates: [Int]
+        switch lists.count {
+        case 0: return []
+        case 1: candidates = lists[0]
+        default: candidates = Array(Set(lists.joined())).sorted()
+        }
         var out: [ProcessRecord] = []
-        for p in live {
+        for i in candidates {
+            let p = live[i]
             guard p.startTime < limit else { break }  // this one and all later ones are provably younger
             let inScope = scope?.members.contains(p.pid) == true
             if let scope, scope.exclusive, !inScope { continue }
@@ -103,7 +156,7 @@ public struct PosixPossibleHolders: Sendable {
                 out.append(p)
                 continue
             }
-            if inScope || Self.couldReach(p, o) { out.append(p) }
+            if Self.couldReach(p, o) { out.append(p) }
         }
         return out
     }

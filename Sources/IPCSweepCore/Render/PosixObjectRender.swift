@@ -125,7 +125,8 @@ public enum PosixRender {
             w.endArray()
         case .object(let o):
             w.beginObject()
-            for k in o.keys.sorted(by: { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }) {
+            // ASCII keys: String's order is byte order, as JSONEncoder's .sortedKeys.
+            for k in o.keys.sorted() {
                 w.key(dynamic: k)
                 if let value = o[k] { stream(value, to: &w) }
             }
