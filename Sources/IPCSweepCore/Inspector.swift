@@ -46,9 +46,11 @@ public struct Inspection: Sendable {
     public var posixNotes: [String] = []
 }
 
-/// The process table, written by the worker that read it (before the snapshot call returns).
+/// The process table, written by the worker that read it (before the snapshot call returns), and the POSIX
+/// scans, written by another worker (before the group is waited for).
 private final class ConcurrentReads: @unchecked Sendable {
     var table: Result<ProcessTable, any Error>?
+    var scans: [PosixScanResult] = []
 }
 
 /// Produces an `Inspection`: reads the kernel and /proc, then runs the pure classifier.
@@ -66,8 +68,15 @@ public enum Inspector {
         // exe (a readlink per process) only for --exe scopes.
         let procProbe = ProcessProbe(procRoot: options.procRoot, details: options.scope.exes.isEmpty ? [] : [.exe])
 
-        // The process table is read on another thread while the IPC objects' per-semaphore detail is read.
+        // The process table is read on another thread while the IPC objects' per-semaphore detail is read,
+        // and the POSIX roots on a third.
         let read = ConcurrentReads()
+        let posixGroup = DispatchGroup()
+        let readPosix = !options.posixKinds.isEmpty && options.procRoot == "/proc"
+        if readPosix {
+            let scanner = options.posixScanner
+            DispatchQueue.global().async(group: posixGroup) { read.scans = scanner.scan() }
+        }
         let snapshot = try ipc.snapshot(source: options.source, alongside: { read.table = Result { try procProbe.read() } })
         var table: ProcessTable
         do { table = try (read.table ?? Result { try procProbe.read() }).get() } catch {
@@ -77,11 +86,11 @@ public enum Inspector {
         // they were being read may already have created or operated on one (and be its only holder). So list
         // /proc once more, now that the objects are read, and add the processes the first pass did not see.
         // The POSIX roots are read before the catch-up pass too, for the same reason.
-        var scans: [PosixScanResult] = []
+        posixGroup.wait()
+        let scans = read.scans
         var posixNotes: [String] = []
         if !options.posixKinds.isEmpty {
-            if options.procRoot == "/proc" {
-                scans = options.posixScanner.scan()
+            if readPosix {
                 for scan in scans where !scan.scanned {
                     if let why = scan.skipReason, scan.kind == .mq ? options.posixKinds.contains(.mq) : true { posixNotes.append(why) }
                 }

@@ -28,8 +28,11 @@ func inspect(source: SourceOptions, kinds: Set<IPCKind> = Set(IPCKind.allCases),
                                         scope: scope.spec, posixKinds: posixKinds, posixScanner: posixScanner)
         var result = try Inspector.inspect(options, users: users)
         result.warnings.forEach(warn)
-        if posixExplicit { result.posixNotes.forEach(warn) }
-        result.warnings += result.posixNotes
+        // What the POSIX side could not see (no mqueue mount, a procfs copy): said when POSIX kinds were asked for.
+        if posixExplicit {
+            result.posixNotes.forEach(warn)
+            result.warnings += result.posixNotes
+        }
         return result
     } catch let e as ProbeError {
         throw CLIError(e.description)

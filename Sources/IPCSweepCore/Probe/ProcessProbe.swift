@@ -1,3 +1,4 @@
+import Dispatch
 import SystemPackage
 
 #if canImport(Glibc)
@@ -114,40 +115,72 @@ public struct ProcessProbe: Sendable {
     /// it on the whole system. A process whose fd or maps cannot be read (permission) gets `handlesUnreadable`.
     public func addHandles(to table: inout ProcessTable, sysvPids: Set<Int32>, posix: Set<DeviceInode>) {
         guard !sysvPids.isEmpty || !posix.isEmpty else { return }
-        var records = table.byPid
-        let reader = ProcFileReader()
         let devices = Set(posix.map(\.device))
-        for (pid, var r) in table.byPid {
-            let wantSysV = sysvPids.contains(pid)
-            let wantPosix = !posix.isEmpty && !r.isDeadOrZombie
-            guard wantSysV || wantPosix else { continue }
-            let dir = open("\(procRoot)/\(pid)", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            guard dir >= 0 else { continue }
-            defer { close(dir) }
-            var handles: [PosixHandle] = []
-            let maps = reader.read(dir, "maps") { b -> [Int32] in
-                if wantPosix { Self.parseMapsPosix(b, devices: devices, objects: posix, into: &handles) }
-                return wantSysV ? Self.parseMapsSysV(b) : []
-            }
-            var problem: String?
-            if let maps {
-                r.attachedSegments = maps
-            } else if errno != ENOENT && errno != ESRCH {
-                problem = "/proc/\(pid)/maps: \(Errno(rawValue: errno))"
-            }
-            if wantPosix {
-                switch Self.openDescriptors(dir: dir, matching: posix, devices: devices) {
-                case .success(let fds): handles += fds
-                case .failure(let e) where e == .noSuchFileOrDirectory || e == .noSuchProcess: break
-                case .failure(let e): problem = (problem.map { $0 + "; " } ?? "") + "/proc/\(pid)/fd: \(e)"
+        let wanted = table.byPid.values.filter { sysvPids.contains($0.pid) || (!posix.isEmpty && !$0.isDeadOrZombie) }
+        // The reads are system calls on independent /proc entries: chunks of processes on several threads.
+        var read = [HandleRead?](repeating: nil, count: wanted.count)
+        let chunk = 128
+        let chunks = (wanted.count + chunk - 1) / chunk
+        read.withUnsafeMutableBufferPointer { out in
+            let out = UnsafeSendableBuffer(out)
+            let work: @Sendable (Int) -> Void = { c in
+                let reader = ProcFileReader()
+                for i in (c * chunk)..<min(wanted.count, (c + 1) * chunk) {
+                    let pid = wanted[i].pid
+                    out.buffer[i] = self.handles(of: pid, reader: reader, sysv: sysvPids.contains(pid),
+                                                 posix: posix.isEmpty ? nil : (posix, devices))
                 }
-                r.posixHandles = handles
-                r.handlesUnreadable = problem
             }
-            records[pid] = r
+            if chunks > 1 { DispatchQueue.concurrentPerform(iterations: chunks, execute: work) } else if chunks == 1 { work(0) }
+        }
+        var records = table.byPid
+        for case let r? in read {
+            guard var p = records[r.pid] else { continue }
+            if let segments = r.segments { p.attachedSegments = segments }
+            if r.posix {
+                p.posixHandles = r.handles
+                p.handlesUnreadable = r.problem
+            }
+            records[r.pid] = p
         }
         table = ProcessTable(processes: Array(records.values), threadGroups: table.threadGroups,
                              ownIPCNamespace: table.ownIPCNamespace)
+    }
+
+    /// What one process's maps and fds say.
+    struct HandleRead: Sendable {
+        var pid: Int32
+        /// SysV shmids it maps (nil when maps were not read for SysV or could not be read).
+        var segments: [Int32]?
+        /// Whether POSIX handles were looked for.
+        var posix: Bool
+        var handles: [PosixHandle]
+        var problem: String?
+    }
+
+    /// /proc/PID/maps once (SysV `/SYSV` lines and POSIX device+inode matches), and /proc/PID/fd for POSIX.
+    func handles(of pid: Int32, reader: ProcFileReader, sysv: Bool,
+                 posix: (objects: Set<DeviceInode>, devices: Set<UInt64>)?) -> HandleRead? {
+        let dir = open("\(procRoot)/\(pid)", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard dir >= 0 else { return nil }
+        defer { close(dir) }
+        var handles: [PosixHandle] = []
+        let maps = reader.read(dir, "maps") { b -> [Int32] in
+            if let posix { Self.parseMapsPosix(b, devices: posix.devices, objects: posix.objects, into: &handles) }
+            return sysv ? Self.parseMapsSysV(b) : []
+        }
+        var problem: String?
+        if maps == nil && errno != ENOENT && errno != ESRCH {
+            problem = "/proc/\(pid)/maps: \(Errno(rawValue: errno))"
+        }
+        if let posix {
+            switch Self.openDescriptors(dir: dir, matching: posix.objects, devices: posix.devices) {
+            case .success(let fds): handles += fds
+            case .failure(let e) where e == .noSuchFileOrDirectory || e == .noSuchProcess: break
+            case .failure(let e): problem = (problem.map { $0 + "; " } ?? "") + "/proc/\(pid)/fd: \(e)"
+            }
+        }
+        return HandleRead(pid: pid, segments: sysv ? maps : nil, posix: posix != nil, handles: handles, problem: problem)
     }
 
     /// fstatat(fd-dir, N, 0) for every entry of /proc/PID/fd: the descriptors that are one of `objects`.
