@@ -26,6 +26,8 @@ else
     done
     # Apache as a systemd unit with ExecStopPost=ipcsweep clean, under a real systemd in a sandbox.
     scenarios+=("$here/systemd/e2e-apache-unit.sh")
+    # PostgreSQL with POSIX dynamic shared memory as postgresql@15-main.service in the same kind of sandbox.
+    scenarios+=("$here/systemd/e2e-postgres-unit.sh")
 fi
 
 if [ "$(id -u)" != 0 ]; then

@@ -145,7 +145,9 @@ public struct PosixIPCScanner: Sendable {
         guard dir >= 0 else {
             let e = Errno(rawValue: errno)
             let what = kind == .mq
-                ? "\(root) cannot be opened (\(e)): POSIX message queues were not inspected"
+                ? (e == .noSuchFileOrDirectory
+                    ? "\(root) does not exist: the mqueue filesystem is not mounted there, so POSIX message queues were not inspected; mount it with `mount -t mqueue none \(root)` or give the --mqueue-root it is mounted on"
+                    : "\(root) cannot be opened (\(e)): POSIX message queues were not inspected")
                 : "\(root) cannot be opened (\(e)): POSIX shared memory and named semaphores were not inspected"
             return PosixScanResult(root: root, kind: kind, scanned: false, skipReason: what)
         }
