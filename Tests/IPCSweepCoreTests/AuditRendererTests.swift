@@ -346,10 +346,6 @@ final class AuditRendererTests: XCTestCase {
         ipcsweep_insecure_objects{issue="mode",kind="posix-mq"} 0
         ipcsweep_insecure_objects{issue="acl",kind="posix-mq"} 0
         ipcsweep_insecure_objects{issue="unknown-owner",kind="posix-mq"} 0
-        # HELP ipcsweep_posix_scan_ok 1 when this POSIX IPC directory was scanned, 0 when it was skipped (e.g. /dev/mqueue not mounted).
-        # TYPE ipcsweep_posix_scan_ok gauge
-        ipcsweep_posix_scan_ok{kind="posix-shm",root="/dev/shm"} 1
-        ipcsweep_posix_scan_ok{kind="posix-mq",root="/dev/mqueue"} 0
         # HELP ipcsweep_posix_objects POSIX IPC objects by kind and verdict.
         # TYPE ipcsweep_posix_objects gauge
         ipcsweep_posix_objects{kind="posix-shm",verdict="in-use"} 0
@@ -371,6 +367,10 @@ final class AuditRendererTests: XCTestCase {
         # TYPE ipcsweep_posix_orphan_group_objects gauge
         # HELP ipcsweep_posix_orphan_group_bytes Memory held by orphaned POSIX objects, by name prefix.
         # TYPE ipcsweep_posix_orphan_group_bytes gauge
+        # HELP ipcsweep_posix_scan_ok 1 when this POSIX IPC directory was scanned, 0 when it was skipped (e.g. /dev/mqueue not mounted).
+        # TYPE ipcsweep_posix_scan_ok gauge
+        ipcsweep_posix_scan_ok{kind="posix-shm",root="/dev/shm"} 1
+        ipcsweep_posix_scan_ok{kind="posix-mq",root="/dev/mqueue"} 0
 
         """
 }

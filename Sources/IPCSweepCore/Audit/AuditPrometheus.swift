@@ -56,8 +56,6 @@ public enum AuditPrometheus {
                         Double(r.insecure.filter { $0.issue == issue && $0.subject.kindName == kind }.count))
                    }
                })
-        family("posix_scan_ok", "1 when this POSIX IPC directory was scanned, 0 when it was skipped (e.g. /dev/mqueue not mounted).",
-               r.posixScans.map { ([("kind", $0.kind.rawValue), ("root", $0.root)], $0.scanned ? 1 : 0) })
         let p = r.posix
         family("posix_objects", "POSIX IPC objects by kind and verdict.",
                PosixIPCKind.allCases.flatMap { k in
@@ -76,6 +74,8 @@ public enum AuditPrometheus {
                p.orphanGroups.map { ([("kind", $0.kind.rawValue), ("pattern", $0.pattern)], Double($0.count)) })
         family("posix_orphan_group_bytes", "Memory held by orphaned POSIX objects, by name prefix.",
                p.orphanGroups.map { ([("kind", $0.kind.rawValue), ("pattern", $0.pattern)], Double($0.usedBytes)) })
+        family("posix_scan_ok", "1 when this POSIX IPC directory was scanned, 0 when it was skipped (e.g. /dev/mqueue not mounted).",
+               r.posixScans.map { ([("kind", $0.kind.rawValue), ("root", $0.root)], $0.scanned ? 1 : 0) })
         if let c = r.change {
             family("orphans_new", "Orphans that appeared since the previous audit (--state).", [([], Double(c.newOrphans.count))])
             family("orphans_gone", "Orphans of the previous audit that are gone (--state).", [([], Double(c.goneOrphans.count))])
