@@ -243,4 +243,15 @@ final class PosixTests: XCTestCase {
         XCTAssertEqual(s.usageLine, "/dev/shm 50 % full (512 MiB of 1 GiB); 12 KiB of it in 3 orphaned files (torch_*)")
         XCTAssertEqual(PosixAuditSection.size(3_328_599_654), "3.1 GiB")
     }
+
+    func testJournalLineNamesPathInodeOwnerVerdictAndEvidence() {
+        let o = object("PostgreSQL.1\u{1b}", inode: 77)
+        let c = PosixClassification(object: o, verdict: .orphaned, reasons: ["no live process"])
+        let r = PosixCleanResult(classification: c, outcome: .removed, reason: "removed (orphaned)", planned: true)
+        let line = CleanSyslog.message(r, users: UserDirectory())
+        XCTAssertTrue(line.hasPrefix("removed POSIX shared memory object /dev/shm/PostgreSQL.1\\x1b inode 77 size 4096 owner "), line)
+        XCTAssertTrue(line.contains("verdict orphaned: removed (orphaned); evidence: no live process"), line)
+        XCTAssertEqual(o.directory, "/dev/shm")
+        XCTAssertEqual(PosixRemover.fileName(object("a/b\u{7}")), "posix-shm-a_b_-100-\(T).ipcsweep")
+    }
 }

@@ -142,6 +142,8 @@ public struct PosixIPCObject: Sendable, Equatable {
     public var name: String
     /// The directory entry's name in its mount (`sem.NAME` for a semaphore).
     public var entry: String
+    /// The directory it was found in (the mount's root, as scanned): `path` is `directory/entry`.
+    public var directory: String
     public var uid: UInt32
     public var gid: UInt32
     /// Permission bits (0o7777 part of st_mode).
@@ -163,13 +165,15 @@ public struct PosixIPCObject: Sendable, Equatable {
     public var queue: MessageQueueStatus?
 
     public init(path: String, kind: PosixIPCKind, name: String? = nil, entry: String? = nil, uid: UInt32, gid: UInt32,
-                mode: UInt32, size: Int64 = 0, blocks: Int64 = 0, identity: DeviceInode = DeviceInode(device: 0, inode: 0),
+                mode: UInt32, size: Int64 = 0, blocks: Int64 = 0, directory: String? = nil,
+                identity: DeviceInode = DeviceInode(device: 0, inode: 0),
                 atime: FileTime = FileTime(seconds: 0), mtime: Int64 = 0, mtimeNs: FileTime? = nil,
                 ctime: FileTime? = nil, acl: [ACLEntry]? = nil, queue: MessageQueueStatus? = nil) {
         self.path = path
         self.kind = kind
         let base = entry ?? String(path.split(separator: "/").last ?? "")
         self.entry = base
+        self.directory = directory ?? String(path.utf8.dropLast(base.utf8.count + 1)).map { $0.isEmpty ? "/" : $0 } ?? "/"
         self.name = name ?? (kind == .sem && base.hasPrefix("sem.") ? String(base.dropFirst(4)) : base)
         self.uid = uid
         self.gid = gid

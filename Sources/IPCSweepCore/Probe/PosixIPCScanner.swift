@@ -242,7 +242,7 @@ public struct PosixIPCScanner: Sendable {
         func time(_ t: timespec) -> FileTime { FileTime(seconds: Int64(t.tv_sec), nanoseconds: Int64(t.tv_nsec)) }
         return PosixIPCObject(
             path: path, kind: objectKind, entry: name, uid: st.st_uid, gid: st.st_gid, mode: UInt32(st.st_mode) & 0o7777,
-            size: Int64(st.st_size), blocks: Int64(st.st_blocks),
+            size: Int64(st.st_size), blocks: Int64(st.st_blocks), directory: String(prefix.dropLast()).isEmpty ? "/" : String(prefix.dropLast()),
             identity: DeviceInode(device: UInt64(st.st_dev), inode: UInt64(st.st_ino)),
             atime: time(st.st_atim), mtimeNs: time(st.st_mtim), ctime: time(st.st_ctim), acl: acl, queue: queue)
     }
