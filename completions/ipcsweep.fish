@@ -23,15 +23,15 @@ function __ipcsweep_parse_tokens -S
         __ipcsweep_parse_subcommand 0 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'list'
-            __ipcsweep_parse_subcommand 0 'proc=' 'source=' 'type=+' 'name=+' 'user=+' 'key=+' 'id=+' 'verdict=+' 'idle-for=' 'unit=+' 'cgroup=+' 'pidfile=+' 'exe=+' 'exclusive' 'format=' 'color=' 'no-headings' 'version' 'h/help'
+            __ipcsweep_parse_subcommand 0 'proc=' 'source=' 'type=+' 'name=+' 'user=+' 'key=+' 'id=+' 'verdict=+' 'idle-for=' 'unit=+' 'cgroup=+' 'pidfile=+' 'exe=+' 'exclusive' 'inherit-window=' 'format=' 'color=' 'no-headings' 'version' 'h/help'
         case 'show'
-            __ipcsweep_parse_subcommand -r 1 'type=+' 'proc=' 'source=' 'unit=+' 'cgroup=+' 'pidfile=+' 'exe=+' 'exclusive' 'format=' 'color=' 'no-headings' 'version' 'h/help'
+            __ipcsweep_parse_subcommand -r 1 'type=+' 'proc=' 'source=' 'unit=+' 'cgroup=+' 'pidfile=+' 'exe=+' 'exclusive' 'inherit-window=' 'format=' 'color=' 'no-headings' 'version' 'h/help'
         case 'orphans'
-            __ipcsweep_parse_subcommand 0 'proc=' 'source=' 'type=+' 'name=+' 'user=+' 'key=+' 'id=+' 'verdict=+' 'idle-for=' 'unit=+' 'cgroup=+' 'pidfile=+' 'exe=+' 'exclusive' 'format=' 'color=' 'no-headings' 'version' 'h/help'
+            __ipcsweep_parse_subcommand 0 'proc=' 'source=' 'type=+' 'name=+' 'user=+' 'key=+' 'id=+' 'verdict=+' 'idle-for=' 'unit=+' 'cgroup=+' 'pidfile=+' 'exe=+' 'exclusive' 'inherit-window=' 'format=' 'color=' 'no-headings' 'version' 'h/help'
         case 'clean'
-            __ipcsweep_parse_subcommand 0 'proc=' 'source=' 'type=+' 'name=+' 'user=+' 'key=+' 'id=+' 'verdict=+' 'idle-for=' 'unit=+' 'cgroup=+' 'pidfile=+' 'exe=+' 'exclusive' 'format=' 'color=' 'no-headings' 'dry-run' 'y/yes' 'include-suspect' 'discard-messages' 'save-to=' 'q/quiet' 'lock-file=' 'lock-wait=' 'version' 'h/help'
+            __ipcsweep_parse_subcommand 0 'proc=' 'source=' 'type=+' 'name=+' 'user=+' 'key=+' 'id=+' 'verdict=+' 'idle-for=' 'unit=+' 'cgroup=+' 'pidfile=+' 'exe=+' 'exclusive' 'inherit-window=' 'format=' 'color=' 'no-headings' 'dry-run' 'y/yes' 'include-suspect' 'discard-messages' 'save-to=' 'q/quiet' 'lock-file=' 'lock-wait=' 'version' 'h/help'
         case 'audit'
-            __ipcsweep_parse_subcommand 0 'proc=' 'source=' 'type=+' 'name=+' 'user=+' 'key=+' 'id=+' 'verdict=+' 'idle-for=' 'unit=+' 'cgroup=+' 'pidfile=+' 'exe=+' 'exclusive' 'format=' 'output=' 'state=' 'fail-on=+' 'quiet-if-clean' 'warn-at=' 'critical-at=' 'shm-root=' 'mqueue-root=' 'no-posix' 'version' 'h/help'
+            __ipcsweep_parse_subcommand 0 'proc=' 'source=' 'type=+' 'name=+' 'user=+' 'key=+' 'id=+' 'verdict=+' 'idle-for=' 'unit=+' 'cgroup=+' 'pidfile=+' 'exe=+' 'exclusive' 'inherit-window=' 'format=' 'output=' 'state=' 'fail-on=+' 'quiet-if-clean' 'warn-at=' 'critical-at=' 'shm-root=' 'mqueue-root=' 'no-posix' 'version' 'h/help'
         case 'help'
             __ipcsweep_parse_subcommand -r 1 'version'
         end
@@ -109,6 +109,7 @@ complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_opti
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep list"' -l 'pidfile' -d 'The process named in FILE and its descendants (repeatable).' -rF
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep list"' -l 'exe' -d 'Processes running this executable: a full path, or a name matched against the executable\'s basename and comm (repeatable).' -rfka ''
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep list" exclusive' -l 'exclusive' -d 'The scope is the only user of the matching owners\' objects: processes outside it never count as possible holders.'
+complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep list" inherit-window' -l 'inherit-window' -d 'A re-parented process that started up to this long after an object\'s last activity may have inherited it (a daemonising server) and counts as a possible holder (default 5s; 0 turns it off).' -rfka ''
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep list" format' -l 'format' -d 'Output format: table, json or csv.' -rfka 'table json csv'
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep list" color' -l 'color' -d 'Colour: auto (only on a terminal, and not when NO_COLOR is set), always or never.' -rfka 'auto always never'
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep list" no-headings' -l 'no-headings' -d 'Print the table or CSV without its header line.'
@@ -122,6 +123,7 @@ complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_opti
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep show"' -l 'pidfile' -d 'The process named in FILE and its descendants (repeatable).' -rF
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep show"' -l 'exe' -d 'Processes running this executable: a full path, or a name matched against the executable\'s basename and comm (repeatable).' -rfka ''
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep show" exclusive' -l 'exclusive' -d 'The scope is the only user of the matching owners\' objects: processes outside it never count as possible holders.'
+complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep show" inherit-window' -l 'inherit-window' -d 'A re-parented process that started up to this long after an object\'s last activity may have inherited it (a daemonising server) and counts as a possible holder (default 5s; 0 turns it off).' -rfka ''
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep show" format' -l 'format' -d 'Output format: table, json or csv.' -rfka 'table json csv'
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep show" color' -l 'color' -d 'Colour: auto (only on a terminal, and not when NO_COLOR is set), always or never.' -rfka 'auto always never'
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep show" no-headings' -l 'no-headings' -d 'Print the table or CSV without its header line.'
@@ -141,6 +143,7 @@ complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_opti
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep orphans"' -l 'pidfile' -d 'The process named in FILE and its descendants (repeatable).' -rF
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep orphans"' -l 'exe' -d 'Processes running this executable: a full path, or a name matched against the executable\'s basename and comm (repeatable).' -rfka ''
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep orphans" exclusive' -l 'exclusive' -d 'The scope is the only user of the matching owners\' objects: processes outside it never count as possible holders.'
+complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep orphans" inherit-window' -l 'inherit-window' -d 'A re-parented process that started up to this long after an object\'s last activity may have inherited it (a daemonising server) and counts as a possible holder (default 5s; 0 turns it off).' -rfka ''
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep orphans" format' -l 'format' -d 'Output format: table, json or csv.' -rfka 'table json csv'
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep orphans" color' -l 'color' -d 'Colour: auto (only on a terminal, and not when NO_COLOR is set), always or never.' -rfka 'auto always never'
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep orphans" no-headings' -l 'no-headings' -d 'Print the table or CSV without its header line.'
@@ -160,6 +163,7 @@ complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_opti
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep clean"' -l 'pidfile' -d 'The process named in FILE and its descendants (repeatable).' -rF
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep clean"' -l 'exe' -d 'Processes running this executable: a full path, or a name matched against the executable\'s basename and comm (repeatable).' -rfka ''
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep clean" exclusive' -l 'exclusive' -d 'The scope is the only user of the matching owners\' objects: processes outside it never count as possible holders.'
+complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep clean" inherit-window' -l 'inherit-window' -d 'A re-parented process that started up to this long after an object\'s last activity may have inherited it (a daemonising server) and counts as a possible holder (default 5s; 0 turns it off).' -rfka ''
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep clean" format' -l 'format' -d 'Output format: table, json or csv.' -rfka 'table json csv'
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep clean" color' -l 'color' -d 'Colour: auto (only on a terminal, and not when NO_COLOR is set), always or never.' -rfka 'auto always never'
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep clean" no-headings' -l 'no-headings' -d 'Print the table or CSV without its header line.'
@@ -187,6 +191,7 @@ complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_opti
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep audit"' -l 'pidfile' -d 'The process named in FILE and its descendants (repeatable).' -rF
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep audit"' -l 'exe' -d 'Processes running this executable: a full path, or a name matched against the executable\'s basename and comm (repeatable).' -rfka ''
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep audit" exclusive' -l 'exclusive' -d 'The scope is the only user of the matching owners\' objects: processes outside it never count as possible holders.'
+complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep audit" inherit-window' -l 'inherit-window' -d 'A re-parented process that started up to this long after an object\'s last activity may have inherited it (a daemonising server) and counts as a possible holder (default 5s; 0 turns it off).' -rfka ''
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep audit" format' -l 'format' -d 'Output format: text (people, cron mail), json or prometheus (node_exporter textfile collector).' -rfka 'text json prometheus'
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep audit" output' -l 'output' -d 'Write the report to FILE atomically instead of standard output.' -rF
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep audit" state' -l 'state' -d 'Compare with the previous audit kept in FILE (new orphans, orphans gone, growth per day), then update FILE atomically.' -rF

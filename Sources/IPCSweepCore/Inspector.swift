@@ -12,18 +12,21 @@ public struct InspectionOptions: Sendable {
     public var source: IPCSource
     public var kinds: Set<IPCKind>
     public var scope: ScopeSpec
+    /// `--inherit-window`: how long after an object's last activity a re-parented process may have inherited it.
+    public var inheritWindow: Double
     /// The POSIX kinds to inspect (none: the POSIX roots are not read).
     public var posixKinds: Set<PosixIPCKind>
     /// Where the POSIX objects are read from (its roots are parameters: another mount namespace can be given).
     public var posixScanner: PosixIPCScanner
 
     public init(procRoot: String = "/proc", source: IPCSource = .auto, kinds: Set<IPCKind> = Set(IPCKind.allCases),
-                scope: ScopeSpec = ScopeSpec(), posixKinds: Set<PosixIPCKind> = [],
-                posixScanner: PosixIPCScanner = PosixIPCScanner()) {
+                scope: ScopeSpec = ScopeSpec(), inheritWindow: Double = Classifier.defaultInheritWindow,
+                posixKinds: Set<PosixIPCKind> = [], posixScanner: PosixIPCScanner = PosixIPCScanner()) {
         self.procRoot = procRoot
         self.source = source
         self.kinds = kinds
         self.scope = scope
+        self.inheritWindow = inheritWindow
         self.posixKinds = posixKinds
         self.posixScanner = posixScanner
     }
@@ -46,6 +49,20 @@ public struct Inspection: Sendable {
     public var posixNotes: [String] = []
 }
 
+/// The current invocation of every `--unit` service that has a live process other than this run: only those
+/// processes can use the exception to inheritance, so a unit with none (ExecStopPost=) costs no lookup.
+private func unitInvocations(_ scope: ResolvedScope, table: ProcessTable, procRoot: String) -> [String: UnitInvocation] {
+    var units: Set<String> = []
+    for (pid, unit) in scope.memberUnits where pid != table.ownPid && unit.hasSuffix(".service") {
+        if let p = table.byPid[pid], !p.isDeadOrZombie { units.insert(unit) }
+    }
+    guard !units.isEmpty else { return [:] }
+    guard procRoot == "/proc" else {
+        return Dictionary(uniqueKeysWithValues: units.map { ($0, UnitInvocation.unavailable("--proc \(procRoot) is not the live system")) })
+    }
+    return UnitInvocationProbe.invocations(of: units.sorted())
+}
+
 /// The process table, written by the worker that read it (before the snapshot call returns), and the POSIX
 /// scans, written by another worker (before the group is waited for).
 private final class ConcurrentReads: @unchecked Sendable {
@@ -62,7 +79,7 @@ public enum Inspector {
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
-    /// Reads both snapshots and classifies. The tool's own pid and its ancestors never count as holders.
+    /// Reads both snapshots and classifies. Only the tool's own process never counts as a holder.
     public static func inspect(_ options: InspectionOptions, users: UserDirectory) throws -> Inspection {
         let ipc = IPCProbe(procRoot: options.procRoot, kinds: options.kinds)
         // exe (a readlink per process) only for --exe scopes.
@@ -111,7 +128,7 @@ public enum Inspector {
             let owners = Set(attached.flatMap { $0.perm.uids })
             sysvPids = Set(table.byPid.values.filter { p in
                 !p.isDeadOrZombie && table.sharesIPCNamespace(p)
-                    && (open || p.isRoot || owners.contains(p.uid) || owners.contains(p.euid))
+                    && (open || !p.credentialsKnown || p.isPrivileged || owners.contains(p.uid) || owners.contains(p.euid))
             }.map(\.pid))
         }
         procProbe.addHandles(to: &table, sysvPids: sysvPids, posix: Set(posixObjects.map(\.identity)))
@@ -125,15 +142,19 @@ public enum Inspector {
             procProbe.resolveThreads(in: &table, pids: unknown.sorted())
         }
 
-        let scope = options.scope.resolve(in: table)
-        let excluded = options.procRoot == "/proc" ? table.selfAndAncestors(of: getpid()) : []
-        let classifier = Classifier(processes: table, scope: scope, excluded: excluded, now: now,
-                                    userName: { users.displayUser($0) })
-        let results = classifier.classify(snapshot)
-        // POSIX: only the running ipcsweep itself never counts.
-        let posix = PosixClassifier(processes: table, scope: scope,
-                                    excluded: options.procRoot == "/proc" ? [getpid()] : [],
-                                    userName: { users.displayUser($0) }).classify(posixObjects)
+        var scope = options.scope.resolve(in: table)
+        if var s = scope {
+            s.unitInvocations = unitInvocations(s, table: table, procRoot: options.procRoot)
+            scope = s
+        }
+        let classifier = Classifier(processes: table, scope: scope, inheritWindow: options.inheritWindow)
+        var results = classifier.classify(snapshot)
+        let text = EvidenceText(users: users)
+        text.fillReasons(&results)
+        // POSIX objects: the same possible-holder rules, with descriptors and mappings as direct evidence.
+        var posix = PosixClassifier(processes: table, scope: scope, inheritWindow: options.inheritWindow)
+            .classify(posixObjects)
+        text.fillReasons(&posix)
         return Inspection(snapshot: snapshot, processes: table, scope: scope, classifications: results, now: now,
                           warnings: snapshot.warnings + (scope?.warnings ?? []) + scans.flatMap(\.warnings),
                           posixScans: scans, posix: posix, posixNotes: posixNotes)

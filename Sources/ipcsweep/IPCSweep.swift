@@ -25,7 +25,8 @@ func inspect(source: SourceOptions, kinds: Set<IPCKind> = Set(IPCKind.allCases),
              posixScanner: PosixIPCScanner = PosixIPCScanner()) throws -> Inspection {
     do {
         let options = InspectionOptions(procRoot: source.procRoot, source: source.source, kinds: kinds,
-                                        scope: scope.spec, posixKinds: posixKinds, posixScanner: posixScanner)
+                                        scope: scope.spec, inheritWindow: scope.inheritWindow, posixKinds: posixKinds,
+                                        posixScanner: posixScanner)
         var result = try Inspector.inspect(options, users: users)
         result.warnings.forEach(warn)
         // What the POSIX side could not see (no mqueue mount, a procfs copy): said when POSIX kinds were asked for.

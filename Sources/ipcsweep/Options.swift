@@ -149,9 +149,20 @@ struct ScopeOptions: ParsableArguments {
     @Flag(help: "The scope is the only user of the matching owners' objects: processes outside it never count as possible holders.")
     var exclusive = false
 
+    @Option(name: .customLong("inherit-window"), help: ArgumentHelp("A re-parented process that started up to this long after an object's last activity may have inherited it (a daemonising server) and counts as a possible holder (default 5s; 0 turns it off).", valueName: "DURATION"))
+    var inheritWindowText: String?
+
+    /// `--inherit-window` in seconds, parsed once (validate() has rejected bad values).
+    var inheritWindow: Double {
+        inheritWindowText.flatMap(TimeFormat.parseDuration) ?? Classifier.defaultInheritWindow
+    }
+
     func validate() throws {
         if exclusive && units.isEmpty && cgroups.isEmpty && pidfiles.isEmpty && exes.isEmpty {
             throw ValidationError("--exclusive needs a scope: give --unit, --cgroup, --pidfile or --exe")
+        }
+        if let w = inheritWindowText, TimeFormat.parseDuration(w) == nil {
+            throw ValidationError("--inherit-window \(w): not a duration; give a number with s, m, h, d or w (e.g. 5s, or 0 to turn it off)")
         }
     }
 

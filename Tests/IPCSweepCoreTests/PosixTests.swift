@@ -18,17 +18,21 @@ final class PosixTests: XCTestCase {
                               acl: acl, queue: queue)
     }
 
+    /// A process whose parent (pid 2, older) is an ordinary process: not re-parented unless `ppid` says so.
     func process(_ pid: Int32, uid: UInt32 = 1000, gid: UInt32 = 1000, groups: [UInt32]? = [], start: Double,
                  state: Character = "S", handles: [PosixHandle] = [], unreadable: String? = nil,
-                 cgroup: String? = nil) -> ProcessRecord {
-        ProcessRecord(pid: pid, ppid: 1, state: state, uid: uid, euid: uid, comm: "p\(pid)", startTime: start,
-                      cgroup: cgroup, gid: gid, egid: gid, groups: groups, posixHandles: handles,
-                      handlesUnreadable: unreadable)
+                 cgroup: String? = nil, ppid: Int32 = 2) -> ProcessRecord {
+        ProcessRecord(pid: pid, ppid: ppid, state: state, uid: uid, euid: uid, gid: gid, egid: gid, groups: groups ?? [],
+                      credentialsKnown: groups != nil, comm: "p\(pid)", startTime: start, cgroup: cgroup,
+                      posixHandles: handles, handlesUnreadable: unreadable)
     }
 
     func classify(_ o: PosixIPCObject, _ procs: [ProcessRecord], scope: ResolvedScope? = nil) -> PosixClassification {
-        PosixClassifier(processes: ProcessTable(processes: procs), scope: scope, excluded: [999], granularity: 0.004,
-                        creationGrace: 2).classify(o)
+        let parent = ProcessRecord(pid: 2, ppid: 0, state: "S", uid: 5000, euid: 5000, comm: "parent", startTime: 0)
+        var c = [PosixClassifier(processes: ProcessTable(processes: procs + [parent], ownPid: 999), scope: scope,
+                                 inheritWindow: 5, granularity: 0.004).classify(o)]
+        EvidenceText(users: UserDirectory()).fillReasons(&c)
+        return c[0]
     }
 
     // MARK: parsers
@@ -72,16 +76,6 @@ final class PosixTests: XCTestCase {
         XCTAssertTrue(found.allSatisfy { $0.fd == nil })
     }
 
-    func testStatusGroups() {
-        let status = "Name:\tx\nUid:\t1000\t1000\t1000\t1000\nGid:\t100\t101\t100\t100\nGroups:\t4 24 27 1000 \n"
-        let g = Array(status.utf8).withUnsafeBufferPointer { ProcessProbe.parseStatusGroups($0) }
-        XCTAssertEqual(g?.gid, 100)
-        XCTAssertEqual(g?.egid, 101)
-        XCTAssertEqual(g?.groups, [4, 24, 27, 1000])
-        let none = Array("Gid:\t0\t0\t0\t0\nGroups:\t\n".utf8).withUnsafeBufferPointer { ProcessProbe.parseStatusGroups($0) }
-        XCTAssertEqual(none?.groups, [])
-    }
-
     func testQueueFileText() {
         let q = MessageQueueStatus.parse("QSIZE:129      NOTIFY:2    SIGNO:0    NOTIFY_PID:8260  \n")
         XCTAssertEqual(q, MessageQueueStatus(qsize: 129, notify: 2, signo: 0, notifyPid: 8260))
@@ -106,7 +100,8 @@ final class PosixTests: XCTestCase {
         let o = object("x")
         let zombie = process(10, start: 0, state: "Z", handles: [PosixHandle(object: o.identity, fd: 3)])
         let me = process(999, start: 0, handles: [PosixHandle(object: o.identity, fd: 3)])
-        XCTAssertEqual(classify(o, [zombie, me]).verdict, .orphaned)
+        let c = classify(o, [zombie, me])
+        XCTAssertEqual(c.verdict, .orphaned, "\(c.reasons)")
     }
 
     func testNotifyPidIsEvidence() {
@@ -119,13 +114,16 @@ final class PosixTests: XCTestCase {
         XCTAssertTrue(gone.reasons.contains { $0.contains("NOTIFY_PID 12") })
     }
 
-    func testPossibleHolderExistedAtTheLastChangeWithinGranularityAndGrace() {
+    func testPossibleHolderExistedAtTheLastChangeWithinTheCoarseClockGranularity() {
         let o = object("y", changed: Double(T) + 0.5)
-        // Started before the change: suspect. Started after the change + granularity + grace: provably younger.
+        // Started before the change: suspect. A file time is precise to the coarse clock's granularity (here 4 ms),
+        // not to a whole second: a process started 3 ms after may have existed; 5 ms after, it is provably younger.
         XCTAssertEqual(classify(o, [process(10, start: Double(T))]).verdict, .suspect)
-        XCTAssertEqual(classify(o, [process(10, start: Double(T) + 0.5 + 2.003)]).verdict, .suspect,
-                       "within the creation grace and the coarse clock's granularity")
-        XCTAssertEqual(classify(o, [process(10, start: Double(T) + 0.5 + 2.005)]).verdict, .orphaned)
+        XCTAssertEqual(classify(o, [process(10, start: Double(T) + 0.503)]).verdict, .suspect)
+        XCTAssertEqual(classify(o, [process(10, start: Double(T) + 0.505)]).verdict, .orphaned)
+        // Re-parented (its parent is init) and within the inheritance window: it may have inherited it.
+        XCTAssertEqual(classify(o, [process(10, start: Double(T) + 3, ppid: 1)]).verdict, .suspect)
+        XCTAssertEqual(classify(o, [process(10, start: Double(T) + 6, ppid: 1)]).verdict, .orphaned)
         // Another uid without group or other bits cannot reach it.
         XCTAssertEqual(classify(o, [process(10, uid: 2000, gid: 2000, start: 0)]).verdict, .orphaned)
     }
@@ -136,20 +134,23 @@ final class PosixTests: XCTestCase {
         XCTAssertEqual(classify(group, [process(10, uid: 2000, gid: 2000, groups: [1000], start: older)]).verdict, .suspect)
         XCTAssertEqual(classify(group, [process(10, uid: 2000, gid: 2000, groups: [5], start: older)]).verdict, .orphaned)
         XCTAssertEqual(classify(group, [process(10, uid: 2000, gid: 2000, groups: nil, start: older)]).verdict, .suspect,
-                       "unreadable groups fail closed")
+                       "unreadable credentials fail closed")
         let other = object("o", mode: 0o606)
         XCTAssertEqual(classify(other, [process(10, uid: 2000, gid: 2000, start: older)]).verdict, .suspect)
+        // Named ACL entries (the mask lets them through) count as the other bits: anyone may reach it.
         let acl = object("a", mode: 0o660, acl: [ACLEntry(tag: .user, qualifier: 3000, perms: 6)])
         XCTAssertEqual(classify(acl, [process(10, uid: 3000, gid: 3000, start: older)]).verdict, .suspect)
-        XCTAssertEqual(classify(acl, [process(10, uid: 3001, gid: 3001, start: older)]).verdict, .orphaned)
+        XCTAssertEqual(classify(object("m", mode: 0o600, acl: [ACLEntry(tag: .user, qualifier: 3000, perms: 6)]),
+                                [process(10, uid: 3000, gid: 3000, start: older)]).verdict, .orphaned,
+                       "a mask of ---: the named entry grants nothing")
     }
 
     func testRootCountsForRootObjectsOrInsideTheScope() {
         let older = Double(T) - 100
-        let root = process(1, uid: 0, gid: 0, start: older, cgroup: "/system.slice/x.service")
+        let root = process(11, uid: 0, gid: 0, start: older, cgroup: "/system.slice/x.service")
         XCTAssertEqual(classify(object("u"), [root]).verdict, .orphaned, "root does not make a user's object suspect")
         XCTAssertEqual(classify(object("r", uid: 0, gid: 0), [root]).verdict, .suspect)
-        let scope = ResolvedScope(description: "unit x.service", members: [1], exclusive: false)
+        let scope = ResolvedScope(description: "unit x.service", members: [11], exclusive: false)
         XCTAssertEqual(classify(object("u"), [root], scope: scope).verdict, .suspect)
         let exclusive = ResolvedScope(description: "unit y.service", members: [], exclusive: true)
         XCTAssertEqual(classify(object("u"), [process(10, start: older)], scope: exclusive).verdict, .orphaned,

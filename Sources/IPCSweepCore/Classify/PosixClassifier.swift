@@ -37,158 +37,83 @@ public struct PosixHolder: Sendable, Equatable {
     }
 }
 
-/// A POSIX IPC object with its verdict and the evidence behind it, most decisive reason first.
+/// A POSIX IPC object with its verdict and the evidence behind it, most decisive first.
 public struct PosixClassification: Sendable, Equatable {
     public var object: PosixIPCObject
     public var verdict: Verdict
+    /// The typed facts behind the verdict (the System V evidence type, with the POSIX cases).
+    public var evidence: [Evidence]
+    /// The evidence in words, as `EvidenceText` renders it (filled after classification).
     public var reasons: [String]
-    /// Processes that hold it (descriptor, mapping, notification).
+    /// Processes that hold it (descriptor, mapping, notification), with the descriptors and mappings.
     public var holders: [PosixHolder]
     /// Processes that might hold it (suspect verdicts).
     public var possibleHolders: [PosixHolder]
 
-    public init(object: PosixIPCObject, verdict: Verdict, reasons: [String], holders: [PosixHolder] = [],
-                possibleHolders: [PosixHolder] = []) {
+    public init(object: PosixIPCObject, verdict: Verdict, evidence: [Evidence] = [], reasons: [String] = [],
+                holders: [PosixHolder] = [], possibleHolders: [PosixHolder] = []) {
         self.object = object
         self.verdict = verdict
+        self.evidence = evidence
         self.reasons = reasons
         self.holders = holders
         self.possibleHolders = possibleHolders
     }
 }
 
-/// The possible-holder rule of the Verdicts section applied to a file: the live processes that could reach the
-/// object (owner uid, group and other bits, named ACL entries) and existed at its last change.
-///
-/// Kept apart from the System V classifier on purpose: when the verdict rework (reach by group/other bits,
-/// inheritance window, blind spots) lands, this is the one function to replace with its rule.
-public struct PosixPossibleHolders: Sendable {
-    /// Live processes ordered by start time.
-    let live: [ProcessRecord]
-    let scope: ResolvedScope?
-    /// Seconds after the last change during which a process started later may still have been handed the object
-    /// by its creator (a daemonising parent): the System V creation grace.
-    let creationGrace: Double
-    /// The coarse clock's granularity: a file time can lag the instant it records by this much.
-    let granularity: Double
-    /// Indexes into `live` (each list in `live` order) by real and effective uid, by gid / egid / supplementary
-    /// group, of processes whose groups could not be read, and of root processes.
-    private let byUID: [UInt32: [Int]]
-    private let byGroup: [UInt32: [Int]]
-    private let unknownGroups: [Int]
-    private let roots: [Int]
-
-    init(live: [ProcessRecord], scope: ResolvedScope?, creationGrace: Double, granularity: Double) {
-        self.live = live
-        self.scope = scope
-        self.creationGrace = creationGrace
-        self.granularity = granularity
-        var uids: [UInt32: [Int]] = [:]
-        var groups: [UInt32: [Int]] = [:]
-        var unknown: [Int] = []
-        var roots: [Int] = []
-        for (i, p) in live.enumerated() {
-            uids[p.uid, default: []].append(i)
-            if p.euid != p.uid { uids[p.euid, default: []].append(i) }
-            if let g = p.groups {
-                for gid in Set([p.gid, p.egid] + g) { groups[gid, default: []].append(i) }
-            } else {
-                unknown.append(i)
-            }
-            if p.isRoot { roots.append(i) }
+extension AccessControl {
+    /// A file's permission facts for the possible-holder rules: its owner and group stand for both owner and
+    /// creator. Named ACL entries that the mask lets through grant access to users and groups the mode bits
+    /// do not name: they count as the other bits (anyone may reach it), which errs toward "held".
+    public init(_ o: PosixIPCObject) {
+        var mode = o.mode & 0o777
+        if mode & 0o070 != 0, o.acl?.contains(where: { ($0.tag == .user || $0.tag == .group) && $0.perms != 0 }) == true {
+            mode |= 0o007
         }
-        byUID = uids
-        byGroup = groups
-        unknownGroups = unknown
-        self.roots = roots
+        self.init(uid: o.uid, gid: o.gid, cuid: o.uid, cgid: o.gid, mode: mode)
     }
 
-    /// Whether `p` could open the object: what the kernel's permission check on the file would allow for any access.
-    /// Groups that could not be read count as matching (fail closed).
-    public static func couldReach(_ p: ProcessRecord, _ o: PosixIPCObject) -> Bool {
-        if p.uid == o.uid || p.euid == o.uid { return true }
-        if o.mode & 0o007 != 0 { return true }
-        func inGroup(_ g: UInt32) -> Bool { p.groups == nil || p.gid == g || p.egid == g || p.groups?.contains(g) == true }
-        // With an ACL the group bits are the mask: any named entry is bounded by them, and err toward reach.
-        if o.mode & 0o070 != 0 {
-            if inGroup(o.gid) { return true }
-            for e in o.acl ?? [] where e.perms != 0 {
-                if e.tag == .user, let q = e.qualifier, q == p.uid || q == p.euid { return true }
-                if e.tag == .group, let q = e.qualifier, inGroup(q) { return true }
-            }
-        }
-        return false
-    }
-
-    /// The possible holders of one object, oldest first: a live process that could reach it (root: inside the
-    /// scope, or unscoped for root-owned objects; with --exclusive only processes in the scope) and started
-    /// before its last change + the coarse clock's granularity + the creation grace.
-    public func holders(of o: PosixIPCObject) -> [ProcessRecord] {
-        let limit = o.lastChange.value + granularity + creationGrace
-        // Candidates from the indexes (each in start order); everyone when other bits or named ACL entries open
-        // it wider. Root processes matter only inside a scope, or unscoped for root-owned objects.
-        var lists: [[Int]] = []
-        if o.mode & 0o007 != 0 || (o.acl != nil && o.mode & 0o070 != 0) {
-            lists = [Array(live.indices)]
-        } else {
-            if let l = byUID[o.uid] { lists.append(l) }
-            if o.mode & 0o070 != 0 {
-                if let l = byGroup[o.gid] { lists.append(l) }
-                if !unknownGroups.isEmpty { lists.append(unknownGroups) }
-            }
-            if scope != nil || o.uid == 0 { lists.append(roots) }
-        }
-        let candidates: [Int]
-        switch lists.count {
-        case 0: return []
-        case 1: candidates = lists[0]
-        default: candidates = Array(Set(lists.joined())).sorted()
-        }
-        var out: [ProcessRecord] = []
-        for i in candidates {
-            let p = live[i]
-            guard p.startTime < limit else { break }  // this one and all later ones are provably younger
-            let inScope = scope?.members.contains(p.pid) == true
-            if let scope, scope.exclusive, !inScope { continue }
-            if p.isRoot {
-                // Root reaches everything: it counts inside the scope, or, unscoped, for root-owned objects.
-                if scope != nil ? !inScope : o.uid != 0 { continue }
-                out.append(p)
-                continue
-            }
-            if Self.couldReach(p, o) { out.append(p) }
-        }
-        return out
+    /// Whether a process could reach it by the ipcperms rules (root, CAP_IPC_OWNER and unreadable credentials
+    /// count as reaching).
+    func reachable(by p: ProcessRecord) -> Bool {
+        !p.credentialsKnown || p.isPrivileged || p.uid == uid || p.euid == uid || p.uid == cuid || p.euid == cuid
+            || (groupCanReach && (p.inGroup(gid) || p.inGroup(cgid))) || anyoneCanReach
     }
 }
 
 /// Decides a verdict for every POSIX IPC object: a pure function of the objects, the process table (with the
-/// descriptors and mappings read), the scope and the running ipcsweep's pid.
+/// descriptors and mappings read), the scope and the inheritance window.
+///
+/// Direct evidence: a live process with a descriptor or a mapping of it (device and inode), or a queue's live
+/// NOTIFY_PID. Without it, the System V possible-holder rules (`PossibleHolderFinder`: ipcperms reach by owner,
+/// group and other bits, root and CAP_IPC_OWNER, unreadable credentials, the inheritance window and its --unit
+/// exception, blind spots failing closed) with the last change as the last activity: an instant known to
+/// within the coarse clock's granularity, not a truncated second. Processes of every IPC namespace count: a
+/// file is reached through the mount, not the IPC namespace.
 public struct PosixClassifier: Sendable {
     public let processes: ProcessTable
     public let scope: ResolvedScope?
-    /// Processes that never count (the running ipcsweep).
-    public let excluded: Set<Int32>
+    public let inheritWindow: Double
+    /// How far a file time (taken from the coarse clock) can lag the instant it records.
     public let granularity: Double
-    public let userName: @Sendable (UInt32) -> String
-    private let possible: PosixPossibleHolders
+    private let finder: PossibleHolderFinder
     /// Who holds what: by device and inode.
     private let handles: [DeviceInode: [(ProcessRecord, PosixHandle)]]
     /// Live processes whose descriptors or mappings could not be read.
     private let unreadable: [ProcessRecord]
 
-    public init(processes: ProcessTable, scope: ResolvedScope?, excluded: Set<Int32>,
-                granularity: Double = PosixClassifier.coarseClockGranularity(),
-                creationGrace: Double = Classifier.defaultCreationGrace,
-                userName: @escaping @Sendable (UInt32) -> String = { String($0) }) {
+    public init(processes: ProcessTable, scope: ResolvedScope?, inheritWindow: Double = Classifier.defaultInheritWindow,
+                granularity: Double = PosixClassifier.coarseClockGranularity()) {
         self.processes = processes
         self.scope = scope
-        self.excluded = excluded
+        self.inheritWindow = inheritWindow
         self.granularity = granularity
-        self.userName = userName
-        let live = processes.byPid.values.filter { !$0.isDeadOrZombie && !excluded.contains($0.pid) }
-            .sorted { $0.startTime != $1.startTime ? $0.startTime < $1.startTime : $0.pid < $1.pid }
-        possible = PosixPossibleHolders(live: live, scope: scope, creationGrace: creationGrace, granularity: granularity)
+        // Every IPC namespace: without its own namespace the table counts every process as sharing it.
+        let everyNamespace = ProcessTable(processes: Array(processes.byPid.values), threadGroups: processes.threadGroups,
+                                          ownIPCNamespace: nil, ownPid: processes.ownPid, blindSpots: processes.blindSpots)
+        finder = PossibleHolderFinder(processes: everyNamespace, scope: scope, inheritWindow: inheritWindow)
+        let live = processes.byPid.values.filter { !$0.isDeadOrZombie && $0.pid != processes.ownPid }
+            .sorted { $0.pid < $1.pid }
         var index: [DeviceInode: [(ProcessRecord, PosixHandle)]] = [:]
         for p in live { for h in p.posixHandles { index[h.object, default: []].append((p, h)) } }
         handles = index
@@ -202,17 +127,18 @@ public struct PosixClassifier: Sendable {
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
-    public func classify(_ objects: [PosixIPCObject]) -> [PosixClassification] { objects.map(classify) }
-
-    private func describe(_ p: ProcessRecord) -> String {
-        "pid \(p.pid) (\(p.comm)\(p.unit.map { ", " + $0 } ?? ""))"
+    /// Every object, in order (reasons not yet filled: `EvidenceText.fillReasons`).
+    public func classify(_ objects: [PosixIPCObject]) -> [PosixClassification] {
+        let cache = finder.makeCache()
+        return objects.map { classify($0, cache: cache) }
     }
 
     /// The verdict for one object.
-    public func classify(_ o: PosixIPCObject) -> PosixClassification {
-        var direct: [String] = []
+    public func classify(_ o: PosixIPCObject) -> PosixClassification { classify(o, cache: finder.makeCache()) }
+
+    func classify(_ o: PosixIPCObject, cache: PossibleHolderFinder.Cache) -> PosixClassification {
+        var evidence: [Evidence] = []
         var holders: [PosixHolder] = []
-        var notes: [String] = []
         // Descriptors and mappings, grouped per process.
         var perProcess: [Int32: (ProcessRecord, [Int32], [String])] = [:]
         for (p, h) in handles[o.identity] ?? [] {
@@ -224,66 +150,61 @@ public struct PosixClassifier: Sendable {
         for pid in perProcess.keys.sorted() {
             guard let (p, fds, maps) = perProcess[pid] else { continue }
             if !fds.isEmpty {
-                direct.append("open by \(describe(p)) as descriptor\(fds.count == 1 ? "" : "s") \(fds.sorted().map(String.init).joined(separator: ", "))")
+                evidence.append(.openDescriptor(holder: Holder(p, relation: .attached), fds: fds.sorted()))
                 holders.append(PosixHolder(p, relation: .fd, fds: fds.sorted()))
             }
             if !maps.isEmpty {
-                direct.append("mapped by \(describe(p)) (\(maps.count) mapping\(maps.count == 1 ? "" : "s"))")
+                evidence.append(.mapped(holder: Holder(p, relation: .attached), mappings: maps.count))
                 holders.append(PosixHolder(p, relation: .mapping, mappings: maps))
             }
         }
         if let q = o.queue {
             if q.notifyPid > 0 {
-                if let p = processes.process(forRecordedPid: q.notifyPid), !p.isDeadOrZombie, !excluded.contains(p.pid) {
-                    direct.append("\(describe(p)) is registered for its notification (mq_notify, NOTIFY_PID)")
+                if let p = processes.process(forRecordedPid: q.notifyPid), !p.isDeadOrZombie, p.pid != processes.ownPid {
+                    evidence.append(.queueNotification(holder: Holder(p, relation: .recorded)))
                     holders.append(PosixHolder(p, relation: .notify))
                 } else {
-                    notes.append("the process registered for its notification (NOTIFY_PID \(q.notifyPid)) is gone")
+                    evidence.append(.notificationPidGone(pid: q.notifyPid))
                 }
             }
-            if let n = q.messages, n > 0 {
-                notes.append("holds \(n) message\(n == 1 ? "" : "s") (\(q.qsize) bytes)")
-            } else if q.messages == nil && q.qsize > 0 {
-                notes.append("holds \(q.qsize) bytes of messages")
+            if q.hasMessages { evidence.append(.messages(count: UInt64(q.messages ?? 0), bytes: q.qsize)) }
+        } else if o.kind == .mq {
+            evidence.append(.queueStateUnreadable)
+        }
+
+        var possible: [PosixHolder] = []
+        if !evidence.contains(where: { $0.weight == .direct }) {
+            evidence.append(.noDescriptorOrMapping)
+            let access = AccessControl(o)
+            // Fail closed: a process whose descriptors or mappings are hidden from us may hold it.
+            for p in unreadable where access.reachable(by: p) {
+                evidence.append(.handlesUnreadable(pid: p.pid, command: p.comm, detail: p.handlesUnreadable ?? "unreadable"))
             }
-        }
-        if !direct.isEmpty {
-            return PosixClassification(object: o, verdict: .inUse, reasons: direct + notes, holders: holders)
-        }
-        if o.kind == .mq && o.queue == nil {
-            return PosixClassification(object: o, verdict: .unknown,
-                                       reasons: ["its state (QSIZE, NOTIFY_PID) could not be read: run as root"] + notes)
-        }
-        // Fail closed: a process whose descriptors or mappings are hidden from us may hold it.
-        let hidden = unreadable.filter { p in p.isRoot || PosixPossibleHolders.couldReach(p, o) }
-        if !hidden.isEmpty {
-            let first = hidden.prefix(3).map { "\(describe($0)): \($0.handlesUnreadable ?? "unreadable")" }
-            return PosixClassification(
-                object: o, verdict: .unknown,
-                reasons: ["the descriptors and mappings of \(hidden.count) process\(hidden.count == 1 ? "" : "es") that could reach it could not be read (\(first.joined(separator: "; "))): run as root"] + notes)
-        }
-        let candidates = possible.holders(of: o)
-        let last = o.lastChange
-        if !candidates.isEmpty {
-            var reasons = candidates.prefix(5).map { p -> String in
-                let who = "possible holder: pid \(p.pid) \(p.comm) (\(userName(p.uid))\(p.unit.map { ", " + $0 } ?? ""))"
-                if p.startTime >= last.value {
-                    return who + " started \(TimeFormat.duration(p.startTime - last.value)) after the last change: it may have been handed the name or a descriptor by its creator"
-                }
-                return who + " started before the last change and could open it"
+            evidence += processes.blindSpots.map(Evidence.blindSpot)
+            let last = o.lastChange
+            let window = ActivityWindow(earliest: last.value, latest: last.value + granularity, reported: last.seconds)
+            let found = finder.find(access, lastActivity: window, cache: cache)
+            for h in found.listed {
+                evidence.append(.possibleHolder(holder: h.holder, rule: h.rule, timing: h.timing, started: h.started,
+                                                lastActivity: last.seconds))
+                if let p = processes.byPid[h.holder.pid] { possible.append(PosixHolder(p, relation: .possible)) }
             }
-            if candidates.count > 5 { reasons.append("and \(candidates.count - 5) more possible holders") }
-            return PosixClassification(object: o, verdict: .suspect, reasons: reasons + notes,
-                                       possibleHolders: candidates.map { PosixHolder($0, relation: .possible) })
+            if found.total > found.listed.count { evidence.append(.morePossibleHolders(count: found.total - found.listed.count)) }
+            if found.total == 0 {
+                evidence.append(.noPossibleHolder(access: access, lastActivity: last.seconds, scope: scope?.description,
+                                                  exclusive: scope?.exclusive == true, inheritWindow: inheritWindow))
+            }
+            evidence += found.ruledOut.map { .inheritanceRuledOut(unit: $0.unit, invocationBegan: $0.began, processes: $0.processes) }
+            evidence += found.notRuledOut.map { .inheritanceNotRuledOut(unit: $0.unit, why: $0.why) }
         }
-        let when = TimeFormat.iso8601(last.seconds) ?? "its creation"
-        let reach = o.mode & 0o007 != 0 ? "any uid" : "uid \(o.uid) (\(userName(o.uid)))" + (o.mode & 0o070 != 0 ? " or group \(o.gid)" : "")
-        let reason: String
-        if let scope {
-            reason = "no descriptor or mapping of it in any process, and no live process in \(scope.description)\(scope.exclusive ? "" : " or of \(reach)") existed at its last change (\(when))"
-        } else {
-            reason = "no descriptor or mapping of it in any process, and no live process of \(reach) existed at its last change (\(when))"
-        }
-        return PosixClassification(object: o, verdict: .orphaned, reasons: [reason] + notes)
+        return PosixClassification(object: o, verdict: Evidence.verdict(evidence), evidence: Classifier.decisiveFirst(evidence),
+                                   holders: holders, possibleHolders: possible)
+    }
+}
+
+extension EvidenceText {
+    /// Fills `reasons` of POSIX classifications from their evidence.
+    public func fillReasons(_ items: inout [PosixClassification]) {
+        for i in items.indices { items[i].reasons = reasons(items[i].evidence) }
     }
 }

@@ -63,7 +63,7 @@ public enum PosixHolderScan {
                 out[h.object, default: []].append("pid \(p.pid) (\(p.comm)) " + (h.fd.map { "descriptor \($0)" } ?? "mapping \(h.mapping ?? "")"))
             }
             if let why = p.handlesUnreadable {
-                for o in objects where p.isRoot || PosixPossibleHolders.couldReach(p, o) {
+                for o in objects where AccessControl(o).reachable(by: p) {
                     out[o.identity, default: []].append("pid \(p.pid) (\(p.comm)), whose descriptors cannot be read (\(why))")
                 }
             }

@@ -136,6 +136,33 @@ final class ObjectJSONCache {
         w.fragment("\n      ]")
     }
 
+    /// The evidence array at depth 3 (entries at depth 4, their members at depth 5), as `EvidenceJSON` encodes it.
+    private func evidence(_ w: inout JSONStreamWriter, _ list: [Evidence]) {
+        if list.isEmpty {
+            w.fragment("[\n\n      ]")
+            return
+        }
+        w.fragment("[")
+        for (n, e) in list.enumerated() {
+            w.fragment(n == 0 ? "\n        {" : ",\n        {")
+            var first = true
+            e.forEachJSONField { key, value in
+                w.fragment(first ? "\n          " : ",\n          ")
+                first = false
+                w.plainString(key)
+                w.fragment(" : ")
+                switch value {
+                case .int(let v): w.int(v)
+                case .string(let v): w.string(v)
+                case .bool(let v): w.bool(v)
+                case .null: w.null()
+                }
+            }
+            w.fragment("\n        }")
+        }
+        w.fragment("\n      ]")
+    }
+
     /// A string array at depth 3 (reasons).
     private func strings(_ w: inout JSONStreamWriter, _ list: [String]) {
         if list.isEmpty {
@@ -284,10 +311,12 @@ final class ObjectJSONCache {
         w.fragment("\n    }")
     }
 
-    /// group, holders, id, key, keyHex, lastActivity, lastActivityISO.
+    /// evidence, group, holders, id, key, keyHex, lastActivity, lastActivityISO.
     private func groupThroughLastActivityISO(_ w: inout JSONStreamWriter, _ c: Classification, _ last: Int64) {
         let o = c.object
         let p = o.perm
+        w.fragment(",\n      \"evidence\" : ")
+        evidence(&w, c.evidence)
         w.fragment(",\n      \"group\" : ")
         w.raw(groupJSON(p.gid))
         w.fragment(",\n      \"holders\" : ")

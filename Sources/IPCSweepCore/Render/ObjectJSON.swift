@@ -5,7 +5,7 @@ public let jsonSchemaVersion = 1
 
 /// Keys of the object JSON; the man page documents each.
 enum ObjectKey: String, CodingKey {
-    case type, id, key, keyHex, owner, creator, group, creatorGroup, mode, perms, verdict, reasons, holders,
+    case type, id, key, keyHex, owner, creator, group, creatorGroup, mode, perms, verdict, reasons, evidence, holders,
          possibleHolders, lastActivity, lastActivityISO, ctime, ctimeISO
     case nsems, otime, otimeISO, semaphores, detailError
     case size, cpid, lpid, nattch, atime, atimeISO, dtime, dtimeISO, rss, swap, markedForRemoval, locked
@@ -90,6 +90,7 @@ public struct ObjectJSON: Encodable {
         try c.encode(IPCTextFormat.octal(p.permissionBits), forKey: .perms)
         try c.encode(self.c.verdict.rawValue, forKey: .verdict)
         try c.encode(self.c.reasons, forKey: .reasons)
+        try c.encode(self.c.evidence.map(EvidenceJSON.init), forKey: .evidence)
         try c.encode(self.c.holders.map { HolderJSON(h: $0, user: users.userName($0.uid)) }, forKey: .holders)
         try c.encode(self.c.possibleHolders.map { HolderJSON(h: $0, user: users.userName($0.uid)) }, forKey: .possibleHolders)
         try time(o.lastActivity, .lastActivity, .lastActivityISO)

@@ -90,6 +90,18 @@ public enum PosixRender {
                 })
             } ?? .null,
             "verdict": .string(c.verdict.rawValue), "reasons": .array(c.reasons.map(AuditJSONValue.string)),
+            "evidence": .array(c.evidence.map { e in
+                var fields: [String: AuditJSONValue] = [:]
+                e.forEachJSONField { k, v in
+                    switch v {
+                    case .int(let i): fields[k.description] = .int(i)
+                    case .string(let t): fields[k.description] = .string(t)
+                    case .bool(let b): fields[k.description] = .bool(b)
+                    case .null: fields[k.description] = .null
+                    }
+                }
+                return .object(fields)
+            }),
             "holders": .array(c.holders.map { holder($0, users: users) }),
             "possibleHolders": .array(c.possibleHolders.map { holder($0, users: users) }),
             "queue": o.queue.map { q in
