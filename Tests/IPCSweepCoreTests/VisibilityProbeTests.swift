@@ -84,6 +84,13 @@ final class VisibilityProbeTests: XCTestCase {
         XCTAssertEqual(spots(info, caller(), ipc: 4_026_531_839, pid: 4_026_532_500), [.hostIPCInChildPidNamespace(pidNamespace: 4_026_532_500)])
         XCTAssertEqual(spots(info, caller(), ipc: 4_026_531_839, pid: 4_026_531_836), [], "host IPC and host pids: a full view")
         XCTAssertEqual(spots(info, caller(), ipc: 4_026_532_400, pid: 4_026_532_500), [], "a private IPC namespace")
+        // A child pid namespace that still reads the host's procfs (pid 1 there is the host's init) sees everyone.
+        XCTAssertEqual(VisibilityProbe.blindSpots(mountinfo: info, procMountPoint: "/proc", caller: caller(),
+                                                  ipcNamespace: 4_026_531_839, pidNamespace: 4_026_532_500,
+                                                  procfsInitPidNamespace: 4_026_531_836), [])
+        XCTAssertEqual(VisibilityProbe.blindSpots(mountinfo: info, procMountPoint: "/proc", caller: caller(),
+                                                  ipcNamespace: 4_026_531_839, pidNamespace: 4_026_532_500,
+                                                  procfsInitPidNamespace: 4_026_532_500).count, 1)
     }
 
     func testMountPointEscapes() {

@@ -144,6 +144,11 @@ final class HolderHoleScenarioTests: XCTestCase {
             setpriv --reuid=4402 --regid=4402 --clear-groups ipcsweep orphans --format json > "$OUT/orphans.json"
             ipcsweep list --format json > "$OUT/root.json"
             umount /proc
+            # hidepid=1 (noaccess): the pids are listed but their files cannot be read.
+            mount -t proc -o hidepid=1 proc /proc
+            echo "$(pgrep -u 4401 -x sleep)" > "$OUT/holder"
+            setpriv --reuid=4402 --regid=4402 --clear-groups ipcsweep list --format json > "$OUT/noaccess.json"
+            umount /proc
             """)
         XCTAssertEqual(try object(s, "visible.json", "sem:0")["verdict"] as? String, "suspect", "control: the holder is visible")
         let hidden = try object(s, "hidden.json", "sem:0")
@@ -158,5 +163,12 @@ final class HolderHoleScenarioTests: XCTestCase {
         XCTAssertTrue(try s.file("hidden.txt").contains("unknown"))
         // Root is exempt from hidepid: the full view again.
         XCTAssertEqual(try object(s, "root.json", "sem:0")["verdict"] as? String, "suspect")
+        // Under hidepid=1 the holder's /proc entry is listed but unreadable: it counts as able to reach the set.
+        let noaccess = try object(s, "noaccess.json", "sem:0")
+        XCTAssertEqual(noaccess["verdict"] as? String, "unknown")
+        let holder = Int(try s.file("holder").trimmingCharacters(in: .whitespacesAndNewlines))
+        let entries = noaccess["evidence"] as? [[String: Any]] ?? []
+        XCTAssertTrue(entries.contains { $0["kind"] as? String == "possible-holder" && $0["pid"] as? Int == holder
+                          && $0["rule"] as? String == "unreadable-status" }, "\(entries)")
     }
 }

@@ -1,4 +1,5 @@
 import CSystemd
+import Dispatch
 
 #if canImport(Glibc)
 import Glibc
@@ -13,20 +14,43 @@ public enum UnitInvocationProbe {
     /// How long one property read may take before the lookup gives up (the exception then does not apply).
     static let timeoutMicroseconds: UInt64 = 2_000_000
 
-    /// The invocation start of each unit, or why it is unavailable (the text names the unit).
-    public static func invocations(of units: [String]) -> [String: UnitInvocation] {
+    /// How long the whole lookup may take: sd-bus's own connect/auth timeout is 90 s, too long for a tool
+    /// that must never hang; a systemd that does not answer in time leaves the exception unused.
+    static let deadlineSeconds = 3.0
+
+    /// The result of a lookup that may still be running when its deadline passes.
+    private final class Pending: @unchecked Sendable {
+        var result: [String: UnitInvocation]?
+    }
+
+    /// The invocation start of each unit, or why it is unavailable (the text names the unit). Never waits more
+    /// than `deadlineSeconds`: the lookup runs on another thread, which is left behind if systemd is stuck.
+    public static func invocations(of units: [String], privateSocket: String = "/run/systemd/private",
+                                   systemBus: Bool = true) -> [String: UnitInvocation] {
         guard !units.isEmpty else { return [:] }
+        let pending = Pending()
+        let done = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            pending.result = lookup(units, privateSocket: privateSocket, systemBus: systemBus)
+            done.signal()
+        }
+        if done.wait(timeout: .now() + deadlineSeconds) == .success, let r = pending.result { return r }
+        let why = "systemd did not answer within \(Int(deadlineSeconds)) s"
+        return Dictionary(uniqueKeysWithValues: units.map { ($0, UnitInvocation.unavailable(why)) })
+    }
+
+    private static func lookup(_ units: [String], privateSocket: String, systemBus: Bool) -> [String: UnitInvocation] {
         var bus: OpaquePointer?
         var r: Int32 = -1
         var tried: [String] = []
         if geteuid() == 0 {
-            tried.append("/run/systemd/private")
+            tried.append(privateSocket)
             r = sd_bus_new(&bus)
-            if r >= 0 { r = sd_bus_set_address(bus, "unix:path=/run/systemd/private") }
+            if r >= 0 { r = sd_bus_set_address(bus, "unix:path=" + privateSocket) }
             if r >= 0 { r = sd_bus_start(bus) }
             if r < 0 { bus = sd_bus_flush_close_unref(bus) }
         }
-        if bus == nil {
+        if bus == nil && systemBus {
             tried.append("the system bus")
             r = sd_bus_open_system(&bus)
             if r < 0 { bus = sd_bus_flush_close_unref(bus) }

@@ -23,14 +23,18 @@ public struct VisibilityProbe: Sendable {
         let mountinfo = (try? FileIO.readText("\(procRoot)/self/mountinfo")) ?? ""
         let ipc = FileIO.readLink("\(procRoot)/self/ns/ipc").flatMap(ProcessProbe.namespaceInode)
         let pid = FileIO.readLink("\(procRoot)/self/ns/pid").flatMap(ProcessProbe.namespaceInode)
+        let procPid = FileIO.readLink("\(procRoot)/1/ns/pid").flatMap(ProcessProbe.namespaceInode)
         let point = realPath(procRoot) ?? procRoot
         return Self.blindSpots(mountinfo: mountinfo, procMountPoint: point, caller: me, ipcNamespace: ipc,
-                               pidNamespace: pid)
+                               pidNamespace: pid, procfsInitPidNamespace: procPid)
     }
 
-    /// The pure decision: `caller` is the tool's own /proc/self/status (nil: unreadable, so not exempt).
+    /// The pure decision: `caller` is the tool's own /proc/self/status (nil: unreadable, so not exempt);
+    /// `procfsInitPidNamespace` is the pid namespace of pid 1 of the procfs in use (nil when unreadable): when
+    /// that is the initial one, the procfs shows every process although the tool runs in a child pid namespace.
     public static func blindSpots(mountinfo: String, procMountPoint: String, caller: ProcessProbe.StatusFields?,
-                                  ipcNamespace: UInt64?, pidNamespace: UInt64?) -> [BlindSpot] {
+                                  ipcNamespace: UInt64?, pidNamespace: UInt64?,
+                                  procfsInitPidNamespace: UInt64? = nil) -> [BlindSpot] {
         var out: [BlindSpot] = []
         if let options = procMountOptions(mountinfo: mountinfo, mountPoint: procMountPoint) {
             var hidepid: String?
@@ -49,7 +53,8 @@ public struct VisibilityProbe: Sendable {
             }
             if subset, !exempt { out.append(.subsetPid(mountPoint: procMountPoint)) }
         }
-        if ipcNamespace == initialIPCNamespace, let pid = pidNamespace, pid != initialPidNamespace {
+        if ipcNamespace == initialIPCNamespace, let pid = pidNamespace, pid != initialPidNamespace,
+           procfsInitPidNamespace != initialPidNamespace {
             out.append(.hostIPCInChildPidNamespace(pidNamespace: pid))
         }
         return out
