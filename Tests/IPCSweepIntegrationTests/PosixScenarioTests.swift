@@ -103,6 +103,9 @@ final class PosixScenarioTests: XCTestCase {
             kill -KILL -- -"$pgid"
             while pgrep -u 65534 >/dev/null; do sleep 0.1; done
             ipcsweep orphans --format json > "$OUT/killed.json"
+            ipcsweep orphans --type posix > "$OUT/orphans.txt"
+            status ipcsweep clean --dry-run --name 'psm_*' --format json > "$OUT/dry.json"
+            test -e /dev/shm/psm_killed && echo kept > "$OUT/kept-by-dry-run"
             mkdir -p /run/save
             status ipcsweep clean --yes --name 'psm_*' --save-to /run/save --format json > "$OUT/clean.json"
             test ! -e /dev/shm/psm_killed && echo gone > "$OUT/gone"
@@ -117,8 +120,13 @@ final class PosixScenarioTests: XCTestCase {
         XCTAssertEqual(killed?["size"] as? Int, 8192)
         XCTAssertEqual(killed?["path"] as? String, "/dev/shm/psm_killed")
         XCTAssertNotNil(killed?["inode"] as? Int)
+        XCTAssertEqual(try outcomes(s, "dry.json")["posix-shm:psm_killed"], "planned")
+        XCTAssertEqual(try s.file("kept-by-dry-run"), "kept\n")
+        let table = try s.file("orphans.txt")
+        XCTAssertTrue(table.contains("posix-shm") && table.contains("psm_killed") && table.contains("orphaned"), table)
+        XCTAssertTrue(table.contains("1 orphaned, 0 suspect"), table)
         XCTAssertEqual(try outcomes(s, "clean.json")["posix-shm:psm_killed"], "removed")
-        XCTAssertEqual(try statuses(s), [0])
+        XCTAssertEqual(try statuses(s), [0, 0])
         XCTAssertEqual(try s.file("gone"), "gone\n")
         let saved = try s.file("saved")
         XCTAssertTrue(saved.contains("type posix-shm\nname psm_killed\n"), saved)
@@ -189,6 +197,8 @@ final class PosixScenarioTests: XCTestCase {
             mkdir -p /run/save
             status ipcsweep clean --yes --name full_q --save-to /run/save --format json > "$OUT/clean-saved.json"
             status ipcsweep clean --yes --name drop_q --discard-messages --format json > "$OUT/clean-dropped.json"
+            ipcsweep show held_q sem.held_sem > "$OUT/show.txt"
+            status ipcsweep show no_such_object 2> "$OUT/show-missing.err"
             ls /run/mqueue > "$OUT/left"
             cp /run/save/posix-mq-full_q-* "$OUT/saved"
             """)
@@ -216,7 +226,14 @@ final class PosixScenarioTests: XCTestCase {
         XCTAssertEqual(kept["posix-mq:held_q"], "skipped")
         XCTAssertEqual(try outcomes(s, "clean-saved.json")["posix-mq:full_q"], "removed")
         XCTAssertEqual(try outcomes(s, "clean-dropped.json")["posix-mq:drop_q"], "removed")
-        XCTAssertEqual(try statuses(s), [4, 0, 0], "kept queues make clean exit 4")
+        XCTAssertEqual(try statuses(s), [4, 0, 0, 1], "kept queues make clean exit 4; an unknown name exits 1")
+        let show = try s.file("show.txt")
+        XCTAssertTrue(show.contains("POSIX message queue held_q\n"), show)
+        XCTAssertTrue(show.contains("path            /run/mqueue/held_q"), show)
+        XCTAssertTrue(show.contains("POSIX named semaphore held_sem\n"), show)
+        XCTAssertTrue(show.contains("mapping"), show)
+        let missing = try s.file("show-missing.err")
+        XCTAssertTrue(missing.contains("no_such_object"), missing)
         XCTAssertEqual(try s.file("left"), "held_q\n")
         // Byte for byte, highest priority first (the order mq_receive delivers them).
         let saved = try XCTUnwrap(s.files["saved"])
