@@ -6,14 +6,15 @@ import SystemPackage
 import Glibc
 #endif
 
-extension AuditFindingClass: ExpressibleByArgument {}
+extension AuditFindingClass: ChoiceArgument {}
 
 /// `audit --format`.
-enum AuditOutputFormat: String, ExpressibleByArgument, CaseIterable { case text, json, prometheus }
+enum AuditOutputFormat: String, ChoiceArgument { case text, json, prometheus }
 
 /// The report for cron, monitoring and people: reads everything, hands it to `Auditor.report`, renders, writes.
 struct Audit: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "audit",
         abstract: "Report for cron, monitoring and humans: counts, verdicts, limits and headroom, insecure objects.",
         discussion: """
             Counts objects per type, verdict and owner; lists every orphan and suspect with its decisive reason; \
@@ -80,6 +81,10 @@ struct Audit: ParsableCommand {
     }
 
     func validate() throws {
+        try requireNonEmpty("--output", outputFile.map { [$0] } ?? [], what: "a file path")
+        try requireNonEmpty("--state", stateFile.map { [$0] } ?? [], what: "a file path")
+        try requireNonEmpty("--shm-root", [shmRoot], what: "a directory")
+        try requireNonEmpty("--mqueue-root", mqueueRoot.map { [$0] } ?? [], what: "a directory")
         guard let w = Self.parsePercent(warnAt) else {
             throw ValidationError("--warn-at \(warnAt): not a percentage; give a number above 0 and at most 100, e.g. 80")
         }
@@ -94,7 +99,17 @@ struct Audit: ParsableCommand {
         }
     }
 
+    /// --output names something that is not a regular file: refused, nothing written.
+    static func notRegularOutput(_ path: String, _ error: FileError) -> CLIError {
+        CLIError("--output \(path): \(error.problem ?? "not a regular file"); the report replaces its target, so it must be a regular file or absent: nothing was written (leave out --output to print to standard output)")
+    }
+
     func run() throws {
+        // Refused before any work: a target that is not a regular file (directory, device, FIFO, socket).
+        if let path = outputFile, let mode = FileIO.fileMode(path), (mode & S_IFMT) != S_IFREG {
+            throw Self.notRegularOutput(path, FileError(path: path, operation: "replace", errno: .invalidArgument,
+                                                        problem: "not a regular file (\(FileIO.typeName(mode)))"))
+        }
         let users = UserDirectory()
         let names = NameLookup(users)
         let sel = try filters.selection(users: users)
@@ -145,6 +160,7 @@ struct Audit: ParsableCommand {
         }
         if let path = outputFile {
             do { try FileIO.writeAtomically(Array(text.utf8), to: path) } catch {
+                if error.isWrongType { throw Self.notRegularOutput(path, error) }
                 throw CLIError("cannot write the report to \(path): \(error); check that its directory exists and is writable (nothing was left behind)")
             }
         } else {
@@ -165,17 +181,21 @@ struct Audit: ParsableCommand {
     }
 
     /// The previous state (nil on the first run), a note for the report, and whether to write the state afterwards.
+    /// A file that is not an ipcsweep state is refused before anything is written (see `AuditState.decode`).
     private func readState() throws -> (AuditState?, String?, Bool) {
         guard let path = stateFile else { return (nil, nil, false) }
         let bytes: [UInt8]
-        do { bytes = try FileIO.read(path) } catch {
+        do { bytes = try FileIO.read(path, limit: FileIO.Limit.state) } catch {
             if error.errno == .noSuchFileOrDirectory {
                 return (nil, "No previous audit state in \(path): this audit is the baseline.", true)
+            }
+            if error.isWrongType || error.errno == .fileTooLarge {
+                throw CLIError("--state \(path): \(error.problem ?? "\(error.errno)"), so not an ipcsweep audit state: left untouched; give the path of a state file of its own")
             }
             throw CLIError("cannot read the audit state \(path): \(error.errno); fix its permissions or give another --state file")
         }
         do { return (try AuditState.decode(bytes, path: path), nil, true) } catch {
-            if error.newerVersion { throw CLIError(error.description) }
+            if !error.replaceable { throw CLIError(error.description) }
             warn(error.description)
             return (nil, "The audit state in \(path) was unreadable: this audit is a new baseline.", true)
         }

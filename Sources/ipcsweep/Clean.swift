@@ -7,6 +7,7 @@ import Glibc
 
 struct Clean: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "clean",
         abstract: "Remove orphans that match the filters, after re-checking each one.",
         discussion: """
             Only objects judged orphaned are removed (and suspect ones with --include-suspect); in-use and unknown \
@@ -56,7 +57,8 @@ struct Clean: ParsableCommand {
         if TimeFormat.parseDuration(lockWait) == nil {
             throw ValidationError("--lock-wait \(lockWait): not a duration; give a number with s, m or h (e.g. 30s)")
         }
-        if let d = saveTo, d.isEmpty { throw ValidationError("--save-to needs a directory") }
+        try requireNonEmpty("--save-to", saveTo.map { [$0] } ?? [], what: "a directory")
+        try requireNonEmpty("--lock-file", lockFile.map { [$0] } ?? [], what: "a file path")
         if source.procRoot != "/proc" && !dryRun {
             throw ValidationError("--proc \(source.procRoot): a procfs copy does not describe this kernel's objects; clean removes only from the live /proc (use --dry-run to see the plan for the copy)")
         }
@@ -91,9 +93,11 @@ struct Clean: ParsableCommand {
 
         let remover = Remover(kernel: LiveRemovalKernel(), policy: policy)
         remover.pendingSignal = CleanSignals.pending
+        var journal: CleanSyslog?
         if !dryRun {
             let log = CleanSyslog(users: users)
             remover.log = { log.log($0) }
+            journal = log
         }
         #if DEBUG
         remover.beforeRecheck = TestHook.fromEnvironment()
@@ -112,6 +116,14 @@ struct Clean: ParsableCommand {
         // A signal that came when nothing (more) was to be started still makes the run exit non-zero.
         if run.interruption == nil, let s = CleanSignals.pending() { run.interruption = s }
 
+        // What was removed stays removed when the report cannot be written: say so on stderr and in the journal.
+        if let journal, run.counts.removed + run.counts.failed > 0 {
+            OutputSink.standardOutput.onFailure = { [run] failure in
+                let text = CleanSyslog.lostReportMessage(run, failure)
+                journal.note(text, error: true)
+                return text
+            }
+        }
         try report(run, inspection: inspection, users: users, lockPath: lock?.path)
         retainUntilExit(inspection, matched, plan, run, posixPlan)
         if let s = run.interruption {
@@ -163,9 +175,9 @@ struct Clean: ParsableCommand {
             PosixCleanResult(classification: $0.classification, outcome: .planned,
                              reason: $0.classification.reasons.first ?? "", planned: true)
         })
-        writeAll(2, CleanReport.table(preview.results, posix: preview.posixResults, users: users)
+        writeStandardError(CleanReport.table(preview.results, posix: preview.posixResults, users: users)
             .render(width: Terminal.width, headings: true, color: output.useColor))
-        writeAll(2, "Remove these \(total) object\(total == 1 ? "" : "s")? Each is re-checked first. [y/N] ")
+        writeStandardError("Remove these \(total) object\(total == 1 ? "" : "s")? Each is re-checked first. [y/N] ")
         var line: [UInt8] = []
         var byte: UInt8 = 0
         while read(0, &byte, 1) == 1 && byte != 10 { line.append(byte) }

@@ -3,6 +3,7 @@ import IPCSweepCore
 
 struct List: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "list",
         abstract: "List every object with owner, mode, size, times, recorded pids and verdict.")
 
     @OptionGroup var source: SourceOptions
@@ -34,7 +35,7 @@ struct ObjectOutput {
         case .json:
             // Streamed: byte for byte what JSONOutput.render prints, in 64 KiB pieces.
             ObjectListJSON(objects: items, users: users, scope: inspection.scope, warnings: inspection.warnings,
-                           source: inspection.snapshot.source, posix: posix).stream { writeAll(1, $0) }
+                           source: inspection.snapshot.source, posix: posix).stream { OutputSink.standardOutput.write($0) }
         case .csv:
             let t = ObjectTable(users: users, now: inspection.now, withReason: withReason, forCSV: true).table(items, posix: posix)
             emit(t.csv(headings: !output.noHeadings))

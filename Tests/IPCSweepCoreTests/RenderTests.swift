@@ -66,7 +66,13 @@ final class RenderTests: XCTestCase {
 
             """)
         let csv = ObjectTable(users: users, now: now, withReason: false, forCSV: true).table([classification()])
-        XCTAssertEqual(csv.csv(headings: false), "sem,32769,0xdeadbeef,root,0600,2 sems,1800000000,4181,orphaned\r\n")
+        XCTAssertEqual(csv.csv(headings: false), "sem,32769,0xdeadbeef,root,0600,,2 sems,1800000000,4181,orphaned\r\n")
+    }
+
+    func testPermsAreThePermissionBitsAndSegmentFlagsAreAStatus() {
+        XCTAssertEqual(IPCTextFormat.status(0o3600), "dest,locked")
+        XCTAssertEqual(IPCTextFormat.status(0o2600), "locked")
+        XCTAssertEqual(IPCTextFormat.status(0o600), "")
     }
 
     func testModeStringWithShmFlags() {

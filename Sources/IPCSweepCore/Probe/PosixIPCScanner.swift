@@ -86,7 +86,9 @@ public struct PosixIPCScanner: Sendable {
     /// Scans both roots: [shm, mqueue]. A root that is missing or not mounted is a result with `scanned == false`
     /// and the reason in words.
     public func scan() -> [PosixScanResult] {
-        let mounts = (try? FileIO.readText(mountInfoPath)).map(Self.parseMountInfo) ?? []
+        // procfs (not a regular file), bounded: a host with thousands of mounts has a mountinfo of a few MiB.
+        let text = try? FileIO.readText(mountInfoPath, limit: 16 << 20, requireRegular: false)
+        let mounts: [PosixMount] = text.map { Self.parseMountInfo($0) } ?? []
         var out = [scanRoot(shmRoot, kind: .shm, mounts: mounts)]
         if let mq = mqueueRoot {
             out.append(scanRoot(mq, kind: .mq, mounts: mounts))

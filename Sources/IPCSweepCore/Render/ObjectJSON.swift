@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Version of every JSON document ipcsweep prints; bumped on incompatible changes.
 public let jsonSchemaVersion = 1

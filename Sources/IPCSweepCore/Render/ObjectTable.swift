@@ -26,9 +26,16 @@ public struct ObjectTable {
 
     /// The rows of System V objects, then of POSIX objects (the name in the KEY column).
     public func table(_ items: [Classification], posix: [PosixClassification] = []) -> Table {
+        // PERMS are the permission bits only (mode & 0777, as lsipc shows them); a segment's SHM_DEST/SHM_LOCKED
+        // flags go to STATUS (as in `ipcs -m`): always in CSV, in the table only when some row has a flag.
+        let withStatus = forCSV || items.contains { !IPCTextFormat.status($0.object.perm.mode).isEmpty }
         var columns: [Table.Column] = [
             .init("TYPE", minWidth: 3), .init("ID", right: true), .init("KEY", minWidth: 10),
-            .init("OWNER", flexible: true, minWidth: 6), .init("PERMS", minWidth: 4), .init("SIZE", right: true),
+            .init("OWNER", flexible: true, minWidth: 6), .init("PERMS", minWidth: 4),
+        ]
+        if withStatus { columns.append(.init("STATUS", minWidth: 6)) }
+        columns += [
+            .init("SIZE", right: true),
             .init("LAST-ACTIVITY", flexible: true, minWidth: 10), .init("PIDS", flexible: true, minWidth: 4),
             .init("VERDICT", minWidth: 7),
         ]
@@ -52,14 +59,22 @@ public struct ObjectTable {
             }
             var row: [Table.Cell] = [
                 .init(o.kind.rawValue), .init(String(o.id)), .init(IPCTextFormat.hexKey(p.key)), .init(owner),
-                .init(IPCTextFormat.octal(p.mode & 0o7777)), .init(o.sizeSummary), .init(when), .init(Self.pids(o)),
+                .init(IPCTextFormat.octal(p.permissionBits)),
+            ]
+            if withStatus {
+                let status = IPCTextFormat.status(p.mode)
+                row.append(.init(status.isEmpty && !forCSV ? "-" : status))
+            }
+            row += [
+                .init(o.sizeSummary), .init(when), .init(Self.pids(o)),
                 .init(c.verdict.rawValue, color: VerdictColor.code(c.verdict)),
             ]
             if withReason { row.append(.init(c.reasons.first ?? "")) }
             return row
         }
         let posixRows = posix.map {
-            PosixRender.row($0, users: users, now: now, withReason: withReason, absoluteTimes: absoluteTimes, forCSV: forCSV)
+            PosixRender.row($0, users: users, now: now, withReason: withReason, withStatus: withStatus,
+                            absoluteTimes: absoluteTimes, forCSV: forCSV)
         }
         return Table(columns: columns, rows: rows + posixRows)
     }

@@ -38,7 +38,7 @@ public enum PosixRender {
     /// The `list`/`orphans` row: TYPE, ID "-", the name in the KEY column, OWNER, PERMS, SIZE, LAST-ACTIVITY,
     /// PIDS (holders), VERDICT [, REASON].
     public static func row(_ c: PosixClassification, users: UserDirectory, now: Double, withReason: Bool,
-                           absoluteTimes: Bool, forCSV: Bool) -> [Table.Cell] {
+                           withStatus: Bool = false, absoluteTimes: Bool, forCSV: Bool) -> [Table.Cell] {
         let o = c.object
         let last = o.lastChange.seconds
         let when: String
@@ -47,8 +47,11 @@ public enum PosixRender {
         else { when = TimeFormat.relative(last, now: now) }
         var row: [Table.Cell] = [
             .init(o.kind.rawValue), .init("-"), .init(escaped(o.name)), .init(users.displayUser(o.uid)),
-            .init(IPCTextFormat.octal(o.mode & 0o7777) + (o.acl == nil ? "" : "+")), .init(sizeSummary(o)),
-            .init(when), .init(pids(c)), .init(c.verdict.rawValue, color: VerdictColor.code(c.verdict)),
+            .init(IPCTextFormat.octal(o.mode & 0o777) + (o.acl == nil ? "" : "+")),
+        ]
+        if withStatus { row.append(.init(forCSV ? "" : "-")) }
+        row += [
+            .init(sizeSummary(o)), .init(when), .init(pids(c)), .init(c.verdict.rawValue, color: VerdictColor.code(c.verdict)),
         ]
         if withReason { row.append(.init(escaped(c.reasons.first ?? ""))) }
         return row
