@@ -335,10 +335,14 @@ public final class PosixRemover {
         let path = savePath(c.object, out)
         do throws(FileError) {
             let w = try AtomicFileWriter(path: path)
-            try w.write(SaveFile.encodeHeader([("kind", "posix")] + header(c.object) + [("size", String(size))]))
-            try w.write(Array("data \(size)\n".utf8))
-            try w.write(bytes)
-            try w.write(Array("\nend\n".utf8))
+            var failure: FileError?
+            let fields = header(c.object) + [("size", String(size))]
+            bytes.withUnsafeBytes { raw in
+                do throws(FileError) {
+                    try SaveFile.writeSegment(header: fields, bytes: raw) { (piece) throws(FileError) in try w.write(piece) }
+                } catch { failure = error }
+            }
+            if let failure { throw failure }
             if let problem = recheck(c, dir: dir) { return .failure(problem) }
             try w.commit()
         } catch {
@@ -377,7 +381,7 @@ public final class PosixRemover {
         let path = savePath(c.object, out)
         do throws(FileError) {
             let w = try AtomicFileWriter(path: path)
-            try w.write(SaveFile.encodeMessages(header: [("kind", "posix")] + header(c.object)
+            try w.write(SaveFile.encodeMessages(header: header(c.object)
                                                     + [("messages", String(messages.count)), ("bytes", String(total)),
                                                        ("message-type", "priority")], messages))
             try w.commit()
