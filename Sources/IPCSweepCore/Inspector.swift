@@ -14,17 +14,24 @@ public struct InspectionOptions: Sendable {
     public var scope: ScopeSpec
     /// `--inherit-window`: how long after an object's last activity a re-parented process may have inherited it.
     public var inheritWindow: Double
-    /// Another IPC namespace to inspect (`--namespace`); nil: the tool's own.
+    /// The POSIX kinds to inspect (none: the POSIX roots are not read).
+    public var posixKinds: Set<PosixIPCKind>
+    /// Where the POSIX objects are read from (its roots are parameters: another mount namespace can be given).
+    public var posixScanner: PosixIPCScanner
+    /// Another IPC namespace to inspect (`--namespace`); nil: the tool's own. Its POSIX objects are not read.
     public var namespace: IPCNamespaceThread?
 
     public init(procRoot: String = "/proc", source: IPCSource = .auto, kinds: Set<IPCKind> = Set(IPCKind.allCases),
                 scope: ScopeSpec = ScopeSpec(), inheritWindow: Double = Classifier.defaultInheritWindow,
+                posixKinds: Set<PosixIPCKind> = [], posixScanner: PosixIPCScanner = PosixIPCScanner(),
                 namespace: IPCNamespaceThread? = nil) {
         self.procRoot = procRoot
         self.source = source
         self.kinds = kinds
         self.scope = scope
         self.inheritWindow = inheritWindow
+        self.posixKinds = posixKinds
+        self.posixScanner = posixScanner
         self.namespace = namespace
     }
 }
@@ -38,6 +45,12 @@ public struct Inspection: Sendable {
     public var now: Double
     /// Everything worth telling the user that is not a verdict (skipped lines, stale pidfiles).
     public var warnings: [String]
+    /// The POSIX roots as scanned (the /dev/shm mount and the mqueue mount), unfiltered.
+    public var posixScans: [PosixScanResult] = []
+    /// Every POSIX object of the inspected kinds, classified, in path order.
+    public var posix: [PosixClassification] = []
+    /// What the POSIX side could not see, in words (an mqueue filesystem that is not mounted, a procfs copy).
+    public var posixNotes: [String] = []
     /// The IPC namespace inspected, when it was chosen (`--namespace`, `--all-namespaces`); nil: the tool's own.
     public var namespace: IPCNamespaceInfo?
     /// The thread inside that namespace, for more reads there (its limits); nil for the tool's own namespace.
@@ -58,9 +71,11 @@ private func unitInvocations(_ scope: ResolvedScope, table: ProcessTable, procRo
     return UnitInvocationProbe.invocations(of: units.sorted())
 }
 
-/// The process table, written by the worker that read it (before the snapshot call returns).
+/// The process table, written by the worker that read it (before the snapshot call returns), and the POSIX
+/// scans, written by another worker (before the group is waited for).
 private final class ConcurrentReads: @unchecked Sendable {
     var table: Result<ProcessTable, any Error>?
+    var scans: [PosixScanResult] = []
 }
 
 /// Produces an `Inspection`: reads the kernel and /proc, then runs the pure classifier.
@@ -79,20 +94,43 @@ public enum Inspector {
         let ipc = IPCProbe(procRoot: options.procRoot, kinds: options.kinds, namespace: options.namespace)
         let procProbe = processProbe(options)
 
-        // The process table is read on another thread while the IPC objects' per-semaphore detail is read.
+        // The process table is read on another thread while the IPC objects' per-semaphore detail is read,
+        // and the POSIX roots on a third.
         let read = ConcurrentReads()
+        let posixGroup = DispatchGroup()
+        // POSIX objects belong to a mount namespace: only the tool's own is read (not with --namespace).
+        let readPosix = !options.posixKinds.isEmpty && options.procRoot == "/proc" && options.namespace == nil
+        if readPosix {
+            let scanner = options.posixScanner
+            DispatchQueue.global().async(group: posixGroup) { read.scans = scanner.scan() }
+        }
         let snapshot = try ipc.snapshot(source: options.source, alongside: { read.table = Result { try procProbe.read() } })
         var table: ProcessTable
         do { table = try (read.table ?? Result { try procProbe.read() }).get() } catch {
             throw ProbeError(description: "\(error): cannot read the process table")
         }
+        // The POSIX roots are read before the catch-up pass (in `complete`), for the same reason as the objects.
+        posixGroup.wait()
+        let scans = read.scans
+        var posixNotes: [String] = []
+        if !options.posixKinds.isEmpty && options.namespace == nil {
+            if readPosix {
+                for scan in scans where !scan.scanned {
+                    if let why = scan.skipReason, scan.kind == .mq ? options.posixKinds.contains(.mq) : true { posixNotes.append(why) }
+                }
+            } else {
+                posixNotes.append("POSIX IPC objects are not read with --proc \(options.procRoot): a procfs copy has no descriptors to match them with")
+            }
+        }
+        let posixObjects = scans.flatMap(\.objects).filter { options.posixKinds.contains($0.kind) }
         var info: IPCNamespaceInfo?
         if let ns = options.namespace {
             info = IPCNamespaceInfo.all(in: table).first { $0.inode == ns.inode }
                 ?? IPCNamespaceInfo(inode: ns.inode, owner: IPCNamespaceInfo.owner(inode: ns.inode, oldest: nil), pid: nil)
             table.ownIPCNamespace = ns.inode
         }
-        var found = [Found(snapshot: snapshot, namespace: info, thread: options.namespace)]
+        var found = [Found(snapshot: snapshot, namespace: info, thread: options.namespace, scans: scans,
+                           posixObjects: posixObjects, posixNotes: posixNotes)]
         complete(&found, table: &table, probe: procProbe, options: options)
         return classify(found[0], table: table, options: options, users: users)
     }
@@ -155,6 +193,10 @@ public enum Inspector {
         var snapshot: IPCSnapshot
         var namespace: IPCNamespaceInfo?
         var thread: IPCNamespaceThread?
+        /// POSIX objects: only for the tool's own namespace (its mount namespace's /dev/shm and mqueue).
+        var scans: [PosixScanResult] = []
+        var posixObjects: [PosixIPCObject] = []
+        var posixNotes: [String] = []
     }
 
     private static func processProbe(_ options: InspectionOptions) -> ProcessProbe {
@@ -171,9 +213,9 @@ public enum Inspector {
         // /proc once more, now that the objects are read, and add the processes the first pass did not see.
         procProbe.addProcessesStarted(since: &table)
 
-        // /proc/PID/maps only when some segment is attached, and only for processes (of that segment's
-        // namespace) that could attach it.
-        var pids: Set<Int32> = []
+        // /proc/PID/maps and /proc/PID/fd in one pass: maps for the processes (of that segment's namespace)
+        // that could map an attached SysV segment, maps and fds of every live process when POSIX objects exist.
+        var sysvPids: Set<Int32> = []
         for f in found {
             let attached = f.snapshot.segments.filter { $0.nattch > 0 }
             guard !attached.isEmpty else { continue }
@@ -183,10 +225,10 @@ public enum Inspector {
             if let ns = f.namespace { t.ownIPCNamespace = ns.inode }
             for p in t.byPid.values where !p.isDeadOrZombie && t.sharesIPCNamespace(p)
                 && (open || !p.credentialsKnown || p.isPrivileged || owners.contains(p.uid) || owners.contains(p.euid)) {
-                pids.insert(p.pid)
+                sysvPids.insert(p.pid)
             }
         }
-        if !pids.isEmpty { procProbe.addAttachments(to: &table, for: pids.sorted()) }
+        procProbe.addHandles(to: &table, sysvPids: sysvPids, posix: Set(found.flatMap(\.posixObjects).map(\.identity)))
         // Recorded pids that are thread ids resolve to their thread group.
         if options.procRoot == "/proc" {
             var unknown: Set<Int32> = []
@@ -219,12 +261,18 @@ public enum Inspector {
         }
         let classifier = Classifier(processes: table, scope: scope, inheritWindow: options.inheritWindow)
         var results = classifier.classify(f.snapshot)
-        EvidenceText(users: users).fillReasons(&results)
+        let text = EvidenceText(users: users)
+        text.fillReasons(&results)
         if let ns = f.namespace {
             for i in results.indices { results[i].namespace = ns }
         }
+        // POSIX objects: the same possible-holder rules, with descriptors and mappings as direct evidence.
+        var posix = PosixClassifier(processes: table, scope: scope, inheritWindow: options.inheritWindow)
+            .classify(f.posixObjects)
+        text.fillReasons(&posix)
         return Inspection(snapshot: f.snapshot, processes: table, scope: scope, classifications: results, now: now,
-                          warnings: f.snapshot.warnings + (scope?.warnings ?? []), namespace: f.namespace,
+                          warnings: f.snapshot.warnings + (scope?.warnings ?? []) + f.scans.flatMap(\.warnings),
+                          posixScans: f.scans, posix: posix, posixNotes: f.posixNotes, namespace: f.namespace,
                           namespaceThread: f.thread)
     }
 }

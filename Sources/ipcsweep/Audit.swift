@@ -75,9 +75,9 @@ struct Audit: ParsableCommand {
             completion: .directory)
     var shmRoot: String = PosixIPCScanner.defaultShmRoot
 
-    @Option(name: .customLong("mqueue-root"), help: ArgumentHelp("Where the mqueue filesystem is mounted (skipped quietly when it is not).", valueName: "DIR"),
+    @Option(name: .customLong("mqueue-root"), help: ArgumentHelp("Where the mqueue filesystem is mounted (default: the mqueue mount /proc/self/mountinfo lists; the report says when there is none).", valueName: "DIR"),
             completion: .directory)
-    var mqueueRoot: String = PosixIPCScanner.defaultMqueueRoot
+    var mqueueRoot: String?
 
     @Flag(name: .customLong("no-posix"), help: "Do not look at POSIX IPC objects under --shm-root and --mqueue-root.")
     var noPosix = false
@@ -94,7 +94,7 @@ struct Audit: ParsableCommand {
         try requireNonEmpty("--output", outputFile.map { [$0] } ?? [], what: "a file path")
         try requireNonEmpty("--state", stateFile.map { [$0] } ?? [], what: "a file path")
         try requireNonEmpty("--shm-root", [shmRoot], what: "a directory")
-        try requireNonEmpty("--mqueue-root", [mqueueRoot], what: "a directory")
+        try requireNonEmpty("--mqueue-root", mqueueRoot.map { [$0] } ?? [], what: "a directory")
         guard let w = Self.parsePercent(warnAt) else {
             throw ValidationError("--warn-at \(warnAt): not a percentage; give a number above 0 and at most 100, e.g. 80")
         }
@@ -127,10 +127,13 @@ struct Audit: ParsableCommand {
         }
         let users = UserDirectory()
         let names = NameLookup(users)
-        let filter = try filters.filter(users: users)
-        // Every kind is read: the limits count every object of the namespace, whatever the filters.
-        let inspections = try inspectNamespaces(source: source, scope: scope, namespace: namespace,
-                                                all: allNamespaces, users: users)
+        let sel = try filters.selection(users: users)
+        let filter = sel.sysv
+        // Every System V kind is read: the limits count every object of the namespace, whatever the filters.
+        let inspections = try inspectNamespaces(source: source, posixKinds: noPosix ? [] : Set(PosixIPCKind.allCases),
+                                                posixExplicit: sel.posixExplicit, scope: scope, namespace: namespace,
+                                                all: allNamespaces, users: users,
+                                                posixScanner: PosixIPCScanner(shmRoot: shmRoot, mqueueRoot: mqueueRoot))
 
         try checkConfigPaths()
         // RemoveIPC=: logind cleans its own IPC namespace only (that of a visible systemd-logind, else ours).
@@ -142,10 +145,11 @@ struct Audit: ParsableCommand {
             .first { $0.comm == "systemd-logind" && !$0.isDeadOrZombie }?.ipcNamespace ?? own
 
         let (previous, stateNote, replaceState) = try readState()
-        let kinds = filter.kinds.isEmpty ? Set(IPCKind.allCases) : filter.kinds
+        let kinds = sel.sysvKinds
         var reports: [AuditReport] = []
         for result in inspections {
-            let items = result.classifications.filter { filter.matches($0, now: result.now) }
+            let items = result.classifications.filter { sel.matches($0, now: result.now) }
+            let posixItems = result.posix.filter { sel.posix.matches($0, now: result.now) }
             let where_ = result.namespace.map { " of IPC namespace \($0.inode) (\($0.owner))" } ?? ""
             var limits: KernelLimits?
             var limitsError: String?
@@ -155,23 +159,29 @@ struct Audit: ParsableCommand {
                 limitsError = "\(error)"
                 warn("\(error); the report\(where_) has no kernel limits (check that \(source.procRoot)/sys/kernel is readable)")
             }
-            // POSIX objects of the tool's own mount namespace only: another namespace's /dev/shm is not read here.
+            // POSIX objects: the tool's own mount namespace only (another namespace's /dev/shm is not read).
             var posix: [PosixScanResult] = []
-            if !noPosix && result.namespaceThread == nil {
-                posix = Auditor.filter(PosixIPCScanner(shmRoot: shmRoot, mqueueRoot: mqueueRoot).scan(), with: filter)
-                posix.flatMap(\.warnings).forEach(warn)
+            if !noPosix {
+                var byKind = filter
+                byKind.kinds = Set(sel.posix.kinds.map(\.sysvKind))
+                posix = Auditor.filter(result.posixScans, with: byKind).map { scan in
+                    var s = scan
+                    s.objects = scan.objects.filter { sel.posix.kinds.contains($0.kind) }
+                    s.warnings = []  // already among the inspection's warnings
+                    return s
+                }
             }
             let inode = result.namespace?.inode ?? own
-            reports.append(Auditor.report(
-                AuditInput(classifications: items, snapshot: result.snapshot, kinds: kinds, limits: limits,
+            var input = AuditInput(classifications: items, snapshot: result.snapshot, kinds: kinds, limits: limits,
                            limitsError: limitsError, pageSize: Int64(max(1, sysconf(Int32(_SC_PAGESIZE)))), posix: posix,
                            previousState: previous, stateNote: stateNote,
                            thresholds: AuditThresholds(warning: Self.parsePercent(warnAt) ?? 0.8,
                                                        critical: Self.parsePercent(criticalAt) ?? 0.95),
                            now: result.now, source: result.snapshot.source, scope: result.scope?.description,
                            warnings: result.warnings, namespace: result.namespace,
-                           removeIPC: inode == logindNamespace ? removeIPC : nil),
-                names: names))
+                           removeIPC: inode == logindNamespace ? removeIPC : nil)
+            input.posixClassifications = posixItems
+            reports.append(Auditor.report(input, names: names))
         }
         guard let report = reports.first else { throw CLIError("no IPC namespace could be inspected") }
 

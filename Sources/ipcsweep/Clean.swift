@@ -67,7 +67,7 @@ struct Clean: ParsableCommand {
 
     func run() throws {
         let users = UserDirectory()
-        let filter = try filters.filter(users: users)
+        let sel = try filters.selection(users: users)
         let interactive = !yes && !dryRun
         if !interactive { CleanSignals.install() }
         if let dir = saveTo, !dryRun { try prepareSaveDirectory(dir) }
@@ -77,14 +77,18 @@ struct Clean: ParsableCommand {
         var lock: CleanLock?
         if !dryRun && !interactive { lock = try takeLock(namespace: ns?.inode) }
 
-        let inspection = try inspect(source: source, kinds: filter.kinds, scope: scope, namespace: ns, users: users)
-        let matched = inspection.classifications.filter { filter.matches($0, now: inspection.now) }
+        let inspection = try inspect(source: source, kinds: sel.sysvKinds, posixKinds: sel.posix.kinds,
+                                     posixExplicit: sel.posixExplicit, scope: scope, namespace: ns, users: users)
+        let matched = inspection.classifications.filter { sel.matches($0, now: inspection.now) }
+        let posixMatched = inspection.posix.filter { sel.posix.matches($0, now: inspection.now) }
         let policy = CleanPolicy(includeSuspect: includeSuspect, discardMessages: discardMessages,
                                  saveTo: saveTo, dryRun: dryRun)
         let plan = CleanPlanner(policy: policy).plan(matched)
+        let posixRemover = PosixRemover(policy: policy)
+        let posixPlan = posixRemover.plan(posixMatched)
 
-        if interactive && plan.contains(where: \.goesAhead) {
-            try confirm(plan, users: users)
+        if interactive && (plan.contains(where: \.goesAhead) || posixPlan.contains(where: \.goesAhead)) {
+            try confirm(plan, posix: posixPlan, users: users)
             CleanSignals.install()
             lock = try takeLock(namespace: ns?.inode)
         }
@@ -100,8 +104,17 @@ struct Clean: ParsableCommand {
         }
         #if DEBUG
         remover.beforeRecheck = TestHook.fromEnvironment()
+        posixRemover.beforeRecheck = TestHook.posixFromEnvironment()
         #endif
         var run = remover.run(plan)
+        posixRemover.pendingSignal = CleanSignals.pending
+        if !dryRun {
+            let log = CleanSyslog(users: users)
+            posixRemover.log = { log.log($0) }
+        }
+        let posixRun = posixRemover.run(posixPlan, interruption: run.interruption)
+        run.posixResults = posixRun.results
+        run.interruption = posixRun.interruption
         lock?.release()
         // A signal that came when nothing (more) was to be started still makes the run exit non-zero.
         if run.interruption == nil, let s = CleanSignals.pending() { run.interruption = s }
@@ -115,7 +128,7 @@ struct Clean: ParsableCommand {
             }
         }
         try report(run, inspection: inspection, users: users, lockPath: lock?.path)
-        retainUntilExit(inspection, matched, plan, run)
+        retainUntilExit(inspection, matched, plan, run, posixPlan)
         if let s = run.interruption {
             let done = run.counts.removed
             warn("stopped by \(s.description) after \(done) removal\(done == 1 ? "" : "s"); the object in hand was finished, the rest were not attempted; run clean again to continue")
@@ -151,18 +164,23 @@ struct Clean: ParsableCommand {
     }
 
     /// On a terminal: show what will go and ask. Otherwise refuse (nothing has been changed).
-    func confirm(_ plan: [PlanEntry], users: UserDirectory) throws {
+    func confirm(_ plan: [PlanEntry], posix: [PosixPlanEntry], users: UserDirectory) throws {
         let going = plan.filter(\.goesAhead)
+        let posixGoing = posix.filter(\.goesAhead)
+        let total = going.count + posixGoing.count
         guard isatty(0) == 1 else {
-            throw CLIError("refusing to remove \(going.count) object\(going.count == 1 ? "" : "s") without confirmation: standard input is not a terminal; give --yes to remove them, or --dry-run to see the plan")
+            throw CLIError("refusing to remove \(total) object\(total == 1 ? "" : "s") without confirmation: standard input is not a terminal; give --yes to remove them, or --dry-run to see the plan")
         }
         let preview = CleanRun(results: going.map {
             CleanResult(classification: $0.classification, outcome: .planned,
                         reason: $0.classification.reasons.first ?? "", planned: true)
-        }, interruption: nil, dryRun: true)
-        writeStandardError(CleanReport.table(preview.results, users: users)
+        }, interruption: nil, dryRun: true, posixResults: posixGoing.map {
+            PosixCleanResult(classification: $0.classification, outcome: .planned,
+                             reason: $0.classification.reasons.first ?? "", planned: true)
+        })
+        writeStandardError(CleanReport.table(preview.results, posix: preview.posixResults, users: users)
             .render(width: Terminal.width, headings: true, color: output.useColor))
-        writeStandardError("Remove these \(going.count) object\(going.count == 1 ? "" : "s")? Each is re-checked first. [y/N] ")
+        writeStandardError("Remove these \(total) object\(total == 1 ? "" : "s")? Each is re-checked first. [y/N] ")
         var line: [UInt8] = []
         var byte: UInt8 = 0
         while read(0, &byte, 1) == 1 && byte != 10 { line.append(byte) }
@@ -175,17 +193,18 @@ struct Clean: ParsableCommand {
     func report(_ run: CleanRun, inspection: Inspection, users: UserDirectory, lockPath: String?) throws {
         if quiet && !run.hadWork && run.interruption == nil { return }
         let shown = quiet ? run.results.filter(\.planned) : run.results
+        let shownPosix = quiet ? run.posixResults.filter(\.planned) : run.posixResults
         switch output.format {
         case .json:
             emit(try JSONOutput.render(CleanReportJSON(run: run, users: users, scope: inspection.scope,
                                                        warnings: inspection.warnings, lockPath: lockPath,
                                                        namespace: inspection.namespace)
-                .withResults(shown)))
+                .withResults(shown, posix: shownPosix)))
         case .csv:
-            emit(CleanReport.table(shown, users: users).csv(headings: !output.noHeadings))
+            emit(CleanReport.table(shown, posix: shownPosix, users: users).csv(headings: !output.noHeadings))
         case .table:
-            if !shown.isEmpty {
-                emit(CleanReport.table(shown, users: users)
+            if !shown.isEmpty || !shownPosix.isEmpty {
+                emit(CleanReport.table(shown, posix: shownPosix, users: users)
                     .render(width: Terminal.width, headings: !output.noHeadings, color: output.useColor))
             }
             let ns = inspection.namespace.map { "IPC namespace \($0.inode) (\($0.owner)): " } ?? ""
@@ -214,6 +233,17 @@ enum TestHook {
             guard posix_spawn(&pid, "/bin/sh", nil, nil, &argv, environ) == 0 else { return }
             var status: Int32 = 0
             while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        }
+    }
+
+    /// The same hook for POSIX objects, before each object's re-check: IPCSWEEP_TEST_TYPE is the kind
+    /// (posix-shm, ...), IPCSWEEP_TEST_NAME the name and IPCSWEEP_TEST_PATH the path.
+    static func posixFromEnvironment() -> ((Int, PosixIPCObject) -> Void)? {
+        guard let run = fromEnvironment() else { return nil }
+        return { seq, o in
+            setenv("IPCSWEEP_TEST_NAME", o.name, 1)
+            setenv("IPCSWEEP_TEST_PATH", o.path, 1)
+            run(seq, IPCObjectRef(kind: o.kind.sysvKind, id: -1))
         }
     }
 }

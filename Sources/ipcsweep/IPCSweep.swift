@@ -9,9 +9,10 @@ import Glibc
 struct IPCSweep: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ipcsweep",
-        abstract: "Find and safely remove System V IPC objects that crashed processes left behind.",
+        abstract: "Find and safely remove System V and POSIX IPC objects that crashed processes left behind.",
         discussion: """
-            ipcsweep lists semaphore sets, shared memory segments and message queues, decides for each \
+            ipcsweep lists System V semaphore sets, shared memory segments and message queues, and POSIX shared \
+            memory, named semaphores and message queues (/dev/shm and the mqueue mount), decides for each \
             whether a live process still uses it (in-use, orphaned, suspect or unknown, with the evidence), \
             and removes orphans only after re-checking them.
             """,
@@ -51,16 +52,24 @@ struct IPCSweep: ParsableCommand {
 let ipcsweepVersion = "0.1.0"
 
 /// Runs an inspection with the shared options (of `namespace`, a thread inside another IPC namespace, when
-/// given), printing its warnings.
-func inspect(source: SourceOptions, kinds: Set<IPCKind> = Set(IPCKind.allCases), scope: ScopeOptions,
-             namespace: IPCNamespaceThread? = nil, users: UserDirectory) throws -> Inspection {
+/// given), printing its warnings (and, when POSIX kinds were asked for by name, what the POSIX side could not
+/// see). Another namespace's POSIX objects are not read.
+func inspect(source: SourceOptions, kinds: Set<IPCKind> = Set(IPCKind.allCases),
+             posixKinds: Set<PosixIPCKind> = Set(PosixIPCKind.allCases), posixExplicit: Bool = false,
+             scope: ScopeOptions, namespace: IPCNamespaceThread? = nil, users: UserDirectory,
+             posixScanner: PosixIPCScanner = PosixIPCScanner()) throws -> Inspection {
     do {
-        let options = InspectionOptions(procRoot: source.procRoot, source: source.source,
-                                        kinds: kinds.isEmpty ? Set(IPCKind.allCases) : kinds, scope: try scope.spec(),
-                                        inheritWindow: scope.inheritWindow,
+        let options = InspectionOptions(procRoot: source.procRoot, source: source.source, kinds: kinds,
+                                        scope: try scope.spec(), inheritWindow: scope.inheritWindow,
+                                        posixKinds: namespace == nil ? posixKinds : [], posixScanner: posixScanner,
                                         namespace: namespace)
-        let result = try Inspector.inspect(options, users: users)
+        var result = try Inspector.inspect(options, users: users)
         result.warnings.forEach(warn)
+        // What the POSIX side could not see (no mqueue mount, a procfs copy): said when POSIX kinds were asked for.
+        if posixExplicit {
+            result.posixNotes.forEach(warn)
+            result.warnings += result.posixNotes
+        }
         return result
     } catch let e as ProbeError {
         throw CLIError(e.description)
@@ -68,9 +77,12 @@ func inspect(source: SourceOptions, kinds: Set<IPCKind> = Set(IPCKind.allCases),
 }
 
 /// `inspect` for `--namespace` and `--all-namespaces`: one inspection per IPC namespace (every namespace's
-/// warnings printed once), or the one namespace chosen.
-func inspectNamespaces(source: SourceOptions, kinds: Set<IPCKind> = Set(IPCKind.allCases), scope: ScopeOptions,
-                       namespace: NamespaceOptions, all: AllNamespacesOption, users: UserDirectory) throws -> [Inspection] {
+/// warnings printed once), or the one namespace chosen. POSIX objects only for the tool's own namespace without
+/// --all-namespaces.
+func inspectNamespaces(source: SourceOptions, kinds: Set<IPCKind> = Set(IPCKind.allCases),
+                       posixKinds: Set<PosixIPCKind> = Set(PosixIPCKind.allCases), posixExplicit: Bool = false,
+                       scope: ScopeOptions, namespace: NamespaceOptions, all: AllNamespacesOption, users: UserDirectory,
+                       posixScanner: PosixIPCScanner = PosixIPCScanner()) throws -> [Inspection] {
     if all.allNamespaces {
         if let n = namespace.namespace {
             throw CLIError("--namespace \(n) and --all-namespaces exclude each other; give one")
@@ -87,8 +99,8 @@ func inspectNamespaces(source: SourceOptions, kinds: Set<IPCKind> = Set(IPCKind.
             throw CLIError(e.description)
         }
     }
-    return [try inspect(source: source, kinds: kinds, scope: scope, namespace: try namespace.open(procRoot: source.procRoot),
-                        users: users)]
+    return [try inspect(source: source, kinds: kinds, posixKinds: posixKinds, posixExplicit: posixExplicit, scope: scope,
+                        namespace: try namespace.open(procRoot: source.procRoot), users: users, posixScanner: posixScanner)]
 }
 
 extension Array where Element == Inspection {
@@ -96,6 +108,7 @@ extension Array where Element == Inspection {
     var merged: Inspection? {
         guard var out = first else { return nil }
         out.classifications = flatMap(\.classifications)
+        out.posix = flatMap(\.posix)
         var seen: Set<String> = []
         out.warnings = flatMap(\.warnings).filter { seen.insert($0).inserted }
         return out

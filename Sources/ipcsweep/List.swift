@@ -15,13 +15,15 @@ struct List: ParsableCommand {
 
     func run() throws {
         let users = UserDirectory()
-        let filter = try filters.filter(users: users)
-        let results = try inspectNamespaces(source: source, kinds: filter.kinds, scope: scope, namespace: namespace,
+        let sel = try filters.selection(users: users)
+        let results = try inspectNamespaces(source: source, kinds: sel.sysvKinds, posixKinds: sel.posix.kinds,
+                                            posixExplicit: sel.posixExplicit, scope: scope, namespace: namespace,
                                             all: allNamespaces, users: users)
         guard let result = results.merged else { return }
-        let items = result.classifications.filter { filter.matches($0, now: result.now) }
-        try ObjectOutput(output: output, users: users, inspection: result, withReason: false).print(items)
-        retainUntilExit(result, items)
+        let items = result.classifications.filter { sel.matches($0, now: result.now) }
+        let posix = result.posix.filter { sel.posix.matches($0, now: result.now) }
+        try ObjectOutput(output: output, users: users, inspection: result, withReason: false).print(items, posix: posix)
+        retainUntilExit(result, items, posix)
     }
 }
 
@@ -32,25 +34,25 @@ struct ObjectOutput {
     var inspection: Inspection
     var withReason: Bool
 
-    func print(_ items: [Classification], summary: String? = nil) throws {
+    func print(_ items: [Classification], posix: [PosixClassification] = [], summary: String? = nil) throws {
         switch output.format {
         case .json:
             // Streamed: byte for byte what JSONOutput.render prints, in 64 KiB pieces.
             ObjectListJSON(objects: items, users: users, scope: inspection.scope, warnings: inspection.warnings,
-                           source: inspection.snapshot.source).stream { OutputSink.standardOutput.write($0) }
+                           source: inspection.snapshot.source, posix: posix).stream { OutputSink.standardOutput.write($0) }
         case .csv:
-            let t = ObjectTable(users: users, now: inspection.now, withReason: withReason, forCSV: true).table(items)
+            let t = ObjectTable(users: users, now: inspection.now, withReason: withReason, forCSV: true).table(items, posix: posix)
             emit(t.csv(headings: !output.noHeadings))
         case .table:
             let width = Terminal.width
-            var table = ObjectTable(users: users, now: inspection.now, withReason: withReason).table(items)
+            var table = ObjectTable(users: users, now: inspection.now, withReason: withReason).table(items, posix: posix)
             // Absolute times only where space allows.
             if let w = width, table.render(width: nil, headings: true, color: false)
                 .split(separator: "\n").contains(where: { $0.count > w }) {
                 table = ObjectTable(users: users, now: inspection.now, withReason: withReason, absoluteTimes: false)
-                    .table(items)
+                    .table(items, posix: posix)
             }
-            if !items.isEmpty { emit(table.render(width: width, headings: !output.noHeadings, color: output.useColor)) }
+            if !items.isEmpty || !posix.isEmpty { emit(table.render(width: width, headings: !output.noHeadings, color: output.useColor)) }
             if let summary { emit(summary + "\n") }
         }
     }

@@ -30,6 +30,8 @@ else
     scenarios+=("$here/systemd/e2e-apache-unit.sh")
     # The shipped ipcsweep-audit.service and .timer (dist/systemd) under a real systemd in a sandbox.
     scenarios+=("$here/systemd/e2e-audit-unit.sh")
+    # PostgreSQL with POSIX dynamic shared memory as postgresql@15-main.service in the same kind of sandbox.
+    scenarios+=("$here/systemd/e2e-postgres-unit.sh")
     # A container-like unit (PrivateIPC=yes) seen and cleaned from the sandbox's namespace.
     scenarios+=("$here/systemd/e2e-privateipc-unit.sh")
 fi

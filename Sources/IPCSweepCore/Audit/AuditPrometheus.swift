@@ -90,6 +90,34 @@ public enum AuditPrometheus {
                 }
             }
         }
+        family("posix_objects", "POSIX IPC objects by kind and verdict.") { r in
+            PosixIPCKind.allCases.flatMap { k in
+                Verdict.allCases.map { v in ([("kind", k.rawValue), ("verdict", v.rawValue)], Double(r.posix.counts[k]?[v] ?? 0)) }
+            }
+        }
+        if reports.contains(where: { $0.posix.shmRoot != nil && $0.posix.shmSizeBytes != nil }) {
+            family("posix_shm_size_bytes", "Size of the filesystem POSIX shared memory lives on (/dev/shm).") { r in
+                guard let root = r.posix.shmRoot, let size = r.posix.shmSizeBytes else { return [] }
+                return [([("root", root)], Double(size))]
+            }
+        }
+        if reports.contains(where: { $0.posix.shmRoot != nil && $0.posix.shmUsedBytes != nil }) {
+            family("posix_shm_used_bytes", "Bytes in use on the /dev/shm filesystem.") { r in
+                guard let root = r.posix.shmRoot, let used = r.posix.shmUsedBytes else { return [] }
+                return [([("root", root)], Double(used))]
+            }
+        }
+        if reports.contains(where: { $0.posix.shmRoot != nil }) {
+            family("posix_shm_orphaned_bytes", "Bytes of /dev/shm held by orphaned POSIX objects.") { r in
+                r.posix.shmRoot.map { [([("root", $0)], Double(r.posix.orphanedBytes))] } ?? []
+            }
+        }
+        family("posix_orphan_group_objects", "Orphaned POSIX objects by name prefix.") { r in
+            r.posix.orphanGroups.map { ([("kind", $0.kind.rawValue), ("pattern", $0.pattern)], Double($0.count)) }
+        }
+        family("posix_orphan_group_bytes", "Memory held by orphaned POSIX objects, by name prefix.") { r in
+            r.posix.orphanGroups.map { ([("kind", $0.kind.rawValue), ("pattern", $0.pattern)], Double($0.usedBytes)) }
+        }
         family("posix_scan_ok", "1 when this POSIX IPC directory was scanned, 0 when it was skipped (e.g. /dev/mqueue not mounted).") { r in
             r.posixScans.map { ([("kind", $0.kind.rawValue), ("root", $0.root)], $0.scanned ? 1 : 0) }
         }

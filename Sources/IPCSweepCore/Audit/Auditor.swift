@@ -29,6 +29,8 @@ public struct AuditInput: Sendable {
     public var namespace: IPCNamespaceInfo?
     /// The effective RemoveIPC= when it applies to this namespace (logind's own); nil: not judged.
     public var removeIPC: RemoveIPCSetting?
+    /// Classified POSIX objects after the filters.
+    public var posixClassifications: [PosixClassification] = []
 
     public init(classifications: [Classification], snapshot: IPCSnapshot, kinds: Set<IPCKind> = Set(IPCKind.allCases),
                 limits: KernelLimits?, limitsError: String? = nil, pageSize: Int64 = 4096, posix: [PosixScanResult] = [],
@@ -110,6 +112,7 @@ public enum Auditor {
             warnings: input.warnings + input.posix.flatMap(\.warnings))
         report.namespace = input.namespace
         report.removeIPC = input.removeIPC.map { RemoveIPCReport.analyse(items, setting: $0, names: names) }
+        report.posix = PosixAuditSection(input.posixClassifications, shm: input.posix.first { $0.kind == .shm })
         return report
     }
 

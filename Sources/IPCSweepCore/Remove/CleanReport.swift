@@ -9,6 +9,7 @@ public struct CleanReportJSON: Encodable {
     var shownResults: [CleanResult]?
     /// The IPC namespace cleaned (`--namespace`); nil: the tool's own.
     let namespace: IPCNamespaceInfo?
+    var shownPosix: [PosixCleanResult]?
 
     public init(run: CleanRun, users: UserDirectory, scope: ResolvedScope?, warnings: [String], lockPath: String?,
                 namespace: IPCNamespaceInfo? = nil) {
@@ -61,11 +62,13 @@ public struct CleanReportJSON: Encodable {
         try c.encode(lockPath, forKey: .lock)
         try c.encodeIfPresent(namespace.map(ObjectJSON.NamespaceJSON.init), forKey: .namespace)
         try c.encode(warnings, forKey: .warnings)
-        try c.encode((shownResults ?? run.results).map { Result(r: $0, users: users) }, forKey: .results)
+        var list = c.nestedUnkeyedContainer(forKey: .results)
+        for r in shownResults ?? run.results { try list.encode(Result(r: r, users: users)) }
+        for r in shownPosix ?? run.posixResults { try list.encode(CleanReport.posixJSON(r, users: users)) }
         let n = run.counts
         var s = c.nestedContainer(keyedBy: S.self, forKey: .summary)
-        try s.encode(run.results.count, forKey: .matched)
-        try s.encode(run.results.count - n.notEligible, forKey: .planned)
+        try s.encode(run.count, forKey: .matched)
+        try s.encode(run.count - n.notEligible, forKey: .planned)
         try s.encode(n.removed, forKey: .removed)
         try s.encode(n.planned, forKey: .wouldRemove)
         try s.encode(n.skipped, forKey: .skipped)
@@ -89,8 +92,23 @@ public struct CleanReportJSON: Encodable {
 
 /// The table and CSV of `clean`, and its one-line summary.
 public enum CleanReport {
-    /// TYPE ID KEY OWNER VERDICT OUTCOME REASON.
-    public static func table(_ results: [CleanResult], users: UserDirectory) -> Table {
+    /// One POSIX result in `clean --format json`: type, name, path, inode, owner, verdict, outcome, reason, ...
+    static func posixJSON(_ r: PosixCleanResult, users: UserDirectory) -> AuditJSONValue {
+        let o = r.classification.object
+        return .object([
+            "type": .string(o.kind.rawValue), "name": .string(o.name), "path": .string(o.path),
+            "inode": .int(Int64(bitPattern: o.identity.inode)), "size": .int(o.size),
+            "owner": .object(["uid": .int(Int64(o.uid)), "user": users.userName(o.uid).map(AuditJSONValue.string) ?? .null]),
+            "verdict": .string(r.classification.verdict.rawValue), "outcome": .string(r.outcome.rawValue),
+            "reason": .string(r.reason), "planned": .bool(r.planned), "alreadyGone": .bool(r.alreadyGone),
+            "changes": .array(r.changes.map(AuditJSONValue.string)),
+            "savedTo": r.savedTo.map(AuditJSONValue.string) ?? .null,
+            "reasons": .array(r.classification.reasons.map(AuditJSONValue.string)),
+        ])
+    }
+
+    /// TYPE ID KEY OWNER VERDICT OUTCOME REASON (POSIX rows: ID "-", the name as KEY).
+    public static func table(_ results: [CleanResult], posix: [PosixCleanResult] = [], users: UserDirectory) -> Table {
         let columns: [Table.Column] = [
             .init("TYPE", minWidth: 3), .init("ID", right: true), .init("KEY", minWidth: 10),
             .init("OWNER", flexible: true, minWidth: 6), .init("VERDICT", minWidth: 7), .init("OUTCOME", minWidth: 7),
@@ -106,15 +124,25 @@ public enum CleanReport {
                 .init(r.outcome.rawValue, color: outcomeColor(r)), .init(r.reason),
             ]
         }
-        return Table(columns: columns, rows: rows)
+        let posixRows = posix.map { r -> [Table.Cell] in
+            let o = r.classification.object
+            return [
+                .init(o.kind.rawValue), .init("-"), .init(PosixRender.escaped(o.name)), .init(users.displayUser(o.uid)),
+                .init(r.classification.verdict.rawValue, color: VerdictColor.code(r.classification.verdict)),
+                .init(r.outcome.rawValue, color: outcomeColor(r.outcome, problem: r.isProblem)), .init(PosixRender.escaped(r.reason)),
+            ]
+        }
+        return Table(columns: columns, rows: rows + posixRows)
     }
 
-    static func outcomeColor(_ r: CleanResult) -> String? {
-        switch r.outcome {
+    static func outcomeColor(_ r: CleanResult) -> String? { outcomeColor(r.outcome, problem: r.isProblem) }
+
+    static func outcomeColor(_ outcome: CleanOutcome, problem: Bool) -> String? {
+        switch outcome {
         case .removed: return "32"
         case .planned: return "36"
         case .failed: return "31;1"
-        case .skipped: return r.isProblem ? "33" : nil
+        case .skipped: return problem ? "33" : nil
         }
     }
 
@@ -132,6 +160,7 @@ public enum CleanReport {
             parts.append("removed \(n.removed)")
         }
         let problemSkips = run.results.filter { $0.isProblem && $0.outcome == .skipped }.count
+            + run.posixResults.filter { $0.isProblem && $0.outcome == .skipped }.count
         if problemSkips > 0 {
             var why: [String] = []
             if n.changed > 0 { why.append("\(n.changed) changed since planned") }
@@ -153,9 +182,10 @@ public enum CleanReport {
 
 extension CleanReportJSON {
     /// The same document listing only `results` (the counts still describe the whole run): `--quiet`.
-    public func withResults(_ results: [CleanResult]) -> CleanReportJSON {
+    public func withResults(_ results: [CleanResult], posix: [PosixCleanResult]? = nil) -> CleanReportJSON {
         var copy = self
         copy.shownResults = results
+        copy.shownPosix = posix
         return copy
     }
 }

@@ -17,6 +17,11 @@ extension ObjectListJSON {
             cache.write(c, to: &w)
             w.flushIfNeeded()
         }
+        for c in posix {
+            w.element()
+            PosixRender.stream(PosixRender.json(c, users: users), to: &w)
+            w.flushIfNeeded()
+        }
         w.endArray()
         w.key("schemaVersion")
         w.int(jsonSchemaVersion)

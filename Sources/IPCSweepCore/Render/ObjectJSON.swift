@@ -145,9 +145,13 @@ public struct ObjectListJSON: Encodable {
     let scope: ResolvedScope?
     let warnings: [String]
     let source: String
+    /// POSIX objects, listed after the System V ones in `objects`.
+    let posix: [PosixClassification]
 
-    public init(objects: [Classification], users: UserDirectory, scope: ResolvedScope?, warnings: [String], source: String) {
+    public init(objects: [Classification], users: UserDirectory, scope: ResolvedScope?, warnings: [String], source: String,
+                posix: [PosixClassification] = []) {
         self.objects = objects
+        self.posix = posix
         self.users = users
         self.scope = scope
         self.warnings = warnings
@@ -167,7 +171,9 @@ public struct ObjectListJSON: Encodable {
         try c.encode(scope.map { ScopeJSON(description: $0.description, exclusive: $0.exclusive, pids: $0.members.sorted()) },
                      forKey: .scope)
         try c.encode(warnings, forKey: .warnings)
-        try c.encode(objects.map { ObjectJSON($0, users: users) }, forKey: .objects)
+        var list = c.nestedUnkeyedContainer(forKey: .objects)
+        for o in objects { try list.encode(ObjectJSON(o, users: users)) }
+        for o in posix { try list.encode(PosixRender.json(o, users: users)) }
     }
 }
 

@@ -29,7 +29,8 @@ public struct ObjectTable {
         ns.map { "\($0.inode) \($0.owner)" } ?? "-"
     }
 
-    public func table(_ items: [Classification]) -> Table {
+    /// The rows of System V objects, then of POSIX objects (the name in the KEY column).
+    public func table(_ items: [Classification], posix: [PosixClassification] = []) -> Table {
         // PERMS are the permission bits only (mode & 0777, as lsipc shows them); a segment's SHM_DEST/SHM_LOCKED
         // flags go to STATUS (as in `ipcs -m`): always in CSV, in the table only when some row has a flag.
         let withStatus = forCSV || items.contains { !IPCTextFormat.status($0.object.perm.mode).isEmpty }
@@ -79,6 +80,12 @@ public struct ObjectTable {
             if withReason { row.append(.init(c.reasons.first ?? "")) }
             return row
         }
-        return Table(columns: columns, rows: rows)
+        // POSIX objects are those of the tool's own mount namespace.
+        let posixRows = posix.map {
+            (withNamespace ? [Table.Cell("-")] : [])
+                + PosixRender.row($0, users: users, now: now, withReason: withReason, withStatus: withStatus,
+                                  absoluteTimes: absoluteTimes, forCSV: forCSV)
+        }
+        return Table(columns: columns, rows: rows + posixRows)
     }
 }
