@@ -98,7 +98,8 @@ public enum Inspector {
         // and the POSIX roots on a third.
         let read = ConcurrentReads()
         let posixGroup = DispatchGroup()
-        // POSIX objects belong to a mount namespace: only the tool's own is read (not with --namespace).
+        // POSIX objects belong to a mount namespace: the tool's own is read alongside; another namespace's after
+        // the process table names a process of it (`foreignPosix`).
         let readPosix = !options.posixKinds.isEmpty && options.procRoot == "/proc" && options.namespace == nil
         if readPosix {
             let scanner = options.posixScanner
@@ -111,8 +112,15 @@ public enum Inspector {
         }
         // The POSIX roots are read before the catch-up pass (in `complete`), for the same reason as the objects.
         posixGroup.wait()
-        let scans = read.scans
+        var scans = read.scans
         var posixNotes: [String] = []
+        var mountDevices: [UInt64: Set<UInt64>] = [:]
+        if let ns = options.namespace, !options.posixKinds.isEmpty, options.procRoot == "/proc" {
+            let found = foreignPosix(ns, table: table, options: options)
+            scans = found.scans
+            posixNotes += found.notes
+            mountDevices = found.devices
+        }
         if !options.posixKinds.isEmpty && options.namespace == nil {
             if readPosix {
                 for scan in scans where !scan.scanned {
@@ -130,7 +138,7 @@ public enum Inspector {
             table.ownIPCNamespace = ns.inode
         }
         var found = [Found(snapshot: snapshot, namespace: info, thread: options.namespace, scans: scans,
-                           posixObjects: posixObjects, posixNotes: posixNotes)]
+                           posixObjects: posixObjects, posixNotes: posixNotes, mountDevices: mountDevices)]
         complete(&found, table: &table, probe: procProbe, options: options)
         return classify(found[0], table: table, options: options, users: users)
     }
@@ -150,7 +158,27 @@ public enum Inspector {
         let own = table.ownIPCNamespace
         var found: [Found] = []
         var failures: [String] = []
-        for info in IPCNamespaceInfo.all(in: table) {
+        // POSIX objects: each mount namespace read once, each filesystem attributed to one IPC namespace (the
+        // tool's own first): namespaces that share a mount namespace, or a /dev/shm, see the same files.
+        let ownMount = FileIO.readLink("/proc/self/ns/mnt").flatMap(ProcessProbe.namespaceInode)
+        var mountDevices: [UInt64: Set<UInt64>] = [:]
+        var attributed: Set<UInt64> = []
+        var scannedMounts: Set<UInt64> = []
+        func posix(_ scans: [PosixScanResult], mount: UInt64?) -> (scans: [PosixScanResult], objects: [PosixIPCObject]) {
+            var kept: [PosixScanResult] = []
+            for scan in scans {
+                if scan.scanned, let d = scan.mount?.device {
+                    if let mount { mountDevices[mount, default: []].insert(d) }
+                    guard attributed.insert(d).inserted else { continue }
+                }
+                if !scan.scanned && scan.kind == .mq && !options.posixKinds.contains(.mq) { continue }
+                kept.append(scan)
+            }
+            return (kept, kept.flatMap(\.objects).filter { options.posixKinds.contains($0.kind) })
+        }
+        var namespaces = IPCNamespaceInfo.all(in: table)
+        if let i = namespaces.firstIndex(where: { $0.inode == own }) { namespaces.insert(namespaces.remove(at: i), at: 0) }
+        for info in namespaces {
             var probe = IPCProbe(procRoot: options.procRoot, kinds: options.kinds)
             if info.inode != own {
                 // Enter through its oldest process, else any other process of it still there.
@@ -172,12 +200,32 @@ public enum Inspector {
                 probe.namespace = thread
             }
             do {
-                found.append(Found(snapshot: try probe.snapshot(source: options.source), namespace: info,
-                                   thread: probe.namespace))
+                var f = Found(snapshot: try probe.snapshot(source: options.source), namespace: info, thread: probe.namespace)
+                if !options.posixKinds.isEmpty {
+                    var scanner: PosixIPCScanner?
+                    var mount: UInt64?
+                    if info.inode == own {
+                        if let m = ownMount, scannedMounts.insert(m).inserted { scanner = options.posixScanner; mount = m }
+                    } else if let pid = info.pid {
+                        mount = table.byPid[pid]?.mountNamespace
+                        if let m = mount, m != ownMount, scannedMounts.insert(m).inserted {
+                            scanner = PosixIPCScanner.ofProcess(pid, procRoot: options.procRoot)
+                        }
+                    }
+                    if let scanner {
+                        let r = posix(scanner.scan(), mount: mount)
+                        f.scans = r.scans
+                        f.posixObjects = r.objects
+                        f.posixNotes = r.scans.filter { !$0.scanned }.compactMap(\.skipReason)
+                            .map { info.inode == own ? $0 : "IPC namespace \(info.inode) (\(info.owner)): \($0)" }
+                    }
+                }
+                found.append(f)
             } catch {
                 failures.append("IPC namespace \(info.inode) (\(info.owner)) not inspected: \(error)")
             }
         }
+        for i in found.indices { found[i].mountDevices = mountDevices }
         complete(&found, table: &table, probe: procProbe, options: options)
         return found.map { f in
             var t = table
@@ -197,6 +245,30 @@ public enum Inspector {
         var scans: [PosixScanResult] = []
         var posixObjects: [PosixIPCObject] = []
         var posixNotes: [String] = []
+        /// The filesystems each scanned mount namespace reaches (for the possible holders).
+        var mountDevices: [UInt64: Set<UInt64>] = [:]
+    }
+
+    /// The POSIX objects of another IPC namespace: those of the mount namespace of a process in it (the pid
+    /// given, else the namespace's oldest process), read through /proc/PID/root. None when that mount namespace
+    /// is the tool's own (its objects are the tool's own namespace's) or no process of the namespace is seen.
+    private static func foreignPosix(_ ns: IPCNamespaceThread, table: ProcessTable, options: InspectionOptions)
+        -> (scans: [PosixScanResult], notes: [String], devices: [UInt64: Set<UInt64>]) {
+        let given = Int32(ns.target).flatMap { table.byPid[$0] }
+        let oldest = IPCNamespaceInfo.all(in: table).first { $0.inode == ns.inode }?.pid.flatMap { table.byPid[$0] }
+        guard let p = given ?? oldest else {
+            return ([], ["IPC namespace \(ns.inode): no process of it is left, so its POSIX objects (in that process's mount namespace) cannot be located; System V objects only. Give --namespace a pid of a process in it to see them"], [:])
+        }
+        let ownMount = FileIO.readLink("/proc/self/ns/mnt").flatMap(ProcessProbe.namespaceInode)
+        guard let mount = p.mountNamespace, mount != ownMount else {
+            let why = p.mountNamespace == nil ? "the mount namespace of pid \(p.pid) cannot be read" : "pid \(p.pid) shares the tool's own mount namespace"
+            return ([], ["IPC namespace \(ns.inode): \(why): its POSIX objects are listed without --namespace (or under the tool's own namespace with --all-namespaces)"], [:])
+        }
+        let scans = PosixIPCScanner.ofProcess(p.pid, procRoot: options.procRoot).scan()
+        let notes = scans.filter { !$0.scanned }.compactMap(\.skipReason)
+            .map { "IPC namespace \(ns.inode) (pid \(p.pid)): \($0)" }
+        let devices = Set(scans.filter(\.scanned).compactMap { $0.mount?.device })
+        return (scans, notes, [mount: devices])
     }
 
     private static func processProbe(_ options: InspectionOptions) -> ProcessProbe {
@@ -267,9 +339,12 @@ public enum Inspector {
             for i in results.indices { results[i].namespace = ns }
         }
         // POSIX objects: the same possible-holder rules, with descriptors and mappings as direct evidence.
-        var posix = PosixClassifier(processes: table, scope: scope, inheritWindow: options.inheritWindow)
-            .classify(f.posixObjects)
+        var posix = PosixClassifier(processes: table, scope: scope, inheritWindow: options.inheritWindow,
+                                    mountDevices: f.mountDevices).classify(f.posixObjects)
         text.fillReasons(&posix)
+        if let ns = f.namespace {
+            for i in posix.indices { posix[i].namespace = ns }
+        }
         return Inspection(snapshot: f.snapshot, processes: table, scope: scope, classifications: results, now: now,
                           warnings: f.snapshot.warnings + (scope?.warnings ?? []) + f.scans.flatMap(\.warnings),
                           posixScans: f.scans, posix: posix, posixNotes: f.posixNotes, namespace: f.namespace,

@@ -53,7 +53,7 @@ let ipcsweepVersion = "0.1.0"
 
 /// Runs an inspection with the shared options (of `namespace`, a thread inside another IPC namespace, when
 /// given), printing its warnings (and, when POSIX kinds were asked for by name, what the POSIX side could not
-/// see). Another namespace's POSIX objects are not read.
+/// see). Another namespace's POSIX objects are those of its process's mount namespace.
 func inspect(source: SourceOptions, kinds: Set<IPCKind> = Set(IPCKind.allCases),
              posixKinds: Set<PosixIPCKind> = Set(PosixIPCKind.allCases), posixExplicit: Bool = false,
              scope: ScopeOptions, namespace: IPCNamespaceThread? = nil, users: UserDirectory,
@@ -61,7 +61,7 @@ func inspect(source: SourceOptions, kinds: Set<IPCKind> = Set(IPCKind.allCases),
     do {
         let options = InspectionOptions(procRoot: source.procRoot, source: source.source, kinds: kinds,
                                         scope: try scope.spec(), inheritWindow: scope.inheritWindow,
-                                        posixKinds: namespace == nil ? posixKinds : [], posixScanner: posixScanner,
+                                        posixKinds: posixKinds, posixScanner: posixScanner,
                                         namespace: namespace)
         var result = try Inspector.inspect(options, users: users)
         result.warnings.forEach(warn)
@@ -77,8 +77,8 @@ func inspect(source: SourceOptions, kinds: Set<IPCKind> = Set(IPCKind.allCases),
 }
 
 /// `inspect` for `--namespace` and `--all-namespaces`: one inspection per IPC namespace (every namespace's
-/// warnings printed once), or the one namespace chosen. POSIX objects only for the tool's own namespace without
-/// --all-namespaces.
+/// warnings printed once), or the one namespace chosen. Each namespace's POSIX objects are those of its mount
+/// namespace (read through /proc/PID/root), each filesystem listed under one namespace only.
 func inspectNamespaces(source: SourceOptions, kinds: Set<IPCKind> = Set(IPCKind.allCases),
                        posixKinds: Set<PosixIPCKind> = Set(PosixIPCKind.allCases), posixExplicit: Bool = false,
                        scope: ScopeOptions, namespace: NamespaceOptions, all: AllNamespacesOption, users: UserDirectory,
@@ -90,8 +90,12 @@ func inspectNamespaces(source: SourceOptions, kinds: Set<IPCKind> = Set(IPCKind.
         do {
             let options = InspectionOptions(procRoot: source.procRoot, source: source.source,
                                             kinds: kinds.isEmpty ? Set(IPCKind.allCases) : kinds, scope: try scope.spec(),
-                                            inheritWindow: scope.inheritWindow)
-            let results = try Inspector.inspectAll(options, users: users)
+                                            inheritWindow: scope.inheritWindow, posixKinds: posixKinds,
+                                            posixScanner: posixScanner)
+            var results = try Inspector.inspectAll(options, users: users)
+            if posixExplicit {
+                for i in results.indices { results[i].warnings += results[i].posixNotes }
+            }
             var seen: Set<String> = []
             for w in results.flatMap(\.warnings) where seen.insert(w).inserted { warn(w) }
             return results

@@ -49,6 +49,8 @@ public struct PosixClassification: Sendable, Equatable {
     public var holders: [PosixHolder]
     /// Processes that might hold it (suspect verdicts).
     public var possibleHolders: [PosixHolder]
+    /// The IPC namespace whose mount namespace it was found in (`--namespace`, `--all-namespaces`); nil: the tool's own.
+    public var namespace: IPCNamespaceInfo? = nil
 
     public init(object: PosixIPCObject, verdict: Verdict, evidence: [Evidence] = [], reasons: [String] = [],
                 holders: [PosixHolder] = [], possibleHolders: [PosixHolder] = []) {
@@ -101,15 +103,32 @@ public struct PosixClassifier: Sendable {
     private let handles: [DeviceInode: [(ProcessRecord, PosixHandle)]]
     /// Live processes whose descriptors or mappings could not be read.
     private let unreadable: [ProcessRecord]
+    /// The filesystems (st_dev of its /dev/shm and mqueue roots) each scanned mount namespace reaches, by its inode.
+    public let mountDevices: [UInt64: Set<UInt64>]
 
+    /// `mountDevices`: a process in a mount namespace listed there is a possible holder only of objects on the
+    /// devices listed for it; a process of a mount namespace not listed (or unknown) can reach every object.
     public init(processes: ProcessTable, scope: ResolvedScope?, inheritWindow: Double = Classifier.defaultInheritWindow,
-                granularity: Double = PosixClassifier.coarseClockGranularity()) {
+                granularity: Double = PosixClassifier.coarseClockGranularity(), mountDevices: [UInt64: Set<UInt64>] = [:]) {
+        self.init(processes: processes, scope: scope, inheritWindow: inheritWindow, granularity: granularity,
+                  mountDevices: mountDevices, device: nil)
+    }
+
+    /// With `device`, the possible holders are only the processes that can reach that filesystem; the direct
+    /// holders (descriptors, mappings) are those of every process.
+    private init(processes: ProcessTable, scope: ResolvedScope?, inheritWindow: Double, granularity: Double,
+                 mountDevices: [UInt64: Set<UInt64>], device: UInt64?) {
         self.processes = processes
         self.scope = scope
         self.inheritWindow = inheritWindow
         self.granularity = granularity
+        self.mountDevices = mountDevices
+        let reaching = processes.byPid.values.filter { p in
+            guard let device, let ns = p.mountNamespace, let devices = mountDevices[ns] else { return true }
+            return devices.contains(device)
+        }
         // Every IPC namespace: without its own namespace the table counts every process as sharing it.
-        let everyNamespace = ProcessTable(processes: Array(processes.byPid.values), threadGroups: processes.threadGroups,
+        let everyNamespace = ProcessTable(processes: reaching, threadGroups: processes.threadGroups,
                                           ownIPCNamespace: nil, ownPid: processes.ownPid, blindSpots: processes.blindSpots)
         finder = PossibleHolderFinder(processes: everyNamespace, scope: scope, inheritWindow: inheritWindow)
         let live = processes.byPid.values.filter { !$0.isDeadOrZombie && $0.pid != processes.ownPid }
@@ -117,7 +136,8 @@ public struct PosixClassifier: Sendable {
         var index: [DeviceInode: [(ProcessRecord, PosixHandle)]] = [:]
         for p in live { for h in p.posixHandles { index[h.object, default: []].append((p, h)) } }
         handles = index
-        unreadable = live.filter { $0.handlesUnreadable != nil }
+        unreadable = everyNamespace.byPid.values.filter { !$0.isDeadOrZombie && $0.pid != processes.ownPid && $0.handlesUnreadable != nil }
+            .sorted { $0.pid < $1.pid }
     }
 
     /// clock_getres(CLOCK_REALTIME_COARSE): how far a file time (taken from the coarse clock) can lag.
@@ -129,8 +149,22 @@ public struct PosixClassifier: Sendable {
 
     /// Every object, in order (reasons not yet filled: `EvidenceText.fillReasons`).
     public func classify(_ objects: [PosixIPCObject]) -> [PosixClassification] {
-        let cache = finder.makeCache()
-        return objects.map { classify($0, cache: cache) }
+        guard !mountDevices.isEmpty else {
+            let cache = finder.makeCache()
+            return objects.map { classify($0, cache: cache) }
+        }
+        // One classifier per filesystem: its possible holders are the processes whose mount namespace reaches it.
+        var byDevice: [UInt64: PosixClassifier] = [:]
+        var caches: [UInt64: PossibleHolderFinder.Cache] = [:]
+        return objects.map { o in
+            let d = o.identity.device
+            let c = byDevice[d] ?? PosixClassifier(processes: processes, scope: scope, inheritWindow: inheritWindow,
+                                                   granularity: granularity, mountDevices: mountDevices, device: d)
+            byDevice[d] = c
+            let cache = caches[d] ?? c.finder.makeCache()
+            caches[d] = cache
+            return c.classify(o, cache: cache)
+        }
     }
 
     /// The verdict for one object.

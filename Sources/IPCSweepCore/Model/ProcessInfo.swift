@@ -30,6 +30,8 @@ public struct ProcessRecord: Sendable, Equatable {
     public var cgroup: String?
     /// The inode of /proc/PID/ns/ipc; nil when unreadable.
     public var ipcNamespace: UInt64?
+    /// The inode of /proc/PID/ns/mnt (which /dev/shm and mqueue mount it reaches); nil when unreadable.
+    public var mountNamespace: UInt64? = nil
     /// shmids this process maps (/proc/PID/maps `/SYSV%08x` lines); empty when maps were not read.
     public var attachedSegments: [Int32]
     /// The POSIX IPC objects it holds open (/proc/PID/fd) or maps (/proc/PID/maps); empty when not read.

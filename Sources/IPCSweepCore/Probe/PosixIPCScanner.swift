@@ -70,6 +70,10 @@ public struct PosixIPCScanner: Sendable {
     public var mqueueRoot: String?
     /// The mountinfo that describes both roots.
     public var mountInfoPath: String
+    /// Another process's root (`/proc/PID/root`) that both roots are inside, for another mount namespace; nil: the
+    /// tool's own root. Inside it, every component of a root is opened with O_NOFOLLOW: a symbolic link in that
+    /// namespace (which would resolve against the tool's own root) is never followed.
+    public var processRoot: String?
 
     /// The default shm root (glibc's shm_open and sem_open use /dev/shm).
     public static let defaultShmRoot = "/dev/shm"
@@ -77,10 +81,39 @@ public struct PosixIPCScanner: Sendable {
     public static let defaultMqueueRoot = "/dev/mqueue"
 
     public init(shmRoot: String = PosixIPCScanner.defaultShmRoot, mqueueRoot: String? = nil,
-                mountInfoPath: String = "/proc/self/mountinfo") {
+                mountInfoPath: String = "/proc/self/mountinfo", processRoot: String? = nil) {
         self.shmRoot = shmRoot
         self.mqueueRoot = mqueueRoot
         self.mountInfoPath = mountInfoPath
+        self.processRoot = processRoot
+    }
+
+    /// The scanner of process `pid`'s mount namespace: its /dev/shm and mqueue mount, read through
+    /// /proc/PID/root as its /proc/PID/mountinfo describes them.
+    public static func ofProcess(_ pid: Int32, procRoot: String = "/proc") -> PosixIPCScanner {
+        PosixIPCScanner(mountInfoPath: "\(procRoot)/\(pid)/mountinfo", processRoot: "\(procRoot)/\(pid)/root")
+    }
+
+    /// Opens a directory (O_RDONLY | O_DIRECTORY) given as a full path. A path inside another process's root
+    /// (`/proc/PID/root/...`) is walked from that root one component at a time with O_NOFOLLOW, so that nothing
+    /// in the other mount namespace can redirect it; any other path is opened as given. -1 with errno on failure
+    /// (ELOOP: a component is a symbolic link).
+    public static func openDirectory(_ path: String) -> Int32 {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: true)
+        guard parts.count >= 3, parts[0] == "proc", parts[1].allSatisfy({ $0.isASCII && $0.isNumber }), parts[2] == "root" else {
+            return open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        }
+        var fd = open("/" + parts[0...2].joined(separator: "/"), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        for component in parts.dropFirst(3) {
+            guard fd >= 0 else { return -1 }
+            if component == ".." { close(fd); errno = EINVAL; return -1 }
+            let next = openat(fd, String(component), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            let e = errno
+            close(fd)
+            errno = e
+            fd = next
+        }
+        return fd
     }
 
     /// Scans both roots: [shm, mqueue]. A root that is missing or not mounted is a result with `scanned == false`
@@ -142,8 +175,10 @@ public struct PosixIPCScanner: Sendable {
     // MARK: one root
 
     /// Reads one root directory through a descriptor.
-    func scanRoot(_ root: String, kind: PosixIPCKind, mounts: [PosixMount]) -> PosixScanResult {
-        let dir = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    func scanRoot(_ inner: String, kind: PosixIPCKind, mounts: [PosixMount]) -> PosixScanResult {
+        // `inner` as mountinfo names it; `root` as the tool reaches it.
+        let root = processRoot.map { ($0.hasSuffix("/") ? String($0.dropLast()) : $0) + (inner.hasPrefix("/") ? inner : "/" + inner) } ?? inner
+        let dir = Self.openDirectory(root)
         guard dir >= 0 else {
             let e = Errno(rawValue: errno)
             let what = kind == .mq
@@ -159,7 +194,7 @@ public struct PosixIPCScanner: Sendable {
             return PosixScanResult(root: root, kind: kind, scanned: false, skipReason: "\(root): fstat failed (\(Errno(rawValue: errno)))")
         }
         let device = UInt64(st.st_dev)
-        var mount = mounts.last { $0.device == device && $0.mountPoint == root } ?? mounts.last { $0.device == device }
+        var mount = mounts.last { $0.device == device && $0.mountPoint == inner } ?? mounts.last { $0.device == device }
         var warnings: [String] = []
         if kind == .mq {
             var fs = statfs()
@@ -198,7 +233,7 @@ public struct PosixIPCScanner: Sendable {
         var ignored: [String] = []
         for name in names {
             guard let o = Self.object(dir: dir, name: name, prefix: prefix, device: device, kind: kind,
-                                      ignored: &ignored, warnings: &warnings) else { continue }
+                                      ignored: &ignored, warnings: &warnings, viaDescriptor: processRoot != nil) else { continue }
             objects.append(o)
         }
         objects.sort { $0.path < $1.path }
@@ -209,7 +244,7 @@ public struct PosixIPCScanner: Sendable {
 
     /// One entry, or nil when it is not a regular file of this mount (then `ignored` says what it was) or vanished.
     static func object(dir: Int32, name: String, prefix: String, device: UInt64, kind: PosixIPCKind,
-                       ignored: inout [String], warnings: inout [String]) -> PosixIPCObject? {
+                       ignored: inout [String], warnings: inout [String], viaDescriptor: Bool = false) -> PosixIPCObject? {
         var st = stat()
         guard fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { return nil }  // vanished meanwhile
         let path = prefix + name
@@ -233,8 +268,10 @@ public struct PosixIPCScanner: Sendable {
             case .failure(let e):
                 warnings.append("cannot read the state of queue \(path) (\(e)): its depth and notification are unknown; run as root")
             }
-        } else if lgetxattr(path, "system.posix_acl_access", nil, 0) > 0 {
-            switch AccessControlList.read(path) {
+        } else if case let aclPath = viaDescriptor ? "/proc/self/fd/\(dir)/\(name)" : path,
+                  lgetxattr(aclPath, "system.posix_acl_access", nil, 0) > 0 {
+            // In another mount namespace the ACL is read relative to the root's descriptor, not through its path.
+            switch AccessControlList.read(aclPath) {
             case .success(let a): acl = a
             case .failure(let e) where e == .noSuchFileOrDirectory: return nil
             case .failure(let e):

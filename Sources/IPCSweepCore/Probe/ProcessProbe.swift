@@ -117,6 +117,7 @@ public struct ProcessProbe: Sendable {
             pid: pid, ppid: parsed.ppid, state: parsed.state, uid: UInt32.max, euid: UInt32.max, credentialsKnown: false,
             comm: parsed.comm, exe: exe, startTime: boot + Double(parsed.startTicks) / ticksPerSecond,
             cgroup: cgroup, ipcNamespace: ns)
+        r.mountNamespace = reader.readLink(dir, "ns/mnt", { Self.namespaceInode($0) }) ?? nil
         if let status { Self.apply(status, to: &r) }
         return r
     }

@@ -205,7 +205,8 @@ public final class PosixRemover {
 
     /// Opens the object's mount root as a directory and checks it is still the mount the object was found on.
     private func openRoot(_ o: PosixIPCObject) -> Result<Int32, Errno> {
-        let fd = open(o.directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        // /proc/PID/root/... (another mount namespace) is walked with O_NOFOLLOW from that root.
+        let fd = PosixIPCScanner.openDirectory(o.directory)
         guard fd >= 0 else { return .failure(Errno(rawValue: errno)) }
         var st = stat()
         guard fstat(fd, &st) == 0, UInt64(st.st_dev) == o.identity.device else {

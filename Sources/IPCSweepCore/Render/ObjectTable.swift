@@ -34,7 +34,7 @@ public struct ObjectTable {
         // PERMS are the permission bits only (mode & 0777, as lsipc shows them); a segment's SHM_DEST/SHM_LOCKED
         // flags go to STATUS (as in `ipcs -m`): always in CSV, in the table only when some row has a flag.
         let withStatus = forCSV || items.contains { !IPCTextFormat.status($0.object.perm.mode).isEmpty }
-        let withNamespace = items.contains { $0.namespace != nil }
+        let withNamespace = items.contains { $0.namespace != nil } || posix.contains { $0.namespace != nil }
         var columns: [Table.Column] = withNamespace ? [.init("NAMESPACE", flexible: true, minWidth: 10)] : []
         columns += [
             .init("TYPE", minWidth: 3), .init("ID", right: true), .init("KEY", minWidth: 10),
@@ -80,9 +80,8 @@ public struct ObjectTable {
             if withReason { row.append(.init(c.reasons.first ?? "")) }
             return row
         }
-        // POSIX objects are those of the tool's own mount namespace.
         let posixRows = posix.map {
-            (withNamespace ? [Table.Cell("-")] : [])
+            (withNamespace ? [Table.Cell(Self.namespace($0.namespace))] : [])
                 + PosixRender.row($0, users: users, now: now, withReason: withReason, withStatus: withStatus,
                                   absoluteTimes: absoluteTimes, forCSV: forCSV)
         }

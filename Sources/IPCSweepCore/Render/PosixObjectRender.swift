@@ -120,6 +120,11 @@ public enum PosixRender {
         time(o.mtimeNs, "mtime", into: &d)
         time(o.ctime, "ctime", into: &d)
         time(o.lastChange, "lastActivity", into: &d)
+        // Another IPC namespace's object carries the same `namespace` object as a System V one.
+        if let ns = c.namespace {
+            d["namespace"] = .object(["inode": .int(Int64(bitPattern: ns.inode)), "owner": .string(ns.owner),
+                                      "pid": ns.pid.map { .int(Int64($0)) } ?? .null])
+        }
         return .object(d)
     }
 
