@@ -18,7 +18,7 @@ public struct InspectionOptions: Sendable {
     public var posixKinds: Set<PosixIPCKind>
     /// Where the POSIX objects are read from (its roots are parameters: another mount namespace can be given).
     public var posixScanner: PosixIPCScanner
-    /// Another IPC namespace to inspect (`--namespace`); nil: the tool's own. Its POSIX objects are not read.
+    /// Another IPC namespace to inspect (`--namespace`); nil: the tool's own. Its POSIX objects are those of the mount namespace of a process in it (/proc/PID/root).
     public var namespace: IPCNamespaceThread?
 
     public init(procRoot: String = "/proc", source: IPCSource = .auto, kinds: Set<IPCKind> = Set(IPCKind.allCases),

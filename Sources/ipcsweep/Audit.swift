@@ -159,7 +159,7 @@ struct Audit: ParsableCommand {
                 limitsError = "\(error)"
                 warn("\(error); the report\(where_) has no kernel limits (check that \(source.procRoot)/sys/kernel is readable)")
             }
-            // POSIX objects: the tool's own mount namespace only (another namespace's /dev/shm is not read).
+            // POSIX objects: those of the namespace's mount namespace (each filesystem in one report only).
             var posix: [PosixScanResult] = []
             if !noPosix {
                 var byKind = filter

@@ -13,16 +13,7 @@ final class NamespacePosixScenarioTests: XCTestCase {
         """
         mount -t tmpfs tmpfs /run
         mkdir -p /run/h && chmod 1777 /run/h
-        SLICE=\(cgroupRoot)/ipcsweep-nsposix-\(id).slice
-        mkdir -p $SLICE/docker-a\(id).scope $SLICE/libpod-b\(id).scope
-        cleanup() {
-            for cg in $SLICE/*.scope; do
-                for p in $(cat $cg/cgroup.procs 2>/dev/null); do kill -9 $p 2>/dev/null || true; done
-            done
-            sleep 0.3
-            rmdir $SLICE/*.scope $SLICE 2>/dev/null || true
-        }
-        trap cleanup EXIT
+        \(NamespaceScenarioTests.slice("ipcsweep-nsposix-\(id)", id))
         cat > /run/h/hold.py <<'PY'
         # hold.py fd NAME READY: keep a descriptor of /dev/shm/NAME; hold.py mq NAME READY: mq_open and keep it.
         import ctypes, os, sys, time
@@ -151,5 +142,38 @@ final class NamespacePosixScenarioTests: XCTestCase {
         let after = try posix(s, "after.json")
         XCTAssertEqual(Set(after.keys), ["posix-shm:held_a", "posix-mq:q_a", "posix-shm:held_b", "posix-shm:orphan_b",
                                          "posix-mq:q_b", "posix-shm:orphan_host"])
+    }
+
+    /// A container whose /dev/shm is a symbolic link (to a path that, resolved against the host's root, is a
+    /// decoy of the host): never followed, nothing listed or removed there. A namespace kept only by a bind
+    /// mount has no process to locate its POSIX objects: a warning, System V objects only.
+    func testSymlinkedContainerShmIsNotFollowedAndANamespaceWithoutProcessSaysSo() throws {
+        let s = try Scenario.run("""
+            mount -t tmpfs tmpfs /run
+            mount -t tmpfs tmpfs /mnt
+            mkdir -p /mnt/x /run/ipcns && echo decoy > /mnt/x/decoy && chmod 600 /mnt/x/decoy
+            touch /run/ipcns/kept
+            unshare --ipc sh -c 'mount --bind /proc/self/ns/ipc /run/ipcns/kept'
+            unshare --ipc --pid --mount --fork --propagation private bash -c '
+                mount -t tmpfs tmpfs /mnt && mkdir /mnt/x && echo inner > /mnt/x/inner
+                mount -t tmpfs tmpfs /dev && ln -s /mnt/x /dev/shm
+                touch /run/ready; exec sleep 300' &
+            PC=$!
+            for i in $(seq 100); do [ -e /run/ready ] && break; sleep 0.05; done
+            sleep 3.2
+            ipcsweep list --namespace $PC --type posix --format json > $OUT/c.json 2> $OUT/c.err
+            ipcsweep clean --namespace $PC --yes --type posix --format json > $OUT/clean.json 2> /dev/null || true
+            ls /mnt/x > $OUT/left
+            ipcsweep list --namespace /run/ipcns/kept --type posix --format json > $OUT/kept.json 2> $OUT/kept.err
+            kill $PC
+            """)
+        let objects = try s.json("c.json")["objects"] as? [[String: Any]] ?? []
+        XCTAssertTrue(objects.isEmpty, "nothing through the link: \(objects)")
+        let err = try s.file("c.err")
+        XCTAssertTrue(err.contains("/dev/shm is or passes through a symbolic link") && err.contains("not followed"), err)
+        XCTAssertEqual(try s.file("left"), "decoy\n", "the host's decoy is untouched")
+        XCTAssertTrue((try s.json("clean.json")["results"] as? [[String: Any]] ?? []).isEmpty)
+        let kept = try s.file("kept.err")
+        XCTAssertTrue(kept.contains("no process of it is left") && kept.contains("System V objects only"), kept)
     }
 }

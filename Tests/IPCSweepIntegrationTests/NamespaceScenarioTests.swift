@@ -14,16 +14,7 @@ final class NamespaceScenarioTests: XCTestCase {
     static func prelude(_ id: String) -> String {
         """
         mount -t tmpfs tmpfs /run
-        SLICE=\(cgroupRoot)/ipcsweep-nstest-\(id).slice
-        mkdir -p $SLICE/docker-a\(id).scope $SLICE/libpod-b\(id).scope
-        cleanup() {
-            for cg in $SLICE/*.scope; do
-                for p in $(cat $cg/cgroup.procs 2>/dev/null); do kill -9 $p 2>/dev/null || true; done
-            done
-            sleep 0.3
-            rmdir $SLICE/*.scope $SLICE 2>/dev/null || true
-        }
-        trap cleanup EXIT
+        \(slice("ipcsweep-nstest-\(id)", id))
         container() {  # NAME CGROUP KEYBASE
             sh -c "echo \\$\\$ > $2/cgroup.procs; exec unshare --ipc --pid --mount --fork bash -c '
                 H=\\$(ipcsweep-testkit sem-create --key ${3}1 --as-uid 33)
@@ -54,6 +45,23 @@ final class NamespaceScenarioTests: XCTestCase {
         HB=$(holder $NSB)
         echo "$NSA" > $OUT/nsa; echo "$NSB" > $OUT/nsb; echo $HA > $OUT/ha; echo $HB > $OUT/hb
 
+        """
+    }
+
+    /// `$SLICE`, a name=systemd slice with a docker-a`ID`.scope and a libpod-b`ID`.scope, emptied (SIGKILL) and
+    /// removed when the script exits.
+    static func slice(_ name: String, _ id: String) -> String {
+        """
+        SLICE=\(cgroupRoot)/\(name).slice
+        mkdir -p $SLICE/docker-a\(id).scope $SLICE/libpod-b\(id).scope
+        cleanup() {
+            for cg in $SLICE/*.scope; do
+                for p in $(cat $cg/cgroup.procs 2>/dev/null); do kill -9 $p 2>/dev/null || true; done
+            done
+            sleep 0.3
+            rmdir $SLICE/*.scope $SLICE 2>/dev/null || true
+        }
+        trap cleanup EXIT
         """
     }
 

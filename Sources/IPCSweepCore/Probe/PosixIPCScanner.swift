@@ -108,7 +108,13 @@ public struct PosixIPCScanner: Sendable {
             guard fd >= 0 else { return -1 }
             if component == ".." { close(fd); errno = EINVAL; return -1 }
             let next = openat(fd, String(component), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-            let e = errno
+            var e = errno
+            // With O_DIRECTORY a symbolic link fails as ENOTDIR: say what it is.
+            var st = stat()
+            if next < 0, e == ENOTDIR, fstatat(fd, String(component), &st, AT_SYMLINK_NOFOLLOW) == 0,
+               st.st_mode & S_IFMT == S_IFLNK {
+                e = ELOOP
+            }
             close(fd)
             errno = e
             fd = next
@@ -181,6 +187,11 @@ public struct PosixIPCScanner: Sendable {
         let dir = Self.openDirectory(root)
         guard dir >= 0 else {
             let e = Errno(rawValue: errno)
+            if e == .tooManySymbolicLinkLevels, processRoot != nil {
+                let objects = kind == .mq ? "POSIX message queues" : "POSIX shared memory and named semaphores"
+                return PosixScanResult(root: root, kind: kind, scanned: false,
+                                       skipReason: "\(root) is or passes through a symbolic link in that mount namespace: not followed (it would resolve against the host's root), so its \(objects) were not inspected; inspect them from inside the container")
+            }
             let what = kind == .mq
                 ? (e == .noSuchFileOrDirectory
                     ? "\(root) does not exist: the mqueue filesystem is not mounted there, so POSIX message queues were not inspected; mount it with `mount -t mqueue none \(root)` or give the --mqueue-root it is mounted on"
