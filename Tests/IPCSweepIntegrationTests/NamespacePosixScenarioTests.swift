@@ -92,6 +92,7 @@ final class NamespacePosixScenarioTests: XCTestCase {
             ipcsweep list --all-namespaces --format json > $OUT/all.json
             COLUMNS=400 ipcsweep list --all-namespaces --type posix > $OUT/all.txt
             ipcsweep list --namespace $PA --format json > $OUT/a.json
+            ipcsweep show orphan_a --namespace $PA > $OUT/show.txt
             """)
         let all = try posix(s, "all.json")
         let a = try inode(s, "nsa"), b = try inode(s, "nsb"), host = try inode(s, "nshost")
@@ -120,6 +121,9 @@ final class NamespacePosixScenarioTests: XCTestCase {
         let one = try posix(s, "a.json")
         XCTAssertEqual(Set(one.keys), ["posix-shm:held_a", "posix-shm:orphan_a", "posix-mq:q_a"])
         XCTAssertEqual(one["posix-shm:orphan_a"]?["verdict"] as? String, "orphaned")
+        let show = try s.file("show.txt")
+        XCTAssertTrue(show.contains("IPC namespace   \(a) (docker-a\(id).scope"), show)
+        XCTAssertTrue(show.contains("/root/dev/shm/orphan_a"), show)
     }
 
     func testCleanNamespaceRemovesExactlyThatContainersPosixOrphan() throws {

@@ -167,6 +167,9 @@ public enum PosixRender {
         }
         lines.append("\(o.kind.noun) \(escaped(o.name))")
         field("path", escaped(o.path))
+        if let ns = c.namespace {
+            field("IPC namespace", "\(ns.inode) (\(ns.owner)\(ns.owner.hasPrefix("pid ") ? "" : ns.pid.map { ", pid \($0)" } ?? ""))")
+        }
         field("owner", "\(users.displayUser(o.uid)) (uid \(o.uid)), group \(users.displayGroup(o.gid)) (gid \(o.gid))")
         field("mode", "\(IPCTextFormat.octal(o.mode & 0o7777)) \(IPCTextFormat.modeString(o.mode & 0o777))")
         if let acl = o.acl {
