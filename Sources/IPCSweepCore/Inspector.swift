@@ -12,13 +12,17 @@ public struct InspectionOptions: Sendable {
     public var source: IPCSource
     public var kinds: Set<IPCKind>
     public var scope: ScopeSpec
+    /// Read every semaphore of every set (GETALL, GETPID, GETNCNT, GETZCNT). `clean` plans without it and
+    /// reads each candidate whole once, as its re-check.
+    public var semaphoreDetail: Bool
 
     public init(procRoot: String = "/proc", source: IPCSource = .auto, kinds: Set<IPCKind> = Set(IPCKind.allCases),
-                scope: ScopeSpec = ScopeSpec()) {
+                scope: ScopeSpec = ScopeSpec(), semaphoreDetail: Bool = true) {
         self.procRoot = procRoot
         self.source = source
         self.kinds = kinds
         self.scope = scope
+        self.semaphoreDetail = semaphoreDetail
     }
 }
 
@@ -49,7 +53,32 @@ public enum Inspector {
 
     /// Reads both snapshots and classifies. The tool's own pid and its ancestors never count as holders.
     public static func inspect(_ options: InspectionOptions, users: UserDirectory) throws -> Inspection {
-        let ipc = IPCProbe(procRoot: options.procRoot, kinds: options.kinds)
+        let r = try read(options)
+        let results = r.classifier(users: users).classify(r.snapshot)
+        return Inspection(snapshot: r.snapshot, processes: r.processes, scope: r.scope, classifications: results, now: r.now,
+                          warnings: r.warnings)
+    }
+
+    /// What `inspect` reads before classifying: the snapshots, the resolved scope, and how to make the classifier.
+    public struct Reading: Sendable {
+        public var snapshot: IPCSnapshot
+        public var processes: ProcessTable
+        public var scope: ResolvedScope?
+        public var now: Double
+        public var warnings: [String]
+        public var options: InspectionOptions
+        /// Pids that never count as holders (this ipcsweep).
+        public var excluded: Set<Int32>
+
+        /// The pure classifier over this process table and scope.
+        public func classifier(users: UserDirectory) -> Classifier {
+            Classifier(processes: processes, scope: scope, excluded: excluded, now: now, userName: { users.displayUser($0) })
+        }
+    }
+
+    /// Reads the IPC snapshot and the process table (with the catch-up pass, maps and thread ids) and resolves the scope.
+    public static func read(_ options: InspectionOptions) throws -> Reading {
+        let ipc = IPCProbe(procRoot: options.procRoot, kinds: options.kinds, semaphoreDetail: options.semaphoreDetail)
         // exe (a readlink per process) only for --exe scopes.
         let procProbe = ProcessProbe(procRoot: options.procRoot, details: options.scope.exes.isEmpty ? [] : [.exe])
 
@@ -89,10 +118,7 @@ public enum Inspector {
 
         let scope = options.scope.resolve(in: table)
         let excluded = options.procRoot == "/proc" ? table.selfAndAncestors(of: getpid()) : []
-        let classifier = Classifier(processes: table, scope: scope, excluded: excluded, now: now,
-                                    userName: { users.displayUser($0) })
-        let results = classifier.classify(snapshot)
-        return Inspection(snapshot: snapshot, processes: table, scope: scope, classifications: results, now: now,
-                          warnings: snapshot.warnings + (scope?.warnings ?? []))
+        return Reading(snapshot: snapshot, processes: table, scope: scope, now: now,
+                       warnings: snapshot.warnings + (scope?.warnings ?? []), options: options, excluded: excluded)
     }
 }

@@ -8,8 +8,7 @@ import Glibc
 
 extension AuditFindingClass: ExpressibleByArgument {}
 
-/// `audit --format`.
-enum AuditOutputFormat: String, ExpressibleByArgument, CaseIterable { case text, json, prometheus }
+extension AuditRequest.Format: ExpressibleByArgument {}
 
 /// The report for cron, monitoring and people: reads everything, hands it to `Auditor.report`, renders, writes.
 struct Audit: ParsableCommand {
@@ -38,7 +37,7 @@ struct Audit: ParsableCommand {
     @OptionGroup var scope: ScopeOptions
 
     @Option(help: "Output format: text (people, cron mail), json or prometheus (node_exporter textfile collector).")
-    var format: AuditOutputFormat = .text
+    var format: AuditRequest.Format = .text
 
     @Option(name: .customLong("output"), help: ArgumentHelp("Write the report to FILE atomically instead of standard output.", valueName: "FILE"),
             completion: .file())
@@ -54,11 +53,14 @@ struct Audit: ParsableCommand {
     @Flag(name: .customLong("quiet-if-clean"), help: "Print nothing in text format when there is nothing to report.")
     var quietIfClean = false
 
-    @Option(name: .customLong("warn-at"), help: ArgumentHelp("Usage at which a limit is reported as warning, in percent (default 80).", valueName: "PERCENT"))
-    var warnAt: String = "80"
+    @Option(name: .customLong("warn-at"), help: ArgumentHelp("Usage at which a limit is reported as warning, in percent (above 0, at most 100).", valueName: "PERCENT"))
+    var warnAt = Percentage(fraction: 0.80)
 
-    @Option(name: .customLong("critical-at"), help: ArgumentHelp("Usage at which a limit is reported as critical, in percent (default 95).", valueName: "PERCENT"))
-    var criticalAt: String = "95"
+    @Option(name: .customLong("critical-at"), help: ArgumentHelp("Usage at which a limit is reported as critical, in percent (above 0, at most 100).", valueName: "PERCENT"))
+    var criticalAt = Percentage(fraction: 0.95)
+
+    @Flag(help: "Indent JSON for people (the default on a terminal; otherwise JSON is compact, one line).")
+    var pretty = false
 
     @Option(name: .customLong("shm-root"), help: ArgumentHelp("Where POSIX shared memory and named semaphores live.", valueName: "DIR"),
             completion: .directory)
@@ -71,22 +73,8 @@ struct Audit: ParsableCommand {
     @Flag(name: .customLong("no-posix"), help: "Do not look at POSIX IPC objects under --shm-root and --mqueue-root.")
     var noPosix = false
 
-    /// "80", "80%", "80.5 %" -> 0.805; nil when not a percentage in (0, 100].
-    static func parsePercent(_ text: String) -> Double? {
-        var t = text.filter { $0 != " " }
-        if t.hasSuffix("%") { t = String(t.dropLast()) }
-        guard let v = Double(t), v > 0, v <= 100 else { return nil }
-        return v / 100
-    }
-
     func validate() throws {
-        guard let w = Self.parsePercent(warnAt) else {
-            throw ValidationError("--warn-at \(warnAt): not a percentage; give a number above 0 and at most 100, e.g. 80")
-        }
-        guard let c = Self.parsePercent(criticalAt) else {
-            throw ValidationError("--critical-at \(criticalAt): not a percentage; give a number above 0 and at most 100, e.g. 95")
-        }
-        if w > c {
+        if warnAt.fraction > criticalAt.fraction {
             throw ValidationError("--warn-at \(warnAt) is above --critical-at \(criticalAt); the warning threshold must not exceed the critical one")
         }
         if let o = outputFile, let s = stateFile, o == s {
@@ -96,78 +84,25 @@ struct Audit: ParsableCommand {
 
     func run() throws {
         let users = UserDirectory()
-        let names = NameLookup(users)
         let filter = try filters.filter(users: users)
-        // Every kind is read: the limits count every object of the namespace, whatever the filters.
-        let result = try inspect(source: source, scope: scope, users: users)
-        let items = result.classifications.filter { filter.matches($0, now: result.now) }
-
-        var limits: KernelLimits?
-        var limitsError: String?
-        do { limits = try IPCProbe(procRoot: source.procRoot).limits() } catch {
-            limitsError = "\(error)"
-            warn("\(error); the report has no kernel limits (check that \(source.procRoot)/sys/kernel is readable)")
+        let probe = IPCProbe(procRoot: source.procRoot)
+        let posix = PosixIPCScanner(shmRoot: shmRoot, mqueueRoot: mqueueRoot)
+        let request = AuditRequest(
+            filter: filter, format: format, pretty: pretty || (outputFile == nil && Terminal.stdoutIsTerminal),
+            outputFile: outputFile, stateFile: stateFile, failOn: Set(failOn), quietIfClean: quietIfClean,
+            thresholds: AuditThresholds(warning: warnAt.fraction, critical: criticalAt.fraction), posix: !noPosix)
+        let environment = AuditEnvironment(
+            inspect: { try inspect(source: source, scope: scope, users: users) },
+            limits: { try probe.limits() },
+            scanPosix: { posix.scan() },
+            readFile: { path throws(FileError) in try FileIO.read(path) },
+            writeAtomically: { bytes, path throws(FileError) in try FileIO.writeAtomically(bytes, to: path) },
+            stdout: { bytes in bytes.withUnsafeBytes { writeAll(1, $0) } },
+            warn: { warn($0) }, names: NameLookup(users), pageSize: Int64(max(1, sysconf(Int32(_SC_PAGESIZE)))))
+        let status: Int32
+        do { status = try AuditSession(request: request, environment: environment).run() } catch let e as AuditSessionError {
+            throw CLIError(e.description)
         }
-
-        var posix: [PosixScanResult] = []
-        if !noPosix {
-            posix = Auditor.filter(PosixIPCScanner(shmRoot: shmRoot, mqueueRoot: mqueueRoot).scan(), with: filter)
-            posix.flatMap(\.warnings).forEach(warn)
-        }
-
-        let (previous, stateNote, replaceState) = try readState()
-        let kinds = filter.kinds.isEmpty ? Set(IPCKind.allCases) : filter.kinds
-        let report = Auditor.report(
-            AuditInput(classifications: items, snapshot: result.snapshot, kinds: kinds, limits: limits,
-                       limitsError: limitsError, pageSize: Int64(max(1, sysconf(Int32(_SC_PAGESIZE)))), posix: posix,
-                       previousState: previous, stateNote: stateNote,
-                       thresholds: AuditThresholds(warning: Self.parsePercent(warnAt) ?? 0.8,
-                                                   critical: Self.parsePercent(criticalAt) ?? 0.95),
-                       now: result.now, source: result.snapshot.source, scope: result.scope?.description,
-                       warnings: result.warnings),
-            names: names)
-
-        let text: String
-        switch format {
-        case .text: text = AuditTextRenderer().render(report, quietIfClean: quietIfClean)
-        case .json: text = try AuditJSON.render(report)
-        case .prometheus: text = AuditPrometheus.render(report)
-        }
-        if let path = outputFile {
-            do { try FileIO.writeAtomically(Array(text.utf8), to: path) } catch {
-                throw CLIError("cannot write the report to \(path): \(error); check that its directory exists and is writable (nothing was left behind)")
-            }
-        } else {
-            emit(text)
-        }
-
-        if let path = stateFile, replaceState {
-            let next = AuditStateDiff.next(previous: previous, report: report)
-            do { try FileIO.writeAtomically(try next.encoded(), to: path) } catch {
-                throw CLIError("cannot write the audit state to \(path): \(error); check that its directory exists and is writable")
-            }
-        }
-
-        let failing = report.findingClasses.intersection(failOn)
-        if !failing.isEmpty {
-            throw ExitCode(3)
-        }
-    }
-
-    /// The previous state (nil on the first run), a note for the report, and whether to write the state afterwards.
-    private func readState() throws -> (AuditState?, String?, Bool) {
-        guard let path = stateFile else { return (nil, nil, false) }
-        let bytes: [UInt8]
-        do { bytes = try FileIO.read(path) } catch {
-            if error.errno == .noSuchFileOrDirectory {
-                return (nil, "No previous audit state in \(path): this audit is the baseline.", true)
-            }
-            throw CLIError("cannot read the audit state \(path): \(error.errno); fix its permissions or give another --state file")
-        }
-        do { return (try AuditState.decode(bytes, path: path), nil, true) } catch {
-            if error.newerVersion { throw CLIError(error.description) }
-            warn(error.description)
-            return (nil, "The audit state in \(path) was unreadable: this audit is a new baseline.", true)
-        }
+        if status != 0 { throw ExitCode(status) }
     }
 }

@@ -49,13 +49,11 @@ struct Clean: ParsableCommand {
             completion: .file())
     var lockFile: String?
 
-    @Option(name: .customLong("lock-wait"), help: ArgumentHelp("How long to wait for another clean to finish before giving up.", valueName: "DURATION"))
-    var lockWait: String = "10s"
+    @Option(name: .customLong("lock-wait"), help: ArgumentHelp("How long to wait for another clean to finish before giving up (30s, 2m).", valueName: "DURATION"))
+    var lockWait = TimeSpan(seconds: 10)
 
     func validate() throws {
-        if TimeFormat.parseDuration(lockWait) == nil {
-            throw ValidationError("--lock-wait \(lockWait): not a duration; give a number with s, m or h (e.g. 30s)")
-        }
+        try output.checkColumns(CleanFields.table, kinds: Set(filters.types), command: "clean")
         if let d = saveTo, d.isEmpty { throw ValidationError("--save-to needs a directory") }
         if source.procRoot != "/proc" && !dryRun {
             throw ValidationError("--proc \(source.procRoot): a procfs copy does not describe this kernel's objects; clean removes only from the live /proc (use --dry-run to see the plan for the copy)")
@@ -65,42 +63,56 @@ struct Clean: ParsableCommand {
     func run() throws {
         let users = UserDirectory()
         let filter = try filters.filter(users: users)
-        let interactive = !yes && !dryRun
-        if !interactive { CleanSignals.install() }
-        if let dir = saveTo, !dryRun { try prepareSaveDirectory(dir) }
-
-        // Plan under the lock, so that two cleaners never work from the same plan.
-        var lock: CleanLock?
-        if !dryRun && !interactive { lock = try takeLock() }
-
-        let inspection = try inspect(source: source, kinds: filter.kinds, scope: scope, users: users)
-        let matched = inspection.classifications.filter { filter.matches($0, now: inspection.now) }
-        let policy = CleanPolicy(includeSuspect: includeSuspect, discardMessages: discardMessages,
-                                 saveTo: saveTo, dryRun: dryRun)
-        let plan = CleanPlanner(policy: policy).plan(matched)
-
-        if interactive && plan.contains(where: \.goesAhead) {
-            try confirm(plan, users: users)
-            CleanSignals.install()
-            lock = try takeLock()
+        let policy = CleanPolicy(includeSuspect: includeSuspect, discardMessages: discardMessages, saveTo: saveTo,
+                                 dryRun: dryRun)
+        let options = { (detail: Bool) in
+            InspectionOptions(procRoot: source.procRoot, source: source.source,
+                              kinds: filter.kinds.isEmpty ? Set(IPCKind.allCases) : filter.kinds, scope: scope.spec,
+                              semaphoreDetail: detail)
         }
-
-        let remover = Remover(kernel: LiveRemovalKernel(), policy: policy)
-        remover.pendingSignal = CleanSignals.pending
-        if !dryRun {
-            let log = CleanSyslog(users: users)
-            remover.log = { log.log($0) }
-        }
-        #if DEBUG
-        remover.beforeRecheck = TestHook.fromEnvironment()
-        #endif
-        var run = remover.run(plan)
-        lock?.release()
+        let environment = CleanEnvironment(
+            read: { detail in
+                do {
+                    let r = try Inspector.read(options(detail))
+                    r.warnings.forEach(warn)
+                    return r
+                } catch let e as ProbeError {
+                    throw CLIError(e.description)
+                }
+            },
+            classify: { $0.classifier(users: users).classify($0.snapshot) },
+            decider: { reading in
+                let d = CleanDecider(reading: reading, users: users, watchBirths: source.procRoot == "/proc")
+                return { d.classify($0) }
+            },
+            prepareSaveDirectory: prepareSaveDirectory,
+            lock: {
+                let l = try takeLock()
+                return (l.path, { l.release() })
+            },
+            installSignals: { CleanSignals.install() },
+            confirm: { try confirm($0, users: users) },
+            remover: { policy in
+                let remover = Remover(kernel: LiveRemovalKernel(), policy: policy)
+                remover.pendingSignal = CleanSignals.pending
+                if !policy.dryRun {
+                    let log = CleanSyslog(users: users)
+                    remover.log = { log.log($0) }
+                }
+                #if DEBUG
+                remover.beforeRecheck = TestHook.fromEnvironment()
+                #endif
+                return remover
+            })
+        let session = CleanSession(request: CleanRequest(filter: filter, policy: policy, confirm: !yes && !dryRun),
+                                   environment: environment)
+        let result = try session.run()
+        var run = result.run
         // A signal that came when nothing (more) was to be started still makes the run exit non-zero.
         if run.interruption == nil, let s = CleanSignals.pending() { run.interruption = s }
 
-        try report(run, inspection: inspection, users: users, lockPath: lock?.path)
-        retainUntilExit(inspection, matched, plan, run)
+        try report(run, reading: result.reading, users: users, lockPath: result.lockPath)
+        retainUntilExit(result, run)
         if let s = run.interruption {
             let done = run.counts.removed
             warn("stopped by \(s.description) after \(done) removal\(done == 1 ? "" : "s"); the object in hand was finished, the rest were not attempted; run clean again to continue")
@@ -128,7 +140,7 @@ struct Clean: ParsableCommand {
             .compactMapValues { $0 }
         let paths = lockFile.map { [$0] } ?? CleanLock.candidatePaths(euid: geteuid(), environment: env)
         do {
-            return try CleanLock.acquire(paths: paths, wait: TimeFormat.parseDuration(lockWait) ?? 10,
+            return try CleanLock.acquire(paths: paths, wait: lockWait.seconds,
                                          stop: { CleanSignals.pending()?.description })
         } catch {
             throw CLIError(error.description)
@@ -141,11 +153,13 @@ struct Clean: ParsableCommand {
         guard isatty(0) == 1 else {
             throw CLIError("refusing to remove \(going.count) object\(going.count == 1 ? "" : "s") without confirmation: standard input is not a terminal; give --yes to remove them, or --dry-run to see the plan")
         }
-        let preview = CleanRun(results: going.map {
+        let preview = going.map {
             CleanResult(classification: $0.classification, outcome: .planned,
                         reason: $0.classification.reasons.first ?? "", planned: true)
-        }, interruption: nil, dryRun: true)
-        writeAll(2, CleanReport.table(preview.results, users: users)
+        }
+        let t = CleanFields.table
+        let ctx = RenderContext(users: users, now: 0, style: .table(absoluteTimes: false))
+        writeAll(2, t.table(preview, columns: (try? t.columns(.defaults, kinds: [], command: "clean")) ?? [], context: ctx)
             .render(width: Terminal.width, headings: true, color: output.useColor))
         writeAll(2, "Remove these \(going.count) object\(going.count == 1 ? "" : "s")? Each is re-checked first. [y/N] ")
         var line: [UInt8] = []
@@ -157,22 +171,33 @@ struct Clean: ParsableCommand {
         }
     }
 
-    func report(_ run: CleanRun, inspection: Inspection, users: UserDirectory, lockPath: String?) throws {
+    /// The report in the chosen format, from `CleanFields` (JSON streamed in pieces).
+    func report(_ run: CleanRun, reading: Inspector.Reading, users: UserDirectory, lockPath: String?) throws {
         if quiet && !run.hadWork && run.interruption == nil { return }
         let shown = quiet ? run.results.filter(\.planned) : run.results
-        switch output.format {
-        case .json:
-            emit(try JSONOutput.render(CleanReportJSON(run: run, users: users, scope: inspection.scope,
-                                                       warnings: inspection.warnings, lockPath: lockPath)
-                .withResults(shown)))
-        case .csv:
-            emit(CleanReport.table(shown, users: users).csv(headings: !output.noHeadings))
-        case .table:
-            if !shown.isEmpty {
-                emit(CleanReport.table(shown, users: users)
-                    .render(width: Terminal.width, headings: !output.noHeadings, color: output.useColor))
+        let t = CleanFields.table
+        let kinds = Set(filters.types)
+        do throws(ColumnError) {
+            switch output.format {
+            case .json:
+                CleanDocument(run: run, shown: shown, users: users, scope: reading.scope?.description,
+                              warnings: reading.warnings, lockPath: lockPath,
+                              fields: try t.jsonFields(output.columns, kinds: kinds, command: "clean"))
+                    .write(pretty: output.prettyJSON) { writeAll(1, $0) }
+            case .csv:
+                let ctx = RenderContext(users: users, now: reading.now, style: .csv)
+                emit(t.table(shown, columns: try t.columns(output.columns, kinds: kinds, command: "clean"), context: ctx)
+                    .csv(headings: !output.noHeadings))
+            case .table:
+                if !shown.isEmpty {
+                    let ctx = RenderContext(users: users, now: reading.now, style: .table(absoluteTimes: false))
+                    emit(t.table(shown, columns: try t.columns(output.columns, kinds: kinds, command: "clean"), context: ctx)
+                        .render(width: Terminal.width, headings: !output.noHeadings, color: output.useColor))
+                }
+                emit(CleanReport.summary(run) + "\n")
             }
-            emit(CleanReport.summary(run) + "\n")
+        } catch {
+            throw CLIError(error.description)
         }
     }
 }

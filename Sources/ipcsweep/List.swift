@@ -10,43 +10,61 @@ struct List: ParsableCommand {
     @OptionGroup var scope: ScopeOptions
     @OptionGroup var output: OutputOptions
 
+    func validate() throws {
+        try output.checkColumns(ObjectFields.table, kinds: Set(filters.types), command: "list")
+    }
+
     func run() throws {
         let users = UserDirectory()
         let filter = try filters.filter(users: users)
         let result = try inspect(source: source, kinds: filter.kinds, scope: scope, users: users)
         let items = result.classifications.filter { filter.matches($0, now: result.now) }
-        try ObjectOutput(output: output, users: users, inspection: result, withReason: false).print(items)
+        try ObjectOutput(output: output, users: users, inspection: result, kinds: filter.kinds, command: "list").print(items)
         retainUntilExit(result, items)
     }
 }
 
-/// Prints classified objects as table, JSON or CSV (list and orphans).
+/// Prints classified objects as table, JSON or CSV (list, orphans, show), all from `ObjectFields.table`.
 struct ObjectOutput {
     var output: OutputOptions
     var users: UserDirectory
     var inspection: Inspection
-    var withReason: Bool
+    /// The columns when `--columns` is not given.
+    var defaultColumns: [String] = ObjectFields.table.defaultColumns
+    /// The kinds asked for (`--type`), against which `--columns` is checked.
+    var kinds: Set<IPCKind>
+    var command: String
 
     func print(_ items: [Classification], summary: String? = nil) throws {
-        switch output.format {
-        case .json:
-            // Streamed: byte for byte what JSONOutput.render prints, in 64 KiB pieces.
-            ObjectListJSON(objects: items, users: users, scope: inspection.scope, warnings: inspection.warnings,
-                           source: inspection.snapshot.source).stream { writeAll(1, $0) }
-        case .csv:
-            let t = ObjectTable(users: users, now: inspection.now, withReason: withReason, forCSV: true).table(items)
-            emit(t.csv(headings: !output.noHeadings))
-        case .table:
-            let width = Terminal.width
-            var table = ObjectTable(users: users, now: inspection.now, withReason: withReason).table(items)
-            // Absolute times only where space allows.
-            if let w = width, table.render(width: nil, headings: true, color: false)
-                .split(separator: "\n").contains(where: { $0.count > w }) {
-                table = ObjectTable(users: users, now: inspection.now, withReason: withReason, absoluteTimes: false)
-                    .table(items)
+        let fields = FieldTable(fields: ObjectFields.table.fields, defaultColumns: defaultColumns,
+                                kindOf: { $0.object.kind })
+        do throws(ColumnError) {
+            switch output.format {
+            case .json:
+                let doc = ObjectDocument(objects: items, users: users, scope: inspection.scope, warnings: inspection.warnings,
+                                         source: inspection.snapshot.source,
+                                         fields: try fields.jsonFields(output.columns, kinds: kinds, command: command))
+                doc.write(pretty: output.prettyJSON) { writeAll(1, $0) }
+            case .csv:
+                let columns = try fields.columns(output.columns, kinds: kinds, command: command)
+                let ctx = RenderContext(users: users, now: inspection.now, style: .csv)
+                emit(fields.table(items, columns: columns, context: ctx).csv(headings: !output.noHeadings))
+            case .table:
+                let columns = try fields.columns(output.columns, kinds: kinds, command: command)
+                let width = Terminal.width
+                let ctx = RenderContext(users: users, now: inspection.now, style: .table(absoluteTimes: true))
+                var table = fields.table(items, columns: columns, context: ctx)
+                // Absolute times only where space allows.
+                if let w = width, table.naturalWidth(headings: !output.noHeadings) > w {
+                    ctx.style = .table(absoluteTimes: false)
+                    ctx.resetTimes()
+                    table = fields.table(items, columns: columns, context: ctx)
+                }
+                if !items.isEmpty { emit(table.render(width: width, headings: !output.noHeadings, color: output.useColor)) }
+                if let summary { emit(summary + "\n") }
             }
-            if !items.isEmpty { emit(table.render(width: width, headings: !output.noHeadings, color: output.useColor)) }
-            if let summary { emit(summary + "\n") }
+        } catch {
+            throw ValidationError(error.description)
         }
     }
 }

@@ -8,6 +8,19 @@ import Glibc
 extension IPCKind: ExpressibleByArgument {}
 extension Verdict: ExpressibleByArgument {}
 extension IPCSource: ExpressibleByArgument {}
+extension TimeSpan: ExpressibleByArgument {
+    public init?(argument: String) { self.init(parsing: argument) }
+}
+extension Percentage: ExpressibleByArgument {
+    public init?(argument: String) { self.init(parsing: argument) }
+}
+extension IPCKey: ExpressibleByArgument {
+    public init?(argument: String) { self.init(parsing: argument) }
+}
+extension ColumnSelection: ExpressibleByArgument {
+    public init?(argument: String) { self.init(parsing: argument) }
+    public var defaultValueDescription: String { "the command's usual columns" }
+}
 
 /// A runtime failure whose text names the input and says what to do.
 struct CLIError: Error, CustomStringConvertible {
@@ -34,7 +47,7 @@ struct FilterOptions: ParsableArguments {
     var users: [String] = []
 
     @Option(name: .customLong("key"), help: ArgumentHelp("Only this key, hex 0x... or decimal (repeatable).", valueName: "KEY"))
-    var keys: [String] = []
+    var keys: [IPCKey] = []
 
     @Option(name: .customLong("id"), help: ArgumentHelp("Only this id (repeatable).", valueName: "ID"))
     var ids: [Int32] = []
@@ -43,16 +56,7 @@ struct FilterOptions: ParsableArguments {
     var verdicts: [Verdict] = []
 
     @Option(name: .customLong("idle-for"), help: ArgumentHelp("Only objects with no activity for at least this long (90s, 15m, 2h, 7d).", valueName: "DURATION"))
-    var idleFor: String?
-
-    func validate() throws {
-        for k in keys where ObjectFilter.parseKey(k) == nil {
-            throw ValidationError("--key \(k): not a key; give hex like 0x0000162e or a decimal number")
-        }
-        if let d = idleFor, TimeFormat.parseDuration(d) == nil {
-            throw ValidationError("--idle-for \(d): not a duration; give a number with s, m, h, d or w (e.g. 15m)")
-        }
-    }
+    var idleFor: TimeSpan?
 
     /// Resolves names to uids; an unknown user name is a one-line error.
     func filter(users directory: UserDirectory) throws -> ObjectFilter {
@@ -63,8 +67,8 @@ struct FilterOptions: ParsableArguments {
             }
             uids.insert(uid)
         }
-        return ObjectFilter(kinds: Set(types), uids: uids, keys: Set(keys.compactMap(ObjectFilter.parseKey)),
-                            ids: Set(ids), verdicts: Set(verdicts), idleFor: idleFor.flatMap(TimeFormat.parseDuration))
+        return ObjectFilter(kinds: Set(types), uids: uids, keys: Set(keys.map(\.value)),
+                            ids: Set(ids), verdicts: Set(verdicts), idleFor: idleFor?.seconds)
     }
 }
 
@@ -101,10 +105,17 @@ struct ScopeOptions: ParsableArguments {
 enum ObjectFormat: String, ExpressibleByArgument, CaseIterable { case table, json, csv }
 enum ColorChoice: String, ExpressibleByArgument, CaseIterable { case auto, always, never }
 
-/// --format, --color, --no-headings.
+/// --format, --columns, --pretty, --color, --no-headings.
 struct OutputOptions: ParsableArguments {
     @Option(help: "Output format: table, json or csv.")
     var format: ObjectFormat = .table
+
+    @Option(name: [.customShort("o"), .customLong("columns")],
+            help: ArgumentHelp("Columns (table, CSV) or fields (JSON) to show, comma-separated: LIST replaces the defaults, +LIST adds to them, all shows every field (see COLUMNS in the manual).", valueName: "LIST"))
+    var columns: ColumnSelection = .defaults
+
+    @Flag(help: "Indent JSON for people (the default on a terminal; otherwise JSON is compact, one line).")
+    var pretty = false
 
     @Option(help: "Colour: auto (only on a terminal, and not when NO_COLOR is set), always or never.")
     var color: ColorChoice = .auto
@@ -113,6 +124,17 @@ struct OutputOptions: ParsableArguments {
     var noHeadings = false
 
     var useColor: Bool { Terminal.useColor(color) }
+    /// Checks `--columns` against the command's fields and the kinds asked for (a usage error names the column).
+    func checkColumns<Row>(_ table: FieldTable<Row>, kinds: Set<IPCKind>, command: String) throws {
+        do {
+            _ = try table.columns(columns, kinds: kinds, command: command)
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+
+    /// Pretty JSON when asked, or on a terminal.
+    var prettyJSON: Bool { pretty || Terminal.stdoutIsTerminal }
 }
 
 /// Facts about standard output.

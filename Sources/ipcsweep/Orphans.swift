@@ -10,6 +10,10 @@ struct Orphans: ParsableCommand {
     @OptionGroup var scope: ScopeOptions
     @OptionGroup var output: OutputOptions
 
+    func validate() throws {
+        try output.checkColumns(ObjectFields.table, kinds: Set(filters.types), command: "orphans")
+    }
+
     func run() throws {
         let users = UserDirectory()
         var filter = try filters.filter(users: users)
@@ -25,7 +29,8 @@ struct Orphans: ParsableCommand {
         } else if items.isEmpty {
             summary = "no orphaned or suspect objects"
         }
-        try ObjectOutput(output: output, users: users, inspection: result, withReason: true)
+        try ObjectOutput(output: output, users: users, inspection: result, defaultColumns: ObjectFields.orphansColumns,
+                         kinds: filter.kinds, command: "orphans")
             .print(items, summary: summary)
         retainUntilExit(result, items)
     }

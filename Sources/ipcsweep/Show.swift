@@ -16,6 +16,7 @@ struct Show: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
+        try output.checkColumns(ObjectFields.table, kinds: Set(types), command: "show")
         if ids.isEmpty { throw ValidationError("give at least one id (see `ipcsweep list`)") }
     }
 
@@ -25,11 +26,12 @@ struct Show: ParsableCommand {
         let wanted = Set(ids)
         let items = result.classifications.filter { wanted.contains($0.object.id) }
         let missing = ids.filter { id in !items.contains { $0.object.id == id } }
-        if output.format == .table {
+        if output.format == .table && output.columns == .defaults {
             let detail = ObjectDetail(users: users, processes: result.processes, now: result.now, color: output.useColor)
             emit(items.map(detail.render).joined(separator: "\n"))
         } else {
-            try ObjectOutput(output: output, users: users, inspection: result, withReason: true).print(items)
+            try ObjectOutput(output: output, users: users, inspection: result, defaultColumns: ObjectFields.orphansColumns,
+                             kinds: Set(types), command: "show").print(items)
         }
         if !missing.isEmpty {
             throw CLIError("no \(types.isEmpty ? "IPC object" : types.map(\.noun).joined(separator: " or ")) with id \(missing.map(String.init).joined(separator: ", ")) in this IPC namespace; see `ipcsweep list`")

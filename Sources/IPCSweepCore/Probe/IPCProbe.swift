@@ -27,10 +27,13 @@ public struct IPCProbe: Sendable {
     /// The procfs root (`--proc DIR`); per-semaphore detail is read from the live kernel only when this is /proc.
     public var procRoot: String
     public var kinds: Set<IPCKind>
+    /// Read each set's semaphores (off: sets keep `semaphores == nil` and no `detailError`).
+    public var semaphoreDetail: Bool
 
-    public init(procRoot: String = "/proc", kinds: Set<IPCKind> = Set(IPCKind.allCases)) {
+    public init(procRoot: String = "/proc", kinds: Set<IPCKind> = Set(IPCKind.allCases), semaphoreDetail: Bool = true) {
         self.procRoot = procRoot
         self.kinds = kinds
+        self.semaphoreDetail = semaphoreDetail
     }
 
     /// Whether the snapshot describes the kernel this process runs on.
@@ -160,6 +163,7 @@ public struct IPCProbe: Sendable {
     /// These are most of the syscalls of a run (three per semaphore), each on its own set, so the sets are
     /// read in chunks by several threads at once (DispatchQueue.concurrentPerform); results keep the sets' order.
     private func addSemaphoreDetail(_ snap: inout IPCSnapshot, alongside once: OnceWork?) {
+        guard semaphoreDetail else { return }  // `once` runs after the snapshot (the caller's defer)
         let sets = snap.semaphoreSets
         var results = [Result<[Semaphore], Errno>](repeating: .success([]), count: sets.count)
         let chunk = 256

@@ -44,6 +44,15 @@ public struct Table {
         return ascii ? s.utf8.count : s.count
     }
 
+    /// The width of the widest line when nothing is truncated.
+    public func naturalWidth(headings: Bool) -> Int {
+        var widths = columns.map { headings ? Self.characterCount($0.header) : 0 }
+        for row in rows {
+            for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], Self.characterCount(cell.text)) }
+        }
+        return widths.reduce(0, +) + 2 * max(0, widths.count - 1)
+    }
+
     /// Renders the table. `width` nil means no limit; `color` adds ANSI escapes.
     public func render(width: Int?, headings: Bool, color: Bool) -> String {
         var widths = columns.map { headings ? Self.characterCount($0.header) : 0 }

@@ -1,0 +1,164 @@
+/// What `audit` was asked for: the options, already parsed.
+public struct AuditRequest: Sendable {
+    public enum Format: String, Sendable, CaseIterable { case text, json, prometheus }
+
+    public var filter: ObjectFilter
+    public var format: Format
+    public var pretty: Bool
+    /// `--output FILE`: replaced atomically instead of writing standard output.
+    public var outputFile: String?
+    /// `--state FILE`: compared with, then replaced atomically.
+    public var stateFile: String?
+    public var failOn: Set<AuditFindingClass>
+    public var quietIfClean: Bool
+    public var thresholds: AuditThresholds
+    /// Scan /dev/shm and /dev/mqueue.
+    public var posix: Bool
+
+    public init(filter: ObjectFilter = ObjectFilter(), format: Format = .text, pretty: Bool = false, outputFile: String? = nil,
+                stateFile: String? = nil, failOn: Set<AuditFindingClass> = [], quietIfClean: Bool = false,
+                thresholds: AuditThresholds = AuditThresholds(), posix: Bool = true) {
+        self.filter = filter
+        self.format = format
+        self.pretty = pretty
+        self.outputFile = outputFile
+        self.stateFile = stateFile
+        self.failOn = failOn
+        self.quietIfClean = quietIfClean
+        self.thresholds = thresholds
+        self.posix = posix
+    }
+}
+
+/// The side effects of an audit, injected so that each step and its order are unit-tested.
+public struct AuditEnvironment {
+    /// Reads the objects and processes and classifies (every kind: limits count every object).
+    public var inspect: () throws -> Inspection
+    /// Reads the kernel limits.
+    public var limits: () throws -> KernelLimits
+    /// Scans /dev/shm and /dev/mqueue.
+    public var scanPosix: () -> [PosixScanResult]
+    /// Reads a file whole (the state file).
+    public var readFile: (String) throws(FileError) -> [UInt8]
+    /// Replaces a file atomically (the report with --output, the state).
+    public var writeAtomically: ([UInt8], String) throws(FileError) -> Void
+    /// Writes standard output.
+    public var stdout: ([UInt8]) throws -> Void
+    /// A one-line warning on standard error.
+    public var warn: (String) -> Void
+    public var names: NameLookup
+    /// sysconf(_SC_PAGESIZE).
+    public var pageSize: Int64
+
+    public init(inspect: @escaping () throws -> Inspection, limits: @escaping () throws -> KernelLimits,
+                scanPosix: @escaping () -> [PosixScanResult],
+                readFile: @escaping (String) throws(FileError) -> [UInt8],
+                writeAtomically: @escaping ([UInt8], String) throws(FileError) -> Void,
+                stdout: @escaping ([UInt8]) throws -> Void, warn: @escaping (String) -> Void,
+                names: NameLookup, pageSize: Int64) {
+        self.inspect = inspect
+        self.limits = limits
+        self.scanPosix = scanPosix
+        self.readFile = readFile
+        self.writeAtomically = writeAtomically
+        self.stdout = stdout
+        self.warn = warn
+        self.names = names
+        self.pageSize = pageSize
+    }
+}
+
+/// A failure that ends an audit: one line naming the file and what to do.
+public struct AuditSessionError: Error, CustomStringConvertible, Equatable {
+    public var description: String
+}
+
+/// The `audit` sequence: inspect, limits, POSIX scan, read the state, build the report, write the report,
+/// then (only after the report is out) replace the state, and decide the exit status.
+///
+/// Ordering rules (each a unit test in `AuditSessionTests`): a state file that cannot be read, or is newer than
+/// this version, ends the audit before anything is written; the state is replaced only after the report was
+/// written, so a failed report write leaves the previous state for the next run to compare with; `--fail-on`
+/// decides the status after both, and a finding never stops the report or the state from being written.
+public struct AuditSession {
+    public var request: AuditRequest
+    public var environment: AuditEnvironment
+
+    public init(request: AuditRequest, environment: AuditEnvironment) {
+        self.request = request
+        self.environment = environment
+    }
+
+    /// Runs the audit; returns the exit status (0, or 3 for a `--fail-on` finding).
+    public func run() throws -> Int32 {
+        let env = environment
+        let result = try env.inspect()
+        let items = result.classifications.filter { request.filter.matches($0, now: result.now) }
+
+        var limits: KernelLimits?
+        var limitsError: String?
+        do { limits = try env.limits() } catch {
+            limitsError = "\(error)"
+            env.warn("\(error); the report has no kernel limits")
+        }
+
+        var posix: [PosixScanResult] = []
+        if request.posix {
+            posix = Auditor.filter(env.scanPosix(), with: request.filter)
+            posix.flatMap(\.warnings).forEach(env.warn)
+        }
+
+        let (previous, stateNote, replaceState) = try readState()
+        let kinds = request.filter.kinds.isEmpty ? Set(IPCKind.allCases) : request.filter.kinds
+        let report = Auditor.report(
+            AuditInput(classifications: items, snapshot: result.snapshot, kinds: kinds, limits: limits,
+                       limitsError: limitsError, pageSize: env.pageSize, posix: posix,
+                       previousState: previous, stateNote: stateNote, thresholds: request.thresholds,
+                       now: result.now, source: result.snapshot.source, scope: result.scope?.description,
+                       warnings: result.warnings),
+            names: env.names)
+
+        let bytes: [UInt8]
+        switch request.format {
+        case .text: bytes = Array(AuditTextRenderer().render(report, quietIfClean: request.quietIfClean).utf8)
+        case .json: bytes = AuditJSON.render(report, pretty: request.pretty)
+        case .prometheus: bytes = Array(AuditPrometheus.render(report).utf8)
+        }
+        if let path = request.outputFile {
+            do throws(FileError) { try env.writeAtomically(bytes, path) } catch {
+                throw AuditSessionError(description: "cannot write the report to \(path): \(error); check that its directory exists and is writable (nothing was left behind)")
+            }
+        } else {
+            try env.stdout(bytes)
+        }
+
+        if let path = request.stateFile, replaceState {
+            let next = AuditStateDiff.next(previous: previous, report: report)
+            let encoded: [UInt8]
+            do { encoded = try next.encoded() } catch {
+                throw AuditSessionError(description: "cannot encode the audit state for \(path): \(error)")
+            }
+            do throws(FileError) { try env.writeAtomically(encoded, path) } catch {
+                throw AuditSessionError(description: "cannot write the audit state to \(path): \(error); check that its directory exists and is writable")
+            }
+        }
+        return report.findingClasses.isDisjoint(with: request.failOn) ? 0 : 3
+    }
+
+    /// The previous state (nil on the first run), a note for the report, and whether to write the state afterwards.
+    func readState() throws(AuditSessionError) -> (AuditState?, String?, Bool) {
+        guard let path = request.stateFile else { return (nil, nil, false) }
+        let bytes: [UInt8]
+        do throws(FileError) { bytes = try environment.readFile(path) } catch {
+            if error.errno == .noSuchFileOrDirectory {
+                return (nil, "No previous audit state in \(path): this audit is the baseline.", true)
+            }
+            throw AuditSessionError(description: "cannot read the audit state \(path): \(error.errno); fix its permissions or give another --state file")
+        }
+        do { return (try AuditState.decode(bytes, path: path), nil, true) } catch {
+            if error.newerVersion { throw AuditSessionError(description: error.description) }
+            environment.warn(error.description)
+            return (nil, "The audit state in \(path) was unreadable: this audit is a new baseline.", true)
+        }
+    }
+}

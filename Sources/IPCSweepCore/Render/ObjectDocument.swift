@@ -1,0 +1,78 @@
+/// Version of every JSON document ipcsweep prints; bumped on incompatible changes.
+public let jsonSchemaVersion = 1
+
+/// The document `list`, `orphans` and `show` print with `--format json`, streamed through the one writer:
+/// `{"objects": [OBJECT...], "schemaVersion": 1, "scope": ..., "source": ..., "warnings": [...]}`, each
+/// OBJECT written by `ObjectFields.table`.
+public struct ObjectDocument {
+    public var objects: [Classification]
+    public var users: UserDirectory
+    public var scope: ResolvedScope?
+    public var warnings: [String]
+    public var source: String
+    /// The fields of each object (every documented one by default).
+    public var fields: FieldTable<Classification>.JSONSelection
+
+    public init(objects: [Classification], users: UserDirectory, scope: ResolvedScope?, warnings: [String], source: String,
+                fields: FieldTable<Classification>.JSONSelection = .documented) {
+        self.objects = objects
+        self.users = users
+        self.scope = scope
+        self.warnings = warnings
+        self.source = source
+        self.fields = fields
+    }
+
+    /// Writes the document (with its final newline) to `sink`, in pieces of about `flushThreshold` bytes.
+    public func write(pretty: Bool, flushThreshold: Int = 1 << 16, to sink: @escaping (UnsafeRawBufferPointer) -> Void) {
+        var w = JSONStreamWriter(pretty: pretty, flushThreshold: flushThreshold, sink: sink)
+        let ctx = RenderContext(users: users, now: 0)
+        w.beginObject()
+        w.key("objects")
+        w.beginArray()
+        for c in objects {
+            w.element()
+            ObjectFields.table.writeObject(c, selection: fields, to: &w, context: ctx)
+            w.flushIfNeeded()
+        }
+        w.endArray()
+        w.key("schemaVersion")
+        w.int(jsonSchemaVersion)
+        w.key("scope")
+        w.scope(scope)
+        w.key("source")
+        w.string(source)
+        w.key("warnings")
+        w.strings(warnings)
+        w.endObject()
+        w.raw([10])
+        w.flush()
+    }
+
+    /// The whole document as bytes (tests, small documents).
+    public func bytes(pretty: Bool = false) -> [UInt8] {
+        var out: [UInt8] = []
+        write(pretty: pretty) { out.append(contentsOf: $0) }
+        return out
+    }
+}
+
+extension JSONStreamWriter {
+    /// `null` or `{"description": S, "exclusive": B, "pids": [N...]}`.
+    mutating func scope(_ scope: ResolvedScope?) {
+        guard let scope else { return null() }
+        beginObject()
+        key("description")
+        string(scope.description)
+        key("exclusive")
+        bool(scope.exclusive)
+        key("pids")
+        beginArray()
+        for pid in scope.members.sorted() {
+            element()
+            int(pid)
+        }
+        endArray()
+        endObject()
+    }
+}
