@@ -186,9 +186,9 @@ _ipcsweep() {
 
 _ipcsweep_list() {
     repeating_flags=()
-    non_repeating_flags=(--exclusive --no-headings --version -h --help)
+    non_repeating_flags=(--exclusive --pretty --no-headings --version -h --help)
     repeating_options=(--type --user --key --id --verdict --unit --cgroup --pidfile --exe)
-    non_repeating_options=(--proc --source --idle-for --format --color)
+    non_repeating_options=(--proc --source --idle-for --format -o --columns --color)
     __ipcsweep_offer_flags_options 0
 
     # Offer option value completions
@@ -238,6 +238,9 @@ _ipcsweep_list() {
         __ipcsweep_add_completions -W 'table'$'\n''json'$'\n''csv'
         return
         ;;
+    '-o'|'--columns')
+        return
+        ;;
     '--color')
         __ipcsweep_add_completions -W 'auto'$'\n''always'$'\n''never'
         return
@@ -247,9 +250,9 @@ _ipcsweep_list() {
 
 _ipcsweep_show() {
     repeating_flags=()
-    non_repeating_flags=(--exclusive --no-headings --version -h --help)
+    non_repeating_flags=(--exclusive --pretty --no-headings --version -h --help)
     repeating_options=(--type --unit --cgroup --pidfile --exe)
-    non_repeating_options=(--proc --source --format --color)
+    non_repeating_options=(--proc --source --format -o --columns --color)
     __ipcsweep_offer_flags_options -1
 
     # Offer option value completions
@@ -283,6 +286,9 @@ _ipcsweep_show() {
         __ipcsweep_add_completions -W 'table'$'\n''json'$'\n''csv'
         return
         ;;
+    '-o'|'--columns')
+        return
+        ;;
     '--color')
         __ipcsweep_add_completions -W 'auto'$'\n''always'$'\n''never'
         return
@@ -292,9 +298,9 @@ _ipcsweep_show() {
 
 _ipcsweep_orphans() {
     repeating_flags=()
-    non_repeating_flags=(--exclusive --no-headings --version -h --help)
+    non_repeating_flags=(--exclusive --pretty --no-headings --version -h --help)
     repeating_options=(--type --user --key --id --verdict --unit --cgroup --pidfile --exe)
-    non_repeating_options=(--proc --source --idle-for --format --color)
+    non_repeating_options=(--proc --source --idle-for --format -o --columns --color)
     __ipcsweep_offer_flags_options 0
 
     # Offer option value completions
@@ -342,6 +348,9 @@ _ipcsweep_orphans() {
         ;;
     '--format')
         __ipcsweep_add_completions -W 'table'$'\n''json'$'\n''csv'
+        return
+        ;;
+    '-o'|'--columns')
         return
         ;;
     '--color')
@@ -353,9 +362,9 @@ _ipcsweep_orphans() {
 
 _ipcsweep_clean() {
     repeating_flags=()
-    non_repeating_flags=(--exclusive --no-headings --dry-run -y --yes --include-suspect --discard-messages -q --quiet --version -h --help)
+    non_repeating_flags=(--exclusive --pretty --no-headings --dry-run -y --yes --include-suspect --discard-messages -q --quiet --version -h --help)
     repeating_options=(--type --user --key --id --verdict --unit --cgroup --pidfile --exe)
-    non_repeating_options=(--proc --source --idle-for --format --color --save-to --lock-file --lock-wait)
+    non_repeating_options=(--proc --source --idle-for --format -o --columns --color --save-to --lock-file --lock-wait)
     __ipcsweep_offer_flags_options 0
 
     # Offer option value completions
@@ -403,6 +412,9 @@ _ipcsweep_clean() {
         ;;
     '--format')
         __ipcsweep_add_completions -W 'table'$'\n''json'$'\n''csv'
+        return
+        ;;
+    '-o'|'--columns')
         return
         ;;
     '--color')
@@ -425,7 +437,7 @@ _ipcsweep_clean() {
 
 _ipcsweep_audit() {
     repeating_flags=()
-    non_repeating_flags=(--exclusive --quiet-if-clean --no-posix --version -h --help)
+    non_repeating_flags=(--exclusive --quiet-if-clean --pretty --no-posix --version -h --help)
     repeating_options=(--type --user --key --id --verdict --unit --cgroup --pidfile --exe --fail-on)
     non_repeating_options=(--proc --source --idle-for --format --output --state --warn-at --critical-at --shm-root --mqueue-root)
     __ipcsweep_offer_flags_options 0
