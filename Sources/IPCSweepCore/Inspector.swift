@@ -69,6 +69,8 @@ public enum Inspector {
         public var options: InspectionOptions
         /// Pids that never count as holders (this ipcsweep).
         public var excluded: Set<Int32>
+        /// The namespace's last allocated pid just before the table was completed (nil: not known).
+        public var lastPid: Int64? = nil
 
         /// The pure classifier over this process table and scope.
         public func classifier(users: UserDirectory) -> Classifier {
@@ -92,6 +94,8 @@ public enum Inspector {
         // The table must hold every process that existed when the objects were read: a process started while
         // they were being read may already have created or operated on one (and be its only holder). So list
         // /proc once more, now that the objects are read, and add the processes the first pass did not see.
+        // The last pid allocated before that listing: a process with a higher pid was born after it (clean's decider).
+        let lastPid = options.procRoot == "/proc" ? BirthWatch(procRoot: options.procRoot)?.lastPid() : nil
         procProbe.addProcessesStarted(since: &table)
         let now = currentTime()
 
@@ -119,6 +123,7 @@ public enum Inspector {
         let scope = options.scope.resolve(in: table)
         let excluded = options.procRoot == "/proc" ? table.selfAndAncestors(of: getpid()) : []
         return Reading(snapshot: snapshot, processes: table, scope: scope, now: now,
-                       warnings: snapshot.warnings + (scope?.warnings ?? []), options: options, excluded: excluded)
+                       warnings: snapshot.warnings + (scope?.warnings ?? []), options: options, excluded: excluded,
+                       lastPid: lastPid)
     }
 }

@@ -83,7 +83,7 @@ struct Clean: ParsableCommand {
             classify: { $0.classifier(users: users).classify($0.snapshot) },
             decider: { reading in
                 let d = CleanDecider(reading: reading, users: users, watchBirths: source.procRoot == "/proc")
-                return { d.classify($0) }
+                return CleanDecision(changesSincePlan: { d.changesSincePlan($0) }, classify: { d.classify($0) })
             },
             prepareSaveDirectory: prepareSaveDirectory,
             lock: {

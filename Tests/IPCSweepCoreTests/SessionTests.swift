@@ -36,7 +36,7 @@ final class CleanSessionTests: XCTestCase {
                 rec.events.append("classify all")
                 return r.snapshot.objects.map { F.classified($0, verdict) }
             },
-            decider: { _ in { fresh in
+            decider: { _ in CleanDecision { fresh in
                 rec.events.append("decide \(fresh.ref)")
                 return F.classified(fresh, verdict)
             } },

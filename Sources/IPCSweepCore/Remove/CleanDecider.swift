@@ -22,6 +22,8 @@ public final class CleanDecider: @unchecked Sendable {
     private let users: UserDirectory
     private let births: BirthWatch?
     private var lastPid: Int64
+    /// The last pid allocated before the plan's table was completed (`Inspector.Reading.lastPid`).
+    private let planLastPid: Int64?
     private var checkedPids: Set<Int32> = []
     private let lock = NSLockLite()
 
@@ -31,8 +33,25 @@ public final class CleanDecider: @unchecked Sendable {
         self.users = users
         probe = ProcessProbe(procRoot: reading.options.procRoot, details: reading.options.scope.exes.isEmpty ? [] : [.exe])
         births = watchBirths ? BirthWatch(procRoot: reading.options.procRoot) : nil
-        lastPid = births?.lastPid() ?? 0
+        planLastPid = births == nil ? nil : reading.lastPid
+        lastPid = planLastPid ?? 0
         classifier = reading.classifier(users: users)
+    }
+
+    /// Recorded pids of a fresh read that were allocated after the plan (a process born since operated on it):
+    /// activity since the plan that the times, in whole seconds, may not show. Empty when none (or unknown).
+    public func changesSincePlan(_ fresh: IPCObject) -> [String] {
+        guard let births, let plan = planLastPid, let now = births.lastPid(), now != plan else { return [] }
+        var out: [String] = []
+        fresh.forEachRecordedPid { r in
+            let p = Int64(r.pid)
+            // Pids are allocated upwards from the last one and wrap to low numbers.
+            let born = now > plan ? (p > plan && p <= now) : (p > plan || p <= now)
+            if r.pid > 0 && born {
+                out.append("\(r.role.rawValue)\(r.semnum.map { " of semaphore \($0)" } ?? "") \(r.pid) is a process started after the plan")
+            }
+        }
+        return out
     }
 
     /// The verdict of a freshly read object.

@@ -19,7 +19,7 @@ public struct CleanEnvironment {
     /// Classifies every object of a reading (the preview before a confirmation).
     public var classify: (Inspector.Reading) -> [Classification]
     /// Makes the decider of the pass over a reading.
-    public var decider: (Inspector.Reading) -> (IPCObject) -> Classification
+    public var decider: (Inspector.Reading) -> CleanDecision
     /// Creates and checks the `--save-to` directory.
     public var prepareSaveDirectory: (String) throws -> Void
     /// Takes the lock that serialises cleaners; returns its path and how to release it.
@@ -33,7 +33,7 @@ public struct CleanEnvironment {
 
     public init(read: @escaping (Bool) throws -> Inspector.Reading,
                 classify: @escaping (Inspector.Reading) -> [Classification],
-                decider: @escaping (Inspector.Reading) -> (IPCObject) -> Classification,
+                decider: @escaping (Inspector.Reading) -> CleanDecision,
                 prepareSaveDirectory: @escaping (String) throws -> Void,
                 lock: @escaping () throws -> (path: String, release: () -> Void),
                 installSignals: @escaping () -> Void, confirm: @escaping ([PlanEntry]) throws -> Void,
@@ -46,6 +46,18 @@ public struct CleanEnvironment {
         self.installSignals = installSignals
         self.confirm = confirm
         self.remover = remover
+    }
+}
+
+/// How the pass judges a fresh read: what changed since the plan that the stat cannot show, and the verdict.
+public struct CleanDecision {
+    public var changesSincePlan: (IPCObject) -> [String]
+    public var classify: (IPCObject) -> Classification
+
+    public init(changesSincePlan: @escaping (IPCObject) -> [String] = { _ in [] },
+                classify: @escaping (IPCObject) -> Classification) {
+        self.changesSincePlan = changesSincePlan
+        self.classify = classify
     }
 }
 
@@ -98,8 +110,9 @@ public struct CleanSession {
             defer { lock.release() }
             let decide = env.decider(reading)
             let confirmed = Set(plan.filter(\.goesAhead).map(\.classification.object.ref))
-            let pass = env.remover(policy).run(plan.filter(\.goesAhead).map(\.classification.object)) { fresh in
-                confirmed.contains(fresh.ref) ? decide(fresh) : nil
+            let pass = env.remover(policy).run(plan.filter(\.goesAhead).map(\.classification.object),
+                                               changes: decide.changesSincePlan) { fresh in
+                confirmed.contains(fresh.ref) ? decide.classify(fresh) : nil
             }
             var byRef: [IPCObjectRef: CleanResult] = [:]
             for r in pass.results { byRef[r.ref] = r }
@@ -115,8 +128,8 @@ public struct CleanSession {
         let candidates = reading.snapshot.objects.filter { filter.matches($0, now: reading.now) }
         let decide = env.decider(reading)
         let verdicts = filter.verdicts
-        let run = env.remover(policy).run(candidates) { fresh in
-            let c = decide(fresh)
+        let run = env.remover(policy).run(candidates, changes: decide.changesSincePlan) { fresh in
+            let c = decide.classify(fresh)
             return verdicts.isEmpty || verdicts.contains(c.verdict) ? c : nil
         }
         return CleanSessionResult(run: run, lockPath: lock?.path, reading: reading)

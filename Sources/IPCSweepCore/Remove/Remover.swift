@@ -117,18 +117,20 @@ public final class Remover: @unchecked Sendable {
     /// Runs the pass. `planned` are the objects as the plan read them (sets possibly without semaphores);
     /// `decide` classifies a fresh read, or returns nil when the object no longer matches the filters (it is
     /// then left out of the report). Results keep the plan's order.
-    public func run(_ planned: [IPCObject], decide: @escaping (IPCObject) -> Classification?) -> CleanRun {
+    public func run(_ planned: [IPCObject], changes: @escaping (IPCObject) -> [String] = { _ in [] },
+                    decide: @escaping (IPCObject) -> Classification?) -> CleanRun {
         var slots = [CleanResult?](repeating: nil, count: planned.count)
         let state = PassState()
         let planner = CleanPlanner(policy: policy)
         let serial = beforeRecheck != nil || planned.count <= chunkSize || kernel.serialOnly
         let decide = UncheckedSendable(decide)
+        let changes = UncheckedSendable(changes)
         slots.withUnsafeMutableBufferPointer { out in
             let out = UnsafeSendableBuffer(out)
             let work: @Sendable (Int) -> Void = { [self] chunk in
                 let end = serial ? planned.count : min(planned.count, (chunk + 1) * chunkSize)
                 for i in (serial ? 0 : chunk * chunkSize)..<end {
-                    out.buffer[i] = one(planned[i], planner: planner, state: state, decide: decide.value)
+                    out.buffer[i] = one(planned[i], planner: planner, state: state, changes: changes.value, decide: decide.value)
                 }
             }
             if serial {
@@ -189,7 +191,7 @@ public final class Remover: @unchecked Sendable {
     }
 
     /// One object, start to end: never left half-done.
-    private func one(_ planned: IPCObject, planner: CleanPlanner, state: PassState,
+    private func one(_ planned: IPCObject, planner: CleanPlanner, state: PassState, changes: (IPCObject) -> [String],
                      decide: (IPCObject) -> Classification?) -> CleanResult? {
         let ref = planned.ref
         if let s = state.stop(pendingSignal) {
@@ -203,7 +205,7 @@ public final class Remover: @unchecked Sendable {
         case .success(let o): fresh = o
         case .failure(let e): return errnoResult(unread(planned, "it could not be read again: \(e)"), e, during: "IPC_STAT")
         }
-        let diffs = Recheck.differences(planned: planned, current: fresh)
+        let diffs = Recheck.differences(planned: planned, current: fresh) + changes(fresh)
         if !diffs.isEmpty { return changed(unread(planned, "it changed since planned"), diffs) }
         guard let c = decide(fresh) else { return nil }
         let entry = planner.entry(c)
