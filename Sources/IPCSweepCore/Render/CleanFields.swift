@@ -101,6 +101,7 @@ public struct CleanDocument {
     public func write(pretty: Bool, flushThreshold: Int = 1 << 16, to sink: @escaping (UnsafeRawBufferPointer) -> Void) {
         var w = JSONStreamWriter(pretty: pretty, flushThreshold: flushThreshold, sink: sink)
         let ctx = RenderContext(users: users, now: 0)
+        let objectWriter = CleanFields.table.objectWriter(fields)
         let n = run.counts
         w.beginObject()
         w.key("dryRun")
@@ -128,7 +129,7 @@ public struct CleanDocument {
         w.beginArray()
         for r in shown {
             w.element()
-            CleanFields.table.writeObject(r, selection: fields, to: &w, context: ctx)
+            objectWriter.write(r, to: &w, context: ctx)
             w.flushIfNeeded()
         }
         w.endArray()

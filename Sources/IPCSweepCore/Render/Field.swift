@@ -185,13 +185,35 @@ public struct FieldTable<Row>: @unchecked Sendable {
         return Table(columns: cols, rows: cells)
     }
 
+    /// The writer of one row's JSON object for a selection: for each kind, the selected fields' writers in key
+    /// order, worked out once per document (not per row).
+    public func objectWriter(_ selection: JSONSelection) -> ObjectWriter {
+        var byKind: [[Writer]] = []
+        for kind in IPCKind.allCases.sorted(by: { $0.rank < $1.rank }) {
+            let fields = (jsonOrder[kind] ?? []).filter { f in selection.names.map { $0.contains(f.name) } ?? f.inDefaultJSON }
+            byKind.append(fields.compactMap(\.json))
+        }
+        return ObjectWriter(byKind: byKind, kindOf: kindOf)
+    }
+
+    public typealias Writer = (Row, inout JSONStreamWriter, RenderContext) -> Void
+
+    /// Writes rows as JSON objects (see `objectWriter`).
+    public struct ObjectWriter {
+        let byKind: [[Writer]]
+        let kindOf: (Row) -> IPCKind
+
+        public func write(_ row: Row, to w: inout JSONStreamWriter, context: RenderContext) {
+            w.beginObject()
+            byKind[kindOf(row).rank].withUnsafeBufferPointer { writers in
+                for write in writers { write(row, &w, context) }
+            }
+            w.endObject()
+        }
+    }
+
     /// One row as a JSON object: the selected fields that apply to its kind, in key order.
     public func writeObject(_ row: Row, selection: JSONSelection, to w: inout JSONStreamWriter, context: RenderContext) {
-        w.beginObject()
-        for f in jsonOrder[kindOf(row)] ?? [] {
-            if let names = selection.names { guard names.contains(f.name) else { continue } } else if !f.inDefaultJSON { continue }
-            f.json?(row, &w, context)
-        }
-        w.endObject()
+        objectWriter(selection).write(row, to: &w, context: context)
     }
 }

@@ -22,7 +22,8 @@ public struct JSONStreamWriter {
     private var capacity: Int
     private var storage: Storage
     private var depth = 0
-    private var first = true
+    /// No member or element written yet in the innermost container.
+    var first = true
     /// Pretty layout (newlines and indentation) instead of compact.
     public let pretty: Bool
     private let flushThreshold: Int

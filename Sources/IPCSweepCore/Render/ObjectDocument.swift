@@ -27,12 +27,13 @@ public struct ObjectDocument {
     public func write(pretty: Bool, flushThreshold: Int = 1 << 16, to sink: @escaping (UnsafeRawBufferPointer) -> Void) {
         var w = JSONStreamWriter(pretty: pretty, flushThreshold: flushThreshold, sink: sink)
         let ctx = RenderContext(users: users, now: 0)
+        let objectWriter = ObjectFields.table.objectWriter(fields)
         w.beginObject()
         w.key("objects")
         w.beginArray()
         for c in objects {
             w.element()
-            ObjectFields.table.writeObject(c, selection: fields, to: &w, context: ctx)
+            objectWriter.write(c, to: &w, context: ctx)
             w.flushIfNeeded()
         }
         w.endArray()

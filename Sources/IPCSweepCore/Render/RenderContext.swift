@@ -15,10 +15,12 @@ public final class RenderContext {
     public let users: UserDirectory
     public let now: Double
     public var style: Style
-    private var userNames = DirectMappedCache<UInt32>(slots: 1024)
-    private var groupNames = DirectMappedCache<UInt32>(slots: 1024)
-    private var isoTimes = DirectMappedCache<Int64>(slots: 4096)
-    private var whenTexts: [Int64: String] = [:]
+    @exclusivity(unchecked) private var userNames = DirectMappedCache<UInt32>(slots: 1024)
+    @exclusivity(unchecked) private var groupNames = DirectMappedCache<UInt32>(slots: 1024)
+    @exclusivity(unchecked) private var isoTimes = DirectMappedCache<Int64>(slots: 4096)
+    @exclusivity(unchecked) private var whenTexts: [Int64: String] = [:]
+    @exclusivity(unchecked) private var compactOwners = DirectMappedCache<UInt32>(slots: 1024)
+    @exclusivity(unchecked) private var compactGroups = DirectMappedCache<UInt32>(slots: 1024)
 
     public init(users: UserDirectory, now: Double, style: Style = .table(absoluteTimes: true)) {
         self.users = users
@@ -34,6 +36,14 @@ public final class RenderContext {
     /// The group name as a JSON value.
     func groupJSON(_ gid: UInt32) -> [UInt8] {
         groupNames.value(for: gid) { users.groupName($0).map(JSONStreamWriter.quoted) ?? Array("null".utf8) }
+    }
+
+    /// `{"uid":N,"user":NAME}` (or gid/group) as compact JSON bytes.
+    func compactWho(_ id: UInt32, group: Bool) -> [UInt8] {
+        if group {
+            return compactGroups.value(for: id) { Array("{\"gid\":\($0),\"group\":".utf8) + groupJSON($0) + [UInt8(ascii: "}")] }
+        }
+        return compactOwners.value(for: id) { Array("{\"uid\":\($0),\"user\":".utf8) + userJSON($0) + [UInt8(ascii: "}")] }
     }
 
     /// The ISO-8601 time as a JSON value (null for 0, "never").
@@ -84,6 +94,11 @@ struct DirectMappedCache<Key: FixedWidthInteger> {
 extension JSONStreamWriter {
     /// `{"uid": N, "user": NAME}` (or gid/group), the name taken from the context's cache.
     mutating func who(_ id: UInt32, group: Bool, _ ctx: RenderContext) {
+        if !pretty {
+            raw(ctx.compactWho(id, group: group))
+            first = false
+            return
+        }
         beginObject()
         if group {
             key("gid")
