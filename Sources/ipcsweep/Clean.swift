@@ -10,8 +10,9 @@ struct Clean: ParsableCommand {
         abstract: "Remove orphans that match the filters, after re-checking each one.",
         discussion: """
             Only objects judged orphaned are removed (and suspect ones with --include-suspect); in-use and unknown \
-            objects are never removed: remove those deliberately with ipcrm(1). Each object is stat'ed again by id \
-            immediately before IPC_RMID and skipped as "changed since planned" on any difference. Runs are \
+            objects are never removed: remove those deliberately with ipcrm(1). The plan reads each object's stat; \
+            immediately before IPC_RMID each one is read again, whole (every semaphore of a set), skipped as \
+            "changed since planned" on any difference, and decided from that read. Runs are \
             serialised with flock(2) on /run/ipcsweep.lock. Removals and failures are logged to syslog \
             (LOG_AUTHPRIV, tag ipcsweep).
 

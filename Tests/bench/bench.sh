@@ -153,7 +153,7 @@ if [ "${1:-}" = "--inner" ]; then
 
     # Interleaved rounds (each command once per round), so that a change in the machine's load during the
     # run affects every command alike; the median of RUNS rounds after WARMUP rounds.
-    names=(floor lsipc ipcs list orphans)
+    names=(floor lsipc ipcs list orphans floor_list)
     [ -z "${BASE_BIN:-}" ] || names+=(base_list)
     declare -A RESULT SAMPLES
     run_named() {
@@ -164,6 +164,7 @@ if [ "${1:-}" = "--inner" ]; then
         list) ipcsweep list "${EXTRA[@]}" --format json ;;
         orphans) ipcsweep orphans "${EXTRA[@]}" ;;
         base_list) "$BASE_BIN/ipcsweep" list "${EXTRA[@]}" --format json ;;
+        floor_list) "$FLOOR_BIN" list ;;
         esac
     }
     for ((i = 0; i < WARMUP + RUNS; i++)); do
@@ -191,13 +192,14 @@ if [ "${1:-}" = "--inner" ]; then
         make_sets "$SETS" $((BASE_UID + UIDS)) "$UIDS"
     }
     # clean in each output format (and the older binary's, with BASE_BIN), then ipcrm; each on freshly made sets.
-    cleans=(clean clean_json clean_quiet)
+    cleans=(clean clean_json clean_quiet floor_clean)
     [ -z "${BASE_BIN:-}" ] || cleans+=(base_clean base_clean_json base_clean_quiet)
     run_clean() {
         case $1 in
         clean) ipcsweep clean "${EXTRA[@]}" --yes --type sem ;;
         clean_json) ipcsweep clean "${EXTRA[@]}" --yes --type sem --format json ;;
         clean_quiet) ipcsweep clean "${EXTRA[@]}" --yes --type sem --quiet ;;
+        floor_clean) "$FLOOR_BIN" clean ;;
         base_clean) "$BASE_BIN/ipcsweep" clean "${EXTRA[@]}" --yes --type sem ;;
         base_clean_json) "$BASE_BIN/ipcsweep" clean "${EXTRA[@]}" --yes --type sem --format json ;;
         base_clean_quiet) "$BASE_BIN/ipcsweep" clean "${EXTRA[@]}" --yes --type sem --quiet ;;
@@ -236,7 +238,7 @@ if [ "${1:-}" = "--inner" ]; then
     RESULT[ipcrm]=$(median "${ipcrm_samples[@]}" | awk '{printf "%.1f", $1 / 1000}')
 
     {
-        for k in floor lsipc ipcs list orphans clean clean_json clean_quiet ipcrm base_list base_clean base_clean_json \
+        for k in floor lsipc ipcs list orphans floor_list clean clean_json clean_quiet floor_clean ipcrm base_list base_clean base_clean_json \
             base_clean_quiet; do echo "$k ${RESULT[$k]:--}"; done
         echo "rss_list $rss_list"
         echo "rss_orphans $rss_orphans"
@@ -258,7 +260,10 @@ if [ -z "${BIN:-}" ]; then
     swift build -c release >&2
     BIN=$(swift build -c release --show-bin-path)
 fi
-export BIN RUNS WARMUP PROCS UIDS OLD_PER_UID SEGMENTS QUEUES BASE_BIN
+# The floor of list and clean: a C loop of only the syscalls they need (Tests/bench/clean-floor.c).
+FLOOR_BIN=$(mktemp /tmp/ipcsweep-clean-floor.XXXXXX)
+cc -O2 -o "$FLOOR_BIN" Tests/bench/clean-floor.c
+export BIN RUNS WARMUP PROCS UIDS OLD_PER_UID SEGMENTS QUEUES BASE_BIN FLOOR_BIN
 
 # Tests/bench/bench.sh --hold SETS DIR: build the state of SETS sets and keep it until DIR/stop exists
 # (for profiling: DIR/pid is the namespace's init; run commands inside with
@@ -285,7 +290,7 @@ before=$(host_objects)
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(1000 8000 32000)
 work=$(mktemp -d /tmp/ipcsweep-bench.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+trap 'rm -rf "$work" "$FLOOR_BIN"' EXIT
 
 echo "ipcsweep benchmark: $(uname -r), $(nproc) CPUs, median of $RUNS runs after $WARMUP warm-up; times in ms"
 for sets in "${sizes[@]}"; do
@@ -317,10 +322,12 @@ row "cat /proc/sysvipc/{sem,shm,msg}" floor
 row "lsipc -s --json" lsipc
 row "ipcs -a" ipcs
 row "ipcsweep list --format json" list
+row "C floor of list (clean-floor.c)" floor_list
 row "ipcsweep orphans" orphans
 row "ipcsweep clean --yes --type sem" clean
 row "  ... --format json" clean_json
 row "  ... --quiet" clean_quiet
+row "C floor of clean (clean-floor.c)" floor_clean
 row "ipcrm -s ID ... (same ids)" ipcrm
 if [ -n "${BASE_BIN:-}" ]; then
     row "base: list --format json" base_list
@@ -341,6 +348,8 @@ rrow "list json / /proc floor" list floor 2.0
 rrow "clean / ipcrm" clean ipcrm 2.0
 rrow "clean json / ipcrm" clean_json ipcrm 2.0
 rrow "clean quiet / ipcrm" clean_quiet ipcrm 2.0
+rrow "C floor of clean / ipcrm" floor_clean ipcrm 2.0
+rrow "list json / C floor of list" list floor_list 1.0
 if [ -n "${BASE_BIN:-}" ]; then
     rrow "list json / base list json" list base_list 1.0
     rrow "clean json / base clean json" clean_json base_clean_json 1.0

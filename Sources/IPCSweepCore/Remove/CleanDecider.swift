@@ -38,36 +38,53 @@ public final class CleanDecider: @unchecked Sendable {
         classifier = reading.classifier(users: users)
     }
 
-    /// Recorded pids of a fresh read that were allocated after the plan (a process born since operated on it):
-    /// activity since the plan that the times, in whole seconds, may not show. Empty when none (or unknown).
+    /// Recorded pids of a fresh read that belong to processes started after the plan (allocated after the
+    /// plan's last pid, or alive now although the plan's table did not have them): activity since the plan that
+    /// the times, in whole seconds, may not show. Call after `classify` of the same read.
     public func changesSincePlan(_ fresh: IPCObject) -> [String] {
-        guard let births, let plan = planLastPid, let now = births.lastPid(), now != plan else { return [] }
+        lock.lock()
+        defer { lock.unlock() }
         var out: [String] = []
         fresh.forEachRecordedPid { r in
-            let p = Int64(r.pid)
-            // Pids are allocated upwards from the last one and wrap to low numbers.
-            let born = now > plan ? (p > plan && p <= now) : (p > plan || p <= now)
-            if r.pid > 0 && born {
+            guard r.pid > 0 else { return }
+            let born = bornAfterPlan.contains(r.pid) || planLastPid.map { Int64(r.pid) > $0 && reading.processes.byPid[r.pid] == nil } == true
+            if born {
                 out.append("\(r.role.rawValue)\(r.semnum.map { " of semaphore \($0)" } ?? "") \(r.pid) is a process started after the plan")
             }
         }
         return out
     }
 
-    /// The verdict of a freshly read object.
-    public func classify(_ fresh: IPCObject) -> Classification {
-        current(for: fresh).classify(fresh)
-    }
+    /// Objects active this recently (seconds before the plan) can have a possible holder born after the table
+    /// (the one-second slack, the inheritance window): for them the last pid is checked before each verdict.
+    static let recentActivity: Int64 = 60
 
-    /// The classifier, brought up to date for this object (under the lock; the verdict is worked out outside it).
-    private func current(for fresh: IPCObject) -> Classifier {
+    /// The verdict of a freshly read object.
+    ///
+    /// Under the lock, with one reason cache for the pass (reasons repeat across objects of one owner and
+    /// second; a cache per object cost three times the classification itself).
+    public func classify(_ fresh: IPCObject) -> Classification {
         lock.lock()
         defer { lock.unlock() }
+        bringUpToDate(for: fresh)
+        return classifier.classify(fresh, cache: cache)
+    }
+
+    private var cache = Classifier.ReasonCache()
+    /// Recorded pids that were neither in the table nor threads of it, and are alive: born after the plan.
+    private var bornAfterPlan: Set<Int32> = []
+
+    /// Reads the processes born since the table (when the last pid moved, for recently active objects) and
+    /// resolves unknown recorded pids; the classifier is rebuilt only when the table gained something (our own
+    /// worker threads move the last pid too).
+    private func bringUpToDate(for fresh: IPCObject) {
         var changed = false
-        if let births, let now = births.lastPid(), now != lastPid {
+        if let births, fresh.lastActivity >= Int64(reading.now) - Self.recentActivity,
+           let now = births.lastPid(), now != lastPid {
+            let before = reading.processes.byPid.count
             probe.addProcessesStarted(since: &reading.processes)
             lastPid = now
-            changed = true
+            changed = reading.processes.byPid.count != before
         }
         var unknown: [Int32] = []
         fresh.forEachRecordedPid { r in
@@ -75,15 +92,20 @@ public final class CleanDecider: @unchecked Sendable {
                 && !checkedPids.contains(r.pid) { unknown.append(r.pid) }
         }
         if !unknown.isEmpty && reading.options.procRoot == "/proc" {
+            let before = reading.processes.threadGroups.count
             probe.resolveThreads(in: &reading.processes, pids: unknown)
             checkedPids.formUnion(unknown)
-            changed = true
+            for pid in unknown where reading.processes.threadGroups[pid] == nil
+                && access("\(reading.options.procRoot)/\(pid)", F_OK) == 0 {
+                bornAfterPlan.insert(pid)  // a live process the plan's table did not have
+            }
+            changed = changed || reading.processes.threadGroups.count != before
         }
         if changed {
             reading.scope = reading.options.scope.resolve(in: reading.processes)
             classifier = reading.classifier(users: users)
+            cache = Classifier.ReasonCache()
         }
-        return classifier
     }
 }
 

@@ -205,9 +205,12 @@ public final class Remover: @unchecked Sendable {
         case .success(let o): fresh = o
         case .failure(let e): return errnoResult(unread(planned, "it could not be read again: \(e)"), e, during: "IPC_STAT")
         }
-        let diffs = Recheck.differences(planned: planned, current: fresh) + changes(fresh)
+        var diffs = Recheck.differences(planned: planned, current: fresh)
         if !diffs.isEmpty { return changed(unread(planned, "it changed since planned"), diffs) }
-        guard let c = decide(fresh) else { return nil }
+        let decision = decide(fresh)
+        diffs = changes(fresh)  // after the decision, which learns which recorded pids are new
+        if !diffs.isEmpty { return changed(unread(planned, "it changed since planned"), diffs) }
+        guard let c = decision else { return nil }
         let entry = planner.entry(c)
         guard entry.goesAhead else {
             return CleanResult(classification: c, outcome: .skipped, reason: entry.skipReason ?? "not planned",

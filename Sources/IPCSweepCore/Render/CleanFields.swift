@@ -42,20 +42,11 @@ public enum CleanFields {
               w.key("reason")
               w.string(r.reason)
           }),
-        F("planned", "PLANNED", help: "Whether it was eligible for removal (orphaned, or suspect with --include-suspect).",
-          layout: ColumnLayout(minWidth: 3), jsonKeys: ["planned"],
-          text: { r, _ in Table.Cell(r.planned ? "yes" : "no") },
-          json: { r, w, _ in
-              w.key("planned")
-              w.bool(r.planned)
-          }),
-        F("already-gone", "GONE", help: "Skipped because it no longer existed (not a failure).", layout: ColumnLayout(minWidth: 3),
-          jsonKeys: ["alreadyGone"],
-          text: { r, _ in Table.Cell(r.alreadyGone ? "yes" : "no") },
-          json: { r, w, _ in
-              w.key("alreadyGone")
-              w.bool(r.alreadyGone)
-          }),
+        F.flag("planned", "PLANNED", help: "Whether it was eligible for removal (orphaned, or suspect with --include-suspect).",
+               key: "planned") { $0.planned },
+        F.flag("already-gone", "GONE", help: "Skipped because it no longer existed (not a failure).", key: "alreadyGone") {
+            $0.alreadyGone
+        },
         F("changes", "CHANGES", help: "What the re-check found changed since planned.",
           layout: ColumnLayout(flexible: true, minWidth: 8), jsonKeys: ["changes"],
           text: { r, _ in Table.Cell(r.changes.isEmpty ? "-" : r.changes.joined(separator: "; ")) },
@@ -99,7 +90,10 @@ public struct CleanDocument {
 
     /// Writes the document (with its final newline) to `sink`, in pieces.
     public func write(pretty: Bool, flushThreshold: Int = 1 << 16, to sink: @escaping (UnsafeRawBufferPointer) -> Void) {
-        var w = JSONStreamWriter(pretty: pretty, flushThreshold: flushThreshold, sink: sink)
+        JSONStreamWriter.document(pretty: pretty, flushThreshold: flushThreshold, to: sink) { write(to: &$0) }
+    }
+
+    private func write(to w: inout JSONStreamWriter) {
         let ctx = RenderContext(users: users, now: 0)
         let objectWriter = CleanFields.table.objectWriter(fields)
         let n = run.counts
@@ -163,14 +157,10 @@ public struct CleanDocument {
         w.key("warnings")
         w.strings(warnings)
         w.endObject()
-        w.raw([10])
-        w.flush()
     }
 
     /// The whole document as bytes (tests).
     public func bytes(pretty: Bool = false) -> [UInt8] {
-        var out: [UInt8] = []
-        write(pretty: pretty) { out.append(contentsOf: $0) }
-        return out
+        JSONStreamWriter.documentBytes { write(pretty: pretty, to: $0) }
     }
 }

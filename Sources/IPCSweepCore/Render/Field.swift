@@ -57,6 +57,17 @@ public struct Field<Row>: @unchecked Sendable {
         self.json = json
     }
 
+    /// A yes/no field: "yes"/"no" in a table, true/false in JSON.
+    public static func flag(_ name: String, _ header: String, help: String, kinds: Set<IPCKind> = Set(IPCKind.allCases),
+                            key: StaticString, _ value: @escaping (Row) -> Bool) -> Field {
+        Field(name, header, help: help, kinds: kinds, layout: ColumnLayout(minWidth: 3), jsonKeys: [key],
+              text: { r, _ in Table.Cell(value(r) ? "yes" : "no") },
+              json: { r, w, _ in
+                  w.key(key)
+                  w.bool(value(r))
+              })
+    }
+
     /// The JSON key the document is sorted by ("" when the field has no JSON form).
     public var sortKey: String { jsonKeys.first.map { "\($0)" } ?? "" }
 

@@ -11,12 +11,7 @@ public indirect enum JSONValue: Equatable, Sendable {
 
     /// The value as one document with its final newline.
     public func document(pretty: Bool) -> [UInt8] {
-        var out: [UInt8] = []
-        var w = JSONStreamWriter(pretty: pretty, sink: { out.append(contentsOf: $0) })
-        w.value(self)
-        w.raw([10])
-        w.flush()
-        return out
+        JSONStreamWriter.documentBytes { sink in JSONStreamWriter.document(pretty: pretty, to: sink) { $0.value(self) } }
     }
 }
 

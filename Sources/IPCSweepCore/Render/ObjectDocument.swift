@@ -25,7 +25,10 @@ public struct ObjectDocument {
 
     /// Writes the document (with its final newline) to `sink`, in pieces of about `flushThreshold` bytes.
     public func write(pretty: Bool, flushThreshold: Int = 1 << 16, to sink: @escaping (UnsafeRawBufferPointer) -> Void) {
-        var w = JSONStreamWriter(pretty: pretty, flushThreshold: flushThreshold, sink: sink)
+        JSONStreamWriter.document(pretty: pretty, flushThreshold: flushThreshold, to: sink) { write(to: &$0) }
+    }
+
+    private func write(to w: inout JSONStreamWriter) {
         let ctx = RenderContext(users: users, now: 0)
         let objectWriter = ObjectFields.table.objectWriter(fields)
         w.beginObject()
@@ -46,19 +49,31 @@ public struct ObjectDocument {
         w.key("warnings")
         w.strings(warnings)
         w.endObject()
-        w.raw([10])
-        w.flush()
     }
 
     /// The whole document as bytes (tests, small documents).
     public func bytes(pretty: Bool = false) -> [UInt8] {
-        var out: [UInt8] = []
-        write(pretty: pretty) { out.append(contentsOf: $0) }
-        return out
+        JSONStreamWriter.documentBytes { write(pretty: pretty, to: $0) }
     }
 }
 
 extension JSONStreamWriter {
+    /// Writes one document through `sink`: `body` writes the top-level value, then a final newline, all flushed.
+    public static func document(pretty: Bool, flushThreshold: Int = 1 << 16, to sink: @escaping (UnsafeRawBufferPointer) -> Void,
+                                _ body: (inout JSONStreamWriter) -> Void) {
+        var w = JSONStreamWriter(pretty: pretty, flushThreshold: flushThreshold, sink: sink)
+        body(&w)
+        w.raw([10])
+        w.flush()
+    }
+
+    /// A document written by `write` (given the sink), collected into bytes.
+    public static func documentBytes(_ write: (@escaping (UnsafeRawBufferPointer) -> Void) -> Void) -> [UInt8] {
+        let out = ByteCollector()
+        write { out.bytes.append(contentsOf: $0) }
+        return out.bytes
+    }
+
     /// `null` or `{"description": S, "exclusive": B, "pids": [N...]}`.
     mutating func scope(_ scope: ResolvedScope?) {
         guard let scope else { return null() }
@@ -76,4 +91,9 @@ extension JSONStreamWriter {
         endArray()
         endObject()
     }
+}
+
+/// Bytes gathered from a sink (an escaping closure cannot capture a local `var`).
+final class ByteCollector {
+    var bytes: [UInt8] = []
 }

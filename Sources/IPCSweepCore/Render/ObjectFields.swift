@@ -44,12 +44,7 @@ public enum ObjectFields {
 
     static func bool(_ name: String, _ header: String, _ help: String, _ kinds: Set<IPCKind>, key: StaticString,
                      _ value: @escaping (IPCObject) -> Bool) -> F {
-        F(name, header, help: help, kinds: kinds, layout: ColumnLayout(minWidth: 3), jsonKeys: [key],
-          text: { c, _ in Table.Cell(value(c.object) ? "yes" : "no") },
-          json: { c, w, _ in
-              w.key(key)
-              w.bool(value(c.object))
-          })
+        F.flag(name, header, help: help, kinds: kinds, key: key) { value($0.object) }
     }
 
     static func holders(_ name: String, _ header: String, _ help: String, key: StaticString,
