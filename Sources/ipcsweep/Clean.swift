@@ -192,8 +192,9 @@ struct Clean: ParsableCommand {
             case .table:
                 if !shown.isEmpty {
                     let ctx = RenderContext(users: users, now: reading.now, style: .table(absoluteTimes: false))
-                    emit(t.table(shown, columns: try t.columns(output.columns, kinds: kinds, command: "clean"), context: ctx)
-                        .render(width: Terminal.width, headings: !output.noHeadings, color: output.useColor))
+                    t.table(shown, columns: try t.columns(output.columns, kinds: kinds, command: "clean"), context: ctx)
+                        .renderBytes(width: Terminal.width, headings: !output.noHeadings, color: output.useColor)
+                        .withUnsafeBytes { writeAll(1, $0) }
                 }
                 emit(CleanReport.summary(run) + "\n")
             }

@@ -60,7 +60,10 @@ struct ObjectOutput {
                     ctx.resetTimes()
                     table = fields.table(items, columns: columns, context: ctx)
                 }
-                if !items.isEmpty { emit(table.render(width: width, headings: !output.noHeadings, color: output.useColor)) }
+                if !items.isEmpty {
+                    table.renderBytes(width: width, headings: !output.noHeadings, color: output.useColor)
+                        .withUnsafeBytes { writeAll(1, $0) }
+                }
                 if let summary { emit(summary + "\n") }
             }
         } catch {

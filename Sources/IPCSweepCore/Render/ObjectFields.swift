@@ -83,9 +83,7 @@ public enum ObjectFields {
     }
 
     static func user(_ c: Classification, _ ctx: RenderContext) -> String {
-        let p = c.object.perm
-        return p.uid == p.cuid ? ctx.users.displayUser(p.uid)
-            : "\(ctx.users.displayUser(p.uid)) (by \(ctx.users.displayUser(p.cuid)))"
+        ctx.ownerText(uid: c.object.perm.uid, cuid: c.object.perm.cuid)
     }
 
     /// Recorded pids, deduplicated, as "812,813" (0 omitted).

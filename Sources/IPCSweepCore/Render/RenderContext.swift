@@ -19,6 +19,7 @@ public final class RenderContext {
     @exclusivity(unchecked) private var groupNames = DirectMappedCache<UInt32>(slots: 1024)
     @exclusivity(unchecked) private var isoTimes = DirectMappedCache<Int64>(slots: 4096)
     @exclusivity(unchecked) private var whenTexts: [Int64: String] = [:]
+    @exclusivity(unchecked) private var ownerTexts: [UInt64: String] = [:]
     @exclusivity(unchecked) private var compactOwners = DirectMappedCache<UInt32>(slots: 1024)
     @exclusivity(unchecked) private var compactGroups = DirectMappedCache<UInt32>(slots: 1024)
 
@@ -36,6 +37,15 @@ public final class RenderContext {
     /// The group name as a JSON value.
     func groupJSON(_ gid: UInt32) -> [UInt8] {
         groupNames.value(for: gid) { users.groupName($0).map(JSONStreamWriter.quoted) ?? Array("null".utf8) }
+    }
+
+    /// "www-data", or "www-data (by root)" when the creator differs: the OWNER cell.
+    func ownerText(uid: UInt32, cuid: UInt32) -> String {
+        let key = UInt64(uid) << 32 | UInt64(cuid)
+        if let t = ownerTexts[key] { return t }
+        let t = uid == cuid ? users.displayUser(uid) : "\(users.displayUser(uid)) (by \(users.displayUser(cuid)))"
+        ownerTexts[key] = t
+        return t
     }
 
     /// `{"uid":N,"user":NAME}` (or gid/group) as compact JSON bytes.
