@@ -100,8 +100,8 @@ public struct CleanSession {
             let matched = env.classify(reading).filter { filter.matches($0, now: reading.now) }
             let plan = CleanPlanner(policy: policy).plan(matched)
             guard plan.contains(where: \.goesAhead) else {
-                return CleanSessionResult(run: CleanRun(results: plan.map(Self.notAhead), interruption: nil,
-                                                        dryRun: policy.dryRun),
+                return CleanSessionResult(run: CleanRun(results: Remover.results(of: plan, pass: CleanRun(results: [], interruption: nil, dryRun: policy.dryRun)),
+                                                        interruption: nil, dryRun: policy.dryRun),
                                           lockPath: nil, reading: reading)
             }
             try env.confirm(plan)
@@ -114,10 +114,8 @@ public struct CleanSession {
                                                changes: decide.changesSincePlan) { fresh in
                 confirmed.contains(fresh.ref) ? decide.classify(fresh) : nil
             }
-            var byRef: [IPCObjectRef: CleanResult] = [:]
-            for r in pass.results { byRef[r.ref] = r }
-            let results = plan.compactMap { e in e.goesAhead ? byRef[e.classification.object.ref] : Self.notAhead(e) }
-            return CleanSessionResult(run: CleanRun(results: results, interruption: pass.interruption, dryRun: policy.dryRun),
+            return CleanSessionResult(run: CleanRun(results: Remover.results(of: plan, pass: pass),
+                                                    interruption: pass.interruption, dryRun: policy.dryRun),
                                       lockPath: lock.path, reading: reading)
         }
 
@@ -133,11 +131,5 @@ public struct CleanSession {
             return verdicts.isEmpty || verdicts.contains(c.verdict) ? c : nil
         }
         return CleanSessionResult(run: run, lockPath: lock?.path, reading: reading)
-    }
-
-    /// The result of a plan entry that does not go ahead.
-    static func notAhead(_ e: PlanEntry) -> CleanResult {
-        CleanResult(classification: e.classification, outcome: .skipped, reason: e.skipReason ?? "not planned",
-                    planned: e.planned)
     }
 }

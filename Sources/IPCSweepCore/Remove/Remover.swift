@@ -152,14 +152,19 @@ public final class Remover: @unchecked Sendable {
             verdicts[fresh.ref].map { Classification(object: fresh, verdict: $0.verdict, reasons: $0.reasons,
                                                      holders: $0.holders, possibleHolders: $0.possibleHolders) }
         }
+        return CleanRun(results: Self.results(of: plan, pass: pass), interruption: pass.interruption, dryRun: policy.dryRun)
+    }
+
+    /// The results of a plan in its order: the pass's result for each entry that went ahead, the plan's skip
+    /// reason for the others.
+    static func results(of plan: [PlanEntry], pass: CleanRun) -> [CleanResult] {
         var byRef: [IPCObjectRef: CleanResult] = [:]
         for r in pass.results { byRef[r.ref] = r }
-        let results = plan.compactMap { e -> CleanResult? in
+        return plan.compactMap { e -> CleanResult? in
             if e.goesAhead { return byRef[e.classification.object.ref] }
             return CleanResult(classification: e.classification, outcome: .skipped, reason: e.skipReason ?? "not planned",
                                planned: e.planned)
         }
-        return CleanRun(results: results, interruption: pass.interruption, dryRun: policy.dryRun)
     }
 
     /// What the workers share: the first signal seen, and the count of objects attempted.
