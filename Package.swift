@@ -21,12 +21,19 @@ let package = Package(
             pkgConfig: "libacl",
             providers: [.apt(["libacl1-dev"])]
         ),
+        // libsystemd's sd-bus: when a --unit service's current invocation began (InactiveExitTimestamp).
+        .systemLibrary(
+            name: "CSystemd",
+            pkgConfig: "libsystemd",
+            providers: [.apt(["libsystemd-dev"])]
+        ),
         // The library: snapshots, classifier, removal, audit, renderers. Never imports ArgumentParser.
         .target(
             name: "IPCSweepCore",
             dependencies: [
                 "CSysVIPC",
                 "CACL",
+                "CSystemd",
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),

@@ -188,7 +188,7 @@ _ipcsweep_list() {
     repeating_flags=()
     non_repeating_flags=(--exclusive --pretty --no-headings --version -h --help)
     repeating_options=(--type --user --key --id --verdict --unit --cgroup --pidfile --exe)
-    non_repeating_options=(--proc --source --idle-for --format -o --columns --color)
+    non_repeating_options=(--proc --source --idle-for --inherit-window --format -o --columns --color)
     __ipcsweep_offer_flags_options 0
 
     # Offer option value completions
@@ -234,6 +234,9 @@ _ipcsweep_list() {
     '--exe')
         return
         ;;
+    '--inherit-window')
+        return
+        ;;
     '--format')
         __ipcsweep_add_completions -W 'table'$'\n''json'$'\n''csv'
         return
@@ -252,7 +255,7 @@ _ipcsweep_show() {
     repeating_flags=()
     non_repeating_flags=(--exclusive --pretty --no-headings --version -h --help)
     repeating_options=(--type --unit --cgroup --pidfile --exe)
-    non_repeating_options=(--proc --source --format -o --columns --color)
+    non_repeating_options=(--proc --source --inherit-window --format -o --columns --color)
     __ipcsweep_offer_flags_options -1
 
     # Offer option value completions
@@ -282,6 +285,9 @@ _ipcsweep_show() {
     '--exe')
         return
         ;;
+    '--inherit-window')
+        return
+        ;;
     '--format')
         __ipcsweep_add_completions -W 'table'$'\n''json'$'\n''csv'
         return
@@ -300,7 +306,7 @@ _ipcsweep_orphans() {
     repeating_flags=()
     non_repeating_flags=(--exclusive --pretty --no-headings --version -h --help)
     repeating_options=(--type --user --key --id --verdict --unit --cgroup --pidfile --exe)
-    non_repeating_options=(--proc --source --idle-for --format -o --columns --color)
+    non_repeating_options=(--proc --source --idle-for --inherit-window --format -o --columns --color)
     __ipcsweep_offer_flags_options 0
 
     # Offer option value completions
@@ -344,6 +350,9 @@ _ipcsweep_orphans() {
         return
         ;;
     '--exe')
+        return
+        ;;
+    '--inherit-window')
         return
         ;;
     '--format')
@@ -364,7 +373,7 @@ _ipcsweep_clean() {
     repeating_flags=()
     non_repeating_flags=(--exclusive --pretty --no-headings --dry-run -y --yes --include-suspect --discard-messages -q --quiet --version -h --help)
     repeating_options=(--type --user --key --id --verdict --unit --cgroup --pidfile --exe)
-    non_repeating_options=(--proc --source --idle-for --format -o --columns --color --save-to --lock-file --lock-wait)
+    non_repeating_options=(--proc --source --idle-for --inherit-window --format -o --columns --color --save-to --lock-file --lock-wait)
     __ipcsweep_offer_flags_options 0
 
     # Offer option value completions
@@ -408,6 +417,9 @@ _ipcsweep_clean() {
         return
         ;;
     '--exe')
+        return
+        ;;
+    '--inherit-window')
         return
         ;;
     '--format')
@@ -439,7 +451,7 @@ _ipcsweep_audit() {
     repeating_flags=()
     non_repeating_flags=(--exclusive --quiet-if-clean --pretty --no-posix --version -h --help)
     repeating_options=(--type --user --key --id --verdict --unit --cgroup --pidfile --exe --fail-on)
-    non_repeating_options=(--proc --source --idle-for --format --output --state --warn-at --critical-at --shm-root --mqueue-root)
+    non_repeating_options=(--proc --source --idle-for --inherit-window --format --output --state --warn-at --critical-at --shm-root --mqueue-root)
     __ipcsweep_offer_flags_options 0
 
     # Offer option value completions
@@ -483,6 +495,9 @@ _ipcsweep_audit() {
         return
         ;;
     '--exe')
+        return
+        ;;
+    '--inherit-window')
         return
         ;;
     '--format')

@@ -12,16 +12,20 @@ public struct InspectionOptions: Sendable {
     public var source: IPCSource
     public var kinds: Set<IPCKind>
     public var scope: ScopeSpec
+    /// `--inherit-window`: how long after an object's last activity a re-parented process may have inherited it.
+    public var inheritWindow: Double
     /// Read every semaphore of every set (GETALL, GETPID, GETNCNT, GETZCNT). `clean` plans without it and
     /// reads each candidate whole once, as its re-check.
     public var semaphoreDetail: Bool
 
     public init(procRoot: String = "/proc", source: IPCSource = .auto, kinds: Set<IPCKind> = Set(IPCKind.allCases),
-                scope: ScopeSpec = ScopeSpec(), semaphoreDetail: Bool = true) {
+                scope: ScopeSpec = ScopeSpec(), inheritWindow: Double = Classifier.defaultInheritWindow,
+                semaphoreDetail: Bool = true) {
         self.procRoot = procRoot
         self.source = source
         self.kinds = kinds
         self.scope = scope
+        self.inheritWindow = inheritWindow
         self.semaphoreDetail = semaphoreDetail
     }
 }
@@ -35,6 +39,20 @@ public struct Inspection: Sendable {
     public var now: Double
     /// Everything worth telling the user that is not a verdict (skipped lines, stale pidfiles).
     public var warnings: [String]
+}
+
+/// The current invocation of every `--unit` service that has a live process other than this run: only those
+/// processes can use the exception to inheritance, so a unit with none (ExecStopPost=) costs no lookup.
+private func unitInvocations(_ scope: ResolvedScope, table: ProcessTable, procRoot: String) -> [String: UnitInvocation] {
+    var units: Set<String> = []
+    for (pid, unit) in scope.memberUnits where pid != table.ownPid && unit.hasSuffix(".service") {
+        if let p = table.byPid[pid], !p.isDeadOrZombie { units.insert(unit) }
+    }
+    guard !units.isEmpty else { return [:] }
+    guard procRoot == "/proc" else {
+        return Dictionary(uniqueKeysWithValues: units.map { ($0, UnitInvocation.unavailable("--proc \(procRoot) is not the live system")) })
+    }
+    return UnitInvocationProbe.invocations(of: units.sorted())
 }
 
 /// The process table, written by the worker that read it (before the snapshot call returns).
@@ -51,10 +69,10 @@ public enum Inspector {
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
-    /// Reads both snapshots and classifies. The tool's own pid and its ancestors never count as holders.
+    /// Reads both snapshots and classifies. Only the tool's own process never counts as a holder.
     public static func inspect(_ options: InspectionOptions, users: UserDirectory) throws -> Inspection {
         let r = try read(options)
-        let results = r.classifier(users: users).classify(r.snapshot)
+        let results = r.classify(users: users)
         return Inspection(snapshot: r.snapshot, processes: r.processes, scope: r.scope, classifications: results, now: r.now,
                           warnings: r.warnings)
     }
@@ -67,14 +85,19 @@ public enum Inspector {
         public var now: Double
         public var warnings: [String]
         public var options: InspectionOptions
-        /// Pids that never count as holders (this ipcsweep).
-        public var excluded: Set<Int32>
         /// The namespace's last allocated pid just before the table was completed (nil: not known).
         public var lastPid: Int64? = nil
 
         /// The pure classifier over this process table and scope.
-        public func classifier(users: UserDirectory) -> Classifier {
-            Classifier(processes: processes, scope: scope, excluded: excluded, now: now, userName: { users.displayUser($0) })
+        public var classifier: Classifier {
+            Classifier(processes: processes, scope: scope, inheritWindow: options.inheritWindow)
+        }
+
+        /// Every object of the snapshot classified, with its reasons worded.
+        public func classify(users: UserDirectory) -> [Classification] {
+            var results = classifier.classify(snapshot)
+            EvidenceText(users: users).fillReasons(&results)
+            return results
         }
     }
 
@@ -106,7 +129,7 @@ public enum Inspector {
             let owners = Set(attached.flatMap { $0.perm.uids })
             let pids = table.byPid.values.filter { p in
                 !p.isDeadOrZombie && table.sharesIPCNamespace(p)
-                    && (open || p.isRoot || owners.contains(p.uid) || owners.contains(p.euid))
+                    && (open || !p.credentialsKnown || p.isPrivileged || owners.contains(p.uid) || owners.contains(p.euid))
             }.map(\.pid)
             procProbe.addAttachments(to: &table, for: pids)
         }
@@ -120,10 +143,12 @@ public enum Inspector {
             procProbe.resolveThreads(in: &table, pids: unknown.sorted())
         }
 
-        let scope = options.scope.resolve(in: table)
-        let excluded = options.procRoot == "/proc" ? table.selfAndAncestors(of: getpid()) : []
+        var scope = options.scope.resolve(in: table)
+        if var s = scope {
+            s.unitInvocations = unitInvocations(s, table: table, procRoot: options.procRoot)
+            scope = s
+        }
         return Reading(snapshot: snapshot, processes: table, scope: scope, now: now,
-                       warnings: snapshot.warnings + (scope?.warnings ?? []), options: options, excluded: excluded,
-                       lastPid: lastPid)
+                       warnings: snapshot.warnings + (scope?.warnings ?? []), options: options, lastPid: lastPid)
     }
 }

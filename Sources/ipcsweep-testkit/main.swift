@@ -10,6 +10,7 @@
 //   shm-attach   --id ID [--hold] [--write TEXT]                             attach (and write), then stay alive
 //   msg-create   [--key K] [--mode M] [--as-uid U] [--count C]
 //   msg-send     --id ID [--type T] [--text S] [--count C]
+//   msg-recv     --id ID                                                      receive one message (IPC_NOWAIT), then exit
 //   msg-recv-thread --id ID                                                  a thread blocks in msgrcv; the process stays alive
 //   hold                                                                     stay alive until killed
 import CSysVIPC
@@ -133,6 +134,9 @@ case "msg-send":
     for _ in 0..<count {
         _ = check(msgsnd(Int32(int("id")), &buf, text.count, 0), "msgsnd")
     }
+case "msg-recv":
+    var buf = [UInt8](repeating: 0, count: MemoryLayout<Int>.size + 8192)
+    _ = check(Int32(truncatingIfNeeded: msgrcv(Int32(int("id")), &buf, 8192, 0, Int32(IPC_NOWAIT))), "msgrcv")
 case "msg-recv-thread":
     startReceiverThread(queue: Int32(int("id")))
     holdForever()

@@ -69,7 +69,7 @@ struct Clean: ParsableCommand {
         let options = { (detail: Bool) in
             InspectionOptions(procRoot: source.procRoot, source: source.source,
                               kinds: filter.kinds.isEmpty ? Set(IPCKind.allCases) : filter.kinds, scope: scope.spec,
-                              semaphoreDetail: detail)
+                              inheritWindow: scope.inheritWindow, semaphoreDetail: detail)
         }
         let environment = CleanEnvironment(
             read: { detail in
@@ -81,7 +81,7 @@ struct Clean: ParsableCommand {
                     throw CLIError(e.description)
                 }
             },
-            classify: { $0.classifier(users: users).classify($0.snapshot) },
+            classify: { $0.classify(users: users) },
             decider: { reading in
                 let d = CleanDecider(reading: reading, users: users, watchBirths: source.procRoot == "/proc")
                 return CleanDecision(changesSincePlan: { d.changesSincePlan($0) }, classify: { d.classify($0) })

@@ -21,7 +21,8 @@ func inspect(source: SourceOptions, kinds: Set<IPCKind> = Set(IPCKind.allCases),
              users: UserDirectory) throws -> Inspection {
     do {
         let options = InspectionOptions(procRoot: source.procRoot, source: source.source,
-                                        kinds: kinds.isEmpty ? Set(IPCKind.allCases) : kinds, scope: scope.spec)
+                                        kinds: kinds.isEmpty ? Set(IPCKind.allCases) : kinds, scope: scope.spec,
+                                        inheritWindow: scope.inheritWindow)
         let result = try Inspector.inspect(options, users: users)
         result.warnings.forEach(warn)
         return result

@@ -90,6 +90,12 @@ struct ScopeOptions: ParsableArguments {
     @Flag(help: "The scope is the only user of the matching owners' objects: processes outside it never count as possible holders.")
     var exclusive = false
 
+    @Option(name: .customLong("inherit-window"), help: ArgumentHelp("A re-parented process that started up to this long after an object's last activity may have inherited it (a daemonising server) and counts as a possible holder (default 5s; 0 turns it off).", valueName: "DURATION"))
+    var inheritWindowSpan: TimeSpan?
+
+    /// `--inherit-window` in seconds.
+    var inheritWindow: Double { inheritWindowSpan?.seconds ?? Classifier.defaultInheritWindow }
+
     func validate() throws {
         if exclusive && units.isEmpty && cgroups.isEmpty && pidfiles.isEmpty && exes.isEmpty {
             throw ValidationError("--exclusive needs a scope: give --unit, --cgroup, --pidfile or --exe")

@@ -6,10 +6,12 @@ final class ClassifierTests: XCTestCase {
     let T: Int64 = 1_800_000_000  // the last activity of most objects below
     let ns: UInt64 = 4_026_531_839
 
-    func proc(_ pid: Int32, uid: UInt32 = 33, euid: UInt32? = nil, start: Double, state: Character = "S",
+    func proc(_ pid: Int32, uid: UInt32 = 33, euid: UInt32? = nil, gid: UInt32? = nil, groups: [UInt32] = [],
+              capEff: UInt64 = 0, credentialsKnown: Bool = true, start: Double, state: Character = "S",
               comm: String = "worker", cgroup: String? = nil, ns: UInt64? = nil, maps: [Int32] = [],
               ppid: Int32 = 1) -> ProcessRecord {
-        ProcessRecord(pid: pid, ppid: ppid, state: state, uid: uid, euid: euid ?? uid, comm: comm, exe: "/usr/bin/\(comm)",
+        ProcessRecord(pid: pid, ppid: ppid, state: state, uid: uid, euid: euid ?? uid, gid: gid, groups: groups,
+                      capEff: capEff, credentialsKnown: credentialsKnown, comm: comm, exe: "/usr/bin/\(comm)",
                       startTime: start, cgroup: cgroup, ipcNamespace: ns ?? self.ns, attachedSegments: maps)
     }
 
@@ -36,10 +38,26 @@ final class ClassifierTests: XCTestCase {
     }
 
     func classify(_ o: IPCObject, _ procs: [ProcessRecord], threads: [Int32: Int32] = [:], scope: Set<Int32>? = nil,
-                  exclusive: Bool = false, excluded: Set<Int32> = []) -> Classification {
-        let table = ProcessTable(processes: procs, threadGroups: threads, ownIPCNamespace: ns)
-        let resolved = scope.map { ResolvedScope(description: "unit x.service", members: $0, exclusive: exclusive) }
-        return Classifier(processes: table, scope: resolved, excluded: excluded, now: Double(T + 60)).classify(o)
+                  exclusive: Bool = false, ownPid: Int32? = nil, units: [Int32: String] = [:],
+                  invocations: [String: UnitInvocation] = [:], blindSpots: [BlindSpot] = [],
+                  window: Double = Classifier.defaultInheritWindow) -> Classification {
+        let table = ProcessTable(processes: procs, threadGroups: threads, ownIPCNamespace: ns, ownPid: ownPid,
+                                 blindSpots: blindSpots)
+        let resolved = scope.map {
+            ResolvedScope(description: "unit x.service", members: $0, exclusive: exclusive, memberUnits: units,
+                          unitInvocations: invocations)
+        }
+        var c = [Classifier(processes: table, scope: resolved, inheritWindow: window).classify(o)]
+        EvidenceText(users: UserDirectory()).fillReasons(&c)
+        return c[0]
+    }
+
+    /// The possible-holder evidence of a classification: (pid, rule, timing).
+    func possible(_ c: Classification) -> [(Int32, ReachRule, HolderTiming)] {
+        c.evidence.compactMap {
+            if case .possibleHolder(let h, let rule, let timing, _, _) = $0 { return (h.pid, rule, timing) }
+            return nil
+        }
     }
 
     // MARK: direct evidence
@@ -94,7 +112,7 @@ final class ClassifierTests: XCTestCase {
 
     func testPidReusedByProcessStartedOneSecondAfterIsNotAHolder() {
         // Started exactly at U + 1: provably younger than the operation at second U.
-        let c = classify(sem(pids: [4181]), [proc(4181, uid: 0, start: Double(T + 1), comm: "sleep")])
+        let c = classify(sem(pids: [4181]), [proc(4181, uid: 0, start: Double(T + 1), comm: "sleep")], window: 0)
         XCTAssertEqual(c.verdict, .orphaned)
         XCTAssertTrue(c.reasons.contains("pid 4181 reused by sleep (started 1 s after the last operation)"), "\(c.reasons)")
     }
@@ -108,7 +126,7 @@ final class ClassifierTests: XCTestCase {
     func testSetvalTimeCountsForSempidWhenOtimeIsZero() {
         // sempid set by SETVAL at ctime, never semop'd: a process started after ctime+1 is a reuse.
         let o = sem(pids: [77], otime: 0, ctime: T)
-        let reused = classify(o, [proc(77, start: Double(T + 4))])
+        let reused = classify(o, [proc(77, start: Double(T + 4))], window: 0)
         XCTAssertEqual(reused.verdict, .orphaned)
         XCTAssertTrue(reused.reasons.contains { $0.hasPrefix("pid 77 reused by worker (started 4 s after") }, "\(reused.reasons)")
         XCTAssertEqual(classify(o, [proc(77, start: Double(T - 2))]).verdict, .inUse)
@@ -164,7 +182,8 @@ final class ClassifierTests: XCTestCase {
         let c = classify(sem(pids: [4181]), [proc(880, uid: 33, start: Double(T - 3600), comm: "php-fpm")])
         XCTAssertEqual(c.verdict, .suspect)
         XCTAssertEqual(c.possibleHolders.map(\.pid), [880])
-        XCTAssertTrue(c.reasons[0].hasPrefix("possible holder: pid 880 php-fpm (33) started before the last use"), c.reasons[0])
+        XCTAssertTrue(c.reasons[0].hasPrefix("possible holder: pid 880 php-fpm (www-data) started before the last use; it runs as the owner (owner-uid)"), c.reasons[0])
+        XCTAssertEqual(possible(c).first?.1, .ownerUID)
     }
 
     func testEffectiveUidMatchCounts() {
@@ -173,7 +192,9 @@ final class ClassifierTests: XCTestCase {
     }
 
     func testOwnerProcessStartedAfterLastActivityIsNotAHolder() {
-        XCTAssertEqual(classify(sem(pids: [4181]), [proc(880, start: Double(T + 1))]).verdict, .orphaned)
+        // Its parent (older, ordinary, alive) is its original parent: it cannot have inherited the set.
+        let parent = proc(870, uid: 1000, start: Double(T - 50), comm: "bash")
+        XCTAssertEqual(classify(sem(pids: [4181]), [parent, proc(880, start: Double(T + 1), ppid: 870)]).verdict, .orphaned)
         // Within the one-second window it cannot be ordered: suspect.
         XCTAssertEqual(classify(sem(pids: [4181]), [proc(880, start: Double(T) + 0.5)]).verdict, .suspect)
     }
@@ -200,7 +221,7 @@ final class ClassifierTests: XCTestCase {
     func testRootProcessOutsideTheScopeDoesNotCount() {
         let c = classify(sem(uid: 33, cuid: 0, pids: [4181]), [proc(1, uid: 0, start: 0)], scope: [])
         XCTAssertEqual(c.verdict, .orphaned, "an empty scope: root outside it never counts")
-        XCTAssertTrue(c.reasons[0].hasPrefix("no live process in unit x.service or of uid 33 (33) or 0 (0)"), c.reasons[0])
+        XCTAssertTrue(c.reasons[0].hasPrefix("no live process in unit x.service or of uid 33 (www-data) or 0 (root) existed at the last activity"), c.reasons[0])
     }
 
     func testRootProcessInsideTheScopeCountsEvenForNonRootObjects() {
@@ -216,11 +237,17 @@ final class ClassifierTests: XCTestCase {
         XCTAssertEqual(classify(sem(pids: [4181]), procs, scope: [880], exclusive: true).verdict, .suspect)
     }
 
-    func testTheToolAndItsAncestorsNeverCount() {
-        let me = proc(4181, uid: 0, start: Double(T - 10), comm: "ipcsweep")
-        let c = classify(sem(uid: 0, cuid: 0, pids: [4181]), [me], excluded: [4181])
-        XCTAssertEqual(c.verdict, .orphaned)
-        XCTAssertTrue(c.reasons.contains { $0.contains("this ipcsweep run or its ancestor") }, "\(c.reasons)")
+    func testOnlyThisRunIsExcludedAndItsAncestorsCount() {
+        // A root daemon (4180) made the set and ran ipcsweep (4181) to sweep: the daemon is a possible holder.
+        let daemon = proc(4180, uid: 0, start: Double(T - 10), comm: "daemon")
+        let me = proc(4181, uid: 0, start: Double(T + 30), comm: "ipcsweep", ppid: 4180)
+        let c = classify(sem(uid: 0, cuid: 0, pids: [4181]), [daemon, me], ownPid: 4181)
+        XCTAssertEqual(c.verdict, .suspect)
+        XCTAssertEqual(possible(c).map(\.0), [4180])
+        XCTAssertTrue(c.evidence.contains(.recordedPidIsThisRun(role: .sempid, pid: 4181)), "\(c.evidence)")
+        XCTAssertTrue(c.reasons.contains("last operator pid 4181 is this ipcsweep run: not counted"), "\(c.reasons)")
+        // The run itself, alone, never counts.
+        XCTAssertEqual(classify(sem(uid: 0, cuid: 0, pids: [4181]), [me], ownPid: 4181).verdict, .orphaned)
     }
 
     /// The Apache shape: root creates, www-data owns, the old instance is dead and the new one is younger.
@@ -235,9 +262,16 @@ final class ClassifierTests: XCTestCase {
             proc(5001, uid: 33, start: Double(crash + 5) + 0.1, comm: "apache2", cgroup: unit, ppid: 5000),
         ]
         let scope: Set<Int32> = [5000, 5001]
-        XCTAssertEqual(classify(old, procs, scope: scope).verdict, .orphaned)
-        XCTAssertNotEqual(classify(running, procs, scope: scope).verdict, .orphaned)
-        XCTAssertEqual(classify(running, procs, scope: scope).verdict, .suspect)
+        let units: [Int32: String] = [5000: "apache2.service", 5001: "apache2.service"]
+        // systemd began the new invocation just before forking apache2 (5 s after the crash).
+        let inv: [String: UnitInvocation] = ["apache2.service": .began(Double(crash + 5) - 0.25)]
+        let c = classify(old, procs, scope: scope, units: units, invocations: inv)
+        XCTAssertEqual(c.verdict, .orphaned, "\(c.reasons)")
+        XCTAssertTrue(c.evidence.contains { if case .inheritanceRuledOut("apache2.service", _, 1) = $0 { return true }; return false },
+                      "\(c.evidence)")
+        XCTAssertEqual(classify(running, procs, scope: scope, units: units, invocations: inv).verdict, .suspect)
+        // Without the invocation start, 5000 (re-parented-looking, 4.8 s after the crash) may have inherited it.
+        XCTAssertEqual(classify(old, procs, scope: scope, units: units).verdict, .suspect)
         // Unscoped, pid 1 (root, older) keeps the old set suspect: never orphaned by accident.
         XCTAssertEqual(classify(old, procs).verdict, .suspect)
         XCTAssertNotEqual(classify(running, procs).verdict, .orphaned)
@@ -251,28 +285,5 @@ final class ClassifierTests: XCTestCase {
         XCTAssertFalse(ObjectFilter(idleFor: 61).matches(c, now: Double(T + 60)))
         XCTAssertTrue(ObjectFilter(uids: [0]).matches(c, now: 0), "creator uid matches --user")
         XCTAssertFalse(ObjectFilter(kinds: [.shm]).matches(c, now: 0))
-    }
-
-    /// A daemonising server creates a set, forks the process that keeps running and exits: the survivor can
-    /// start in the next second. Objects never used since creation get the creation grace; used ones do not.
-    func testCreationGraceForObjectsNeverUsedSinceCreation() {
-        let created = sem(uid: 33, cuid: 0, pids: [4180], otime: 0, ctime: T)
-        let unit = "/system.slice/apache2.service"
-        let parent = proc(4181, uid: 0, start: Double(T) + 1.003, comm: "apache2", cgroup: unit)
-        let c = classify(created, [parent], scope: [4181])
-        XCTAssertEqual(c.verdict, .suspect)
-        XCTAssertTrue(c.reasons[0].contains("may have inherited it from its creator"), c.reasons[0])
-        // Beyond the grace (1 s + 2 s) the creator's heirs cannot be it.
-        XCTAssertEqual(classify(created, [proc(4181, uid: 0, start: Double(T + 3), cgroup: unit)], scope: [4181]).verdict,
-                       .orphaned)
-        // A set operated on after its creation (the accept mutex at a crash) gets no grace.
-        let used = sem(uid: 33, cuid: 0, pids: [4180], otime: T, ctime: T - 100)
-        XCTAssertEqual(classify(used, [proc(4181, uid: 0, start: Double(T) + 1.003, cgroup: unit)], scope: [4181]).verdict,
-                       .orphaned)
-        // The grace can be turned off.
-        let table = ProcessTable(processes: [parent], ownIPCNamespace: ns)
-        let strict = Classifier(processes: table, scope: ResolvedScope(description: "u", members: [4181], exclusive: false),
-                                excluded: [], now: Double(T + 60), creationGrace: 0)
-        XCTAssertEqual(strict.classify(created).verdict, .orphaned)
     }
 }

@@ -23,7 +23,11 @@ final class ObjectDocumentTests: XCTestCase {
             object: .sem(SemaphoreSet(id: 0, perm: perm(0), nsems: 2, otime: 0, ctime: T,
                                       semaphores: [Semaphore(value: 1, pid: 812, ncnt: 0, zcnt: 2),
                                                    Semaphore(value: 0, pid: 0, ncnt: 3, zcnt: 0)])),
-            verdict: .inUse, reasons: ["semaphore 1 has 3 waiters", tricky],
+            verdict: .inUse,
+            evidence: [.waiters(semaphore: 1, count: 3), .detailUnreadable(tricky),
+                       .liveRecordedPid(role: .sempid, recordedPid: 813,
+                                        holder: holder(812, uid: 33, comm: tricky, cgroup: nil, relation: .recorded))],
+            reasons: ["semaphore 1 has 3 waiters", tricky],
             holders: [holder(812, uid: 33, comm: "apache2", cgroup: "/system.slice/apache2.service", relation: .recorded)]))
         out.append(Classification(
             object: .sem(SemaphoreSet(id: 32769, perm: perm(65534, cuid: 0, key: -559_038_737), nsems: 1, otime: T + 7,
@@ -31,7 +35,16 @@ final class ObjectDocumentTests: XCTestCase {
             verdict: .unknown, reasons: []))
         out.append(Classification(
             object: .sem(SemaphoreSet(id: 5, perm: perm(4_000_000_000), nsems: 0, otime: 0, ctime: 0, semaphores: [])),
-            verdict: .suspect, reasons: ["possible holder"],
+            verdict: .suspect,
+            evidence: [.possibleHolder(holder: holder(9, uid: 4_000_000_000, comm: "sh", cgroup: nil, relation: .possible),
+                                       rule: .groupAccess, timing: .inherited(.parentIsInit), started: Double(T) + 2.5,
+                                       lastActivity: T),
+                       .possibleHolder(holder: holder(10, uid: 0, comm: "sh", cgroup: "/user.slice/session-3.scope", relation: .possible),
+                                       rule: .root, timing: .sameSecond, started: Double(T) + 0.25, lastActivity: T),
+                       .morePossibleHolders(count: 3), .blindSpot(.hidepid(mountPoint: "/proc", value: "2", gid: nil)),
+                       .inheritanceNotRuledOut(unit: "a.service", why: .invocationUnknown("no bus")),
+                       .inheritanceRuledOut(unit: "b.service", invocationBegan: Double(T) + 1.5, processes: 2)],
+            reasons: ["possible holder"],
             possibleHolders: [holder(9, uid: 4_000_000_000, comm: tricky, cgroup: nil, relation: .possible),
                               holder(10, uid: 0, comm: "sh", cgroup: "/user.slice/session-3.scope", relation: .possible)]))
         out.append(Classification(
@@ -46,7 +59,18 @@ final class ObjectDocumentTests: XCTestCase {
         out.append(Classification(
             object: .msg(MessageQueue(id: 7, perm: perm(33, cuid: 0, key: Int32.max, mode: 0o666), cbytes: 12, qnum: 2,
                                       qbytes: 16384, lspid: 4, lrpid: 0, stime: T, rtime: 0, ctime: T - 3)),
-            verdict: .orphaned, reasons: ["holds 2 messages (12 bytes)", "last sender pid 4 exited"]))
+            verdict: .orphaned,
+            evidence: [.noPossibleHolder(access: AccessControl(perm(33, cuid: 0)), lastActivity: T, scope: nil, exclusive: false,
+                                         inheritWindow: 5),
+                       .messages(count: 2, bytes: 12), .recordedPidExited(role: .lspid, pid: 4),
+                       .recordedPidReused(role: .lrpid, pid: 5, command: "x", after: 1.25),
+                       .recordedPidInOtherNamespace(role: .lrpid, pid: 6, command: "y"), .recordedPidHidden(role: .lspid),
+                       .recordedPidIsThisRun(role: .lspid, pid: 7), .attachedInvisibly(nattch: 2), .markedForRemoval,
+                       .blindSpot(.hostIPCInChildPidNamespace(pidNamespace: 9)), .blindSpot(.subsetPid(mountPoint: "/p")),
+                       .inheritanceNotRuledOut(unit: "c.scope", why: .notAService),
+                       .inheritanceNotRuledOut(unit: "d.service", why: .olderProcess(pid: 3, began: 9.5)),
+                       .inheritanceNotRuledOut(unit: "e.service", why: .invocationTooEarly(began: 9.5))],
+            reasons: ["holds 2 messages (12 bytes)", "last sender pid 4 exited"]))
         out.append(Classification(
             object: .msg(MessageQueue(id: 8, perm: perm(33), cbytes: 0, qnum: 0, qbytes: nil, lspid: 0, lrpid: 0,
                                       stime: 0, rtime: T + 1, ctime: T)),
@@ -89,6 +113,19 @@ final class ObjectDocumentTests: XCTestCase {
             XCTAssertEqual(j["perms"] as? String, IPCTextFormat.octal(p.permissionBits))
             XCTAssertEqual(j["verdict"] as? String, c.verdict.rawValue)
             XCTAssertEqual(j["reasons"] as? [String], c.reasons)
+            let evidence = try XCTUnwrap(j["evidence"] as? [[String: Any]])
+            XCTAssertEqual(evidence.map { $0["kind"] as? String }, c.evidence.map(\.kind))
+            for (e, je) in zip(c.evidence, evidence) {
+                XCTAssertEqual(Set(je.keys), Set(e.jsonFields.map(\.key)))
+                for (k, v) in e.jsonFields {
+                    switch v {
+                    case .int(let n): XCTAssertEqual(Self.int(je[k]), n, k)
+                    case .string(let s): XCTAssertEqual(je[k] as? String, s, k)
+                    case .bool(let b): XCTAssertEqual(je[k] as? Bool, b, k)
+                    case .null: XCTAssertTrue(je[k] is NSNull, k)
+                    }
+                }
+            }
             XCTAssertEqual((j["holders"] as? [[String: Any]])?.map { $0["command"] as? String }, c.holders.map(\.command))
             XCTAssertEqual((j["possibleHolders"] as? [[String: Any]])?.map { Self.int($0["pid"]) },
                            c.possibleHolders.map { Int64($0.pid) })
@@ -125,7 +162,7 @@ final class ObjectDocumentTests: XCTestCase {
         }
         // Every documented key and nothing else.
         let sem = Set(got[0].keys)
-        XCTAssertEqual(sem, ["creator", "creatorGroup", "ctime", "ctimeISO", "detailError", "group", "holders", "id", "key",
+        XCTAssertEqual(sem, ["creator", "creatorGroup", "ctime", "ctimeISO", "detailError", "evidence", "group", "holders", "id", "key",
                              "keyHex", "lastActivity", "lastActivityISO", "mode", "nsems", "otime", "otimeISO", "owner",
                              "perms", "possibleHolders", "reasons", "semaphores", "type", "verdict"])
     }
@@ -171,4 +208,34 @@ final class ObjectDocumentTests: XCTestCase {
         XCTAssertEqual((more[0]["pids"] as? [NSNumber])?.map(\.intValue), [812])
         XCTAssertNotNil(more[0]["semaphores"])
     }
+
+    /// Every evidence kind lists its members in sorted key order (the document's order), each key once.
+    func testEveryEvidenceKindHasSortedMembers() {
+        let h = holder(5, uid: 1, comm: "c", cgroup: nil, relation: .possible)
+        let all: [Evidence] = [
+            .attached(h), .attachedInvisibly(nattch: 1), .markedForRemoval, .waiters(semaphore: 0, count: 1),
+            .liveRecordedPid(role: .sempid, recordedPid: 5, holder: h), .detailUnreadable("x"), .recordedPidHidden(role: .cpid),
+            .blindSpot(.hidepid(mountPoint: "/proc", value: "2", gid: 3)), .blindSpot(.subsetPid(mountPoint: "/proc")),
+            .blindSpot(.hostIPCInChildPidNamespace(pidNamespace: 1)),
+            .possibleHolder(holder: h, rule: .otherAccess, timing: .existed, started: 1, lastActivity: 2),
+            .possibleHolder(holder: h, rule: .root, timing: .inherited(.parentYounger), started: 3, lastActivity: 2),
+            .morePossibleHolders(count: 2),
+            .noPossibleHolder(access: AccessControl(perm(1)), lastActivity: 2, scope: "s", exclusive: true, inheritWindow: 5),
+            .recordedPidExited(role: .lpid, pid: 4), .recordedPidZombie(role: .sempid, recordedPid: 6, holder: h),
+            .recordedPidInOtherNamespace(role: .lspid, pid: 7, command: "q"),
+            .recordedPidReused(role: .lrpid, pid: 8, command: "r", after: 2), .recordedPidIsThisRun(role: .sempid, pid: 9),
+            .messages(count: 1, bytes: 2), .inheritanceRuledOut(unit: "u.service", invocationBegan: 1, processes: 1),
+            .inheritanceNotRuledOut(unit: "u.service", why: .invocationUnknown("x")),
+            .inheritanceNotRuledOut(unit: "u.service", why: .invocationTooEarly(began: 1)),
+            .inheritanceNotRuledOut(unit: "u.service", why: .olderProcess(pid: 1, began: 1)),
+            .inheritanceNotRuledOut(unit: "u.scope", why: .notAService),
+        ]
+        for e in all {
+            let keys = e.jsonFields.map(\.key)
+            XCTAssertEqual(keys, keys.sorted(), "\(e)")
+            XCTAssertEqual(Set(keys).count, keys.count, "\(e)")
+            XCTAssertTrue(keys.contains("kind"))
+        }
+    }
+
 }

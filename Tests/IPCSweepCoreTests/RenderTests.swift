@@ -12,15 +12,19 @@ final class RenderTests: XCTestCase {
                                nsems: 2, otime: 1_800_000_000, ctime: 1_799_990_000,
                                semaphores: [Semaphore(value: 1, pid: 4181, ncnt: 0, zcnt: 0),
                                             Semaphore(value: 0, pid: 0, ncnt: 0, zcnt: 0)])
-        return Classification(object: .sem(set), verdict: .orphaned,
-                              reasons: ["no live process of uid 0 (root) existed at the last activity (2027-01-15T08:00:00Z)",
-                                        "last operator pid 4181 exited"])
+        let evidence: [Evidence] = [
+            .noPossibleHolder(access: AccessControl(set.perm), lastActivity: 1_800_000_000, scope: nil, exclusive: false,
+                              inheritWindow: 5),
+            .recordedPidExited(role: .sempid, pid: 4181),
+        ]
+        return Classification(object: .sem(set), verdict: Evidence.verdict(evidence), evidence: evidence,
+                              reasons: EvidenceText(users: users).reasons(evidence))
     }
 
     func testJSONDocumentSnapshot() throws {
         let doc = ObjectDocument(objects: [classification()], users: users, scope: nil, warnings: [], source: "proc")
         let json = String(decoding: doc.bytes(pretty: false), as: UTF8.self)
-        XCTAssertEqual(json, #"{"objects":[{"creator":{"uid":0,"user":"root"},"creatorGroup":{"gid":0,"group":"root"},"ctime":1799990000,"ctimeISO":"2027-01-15T05:13:20Z","detailError":null,"group":{"gid":0,"group":"root"},"holders":[],"id":32769,"key":-559038737,"keyHex":"0xdeadbeef","lastActivity":1800000000,"lastActivityISO":"2027-01-15T08:00:00Z","mode":384,"nsems":2,"otime":1800000000,"otimeISO":"2027-01-15T08:00:00Z","owner":{"uid":0,"user":"root"},"perms":"0600","possibleHolders":[],"reasons":["no live process of uid 0 (root) existed at the last activity (2027-01-15T08:00:00Z)","last operator pid 4181 exited"],"semaphores":[{"ncnt":0,"num":0,"pid":4181,"value":1,"zcnt":0},{"ncnt":0,"num":1,"pid":0,"value":0,"zcnt":0}],"type":"sem","verdict":"orphaned"}],"schemaVersion":1,"scope":null,"source":"proc","warnings":[]}"# + "\n")
+        XCTAssertEqual(json, #"{"objects":[{"creator":{"uid":0,"user":"root"},"creatorGroup":{"gid":0,"group":"root"},"ctime":1799990000,"ctimeISO":"2027-01-15T05:13:20Z","detailError":null,"evidence":[{"exclusive":false,"kind":"no-possible-holder","lastActivity":1800000000,"scope":null},{"kind":"recorded-pid-exited","pid":4181,"role":"sempid"}],"group":{"gid":0,"group":"root"},"holders":[],"id":32769,"key":-559038737,"keyHex":"0xdeadbeef","lastActivity":1800000000,"lastActivityISO":"2027-01-15T08:00:00Z","mode":384,"nsems":2,"otime":1800000000,"otimeISO":"2027-01-15T08:00:00Z","owner":{"uid":0,"user":"root"},"perms":"0600","possibleHolders":[],"reasons":["no live process of uid 0 (root) existed at the last activity (2027-01-15T08:00:00Z) or may have inherited it since (re-parented within 5 s)","last operator pid 4181 exited"],"semaphores":[{"ncnt":0,"num":0,"pid":4181,"value":1,"zcnt":0},{"ncnt":0,"num":1,"pid":0,"value":0,"zcnt":0}],"type":"sem","verdict":"orphaned"}],"schemaVersion":1,"scope":null,"source":"proc","warnings":[]}"# + "\n")
     }
 
     func testUserWithoutPasswdEntryIsNullInJSON() throws {
@@ -64,7 +68,7 @@ final class RenderTests: XCTestCase {
     func testListTableRow() throws {
         XCTAssertEqual(try table(.defaults).render(width: nil, headings: true, color: false), """
             TYPE     ID  KEY         OWNER  PERMS    SIZE  LAST-ACTIVITY  PIDS  VERDICT   REASON
-            sem   32769  0xdeadbeef  root   0600   2 sems  100 s ago      4181  orphaned  no live process of uid 0 (root) existed at the last activity (2027-01-15T08:00:00Z)
+            sem   32769  0xdeadbeef  root   0600   2 sems  100 s ago      4181  orphaned  no live process of uid 0 (root) existed at the last activity (2027-01-15T08:00:00Z) or may have inherited it since (re-parented within 5 s)
 
             """)
         let csv = try table(.defaults, style: .csv, defaults: ObjectFields.table.defaultColumns)

@@ -22,7 +22,7 @@ final class CleanSessionTests: XCTestCase {
             }
         }
         return Inspector.Reading(snapshot: snap, processes: ProcessTable(processes: []), scope: nil, now: 2_000,
-                                 warnings: [], options: InspectionOptions(), excluded: [])
+                                 warnings: [], options: InspectionOptions())
     }
 
     func environment(_ rec: Recorder, kernel: FakeRemovalKernel, objects: [IPCObject], verdict: Verdict = .orphaned,

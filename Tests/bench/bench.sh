@@ -8,8 +8,8 @@
 # object is ever created in the host's IPC namespace and every process started
 # dies with the namespace. Inside, it creates
 #   - 2,000 live processes of 50 uids (10000..10049): OLD_PER_UID (default 1) of each uid started
-#     before the objects, the others 3.5 s after them (beyond the one-second slack and the 2 s creation
-#     grace, so provably younger),
+#     before the objects, the others 6.2 s after them (beyond the one-second slack and the 5 s
+#     inheritance window, so provably younger and not heirs),
 #   - SETS semaphore sets of 1..4 semaphores, owned by 100 uids (10000..10099:
 #     the half whose uid has an older live process -> suspect, the other half -> orphaned),
 #   - 4,096 shared memory segments and 4,000 message queues owned the same way,
@@ -124,9 +124,9 @@ if [ "${1:-}" = "--inner" ]; then
     make_sets "$SETS" "$BASE_UID" $((UIDS * 2))
     make_kind shm "$SEGMENTS"
     make_kind msg "$QUEUES"
-    # Provably younger than objects never used since their creation means started after the creation
-    # second + 1 + the classifier's creation grace (2 s): wait 3.5 s.
-    sleep 3.5
+    # Not possible holders: started after the objects' creation second + 1 s + the inheritance window
+    # (5 s; they are pid 1's children here, so they look re-parented): wait 6.2 s.
+    sleep 6.2
     start_procs "$OLD_PER_UID" "$per_uid"
 
     # 3. Direct evidence: live recorded sempids and attached segments (root holders).

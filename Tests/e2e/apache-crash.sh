@@ -2,8 +2,8 @@
 # shellcheck disable=SC2016  # single-quoted strings are eval'd by check/wait_until
 # Tests/e2e/apache-crash.sh: a real Apache (Debian apache2, prefork,
 # "Mutex sysvsem default", two Listen lines, User www-data) in a unit-like
-# cgroup is killed with SIGKILL and started again more than a second later.
-# Then, per SPEC.md "Acceptance":
+# cgroup is killed with SIGKILL and started again after the inheritance
+# window (default 5 s, plus the one-second slack). Then, per SPEC.md "Acceptance":
 #   - under --pidfile, --exe and --unit scope every set of the dead instance
 #     is "orphaned" and no set of the running one is;
 #   - unscoped, no set of the running instance is "orphaned";
@@ -62,9 +62,14 @@ for id in $old; do sem_exists "$id" || all=0; done
 check "generation 1's sets outlive the crash" [ "$all" = 1 ]
 note "after the crash:"; sed 's/^/#   /' /proc/sysvipc/sem
 
-# More than a second later, so that the new instance is provably younger
-# than the old sets' last activity (the crash time; see FINDINGS.md).
-sleep 1.2
+# The new instance's parent is re-parented to pid 1 (Apache daemonises), so
+# until the inheritance window has passed (1 s slack + 5 s after the old
+# sets' last activity, the crash second) it may have inherited them: they
+# would be "suspect", not "orphaned". There is no systemd in this namespace
+# to tell that a unit's new invocation began after the crash (that exception
+# is proven with a real systemd in systemd/e2e-apache-unit.sh), so restart
+# after the window. See SPEC.md "Verdicts", "may have inherited it".
+sleep 6.1
 
 # ---------------------------------------------------- generation 2 ----
 mid=$(sem_ids)

@@ -69,6 +69,7 @@ public struct ScopeSpec: Sendable, Equatable {
     public func resolve(in table: ProcessTable) -> ResolvedScope? {
         guard !isEmpty else { return nil }
         var members: Set<Int32> = []
+        var memberUnits: [Int32: String] = [:]
         var warnings: [String] = []
         for f in pidfiles {
             if let problem = f.problem { warnings.append(problem); continue }
@@ -81,7 +82,11 @@ public struct ScopeSpec: Sendable, Equatable {
         if !units.isEmpty || !cgroups.isEmpty || !exes.isEmpty {
             for p in table.byPid.values {
                 if let cg = p.cgroup {
-                    if units.contains(where: { SystemdUnit.cgroup(cg, isIn: $0) }) { members.insert(p.pid); continue }
+                    if let unit = units.first(where: { SystemdUnit.cgroup(cg, isIn: $0) }) {
+                        members.insert(p.pid)
+                        memberUnits[p.pid] = unit
+                        continue
+                    }
                     if cgroups.contains(where: { cg == $0 || cg.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") }) {
                         members.insert(p.pid)
                         continue
@@ -90,8 +95,18 @@ public struct ScopeSpec: Sendable, Equatable {
                 if exes.contains(where: { Self.exeMatches(p, $0) }) { members.insert(p.pid) }
             }
         }
-        return ResolvedScope(description: description, members: members, exclusive: exclusive, warnings: warnings)
+        return ResolvedScope(description: description, members: members, exclusive: exclusive, warnings: warnings,
+                             memberUnits: memberUnits)
     }
+}
+
+/// When a systemd unit's current invocation began, as systemd reports it (`InactiveExitTimestamp`), or why
+/// that could not be read.
+public enum UnitInvocation: Sendable, Hashable {
+    /// Epoch seconds (CLOCK_REALTIME) at which the unit last left the inactive state.
+    case began(Double)
+    /// The lookup failed or the unit never started; the text says why (it names the unit).
+    case unavailable(String)
 }
 
 /// A scope turned into pids.
@@ -100,11 +115,18 @@ public struct ResolvedScope: Sendable, Equatable {
     public var members: Set<Int32>
     public var exclusive: Bool
     public var warnings: [String]
+    /// For members selected by `--unit`: which unit (as normalized, e.g. `apache2.service`).
+    public var memberUnits: [Int32: String]
+    /// The current invocation of each `--unit` service, read from systemd by the probe (empty when none asked).
+    public var unitInvocations: [String: UnitInvocation]
 
-    public init(description: String, members: Set<Int32>, exclusive: Bool, warnings: [String] = []) {
+    public init(description: String, members: Set<Int32>, exclusive: Bool, warnings: [String] = [],
+                memberUnits: [Int32: String] = [:], unitInvocations: [String: UnitInvocation] = [:]) {
         self.description = description
         self.members = members
         self.exclusive = exclusive
         self.warnings = warnings
+        self.memberUnits = memberUnits
+        self.unitInvocations = unitInvocations
     }
 }

@@ -52,20 +52,24 @@ public struct Holder: Sendable, Equatable, Hashable {
     }
 }
 
-/// An object with its verdict and the evidence behind it, most decisive reason first.
+/// An object with its verdict and the evidence behind it, most decisive first.
 public struct Classification: Sendable, Equatable {
     public var object: IPCObject
     public var verdict: Verdict
+    /// The typed facts behind the verdict (what the classifier found).
+    public var evidence: [Evidence]
+    /// The evidence in words, one per line, as `EvidenceText` renders it (filled after classification).
     public var reasons: [String]
     /// Processes that directly hold it (attached, live recorded pid).
     public var holders: [Holder]
     /// Processes that might hold it (suspect verdicts).
     public var possibleHolders: [Holder]
 
-    public init(object: IPCObject, verdict: Verdict, reasons: [String], holders: [Holder] = [],
-                possibleHolders: [Holder] = []) {
+    public init(object: IPCObject, verdict: Verdict, evidence: [Evidence] = [], reasons: [String] = [],
+                holders: [Holder] = [], possibleHolders: [Holder] = []) {
         self.object = object
         self.verdict = verdict
+        self.evidence = evidence
         self.reasons = reasons
         self.holders = holders
         self.possibleHolders = possibleHolders

@@ -2,10 +2,25 @@
 public struct ProcessRecord: Sendable, Equatable {
     public var pid: Int32
     public var ppid: Int32
-    /// The state letter of /proc/PID/stat field 3 (R, S, D, Z, X, ...).
+    /// The state letter of /proc/PID/stat field 3 (R, S, D, Z, X, ...); "?" when stat could not be read.
     public var state: Character
     public var uid: UInt32
     public var euid: UInt32
+    /// Real and effective gid (/proc/PID/status `Gid:`).
+    public var gid: UInt32
+    public var egid: UInt32
+    /// Supplementary groups (/proc/PID/status `Groups:`).
+    public var groups: [UInt32]
+    /// Effective capabilities (/proc/PID/status `CapEff:`).
+    public var capEff: UInt64
+    /// False when /proc/PID/status could not be read (permission, hidepid): uid, gids and capabilities are
+    /// then unknown and the process counts as able to reach every object.
+    public var credentialsKnown: Bool
+    /// False when /proc/PID/stat could not be read: state and start are then unknown (start 0, the boot:
+    /// it counts as existing at every last activity).
+    public var statKnown: Bool
+    /// Whether it is the init (pid 1) of a pid namespace, its own or a nested one (/proc/PID/status `NSpid:`).
+    public var isNamespaceInit: Bool
     public var comm: String
     /// Target of /proc/PID/exe; nil when unreadable (kernel thread, permission).
     public var exe: String?
@@ -18,7 +33,9 @@ public struct ProcessRecord: Sendable, Equatable {
     /// shmids this process maps (/proc/PID/maps `/SYSV%08x` lines); empty when maps were not read.
     public var attachedSegments: [Int32]
 
-    public init(pid: Int32, ppid: Int32, state: Character, uid: UInt32, euid: UInt32, comm: String,
+    public init(pid: Int32, ppid: Int32, state: Character, uid: UInt32, euid: UInt32, gid: UInt32? = nil,
+                egid: UInt32? = nil, groups: [UInt32] = [], capEff: UInt64 = 0, credentialsKnown: Bool = true,
+                statKnown: Bool = true, isNamespaceInit: Bool = false, comm: String,
                 exe: String? = nil, startTime: Double, cgroup: String? = nil,
                 ipcNamespace: UInt64? = nil, attachedSegments: [Int32] = []) {
         self.pid = pid
@@ -26,6 +43,13 @@ public struct ProcessRecord: Sendable, Equatable {
         self.state = state
         self.uid = uid
         self.euid = euid
+        self.gid = gid ?? uid
+        self.egid = egid ?? gid ?? uid
+        self.groups = groups
+        self.capEff = capEff
+        self.credentialsKnown = credentialsKnown
+        self.statKnown = statKnown
+        self.isNamespaceInit = isNamespaceInit
         self.comm = comm
         self.exe = exe
         self.startTime = startTime
@@ -42,6 +66,15 @@ public struct ProcessRecord: Sendable, Equatable {
 
     /// Whether it runs with root's real or effective uid.
     public var isRoot: Bool { uid == 0 || euid == 0 }
+
+    /// CAP_IPC_OWNER (bit 15) in its effective capabilities: the kernel lets it reach every object.
+    public var hasIPCOwner: Bool { capEff & (1 << 15) != 0 }
+
+    /// Root or CAP_IPC_OWNER: reaches every object, so the root rule decides whether it counts.
+    public var isPrivileged: Bool { credentialsKnown && (isRoot || hasIPCOwner) }
+
+    /// Whether one of its gids (real, effective, supplementary) is `gid`.
+    public func inGroup(_ gid: UInt32) -> Bool { self.gid == gid || egid == gid || groups.contains(gid) }
 }
 
 /// Systemd unit names and cgroup paths.
@@ -73,14 +106,27 @@ public struct ProcessTable: Sendable, Equatable {
     public var threadGroups: [Int32: Int32]
     /// The tool's own IPC namespace inode.
     public var ownIPCNamespace: UInt64?
+    /// The running ipcsweep's own pid as this procfs shows it: the one process that never counts as a holder.
+    public var ownPid: Int32?
+    /// What the tool cannot see of the processes sharing its IPC namespace (hidepid, pid namespaces).
+    public var blindSpots: [BlindSpot]
 
-    public init(processes: [ProcessRecord], threadGroups: [Int32: Int32] = [:], ownIPCNamespace: UInt64? = nil) {
+    public init(processes: [ProcessRecord], threadGroups: [Int32: Int32] = [:], ownIPCNamespace: UInt64? = nil,
+                ownPid: Int32? = nil, blindSpots: [BlindSpot] = []) {
         var map: [Int32: ProcessRecord] = [:]
         map.reserveCapacity(processes.count)
         for p in processes { map[p.pid] = p }
         self.byPid = map
         self.threadGroups = threadGroups
         self.ownIPCNamespace = ownIPCNamespace
+        self.ownPid = ownPid
+        self.blindSpots = blindSpots
+    }
+
+    /// The same facts about the table, with other records.
+    public func replacingProcesses(_ processes: [ProcessRecord]) -> ProcessTable {
+        ProcessTable(processes: processes, threadGroups: threadGroups, ownIPCNamespace: ownIPCNamespace,
+                     ownPid: ownPid, blindSpots: blindSpots)
     }
 
     public var processes: [ProcessRecord] { byPid.values.sorted { $0.pid < $1.pid } }
@@ -96,18 +142,6 @@ public struct ProcessTable: Sendable, Equatable {
     public func sharesIPCNamespace(_ p: ProcessRecord) -> Bool {
         guard let own = ownIPCNamespace, let theirs = p.ipcNamespace else { return true }
         return own == theirs
-    }
-
-    /// The pid and every ancestor of it present in the table.
-    public func selfAndAncestors(of pid: Int32) -> Set<Int32> {
-        var out: Set<Int32> = []
-        var cur = pid
-        while cur > 0, !out.contains(cur) {
-            out.insert(cur)
-            guard let p = byPid[cur] else { break }
-            cur = p.ppid
-        }
-        return out
     }
 
     /// The pid and all its descendants.
@@ -131,4 +165,17 @@ public struct ProcessTable: Sendable, Equatable {
         }
         return out.mapValues { $0.sorted { $0.pid < $1.pid } }
     }
+}
+
+/// Something that keeps the tool from seeing every process that shares its IPC namespace. While one exists,
+/// no object is `orphaned`: objects without direct evidence are `unknown`.
+public enum BlindSpot: Sendable, Hashable {
+    /// procfs mounted with `hidepid=` (value as mounted: 1, 2, 4, noaccess, invisible, ptraceable) and the
+    /// caller is neither privileged (CAP_SYS_PTRACE) nor in the mount's `gid=` group (nil: none given).
+    case hidepid(mountPoint: String, value: String, gid: UInt32?)
+    /// procfs mounted with `subset=pid`, for a caller that is not exempt.
+    case subsetPid(mountPoint: String)
+    /// The tool's IPC namespace is the host's (inode 4026531839) but its pid namespace is not the initial one:
+    /// processes of the parent pid namespaces share the objects and are invisible.
+    case hostIPCInChildPidNamespace(pidNamespace: UInt64)
 }

@@ -49,8 +49,11 @@ public struct ProcessProbe: Sendable {
     /// Every process under procRoot. Entries that vanish while being read are skipped.
     public func read() throws -> ProcessTable {
         let records = records(of: try FileIO.numericEntries(procRoot))
+        let live = procRoot == "/proc"
         let own = FileIO.readLink("\(procRoot)/self/ns/ipc").flatMap(Self.namespaceInode)
-        return ProcessTable(processes: records, ownIPCNamespace: procRoot == "/proc" ? own : nil)
+        return ProcessTable(processes: records, ownIPCNamespace: live ? own : nil,
+                            ownPid: live ? FileIO.readLink("\(procRoot)/self").flatMap { Int32($0) } : nil,
+                            blindSpots: live ? VisibilityProbe(procRoot: procRoot).blindSpots() : [])
     }
 
     /// Adds the processes that appeared in /proc since `table` was read (one more directory listing;
@@ -59,8 +62,7 @@ public struct ProcessProbe: Sendable {
         guard let pids = try? FileIO.numericEntries(procRoot) else { return }
         let new = records(of: pids.filter { table.byPid[$0] == nil })
         guard !new.isEmpty else { return }
-        table = ProcessTable(processes: Array(table.byPid.values) + new, threadGroups: table.threadGroups,
-                             ownIPCNamespace: table.ownIPCNamespace)
+        table = table.replacingProcesses(Array(table.byPid.values) + new)
     }
 
     /// The records of these pids, with one boot instant and one reused read buffer; vanished ones are skipped.
@@ -85,17 +87,46 @@ public struct ProcessProbe: Sendable {
 
     func record(_ pid: Int32, boot: Double, ticksPerSecond: Double, reader: ProcFileReader) -> ProcessRecord? {
         let dir = open("\(procRoot)/\(pid)", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard dir >= 0 else { return nil }
+        // Gone (ENOENT, ESRCH) is no process; anything else (EACCES under hidepid=1) is a process we cannot read.
+        guard dir >= 0 else { return Self.vanished(errno) ? nil : Self.unreadable(pid) }
         defer { close(dir) }
-        guard let parsed = reader.read(dir, "stat", { Self.parseStat($0) }) ?? nil else { return nil }
-        guard let ids = reader.read(dir, "status", { Self.parseStatusIDs($0) }) ?? nil else { return nil }
+        let stat = reader.read(dir, "stat", { Self.parseStat($0) })
+        if stat == nil, Self.vanished(errno) { return nil }
+        let status = reader.read(dir, "status", { Self.parseStatus($0) }) ?? nil
+        guard let parsed = stat ?? nil else {
+            var r = Self.unreadable(pid)
+            if let status { Self.apply(status, to: &r) }
+            return r
+        }
         let cgroup = reader.read(dir, "cgroup", { Self.parseCgroup($0) }) ?? nil
         let exe = details.contains(.exe) ? reader.readLink(dir, "exe", { String(decoding: $0, as: UTF8.self) }) : nil
         let ns = reader.readLink(dir, "ns/ipc", { Self.namespaceInode($0) }) ?? nil
-        return ProcessRecord(
-            pid: pid, ppid: parsed.ppid, state: parsed.state, uid: ids.uid, euid: ids.euid, comm: parsed.comm,
-            exe: exe, startTime: boot + Double(parsed.startTicks) / ticksPerSecond,
+        var r = ProcessRecord(
+            pid: pid, ppid: parsed.ppid, state: parsed.state, uid: UInt32.max, euid: UInt32.max, credentialsKnown: false,
+            comm: parsed.comm, exe: exe, startTime: boot + Double(parsed.startTicks) / ticksPerSecond,
             cgroup: cgroup, ipcNamespace: ns)
+        if let status { Self.apply(status, to: &r) }
+        return r
+    }
+
+    static func vanished(_ e: Int32) -> Bool { e == ENOENT || e == ESRCH }
+
+    /// A process whose /proc entry exists but cannot be read: it counts as able to reach every object, and as
+    /// existing since boot (state and start unknown).
+    static func unreadable(_ pid: Int32) -> ProcessRecord {
+        ProcessRecord(pid: pid, ppid: 0, state: "?", uid: UInt32.max, euid: UInt32.max, credentialsKnown: false,
+                      statKnown: false, comm: "?", startTime: 0)
+    }
+
+    static func apply(_ s: StatusFields, to r: inout ProcessRecord) {
+        r.uid = s.uid
+        r.euid = s.euid
+        r.gid = s.gid
+        r.egid = s.egid
+        r.groups = s.groups
+        r.capEff = s.capEff
+        r.isNamespaceInit = s.isNamespaceInit
+        r.credentialsKnown = true
     }
 
     /// Adds /proc/PID/maps SysV attachments for the given pids.
@@ -111,8 +142,7 @@ public struct ProcessProbe: Sendable {
             r.attachedSegments = segments
             records[pid] = r
         }
-        table = ProcessTable(processes: Array(records.values), threadGroups: table.threadGroups,
-                             ownIPCNamespace: table.ownIPCNamespace)
+        table = table.replacingProcesses(Array(records.values))
     }
 
     /// Resolves pids that are not in the table but are threads (/proc/TID/status `Tgid:`) to their thread group.
@@ -124,7 +154,7 @@ public struct ProcessProbe: Sendable {
             let dir = open("\(procRoot)/\(pid)", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
             guard dir >= 0 else { continue }
             defer { close(dir) }
-            guard let ids = reader.read(dir, "status", { Self.parseStatusIDs($0) }) ?? nil, ids.tgid != pid else { continue }
+            guard let ids = reader.read(dir, "status", { Self.parseStatus($0) }) ?? nil, ids.tgid != pid else { continue }
             table.threadGroups[pid] = ids.tgid
         }
     }
@@ -188,34 +218,101 @@ public struct ProcessProbe: Sendable {
         return negative ? -v : v
     }
 
-    /// /proc/PID/status: real and effective uid, and the thread group id.
-    public static func parseStatusIDs(_ bytes: [UInt8]) -> (uid: UInt32, euid: UInt32, tgid: Int32)? {
-        bytes.withUnsafeBufferPointer { parseStatusIDs($0) }
+    /// What /proc/PID/status says about credentials and identity.
+    public struct StatusFields: Sendable, Equatable {
+        public var uid: UInt32
+        public var euid: UInt32
+        public var gid: UInt32
+        public var egid: UInt32
+        public var groups: [UInt32]
+        public var capEff: UInt64
+        public var tgid: Int32
+        /// The last `NSpid:` value is 1: the init of its (possibly nested) pid namespace.
+        public var isNamespaceInit: Bool
     }
 
-    static func parseStatusIDs(_ b: UnsafeBufferPointer<UInt8>) -> (uid: UInt32, euid: UInt32, tgid: Int32)? {
+    static let groupsPrefix = Array("Groups:".utf8)
+    static let nspidPrefix = Array("NSpid:".utf8)
+    static let capEffPrefix = Array("CapEff:".utf8)
+
+    /// /proc/PID/status: real and effective uid, and the thread group id.
+    public static func parseStatusIDs(_ bytes: [UInt8]) -> (uid: UInt32, euid: UInt32, tgid: Int32)? {
+        parseStatus(bytes).map { ($0.uid, $0.euid, $0.tgid) }
+    }
+
+    /// /proc/PID/status: `Tgid:`, `Uid:`, `Gid:` (real, effective), `Groups:`, `NSpid:`, `CapEff:` (hex).
+    public static func parseStatus(_ bytes: [UInt8]) -> StatusFields? {
+        bytes.withUnsafeBufferPointer { parseStatus($0) }
+    }
+
+    static func parseStatus(_ b: UnsafeBufferPointer<UInt8>) -> StatusFields? {
         var uid: UInt32?
         var euid: UInt32?
+        var gid: UInt32?
+        var egid: UInt32?
+        var groups: [UInt32] = []
+        var capEff: UInt64?
         var tgid: Int32?
-        var lineStart = 0
+        var nsInit = false
         func isBlank(_ c: UInt8) -> Bool { c == 9 || c == 32 }
+        /// The blank-separated fields of a line after its "Name:" prefix.
+        func fields(_ line: UnsafeBufferPointer<UInt8>, from start: Int, _ body: (UnsafeBufferPointer<UInt8>) -> Bool) {
+            var i = start
+            while i < line.count {
+                while i < line.count && isBlank(line[i]) { i += 1 }
+                guard i < line.count else { break }
+                let s = i
+                while i < line.count && !isBlank(line[i]) { i += 1 }
+                if !body(UnsafeBufferPointer(rebasing: line[s..<i])) { break }
+            }
+        }
+        func pair(_ line: UnsafeBufferPointer<UInt8>, _ prefix: Int) -> (UInt32?, UInt32?) {
+            var first: UInt32??
+            var second: UInt32??
+            fields(line, from: prefix) { f in
+                let v = parseDecimal(f).flatMap { UInt32(exactly: $0) }
+                if first == nil { first = .some(v); return true }
+                second = .some(v)
+                return false
+            }
+            guard let a = first, let b = second else { return (nil, nil) }
+            return (a, b)
+        }
+        var lineStart = 0
         while lineStart < b.count {
             var end = lineStart
             while end < b.count && b[end] != 10 { end += 1 }
             let line = UnsafeBufferPointer(rebasing: b[lineStart..<end])
             if line.starts(with: [85, 105, 100, 58]) {  // "Uid:": real, effective, saved, fs
-                var fields: [Int64?] = []
-                var i = 4
-                while i < line.count && fields.count < 2 {
-                    while i < line.count && isBlank(line[i]) { i += 1 }
-                    guard i < line.count else { break }
-                    let s = i
-                    while i < line.count && !isBlank(line[i]) { i += 1 }
-                    fields.append(parseDecimal(UnsafeBufferPointer(rebasing: line[s..<i])))
+                (uid, euid) = pair(line, 4)
+            } else if line.starts(with: [71, 105, 100, 58]) {  // "Gid:"
+                (gid, egid) = pair(line, 4)
+            } else if line.starts(with: Self.groupsPrefix) {
+                fields(line, from: 7) { f in
+                    if let g = parseDecimal(f).flatMap({ UInt32(exactly: $0) }) { groups.append(g) }
+                    return true
                 }
-                if fields.count >= 2 {
-                    uid = fields[0].flatMap { UInt32(exactly: $0) }
-                    euid = fields[1].flatMap { UInt32(exactly: $0) }
+            } else if line.starts(with: Self.nspidPrefix) {
+                var last: Int64?
+                fields(line, from: 6) { f in
+                    last = parseDecimal(f)
+                    return true
+                }
+                nsInit = last == 1
+            } else if line.starts(with: Self.capEffPrefix) {
+                fields(line, from: 7) { f in
+                    var v: UInt64 = 0
+                    var ok = !f.isEmpty && f.count <= 16
+                    for c in f where ok {
+                        switch c {
+                        case 48...57: v = v << 4 | UInt64(c - 48)
+                        case 97...102: v = v << 4 | UInt64(c - 87)
+                        case 65...70: v = v << 4 | UInt64(c - 55)
+                        default: ok = false
+                        }
+                    }
+                    if ok { capEff = v }
+                    return false
                 }
             } else if line.starts(with: [84, 103, 105, 100, 58]) {  // "Tgid:"
                 var s = 5
@@ -224,11 +321,12 @@ public struct ProcessProbe: Sendable {
                 while e > s && isBlank(line[e - 1]) { e -= 1 }
                 tgid = parseDecimal(UnsafeBufferPointer(rebasing: line[s..<e])).flatMap { Int32(exactly: $0) }
             }
-            if uid != nil, tgid != nil { break }
+            if capEff != nil { break }  // the last line we need
             lineStart = end + 1
         }
         guard let u = uid, let e = euid, let t = tgid else { return nil }
-        return (u, e, t)
+        return StatusFields(uid: u, euid: e, gid: gid ?? u, egid: egid ?? gid ?? u, groups: groups,
+                            capEff: capEff ?? 0, tgid: t, isNamespaceInit: nsInit)
     }
 
     /// /proc/PID/cgroup: the `name=systemd` (cgroup v1) path when present and not the root, else the v2 `0::` path.

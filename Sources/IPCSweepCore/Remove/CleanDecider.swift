@@ -35,7 +35,9 @@ public final class CleanDecider: @unchecked Sendable {
         births = watchBirths ? BirthWatch(procRoot: reading.options.procRoot) : nil
         planLastPid = births == nil ? nil : reading.lastPid
         lastPid = planLastPid ?? 0
-        classifier = reading.classifier(users: users)
+        classifier = reading.classifier
+        cache = classifier.finder.makeCache()
+        text = EvidenceText(users: users)
     }
 
     /// Recorded pids of a fresh read that belong to processes started after the plan (allocated after the
@@ -61,16 +63,21 @@ public final class CleanDecider: @unchecked Sendable {
 
     /// The verdict of a freshly read object.
     ///
-    /// Under the lock, with one reason cache for the pass (reasons repeat across objects of one owner and
-    /// second; a cache per object cost three times the classification itself).
+    /// Under the lock, with one possible-holder cache and one evidence wording for the pass (they repeat across
+    /// objects of one owner and second; a cache per object cost more than the classification itself).
     public func classify(_ fresh: IPCObject) -> Classification {
         lock.lock()
         defer { lock.unlock() }
         bringUpToDate(for: fresh)
-        return classifier.classify(fresh, cache: cache)
+        var c = classifier.classify(fresh, cache: cache)
+        c.reasons = text.reasons(c.evidence)
+        return c
     }
 
-    private var cache = Classifier.ReasonCache()
+    /// The possible-holder cache of the current classifier (rebuilt with it).
+    private var cache: PossibleHolderFinder.Cache
+    /// Words the evidence (its texts repeat across objects, so one instance for the pass).
+    private let text: EvidenceText
     /// Recorded pids that were neither in the table nor threads of it, and are alive: born after the plan.
     private var bornAfterPlan: Set<Int32> = []
 
@@ -102,9 +109,12 @@ public final class CleanDecider: @unchecked Sendable {
             changed = changed || reading.processes.threadGroups.count != before
         }
         if changed {
+            // The unit invocations were looked up once, at the plan (a unit seen only now has none: not ruled out).
+            let invocations = reading.scope?.unitInvocations ?? [:]
             reading.scope = reading.options.scope.resolve(in: reading.processes)
-            classifier = reading.classifier(users: users)
-            cache = Classifier.ReasonCache()
+            reading.scope?.unitInvocations = invocations
+            classifier = reading.classifier
+            cache = classifier.finder.makeCache()
         }
     }
 }

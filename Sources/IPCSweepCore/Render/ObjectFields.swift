@@ -218,6 +218,13 @@ public enum ObjectFields {
               w.key("reasons")
               w.strings(c.reasons)
           }),
+        F("evidence", "EVIDENCE", help: "The typed evidence behind the verdict (JSON: [{kind, ...}]; a table: the kinds).",
+          layout: ColumnLayout(flexible: true, minWidth: 8), jsonKeys: ["evidence"],
+          text: { c, _ in Table.Cell(c.evidence.isEmpty ? "-" : c.evidence.map(\.kind).joined(separator: ",")) },
+          json: { c, w, _ in
+              w.key("evidence")
+              w.evidence(c.evidence)
+          }),
         holders("holders", "HOLDERS", "The processes that hold it (attached, or a live recorded pid).", key: "holders") { $0.holders },
         holders("possible-holders", "POSSIBLE-HOLDERS", "The processes that may hold it (suspect).",
                 key: "possibleHolders") { $0.possibleHolders },

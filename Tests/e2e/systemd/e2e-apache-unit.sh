@@ -13,7 +13,14 @@
 #      be gone, the new instance's sets present, the count must not grow, and
 #      HTTP must answer on both ports.
 #   3. A clean "systemctl stop": ExecStopPost has nothing to do and exits 0.
-#   4. Control: the same unit without the ipcsweep ExecStopPost leaks sets on
+#   4. Crash and restart 1.5 s later (no ExecStopPost clean): "ipcsweep list
+#      --unit" calls the dead instance's sets orphaned (the unit's new
+#      invocation, from systemd's InactiveExitTimestamp over sd-bus, began
+#      after their last activity, so the new processes cannot have inherited
+#      them) and the running instance's sets never; clean removes exactly the
+#      former and Apache keeps answering.
+#   5. The same with Restart=on-failure, RestartSec=1500ms (systemd restarts it).
+#   6. Control: the same unit without the ipcsweep ExecStopPost leaks sets on
 #      SIGKILL (proves the counting can see a leak). They die with the
 #      sandbox's IPC namespace.
 # Throughout: the host's own IPC objects are compared before and after.
@@ -165,11 +172,12 @@ dump_unit_diag() {
     return 0
 }
 
-write_unit() {   # write_unit MODE: kill | restart | control
-    local mode=$1 restart=no stoppost
+write_unit() {   # write_unit MODE: kill | restart | control | autorestart
+    local mode=$1 restart=no stoppost restart_sec=200ms
     [ "$mode" = restart ] && restart=on-failure
+    [ "$mode" = autorestart ] && restart=on-failure && restart_sec=1500ms
     stoppost="ExecStopPost=\"$IPCSWEEP\" clean --unit %n --user $RUN_USER --yes --quiet"
-    [ "$mode" = control ] && stoppost="# control: no ipcsweep"
+    case "$mode" in control|autorestart) stoppost="# $mode: no ipcsweep" ;; esac
     cat > "$work/$UNIT" <<EOF
 [Unit]
 Description=ipcsweep e2e: Apache prefork with a sysvsem mutex ($mode)
@@ -186,7 +194,7 @@ ExecStopPost=-"$PROBE" "$work/stoppost.log" after
 KillMode=mixed
 TimeoutStopSec=10s
 Restart=$restart
-RestartSec=200ms
+RestartSec=$restart_sec
 EOF
     "$SANDBOX" unit "$work/$UNIT" && sctl reset-failed "$UNIT" 2>/dev/null
     return 0
@@ -232,6 +240,68 @@ check_stoppost() {   # check_stoppost LABEL
     else
         ok "$label: no apache2 process left (not even a zombie) when ExecStopPost ran"
     fi
+}
+
+wait_restarted() {   # wait_restarted OLD_PID: the unit is active with another main pid (20 s at most)
+    local deadline=$(( $(now_ms) + 20000 )) p st
+    while [ "$(now_ms)" -lt "$deadline" ]; do
+        p=$(prop MainPID); st=$(prop ActiveState)
+        if [ "$st" = active ] && [ -n "$p" ] && [ "$p" != 0 ] && [ "$p" != "$1" ]; then return 0; fi
+        sleep 0.05
+    done
+    return 1
+}
+# ids_not_in IDS: the sandbox's set ids that are not among IDS
+ids_not_in() {
+    local i
+    for i in $(ids "$(sandbox_sems)"); do case " $1 " in *" $i "*) ;; *) printf '%s ' "$i" ;; esac; done | sed 's/ $//'
+}
+
+# verdict_check LABEL FILE OLD NEW: in an ipcsweep list JSON document, every set
+# of OLD (ids) is orphaned with the unit-invocation rule among its evidence,
+# and no set of NEW is orphaned.
+verdict_check() {
+    local label=$1 file=$2 old=$3 new=$4 out
+    if out=$(python3 - "$file" "$old" "$new" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+old = {int(x) for x in sys.argv[2].split()}
+new = {int(x) for x in sys.argv[3].split()}
+sems = {o["id"]: o for o in doc["objects"] if o["type"] == "sem"}
+bad = []
+for i in sorted(old):
+    o = sems.get(i)
+    if o is None or o["verdict"] != "orphaned":
+        bad.append("dead instance's set %d: %s %s" % (i, o and o["verdict"], o and o["reasons"]))
+    elif not any(e["kind"] == "inheritance-ruled-out" for e in o["evidence"]):
+        bad.append("dead instance's set %d: no inheritance-ruled-out evidence: %s" % (i, o["reasons"]))
+for i in sorted(new):
+    o = sems.get(i)
+    if o is None or o["verdict"] == "orphaned":
+        bad.append("running instance's set %d: %s %s" % (i, o and o["verdict"], o and o["reasons"]))
+print("\n".join(bad) if bad else "; ".join("%d %s" % (i, sems[i]["verdict"]) for i in sorted(old | new)))
+sys.exit(1 if bad else 0)
+PY
+    ); then
+        ok "$label: dead instance's sets ($old) orphaned by the unit-invocation rule, running instance's ($new) not ($out)"
+    else
+        not_ok "$label: dead instance's sets orphaned under --unit, running instance's never"; printf '%s\n' "$out" | diag
+    fi
+}
+
+# clean_check LABEL FILE OLD: a clean JSON report removed exactly OLD.
+clean_check() {
+    local label=$1 file=$2 old=$3 out
+    if out=$(python3 - "$file" "$old" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+removed = sorted(r["id"] for r in doc["results"] if r["type"] == "sem" and r["outcome"] == "removed")
+want = sorted(int(x) for x in sys.argv[2].split())
+print("removed %s, want %s" % (removed, want))
+sys.exit(0 if removed == want else 1)
+PY
+    ); then ok "$label: clean --unit removed exactly the dead instance's sets ($out)"
+    else not_ok "$label: clean --unit removed exactly the dead instance's sets ($out)"; fi
 }
 
 # ---------------------------------------------------------------- preflight
@@ -373,12 +443,7 @@ if [ "$RESTART_CYCLES" -gt 0 ]; then
         old_pid=$(prop MainPID); old_restarts=$(prop NRestarts)
         k0=$(now_ms)
         sctl kill -s KILL "$UNIT"
-        deadline=$(( $(now_ms) + 20000 )); restarted=0
-        while [ "$(now_ms)" -lt "$deadline" ]; do
-            p=$(prop MainPID); st=$(prop ActiveState)
-            if [ "$st" = active ] && [ -n "$p" ] && [ "$p" != 0 ] && [ "$p" != "$old_pid" ]; then restarted=1; break; fi
-            sleep 0.05
-        done
+        restarted=0; wait_restarted "$old_pid" && restarted=1
         if [ "$restarted" = 1 ] && wait_http 15; then
             ok "restart $j: systemd restarted Apache (NRestarts $old_restarts -> $(prop NRestarts)) and it answers ($(( $(now_ms) - k0 )) ms)"
         else
@@ -414,6 +479,55 @@ if [ "$RESTART_CYCLES" -gt 0 ]; then
 fi
 
 # ---------------------------------------------------------------- phase 4
+# Crash, then start again 1.5 s after the SIGKILL (no ipcsweep ExecStopPost):
+# the new main process is pid 1's child and inside the inheritance window, so
+# only the unit's invocation start (from systemd) tells that it cannot have
+# inherited the old sets.
+write_unit control
+if sctl start "$UNIT" && wait_http 15 && wait_sems 5; then
+    old=$(ids "$(sandbox_sems)")
+    k0=$(now_ms)
+    sctl kill -s KILL "$UNIT"
+    wait_stopped 20
+    rest=$(( 1500 - ($(now_ms) - k0) )); [ "$rest" -gt 0 ] && sleep "$(awk -v m="$rest" 'BEGIN { printf "%.3f", m / 1000 }')"
+    sctl start "$UNIT" && wait_http 15 && wait_sems 5
+    echo "# restarted $(( $(now_ms) - k0 )) ms after the SIGKILL; InactiveExitTimestamp $(prop InactiveExitTimestamp)"
+    new=$(ids_not_in "$old")
+    sb "$IPCSWEEP" list --unit "$UNIT" --type sem --format json > "$work/restart-list.json" 2> "$work/restart-list.err"
+    verdict_check "restart 1.5 s later" "$work/restart-list.json" "$old" "$new"
+    sb "$IPCSWEEP" clean --unit "$UNIT" --user "$RUN_USER" --yes --format json > "$work/restart-clean.json" 2>/dev/null
+    clean_check "restart 1.5 s later" "$work/restart-clean.json" "$old"
+    if wait_http 5; then ok "restart 1.5 s later: Apache still answers after clean"; else not_ok "restart 1.5 s later: Apache still answers after clean"; fi
+    sctl stop "$UNIT"; wait_stopped 20
+    sb ipcrm -a
+else
+    not_ok "restart 1.5 s later: Apache up"; dump_unit_diag
+fi
+
+# ---------------------------------------------------------------- phase 5
+# The same with systemd's own restart (Restart=on-failure, RestartSec=1500ms).
+write_unit autorestart
+if sctl start "$UNIT" && wait_http 15 && wait_sems 5; then
+    old=$(ids "$(sandbox_sems)")
+    old_pid=$(prop MainPID)
+    k0=$(now_ms)
+    sctl kill -s KILL "$UNIT"
+    restarted=0; wait_restarted "$old_pid" && restarted=1
+    if [ "$restarted" = 1 ] && wait_http 15 && wait_sems 5; then
+        echo "# systemd restarted it $(( $(now_ms) - k0 )) ms after the SIGKILL; InactiveExitTimestamp $(prop InactiveExitTimestamp)"
+        new=$(ids_not_in "$old")
+        sb "$IPCSWEEP" list --unit "$UNIT" --type sem --format json > "$work/autorestart-list.json" 2>/dev/null
+        verdict_check "Restart=on-failure after 1.5 s" "$work/autorestart-list.json" "$old" "$new"
+    else
+        not_ok "Restart=on-failure after 1.5 s: systemd restarted Apache"; dump_unit_diag
+    fi
+    sctl stop "$UNIT"; wait_stopped 20
+    sb ipcrm -a
+else
+    not_ok "Restart=on-failure after 1.5 s: Apache up"; dump_unit_diag
+fi
+
+# ---------------------------------------------------------------- phase 6
 write_unit control
 if sctl start "$UNIT" && wait_http 15 && wait_sems 5; then
     sems=$(sandbox_sems)

@@ -1,0 +1,358 @@
+/// The permission facts the kernel's `ipcperms` checks: owner and creator uid and gid, and the permission
+/// bits. System V objects fill it from `IPCPermissions`; a POSIX object (a file) gives its owner and group twice.
+public struct AccessControl: Sendable, Hashable {
+    public var uid: UInt32
+    public var gid: UInt32
+    public var cuid: UInt32
+    public var cgid: UInt32
+    /// Permission bits (0o777).
+    public var mode: UInt32
+
+    public init(uid: UInt32, gid: UInt32, cuid: UInt32, cgid: UInt32, mode: UInt32) {
+        self.uid = uid
+        self.gid = gid
+        self.cuid = cuid
+        self.cgid = cgid
+        self.mode = mode & 0o777
+    }
+
+    public init(_ p: IPCPermissions) {
+        self.init(uid: p.uid, gid: p.gid, cuid: p.cuid, cgid: p.cgid, mode: p.mode)
+    }
+
+    /// The group bits grant some access: members of the gid or cgid can reach it.
+    public var groupCanReach: Bool { mode & 0o070 != 0 }
+    /// The other bits grant some access: every process can reach it.
+    public var anyoneCanReach: Bool { mode & 0o007 != 0 }
+    /// Root-owned or root-created: unscoped, root processes count for it.
+    public var rootObject: Bool { uid == 0 || cuid == 0 }
+    public var uids: [UInt32] { uid == cuid ? [uid] : [uid, cuid] }
+    public var gids: [UInt32] { gid == cgid ? [gid] : [gid, cgid] }
+}
+
+/// When the last activity happened: some instant in [earliest, latest). A System V time is a truncated
+/// second U, so [U, U + 1); a POSIX file time is precise up to the coarse clock's granularity.
+public struct ActivityWindow: Sendable, Hashable {
+    public var earliest: Double
+    public var latest: Double
+    /// The time to report (epoch seconds).
+    public var reported: Int64
+
+    public init(earliest: Double, latest: Double, reported: Int64) {
+        self.earliest = earliest
+        self.latest = latest
+        self.reported = reported
+    }
+
+    /// A whole-second IPC time.
+    public init(second: Int64) {
+        self.init(earliest: Double(second), latest: Double(second) + 1, reported: second)
+    }
+}
+
+/// One possible holder, found by `PossibleHolderFinder`.
+public struct PossibleHolder: Sendable, Hashable {
+    public var holder: Holder
+    public var rule: ReachRule
+    public var timing: HolderTiming
+    public var started: Double
+}
+
+/// Every possible holder of one object: the first few listed (most specific rule first), the total, and what
+/// the `--unit` inheritance exception did.
+public struct PossibleHolderResult: Sendable, Equatable {
+    public var listed: [PossibleHolder] = []
+    public var total = 0
+    /// Units whose processes inside the inheritance window were ruled out, with when the invocation began and how many.
+    public var ruledOut: [RuledOut] = []
+    /// Units whose processes inside the inheritance window stayed possible holders, and why.
+    public var notRuledOut: [NotRuledOut] = []
+
+    public struct RuledOut: Sendable, Hashable {
+        public var unit: String
+        public var began: Double
+        public var processes: Int
+    }
+
+    public struct NotRuledOut: Sendable, Hashable {
+        public var unit: String
+        public var why: UnitExceptionBlock
+    }
+}
+
+/// Finds the possible holders of an object (SPEC "Verdicts"): live processes that could reach it (`ipcperms`;
+/// root and CAP_IPC_OWNER by the root rule; unreadable credentials count as reaching) and that existed at its
+/// last activity, or were re-parented and started within the inheritance window after it (unless a `--unit`
+/// service's current invocation began after the activity). Only the running ipcsweep never counts.
+///
+/// A pure function of (access, last activity) over a process table and scope that are indexed once: lists by
+/// uid and by gid ordered by start time, and prefix counts, so that an object costs the matching uid/gid lists'
+/// prefixes, and "anyone can reach it" costs a binary search plus the inheritance window's slice.
+public struct PossibleHolderFinder: Sendable {
+    /// At most this many possible holders are listed per object (the total is always counted).
+    public static let listLimit = 16
+    /// How much earlier than the invocation's start a process of that invocation may appear: systemd records
+    /// InactiveExitTimestamp just after forking the first process (measured: 0.2 ms idle, more when loaded),
+    /// and /proc start times are truncated to clock ticks (10 ms).
+    static let tickSlack = 0.25
+    /// Parents that adopt orphans besides pid 1 (PR_SET_CHILD_SUBREAPER is not visible in /proc).
+    static let subreaperCommands: Set<String> = [
+        "systemd", "containerd-shim", "conmon", "tini", "catatonit", "docker-init", "dumb-init", "s6-svscan",
+        "runsvdir",
+    ]
+
+    public let scope: ResolvedScope?
+    public let inheritWindow: Double
+
+    let live: [ProcessRecord]
+    let starts: [Double]
+    let units: [String?]
+    let inScope: [Bool]
+    /// The `--unit` a member was selected by.
+    let scopeUnit: [String?]
+    let reparented: [Reparenting?]
+    /// Known credentials and not root (a non-root process with CAP_IPC_OWNER is ordinary and privileged).
+    let ordinary: [Bool]
+    let byUID: [UInt32: [Int]]
+    let byGID: [UInt32: [Int]]
+    let privileged: [Int]
+    let privilegedInScope: [Int]
+    let unreadable: [Int]
+    /// Prefix counts over `live`: ordinary processes, and ordinary processes in the scope.
+    let ordinaryBefore: [Int]
+    let ordinaryInScopeBefore: [Int]
+    /// Per `--unit`: why its exception cannot be used at all (nil: usable when its invocation is late enough).
+    let unitBlocks: [String: UnitExceptionBlock]
+
+    public init(processes: ProcessTable, scope: ResolvedScope?, inheritWindow: Double) {
+        self.scope = scope
+        self.inheritWindow = max(0, inheritWindow)
+        let live = processes.byPid.values
+            .filter { !$0.isDeadOrZombie && processes.sharesIPCNamespace($0) && $0.pid != processes.ownPid }
+            .sorted { $0.startTime != $1.startTime ? $0.startTime < $1.startTime : $0.pid < $1.pid }
+        self.live = live
+        starts = live.map(\.startTime)
+        units = live.map(\.unit)
+        let members = scope?.members ?? []
+        inScope = live.map { members.contains($0.pid) }
+        scopeUnit = live.map { scope?.memberUnits[$0.pid] }
+        reparented = live.map { Self.reparenting(of: $0, in: processes) }
+        ordinary = live.map { $0.credentialsKnown && !$0.isRoot }
+        var byUID: [UInt32: [Int]] = [:]
+        var byGID: [UInt32: [Int]] = [:]
+        var privileged: [Int] = []
+        var privilegedInScope: [Int] = []
+        var unreadable: [Int] = []
+        var ord = [0]
+        var ordScope = [0]
+        ord.reserveCapacity(live.count + 1)
+        ordScope.reserveCapacity(live.count + 1)
+        for (i, p) in live.enumerated() {
+            if !p.credentialsKnown {
+                unreadable.append(i)
+            } else if p.isRoot {
+                privileged.append(i)
+                if inScope[i] { privilegedInScope.append(i) }
+            } else {
+                if p.isPrivileged {
+                    privileged.append(i)
+                    if inScope[i] { privilegedInScope.append(i) }
+                }
+                byUID[p.uid, default: []].append(i)
+                if p.euid != p.uid { byUID[p.euid, default: []].append(i) }
+                var gids: [UInt32] = [p.gid]
+                for g in [p.egid] + p.groups where !gids.contains(g) { gids.append(g) }
+                for g in gids { byGID[g, default: []].append(i) }
+            }
+            ord.append(ord[i] + (ordinary[i] ? 1 : 0))
+            ordScope.append(ordScope[i] + (ordinary[i] && inScope[i] ? 1 : 0))
+        }
+        self.byUID = byUID
+        self.byGID = byGID
+        self.privileged = privileged
+        self.privilegedInScope = privilegedInScope
+        self.unreadable = unreadable
+        ordinaryBefore = ord
+        ordinaryInScopeBefore = ordScope
+        // A unit's exception is unusable when it is not a service, systemd could not say when its invocation
+        // began, or one of its processes is older than that invocation (a leftover that may have passed it on).
+        var blocks: [String: UnitExceptionBlock] = [:]
+        let memberUnit = scopeUnit
+        let startTimes = starts
+        let scopeUnits = Set(scope?.memberUnits.values.map { $0 } ?? []).union(scope?.unitInvocations.keys.map { $0 } ?? [])
+        for unit in scopeUnits {
+            if !unit.hasSuffix(".service") {
+                blocks[unit] = .notAService
+                continue
+            }
+            switch scope?.unitInvocations[unit] {
+            case .none: blocks[unit] = .invocationUnknown("its invocation was not looked up")
+            case .unavailable(let why): blocks[unit] = .invocationUnknown(why)
+            case .began(let t):
+                if let old = live.indices.first(where: { memberUnit[$0] == unit && startTimes[$0] + Self.tickSlack < t }) {
+                    blocks[unit] = .olderProcess(pid: live[old].pid, began: t)
+                }
+            }
+        }
+        unitBlocks = blocks
+    }
+
+    /// Whether a process may have been re-parented since it was born (its original parent is not recorded):
+    /// yes when its parent is pid 1 or invisible, younger than it, or a likely subreaper; no for a
+    /// namespace's init itself and for a child of an ordinary older parent.
+    static func reparenting(of p: ProcessRecord, in table: ProcessTable) -> Reparenting? {
+        if p.isNamespaceInit || p.pid == 1 { return nil }
+        if p.ppid == 1 { return .parentIsInit }
+        guard p.ppid > 0, let parent = table.byPid[p.ppid] else { return .parentNotVisible }
+        if parent.startTime > p.startTime { return .parentYounger }
+        if parent.isNamespaceInit || Self.subreaperCommands.contains(parent.comm) { return .parentIsSubreaper }
+        return nil
+    }
+
+    /// Reused between objects of one classification pass: results per (access, activity), and visit marks.
+    public final class Cache {
+        var results: [Key: PossibleHolderResult] = [:]
+        var stamp: [Int]
+        var generation = 0
+        struct Key: Hashable {
+            var access: AccessControl
+            var window: ActivityWindow
+        }
+        public init(count: Int) { stamp = Array(repeating: 0, count: count) }
+    }
+
+    public func makeCache() -> Cache { Cache(count: live.count) }
+
+    /// The possible holders of an object with these permissions and this last activity.
+    public func find(_ access: AccessControl, lastActivity window: ActivityWindow, cache: Cache? = nil) -> PossibleHolderResult {
+        let cache = cache ?? makeCache()
+        let key = Cache.Key(access: access, window: window)
+        if let r = cache.results[key] { return r }
+        let r = compute(access, window, cache)
+        cache.results[key] = r
+        return r
+    }
+
+    /// The first index whose start is not before `t`.
+    private func firstStart(notBefore t: Double) -> Int {
+        var lo = 0
+        var hi = starts.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if starts[mid] < t { lo = mid + 1 } else { hi = mid }
+        }
+        return lo
+    }
+
+    private func compute(_ access: AccessControl, _ window: ActivityWindow, _ cache: Cache) -> PossibleHolderResult {
+        cache.generation += 1
+        let gen = cache.generation
+        let exclusive = scope?.exclusive == true
+        let existedEnd = firstStart(notBefore: window.latest)
+        let windowEnd = inheritWindow > 0 ? firstStart(notBefore: window.latest + inheritWindow) : existedEnd
+        var result = PossibleHolderResult()
+        var ruledOut: [String: (began: Double, count: Int)] = [:]
+        var notRuledOut: [String: UnitExceptionBlock] = [:]
+        var ordinaryExistedCounted = 0
+
+        func scopeAllows(_ i: Int) -> Bool { !exclusive || inScope[i] }
+
+        /// Root counts only by the root rule; a non-root process by ipcperms, and with CAP_IPC_OWNER also by the
+        /// root rule.
+        func rule(_ i: Int) -> ReachRule? {
+            let p = live[i]
+            if !p.credentialsKnown { return .unreadableStatus }
+            let rootRule = scope == nil ? access.rootObject : inScope[i]
+            if p.isRoot { return rootRule ? .root : nil }
+            if p.uid == access.uid || p.euid == access.uid { return .ownerUID }
+            if p.uid == access.cuid || p.euid == access.cuid { return .creatorUID }
+            if access.groupCanReach, p.inGroup(access.gid) || p.inGroup(access.cgid) { return .groupAccess }
+            if access.anyoneCanReach { return .otherAccess }
+            return p.hasIPCOwner && rootRule ? .ipcOwner : nil
+        }
+
+        func timing(_ i: Int) -> HolderTiming? {
+            let s = starts[i]
+            if s < window.latest { return s >= window.earliest ? .sameSecond : .existed }
+            guard s < window.latest + inheritWindow, let why = reparented[i] else { return nil }
+            if let unit = scopeUnit[i] {
+                if let block = unitBlocks[unit] {
+                    notRuledOut[unit] = block
+                } else if case .began(let t) = scope?.unitInvocations[unit] {
+                    if t >= window.latest && s + Self.tickSlack >= t {
+                        ruledOut[unit, default: (t, 0)].count += 1
+                        return nil
+                    }
+                    notRuledOut[unit] = t >= window.latest ? .olderProcess(pid: live[i].pid, began: t)
+                        : .invocationTooEarly(began: t)
+                }
+            }
+            return .inherited(why)
+        }
+
+        func holder(_ i: Int, _ rule: ReachRule, _ t: HolderTiming) -> PossibleHolder {
+            PossibleHolder(holder: Holder(live[i], unit: units[i], relation: .possible), rule: rule, timing: t,
+                           started: starts[i])
+        }
+
+        /// Counts (and lists, while there is room) one candidate, once.
+        func consider(_ i: Int) {
+            guard cache.stamp[i] != gen else { return }
+            cache.stamp[i] = gen
+            guard scopeAllows(i), let r = rule(i), let t = timing(i) else { return }
+            result.total += 1
+            if ordinary[i] && i < existedEnd { ordinaryExistedCounted += 1 }
+            if result.listed.count < Self.listLimit { result.listed.append(holder(i, r, t)) }
+        }
+
+        func visit(_ list: [Int]?) {
+            guard let list else { return }
+            for i in list {
+                guard i < windowEnd else { break }  // ordered by start: this one and the rest started too late
+                consider(i)
+            }
+        }
+
+        visit(byUID[access.uid])
+        if access.cuid != access.uid { visit(byUID[access.cuid]) }
+        if access.groupCanReach {
+            visit(byGID[access.gid])
+            if access.cgid != access.gid { visit(byGID[access.cgid]) }
+        }
+        if scope != nil {
+            visit(privilegedInScope)
+        } else if access.rootObject {
+            visit(privileged)
+        }
+        visit(unreadable)
+
+        if access.anyoneCanReach {
+            // Every ordinary process that existed counts (prefix counts); the inheritance slice is checked one by one.
+            var sliceListed: [PossibleHolder] = []
+            var sliceCount = 0
+            if existedEnd < windowEnd {
+                for i in existedEnd..<windowEnd where ordinary[i] && cache.stamp[i] != gen {
+                    cache.stamp[i] = gen
+                    guard scopeAllows(i), let r = rule(i), let t = timing(i) else { continue }
+                    sliceCount += 1
+                    if sliceListed.count < Self.listLimit { sliceListed.append(holder(i, r, t)) }
+                }
+            }
+            let existed = exclusive ? ordinaryInScopeBefore[existedEnd] : ordinaryBefore[existedEnd]
+            result.total += existed - ordinaryExistedCounted + sliceCount
+            var i = 0
+            while result.listed.count < Self.listLimit && i < existedEnd {
+                if ordinary[i] && cache.stamp[i] != gen && scopeAllows(i), let r = rule(i), let t = timing(i) {
+                    result.listed.append(holder(i, r, t))
+                }
+                i += 1
+            }
+            result.listed += sliceListed.prefix(Self.listLimit - result.listed.count)
+        }
+        result.ruledOut = ruledOut.map { PossibleHolderResult.RuledOut(unit: $0.key, began: $0.value.began, processes: $0.value.count) }
+            .sorted { $0.unit < $1.unit }
+        result.notRuledOut = notRuledOut.map { PossibleHolderResult.NotRuledOut(unit: $0.key, why: $0.value) }
+            .sorted { $0.unit < $1.unit }
+        return result
+    }
+}
