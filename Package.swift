@@ -22,11 +22,8 @@ let package = Package(
             providers: [.apt(["libacl1-dev"])]
         ),
         // libsystemd's sd-bus: when a --unit service's current invocation began (InactiveExitTimestamp).
-        .systemLibrary(
-            name: "CSystemd",
-            pkgConfig: "libsystemd",
-            providers: [.apt(["libsystemd-dev"])]
-        ),
+        // Its header comes from libsystemd-dev; libsystemd.so.0 is loaded on first use (sdbus.c), not linked.
+        .target(name: "CSystemd"),
         // The library: snapshots, classifier, removal, audit, renderers. Never imports ArgumentParser.
         .target(
             name: "IPCSweepCore",

@@ -173,13 +173,13 @@ _ipcsweep() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    list|show|orphans|clean|audit|help)
+    list|show|orphans|clean|audit|restore|help)
         # Offer subcommand argument completions
         "_ipcsweep_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'list show orphans clean audit help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'list show orphans clean audit restore help' -- "${cur}"))
         ;;
     esac
 }
@@ -528,6 +528,30 @@ _ipcsweep_audit() {
         ;;
     '--mqueue-root')
         __ipcsweep_add_completions -d
+        return
+        ;;
+    esac
+}
+
+_ipcsweep_restore() {
+    repeating_flags=()
+    non_repeating_flags=(--pretty --no-headings --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--format)
+    __ipcsweep_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--format')
+        __ipcsweep_add_completions -W 'table'$'\n''json'
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    *)
+        __ipcsweep_add_completions -f
         return
         ;;
     esac

@@ -32,6 +32,8 @@ function __ipcsweep_parse_tokens -S
             __ipcsweep_parse_subcommand 0 'proc=' 'source=' 'type=+' 'user=+' 'key=+' 'id=+' 'verdict=+' 'idle-for=' 'unit=+' 'cgroup=+' 'pidfile=+' 'exe=+' 'exclusive' 'inherit-window=' 'format=' 'o/columns=' 'pretty' 'color=' 'no-headings' 'dry-run' 'y/yes' 'include-suspect' 'discard-messages' 'save-to=' 'q/quiet' 'lock-file=' 'lock-wait=' 'version' 'h/help'
         case 'audit'
             __ipcsweep_parse_subcommand 0 'proc=' 'source=' 'type=+' 'user=+' 'key=+' 'id=+' 'verdict=+' 'idle-for=' 'unit=+' 'cgroup=+' 'pidfile=+' 'exe=+' 'exclusive' 'inherit-window=' 'format=' 'output=' 'state=' 'fail-on=+' 'quiet-if-clean' 'warn-at=' 'critical-at=' 'pretty' 'shm-root=' 'mqueue-root=' 'no-posix' 'version' 'h/help'
+        case 'restore'
+            __ipcsweep_parse_subcommand -r 1 'format=' 'pretty' 'no-headings' 'version' 'h/help'
         case 'help'
             __ipcsweep_parse_subcommand -r 1 'version'
         end
@@ -94,6 +96,7 @@ complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_positional "i
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_positional "ipcsweep" -eq 1' -fa 'orphans' -d 'List the objects judged orphaned or suspect, each with its reasons.'
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_positional "ipcsweep" -eq 1' -fa 'clean' -d 'Remove orphans that match the filters, after re-checking each one.'
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_positional "ipcsweep" -eq 1' -fa 'audit' -d 'Report for cron, monitoring and humans: counts, verdicts, limits and headroom, insecure objects.'
+complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_positional "ipcsweep" -eq 1' -fa 'restore' -d 'Put back what clean --save-to saved: re-create each queue (every message, its type, in order) or segment (its bytes).'
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_positional "ipcsweep" -eq 1' -fa 'help' -d 'Show subcommand help information.'
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep list" proc' -l 'proc' -d 'Read procfs from DIR instead of /proc (tests, forensic copies).' -rfa '(__ipcsweep_complete_directories)'
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep list" source' -l 'source' -d 'Where IPC objects are read from: auto picks the faster source that works here (the *_STAT_ANY syscalls on a live system) and falls back to the other; proc parses /proc/sysvipc/*; syscall uses semctl/shmctl/msgctl.' -rfka 'auto proc syscall'
@@ -209,4 +212,10 @@ complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_opti
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep audit" no-posix' -l 'no-posix' -d 'Do not look at POSIX IPC objects under --shm-root and --mqueue-root.'
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep audit" version' -l 'version' -d 'Show the version.'
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep audit" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_positional "ipcsweep restore" -ge 1' -F
+complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep restore" format' -l 'format' -d 'Output format: table or json.' -rfka 'table json'
+complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep restore" pretty' -l 'pretty' -d 'Indent JSON for people (the default on a terminal; otherwise JSON is compact, one line).'
+complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep restore" no-headings' -l 'no-headings' -d 'Print the table without its header line.'
+complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep restore" version' -l 'version' -d 'Show the version.'
+complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep restore" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep help" version' -l 'version' -d 'Show the version.'

@@ -159,6 +159,38 @@ int cipc_sem_rmid(int semid) { return semctl(semid, 0, IPC_RMID); }
 int cipc_shm_rmid(int shmid) { return shmctl(shmid, IPC_RMID, NULL); }
 int cipc_msg_rmid(int msqid) { return msgctl(msqid, IPC_RMID, NULL); }
 
+int cipc_msg_set(int msqid, uint32_t uid, uint32_t gid, uint32_t mode, uint64_t qbytes) {
+    struct msqid_ds d;
+    if (msgctl(msqid, IPC_STAT, &d) != 0) return -1;
+    d.msg_perm.uid = uid;
+    d.msg_perm.gid = gid;
+    d.msg_perm.mode = (unsigned short)(mode & 0777);
+    d.msg_qbytes = (msglen_t)qbytes;
+    return msgctl(msqid, IPC_SET, &d);
+}
+
+int cipc_shm_set(int shmid, uint32_t uid, uint32_t gid, uint32_t mode) {
+    struct shmid_ds d;
+    if (shmctl(shmid, IPC_STAT, &d) != 0) return -1;
+    d.shm_perm.uid = uid;
+    d.shm_perm.gid = gid;
+    d.shm_perm.mode = (unsigned short)(mode & 0777);
+    return shmctl(shmid, IPC_SET, &d);
+}
+
+int cipc_msg_send(int msqid, long mtype, const void *bytes, size_t len) {
+    struct msgbuf *m = malloc(sizeof(long) + (len ? len : 1));
+    if (!m) return -1;
+    m->mtype = mtype;
+    if (len) memcpy(m->mtext, bytes, len);
+    int rc;
+    do { rc = msgsnd(msqid, m, len, IPC_NOWAIT); } while (rc < 0 && errno == EINTR);
+    int saved = errno;
+    free(m);
+    errno = saved;
+    return rc;
+}
+
 int cipc_limits(cipc_limits_t *out) {
     memset(out, 0xff, sizeof *out); /* every field -1 until read */
     int ok = 0;

@@ -9,7 +9,10 @@
 //   shm-create   [--key K] [--size S] [--mode M] [--as-uid U] [--count C]
 //   shm-attach   --id ID [--hold] [--write TEXT]                             attach (and write), then stay alive
 //   msg-create   [--key K] [--mode M] [--as-uid U] [--count C]
-//   msg-send     --id ID [--type T] [--text S] [--count C]
+//   msg-send     --id ID [--type T] [--text S | --size N [--seed S]] [--count C]   --size: N pattern bytes (0..255, with NULs and newlines)
+//   msg-dump     --id ID                                                     receive every message: "TYPE LENGTH FNV1A64" per line
+//   shm-fill     --id ID --size N [--seed S]                                 attach and write N pattern bytes
+//   shm-dump     --id ID                                                     attach read-only, print "SIZE FNV1A64" of all its bytes
 //   msg-recv     --id ID                                                      receive one message (IPC_NOWAIT), then exit
 //   msg-recv-thread --id ID                                                  a thread blocks in msgrcv; the process stays alive
 //   hold                                                                     stay alive until killed
@@ -82,6 +85,18 @@ func holdForever() -> Never {
     while true { pause() }
 }
 
+/// N bytes of a pattern that holds every byte value, NULs and newlines included.
+func pattern(_ n: Int, seed: Int) -> [UInt8] {
+    (0..<n).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ seed &+ $0 >> 8) }
+}
+
+/// FNV-1a 64 of bytes, in hex: the test's own digest, independent of ipcsweep's checksum.
+func fnv<C: Sequence<UInt8>>(_ bytes: C) -> String {
+    var h: UInt64 = 0xcbf2_9ce4_8422_2325
+    for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+    return String(h, radix: 16)
+}
+
 let key = key_t(int("key", 0))
 let count = int("count", 1)
 let ipcCreat: Int32 = 0o1000
@@ -126,7 +141,7 @@ case "msg-create":
         print(check(msgget(k, ipcCreat | mode(0o600)), "msgget"))
     }
 case "msg-send":
-    let text = Array((options["text"] ?? "hello").utf8)
+    let text = options["size"] != nil ? pattern(int("size"), seed: int("seed", 0)) : Array((options["text"] ?? "hello").utf8)
     var buf = [UInt8](repeating: 0, count: MemoryLayout<Int>.size + text.count)
     let type = int("type", 1)
     withUnsafeBytes(of: type) { buf.replaceSubrange(0..<MemoryLayout<Int>.size, with: $0) }
@@ -134,6 +149,32 @@ case "msg-send":
     for _ in 0..<count {
         _ = check(msgsnd(Int32(int("id")), &buf, text.count, 0), "msgsnd")
     }
+case "msg-dump":
+    let id = Int32(int("id"))
+    var buf = [UInt8](repeating: 0, count: MemoryLayout<Int>.size + (1 << 20))
+    while true {
+        let n = buf.withUnsafeMutableBytes { msgrcv(id, $0.baseAddress, (1 << 20), 0, IPC_NOWAIT) }
+        if n < 0 { if errno == ENOMSG { break }; fail("msgrcv: errno \(errno)") }
+        let type = buf.withUnsafeBytes { $0.loadUnaligned(as: Int.self) }
+        let body = buf[MemoryLayout<Int>.size..<(MemoryLayout<Int>.size + n)]
+        print("\(type) \(n) \(fnv(body))")
+    }
+case "shm-fill":
+    guard let p = shmat(Int32(int("id")), nil, 0), p != UnsafeMutableRawPointer(bitPattern: -1) else {
+        fail("shmat: errno \(errno)")
+    }
+    let bytes = pattern(int("size"), seed: int("seed", 0))
+    p.copyMemory(from: bytes, byteCount: bytes.count)
+    shmdt(p)
+case "shm-dump":
+    let id = Int32(int("id"))
+    var ds = cipc_shm_ds_t()
+    _ = check(cipc_shm_stat_id(id, &ds), "shmctl IPC_STAT")
+    guard let p = shmat(id, nil, Int32(SHM_RDONLY)), p != UnsafeMutableRawPointer(bitPattern: -1) else {
+        fail("shmat: errno \(errno)")
+    }
+    print("\(ds.size) \(fnv(UnsafeRawBufferPointer(start: p, count: Int(ds.size))))")
+    shmdt(p)
 case "msg-recv":
     var buf = [UInt8](repeating: 0, count: MemoryLayout<Int>.size + 8192)
     _ = check(Int32(truncatingIfNeeded: msgrcv(Int32(int("id")), &buf, 8192, 0, Int32(IPC_NOWAIT))), "msgrcv")

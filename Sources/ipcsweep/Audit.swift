@@ -6,13 +6,14 @@ import SystemPackage
 import Glibc
 #endif
 
-extension AuditFindingClass: ExpressibleByArgument {}
+extension AuditFindingClass: ChoiceArgument {}
 
-extension AuditRequest.Format: ExpressibleByArgument {}
+extension AuditRequest.Format: ChoiceArgument {}
 
 /// The report for cron, monitoring and people: reads everything, hands it to `Auditor.report`, renders, writes.
 struct Audit: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "audit",
         abstract: "Report for cron, monitoring and humans: counts, verdicts, limits and headroom, insecure objects.",
         discussion: """
             Counts objects per type, verdict and owner; lists every orphan and suspect with its decisive reason; \
@@ -74,6 +75,10 @@ struct Audit: ParsableCommand {
     var noPosix = false
 
     func validate() throws {
+        try requireNonEmpty("--output", outputFile.map { [$0] } ?? [], what: "a file path")
+        try requireNonEmpty("--state", stateFile.map { [$0] } ?? [], what: "a file path")
+        try requireNonEmpty("--shm-root", [shmRoot], what: "a directory")
+        try requireNonEmpty("--mqueue-root", [mqueueRoot], what: "a directory")
         if warnAt.fraction > criticalAt.fraction {
             throw ValidationError("--warn-at \(warnAt) is above --critical-at \(criticalAt); the warning threshold must not exceed the critical one")
         }
@@ -82,7 +87,17 @@ struct Audit: ParsableCommand {
         }
     }
 
+    /// --output names something that is not a regular file: refused, nothing written.
+    static func notRegularOutput(_ path: String, _ error: FileError) -> CLIError {
+        CLIError("--output \(path): \(error.problem ?? "not a regular file"); the report replaces its target, so it must be a regular file or absent: nothing was written (leave out --output to print to standard output)")
+    }
+
     func run() throws {
+        // Refused before any work: a target that is not a regular file (directory, device, FIFO, socket).
+        if let path = outputFile, let mode = FileIO.fileMode(path), (mode & S_IFMT) != S_IFREG {
+            throw Self.notRegularOutput(path, FileError(path: path, operation: "replace", errno: .invalidArgument,
+                                                        problem: "not a regular file (\(FileIO.typeName(mode)))"))
+        }
         let users = UserDirectory()
         let filter = try filters.filter(users: users)
         let probe = IPCProbe(procRoot: source.procRoot)
@@ -95,12 +110,13 @@ struct Audit: ParsableCommand {
             inspect: { try inspect(source: source, scope: scope, users: users) },
             limits: { try probe.limits() },
             scanPosix: { posix.scan() },
-            readFile: { path throws(FileError) in try FileIO.read(path) },
+            readFile: { path throws(FileError) in try FileIO.read(path, limit: FileIO.Limit.state) },
             writeAtomically: { bytes, path throws(FileError) in try FileIO.writeAtomically(bytes, to: path) },
-            stdout: { bytes in bytes.withUnsafeBytes { writeAll(1, $0) } },
+            stdout: { bytes in bytes.withUnsafeBytes { OutputSink.standardOutput.write($0) } },
             warn: { warn($0) }, names: NameLookup(users), pageSize: Int64(max(1, sysconf(Int32(_SC_PAGESIZE)))))
         let status: Int32
         do { status = try AuditSession(request: request, environment: environment).run() } catch let e as AuditSessionError {
+            if let path = e.notRegularOutput, let error = e.fileError { throw Self.notRegularOutput(path, error) }
             throw CLIError(e.description)
         }
         if status != 0 { throw ExitCode(status) }

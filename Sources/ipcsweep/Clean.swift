@@ -7,6 +7,7 @@ import Glibc
 
 struct Clean: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "clean",
         abstract: "Remove orphans that match the filters, after re-checking each one.",
         discussion: """
             Only objects judged orphaned are removed (and suspect ones with --include-suspect); in-use and unknown \
@@ -55,7 +56,8 @@ struct Clean: ParsableCommand {
 
     func validate() throws {
         try output.checkColumns(CleanFields.table, kinds: Set(filters.types), command: "clean")
-        if let d = saveTo, d.isEmpty { throw ValidationError("--save-to needs a directory") }
+        try requireNonEmpty("--save-to", saveTo.map { [$0] } ?? [], what: "a directory")
+        try requireNonEmpty("--lock-file", lockFile.map { [$0] } ?? [], what: "a file path")
         if source.procRoot != "/proc" && !dryRun {
             throw ValidationError("--proc \(source.procRoot): a procfs copy does not describe this kernel's objects; clean removes only from the live /proc (use --dry-run to see the plan for the copy)")
         }
@@ -66,11 +68,13 @@ struct Clean: ParsableCommand {
         let filter = try filters.filter(users: users)
         let policy = CleanPolicy(includeSuspect: includeSuspect, discardMessages: discardMessages, saveTo: saveTo,
                                  dryRun: dryRun)
+        let scopeSpec = try scope.spec()
         let options = { (detail: Bool) in
             InspectionOptions(procRoot: source.procRoot, source: source.source,
-                              kinds: filter.kinds.isEmpty ? Set(IPCKind.allCases) : filter.kinds, scope: scope.spec,
+                              kinds: filter.kinds.isEmpty ? Set(IPCKind.allCases) : filter.kinds, scope: scopeSpec,
                               inheritWindow: scope.inheritWindow, semaphoreDetail: detail)
         }
+        let journal = dryRun ? nil : CleanSyslog(users: users)
         let environment = CleanEnvironment(
             read: { detail in
                 do {
@@ -96,9 +100,8 @@ struct Clean: ParsableCommand {
             remover: { policy in
                 let remover = Remover(kernel: LiveRemovalKernel(), policy: policy)
                 remover.pendingSignal = CleanSignals.pending
-                if !policy.dryRun {
-                    let log = CleanSyslog(users: users)
-                    remover.log = { log.log($0) }
+                if let journal {
+                    remover.log = { journal.log($0) }
                 }
                 #if DEBUG
                 remover.beforeRecheck = TestHook.fromEnvironment()
@@ -111,6 +114,15 @@ struct Clean: ParsableCommand {
         var run = result.run
         // A signal that came when nothing (more) was to be started still makes the run exit non-zero.
         if run.interruption == nil, let s = CleanSignals.pending() { run.interruption = s }
+
+        // What was removed stays removed when the report cannot be written: say so on stderr and in the journal.
+        if let journal, run.counts.removed + run.counts.failed > 0 {
+            OutputSink.standardOutput.onFailure = { [run] failure in
+                let text = CleanSyslog.lostReportMessage(run, failure)
+                journal.note(text, error: true)
+                return text
+            }
+        }
 
         try report(run, reading: result.reading, users: users, lockPath: result.lockPath)
         retainUntilExit(result, run)
@@ -160,9 +172,9 @@ struct Clean: ParsableCommand {
         }
         let t = CleanFields.table
         let ctx = RenderContext(users: users, now: 0, style: .table(absoluteTimes: false))
-        writeAll(2, t.table(preview, columns: (try? t.columns(.defaults, kinds: [], command: "clean")) ?? [], context: ctx)
+        writeStandardError(t.table(preview, columns: (try? t.columns(.defaults, kinds: [], command: "clean")) ?? [], context: ctx)
             .render(width: Terminal.width, headings: true, color: output.useColor))
-        writeAll(2, "Remove these \(going.count) object\(going.count == 1 ? "" : "s")? Each is re-checked first. [y/N] ")
+        writeStandardError("Remove these \(going.count) object\(going.count == 1 ? "" : "s")? Each is re-checked first. [y/N] ")
         var line: [UInt8] = []
         var byte: UInt8 = 0
         while read(0, &byte, 1) == 1 && byte != 10 { line.append(byte) }
@@ -184,7 +196,7 @@ struct Clean: ParsableCommand {
                 CleanDocument(run: run, shown: shown, users: users, scope: reading.scope?.description,
                               warnings: reading.warnings, lockPath: lockPath,
                               fields: try t.jsonFields(output.columns, kinds: kinds, command: "clean"))
-                    .write(pretty: output.prettyJSON) { writeAll(1, $0) }
+                    .write(pretty: output.prettyJSON) { OutputSink.standardOutput.write($0) }
             case .csv:
                 let ctx = RenderContext(users: users, now: reading.now, style: .csv)
                 emit(t.table(shown, columns: try t.columns(output.columns, kinds: kinds, command: "clean"), context: ctx)
@@ -194,7 +206,7 @@ struct Clean: ParsableCommand {
                     let ctx = RenderContext(users: users, now: reading.now, style: .table(absoluteTimes: false))
                     t.table(shown, columns: try t.columns(output.columns, kinds: kinds, command: "clean"), context: ctx)
                         .renderBytes(width: Terminal.width, headings: !output.noHeadings, color: output.useColor)
-                        .withUnsafeBytes { writeAll(1, $0) }
+                        .withUnsafeBytes { OutputSink.standardOutput.write($0) }
                 }
                 emit(CleanReport.summary(run) + "\n")
             }

@@ -3,6 +3,7 @@ import IPCSweepCore
 
 struct List: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "list",
         abstract: "List every object with owner, mode, size, times, recorded pids and verdict.")
 
     @OptionGroup var source: SourceOptions
@@ -44,13 +45,14 @@ struct ObjectOutput {
                 let doc = ObjectDocument(objects: items, users: users, scope: inspection.scope, warnings: inspection.warnings,
                                          source: inspection.snapshot.source,
                                          fields: try fields.jsonFields(output.columns, kinds: kinds, command: command))
-                doc.write(pretty: output.prettyJSON) { writeAll(1, $0) }
+                doc.write(pretty: output.prettyJSON) { OutputSink.standardOutput.write($0) }
             case .csv:
                 let columns = try fields.columns(output.columns, kinds: kinds, command: command)
                 let ctx = RenderContext(users: users, now: inspection.now, style: .csv)
                 emit(fields.table(items, columns: columns, context: ctx).csv(headings: !output.noHeadings))
             case .table:
-                let columns = try fields.columns(output.columns, kinds: kinds, command: command)
+                let columns = ObjectFields.tableColumns(try fields.columns(output.columns, kinds: kinds, command: command),
+                                                        for: items, selection: output.columns)
                 let width = Terminal.width
                 let ctx = RenderContext(users: users, now: inspection.now, style: .table(absoluteTimes: true))
                 var table = fields.table(items, columns: columns, context: ctx)
@@ -62,7 +64,7 @@ struct ObjectOutput {
                 }
                 if !items.isEmpty {
                     table.renderBytes(width: width, headings: !output.noHeadings, color: output.useColor)
-                        .withUnsafeBytes { writeAll(1, $0) }
+                        .withUnsafeBytes { OutputSink.standardOutput.write($0) }
                 }
                 if let summary { emit(summary + "\n") }
             }

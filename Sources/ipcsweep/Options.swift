@@ -5,9 +5,9 @@ import IPCSweepCore
 import Glibc
 #endif
 
-extension IPCKind: ExpressibleByArgument {}
-extension Verdict: ExpressibleByArgument {}
-extension IPCSource: ExpressibleByArgument {}
+extension IPCKind: ChoiceArgument {}
+extension Verdict: ChoiceArgument {}
+extension IPCSource: ChoiceArgument {}
 extension TimeSpan: ExpressibleByArgument {
     public init?(argument: String) { self.init(parsing: argument) }
 }
@@ -28,6 +28,14 @@ struct CLIError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
+/// An option given an empty value (`--unit=`, `--pidfile ''`) is a usage error (exit 64) naming the option:
+/// an empty name selects nothing, so it is always a mistake (an unset shell variable, a template with a blank).
+func requireNonEmpty(_ option: String, _ values: [String], what: String) throws {
+    if values.contains(where: { $0.allSatisfy { $0 == " " || $0 == "\t" || $0 == "\n" } }) {
+        throw ValidationError("\(option) needs a value: an empty one selects nothing; give \(what) (is a shell variable unset?)")
+    }
+}
+
 /// `--proc` and `--source`: where the state is read from.
 struct SourceOptions: ParsableArguments {
     @Option(name: .customLong("proc"), help: ArgumentHelp("Read procfs from DIR instead of /proc (tests, forensic copies).", valueName: "DIR"),
@@ -36,6 +44,10 @@ struct SourceOptions: ParsableArguments {
 
     @Option(help: "Where IPC objects are read from: auto picks the faster source that works here (the *_STAT_ANY syscalls on a live system) and falls back to the other; proc parses /proc/sysvipc/*; syscall uses semctl/shmctl/msgctl.")
     var source: IPCSource = .auto
+
+    func validate() throws {
+        try requireNonEmpty("--proc", [procRoot], what: "a directory")
+    }
 }
 
 /// Filters shared by list, orphans and clean: AND across kinds, OR within one kind.
@@ -57,6 +69,10 @@ struct FilterOptions: ParsableArguments {
 
     @Option(name: .customLong("idle-for"), help: ArgumentHelp("Only objects with no activity for at least this long (90s, 15m, 2h, 7d).", valueName: "DURATION"))
     var idleFor: TimeSpan?
+
+    func validate() throws {
+        try requireNonEmpty("--user", users, what: "a user name or uid")
+    }
 
     /// Resolves names to uids; an unknown user name is a one-line error.
     func filter(users directory: UserDirectory) throws -> ObjectFilter {
@@ -97,19 +113,27 @@ struct ScopeOptions: ParsableArguments {
     var inheritWindow: Double { inheritWindowSpan?.seconds ?? Classifier.defaultInheritWindow }
 
     func validate() throws {
+        try requireNonEmpty("--unit", units, what: "a unit name")
+        try requireNonEmpty("--cgroup", cgroups, what: "a cgroup path")
+        try requireNonEmpty("--pidfile", pidfiles, what: "a pidfile path")
+        try requireNonEmpty("--exe", exes, what: "an executable path or name")
         if exclusive && units.isEmpty && cgroups.isEmpty && pidfiles.isEmpty && exes.isEmpty {
             throw ValidationError("--exclusive needs a scope: give --unit, --cgroup, --pidfile or --exe")
         }
     }
 
-    var spec: ScopeSpec {
-        ScopeSpec(units: units, cgroups: cgroups, pidfiles: pidfiles.map(ScopeSpec.readPidFile), exes: exes,
-                  exclusive: exclusive)
+    /// The scope with its pidfiles read; an unreadable pidfile is a one-line error.
+    func spec() throws -> ScopeSpec {
+        var files: [ScopeSpec.PidFile] = []
+        for path in pidfiles {
+            do { files.append(try ScopeSpec.readPidFile(path)) } catch { throw CLIError(error.description) }
+        }
+        return ScopeSpec(units: units, cgroups: cgroups, pidfiles: files, exes: exes, exclusive: exclusive)
     }
 }
 
-enum ObjectFormat: String, ExpressibleByArgument, CaseIterable { case table, json, csv }
-enum ColorChoice: String, ExpressibleByArgument, CaseIterable { case auto, always, never }
+enum ObjectFormat: String, ChoiceArgument { case table, json, csv }
+enum ColorChoice: String, ChoiceArgument { case auto, always, never }
 
 /// --format, --columns, --pretty, --color, --no-headings.
 struct OutputOptions: ParsableArguments {
@@ -185,42 +209,28 @@ enum ProcessLifetime {
 
 /// Warnings go to standard error, one line each, prefixed with the tool's name.
 func warn(_ message: String) {
-    writeAll(2, "ipcsweep: warning: \(message)\n")
+    writeStandardError("ipcsweep: warning: \(message)\n")
 }
 
-/// Writes text to standard output.
+/// Writes text to standard output, through the one output sink (a failed write ends the run: see `OutputSink`).
 func emit(_ text: String) {
-    writeAll(1, text)
+    OutputSink.standardOutput.write(text)
 }
 
-/// write(2) of raw bytes until everything is out (EINTR retried); a closed pipe ends quietly.
-func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) {
-    guard let base = bytes.baseAddress else { return }
-    var offset = 0
-    while offset < bytes.count {
-        let n = write(fd, base + offset, bytes.count - offset)
-        if n < 0 {
-            if errno == EINTR { continue }
-            return
+/// write(2) to standard error until everything is out (EINTR retried); errors are ignored (there is nowhere
+/// left to report them).
+func writeStandardError(_ text: String) {
+    var text = text
+    text.withUTF8 { raw in
+        guard let base = raw.baseAddress else { return }
+        var offset = 0
+        while offset < raw.count {
+            let n = write(2, base + offset, raw.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                return
+            }
+            offset += n
         }
-        offset += n
     }
-}
-
-/// write(2) until everything is out (EINTR retried); a closed pipe ends quietly.
-func writeAll(_ fd: Int32, _ text: String) {
-    var bytes = Array(text.utf8)
-    var offset = 0
-    while offset < bytes.count {
-        let n = bytes.withUnsafeMutableBytes { raw -> Int in
-            guard let start = raw.baseAddress else { return 0 }
-            return write(fd, start + offset, raw.count - offset)
-        }
-        if n < 0 {
-            if errno == EINTR { continue }
-            return
-        }
-        offset += n
-    }
-    bytes.removeAll()
 }

@@ -3,6 +3,7 @@ import IPCSweepCore
 
 struct Orphans: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "orphans",
         abstract: "List the objects judged orphaned or suspect, each with its reasons.")
 
     @OptionGroup var source: SourceOptions

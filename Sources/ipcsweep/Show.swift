@@ -3,6 +3,7 @@ import IPCSweepCore
 
 struct Show: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "show",
         abstract: "Show objects in depth: each semaphore's value, pid and waiters; the processes attached to a segment; a queue's depth; the verdict with all its evidence.")
 
     @Argument(help: "Ids of the objects to show (an id may exist for several kinds; all are shown).")

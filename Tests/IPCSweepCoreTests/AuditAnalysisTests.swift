@@ -189,12 +189,27 @@ final class AuditAnalysisTests: XCTestCase {
     func testStateDecodeErrorsNameTheFile() {
         XCTAssertThrowsError(try AuditState.decode(Array("garbage".utf8), path: "/var/lib/ipcsweep/audit.json")) { e in
             let d = e as? AuditState.DecodeError
-            XCTAssertEqual(d?.newerVersion, false)
+            XCTAssertEqual(d?.replaceable, false, "text that is not ours is never replaced")
             XCTAssertTrue(d?.description.contains("/var/lib/ipcsweep/audit.json") == true)
         }
         XCTAssertThrowsError(try AuditState.decode(Array(#"{"schemaVersion": 9}"#.utf8), path: "/s")) { e in
-            XCTAssertEqual((e as? AuditState.DecodeError)?.newerVersion, true)
+            XCTAssertEqual((e as? AuditState.DecodeError)?.replaceable, false)
         }
+        // An audit report has a schemaVersion too, but it is not a state: refused.
+        XCTAssertThrowsError(try AuditState.decode(Array(#"{"schemaVersion": 1, "generatedAt": 5}"#.utf8), path: "/r")) { e in
+            XCTAssertEqual((e as? AuditState.DecodeError)?.replaceable, false)
+        }
+        // Our own magic on a damaged state: replaceable (a new baseline).
+        XCTAssertThrowsError(try AuditState.decode(Array(#"{"format": "ipcsweep-audit-state", "schemaVersion": 1}"#.utf8), path: "/d")) { e in
+            XCTAssertEqual((e as? AuditState.DecodeError)?.replaceable, true)
+        }
+    }
+
+    func testStateWithoutFormatFromAnEarlierVersionIsStillOurs() throws {
+        let legacy = #"{"limitUsage": {}, "orphans": [], "schemaVersion": 1, "writtenAt": 1700000000}"#
+        XCTAssertEqual(try AuditState.decode(Array(legacy.utf8), path: "/old").writtenAt, 1_700_000_000)
+        XCTAssertTrue(String(decoding: try AuditState(writtenAt: 1, orphans: [], limitUsage: [:]).encoded(), as: UTF8.self)
+            .contains(#""format" : "ipcsweep-audit-state""#))
     }
 
     // MARK: findings, filters

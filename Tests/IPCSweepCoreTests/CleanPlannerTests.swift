@@ -78,6 +78,18 @@ final class CleanPlannerTests: XCTestCase {
         }
     }
 
+    func testSyslogMessageShowsPermissionBitsAndSegmentFlagsApart() {
+        let locked = IPCObject.shm(SharedMemorySegment(id: 5, perm: F.perm(key: 0x55, mode: 0o3640), size: 16, cpid: 700,
+                                                       lpid: 701, nattch: 1, atime: 950, dtime: 960, ctime: 900))
+        let r = CleanResult(classification: F.classified(locked), outcome: .failed, reason: "failed", planned: true)
+        let m = CleanSyslog.message(r, users: UserDirectory())
+        XCTAssertTrue(m.contains("perms 0640 status dest,locked"), m)
+        XCTAssertFalse(m.contains("3640"), m)
+        let plain = CleanSyslog.message(CleanResult(classification: F.classified(F.sem(1)), outcome: .removed, reason: "r", planned: true),
+                                        users: UserDirectory())
+        XCTAssertTrue(plain.contains("perms 0600 verdict"), plain)
+    }
+
     func testLockCandidatePaths() {
         XCTAssertEqual(CleanLock.candidatePaths(euid: 0, environment: [:]),
                        ["/run/ipcsweep.lock", "/var/lib/ipcsweep/clean.lock", "/tmp/ipcsweep-0.lock"])

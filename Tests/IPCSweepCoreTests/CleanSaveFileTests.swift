@@ -5,7 +5,7 @@ import XCTest
 /// The --save-to file format and the atomic writer; the lock file.
 final class CleanSaveFileTests: XCTestCase {
     func testMessagesRoundTripWithBinaryPayloads() throws {
-        let o = CleanFixtures.msg(32768, qnum: 2, cbytes: 7)
+        let o = CleanFixtures.msg(32768, qnum: 2, cbytes: 16)
         let msgs = [QueuedMessage(type: Int.max, bytes: Array("end\nmessage 1 2\n".utf8)), QueuedMessage(type: 1, bytes: [])]
         let bytes = SaveFile.encodeMessages(header: SaveFile.header(for: o, savedAt: 5), msgs)
         let parsed = try SaveFile.parse(bytes)
@@ -27,6 +27,66 @@ final class CleanSaveFileTests: XCTestCase {
             XCTAssertThrowsError(try SaveFile.parse(Array(good.prefix(cut))), "cut at \(cut)")
         }
         XCTAssertThrowsError(try SaveFile.parse(Array("something else\n".utf8)))
+    }
+
+    func testCRC32IsZlibs() {
+        // The standard check value of CRC-32/ISO-HDLC (zlib.crc32(b"123456789")).
+        XCTAssertEqual(CRC32.checksum(Array("123456789".utf8)), 0xCBF4_3926)
+        XCTAssertEqual(CRC32.checksum([UInt8]()), 0)
+    }
+
+    func testVersion2EndsWithAChecksumThatCatchesEveryDamagedByte() throws {
+        let good = SaveFile.encodeMessages(header: [("type", "msg"), ("messages", "2"), ("bytes", "4")],
+                                           [QueuedMessage(type: 1, bytes: [0, 10, 255]), QueuedMessage(type: 9, bytes: [7])])
+        let text = String(decoding: good, as: UTF8.self)
+        XCTAssertTrue(text.hasPrefix("IPCSWEEP-SAVE 2\n"), text)
+        let trailer = try XCTUnwrap(text.split(separator: "\n").last)
+        XCTAssertTrue(trailer.hasPrefix("checksum crc32 "), text)
+        XCTAssertEqual(try SaveFile.parse(good).version, 2)
+        // Flip each byte of the covered part in turn: every one is caught.
+        let covered = good.count - trailer.utf8.count - 1
+        for i in 0..<covered {
+            var bad = good
+            bad[i] ^= 0x20
+            XCTAssertThrowsError(try SaveFile.parse(bad), "flipped byte \(i)")
+        }
+        var damaged = good
+        damaged[20] ^= 1
+        XCTAssertThrowsError(try SaveFile.parse(damaged)) { e in
+            XCTAssertTrue("\(e)".contains("checksum does not match") || "\(e)".contains("not an ipcsweep save file"), "\(e)")
+        }
+    }
+
+    func testDocumentedVersion2ExampleParses() throws {
+        // docs/clean.md, byte for byte (its checksum computed with zlib).
+        let text = "IPCSWEEP-SAVE 2\ntype msg\nid 32768\nkey 0x0000abcd\nowner 33\ngroup 33\ncreator 0\ncreator-group 0\nmode 0600\nctime 1700000000\nsaved 1700000100\nmessages 2\nbytes 11\nqbytes 16384\n\nmessage 1 5\nhello\nmessage 7 6\nworld!\nend\nchecksum crc32 54cf1cbf\n"
+        let f = try SaveFile.parse(Array(text.utf8))
+        XCTAssertEqual(f.messages.map(\.type), [1, 7])
+        XCTAssertEqual(f.value("qbytes"), "16384")
+    }
+
+    func testVersion1IsStillReadAndCountsMustAgree() throws {
+        let v1 = "IPCSWEEP-SAVE 1\ntype shm\nsize 3\n\ndata 3\nabc\nend\n"
+        let f = try SaveFile.parse(Array(v1.utf8))
+        XCTAssertEqual(f.version, 1)
+        XCTAssertEqual(f.data, Array("abc".utf8))
+        XCTAssertThrowsError(try SaveFile.parse(Array(v1.replacingOccurrences(of: "size 3", with: "size 4").utf8)))
+        XCTAssertThrowsError(try SaveFile.parse(Array("IPCSWEEP-SAVE 7\n".utf8))) { e in
+            XCTAssertTrue("\(e)".contains("newer"), "\(e)")
+        }
+    }
+
+    func testSegmentWriterAndParserAgree() throws {
+        var out: [UInt8] = []
+        let data = (0..<5000).map { UInt8(truncatingIfNeeded: $0 * 7) }
+        try data.withUnsafeBytes { raw in
+            try SaveFile.writeSegment(header: [("type", "shm"), ("size", "5000")], bytes: raw) { (p) throws(FileError) in
+                out += Array(p)
+            }
+        }
+        let f = try SaveFile.parse(out)
+        XCTAssertEqual(f.data, data)
+        XCTAssertEqual(f.version, 2)
     }
 
     func testFileNameIdentifiesTheObjectGeneration() {

@@ -61,7 +61,9 @@ final class RenderTests: XCTestCase {
     func table(_ columns: ColumnSelection, style: RenderContext.Style = .table(absoluteTimes: false),
                defaults: [String] = ObjectFields.orphansColumns, kinds: Set<IPCKind> = []) throws -> Table {
         let t = FieldTable(fields: ObjectFields.table.fields, defaultColumns: defaults, kindOf: { $0.object.kind })
-        return t.table([classification()], columns: try t.columns(columns, kinds: kinds, command: "list"),
+        let chosen = try t.columns(columns, kinds: kinds, command: "list")
+        return t.table([classification()],
+                       columns: style == .csv ? chosen : ObjectFields.tableColumns(chosen, for: [classification()], selection: columns),
                        context: RenderContext(users: users, now: now, style: style))
     }
 
@@ -72,7 +74,13 @@ final class RenderTests: XCTestCase {
 
             """)
         let csv = try table(.defaults, style: .csv, defaults: ObjectFields.table.defaultColumns)
-        XCTAssertEqual(csv.csv(headings: false), "sem,32769,0xdeadbeef,root,0600,2 sems,1800000000,4181,orphaned\r\n")
+        XCTAssertEqual(csv.csv(headings: false), "sem,32769,0xdeadbeef,root,0600,,2 sems,1800000000,4181,orphaned\r\n")
+    }
+
+    func testPermsAreThePermissionBitsAndSegmentFlagsAreAStatus() {
+        XCTAssertEqual(IPCTextFormat.status(0o3600), "dest,locked")
+        XCTAssertEqual(IPCTextFormat.status(0o2600), "locked")
+        XCTAssertEqual(IPCTextFormat.status(0o600), "")
     }
 
     func testColumnsSelectAddAndAll() throws {

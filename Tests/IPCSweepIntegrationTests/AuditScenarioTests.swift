@@ -152,7 +152,7 @@ final class AuditScenarioTests: XCTestCase {
         XCTAssertTrue(try s.file("x.prom").contains("ipcsweep_findings{class=\"orphaned\"} 1\n"))
         XCTAssertEqual(try s.file("rc-error"), "1\n")
         let err = try s.file("err")
-        XCTAssertTrue(err.contains("cannot write the report to ") && err.contains("/target.prom"), err)
+        XCTAssertTrue(err.contains("--output ") && err.contains("/target.prom") && err.contains("not a regular file (a directory)"), err)
         XCTAssertEqual(try s.file("hidden"), "0\n", "a failed --output leaves no temporary file behind")
         XCTAssertEqual(try s.file("rc-usage"), "64\n")
         XCTAssertTrue(try s.file("usage").contains("--warn-at 90 is above --critical-at 80"))
@@ -226,7 +226,9 @@ final class AuditScenarioTests: XCTestCase {
             ) &
             reads=0
             while [ ! -e "$OUT/done" ]; do
-                if ! cp "$F" "$OUT/snap" 2>/dev/null; then echo "read $reads: file missing" >> "$OUT/bad"; continue; fi
+                # cat, not cp: GNU cp stats, then opens, and refuses a file "replaced while being copied" when a
+                # rename falls in between, which is exactly the atomic replacement under test.
+                if ! cat "$F" > "$OUT/snap" 2>/dev/null; then echo "read $reads: file missing" >> "$OUT/bad"; continue; fi
                 n=$(wc -l < "$OUT/snap")
                 if [ "$n" != "$lines" ] || [ -n "$(tail -c 1 "$OUT/snap")" ] \\
                     || ! tail -n 1 "$OUT/snap" | grep -q '^ipcsweep_posix_scan_ok'; then

@@ -281,24 +281,7 @@ final class CleanScenarioTests: XCTestCase {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") else {
             throw XCTSkip("needs /usr/bin/python3 to listen on the namespace's own /dev/log")
         }
-        let s = try run("""
-            mkdir -p /run/systemd/journal
-            /usr/bin/python3 -c '
-            import os, socket
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-            s.bind("/run/systemd/journal/dev-log")
-            os.chmod("/run/systemd/journal/dev-log", 0o666)
-            s.settimeout(1.5)
-            open(os.environ["OUT"] + "/ready", "w").close()
-            with open(os.environ["OUT"] + "/syslog", "wb") as f:
-                try:
-                    while True:
-                        f.write(s.recv(65536) + b"\\n"); f.flush()
-                except socket.timeout:
-                    pass
-            ' &
-            LISTENER=$!
-            while [ ! -e "$OUT/ready" ]; do sleep 0.05; done
+        let s = try run(Scenario.syslogListener + """
             ipcsweep-testkit sem-create --key 0x7001 --as-uid 33 > /dev/null
             ipcsweep-testkit sem-create --key 0x7002 --as-uid 33 --mode 0644 > /dev/null
             setpriv --reuid=65534 --regid=65534 --clear-groups ipcsweep clean --yes --key 0x7002 > /dev/null || true

@@ -34,7 +34,7 @@ final class DocumentationDriftTests: XCTestCase {
     func testEveryOptionOfEverySubcommandIsInTheManPage() throws {
         let man = try String(contentsOf: Self.root.appendingPathComponent("man/ipcsweep.1"), encoding: .utf8)
             .replacingOccurrences(of: "\\-", with: "-")
-        let subcommands = ["list", "show", "orphans", "clean", "audit"]
+        let subcommands = ["list", "show", "orphans", "clean", "audit", "restore"]
         let regex = try NSRegularExpression(pattern: "--[a-z][a-z-]+")
         var checked = 0
         for sub in subcommands {

@@ -7,6 +7,40 @@ import XCTest
 /// touched. `ipcsweep` and `ipcsweep-testkit` are on PATH; `$OUT` is a directory
 /// whose files the test reads afterwards.
 struct Scenario {
+    /// A private tmpfs on /run (lock, syslog socket) and one on /mnt for scratch files, cd /mnt; `try_ NAME CMD...`
+    /// runs CMD with a 10 s timeout (124 would be a hang) and writes $OUT/NAME.rc and $OUT/NAME.err (standard
+    /// output is the caller's: `try_ NAME CMD > /mnt/full`).
+    static let scratchPrelude = """
+        mount -t tmpfs tmpfs /run
+        mount -t tmpfs tmpfs /mnt
+        cd /mnt
+        try_() { local name=$1; shift; set +e; timeout 10 "$@" 2> "$OUT/$name.err"; echo $? > "$OUT/$name.rc"; set -e; }
+
+        """
+
+    /// Listens on the namespace's own /dev/log (/run/systemd/journal/dev-log, on the private /run) and writes each
+    /// datagram as a line of $OUT/syslog until it has been quiet for 1.5 s; `wait $LISTENER` waits for that.
+    static let syslogListener = """
+        mkdir -p /run/systemd/journal
+        /usr/bin/python3 -c '
+        import os, socket
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        s.bind("/run/systemd/journal/dev-log")
+        os.chmod("/run/systemd/journal/dev-log", 0o666)
+        s.settimeout(1.5)
+        open(os.environ["OUT"] + "/ready", "w").close()
+        with open(os.environ["OUT"] + "/syslog", "wb") as f:
+            try:
+                while True:
+                    f.write(s.recv(65536) + b"\\n"); f.flush()
+            except socket.timeout:
+                pass
+        ' &
+        LISTENER=$!
+        while [ ! -e "$OUT/ready" ]; do sleep 0.05; done
+
+        """
+
     /// The directory holding the built products (ipcsweep, ipcsweep-testkit).
     static let products: URL = {
         let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()

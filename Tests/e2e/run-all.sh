@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Tests/e2e/run-all.sh: runs every end-to-end scenario (Tests/e2e/*-*.sh,
 # except this file, and Tests/e2e/systemd/e2e-apache-unit.sh, which boots a
-# real systemd in a sandbox), each in its own private namespaces, and
+# real systemd in a sandbox, and Tests/e2e/systemd/e2e-audit-unit.sh, the
+# shipped audit units in such a sandbox), each in its own private namespaces, and
 # prints their output indented, one "ok"/"not ok" line per scenario, and a
 # final "N passed, M failed" line counting scenarios. Needs root, Debian's
 # apache2, curl and PostgreSQL 15.
@@ -26,6 +27,8 @@ else
     done
     # Apache as a systemd unit with ExecStopPost=ipcsweep clean, under a real systemd in a sandbox.
     scenarios+=("$here/systemd/e2e-apache-unit.sh")
+    # The shipped ipcsweep-audit.service and .timer (dist/systemd) under a real systemd in a sandbox.
+    scenarios+=("$here/systemd/e2e-audit-unit.sh")
 fi
 
 if [ "$(id -u)" != 0 ]; then

@@ -85,6 +85,15 @@ int cipc_sem_rmid(int semid);
 int cipc_shm_rmid(int shmid);
 int cipc_msg_rmid(int msqid);
 
+// IPC_SET (for `restore`): IPC_STAT, then set the owner uid/gid and the permission bits (mode & 0777) and, for
+// a queue, msg_qbytes (its capacity; above kernel.msgmnb needs CAP_SYS_RESOURCE). 0 or -1 with errno.
+int cipc_msg_set(int msqid, uint32_t uid, uint32_t gid, uint32_t mode, uint64_t qbytes);
+int cipc_shm_set(int shmid, uint32_t uid, uint32_t gid, uint32_t mode);
+
+// msgsnd of one message (mtype and `len` bytes, copied into a struct msgbuf) with IPC_NOWAIT: a full queue is
+// EAGAIN, never a wait. 0 or -1 with errno.
+int cipc_msg_send(int msqid, long mtype, const void *bytes, size_t len);
+
 // Limits through IPC_INFO; fields the kernel did not report stay -1.
 int cipc_limits(cipc_limits_t *out);
 

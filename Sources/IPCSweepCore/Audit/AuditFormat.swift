@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 
 /// Number wording shared by the audit renderers and headroom sentences.
 public enum AuditFormat {
@@ -16,9 +20,9 @@ public enum AuditFormat {
     /// "99.98 %": one decimal, two when one would round up to 100.0 below the limit; "100.0 %" at the limit.
     public static func percent(_ ratio: Double) -> String {
         let p = ratio * 100
-        var s = String(format: "%.1f", p)
+        var s = fixed(p, decimals: 1)
         if s == "100.0" && ratio < 1 {
-            s = String(format: "%.2f", p)
+            s = fixed(p, decimals: 2)
             if s == "100.00" { s = "99.99" }
         }
         return s + " %"
@@ -26,8 +30,17 @@ public enum AuditFormat {
 
     /// A rate with a sign and one decimal: "+24.0", "-2.5", "0.0".
     public static func signed(_ value: Double) -> String {
-        let s = String(format: "%.1f", value)
+        let s = fixed(value, decimals: 1)
         return value > 0 && !s.hasPrefix("-") && s != "0.0" ? "+" + s : (s == "-0.0" ? "0.0" : s)
+    }
+
+    /// `value` with exactly `decimals` digits after the point, rounded as printf's `%.Nf` rounds
+    /// (C's own formatter: FoundationEssentials has no `String(format:)`).
+    public static func fixed(_ value: Double, decimals: Int) -> String {
+        var buf = [CChar](repeating: 0, count: 352)
+        let n = withVaList([value]) { vsnprintf(&buf, buf.count, "%.\(decimals)f", $0) }
+        guard n > 0 else { return "\(value)" }
+        return String(decoding: buf.prefix(Int(n)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// "1 leak", "3 leaks".

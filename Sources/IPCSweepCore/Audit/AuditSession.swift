@@ -71,13 +71,16 @@ public struct AuditEnvironment {
 /// A failure that ends an audit: one line naming the file and what to do.
 public struct AuditSessionError: Error, CustomStringConvertible, Equatable {
     public var description: String
+    /// The `--output` path, when the report could not replace it because it is not a regular file.
+    public var notRegularOutput: String? = nil
+    public var fileError: FileError? = nil
 }
 
 /// The `audit` sequence: inspect, limits, POSIX scan, read the state, build the report, write the report,
 /// then (only after the report is out) replace the state, and decide the exit status.
 ///
-/// Ordering rules (each a unit test in `AuditSessionTests`): a state file that cannot be read, or is newer than
-/// this version, ends the audit before anything is written; the state is replaced only after the report was
+/// Ordering rules (each a unit test in `AuditSessionTests`): a state file that cannot be read, is not an
+/// ipcsweep state, or is newer than this version, ends the audit before anything is written; the state is replaced only after the report was
 /// written, so a failed report write leaves the previous state for the next run to compare with; `--fail-on`
 /// decides the status after both, and a finding never stops the report or the state from being written.
 public struct AuditSession {
@@ -126,7 +129,8 @@ public struct AuditSession {
         }
         if let path = request.outputFile {
             do throws(FileError) { try env.writeAtomically(bytes, path) } catch {
-                throw AuditSessionError(description: "cannot write the report to \(path): \(error); check that its directory exists and is writable (nothing was left behind)")
+                throw AuditSessionError(description: "cannot write the report to \(path): \(error); check that its directory exists and is writable (nothing was left behind)",
+                                        notRegularOutput: error.isWrongType ? path : nil, fileError: error)
             }
         } else {
             try env.stdout(bytes)
@@ -153,10 +157,13 @@ public struct AuditSession {
             if error.errno == .noSuchFileOrDirectory {
                 return (nil, "No previous audit state in \(path): this audit is the baseline.", true)
             }
+            if error.isWrongType || error.errno == .fileTooLarge {
+                throw AuditSessionError(description: "--state \(path): \(error.problem ?? "\(error.errno)"), so not an ipcsweep audit state: left untouched; give the path of a state file of its own")
+            }
             throw AuditSessionError(description: "cannot read the audit state \(path): \(error.errno); fix its permissions or give another --state file")
         }
         do { return (try AuditState.decode(bytes, path: path), nil, true) } catch {
-            if error.newerVersion { throw AuditSessionError(description: error.description) }
+            if !error.replaceable { throw AuditSessionError(description: error.description) }
             environment.warn(error.description)
             return (nil, "The audit state in \(path) was unreadable: this audit is a new baseline.", true)
         }

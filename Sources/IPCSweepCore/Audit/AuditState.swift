@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// One orphan as remembered between audits. Its identity is (type, id, key, ctime): a reused id is a new orphan.
 public struct OrphanRecord: Codable, Sendable, Hashable {
@@ -48,7 +48,12 @@ extension AuditObject {
 public struct AuditState: Codable, Sendable, Equatable {
     /// The version this build writes and reads.
     public static let currentSchemaVersion = 1
+    /// The value of `format` that marks a file as an ipcsweep audit state (files written before it existed are
+    /// recognised by decoding as a complete state).
+    public static let magic = "ipcsweep-audit-state"
 
+    /// Always `AuditState.magic` in files this version writes.
+    public var format: String?
     public var schemaVersion: Int
     /// When it was written (epoch seconds).
     public var writtenAt: Int64
@@ -75,6 +80,7 @@ public struct AuditState: Codable, Sendable, Equatable {
 
     public init(schemaVersion: Int = AuditState.currentSchemaVersion, writtenAt: Int64, orphans: [OrphanRecord],
                 limitUsage: [String: Int64], rateBase: RateSample? = nil) {
+        self.format = AuditState.magic
         self.schemaVersion = schemaVersion
         self.writtenAt = writtenAt
         self.writtenAtISO = TimeFormat.iso8601(writtenAt)
@@ -92,22 +98,40 @@ public struct AuditState: Codable, Sendable, Equatable {
     /// Why a state file could not be used, naming the file and saying what to do.
     public struct DecodeError: Error, CustomStringConvertible {
         public var description: String
-        /// True when the file comes from a newer ipcsweep (do not overwrite it).
-        public var newerVersion: Bool
+        /// True when the file is recognisably an ipcsweep audit state (its `format` says so) that is damaged:
+        /// replacing it loses only the tool's own data. False for anything else, which must never be replaced.
+        public var replaceable: Bool
     }
 
     /// Parses a state file's bytes; `path` only names the file in errors.
+    ///
+    /// A file is the tool's own when its `format` is `magic`, or (files written before `format` existed) when it
+    /// decodes completely as a state with a `schemaVersion`. Anything else (another program's file, an audit
+    /// report, text) is refused and must be left as it is.
     public static func decode(_ bytes: [UInt8], path: String) throws(DecodeError) -> AuditState {
-        struct Version: Decodable { var schemaVersion: Int? }
+        struct Marker: Decodable { var format: String?; var schemaVersion: Int? }
         let data = Data(bytes)
-        guard let v = try? JSONDecoder().decode(Version.self, from: data), let version = v.schemaVersion else {
-            throw DecodeError(description: "state file \(path) is not an ipcsweep audit state (no schemaVersion): starting a new baseline and replacing it", newerVersion: false)
+        let notOurs = "--state \(path) exists and is not an ipcsweep audit state"
+        let advice = "left untouched; give the path of a state file of its own (a new one is created there)"
+        guard let marker = try? JSONDecoder().decode(Marker.self, from: data) else {
+            throw DecodeError(description: "\(notOurs) (not a JSON object): \(advice)", replaceable: false)
+        }
+        let marked = marker.format == magic
+        if let f = marker.format, !marked {
+            throw DecodeError(description: "\(notOurs) (its format is \"\(f.prefix(40))\"): \(advice)", replaceable: false)
+        }
+        guard let version = marker.schemaVersion else {
+            throw DecodeError(description: marked ? "state file \(path) has no schemaVersion: it is damaged; starting a new baseline and replacing it"
+                                  : "\(notOurs) (no schemaVersion): \(advice)", replaceable: marked)
         }
         if version > currentSchemaVersion {
-            throw DecodeError(description: "state file \(path) has schemaVersion \(version), newer than this ipcsweep reads (\(currentSchemaVersion)): run the newer ipcsweep, or give another --state file", newerVersion: true)
+            throw DecodeError(description: "state file \(path) has schemaVersion \(version), newer than this ipcsweep reads (\(currentSchemaVersion)): run the newer ipcsweep, or give another --state file", replaceable: false)
         }
         do { return try JSONDecoder().decode(AuditState.self, from: data) } catch {
-            throw DecodeError(description: "state file \(path) cannot be read as an audit state (\(error)): starting a new baseline and replacing it", newerVersion: false)
+            if marked {
+                throw DecodeError(description: "state file \(path) is damaged (\(error)): starting a new baseline and replacing it", replaceable: true)
+            }
+            throw DecodeError(description: "\(notOurs) (a JSON document with a schemaVersion but not the fields of a state): \(advice)", replaceable: false)
         }
     }
 

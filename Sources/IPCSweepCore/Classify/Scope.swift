@@ -44,17 +44,36 @@ public struct ScopeSpec: Sendable, Equatable {
         return parts.joined(separator: ", ")
     }
 
-    /// Reads a pidfile: a missing or stale one becomes an empty scope plus a warning.
-    public static func readPidFile(_ path: String) -> PidFile {
-        do {
-            let text = try FileIO.readText(path).trimmingCharacters(in: " \t\n")
-            guard let pid = Int32(text.split(separator: "\n").first.map(String.init) ?? ""), pid > 0 else {
-                return PidFile(path: path, pid: nil, problem: "pidfile \(path) holds no pid (\"\(text.prefix(20))\"): its scope is empty")
+    /// A pidfile that cannot be used: unreadable, not a regular file, too large, or not holding a pid.
+    public struct PidFileError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// The largest pid Linux hands out (PID_MAX_LIMIT).
+    static let pidMaxLimit: Int32 = 4_194_304
+
+    /// Reads a pidfile (a regular file of at most `FileIO.Limit.pidfile` bytes). Missing (ENOENT) or empty: an
+    /// empty scope plus a warning, as for a stale pid. Anything else that keeps it from naming a pid — EACCES,
+    /// EISDIR, EIO, a FIFO or device, more than a few KiB, text that is not a pid — is an error: a scope the tool
+    /// cannot read is not an empty scope.
+    public static func readPidFile(_ path: String) throws(PidFileError) -> PidFile {
+        let text: String
+        do { text = try FileIO.readText(path, limit: FileIO.Limit.pidfile) } catch {
+            if error.errno == .noSuchFileOrDirectory {
+                return PidFile(path: path, pid: nil, problem: "pidfile \(path) does not exist (the service is not running?): the scope of this pidfile is empty")
             }
-            return PidFile(path: path, pid: pid)
-        } catch {
-            return PidFile(path: path, pid: nil, problem: "\(error): the scope of this pidfile is empty")
+            let what = error.problem ?? "\(error.errno)"
+            throw PidFileError(description: "--pidfile \(path): cannot read it: \(what); give the pidfile of a running service (a regular file holding its pid)")
         }
+        let first = text.split(separator: "\n", omittingEmptySubsequences: true).first.map { $0.trimmingCharacters(in: " \t\r") } ?? ""
+        if first.isEmpty {
+            return PidFile(path: path, pid: nil, problem: "pidfile \(path) is empty: the scope of this pidfile is empty")
+        }
+        guard let pid = Int32(first), pid > 0, pid <= pidMaxLimit else {
+            let shown = String(first.prefix(20).map { $0.isASCII && !$0.isNewline && $0 >= " " ? $0 : "?" })
+            throw PidFileError(description: "--pidfile \(path) does not hold a pid (its first line is \"\(shown)\"): give the pidfile of a running service")
+        }
+        return PidFile(path: path, pid: pid)
     }
 
     /// Whether one process matches an `--exe` value: a path matches /proc/PID/exe, a name matches its basename or comm.

@@ -58,7 +58,9 @@ public struct IPCProbe: Sendable {
             }
             return try fromSyscalls(alongside: once)
         case .auto:
-            if isLive, let s = try? fromSyscalls(alongside: once) { return s }
+            // The syscalls only when they see every object: without *_STAT_ANY (before Linux 4.17) a caller
+            // without read permission gets only the readable ones, while /proc/sysvipc lists them all.
+            if isLive, let s = try? fromSyscalls(alongside: once, completeOnly: true) { return s }
             return try fromProc(alongside: once)
         }
     }
@@ -71,7 +73,7 @@ public struct IPCProbe: Sendable {
         var snap = IPCSnapshot(source: "proc")
         func load(_ name: String) throws -> ([UInt8], String) {
             let path = "\(procRoot)/sysvipc/\(name)"
-            do { return (try FileIO.read(path, sizeHint: 1 << 16), path) } catch {
+            do { return (try FileIO.read(path, limit: FileIO.Limit.procfs, requireRegular: !isLive), path) } catch {
                 let hint = isLive ? "is /proc mounted? try --source syscall"
                     : "is \(procRoot) a copy of /proc with its sysvipc directory?"
                 throw ProbeError(description: "\(error) (\(hint))")
@@ -107,22 +109,24 @@ public struct IPCProbe: Sendable {
     // MARK: syscalls
 
     /// SEM_INFO for the highest index, then SEM_STAT_ANY over 0...max (SEM_STAT before Linux 4.17); same for shm and msg.
-    func fromSyscalls(alongside once: OnceWork?) throws -> IPCSnapshot {
+    /// With `completeOnly`, a scan that could not read some object (no *_STAT_ANY, no read permission) throws
+    /// instead of returning the readable ones, so that `auto` falls back to /proc/sysvipc.
+    func fromSyscalls(alongside once: OnceWork?, completeOnly: Bool = false) throws -> IPCSnapshot {
         var snap = IPCSnapshot(source: "syscall")
         if kinds.contains(.sem) {
-            snap.semaphoreSets = try scan(.sem, warnings: &snap.warnings) { SysVKernel.semaphoreSet(atIndex: $0, any: $1) }
+            snap.semaphoreSets = try scan(.sem, completeOnly, warnings: &snap.warnings) { SysVKernel.semaphoreSet(atIndex: $0, any: $1) }
         }
         if kinds.contains(.shm) {
-            snap.segments = try scan(.shm, warnings: &snap.warnings) { SysVKernel.segment(atIndex: $0, any: $1) }
+            snap.segments = try scan(.shm, completeOnly, warnings: &snap.warnings) { SysVKernel.segment(atIndex: $0, any: $1) }
         }
         if kinds.contains(.msg) {
-            snap.queues = try scan(.msg, warnings: &snap.warnings) { SysVKernel.queue(atIndex: $0, any: $1) }
+            snap.queues = try scan(.msg, completeOnly, warnings: &snap.warnings) { SysVKernel.queue(atIndex: $0, any: $1) }
         }
         addSemaphoreDetail(&snap, alongside: once)
         return snap
     }
 
-    private func scan<T>(_ kind: IPCKind, warnings: inout [String],
+    private func scan<T>(_ kind: IPCKind, _ completeOnly: Bool, warnings: inout [String],
                          stat: (CInt, Bool) -> Result<T, Errno>) throws -> [T] {
         let maxIndex: CInt
         switch SysVKernel.maxIndex(kind) {
@@ -152,6 +156,9 @@ public struct IPCProbe: Sendable {
             if !(any && anyUnsupported) { break }
         }
         if denied > 0 {
+            if completeOnly {
+                throw ProbeError(description: "\(denied) \(kind.noun)\(denied == 1 ? "" : "s") not readable with \(kind.rawValue.uppercased())_STAT")
+            }
             warnings.append("\(denied) \(kind.noun)\(denied == 1 ? "" : "s") not readable with \(kind.rawValue.uppercased())_STAT (kernel before 4.17 and no read permission); run as root or use --source proc")
         }
         return out
@@ -211,7 +218,8 @@ public struct IPCProbe: Sendable {
     /// Kernel limits from /proc/sys/kernel/{sem,shmmni,shmall,shmmax,msgmni,msgmnb,msgmax}, IPC_INFO as fallback.
     public func limits() throws -> KernelLimits {
         func number(_ name: String) -> [Int64]? {
-            guard let t = try? FileIO.readText("\(procRoot)/sys/kernel/\(name)") else { return nil }
+            guard let t = try? FileIO.readText("\(procRoot)/sys/kernel/\(name)", limit: 4096, requireRegular: !isLive)
+            else { return nil }
             // shmall/shmmax default to values above Int64.max ("unlimited"): clamp rather than fail.
             let values = t.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" })
                 .compactMap { UInt64($0).map { Int64(clamping: $0) } ?? Int64($0) }

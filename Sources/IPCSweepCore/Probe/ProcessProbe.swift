@@ -38,7 +38,7 @@ public struct ProcessProbe: Sendable {
             clock_gettime(CLOCK_BOOTTIME, &boot)
             return (Double(real.tv_sec) + Double(real.tv_nsec) / 1e9) - (Double(boot.tv_sec) + Double(boot.tv_nsec) / 1e9)
         }
-        if let text = try? FileIO.readText("\(procRoot)/stat"),
+        if let text = try? FileIO.readText("\(procRoot)/stat", limit: FileIO.Limit.procfs),
            let line = text.split(separator: "\n").first(where: { $0.hasPrefix("btime ") }),
            let v = Double(line.dropFirst(6).trimmingCharacters(in: " ")) {
             return v
@@ -46,9 +46,16 @@ public struct ProcessProbe: Sendable {
         return 0
     }
 
+    /// A reader for files under procRoot: a procfs copy must hold regular files.
+    func newReader() -> ProcFileReader { ProcFileReader(requireRegular: procRoot != "/proc") }
+
     /// Every process under procRoot. Entries that vanish while being read are skipped.
     public func read() throws -> ProcessTable {
-        let records = records(of: try FileIO.numericEntries(procRoot))
+        var problem: String?
+        let records = records(of: try FileIO.numericEntries(procRoot), problem: &problem)
+        if let problem {
+            throw ProbeError(description: "\(problem) under --proc \(procRoot): a procfs copy must hold regular files; copy it again (e.g. with cp -r of the files, not of FIFOs or devices)")
+        }
         let live = procRoot == "/proc"
         let own = FileIO.readLink("\(procRoot)/self/ns/ipc").flatMap(Self.namespaceInode)
         return ProcessTable(processes: records, ownIPCNamespace: live ? own : nil,
@@ -60,29 +67,31 @@ public struct ProcessProbe: Sendable {
     /// only the new pids are read).
     public func addProcessesStarted(since table: inout ProcessTable) {
         guard let pids = try? FileIO.numericEntries(procRoot) else { return }
-        let new = records(of: pids.filter { table.byPid[$0] == nil })
+        var problem: String?
+        let new = records(of: pids.filter { table.byPid[$0] == nil }, problem: &problem)
         guard !new.isEmpty else { return }
         table = table.replacingProcesses(Array(table.byPid.values) + new)
     }
 
     /// The records of these pids, with one boot instant and one reused read buffer; vanished ones are skipped.
-    private func records(of pids: [Int32]) -> [ProcessRecord] {
+    private func records(of pids: [Int32], problem: inout String?) -> [ProcessRecord] {
         guard !pids.isEmpty else { return [] }
         let boot = bootInstant()
         let clockTicks = Double(sysconf(Int32(_SC_CLK_TCK)))
         let ticks = clockTicks > 0 ? clockTicks : 100
-        let reader = ProcFileReader()
+        let reader = newReader()
         var out: [ProcessRecord] = []
         out.reserveCapacity(pids.count)
         for pid in pids {
             if let r = record(pid, boot: boot, ticksPerSecond: ticks, reader: reader) { out.append(r) }
         }
+        problem = reader.problem
         return out
     }
 
     /// One process, or nil when its /proc entry vanished or is unreadable.
     public func record(_ pid: Int32, boot: Double, ticksPerSecond: Double) -> ProcessRecord? {
-        record(pid, boot: boot, ticksPerSecond: ticksPerSecond, reader: ProcFileReader())
+        record(pid, boot: boot, ticksPerSecond: ticksPerSecond, reader: newReader())
     }
 
     func record(_ pid: Int32, boot: Double, ticksPerSecond: Double, reader: ProcFileReader) -> ProcessRecord? {
@@ -132,7 +141,7 @@ public struct ProcessProbe: Sendable {
     /// Adds /proc/PID/maps SysV attachments for the given pids.
     public func addAttachments(to table: inout ProcessTable, for pids: [Int32]) {
         var records = table.byPid
-        let reader = ProcFileReader()
+        let reader = newReader()
         for pid in pids {
             guard var r = records[pid] else { continue }
             let dir = open("\(procRoot)/\(pid)", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
@@ -148,7 +157,7 @@ public struct ProcessProbe: Sendable {
     /// Resolves pids that are not in the table but are threads (/proc/TID/status `Tgid:`) to their thread group.
     public func resolveThreads(in table: inout ProcessTable, pids: some Sequence<Int32>) {
         var tried: Set<Int32> = []
-        let reader = ProcFileReader()
+        let reader = newReader()
         for pid in pids where pid > 0 && table.byPid[pid] == nil && table.threadGroups[pid] == nil {
             guard tried.insert(pid).inserted else { continue }  // an exited pid is recorded by many objects
             let dir = open("\(procRoot)/\(pid)", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
@@ -427,49 +436,41 @@ public struct ProcessProbe: Sendable {
     }
 }
 
-/// Reads small /proc files relative to a directory descriptor into one reused buffer.
+/// Reads small /proc files relative to a directory descriptor into one reused buffer, through
+/// `FileIO.openForReading`/`FileIO.readAll` (non-blocking open, bounded read). Under a procfs copy (`--proc DIR`)
+/// every file must be a regular file; the first one that is not (or that is too large) is kept in `problem`.
 final class ProcFileReader {
-    private var buffer: UnsafeMutableRawBufferPointer
-    /// The start of `buffer` (never empty, so never nil).
-    private var base: UnsafeMutableRawPointer
+    private let buffer: ReadBuffer
+    /// Check with fstat that each file is a regular file (a procfs copy); live procfs files need no check.
+    let requireRegular: Bool
+    /// The first file that was of the wrong type or too large, as a one-line message.
+    private(set) var problem: String?
 
-    init(capacity: Int = 16384) {
-        let count = max(capacity, 256)
-        base = .allocate(byteCount: count, alignment: 16)
-        buffer = UnsafeMutableRawBufferPointer(start: base, count: count)
+    init(capacity: Int = 16384, requireRegular: Bool = false) {
+        buffer = ReadBuffer(capacity: capacity)
+        self.requireRegular = requireRegular
     }
 
-    deinit { buffer.deallocate() }
+    private var base: UnsafeMutableRawPointer { buffer.base }
 
-    /// openat + read until EOF + close, then `parse` on the bytes; nil when the file cannot be read.
+    /// openat + bounded read until EOF + close, then `parse` on the bytes; nil when the file cannot be read.
     func read<T>(_ dir: Int32, _ name: String, _ parse: (UnsafeBufferPointer<UInt8>) -> T) -> T? {
-        let fd = openat(dir, name, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var used = 0
-        while true {
-            if used == buffer.count {
-                let count = buffer.count * 2
-                let bigger = UnsafeMutableRawPointer.allocate(byteCount: count, alignment: 16)
-                bigger.copyMemory(from: base, byteCount: buffer.count)
-                buffer.deallocate()
-                base = bigger
-                buffer = UnsafeMutableRawBufferPointer(start: bigger, count: count)
+        do throws(FileError) {
+            let fd = try FileIO.openForReading(name, relativeTo: dir, requireRegular: requireRegular)
+            defer { close(fd) }
+            let used = try FileIO.readAll(fd, into: buffer, limit: FileIO.Limit.procfs, path: name)
+            return parse(buffer.bytes(used))
+        } catch {
+            if problem == nil && (error.isWrongType || error.errno == .fileTooLarge || error.errno == .wouldBlock) {
+                problem = error.description
             }
-            let n = Glibc.read(fd, base + used, buffer.count - used)
-            if n < 0 {
-                if errno == EINTR { continue }
-                return nil
-            }
-            if n == 0 { break }
-            used += n
+            return nil
         }
-        return parse(UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: used))
     }
 
     /// readlinkat, then `parse` on the target's bytes; nil when it cannot be read.
     func readLink<T>(_ dir: Int32, _ name: String, _ parse: (UnsafeBufferPointer<UInt8>) -> T) -> T? {
-        let n = readlinkat(dir, name, base.assumingMemoryBound(to: CChar.self), buffer.count)
+        let n = readlinkat(dir, name, base.assumingMemoryBound(to: CChar.self), buffer.capacity)
         guard n >= 0 else { return nil }
         return parse(UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: n))
     }

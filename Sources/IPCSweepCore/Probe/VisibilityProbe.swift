@@ -19,8 +19,8 @@ public struct VisibilityProbe: Sendable {
 
     /// Every blind spot of a live procfs (none for a procfs copy given with --proc).
     public func blindSpots() -> [BlindSpot] {
-        let me = (try? FileIO.read("\(procRoot)/self/status")).flatMap(ProcessProbe.parseStatus)
-        let mountinfo = (try? FileIO.readText("\(procRoot)/self/mountinfo")) ?? ""
+        let me = (try? FileIO.read("\(procRoot)/self/status", limit: FileIO.Limit.procfs, requireRegular: false)).flatMap(ProcessProbe.parseStatus)
+        let mountinfo = (try? FileIO.readText("\(procRoot)/self/mountinfo", limit: FileIO.Limit.procfs, requireRegular: false)) ?? ""
         let ipc = FileIO.readLink("\(procRoot)/self/ns/ipc").flatMap(ProcessProbe.namespaceInode)
         let pid = FileIO.readLink("\(procRoot)/self/ns/pid").flatMap(ProcessProbe.namespaceInode)
         let procPid = FileIO.readLink("\(procRoot)/1/ns/pid").flatMap(ProcessProbe.namespaceInode)

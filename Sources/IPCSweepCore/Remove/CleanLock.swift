@@ -59,6 +59,13 @@ public final class CleanLock {
                 tried.append("\(path): not a regular file owned by uid \(geteuid())")
                 continue
             }
+            // The holder's pid is written into the file: never into a file that holds anything else (a mistyped
+            // --lock-file /etc/passwd must not be truncated).
+            if st.st_size > 0 && !Self.holdsOnlyAPid(fd, size: Int(st.st_size)) {
+                close(fd)
+                tried.append("\(path): exists and is not an ipcsweep lock file (it holds other data; left untouched)")
+                continue
+            }
             opened = (path, fd)
             break
         }
@@ -78,7 +85,7 @@ public final class CleanLock {
                 throw CleanLockError(description: "stopped by \(why) while waiting for the lock \(path); nothing was removed")
             }
             if Inspector.currentTime() >= deadline {
-                let holder = (try? FileIO.readText(path))?.split(separator: "\n").first.map(String.init) ?? ""
+                let holder = (try? FileIO.readText(path, limit: FileIO.Limit.lockFile))?.split(separator: "\n").first.map(String.init) ?? ""
                 close(fd)
                 let who = Int32(holder).map { " (held by pid \($0))" } ?? ""
                 throw CleanLockError(description: "another ipcsweep clean holds the lock \(path)\(who) and did not finish within \(TimeFormat.duration(wait)); nothing was removed; try again, or raise --lock-wait")
@@ -90,6 +97,16 @@ public final class CleanLock {
             _ = text.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
         }
         return CleanLock(path: path, fd: fd)
+    }
+
+    /// Whether a lock file's contents are what `acquire` writes: a pid and a newline.
+    static func holdsOnlyAPid(_ fd: Int32, size: Int) -> Bool {
+        guard size <= 16 else { return false }
+        var buf = [UInt8](repeating: 0, count: 16)
+        let n = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress, 16, 0) }
+        guard n == size else { return false }
+        let text = buf[0..<n]
+        return text.last == 10 && text.dropLast().allSatisfy { $0 >= 48 && $0 <= 57 } && n > 1
     }
 
     /// Releases the lock (close(2) drops the flock).

@@ -30,16 +30,27 @@ public final class CleanSyslog {
         let o = r.classification.object
         let p = o.perm
         let what = r.outcome == .removed ? "removed" : "failed to remove"
-        return "\(what) \(o.kind.noun) id \(o.id) key \(IPCTextFormat.hexKey(p.key)) owner \(users.displayUser(p.uid)) (uid \(p.uid)) creator \(users.displayUser(p.cuid)) (uid \(p.cuid)) mode \(IPCTextFormat.octal(p.mode & 0o7777)) verdict \(r.classification.verdict.rawValue): \(r.reason); evidence: \(r.classification.reasons.joined(separator: "; "))"
+        return "\(what) \(o.kind.noun) id \(o.id) key \(IPCTextFormat.hexKey(p.key)) owner \(users.displayUser(p.uid)) (uid \(p.uid)) creator \(users.displayUser(p.cuid)) (uid \(p.cuid)) perms \(IPCTextFormat.octal(p.permissionBits))\(IPCTextFormat.status(p.mode).isEmpty ? "" : " status \(IPCTextFormat.status(p.mode))") verdict \(r.classification.verdict.rawValue): \(r.reason); evidence: \(r.classification.reasons.joined(separator: "; "))"
     }
 
     /// syslog(3) (through vsyslog with "%s"): LOG_NOTICE for removals, LOG_ERR for failures.
     public func log(_ r: CleanResult) {
+        note(Self.message(r, users: users), error: r.outcome != .removed)
+    }
+
+    /// One line of the run's own (not about one object): LOG_ERR with `error`, else LOG_NOTICE.
+    public func note(_ text: String, error: Bool) {
         guard deliverable else { return }
-        let priority = r.outcome == .removed ? LOG_NOTICE : LOG_ERR
-        let text = Self.message(r, users: users)
+        let priority = error ? LOG_ERR : LOG_NOTICE
         text.withCString { msg in
             withVaList([msg]) { vsyslog(priority, "%s", $0) }
         }
+    }
+
+    /// What clean says (stderr and journal) when its report could not be written after it removed objects. Pure.
+    public static func lostReportMessage(_ run: CleanRun, _ failure: OutputFailure) -> String {
+        let c = run.counts
+        let removed = "\(c.removed) object\(c.removed == 1 ? "" : "s")"
+        return "clean removed \(removed) (each removal is in the journal)\(c.failed > 0 ? ", \(c.failed) failed" : "") but could not write its report: \(failure.description)"
     }
 }

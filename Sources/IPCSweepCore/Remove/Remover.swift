@@ -379,10 +379,9 @@ public final class Remover: @unchecked Sendable {
             let path = savePath(c.object)
             do throws(FileError) {
                 let w = try AtomicFileWriter(path: path)
-                try w.write(SaveFile.encodeHeader(SaveFile.header(for: c.object, savedAt: kernel.now())))
-                try w.write(Array("data \(bytes.count)\n".utf8))
-                try w.write(bytes)
-                try w.write(Array("\nend\n".utf8))
+                try SaveFile.writeSegment(header: SaveFile.header(for: c.object, savedAt: kernel.now()), bytes: bytes) {
+                    (piece) throws(FileError) in try w.write(piece)
+                }
                 // 2. Anyone else attaching or detaching while we copied changes lpid, nattch or dtime.
                 if let problem = recheckAgain(c, against: afterAttach) { return problem }
                 try w.commit()

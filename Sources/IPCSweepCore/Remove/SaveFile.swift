@@ -6,12 +6,12 @@ import Glibc
 import Musl
 #endif
 
-/// The file `clean --save-to DIR` writes for one object before removing it.
+/// The file `clean --save-to DIR` writes for one object before removing it, and `restore` reads.
 ///
-/// Format (version 1), binary-safe, with a text header a person can read with `head`:
+/// Format (version 2), binary-safe, with a text header a person can read with `head`:
 ///
-///     IPCSWEEP-SAVE 1
-///     type msg                        (or shm)
+///     IPCSWEEP-SAVE 2
+///     type msg                        the kind of object: msg or shm (the --type names; more kinds may follow)
 ///     id 32768
 ///     key 0x0000abcd
 ///     owner 33
@@ -23,18 +23,30 @@ import Musl
 ///     saved 1700000100
 ///     messages 2                      (msg)    | size 4096   (shm)
 ///     bytes 11                        (msg)
+///     qbytes 16384                    (msg: the queue's capacity)
 ///                                     (an empty line ends the header)
 ///     message 1 5                     msg: "message TYPE LENGTH", LENGTH raw bytes, "\n"; once per message, in queue order
 ///     hello
 ///     message 7 6
 ///     world!
 ///     end
+///     checksum crc32 54cf1cbf         CRC-32 (zlib's) of every byte before this line
 ///
-/// For a segment the body is `data SIZE`, SIZE raw bytes, "\n", then `end`.
-/// The file is created mode 0600 and written atomically (temporary file in DIR, fsync, rename, fsync of DIR).
+/// For a segment the body is `data SIZE`, SIZE raw bytes, "\n", then `end`. Version 1 is the same without the
+/// `checksum` line and `qbytes`; it is still read. A reader ignores header fields it does not know; a `type` it
+/// does not know is refused by name. The file is created mode 0600 and written atomically (temporary file in DIR,
+/// fsync, rename, fsync of DIR).
 public struct SaveFile: Sendable, Equatable {
-    public static let magic = "IPCSWEEP-SAVE 1"
+    /// The first line of the files this version writes.
+    public static let magic = "IPCSWEEP-SAVE 2"
+    /// The first line of the files earlier versions wrote (no checksum).
+    public static let magicV1 = "IPCSWEEP-SAVE 1"
+    static let magicPrefix = "IPCSWEEP-SAVE "
+    /// The current format version.
+    public static let currentVersion = 2
 
+    /// The format version the file was read from (the current one for files built in memory).
+    public var version: Int = SaveFile.currentVersion
     /// Header fields in file order.
     public var header: [(String, String)]
     /// Messages, in queue order (msg).
@@ -49,7 +61,8 @@ public struct SaveFile: Sendable, Equatable {
     }
 
     public static func == (a: SaveFile, b: SaveFile) -> Bool {
-        a.header.map { [$0.0, $0.1] } == b.header.map { [$0.0, $0.1] } && a.messages == b.messages && a.data == b.data
+        a.version == b.version && a.header.map { [$0.0, $0.1] } == b.header.map { [$0.0, $0.1] }
+            && a.messages == b.messages && a.data == b.data
     }
 
     /// A header field's value.
@@ -74,6 +87,7 @@ public struct SaveFile: Sendable, Equatable {
         case .msg(let q):
             h.append(("messages", String(q.qnum)))
             h.append(("bytes", String(q.cbytes)))
+            if let qbytes = q.qbytes { h.append(("qbytes", String(qbytes))) }
         case .shm(let s):
             h.append(("size", String(s.size)))
         case .sem:
@@ -87,6 +101,12 @@ public struct SaveFile: Sendable, Equatable {
         Array((([magic] + header.map { "\($0.0) \($0.1)" }).joined(separator: "\n") + "\n\n").utf8)
     }
 
+    /// The last line: the CRC-32 of everything before it.
+    public static func trailer(_ checksum: CRC32) -> [UInt8] {
+        let h = String(checksum.value, radix: 16)
+        return Array("checksum crc32 \(String(repeating: "0", count: 8 - h.count))\(h)\n".utf8)
+    }
+
     /// The whole file for a queue's messages.
     public static func encodeMessages(header: [(String, String)], _ messages: [QueuedMessage]) -> [UInt8] {
         var out = encodeHeader(header)
@@ -96,7 +116,34 @@ public struct SaveFile: Sendable, Equatable {
             out.append(10)
         }
         out += Array("end\n".utf8)
+        var sum = CRC32()
+        sum.update(out)
+        out += trailer(sum)
         return out
+    }
+
+    /// Writes the file for a segment's bytes in pieces through `write` (the bytes are not copied).
+    public static func writeSegment(header: [(String, String)], bytes: UnsafeRawBufferPointer,
+                                    to write: (UnsafeRawBufferPointer) throws(FileError) -> Void) throws(FileError) {
+        var sum = CRC32()
+        func piece(_ b: [UInt8]) throws(FileError) {
+            var failure: FileError?
+            b.withUnsafeBytes { raw in
+                sum.update(raw)
+                do throws(FileError) { try write(raw) } catch { failure = error }
+            }
+            if let failure { throw failure }
+        }
+        try piece(encodeHeader(header) + Array("data \(bytes.count)\n".utf8))
+        sum.update(bytes)
+        try write(bytes)
+        try piece(Array("\nend\n".utf8))
+        let tail = trailer(sum)
+        var failure: FileError?
+        tail.withUnsafeBytes { raw in
+            do throws(FileError) { try write(raw) } catch { failure = error }
+        }
+        if let failure { throw failure }
     }
 
     /// A malformed save file, naming what was wrong.
@@ -104,30 +151,69 @@ public struct SaveFile: Sendable, Equatable {
         public var description: String
     }
 
-    /// Parses a save file (the inverse of the encoders).
+    /// Parses a save file (the inverse of the encoders): version 2 only when its checksum matches, version 1 as
+    /// it is; then checks that the body agrees with the header's counts (messages, bytes, size).
     public static func parse(_ bytes: [UInt8]) throws(FormatError) -> SaveFile {
-        var pos = 0
+        guard let firstNewline = bytes.prefix(64).firstIndex(of: 10) else {
+            throw FormatError(description: "not an ipcsweep save file (it does not start with \"\(magicPrefix)N\")")
+        }
+        let first = String(decoding: bytes[..<firstNewline], as: UTF8.self)
+        let version: Int
+        switch first {
+        case magic: version = 2
+        case magicV1: version = 1
+        default:
+            if first.hasPrefix(magicPrefix), let v = Int(first.dropFirst(magicPrefix.count)), v > currentVersion {
+                throw FormatError(description: "a save file of format version \(v), newer than this ipcsweep reads (\(currentVersion)): restore it with the newer ipcsweep")
+            }
+            throw FormatError(description: "not an ipcsweep save file (it does not start with \"\(magicPrefix)N\")")
+        }
+        var end = bytes.count
+        if version >= 2 {
+            // The last line is "checksum crc32 XXXXXXXX" over everything before it.
+            guard bytes.last == 10 else { throw FormatError(description: "truncated: it does not end with its checksum line") }
+            let lineStart = (bytes[..<(bytes.count - 1)].lastIndex(of: 10) ?? -1) + 1
+            let line = String(decoding: bytes[lineStart..<(bytes.count - 1)], as: UTF8.self)
+            let f = line.split(separator: " ")
+            guard f.count == 3, f[0] == "checksum", f[1] == "crc32", let want = UInt32(f[2], radix: 16) else {
+                throw FormatError(description: "truncated: it does not end with its checksum line")
+            }
+            let have = CRC32.checksum(bytes[..<lineStart])
+            guard have == want else {
+                throw FormatError(description: "damaged: its checksum does not match (the file says crc32 \(f[2]), its contents give \(String(have, radix: 16)))")
+            }
+            end = lineStart
+        }
+        var file = try parseBody(bytes[..<end], from: firstNewline + 1)
+        file.version = version
+        try file.checkCounts()
+        return file
+    }
+
+    /// Header and body, from just after the magic line to the end of `bytes` (which must be "end\n").
+    private static func parseBody(_ bytes: ArraySlice<UInt8>, from start: Int) throws(FormatError) -> SaveFile {
+        var pos = start
         func line() throws(FormatError) -> String {
-            guard let nl = bytes[pos...].firstIndex(of: 10) else { throw FormatError(description: "unterminated line at byte \(pos)") }
+            guard let nl = bytes[pos...].firstIndex(of: 10) else { throw FormatError(description: "truncated: unterminated line at byte \(pos)") }
             let s = String(decoding: bytes[pos..<nl], as: UTF8.self)
             pos = nl + 1
             return s
         }
         func raw(_ n: Int) throws(FormatError) -> [UInt8] {
-            guard n >= 0, pos + n + 1 <= bytes.count, bytes[pos + n] == 10 else {
-                throw FormatError(description: "payload of \(n) bytes at byte \(pos) is truncated or not followed by a newline")
+            guard n >= 0, n <= bytes.endIndex - pos - 1, bytes[pos + n] == 10 else {
+                throw FormatError(description: "truncated: the payload of \(n) bytes at byte \(pos) is cut short or not followed by a newline")
             }
             let out = Array(bytes[pos..<(pos + n)])
             pos += n + 1
             return out
         }
-        guard try line() == magic else { throw FormatError(description: "not an ipcsweep save file (first line is not \(magic))") }
         var file = SaveFile(header: [])
         while true {
             let l = try line()
             if l.isEmpty { break }
             let parts = l.split(separator: " ", maxSplits: 1)
-            file.header.append((String(parts[0]), parts.count > 1 ? String(parts[1]) : ""))
+            guard let name = parts.first else { throw FormatError(description: "malformed header line \"\(l.prefix(40))\"") }
+            file.header.append((String(name), parts.count > 1 ? String(parts[1]) : ""))
         }
         while true {
             let l = try line()
@@ -135,12 +221,30 @@ public struct SaveFile: Sendable, Equatable {
             if l == "end" { break }
             if f.count == 3, f[0] == "message", let type = Int(f[1]), let n = Int(f[2]) {
                 file.messages.append(QueuedMessage(type: type, bytes: try raw(n)))
-            } else if f.count == 2, f[0] == "data", let n = Int(f[1]) {
+            } else if f.count == 2, f[0] == "data", let n = Int(f[1]), file.data == nil {
                 file.data = try raw(n)
             } else {
                 throw FormatError(description: "unexpected line \"\(l.prefix(40))\"")
             }
         }
+        if pos != bytes.endIndex {
+            throw FormatError(description: "\(bytes.endIndex - pos) bytes after its \"end\" line")
+        }
         return file
+    }
+
+    /// The header's `messages`, `bytes` and `size` (where present) agree with the body.
+    private func checkCounts() throws(FormatError) {
+        if let v = value("messages"), Int(v) != messages.count {
+            throw FormatError(description: "its header says \(v) messages, its body holds \(messages.count)")
+        }
+        if let v = value("bytes"), Int(v) != messages.reduce(0, { $0 + $1.bytes.count }) {
+            throw FormatError(description: "its header says \(v) message bytes, its body holds \(messages.reduce(0) { $0 + $1.bytes.count })")
+        }
+        if let v = value("size") {
+            guard let d = data, Int(v) == d.count else {
+                throw FormatError(description: "its header says a segment of \(v) bytes, its body holds \(data?.count ?? 0)")
+            }
+        }
     }
 }

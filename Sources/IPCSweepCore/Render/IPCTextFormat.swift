@@ -31,4 +31,13 @@ public enum IPCTextFormat {
         if mode & SHMModeFlag.locked != 0 { s += " locked" }
         return s
     }
+
+    /// The flags a segment's mode word carries beyond its permission bits, as `ipcs -m` and `lsipc` name them in
+    /// their STATUS column: "dest" (SHM_DEST, marked for removal), "locked" (SHM_LOCKED); "" when none.
+    public static func status(_ mode: UInt32) -> String {
+        var flags: [String] = []
+        if mode & SHMModeFlag.dest != 0 { flags.append("dest") }
+        if mode & SHMModeFlag.locked != 0 { flags.append("locked") }
+        return flags.joined(separator: ",")
+    }
 }

@@ -33,7 +33,7 @@ public struct ObjectDetail {
         lines.append("\(o.kind.noun) \(o.id), key \(IPCTextFormat.hexKey(p.key)) (\(p.key))")
         field("owner", "\(users.displayUser(p.uid)) (uid \(p.uid)), group \(users.displayGroup(p.gid)) (gid \(p.gid))")
         field("creator", "\(users.displayUser(p.cuid)) (uid \(p.cuid)), group \(users.displayGroup(p.cgid)) (gid \(p.cgid))")
-        field("mode", "\(IPCTextFormat.octal(p.mode & 0o7777)) \(IPCTextFormat.modeString(p.mode))")
+        field("perms", "\(IPCTextFormat.octal(p.permissionBits)) \(IPCTextFormat.modeString(p.permissionBits))")
         field("changed", when(o.ctime))
         switch o {
         case .sem(let s):
@@ -46,8 +46,13 @@ public struct ObjectDetail {
             field("last pid", pidText(s.lpid))
             field("last attach", when(s.atime))
             field("last detach", when(s.dtime))
-            if s.markedForRemoval { field("status", "marked for removal (SHM_DEST)") }
-            if s.locked { field("locked", "yes (SHM_LOCK)") }
+            let flags = IPCTextFormat.status(p.mode)
+            if !flags.isEmpty {
+                var meaning: [String] = []
+                if s.markedForRemoval { meaning.append("marked for removal (SHM_DEST): freed at the last detach") }
+                if s.locked { meaning.append("locked in memory (SHM_LOCK)") }
+                field("status", "\(flags): \(meaning.joined(separator: "; "))")
+            }
         case .msg(let q):
             field("queue", "\(q.qnum) message\(q.qnum == 1 ? "" : "s"), \(q.cbytes) bytes" + (q.qbytes.map { " of \($0)" } ?? ""))
             field("last sender", pidText(q.lspid))

@@ -9,8 +9,17 @@ public enum ObjectFields {
     /// The table of list, orphans and show.
     public static let table = FieldTable<Classification>(
         fields: common + sem + shm + msg,
-        defaultColumns: ["type", "id", "key", "owner", "perms", "size", "last-activity", "pids", "verdict"],
+        defaultColumns: ["type", "id", "key", "owner", "perms", "status", "size", "last-activity", "pids", "verdict"],
         kindOf: { $0.object.kind })
+
+    /// The columns a table shows for these rows: STATUS (dest, locked) only when some row has a flag, unless
+    /// `--columns` asked for it.
+    public static func tableColumns(_ columns: [F], for items: [Classification], selection: ColumnSelection) -> [F] {
+        guard selection == .defaults, !items.contains(where: { !IPCTextFormat.status($0.object.perm.mode).isEmpty }) else {
+            return columns
+        }
+        return columns.filter { $0.name != "status" }
+    }
 
     /// orphans: the defaults and the decisive reason.
     public static let orphansColumns = table.defaultColumns + ["reason"]
@@ -152,12 +161,18 @@ public enum ObjectFields {
               w.key("creatorGroup")
               w.who(c.object.perm.cgid, group: true, ctx)
           }),
-        F("perms", "PERMS", help: "The permission bits in octal (a table adds SHM_DEST 01000 and SHM_LOCKED 02000).",
+        F("perms", "PERMS", help: "The permission bits (mode & 0777) in octal, as lsipc shows them.",
           layout: ColumnLayout(minWidth: 4), jsonKeys: ["perms"],
-          text: { c, _ in Table.Cell(IPCTextFormat.octal(c.object.perm.mode & 0o7777)) },
+          text: { c, _ in Table.Cell(IPCTextFormat.octal(c.object.perm.permissionBits)) },
           json: { c, w, _ in
               w.key("perms")
               w.octalString(c.object.perm.permissionBits, digits: 4)
+          }),
+        F("status", "STATUS", help: "A segment's flags, as ipcs -m shows them: dest (SHM_DEST), locked (SHM_LOCKED); a default table shows the column only when some row has one.",
+          layout: ColumnLayout(minWidth: 6),
+          text: { c, ctx in
+              let s = IPCTextFormat.status(c.object.perm.mode)
+              return Table.Cell(s.isEmpty && ctx.style != .csv ? "-" : s)
           }),
         F("mode", "MODE", help: "The mode as rwx letters with dest/locked (JSON: the whole mode word as a number).",
           layout: ColumnLayout(minWidth: 9), jsonKeys: ["mode"],

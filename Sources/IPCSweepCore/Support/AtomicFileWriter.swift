@@ -14,9 +14,13 @@ public final class AtomicFileWriter {
     private var tmp: String
     private var fd: Int32
 
-    /// Creates the temporary file (mkstemp) next to `path`.
+    /// Creates the temporary file (mkstemp) next to `path`. An existing `path` that is not a regular file (a
+    /// directory, device, FIFO or socket) is refused: renaming onto it would replace something that is not a file.
     public init(path: String) throws(FileError) {
         self.path = path
+        if let mode = FileIO.fileMode(path), (mode & S_IFMT) != S_IFREG {
+            throw FileIO.wrongType(path, mode, operation: "replace")
+        }
         let parts = path.split(separator: "/", omittingEmptySubsequences: false)
         let dir = parts.dropLast().joined(separator: "/")
         directory = path.hasPrefix("/") && dir.isEmpty ? "/" : (dir.isEmpty ? "." : dir)

@@ -6,43 +6,171 @@ import Glibc
 import Musl
 #endif
 
-/// A file operation that failed, naming the path and the errno.
+/// A file operation that failed, naming the path and the errno (or, for a file of the wrong type or size, what
+/// was wrong with it).
 public struct FileError: Error, CustomStringConvertible, Equatable {
     public var path: String
     public var operation: String
     public var errno: Errno
-    public var description: String { "cannot \(operation) \(path): \(errno)" }
+    /// Set when the failure is not a plain errno: "not a regular file (a FIFO)", "larger than 4 KiB".
+    public var problem: String?
+
+    public init(path: String, operation: String, errno: Errno, problem: String? = nil) {
+        self.path = path
+        self.operation = operation
+        self.errno = errno
+        self.problem = problem
+    }
+
+    public var description: String { "cannot \(operation) \(path): \(problem ?? "\(errno)")" }
+
+    /// True when the file is of a type the tool does not read or write (directory, device, FIFO, socket).
+    public var isWrongType: Bool { problem?.hasPrefix("not a regular file") == true }
+}
+
+/// Growable memory that `FileIO.readAll` fills; reused across reads (the process probe reads thousands of files).
+public final class ReadBuffer {
+    public private(set) var base: UnsafeMutableRawPointer
+    public private(set) var capacity: Int
+
+    public init(capacity: Int = 16384) {
+        self.capacity = max(capacity, 256)
+        base = .allocate(byteCount: self.capacity, alignment: 16)
+    }
+
+    deinit { base.deallocate() }
+
+    /// Grows to at least `needed` bytes, keeping the first `used`.
+    func grow(to needed: Int, keeping used: Int) {
+        guard needed > capacity else { return }
+        var count = capacity
+        while count < needed { count = count > Int.max / 2 ? needed : count * 2 }
+        let bigger = UnsafeMutableRawPointer.allocate(byteCount: count, alignment: 16)
+        bigger.copyMemory(from: base, byteCount: used)
+        base.deallocate()
+        base = bigger
+        capacity = count
+    }
+
+    /// The first `count` bytes.
+    public func bytes(_ count: Int) -> UnsafeBufferPointer<UInt8> {
+        UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: count)
+    }
 }
 
 /// Small, allocation-light file helpers over open/read/readlink.
+///
+/// Every file the tool reads goes through `openForReading` and `readAll`: opened with O_NONBLOCK (a FIFO or a
+/// device never blocks the open), checked with fstat to be a regular file (unless the caller reads live procfs,
+/// whose files are regular anyway), and read with EINTR retried and a bound, so that `/dev/zero`, a FIFO,
+/// `/dev/stdin` or a huge file give a one-line error at once instead of a hang or an out-of-memory abort.
 public enum FileIO {
-    /// Reads a whole file in one go (procfs files report size 0, so read until EOF).
-    public static func read(_ path: String, sizeHint: Int = 4096) throws(FileError) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 { throw FileError(path: path, operation: "open", errno: Errno(rawValue: errno)) }
-        defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: max(sizeHint, 256))
+    /// Upper bounds on what the tool reads from one file.
+    public enum Limit {
+        /// A pidfile holds a pid and a newline.
+        public static let pidfile = 4 << 10
+        /// An audit state (the orphans of all three System V kinds at their maximum count fit well within it).
+        public static let state = 32 << 20
+        /// A lock file holds a pid.
+        public static let lockFile = 4 << 10
+        /// One procfs file (`/proc/sysvipc/*`, `/proc/PID/maps` of a process with a million mappings).
+        public static let procfs = 256 << 20
+    }
+
+    /// "a directory", "a FIFO", ... for a st_mode's file type.
+    public static func typeName(_ mode: mode_t) -> String {
+        switch mode & S_IFMT {
+        case S_IFDIR: return "a directory"
+        case S_IFCHR: return "a character device"
+        case S_IFBLK: return "a block device"
+        case S_IFIFO: return "a FIFO"
+        case S_IFSOCK: return "a socket"
+        case S_IFLNK: return "a symbolic link"
+        case S_IFREG: return "a regular file"
+        default: return "not a regular file"
+        }
+    }
+
+    static func wrongType(_ path: String, _ mode: mode_t, operation: String = "read") -> FileError {
+        FileError(path: path, operation: operation, errno: (mode & S_IFMT) == S_IFDIR ? .isDirectory : .invalidArgument,
+                  problem: "not a regular file (\(typeName(mode)))")
+    }
+
+    /// "4 KiB", "32 MiB".
+    static func sizeText(_ n: Int) -> String {
+        n >= 1 << 20 && n % (1 << 20) == 0 ? "\(n >> 20) MiB" : n >= 1 << 10 && n % (1 << 10) == 0 ? "\(n >> 10) KiB" : "\(n) bytes"
+    }
+
+    /// open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC) relative to `dir`; with `requireRegular`, fstat must show a
+    /// regular file (else the descriptor is closed and the error names the file's type).
+    public static func openForReading(_ path: String, relativeTo dir: Int32 = AT_FDCWD,
+                                      requireRegular: Bool = true) throws(FileError) -> Int32 {
+        let fd = openat(dir, path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        if fd < 0 { throw FileError(path: path, operation: "open", errno: Errno(rawValue: Glibc.errno)) }
+        if requireRegular {
+            var st = stat()
+            if fstat(fd, &st) != 0 {
+                let e = Errno(rawValue: Glibc.errno)
+                close(fd)
+                throw FileError(path: path, operation: "stat", errno: e)
+            }
+            if (st.st_mode & S_IFMT) != S_IFREG {
+                close(fd)
+                throw wrongType(path, st.st_mode)
+            }
+        }
+        return fd
+    }
+
+    /// read(2) until end of file into `buffer` (EINTR retried), at most `limit` bytes: a file that has more is an
+    /// error (EFBIG), so endless input stops at once. Returns the number of bytes read.
+    public static func readAll(_ fd: Int32, into buffer: ReadBuffer, limit: Int, path: String) throws(FileError) -> Int {
         var used = 0
         while true {
-            if used == buffer.count { buffer.append(contentsOf: repeatElement(0, count: buffer.count)) }
-            let n = buffer.withUnsafeMutableBytes { raw -> Int in
-                guard let start = raw.baseAddress else { return 0 }
-                return Glibc.read(fd, start + used, raw.count - used)
+            if used == buffer.capacity {
+                if used > limit { break }
+                buffer.grow(to: min(buffer.capacity, Int.max / 2) * 2 > limit ? limit + 1 : buffer.capacity * 2, keeping: used)
             }
+            let room = min(buffer.capacity, limit + 1) - used
+            let n = Glibc.read(fd, buffer.base + used, room)
             if n < 0 {
-                if errno == EINTR { continue }
-                throw FileError(path: path, operation: "read", errno: Errno(rawValue: errno))
+                if Glibc.errno == EINTR { continue }
+                let e = Errno(rawValue: Glibc.errno)
+                throw FileError(path: path, operation: "read", errno: e,
+                                problem: e == .wouldBlock ? "no data to read without waiting (not a regular file)" : nil)
             }
             if n == 0 { break }
             used += n
+            if used > limit { break }
         }
-        buffer.removeSubrange(used...)
-        return buffer
+        if used > limit {
+            throw FileError(path: path, operation: "read", errno: .fileTooLarge,
+                            problem: "larger than the \(sizeText(limit)) such a file may be")
+        }
+        return used
     }
 
-    /// Reads a file as UTF-8 text.
-    public static func readText(_ path: String) throws(FileError) -> String {
-        String(decoding: try read(path), as: UTF8.self)
+    /// Reads a whole file, at most `limit` bytes; with `requireRegular` (the default) only a regular file.
+    /// procfs files report size 0, so reading goes on until end of file.
+    public static func read(_ path: String, limit: Int, requireRegular: Bool = true) throws(FileError) -> [UInt8] {
+        let fd = try openForReading(path, requireRegular: requireRegular)
+        defer { close(fd) }
+        var st = stat()
+        let hint = fstat(fd, &st) == 0 && st.st_size > 0 ? min(Int(st.st_size) + 1, limit + 1) : 4096
+        let buffer = ReadBuffer(capacity: hint)
+        let n = try readAll(fd, into: buffer, limit: limit, path: path)
+        return Array(buffer.bytes(n))
+    }
+
+    /// Reads a file as UTF-8 text (see `read`).
+    public static func readText(_ path: String, limit: Int, requireRegular: Bool = true) throws(FileError) -> String {
+        String(decoding: try read(path, limit: limit, requireRegular: requireRegular), as: UTF8.self)
+    }
+
+    /// The type of what `path` names (following symbolic links), or nil when nothing is there.
+    public static func fileMode(_ path: String) -> mode_t? {
+        var st = stat()
+        return stat(path, &st) == 0 ? st.st_mode : nil
     }
 
     /// The target of a symbolic link, or nil.
@@ -78,7 +206,8 @@ public enum FileIO {
     }
 
     /// Writes a file atomically: a temporary file in the same directory, fsync, rename, fsync of the directory
-    /// (see `AtomicFileWriter`). Nothing is left behind on failure.
+    /// (see `AtomicFileWriter`). Nothing is left behind on failure. An existing target that is not a regular
+    /// file (directory, device, FIFO, socket) is refused before anything is written.
     public static func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws(FileError) {
         let writer = try AtomicFileWriter(path: path)
         try writer.write(bytes)

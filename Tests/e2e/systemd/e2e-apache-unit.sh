@@ -62,10 +62,8 @@ export E2E_STATE_DIR=${E2E_STATE_DIR:-/run/ipcsweep-e2e/apache-unit.$$}
 UNIT=e2e-apache.service
 RUN_USER=www-data
 
-passed=0 failed=0 work="" booted=0
-ok() { passed=$((passed + 1)); echo "ok - $*"; }
-not_ok() { failed=$((failed + 1)); echo "not ok - $*"; }
-diag() { sed 's/^/# /'; }
+. "$here/tap.sh"
+work="" booted=0
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
 finish() {
@@ -97,21 +95,10 @@ finish() {
     fi
     rmdir -- "$E2E_STATE_DIR" 2>/dev/null || true
     rmdir -- "$WORK_BASE" 2>/dev/null || true
-    [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ] && not_ok "harness aborted (status $rc)"
-    echo "$passed passed, $failed failed"
-    [ "$failed" -eq 0 ] && exit 0
-    exit 1
+    tap_end "$rc"
 }
 trap finish EXIT
 trap 'exit 130' INT TERM
-
-# key, id and owner of every object in the caller's (the host's) namespace
-host_ipc_snapshot() {
-    local f
-    for f in sem shm msg; do
-        awk -v t="$f" 'NR > 1 { print t, $1, $2, $5 }' "/proc/sysvipc/$f" 2>/dev/null
-    done | sort
-}
 
 sb() { "$SANDBOX" exec "$@"; }
 sctl() { "$SANDBOX" exec systemctl "$@"; }
@@ -334,10 +321,16 @@ esac
 chmod 755 "$work"
 mkdir -p "$work/htdocs" "$work/log" "$work/run" "$work/bin"
 # The sandbox replaces /tmp, /var/tmp and /run: a binary or probe under them (a
-# clone in /tmp, as CI may make) would be invisible to the units. Run copies.
-cp -- "$IPCSWEEP" "$work/bin/$(basename "$IPCSWEEP")" && IPCSWEEP=$work/bin/$(basename "$IPCSWEEP")
+# clone in /tmp, as CI may make) would be invisible to the units. Run copies of
+# those; an installed binary (/usr/bin/ipcsweep) runs from where it is, as the
+# README's ExecStopPost= recipe has it.
+case "$IPCSWEEP" in
+/tmp/*|/var/tmp/*|/run/*|/dev/shm/*|"$repo"/*)
+    cp -- "$IPCSWEEP" "$work/bin/$(basename "$IPCSWEEP")" && IPCSWEEP=$work/bin/$(basename "$IPCSWEEP")
+    echo "# running a copy of the binary: $IPCSWEEP" ;;
+*) echo "# running the binary in place: $IPCSWEEP" ;;
+esac
 cp -- "$PROBE" "$work/bin/stoppost-probe.sh" && PROBE=$work/bin/stoppost-probe.sh
-echo "# running copies from $work/bin"
 token=$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')
 echo "ipcsweep-e2e $token" > "$work/htdocs/index.html"
 chmod 755 "$work/htdocs"; chmod 644 "$work/htdocs/index.html"

@@ -1,0 +1,49 @@
+/// What `restore` prints: a table (one row per restored object) or one JSON document.
+public enum RestoreReport {
+    /// TYPE ID KEY OWNER PERMS CONTENT FILE.
+    public static func table(_ restored: [RestoredObject], users: UserDirectory) -> Table {
+        Table(
+            columns: [.init("TYPE", minWidth: 3), .init("ID", right: true), .init("KEY", minWidth: 10),
+                      .init("OWNER", flexible: true, minWidth: 5), .init("PERMS", minWidth: 4),
+                      .init("CONTENT"), .init("FILE", flexible: true, minWidth: 8)],
+            rows: restored.map { r in
+                [.init(r.kind.rawValue), .init(String(r.id)), .init(IPCTextFormat.hexKey(r.key)),
+                 .init(users.displayUser(r.uid)), .init(IPCTextFormat.octal(r.mode)), .init(content(r)), .init(r.path)]
+            })
+    }
+
+    /// "3 messages, 120 bytes" or "8192 bytes".
+    public static func content(_ r: RestoredObject) -> String {
+        r.kind == .msg ? "\(r.messages) message\(r.messages == 1 ? "" : "s"), \(r.bytes) bytes" : "\(r.bytes) bytes"
+    }
+
+    /// `{"schemaVersion": 1, "restored": [...], "failed": [{"file": S, "error": S}]}`.
+    public static func document(restored: [RestoredObject], failed: [RestoreError], users: UserDirectory) -> JSONValue {
+        func who(_ id: UInt32, _ name: String?, group: Bool) -> JSONValue {
+            .object([group ? "gid" : "uid": .int(Int64(id)), group ? "group" : "user": name.map(JSONValue.string) ?? .null])
+        }
+        return .object([
+            "schemaVersion": .int(Int64(jsonSchemaVersion)),
+            "restored": .array(restored.map { r in
+                var o: [String: JSONValue] = [
+                    "file": .string(r.path), "type": .string(r.kind.rawValue), "id": .int(Int64(r.id)),
+                    "key": .int(Int64(r.key)), "keyHex": .string(IPCTextFormat.hexKey(r.key)),
+                    "savedId": r.savedId.map { .int(Int64($0)) } ?? .null, "savedKey": .int(Int64(r.savedKey)),
+                    "savedKeyHex": .string(IPCTextFormat.hexKey(r.savedKey)),
+                    "owner": who(r.uid, users.userName(r.uid), group: false),
+                    "group": who(r.gid, users.groupName(r.gid), group: true),
+                    "mode": .int(Int64(r.mode)), "perms": .string(IPCTextFormat.octal(r.mode)),
+                    "notes": .array(r.notes.map(JSONValue.string)),
+                ]
+                if r.kind == .msg {
+                    o["messages"] = .int(Int64(r.messages))
+                    o["bytes"] = .int(Int64(r.bytes))
+                } else {
+                    o["size"] = .int(Int64(r.bytes))
+                }
+                return .object(o)
+            }),
+            "failed": .array(failed.map { .object(["file": .string($0.path), "error": .string($0.reason)]) }),
+        ])
+    }
+}

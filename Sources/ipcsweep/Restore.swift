@@ -1,0 +1,95 @@
+import ArgumentParser
+import IPCSweepCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+enum RestoreFormat: String, ExpressibleByArgument, CaseIterable { case table, json }
+
+/// `restore FILE...`: puts back what `clean --save-to` saved.
+struct Restore: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Put back what clean --save-to saved: re-create each queue (every message, its type, in order) or segment (its bytes).",
+        discussion: """
+            Every FILE is read and checked first: a save file (format version 2 with a matching CRC-32 checksum, or \
+            version 1), not truncated, its counts matching its body, sizes this kernel accepts (msgmax, msgmnb, \
+            shmmax). If any FILE fails a check, nothing is created. Then each object is created with its saved key \
+            when that key is free (else with IPC_PRIVATE, key 0, and a note), filled (each message sent with its type \
+            in the saved order; the segment's bytes copied), verified (message count and bytes, each message read \
+            back with MSG_COPY; the segment compared byte for byte) and given its saved mode, and, when run as root, \
+            its saved owner and group. A restore that fails part-way removes what it created. The new ids are \
+            printed; the save files are left as they are.
+
+            Exit status: 0 every file restored; 1 a file was refused or a restore failed (the others are restored).
+
+            Example:
+              ipcsweep clean --yes --save-to /var/tmp/ipcsweep-saved
+              ipcsweep restore /var/tmp/ipcsweep-saved/msg-32768-0x0000abcd-1700000000.ipcsweep
+            """)
+
+    @Argument(help: ArgumentHelp("Save files written by clean --save-to.", valueName: "FILE"), completion: .file())
+    var files: [String] = []
+
+    @Option(help: "Output format: table or json.")
+    var format: RestoreFormat = .table
+
+    @Flag(help: "Indent JSON for people (the default on a terminal; otherwise JSON is compact, one line).")
+    var pretty = false
+
+    @Flag(name: .customLong("no-headings"), help: "Print the table without its header line.")
+    var noHeadings = false
+
+    func validate() throws {
+        if files.isEmpty { throw ValidationError("give at least one save file (written by clean --save-to DIR)") }
+        try requireNonEmpty("FILE", files, what: "a save file path")
+    }
+
+    func run() throws {
+        let users = UserDirectory()
+        let privileged = geteuid() == 0
+        let limits = try? SysVKernel.limits().get()
+        var plans: [RestorePlan] = []
+        var refused: [RestoreError] = []
+        for path in files {
+            do { plans.append(try Restorer.load(path, limits: limits, privileged: privileged)) } catch { refused.append(error) }
+        }
+        var restored: [RestoredObject] = []
+        var failed = refused
+        if refused.isEmpty {
+            for plan in plans {
+                switch Restorer.restore(plan, privileged: privileged) {
+                case .success(let r): restored.append(r)
+                case .failure(let e): failed.append(e)
+                }
+            }
+        }
+        for r in restored {
+            for note in r.notes { warn("\(r.path): \(note)") }
+        }
+        // The objects exist whether or not their report can be written: name them on standard error.
+        if !restored.isEmpty {
+            OutputSink.standardOutput.onFailure = { [restored] failure in
+                let ids = restored.map { "\($0.kind.rawValue) \($0.id)" }.joined(separator: ", ")
+                return "restore created \(ids) but could not write its report: \(failure.description)"
+            }
+        }
+        switch format {
+        case .json:
+            RestoreReport.document(restored: restored, failed: failed, users: users)
+                .document(pretty: pretty || Terminal.stdoutIsTerminal).withUnsafeBytes { OutputSink.standardOutput.write($0) }
+        case .table:
+            if !restored.isEmpty {
+                emit(RestoreReport.table(restored, users: users).render(width: Terminal.width, headings: !noHeadings, color: false))
+            }
+        }
+        guard failed.isEmpty else {
+            for e in failed.dropLast() { writeStandardError("Error: \(e.description)\n") }
+            let last = failed[failed.count - 1].description
+            if !refused.isEmpty && !plans.isEmpty {
+                throw CLIError("\(last) (\(plans.count) other file\(plans.count == 1 ? "" : "s") passed the checks but nothing was restored: fix or leave out the refused files)")
+            }
+            throw CLIError(last)
+        }
+    }
+}
