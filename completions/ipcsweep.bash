@@ -187,7 +187,7 @@ _ipcsweep() {
 _ipcsweep_list() {
     repeating_flags=()
     non_repeating_flags=(--exclusive --pretty --no-headings --version -h --help)
-    repeating_options=(--type --user --key --id --verdict --unit --cgroup --pidfile --exe)
+    repeating_options=(--type --name --user --key --id --verdict --unit --cgroup --pidfile --exe)
     non_repeating_options=(--proc --source --idle-for --inherit-window --format -o --columns --color)
     __ipcsweep_offer_flags_options 0
 
@@ -202,7 +202,10 @@ _ipcsweep_list() {
         return
         ;;
     '--type')
-        __ipcsweep_add_completions -W 'sem'$'\n''shm'$'\n''msg'
+        __ipcsweep_add_completions -W 'sem'$'\n''shm'$'\n''msg'$'\n''sysv'$'\n''posix-shm'$'\n''posix-sem'$'\n''posix-mq'$'\n''posix'
+        return
+        ;;
+    '--name')
         return
         ;;
     '--user')
@@ -261,7 +264,7 @@ _ipcsweep_show() {
     # Offer option value completions
     case "${prev}" in
     '--type')
-        __ipcsweep_add_completions -W 'sem'$'\n''shm'$'\n''msg'
+        __ipcsweep_add_completions -W 'sem'$'\n''shm'$'\n''msg'$'\n''sysv'$'\n''posix-shm'$'\n''posix-sem'$'\n''posix-mq'$'\n''posix'
         return
         ;;
     '--proc')
@@ -305,7 +308,7 @@ _ipcsweep_show() {
 _ipcsweep_orphans() {
     repeating_flags=()
     non_repeating_flags=(--exclusive --pretty --no-headings --version -h --help)
-    repeating_options=(--type --user --key --id --verdict --unit --cgroup --pidfile --exe)
+    repeating_options=(--type --name --user --key --id --verdict --unit --cgroup --pidfile --exe)
     non_repeating_options=(--proc --source --idle-for --inherit-window --format -o --columns --color)
     __ipcsweep_offer_flags_options 0
 
@@ -320,7 +323,10 @@ _ipcsweep_orphans() {
         return
         ;;
     '--type')
-        __ipcsweep_add_completions -W 'sem'$'\n''shm'$'\n''msg'
+        __ipcsweep_add_completions -W 'sem'$'\n''shm'$'\n''msg'$'\n''sysv'$'\n''posix-shm'$'\n''posix-sem'$'\n''posix-mq'$'\n''posix'
+        return
+        ;;
+    '--name')
         return
         ;;
     '--user')
@@ -372,7 +378,7 @@ _ipcsweep_orphans() {
 _ipcsweep_clean() {
     repeating_flags=()
     non_repeating_flags=(--exclusive --pretty --no-headings --dry-run -y --yes --include-suspect --discard-messages -q --quiet --version -h --help)
-    repeating_options=(--type --user --key --id --verdict --unit --cgroup --pidfile --exe)
+    repeating_options=(--type --name --user --key --id --verdict --unit --cgroup --pidfile --exe)
     non_repeating_options=(--proc --source --idle-for --inherit-window --format -o --columns --color --save-to --lock-file --lock-wait)
     __ipcsweep_offer_flags_options 0
 
@@ -387,7 +393,10 @@ _ipcsweep_clean() {
         return
         ;;
     '--type')
-        __ipcsweep_add_completions -W 'sem'$'\n''shm'$'\n''msg'
+        __ipcsweep_add_completions -W 'sem'$'\n''shm'$'\n''msg'$'\n''sysv'$'\n''posix-shm'$'\n''posix-sem'$'\n''posix-mq'$'\n''posix'
+        return
+        ;;
+    '--name')
         return
         ;;
     '--user')
@@ -450,7 +459,7 @@ _ipcsweep_clean() {
 _ipcsweep_audit() {
     repeating_flags=()
     non_repeating_flags=(--exclusive --quiet-if-clean --pretty --no-posix --version -h --help)
-    repeating_options=(--type --user --key --id --verdict --unit --cgroup --pidfile --exe --fail-on)
+    repeating_options=(--type --name --user --key --id --verdict --unit --cgroup --pidfile --exe --fail-on)
     non_repeating_options=(--proc --source --idle-for --inherit-window --format --output --state --warn-at --critical-at --shm-root --mqueue-root)
     __ipcsweep_offer_flags_options 0
 
@@ -465,7 +474,10 @@ _ipcsweep_audit() {
         return
         ;;
     '--type')
-        __ipcsweep_add_completions -W 'sem'$'\n''shm'$'\n''msg'
+        __ipcsweep_add_completions -W 'sem'$'\n''shm'$'\n''msg'$'\n''sysv'$'\n''posix-shm'$'\n''posix-sem'$'\n''posix-mq'$'\n''posix'
+        return
+        ;;
+    '--name')
         return
         ;;
     '--user')

@@ -7,4 +7,5 @@
 #include <sys/acl.h>
 #include <acl/libacl.h>
 #include <sys/vfs.h>
+#include <sys/xattr.h>
 #endif

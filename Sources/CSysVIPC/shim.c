@@ -2,6 +2,8 @@
 #include "CSysVIPC.h"
 
 #include <errno.h>
+#include <mqueue.h>
+#include <time.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -249,4 +251,23 @@ int cipc_pending_signal(int32_t *sender_pid, uint32_t *sender_uid) {
         if (sender_uid) *sender_uid = (uint32_t)pending_uid;
     }
     return s;
+}
+
+int cipc_mq_getattr(int fd, long *maxmsg, long *msgsize, long *curmsgs) {
+    struct mq_attr a;
+    if (mq_getattr((mqd_t)fd, &a) != 0) return -1;
+    *maxmsg = a.mq_maxmsg;
+    *msgsize = a.mq_msgsize;
+    *curmsgs = a.mq_curmsgs;
+    return 0;
+}
+
+long cipc_mq_receive_now(int fd, char *buf, unsigned long len, unsigned int *prio) {
+    struct timespec zero = {0, 0};
+    return (long)mq_timedreceive((mqd_t)fd, buf, (size_t)len, prio, &zero);
+}
+
+int cipc_mq_send(int fd, const char *buf, unsigned long len, unsigned int prio) {
+    struct timespec zero = {0, 0};
+    return mq_timedsend((mqd_t)fd, buf, (size_t)len, prio, &zero);
 }

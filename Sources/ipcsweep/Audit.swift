@@ -67,9 +67,9 @@ struct Audit: ParsableCommand {
             completion: .directory)
     var shmRoot: String = PosixIPCScanner.defaultShmRoot
 
-    @Option(name: .customLong("mqueue-root"), help: ArgumentHelp("Where the mqueue filesystem is mounted (skipped quietly when it is not).", valueName: "DIR"),
+    @Option(name: .customLong("mqueue-root"), help: ArgumentHelp("Where the mqueue filesystem is mounted (default: the mqueue mount /proc/self/mountinfo lists; the report says when there is none).", valueName: "DIR"),
             completion: .directory)
-    var mqueueRoot: String = PosixIPCScanner.defaultMqueueRoot
+    var mqueueRoot: String?
 
     @Flag(name: .customLong("no-posix"), help: "Do not look at POSIX IPC objects under --shm-root and --mqueue-root.")
     var noPosix = false
@@ -78,7 +78,7 @@ struct Audit: ParsableCommand {
         try requireNonEmpty("--output", outputFile.map { [$0] } ?? [], what: "a file path")
         try requireNonEmpty("--state", stateFile.map { [$0] } ?? [], what: "a file path")
         try requireNonEmpty("--shm-root", [shmRoot], what: "a directory")
-        try requireNonEmpty("--mqueue-root", [mqueueRoot], what: "a directory")
+        try requireNonEmpty("--mqueue-root", mqueueRoot.map { [$0] } ?? [], what: "a directory")
         if warnAt.fraction > criticalAt.fraction {
             throw ValidationError("--warn-at \(warnAt) is above --critical-at \(criticalAt); the warning threshold must not exceed the critical one")
         }
@@ -99,15 +99,21 @@ struct Audit: ParsableCommand {
                                                         problem: "not a regular file (\(FileIO.typeName(mode)))"))
         }
         let users = UserDirectory()
-        let filter = try filters.filter(users: users)
+        let sel = try filters.selection(users: users)
+        let filter = sel.sysv
         let probe = IPCProbe(procRoot: source.procRoot)
         let posix = PosixIPCScanner(shmRoot: shmRoot, mqueueRoot: mqueueRoot)
         let request = AuditRequest(
             filter: filter, format: format, pretty: pretty || (outputFile == nil && Terminal.stdoutIsTerminal),
             outputFile: outputFile, stateFile: stateFile, failOn: Set(failOn), quietIfClean: quietIfClean,
-            thresholds: AuditThresholds(warning: warnAt.fraction, critical: criticalAt.fraction), posix: !noPosix)
+            thresholds: AuditThresholds(warning: warnAt.fraction, critical: criticalAt.fraction), posix: !noPosix,
+            sysvKinds: sel.sysvKinds, posixFilter: sel.posix)
         let environment = AuditEnvironment(
-            inspect: { try inspect(source: source, scope: scope, users: users) },
+            // Every System V kind is read: the limits count every object of the namespace, whatever the filters.
+            inspect: {
+                try inspect(source: source, posixKinds: noPosix ? [] : Set(PosixIPCKind.allCases),
+                            posixExplicit: sel.posixExplicit, scope: scope, users: users, posixScanner: posix)
+            },
             limits: { try probe.limits() },
             scanPosix: { posix.scan() },
             readFile: { path throws(FileError) in try FileIO.read(path, limit: FileIO.Limit.state) },

@@ -55,7 +55,7 @@ struct Clean: ParsableCommand {
     var lockWait = TimeSpan(seconds: 10)
 
     func validate() throws {
-        try output.checkColumns(CleanFields.table, kinds: Set(filters.types), command: "clean")
+        try output.checkColumns(CleanFields.table, kinds: TypeChoice.kinds(filters.types).sysv, command: "clean")
         try requireNonEmpty("--save-to", saveTo.map { [$0] } ?? [], what: "a directory")
         try requireNonEmpty("--lock-file", lockFile.map { [$0] } ?? [], what: "a file path")
         if source.procRoot != "/proc" && !dryRun {
@@ -65,21 +65,28 @@ struct Clean: ParsableCommand {
 
     func run() throws {
         let users = UserDirectory()
-        let filter = try filters.filter(users: users)
+        let sel = try filters.selection(users: users)
+        let filter = sel.sysv
         let policy = CleanPolicy(includeSuspect: includeSuspect, discardMessages: discardMessages, saveTo: saveTo,
                                  dryRun: dryRun)
         let scopeSpec = try scope.spec()
         let options = { (detail: Bool) in
             InspectionOptions(procRoot: source.procRoot, source: source.source,
-                              kinds: filter.kinds.isEmpty ? Set(IPCKind.allCases) : filter.kinds, scope: scopeSpec,
-                              inheritWindow: scope.inheritWindow, semaphoreDetail: detail)
+                              kinds: sel.sysvKinds, scope: scopeSpec,
+                              inheritWindow: scope.inheritWindow, semaphoreDetail: detail,
+                              posixKinds: sel.posix.kinds)
         }
         let journal = dryRun ? nil : CleanSyslog(users: users)
         let environment = CleanEnvironment(
             read: { detail in
                 do {
-                    let r = try Inspector.read(options(detail))
+                    var r = try Inspector.read(options(detail))
                     r.warnings.forEach(warn)
+                    // What the POSIX side could not see: said when POSIX kinds were asked for.
+                    if sel.posixExplicit {
+                        r.posixNotes.forEach(warn)
+                        r.warnings += r.posixNotes
+                    }
                     return r
                 } catch let e as ProbeError {
                     throw CLIError(e.description)
@@ -96,7 +103,7 @@ struct Clean: ParsableCommand {
                 return (l.path, { l.release() })
             },
             installSignals: { CleanSignals.install() },
-            confirm: { try confirm($0, users: users) },
+            confirm: { try confirm($0, posix: $1, users: users) },
             remover: { policy in
                 let remover = Remover(kernel: LiveRemovalKernel(), policy: policy)
                 remover.pendingSignal = CleanSignals.pending
@@ -107,8 +114,21 @@ struct Clean: ParsableCommand {
                 remover.beforeRecheck = TestHook.fromEnvironment()
                 #endif
                 return remover
+            },
+            classifyPosix: { $0.classifyPosix(users: users) },
+            posixRemover: { policy in
+                let remover = PosixRemover(policy: policy)
+                remover.pendingSignal = CleanSignals.pending
+                if let journal {
+                    remover.log = { journal.log($0) }
+                }
+                #if DEBUG
+                remover.beforeRecheck = TestHook.posixFromEnvironment()
+                #endif
+                return remover
             })
-        let session = CleanSession(request: CleanRequest(filter: filter, policy: policy, confirm: !yes && !dryRun),
+        let session = CleanSession(request: CleanRequest(filter: filter, posixFilter: sel.posix, policy: policy,
+                                                         confirm: !yes && !dryRun),
                                    environment: environment)
         let result = try session.run()
         var run = result.run
@@ -161,20 +181,28 @@ struct Clean: ParsableCommand {
     }
 
     /// On a terminal: show what will go and ask. Otherwise refuse (nothing has been changed).
-    func confirm(_ plan: [PlanEntry], users: UserDirectory) throws {
+    func confirm(_ plan: [PlanEntry], posix: [PosixPlanEntry], users: UserDirectory) throws {
         let going = plan.filter(\.goesAhead)
+        let posixGoing = posix.filter(\.goesAhead)
+        let total = going.count + posixGoing.count
         guard isatty(0) == 1 else {
-            throw CLIError("refusing to remove \(going.count) object\(going.count == 1 ? "" : "s") without confirmation: standard input is not a terminal; give --yes to remove them, or --dry-run to see the plan")
+            throw CLIError("refusing to remove \(total) object\(total == 1 ? "" : "s") without confirmation: standard input is not a terminal; give --yes to remove them, or --dry-run to see the plan")
         }
         let preview = going.map {
             CleanResult(classification: $0.classification, outcome: .planned,
                         reason: $0.classification.reasons.first ?? "", planned: true)
         }
+        let posixPreview = posixGoing.map {
+            PosixCleanResult(classification: $0.classification, outcome: .planned,
+                             reason: $0.classification.reasons.first ?? "", planned: true)
+        }
         let t = CleanFields.table
         let ctx = RenderContext(users: users, now: 0, style: .table(absoluteTimes: false))
-        writeStandardError(t.table(preview, columns: (try? t.columns(.defaults, kinds: [], command: "clean")) ?? [], context: ctx)
+        let columns = (try? t.columns(.defaults, kinds: [], command: "clean")) ?? []
+        writeStandardError(PosixRender.table(t.table(preview, columns: columns, context: ctx), adding: posixPreview,
+                                             columns: columns, context: ctx)
             .render(width: Terminal.width, headings: true, color: output.useColor))
-        writeStandardError("Remove these \(going.count) object\(going.count == 1 ? "" : "s")? Each is re-checked first. [y/N] ")
+        writeStandardError("Remove these \(total) object\(total == 1 ? "" : "s")? Each is re-checked first. [y/N] ")
         var line: [UInt8] = []
         var byte: UInt8 = 0
         while read(0, &byte, 1) == 1 && byte != 10 { line.append(byte) }
@@ -188,23 +216,28 @@ struct Clean: ParsableCommand {
     func report(_ run: CleanRun, reading: Inspector.Reading, users: UserDirectory, lockPath: String?) throws {
         if quiet && !run.hadWork && run.interruption == nil { return }
         let shown = quiet ? run.results.filter(\.planned) : run.results
+        let shownPosix = quiet ? run.posixResults.filter(\.planned) : run.posixResults
         let t = CleanFields.table
-        let kinds = Set(filters.types)
+        let kinds = TypeChoice.kinds(filters.types).sysv
         do throws(ColumnError) {
             switch output.format {
             case .json:
-                CleanDocument(run: run, shown: shown, users: users, scope: reading.scope?.description,
+                CleanDocument(run: run, shown: shown, shownPosix: shownPosix, users: users, scope: reading.scope?.description,
                               warnings: reading.warnings, lockPath: lockPath,
                               fields: try t.jsonFields(output.columns, kinds: kinds, command: "clean"))
                     .write(pretty: output.prettyJSON) { OutputSink.standardOutput.write($0) }
             case .csv:
                 let ctx = RenderContext(users: users, now: reading.now, style: .csv)
-                emit(t.table(shown, columns: try t.columns(output.columns, kinds: kinds, command: "clean"), context: ctx)
+                let columns = try t.columns(output.columns, kinds: kinds, command: "clean")
+                emit(PosixRender.table(t.table(shown, columns: columns, context: ctx), adding: shownPosix, columns: columns,
+                                       context: ctx)
                     .csv(headings: !output.noHeadings))
             case .table:
-                if !shown.isEmpty {
+                if !shown.isEmpty || !shownPosix.isEmpty {
                     let ctx = RenderContext(users: users, now: reading.now, style: .table(absoluteTimes: false))
-                    t.table(shown, columns: try t.columns(output.columns, kinds: kinds, command: "clean"), context: ctx)
+                    let columns = try t.columns(output.columns, kinds: kinds, command: "clean")
+                    PosixRender.table(t.table(shown, columns: columns, context: ctx), adding: shownPosix, columns: columns,
+                                      context: ctx)
                         .renderBytes(width: Terminal.width, headings: !output.noHeadings, color: output.useColor)
                         .withUnsafeBytes { OutputSink.standardOutput.write($0) }
                 }
@@ -236,6 +269,17 @@ enum TestHook {
             guard posix_spawn(&pid, "/bin/sh", nil, nil, &argv, environ) == 0 else { return }
             var status: Int32 = 0
             while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        }
+    }
+
+    /// The same hook for POSIX objects, before each object's re-check: IPCSWEEP_TEST_TYPE is the kind
+    /// (posix-shm, ...), IPCSWEEP_TEST_NAME the name and IPCSWEEP_TEST_PATH the path.
+    static func posixFromEnvironment() -> ((Int, PosixIPCObject) -> Void)? {
+        guard let run = fromEnvironment() else { return nil }
+        return { seq, o in
+            setenv("IPCSWEEP_TEST_NAME", o.name, 1)
+            setenv("IPCSWEEP_TEST_PATH", o.path, 1)
+            run(seq, IPCObjectRef(kind: o.kind.sysvKind, id: -1))
         }
     }
 }

@@ -12,16 +12,19 @@ struct List: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
-        try output.checkColumns(ObjectFields.table, kinds: Set(filters.types), command: "list")
+        try output.checkColumns(ObjectFields.table, kinds: TypeChoice.kinds(filters.types).sysv, command: "list")
     }
 
     func run() throws {
         let users = UserDirectory()
-        let filter = try filters.filter(users: users)
-        let result = try inspect(source: source, kinds: filter.kinds, scope: scope, users: users)
-        let items = result.classifications.filter { filter.matches($0, now: result.now) }
-        try ObjectOutput(output: output, users: users, inspection: result, kinds: filter.kinds, command: "list").print(items)
-        retainUntilExit(result, items)
+        let sel = try filters.selection(users: users)
+        let result = try inspect(source: source, kinds: sel.sysvKinds, posixKinds: sel.posix.kinds,
+                                 posixExplicit: sel.posixExplicit, scope: scope, users: users)
+        let items = result.classifications.filter { sel.matches($0, now: result.now) }
+        let posix = result.posix.filter { sel.posix.matches($0, now: result.now) }
+        try ObjectOutput(output: output, users: users, inspection: result, kinds: sel.sysv.kinds, command: "list")
+            .print(items, posix: posix)
+        retainUntilExit(result, items, posix)
     }
 }
 
@@ -36,33 +39,36 @@ struct ObjectOutput {
     var kinds: Set<IPCKind>
     var command: String
 
-    func print(_ items: [Classification], summary: String? = nil) throws {
+    func print(_ items: [Classification], posix: [PosixClassification] = [], summary: String? = nil) throws {
         let fields = FieldTable(fields: ObjectFields.table.fields, defaultColumns: defaultColumns,
                                 kindOf: { $0.object.kind })
         do throws(ColumnError) {
             switch output.format {
             case .json:
                 let doc = ObjectDocument(objects: items, users: users, scope: inspection.scope, warnings: inspection.warnings,
-                                         source: inspection.snapshot.source,
+                                         source: inspection.snapshot.source, posix: posix,
                                          fields: try fields.jsonFields(output.columns, kinds: kinds, command: command))
                 doc.write(pretty: output.prettyJSON) { OutputSink.standardOutput.write($0) }
             case .csv:
                 let columns = try fields.columns(output.columns, kinds: kinds, command: command)
                 let ctx = RenderContext(users: users, now: inspection.now, style: .csv)
-                emit(fields.table(items, columns: columns, context: ctx).csv(headings: !output.noHeadings))
+                emit(PosixRender.table(fields.table(items, columns: columns, context: ctx), adding: posix, columns: columns, context: ctx)
+                    .csv(headings: !output.noHeadings))
             case .table:
                 let columns = ObjectFields.tableColumns(try fields.columns(output.columns, kinds: kinds, command: command),
                                                         for: items, selection: output.columns)
                 let width = Terminal.width
                 let ctx = RenderContext(users: users, now: inspection.now, style: .table(absoluteTimes: true))
-                var table = fields.table(items, columns: columns, context: ctx)
+                var table = PosixRender.table(fields.table(items, columns: columns, context: ctx), adding: posix, columns: columns,
+                                              context: ctx)
                 // Absolute times only where space allows.
                 if let w = width, table.naturalWidth(headings: !output.noHeadings) > w {
                     ctx.style = .table(absoluteTimes: false)
                     ctx.resetTimes()
-                    table = fields.table(items, columns: columns, context: ctx)
+                    table = PosixRender.table(fields.table(items, columns: columns, context: ctx), adding: posix, columns: columns,
+                                              context: ctx)
                 }
-                if !items.isEmpty {
+                if !items.isEmpty || !posix.isEmpty {
                     table.renderBytes(width: width, headings: !output.noHeadings, color: output.useColor)
                         .withUnsafeBytes { OutputSink.standardOutput.write($0) }
                 }

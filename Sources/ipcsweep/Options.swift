@@ -50,10 +50,59 @@ struct SourceOptions: ParsableArguments {
     }
 }
 
+/// A `--type` value: one System V or POSIX kind, or a family of them.
+enum TypeChoice: String, ExpressibleByArgument, CaseIterable {
+    case sem, shm, msg, sysv
+    case posixShm = "posix-shm", posixSem = "posix-sem", posixMq = "posix-mq", posix
+
+    var sysvKinds: Set<IPCKind> {
+        switch self {
+        case .sem: return [.sem]
+        case .shm: return [.shm]
+        case .msg: return [.msg]
+        case .sysv: return Set(IPCKind.allCases)
+        default: return []
+        }
+    }
+
+    var posixKinds: Set<PosixIPCKind> {
+        switch self {
+        case .posixShm: return [.shm]
+        case .posixSem: return [.sem]
+        case .posixMq: return [.mq]
+        case .posix: return Set(PosixIPCKind.allCases)
+        default: return []
+        }
+    }
+
+    /// The kinds a list of `--type` values selects: everything when none is given.
+    static func kinds(_ types: [TypeChoice]) -> (sysv: Set<IPCKind>, posix: Set<PosixIPCKind>) {
+        guard !types.isEmpty else { return (Set(IPCKind.allCases), Set(PosixIPCKind.allCases)) }
+        return (types.reduce(into: []) { $0.formUnion($1.sysvKinds) }, types.reduce(into: []) { $0.formUnion($1.posixKinds) })
+    }
+}
+
+/// What the filters select, for each family: the System V filter and kinds, and the POSIX filter.
+struct Selection {
+    var sysv: ObjectFilter
+    /// The System V kinds to read (empty: none, e.g. `--type posix` or `--name`).
+    var sysvKinds: Set<IPCKind>
+    var posix: PosixFilter
+    /// Whether POSIX kinds were asked for by name (then "mqueue not mounted" is worth a warning).
+    var posixExplicit: Bool
+
+    func matches(_ c: Classification, now: Double) -> Bool {
+        sysvKinds.contains(c.object.kind) && sysv.matches(c, now: now)
+    }
+}
+
 /// Filters shared by list, orphans and clean: AND across kinds, OR within one kind.
 struct FilterOptions: ParsableArguments {
-    @Option(name: .customLong("type"), help: "Only this kind: sem, shm or msg (repeatable).")
-    var types: [IPCKind] = []
+    @Option(name: .customLong("type"), help: "Only this kind: sem, shm, msg, sysv (all three), posix-shm, posix-sem, posix-mq or posix (all three) (repeatable).")
+    var types: [TypeChoice] = []
+
+    @Option(name: .customLong("name"), help: ArgumentHelp("Only POSIX objects whose name matches this glob, e.g. 'PostgreSQL.*' or 'torch_*' (repeatable; System V objects have no name).", valueName: "GLOB"))
+    var names: [String] = []
 
     @Option(name: .customLong("user"), help: ArgumentHelp("Only objects whose owner or creator is this user (name or uid; repeatable).", valueName: "NAME|UID"))
     var users: [String] = []
@@ -72,6 +121,7 @@ struct FilterOptions: ParsableArguments {
 
     func validate() throws {
         try requireNonEmpty("--user", users, what: "a user name or uid")
+        if names.contains(where: \.isEmpty) { throw ValidationError("--name needs a glob, e.g. 'torch_*'") }
     }
 
     /// Resolves names to uids; an unknown user name is a one-line error.
@@ -83,8 +133,20 @@ struct FilterOptions: ParsableArguments {
             }
             uids.insert(uid)
         }
-        return ObjectFilter(kinds: Set(types), uids: uids, keys: Set(keys.map(\.value)),
+        return ObjectFilter(kinds: TypeChoice.kinds(types).sysv, uids: uids, keys: Set(keys.map(\.value)),
                             ids: Set(ids), verdicts: Set(verdicts), idleFor: idleFor?.seconds)
+    }
+
+    /// Both families' filters. `--name` selects POSIX objects only; `--key` and `--id` System V objects only.
+    func selection(users directory: UserDirectory) throws -> Selection {
+        let sysv = try filter(users: directory)
+        let kinds = TypeChoice.kinds(types)
+        let sysvKinds = names.isEmpty ? kinds.sysv : []
+        let posixKinds = keys.isEmpty && ids.isEmpty ? kinds.posix : []
+        let posix = PosixFilter(kinds: posixKinds, names: names, uids: sysv.uids, verdicts: sysv.verdicts,
+                                idleFor: sysv.idleFor)
+        return Selection(sysv: sysv, sysvKinds: sysvKinds, posix: posix,
+                         posixExplicit: types.contains { !$0.posixKinds.isEmpty })
     }
 }
 

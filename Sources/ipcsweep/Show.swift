@@ -6,36 +6,46 @@ struct Show: ParsableCommand {
         commandName: "show",
         abstract: "Show objects in depth: each semaphore's value, pid and waiters; the processes attached to a segment; a queue's depth; the verdict with all its evidence.")
 
-    @Argument(help: "Ids of the objects to show (an id may exist for several kinds; all are shown).")
-    var ids: [Int32]
+    @Argument(help: ArgumentHelp("Ids of System V objects (an id may exist for several kinds; all are shown), or names or paths of POSIX objects (PostgreSQL.1234, /dev/shm/x, sem.NAME).", valueName: "ID|NAME"))
+    var ids: [String]
 
-    @Option(name: .customLong("type"), help: "Only this kind: sem, shm or msg (repeatable).")
-    var types: [IPCKind] = []
+    @Option(name: .customLong("type"), help: "Only this kind: sem, shm, msg, sysv, posix-shm, posix-sem, posix-mq or posix (repeatable).")
+    var types: [TypeChoice] = []
 
     @OptionGroup var source: SourceOptions
     @OptionGroup var scope: ScopeOptions
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
-        try output.checkColumns(ObjectFields.table, kinds: Set(types), command: "show")
+        try output.checkColumns(ObjectFields.table, kinds: TypeChoice.kinds(types).sysv, command: "show")
         if ids.isEmpty { throw ValidationError("give at least one id (see `ipcsweep list`)") }
     }
 
     func run() throws {
         let users = UserDirectory()
-        let result = try inspect(source: source, kinds: Set(types), scope: scope, users: users)
-        let wanted = Set(ids)
-        let items = result.classifications.filter { wanted.contains($0.object.id) }
-        let missing = ids.filter { id in !items.contains { $0.object.id == id } }
+        let kinds = TypeChoice.kinds(types)
+        let numeric = Set(ids.compactMap { Int32($0) })
+        let names = ids.filter { Int32($0) == nil }
+        let result = try inspect(source: source, kinds: numeric.isEmpty ? [] : kinds.sysv,
+                                 posixKinds: names.isEmpty ? [] : kinds.posix, posixExplicit: true, scope: scope, users: users)
+        let items = result.classifications.filter { numeric.contains($0.object.id) }
+        func named(_ o: PosixIPCObject, _ n: String) -> Bool { o.name == n || o.entry == n || o.path == n || "/" + o.name == n }
+        let posix = result.posix.filter { c in names.contains { named(c.object, $0) } }
+        let missing = ids.filter { id in
+            if let n = Int32(id) { return !items.contains { $0.object.id == n } }
+            return !posix.contains { named($0.object, id) }
+        }
         if output.format == .table && output.columns == .defaults {
             let detail = ObjectDetail(users: users, processes: result.processes, now: result.now, color: output.useColor)
-            emit(items.map(detail.render).joined(separator: "\n"))
+            emit((items.map(detail.render) + posix.map {
+                PosixRender.detail($0, users: users, now: result.now, color: output.useColor)
+            }).joined(separator: "\n"))
         } else {
             try ObjectOutput(output: output, users: users, inspection: result, defaultColumns: ObjectFields.orphansColumns,
-                             kinds: Set(types), command: "show").print(items)
+                             kinds: kinds.sysv, command: "show").print(items, posix: posix)
         }
         if !missing.isEmpty {
-            throw CLIError("no \(types.isEmpty ? "IPC object" : types.map(\.noun).joined(separator: " or ")) with id \(missing.map(String.init).joined(separator: ", ")) in this IPC namespace; see `ipcsweep list`")
+            throw CLIError("no IPC object with id or name \(missing.map(PosixRender.escaped).joined(separator: ", ")) here; see `ipcsweep list`")
         }
     }
 }

@@ -346,6 +346,27 @@ final class AuditRendererTests: XCTestCase {
         ipcsweep_insecure_objects{issue="mode",kind="posix-mq"} 0
         ipcsweep_insecure_objects{issue="acl",kind="posix-mq"} 0
         ipcsweep_insecure_objects{issue="unknown-owner",kind="posix-mq"} 0
+        # HELP ipcsweep_posix_objects POSIX IPC objects by kind and verdict.
+        # TYPE ipcsweep_posix_objects gauge
+        ipcsweep_posix_objects{kind="posix-shm",verdict="in-use"} 0
+        ipcsweep_posix_objects{kind="posix-shm",verdict="orphaned"} 0
+        ipcsweep_posix_objects{kind="posix-shm",verdict="suspect"} 0
+        ipcsweep_posix_objects{kind="posix-shm",verdict="unknown"} 0
+        ipcsweep_posix_objects{kind="posix-sem",verdict="in-use"} 0
+        ipcsweep_posix_objects{kind="posix-sem",verdict="orphaned"} 0
+        ipcsweep_posix_objects{kind="posix-sem",verdict="suspect"} 0
+        ipcsweep_posix_objects{kind="posix-sem",verdict="unknown"} 0
+        ipcsweep_posix_objects{kind="posix-mq",verdict="in-use"} 0
+        ipcsweep_posix_objects{kind="posix-mq",verdict="orphaned"} 0
+        ipcsweep_posix_objects{kind="posix-mq",verdict="suspect"} 0
+        ipcsweep_posix_objects{kind="posix-mq",verdict="unknown"} 0
+        # HELP ipcsweep_posix_shm_orphaned_bytes Bytes of /dev/shm held by orphaned POSIX objects.
+        # TYPE ipcsweep_posix_shm_orphaned_bytes gauge
+        ipcsweep_posix_shm_orphaned_bytes{root="/dev/shm"} 0
+        # HELP ipcsweep_posix_orphan_group_objects Orphaned POSIX objects by name prefix.
+        # TYPE ipcsweep_posix_orphan_group_objects gauge
+        # HELP ipcsweep_posix_orphan_group_bytes Memory held by orphaned POSIX objects, by name prefix.
+        # TYPE ipcsweep_posix_orphan_group_bytes gauge
         # HELP ipcsweep_posix_scan_ok 1 when this POSIX IPC directory was scanned, 0 when it was skipped (e.g. /dev/mqueue not mounted).
         # TYPE ipcsweep_posix_scan_ok gauge
         ipcsweep_posix_scan_ok{kind="posix-shm",root="/dev/shm"} 1

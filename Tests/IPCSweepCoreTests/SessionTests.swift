@@ -46,7 +46,7 @@ final class CleanSessionTests: XCTestCase {
                 return ("/run/test.lock", { rec.events.append("unlock") })
             },
             installSignals: { rec.events.append("signals") },
-            confirm: { plan in
+            confirm: { plan, _ in
                 rec.events.append("confirm \(plan.filter(\.goesAhead).count)")
                 if !confirmed { throw CleanLockError(description: "not confirmed") }
             },
@@ -108,6 +108,52 @@ final class CleanSessionTests: XCTestCase {
         XCTAssertEqual(rec.events, ["signals", "read stats", "decide sem id 1"])
         XCTAssertEqual(result.run.results.map(\.outcome), [.planned])
         XCTAssertNil(result.lockPath)
+    }
+
+    func posix(_ name: String, inode: UInt64, _ verdict: Verdict) -> PosixClassification {
+        let ft = FileTime(seconds: 1_000, nanoseconds: 0)
+        let o = PosixIPCObject(path: "/dev/shm/" + name, kind: .shm, entry: name, uid: 1000, gid: 1000, mode: 0o600, size: 4096,
+                               blocks: 8, identity: DeviceInode(major: 0, minor: 23, inode: inode), mtimeNs: ft, ctime: ft,
+                               acl: nil, queue: nil)
+        return PosixClassification(object: o, verdict: verdict, reasons: ["why \(name)"])
+    }
+
+    /// POSIX objects go through the same session: planned with the System V ones, in the confirmation, and
+    /// in-use or unknown ones are never planned.
+    func testPosixObjectsArePlannedConfirmedAndNeverRemovedWhenHeld() throws {
+        let objects = [F.sem(1)]
+        let rec = Recorder()
+        var env = environment(rec, kernel: FakeRemovalKernel(objects), objects: objects, verdict: .inUse)
+        env.classifyPosix = { _ in
+            rec.events.append("classify posix")
+            return [self.posix("orphan", inode: 1, .orphaned), self.posix("held", inode: 2, .inUse),
+                    self.posix("unsure", inode: 3, .unknown), self.posix("other", inode: 4, .orphaned)]
+        }
+        var seen: [String] = []
+        env.confirm = { plan, posixPlan in
+            rec.events.append("confirm \(plan.filter(\.goesAhead).count)+\(posixPlan.filter(\.goesAhead).count)")
+            seen = posixPlan.filter(\.goesAhead).map(\.classification.object.name)
+            throw CleanLockError(description: "not confirmed")
+        }
+        let filter = PosixFilter(kinds: [.shm], names: ["orphan", "held", "unsure"])
+        XCTAssertThrowsError(try CleanSession(request: CleanRequest(posixFilter: filter, confirm: true), environment: env).run())
+        XCTAssertEqual(rec.events, ["read full", "classify all", "classify posix", "confirm 0+1"])
+        XCTAssertEqual(seen, ["orphan"])
+
+        // --dry-run: the POSIX results after the System V ones; only the orphan would go.
+        rec.events = []
+        let result = try CleanSession(request: CleanRequest(posixFilter: filter, policy: CleanPolicy(dryRun: true)),
+                                      environment: env).run()
+        XCTAssertEqual(rec.events, ["signals", "read stats", "classify posix", "decide sem id 1"])
+        XCTAssertEqual(result.run.posixResults.map(\.classification.object.name), ["orphan", "held", "unsure"])
+        XCTAssertEqual(result.run.posixResults.map(\.outcome), [.planned, .skipped, .skipped])
+        XCTAssertEqual(result.run.posixResults.map(\.planned), [true, false, false])
+        XCTAssertEqual(result.run.count, 4)
+
+        // No POSIX kinds asked for: the POSIX objects are not even classified.
+        rec.events = []
+        _ = try CleanSession(request: CleanRequest(policy: CleanPolicy(dryRun: true)), environment: env).run()
+        XCTAssertFalse(rec.events.contains("classify posix"))
     }
 
     func testLockReleasedWhenThePlanCannotBeRead() {

@@ -208,8 +208,12 @@ final class AuditScenarioTests: XCTestCase {
             echo x > /dev/shm/ipcsweep-audit-acl && chmod 600 /dev/shm/ipcsweep-audit-acl
             setfacl -m u:nobody:r /dev/shm/ipcsweep-audit-acl
             # Every process started from now on is provably younger than the objects (whole-second IPC times),
-            # so the verdicts, and with them the file's lines, stay the same across the rewrites.
+            # so the verdicts, and with them the file's lines, stay the same across the rewrites. The children
+            # of this script (pid 1 of the namespace) look re-parented, so without --inherit-window 0 the
+            # root-owned ACL file would be suspect for the first 5 s (the readers below may have inherited it)
+            # and orphaned after, changing the POSIX orphan-group lines mid-test.
             sleep 1.1
+            AUDIT="$AUDIT --inherit-window 0"
             F="$OUT/ipcsweep.prom"
             $AUDIT --format prometheus --output "$F" --state "$OUT/state.json"
             $AUDIT --format prometheus --output "$F" --state "$OUT/state.json"

@@ -4,8 +4,9 @@ import XCTest
 /// Runs a bash script inside fresh private IPC, PID and mount namespaces
 /// (`unshare --ipc --pid --fork --mount-proc`), so that every object and process
 /// a test makes dies with the namespace and the host's own IPC objects are never
-/// touched. `ipcsweep` and `ipcsweep-testkit` are on PATH; `$OUT` is a directory
-/// whose files the test reads afterwards.
+/// touched. A private tmpfs is mounted on /dev/shm first, so POSIX objects of the
+/// host are never seen, let alone cleaned. `ipcsweep` and `ipcsweep-testkit` are
+/// on PATH; `$OUT` is a directory whose files the test reads afterwards.
 struct Scenario {
     /// A private tmpfs on /run (lock, syslog socket) and one on /mnt for scratch files, cd /mnt; `try_ NAME CMD...`
     /// runs CMD with a 10 s timeout (124 would be a hang) and writes $OUT/NAME.rc and $OUT/NAME.err (standard
@@ -96,7 +97,7 @@ struct Scenario {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
         p.arguments = ["--ipc", "--pid", "--fork", "--mount-proc", "--mount", "--propagation", "private"] + extraUnshare
-            + ["/bin/bash", "-euo", "pipefail", "-c", script]
+            + ["/bin/bash", "-euo", "pipefail", "-c", "mount -t tmpfs -o mode=1777,size=64m scenario-shm /dev/shm\n" + script]
         var env = ProcessInfo.processInfo.environment
         env["PATH"] = products.path + ":" + (env["PATH"] ?? "/usr/bin:/bin")
         env["OUT"] = out.path

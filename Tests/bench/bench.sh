@@ -75,6 +75,8 @@ if [ "${1:-}" = "--inner" ]; then
         echo "bench$u:x:$u:$u:ipcsweep bench:/nonexistent:/usr/sbin/nologin" >>"$OUTDIR/passwd"
         echo "bench$u:x:$u:" >>"$OUTDIR/group"
     done
+    # A private /dev/shm: the host's POSIX objects are neither measured nor touched.
+    mount -t tmpfs -o mode=1777,size=64m bench-shm /dev/shm
     mount --bind "$OUTDIR/passwd" /etc/passwd
     mount --bind "$OUTDIR/group" /etc/group
 

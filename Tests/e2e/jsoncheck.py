@@ -23,6 +23,7 @@ import sys
 
 VERDICTS = {"in-use", "orphaned", "suspect", "unknown"}
 TYPES = {"sem", "shm", "msg"}
+POSIX_TYPES = {"posix-shm", "posix-sem", "posix-mq"}
 OUTCOMES = {"removed", "planned", "skipped", "failed"}
 
 problems = []
@@ -49,13 +50,19 @@ def check_object(i, o):
     if not isinstance(o, dict):
         complain(f"{w}: not an object")
         return
-    if o.get("type") not in TYPES:
+    posix = str(o.get("type", "")).startswith("posix-")
+    if o.get("type") not in TYPES and o.get("type") not in POSIX_TYPES:
         complain(f"{w}.type: {o.get('type')!r}")
-    for k in ("id", "key", "mode"):
+    for k in (("inode", "size", "blocks", "mode") if posix else ("id", "key", "mode")):
         if not is_int(o.get(k)):
             complain(f"{w}.{k}: not an integer: {o.get(k)!r}")
+    if posix:
+        for k in ("name", "path"):
+            if not isinstance(o.get(k), str):
+                complain(f"{w}.{k}: not a string: {o.get(k)!r}")
     check_user(f"{w}.owner", o.get("owner"))
-    check_user(f"{w}.creator", o.get("creator"))
+    if not posix:
+        check_user(f"{w}.creator", o.get("creator"))
     if o.get("verdict") not in VERDICTS:
         complain(f"{w}.verdict: {o.get('verdict')!r}")
     r = o.get("reasons")
@@ -76,9 +83,10 @@ def check_result(i, r):
     if not isinstance(r, dict):
         complain(f"{w}: not an object")
         return
-    if r.get("type") not in TYPES:
+    posix = str(r.get("type", "")).startswith("posix-")
+    if r.get("type") not in TYPES and r.get("type") not in POSIX_TYPES:
         complain(f"{w}.type: {r.get('type')!r}")
-    for k in ("id", "key"):
+    for k in (("inode",) if posix else ("id", "key")):
         if not is_int(r.get(k)):
             complain(f"{w}.{k}: not an integer: {r.get(k)!r}")
     if r.get("verdict") not in VERDICTS:

@@ -136,6 +136,10 @@ e2e_in_private_ns() {
         # A private /run: ipcsweep's lock file and anything else a daemon
         # wants under /run stays in this mount namespace.
         mount -t tmpfs -o mode=755,size=16m e2e-run /run || die "mount tmpfs on /run"
+        # A private /dev/shm: POSIX shared memory and named semaphores of the
+        # scenario (PostgreSQL's dynamic shared memory) never reach the host's,
+        # and ipcsweep never sees (or cleans) the host's.
+        mount -t tmpfs -o mode=1777,size=256m e2e-shm /dev/shm || die "mount tmpfs on /dev/shm"
         mkdir -p /run/lock && chmod 1777 /run/lock
         # E2E_TMP was made by the outer half, which removes it afterwards.
         [ -n "${E2E_TMP:-}" ] && [ -d "$E2E_TMP" ] || { printf 'not ok - no E2E_TMP\n'; exit 1; }

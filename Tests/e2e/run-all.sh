@@ -29,6 +29,8 @@ else
     scenarios+=("$here/systemd/e2e-apache-unit.sh")
     # The shipped ipcsweep-audit.service and .timer (dist/systemd) under a real systemd in a sandbox.
     scenarios+=("$here/systemd/e2e-audit-unit.sh")
+    # PostgreSQL with POSIX dynamic shared memory as postgresql@15-main.service in the same kind of sandbox.
+    scenarios+=("$here/systemd/e2e-postgres-unit.sh")
 fi
 
 if [ "$(id -u)" != 0 ]; then

@@ -104,4 +104,12 @@ int cipc_record_signal(int signo);
 /// 0 when no signal arrived; otherwise the first signal and its sender.
 int cipc_pending_signal(int32_t *sender_pid, uint32_t *sender_uid);
 
+// POSIX message queues (mq_* live in glibc's librt; since 2.34 in libc itself). `fd` is a queue descriptor:
+// mq_open's, or open(2) of a file in an mqueue mount. mq_getattr; 0 or -1.
+int cipc_mq_getattr(int fd, long *maxmsg, long *msgsize, long *curmsgs);
+/// mq_timedreceive with a zero timeout into buf (len >= mq_msgsize); the length, or -1 (EAGAIN/ETIMEDOUT: empty).
+long cipc_mq_receive_now(int fd, char *buf, unsigned long len, unsigned int *prio);
+/// mq_send with priority prio (tests and restore); 0 or -1.
+int cipc_mq_send(int fd, const char *buf, unsigned long len, unsigned int prio);
+
 #endif

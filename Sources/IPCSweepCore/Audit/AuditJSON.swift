@@ -1,5 +1,31 @@
 /// The `audit --format json` document (schemaVersion 1; every field is documented in docs/audit.md).
 public enum AuditJSON {
+    /// The POSIX section: /dev/shm size and use, counts, orphans and suspects, orphans grouped by name prefix.
+    static func posixSection(_ p: PosixAuditSection) -> JSONValue {
+        func obj(_ o: PosixAuditObject) -> JSONValue {
+            .object(["type": .string(o.kind.rawValue), "name": .string(o.name), "path": .string(o.path),
+                     "uid": .int(Int64(o.uid)), "usedBytes": .int(o.usedBytes), "reason": .string(o.reason)])
+        }
+        return .object([
+            "shm": p.shmRoot.map { root in
+                .object(["root": .string(root), "sizeBytes": p.shmSizeBytes.map { .int(Int64($0)) } ?? .null,
+                         "usedBytes": p.shmUsedBytes.map { .int(Int64($0)) } ?? .null,
+                         "orphanedBytes": .int(p.orphanedBytes)])
+            } ?? .null,
+            "counts": .object(Dictionary(uniqueKeysWithValues: PosixIPCKind.allCases.map { k in
+                (k.rawValue, JSONValue.object(Dictionary(uniqueKeysWithValues: Verdict.allCases.map {
+                    ($0.rawValue, JSONValue.int(Int64(p.counts[k]?[$0] ?? 0)))
+                })))
+            })),
+            "orphans": .array(p.orphans.map(obj)),
+            "suspects": .array(p.suspects.map(obj)),
+            "orphanGroups": .array(p.orphanGroups.map { g in
+                .object(["pattern": .string(g.pattern), "type": .string(g.kind.rawValue), "count": .int(Int64(g.count)),
+                         "usedBytes": .int(g.usedBytes), "sizeBytes": .int(g.sizeBytes)])
+            }),
+        ])
+    }
+
     /// The document as a value tree.
     public static func document(_ r: AuditReport) -> JSONValue {
         .object([
@@ -41,6 +67,7 @@ public enum AuditJSON {
                     "objects": .int(Int64(s.objects)),
                 ])
             }),
+            "posixObjects": posixSection(r.posix),
             "state": r.change.map(change) ?? .null,
             "stateNote": r.stateNote.map(JSONValue.string) ?? .null,
             "warnings": .array(r.warnings.map(JSONValue.string)),

@@ -56,6 +56,24 @@ public enum AuditPrometheus {
                         Double(r.insecure.filter { $0.issue == issue && $0.subject.kindName == kind }.count))
                    }
                })
+        let p = r.posix
+        family("posix_objects", "POSIX IPC objects by kind and verdict.",
+               PosixIPCKind.allCases.flatMap { k in
+                   Verdict.allCases.map { v in ([("kind", k.rawValue), ("verdict", v.rawValue)], Double(p.counts[k]?[v] ?? 0)) }
+               })
+        if let root = p.shmRoot {
+            if let size = p.shmSizeBytes {
+                family("posix_shm_size_bytes", "Size of the filesystem POSIX shared memory lives on (/dev/shm).", [([("root", root)], Double(size))])
+            }
+            if let used = p.shmUsedBytes {
+                family("posix_shm_used_bytes", "Bytes in use on the /dev/shm filesystem.", [([("root", root)], Double(used))])
+            }
+            family("posix_shm_orphaned_bytes", "Bytes of /dev/shm held by orphaned POSIX objects.", [([("root", root)], Double(p.orphanedBytes))])
+        }
+        family("posix_orphan_group_objects", "Orphaned POSIX objects by name prefix.",
+               p.orphanGroups.map { ([("kind", $0.kind.rawValue), ("pattern", $0.pattern)], Double($0.count)) })
+        family("posix_orphan_group_bytes", "Memory held by orphaned POSIX objects, by name prefix.",
+               p.orphanGroups.map { ([("kind", $0.kind.rawValue), ("pattern", $0.pattern)], Double($0.usedBytes)) })
         family("posix_scan_ok", "1 when this POSIX IPC directory was scanned, 0 when it was skipped (e.g. /dev/mqueue not mounted).",
                r.posixScans.map { ([("kind", $0.kind.rawValue), ("root", $0.root)], $0.scanned ? 1 : 0) })
         if let c = r.change {

@@ -326,6 +326,8 @@ public struct AuditReport: Sendable, Equatable {
     public var stateNote: String?
     /// Problems met while reading, each naming its file or object.
     public var warnings: [String]
+    /// POSIX objects: /dev/shm size and use, counts, orphans by name prefix.
+    public var posix = PosixAuditSection()
 
     public init(generatedAt: Double, source: String, scope: String?, thresholds: AuditThresholds, kinds: [IPCKind],
                 counts: AuditCounts, orphans: [AuditObject], suspects: [AuditObject], unknown: [AuditObject],
@@ -360,8 +362,8 @@ public struct AuditReport: Sendable, Equatable {
     /// The finding classes present (what `--fail-on` tests).
     public var findingClasses: Set<AuditFindingClass> {
         var out: Set<AuditFindingClass> = []
-        if !orphans.isEmpty { out.insert(.orphaned) }
-        if !suspects.isEmpty { out.insert(.suspect) }
+        if !orphans.isEmpty || !posix.orphans.isEmpty { out.insert(.orphaned) }
+        if !suspects.isEmpty || !posix.suspects.isEmpty { out.insert(.suspect) }
         if !limitsAtRisk.isEmpty { out.insert(.limits) }
         if !insecure.isEmpty { out.insert(.insecure) }
         return out

@@ -14,10 +14,17 @@ public struct AuditRequest: Sendable {
     public var thresholds: AuditThresholds
     /// Scan /dev/shm and /dev/mqueue.
     public var posix: Bool
+    /// The System V kinds the filters select (nil: those of `filter`, every kind when it names none).
+    public var sysvKinds: Set<IPCKind>?
+    /// The POSIX objects the filters select (nil: every POSIX object is counted, none is classified).
+    public var posixFilter: PosixFilter?
 
     public init(filter: ObjectFilter = ObjectFilter(), format: Format = .text, pretty: Bool = false, outputFile: String? = nil,
                 stateFile: String? = nil, failOn: Set<AuditFindingClass> = [], quietIfClean: Bool = false,
-                thresholds: AuditThresholds = AuditThresholds(), posix: Bool = true) {
+                thresholds: AuditThresholds = AuditThresholds(), posix: Bool = true,
+                sysvKinds: Set<IPCKind>? = nil, posixFilter: PosixFilter? = nil) {
+        self.sysvKinds = sysvKinds
+        self.posixFilter = posixFilter
         self.filter = filter
         self.format = format
         self.pretty = pretty
@@ -96,7 +103,9 @@ public struct AuditSession {
     public func run() throws -> Int32 {
         let env = environment
         let result = try env.inspect()
-        let items = result.classifications.filter { request.filter.matches($0, now: result.now) }
+        let items = result.classifications.filter {
+            (request.sysvKinds?.contains($0.object.kind) ?? true) && request.filter.matches($0, now: result.now)
+        }
 
         var limits: KernelLimits?
         var limitsError: String?
@@ -107,19 +116,28 @@ public struct AuditSession {
 
         var posix: [PosixScanResult] = []
         if request.posix {
-            posix = Auditor.filter(env.scanPosix(), with: request.filter)
-            posix.flatMap(\.warnings).forEach(env.warn)
+            // The inspection's own POSIX scan when it read one (its warnings were said with the inspection's).
+            let fromInspection = !result.posixScans.isEmpty
+            var byKind = request.filter
+            if let pf = request.posixFilter { byKind.kinds = Set(pf.kinds.map(\.sysvKind)) }
+            posix = Auditor.filter(fromInspection ? result.posixScans : env.scanPosix(), with: byKind).map { scan in
+                var s = scan
+                if let pf = request.posixFilter { s.objects = scan.objects.filter { pf.kinds.contains($0.kind) } }
+                if fromInspection { s.warnings = [] }
+                return s
+            }
+            if !fromInspection { posix.flatMap(\.warnings).forEach(env.warn) }
         }
 
         let (previous, stateNote, replaceState) = try readState()
-        let kinds = request.filter.kinds.isEmpty ? Set(IPCKind.allCases) : request.filter.kinds
-        let report = Auditor.report(
-            AuditInput(classifications: items, snapshot: result.snapshot, kinds: kinds, limits: limits,
-                       limitsError: limitsError, pageSize: env.pageSize, posix: posix,
-                       previousState: previous, stateNote: stateNote, thresholds: request.thresholds,
-                       now: result.now, source: result.snapshot.source, scope: result.scope?.description,
-                       warnings: result.warnings),
-            names: env.names)
+        let kinds = request.sysvKinds ?? (request.filter.kinds.isEmpty ? Set(IPCKind.allCases) : request.filter.kinds)
+        var input = AuditInput(classifications: items, snapshot: result.snapshot, kinds: kinds, limits: limits,
+                               limitsError: limitsError, pageSize: env.pageSize, posix: posix,
+                               previousState: previous, stateNote: stateNote, thresholds: request.thresholds,
+                               now: result.now, source: result.snapshot.source, scope: result.scope?.description,
+                               warnings: result.warnings)
+        if let pf = request.posixFilter { input.posixClassifications = result.posix.filter { pf.matches($0, now: result.now) } }
+        let report = Auditor.report(input, names: env.names)
 
         let bytes: [UInt8]
         switch request.format {

@@ -32,6 +32,22 @@ public struct AuditTextRenderer: Sendable {
             }
         }
 
+        let px = r.posix
+        if !px.orphans.isEmpty || !px.suspects.isEmpty {
+            out.append("")
+            if let usage = px.usageLine { out.append(usage) }
+            if !px.orphans.isEmpty {
+                out.append("Orphaned POSIX objects: \(px.orphans.count) (no descriptor, no mapping, no possible holder; remove with `ipcsweep clean --type posix`)")
+                out += list(px.orphanGroups, more: "`ipcsweep orphans --type posix` lists them all") { "  " + PosixAuditSection.groupLine($0) }
+            }
+            if !px.suspects.isEmpty {
+                out.append("Suspect POSIX objects: \(px.suspects.count) (possible holders are alive)")
+                out += list(px.suspects, more: "`ipcsweep orphans --type posix --verdict suspect` lists them all") {
+                    "  \($0.kind.rawValue) \(PosixRender.escaped($0.path)): \(PosixRender.escaped($0.reason))"
+                }
+            }
+        }
+
         let access = r.insecure.filter { $0.issue != .unknownOwner }
         if !access.isEmpty {
             out.append("")
@@ -122,11 +138,15 @@ public struct AuditTextRenderer: Sendable {
         }
         var counts: [String] = []
         if !r.orphans.isEmpty { counts.append("\(r.orphans.count) orphaned") }
+        if !r.posix.orphans.isEmpty {
+            counts.append("\(r.posix.orphans.count) orphaned POSIX (\(PosixAuditSection.size(r.posix.orphanedBytes)))")
+        }
         let access = r.insecure.filter { $0.issue != .unknownOwner }.count
         if access > 0 { counts.append("\(access) insecure") }
         let ownerless = r.insecure.filter { $0.issue == .unknownOwner }.count
         if ownerless > 0 { counts.append("\(ownerless) without owner entry") }
         if !r.suspects.isEmpty { counts.append("\(r.suspects.count) suspect") }
+        if !r.posix.suspects.isEmpty { counts.append("\(r.posix.suspects.count) suspect POSIX") }
         if let n = r.change?.newOrphans.count, n > 0 { counts.append("\(n) new since the last audit") }
         if !counts.isEmpty { parts.append(counts.joined(separator: ", ")) }
         if parts.isEmpty { return "ipcsweep audit: nothing to report" }

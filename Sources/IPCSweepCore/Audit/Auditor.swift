@@ -25,6 +25,8 @@ public struct AuditInput: Sendable {
     /// The scope's description, if a scope was given.
     public var scope: String?
     public var warnings: [String]
+    /// Classified POSIX objects after the filters.
+    public var posixClassifications: [PosixClassification] = []
 
     public init(classifications: [Classification], snapshot: IPCSnapshot, kinds: Set<IPCKind> = Set(IPCKind.allCases),
                 limits: KernelLimits?, limitsError: String? = nil, pageSize: Int64 = 4096, posix: [PosixScanResult] = [],
@@ -88,7 +90,7 @@ public enum Auditor {
             }
         }
 
-        return AuditReport(
+        var report = AuditReport(
             generatedAt: input.now, source: input.source, scope: input.scope, thresholds: input.thresholds,
             kinds: IPCKind.allCases.filter(input.kinds.contains), counts: counts(items, names: names),
             orphans: orphans, suspects: suspects, unknown: unknown, limits: limits,
@@ -101,6 +103,8 @@ public enum Auditor {
             change: input.previousState.map { AuditStateDiff.change(previous: $0, orphans: orphans, now: input.now) },
             stateNote: input.stateNote,
             warnings: input.warnings + input.posix.flatMap(\.warnings))
+        report.posix = PosixAuditSection(input.posixClassifications, shm: input.posix.first { $0.kind == .shm })
+        return report
     }
 
     /// Counts per kind, per verdict, per kind and verdict, and per owner uid (most objects first, then by uid).

@@ -73,6 +73,12 @@ public enum Evidence: Sendable, Hashable {
     /// A recorded pid that is a live process which existed when it was recorded (`holder.pid` is the thread
     /// group when `recordedPid` is a thread id).
     case liveRecordedPid(role: RecordedPidRole, recordedPid: Int32, holder: Holder)
+    /// A POSIX object open in a live process (/proc/PID/fd/N is it: same device and inode).
+    case openDescriptor(holder: Holder, fds: [Int32])
+    /// A POSIX object mapped by a live process (/proc/PID/maps lines with its device and inode).
+    case mapped(holder: Holder, mappings: Int)
+    /// A POSIX queue's registered notification process (mq_notify; NOTIFY_PID) is alive.
+    case queueNotification(holder: Holder)
 
     // Could not read enough: unknown.
     /// Per-semaphore pids and waiters unreadable; the text says why.
@@ -81,6 +87,10 @@ public enum Evidence: Sendable, Hashable {
     case recordedPidHidden(role: RecordedPidRole)
     /// Processes sharing the IPC namespace are hidden from the tool.
     case blindSpot(BlindSpot)
+    /// The descriptors or mappings of a live process that could reach the POSIX object could not be read.
+    case handlesUnreadable(pid: Int32, command: String, detail: String)
+    /// A POSIX queue's state (its file, mq_getattr) could not be read.
+    case queueStateUnreadable
 
     // Possible holders: suspect.
     /// A live process that could reach the object and existed at its last activity or may have inherited it.
@@ -101,6 +111,10 @@ public enum Evidence: Sendable, Hashable {
     /// The recorded pid is this ipcsweep run.
     case recordedPidIsThisRun(role: RecordedPidRole, pid: Int32)
     case messages(count: UInt64, bytes: UInt64)
+    /// The descriptors and mappings of every visible process were read and none is this POSIX object.
+    case noDescriptorOrMapping
+    /// A POSIX queue's NOTIFY_PID is no live process.
+    case notificationPidGone(pid: Int32)
     /// Processes of a `--unit` service started inside the inheritance window were ruled out: the unit's current
     /// invocation began at or after the last activity + 1 s, so they descend from the service manager.
     case inheritanceRuledOut(unit: String, invocationBegan: Double, processes: Int)
@@ -115,12 +129,14 @@ public enum Evidence: Sendable, Hashable {
 
     public var weight: Weight {
         switch self {
-        case .attached, .attachedInvisibly, .markedForRemoval, .waiters, .liveRecordedPid: return .direct
-        case .detailUnreadable, .recordedPidHidden, .blindSpot: return .unreadable
+        case .attached, .attachedInvisibly, .markedForRemoval, .waiters, .liveRecordedPid, .openDescriptor, .mapped,
+             .queueNotification: return .direct
+        case .detailUnreadable, .recordedPidHidden, .blindSpot, .handlesUnreadable, .queueStateUnreadable: return .unreadable
         case .possibleHolder, .morePossibleHolders: return .possible
         case .noPossibleHolder: return .none
         case .recordedPidExited, .recordedPidZombie, .recordedPidInOtherNamespace, .recordedPidReused,
-             .recordedPidIsThisRun, .messages, .inheritanceRuledOut, .inheritanceNotRuledOut:
+             .recordedPidIsThisRun, .messages, .inheritanceRuledOut, .inheritanceNotRuledOut, .noDescriptorOrMapping,
+             .notificationPidGone:
             return .note
         }
     }
@@ -158,6 +174,13 @@ public enum Evidence: Sendable, Hashable {
         case .messages: return "messages"
         case .inheritanceRuledOut: return "inheritance-ruled-out"
         case .inheritanceNotRuledOut: return "inheritance-not-ruled-out"
+        case .openDescriptor: return "open-descriptor"
+        case .mapped: return "mapped"
+        case .queueNotification: return "queue-notification"
+        case .handlesUnreadable: return "handles-unreadable"
+        case .queueStateUnreadable: return "queue-state-unreadable"
+        case .noDescriptorOrMapping: return "no-descriptor-or-mapping"
+        case .notificationPidGone: return "notification-pid-gone"
         }
     }
 }

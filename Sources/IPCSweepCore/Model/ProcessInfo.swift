@@ -32,12 +32,17 @@ public struct ProcessRecord: Sendable, Equatable {
     public var ipcNamespace: UInt64?
     /// shmids this process maps (/proc/PID/maps `/SYSV%08x` lines); empty when maps were not read.
     public var attachedSegments: [Int32]
+    /// The POSIX IPC objects it holds open (/proc/PID/fd) or maps (/proc/PID/maps); empty when not read.
+    public var posixHandles: [PosixHandle]
+    /// Why its descriptors or mappings could not be read (permission), when they could not.
+    public var handlesUnreadable: String?
 
     public init(pid: Int32, ppid: Int32, state: Character, uid: UInt32, euid: UInt32, gid: UInt32? = nil,
                 egid: UInt32? = nil, groups: [UInt32] = [], capEff: UInt64 = 0, credentialsKnown: Bool = true,
                 statKnown: Bool = true, isNamespaceInit: Bool = false, comm: String,
                 exe: String? = nil, startTime: Double, cgroup: String? = nil,
-                ipcNamespace: UInt64? = nil, attachedSegments: [Int32] = []) {
+                ipcNamespace: UInt64? = nil, attachedSegments: [Int32] = [], posixHandles: [PosixHandle] = [],
+                handlesUnreadable: String? = nil) {
         self.pid = pid
         self.ppid = ppid
         self.state = state
@@ -56,6 +61,8 @@ public struct ProcessRecord: Sendable, Equatable {
         self.cgroup = cgroup
         self.ipcNamespace = ipcNamespace
         self.attachedSegments = attachedSegments
+        self.posixHandles = posixHandles
+        self.handlesUnreadable = handlesUnreadable
     }
 
     /// Zombie or dead: holds nothing.
@@ -75,6 +82,22 @@ public struct ProcessRecord: Sendable, Equatable {
 
     /// Whether one of its gids (real, effective, supplementary) is `gid`.
     public func inGroup(_ gid: UInt32) -> Bool { self.gid == gid || egid == gid || groups.contains(gid) }
+}
+
+/// One way a process holds a POSIX IPC object: an open descriptor or a mapping.
+public struct PosixHandle: Sendable, Equatable, Hashable {
+    /// The object's device and inode (from fstat of /proc/PID/fd/N, or the dev and inode fields of a maps line).
+    public var object: DeviceInode
+    /// The descriptor number, for an open descriptor.
+    public var fd: Int32?
+    /// The mapped address range ("7f12a000-7f12b000"), for a mapping.
+    public var mapping: String?
+
+    public init(object: DeviceInode, fd: Int32? = nil, mapping: String? = nil) {
+        self.object = object
+        self.fd = fd
+        self.mapping = mapping
+    }
 }
 
 /// Systemd unit names and cgroup paths.

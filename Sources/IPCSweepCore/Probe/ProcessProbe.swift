@@ -1,3 +1,6 @@
+import Dispatch
+import SystemPackage
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -140,18 +143,183 @@ public struct ProcessProbe: Sendable {
 
     /// Adds /proc/PID/maps SysV attachments for the given pids.
     public func addAttachments(to table: inout ProcessTable, for pids: [Int32]) {
+        addHandles(to: &table, sysvPids: Set(pids), posix: [])
+    }
+
+    /// One pass over the processes for everything their descriptors and mappings tell: /proc/PID/maps is read
+    /// once per process and yields both the SysV segments it maps (`/SYSV` lines, for `sysvPids`) and the POSIX
+    /// objects (`posix`, matched by device major:minor and inode); /proc/PID/fd is read only when `posix` is not
+    /// empty, each descriptor fstat'ed through its magic link (device and inode, never the link text).
+    /// Every live process is read for POSIX objects, whatever its IPC namespace: a file's device and inode name
+    /// it on the whole system. A process whose fd or maps cannot be read (permission) gets `handlesUnreadable`.
+    public func addHandles(to table: inout ProcessTable, sysvPids: Set<Int32>, posix: Set<DeviceInode>) {
+        guard !sysvPids.isEmpty || !posix.isEmpty else { return }
+        let devices = Set(posix.map(\.device))
+        let wanted = table.byPid.values.filter { sysvPids.contains($0.pid) || (!posix.isEmpty && !$0.isDeadOrZombie) }
+        // The reads are system calls on independent /proc entries: chunks of processes on several threads.
+        var read = [HandleRead?](repeating: nil, count: wanted.count)
+        let chunk = 128
+        let chunks = (wanted.count + chunk - 1) / chunk
+        read.withUnsafeMutableBufferPointer { out in
+            let out = UnsafeSendableBuffer(out)
+            let work: @Sendable (Int) -> Void = { c in
+                let reader = self.newReader()
+                for i in (c * chunk)..<min(wanted.count, (c + 1) * chunk) {
+                    let pid = wanted[i].pid
+                    out.buffer[i] = self.handles(of: pid, reader: reader, sysv: sysvPids.contains(pid),
+                                                 posix: posix.isEmpty ? nil : (posix, devices))
+                }
+            }
+            if chunks > 1 { DispatchQueue.concurrentPerform(iterations: chunks, execute: work) } else if chunks == 1 { work(0) }
+        }
         var records = table.byPid
-        let reader = newReader()
-        for pid in pids {
-            guard var r = records[pid] else { continue }
-            let dir = open("\(procRoot)/\(pid)", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            guard dir >= 0 else { continue }
-            defer { close(dir) }
-            guard let segments = reader.read(dir, "maps", { Self.parseMapsSysV($0) }) else { continue }
-            r.attachedSegments = segments
-            records[pid] = r
+        for case let r? in read {
+            guard var p = records[r.pid] else { continue }
+            if let segments = r.segments { p.attachedSegments = segments }
+            if r.posix {
+                p.posixHandles = r.handles
+                p.handlesUnreadable = r.problem
+            }
+            records[r.pid] = p
         }
         table = table.replacingProcesses(Array(records.values))
+    }
+
+    /// What one process's maps and fds say.
+    struct HandleRead: Sendable {
+        var pid: Int32
+        /// SysV shmids it maps (nil when maps were not read for SysV or could not be read).
+        var segments: [Int32]?
+        /// Whether POSIX handles were looked for.
+        var posix: Bool
+        var handles: [PosixHandle]
+        var problem: String?
+    }
+
+    /// /proc/PID/maps once (SysV `/SYSV` lines and POSIX device+inode matches), and /proc/PID/fd for POSIX.
+    func handles(of pid: Int32, reader: ProcFileReader, sysv: Bool,
+                 posix: (objects: Set<DeviceInode>, devices: Set<UInt64>)?) -> HandleRead? {
+        let dir = open("\(procRoot)/\(pid)", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard dir >= 0 else { return nil }
+        defer { close(dir) }
+        var handles: [PosixHandle] = []
+        let maps = reader.read(dir, "maps") { b -> [Int32] in
+            if let posix { Self.parseMapsPosix(b, devices: posix.devices, objects: posix.objects, into: &handles) }
+            return sysv ? Self.parseMapsSysV(b) : []
+        }
+        var problem: String?
+        if maps == nil && errno != ENOENT && errno != ESRCH {
+            problem = "/proc/\(pid)/maps: \(Errno(rawValue: errno))"
+        }
+        if let posix {
+            switch Self.openDescriptors(dir: dir, matching: posix.objects, devices: posix.devices) {
+            case .success(let fds): handles += fds
+            case .failure(let e) where e == .noSuchFileOrDirectory || e == .noSuchProcess: break
+            case .failure(let e): problem = (problem.map { $0 + "; " } ?? "") + "/proc/\(pid)/fd: \(e)"
+            }
+        }
+        return HandleRead(pid: pid, segments: sysv ? maps : nil, posix: posix != nil, handles: handles, problem: problem)
+    }
+
+    /// fstatat(fd-dir, N, 0) for every entry of /proc/PID/fd: the descriptors that are one of `objects`.
+    static func openDescriptors(dir: Int32, matching objects: Set<DeviceInode>, devices: Set<UInt64>)
+        -> Result<[PosixHandle], Errno> {
+        let fdDir = openat(dir, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fdDir >= 0 else { return .failure(Errno(rawValue: errno)) }
+        guard let d = fdopendir(fdDir) else {
+            let e = Errno(rawValue: errno)
+            close(fdDir)
+            return .failure(e)
+        }
+        defer { closedir(d) }
+        var out: [PosixHandle] = []
+        var st = stat()
+        while let entry = readdir(d) {
+            let n = withUnsafeBytes(of: entry.pointee.d_name) { raw -> Int32? in
+                var v: Int32 = 0
+                var any = false
+                for c in raw {
+                    if c == 0 { break }
+                    guard c >= 48 && c <= 57 else { return nil }
+                    v = v &* 10 &+ Int32(c - 48)
+                    any = true
+                }
+                return any ? v : nil
+            }
+            guard let fd = n else { continue }
+            // Follows the magic link to the open file itself (its device and inode), whatever its path reads.
+            guard withUnsafeBytes(of: entry.pointee.d_name, { raw in
+                fstatat(fdDir, raw.baseAddress!.assumingMemoryBound(to: CChar.self), &st, 0)
+            }) == 0 else { continue }
+            let dev = UInt64(st.st_dev)
+            guard devices.contains(dev) else { continue }
+            let id = DeviceInode(device: dev, inode: UInt64(st.st_ino))
+            if objects.contains(id) { out.append(PosixHandle(object: id, fd: fd)) }
+        }
+        return .success(out)
+    }
+
+    /// /proc/PID/maps lines "start-end perms offset MAJ:MIN inode path" whose device and inode are one of `objects`.
+    public static func parseMapsPosix(_ bytes: [UInt8], objects: Set<DeviceInode>) -> [PosixHandle] {
+        var out: [PosixHandle] = []
+        bytes.withUnsafeBufferPointer { parseMapsPosix($0, devices: Set(objects.map(\.device)), objects: objects, into: &out) }
+        return out
+    }
+
+    static func parseMapsPosix(_ b: UnsafeBufferPointer<UInt8>, devices: Set<UInt64>, objects: Set<DeviceInode>,
+                               into out: inout [PosixHandle]) {
+        func hex(_ c: UInt8) -> UInt64? {
+            switch c {
+            case 48...57: return UInt64(c - 48)
+            case 97...102: return UInt64(c - 87)
+            case 65...70: return UInt64(c - 55)
+            default: return nil
+            }
+        }
+        var lineStart = 0
+        while lineStart < b.count {
+            var end = lineStart
+            while end < b.count && b[end] != 10 { end += 1 }
+            defer { lineStart = end + 1 }
+            // Fields 0..4 separated by single spaces: range perms offset dev inode.
+            var fieldStart = [Int](repeating: 0, count: 6)
+            var field = 0
+            var i = lineStart
+            fieldStart[0] = i
+            while i < end && field < 5 {
+                if b[i] == 32 {
+                    field += 1
+                    while i + 1 < end && b[i + 1] == 32 { i += 1 }
+                    fieldStart[field] = i + 1
+                }
+                i += 1
+            }
+            guard field == 5 else { continue }
+            // dev "fd:01"
+            var major: UInt64 = 0, minor: UInt64 = 0
+            var j = fieldStart[3]
+            var ok = true
+            var sawColon = false
+            while j < fieldStart[4] - 1 {
+                let c = b[j]
+                if c == UInt8(ascii: ":") { sawColon = true } else if let h = hex(c) {
+                    if sawColon { minor = minor << 4 | h } else { major = major << 4 | h }
+                } else { ok = false; break }
+                j += 1
+            }
+            guard ok, sawColon else { continue }
+            var inode: UInt64 = 0
+            j = fieldStart[4]
+            while j < end && b[j] >= 48 && b[j] <= 57 {
+                inode = inode &* 10 &+ UInt64(b[j] - 48)
+                j += 1
+            }
+            guard inode != 0 else { continue }
+            let id = DeviceInode(major: major, minor: minor, inode: inode)
+            guard devices.contains(id.device), objects.contains(id) else { continue }
+            let range = String(decoding: UnsafeBufferPointer(rebasing: b[lineStart..<(fieldStart[1] - 1)]), as: UTF8.self)
+            out.append(PosixHandle(object: id, mapping: range))
+        }
     }
 
     /// Resolves pids that are not in the table but are threads (/proc/TID/status `Tgid:`) to their thread group.

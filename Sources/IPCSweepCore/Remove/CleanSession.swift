@@ -1,12 +1,16 @@
 /// What `clean` was asked for: the options, already parsed.
 public struct CleanRequest: Sendable {
     public var filter: ObjectFilter
+    /// The POSIX objects to clean (no kinds: none).
+    public var posixFilter: PosixFilter
     public var policy: CleanPolicy
     /// Ask before removing (no `--yes`, not a dry run).
     public var confirm: Bool
 
-    public init(filter: ObjectFilter = ObjectFilter(), policy: CleanPolicy = CleanPolicy(), confirm: Bool = false) {
+    public init(filter: ObjectFilter = ObjectFilter(), posixFilter: PosixFilter = PosixFilter(kinds: []),
+                policy: CleanPolicy = CleanPolicy(), confirm: Bool = false) {
         self.filter = filter
+        self.posixFilter = posixFilter
         self.policy = policy
         self.confirm = confirm
     }
@@ -26,18 +30,25 @@ public struct CleanEnvironment {
     public var lock: () throws -> (path: String, release: () -> Void)
     /// Installs the SIGINT/SIGTERM recorder.
     public var installSignals: () -> Void
-    /// Shows the objects that will go and asks; throws when the answer is not yes (or there is no terminal).
-    public var confirm: ([PlanEntry]) throws -> Void
+    /// Shows the objects that will go (System V, POSIX) and asks; throws when the answer is not yes (or there is
+    /// no terminal).
+    public var confirm: ([PlanEntry], [PosixPlanEntry]) throws -> Void
     /// Makes the remover of the pass.
     public var remover: (CleanPolicy) -> Remover
+    /// Classifies the POSIX objects of a reading.
+    public var classifyPosix: (Inspector.Reading) -> [PosixClassification]
+    /// Makes the POSIX remover of the pass (run after the System V one: fstatat re-check, holders re-read, unlinkat).
+    public var posixRemover: (CleanPolicy) -> PosixRemover
 
     public init(read: @escaping (Bool) throws -> Inspector.Reading,
                 classify: @escaping (Inspector.Reading) -> [Classification],
                 decider: @escaping (Inspector.Reading) -> CleanDecision,
                 prepareSaveDirectory: @escaping (String) throws -> Void,
                 lock: @escaping () throws -> (path: String, release: () -> Void),
-                installSignals: @escaping () -> Void, confirm: @escaping ([PlanEntry]) throws -> Void,
-                remover: @escaping (CleanPolicy) -> Remover) {
+                installSignals: @escaping () -> Void, confirm: @escaping ([PlanEntry], [PosixPlanEntry]) throws -> Void,
+                remover: @escaping (CleanPolicy) -> Remover,
+                classifyPosix: @escaping (Inspector.Reading) -> [PosixClassification] = { _ in [] },
+                posixRemover: @escaping (CleanPolicy) -> PosixRemover = { PosixRemover(policy: $0) }) {
         self.read = read
         self.classify = classify
         self.decider = decider
@@ -46,6 +57,8 @@ public struct CleanEnvironment {
         self.installSignals = installSignals
         self.confirm = confirm
         self.remover = remover
+        self.classifyPosix = classifyPosix
+        self.posixRemover = posixRemover
     }
 }
 
@@ -99,12 +112,16 @@ public struct CleanSession {
             let reading = try env.read(true)
             let matched = env.classify(reading).filter { filter.matches($0, now: reading.now) }
             let plan = CleanPlanner(policy: policy).plan(matched)
-            guard plan.contains(where: \.goesAhead) else {
+            let posixRemover = env.posixRemover(policy)
+            let posixPlan = posixRemover.plan(posixMatches(reading))
+            guard plan.contains(where: \.goesAhead) || posixPlan.contains(where: \.goesAhead) else {
+                // Nothing goes ahead: the POSIX pass only reports the entries that are not eligible.
                 return CleanSessionResult(run: CleanRun(results: Remover.results(of: plan, pass: CleanRun(results: [], interruption: nil, dryRun: policy.dryRun)),
-                                                        interruption: nil, dryRun: policy.dryRun),
+                                                        interruption: nil, dryRun: policy.dryRun,
+                                                        posixResults: posixRemover.run(posixPlan).results),
                                           lockPath: nil, reading: reading)
             }
-            try env.confirm(plan)
+            try env.confirm(plan, posixPlan)
             env.installSignals()
             let lock = try env.lock()
             defer { lock.release() }
@@ -114,8 +131,10 @@ public struct CleanSession {
                                                changes: decide.changesSincePlan) { fresh in
                 confirmed.contains(fresh.ref) ? decide.classify(fresh) : nil
             }
+            let posixPass = posixRemover.run(posixPlan, interruption: pass.interruption)
             return CleanSessionResult(run: CleanRun(results: Remover.results(of: plan, pass: pass),
-                                                    interruption: pass.interruption, dryRun: policy.dryRun),
+                                                    interruption: posixPass.interruption, dryRun: policy.dryRun,
+                                                    posixResults: posixPass.results),
                                       lockPath: lock.path, reading: reading)
         }
 
@@ -126,10 +145,22 @@ public struct CleanSession {
         let candidates = reading.snapshot.objects.filter { filter.matches($0, now: reading.now) }
         let decide = env.decider(reading)
         let verdicts = filter.verdicts
-        let run = env.remover(policy).run(candidates, changes: decide.changesSincePlan) { fresh in
+        let posixRemover = env.posixRemover(policy)
+        let posixPlan = posixRemover.plan(posixMatches(reading))
+        var run = env.remover(policy).run(candidates, changes: decide.changesSincePlan) { fresh in
             let c = decide.classify(fresh)
             return verdicts.isEmpty || verdicts.contains(c.verdict) ? c : nil
         }
+        // POSIX objects after the System V ones, each re-checked by the POSIX remover before its unlinkat.
+        let posixPass = posixRemover.run(posixPlan, interruption: run.interruption)
+        run.posixResults = posixPass.results
+        run.interruption = posixPass.interruption
         return CleanSessionResult(run: run, lockPath: lock?.path, reading: reading)
+    }
+
+    /// The POSIX objects of a reading that the request's POSIX filter selects, classified.
+    private func posixMatches(_ reading: Inspector.Reading) -> [PosixClassification] {
+        guard !request.posixFilter.kinds.isEmpty else { return [] }
+        return environment.classifyPosix(reading).filter { request.posixFilter.matches($0, now: reading.now) }
     }
 }

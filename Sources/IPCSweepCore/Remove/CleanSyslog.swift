@@ -33,8 +33,20 @@ public final class CleanSyslog {
         return "\(what) \(o.kind.noun) id \(o.id) key \(IPCTextFormat.hexKey(p.key)) owner \(users.displayUser(p.uid)) (uid \(p.uid)) creator \(users.displayUser(p.cuid)) (uid \(p.cuid)) perms \(IPCTextFormat.octal(p.permissionBits))\(IPCTextFormat.status(p.mode).isEmpty ? "" : " status \(IPCTextFormat.status(p.mode))") verdict \(r.classification.verdict.rawValue): \(r.reason); evidence: \(r.classification.reasons.joined(separator: "; "))"
     }
 
+    /// The message for one POSIX result: what happened, path, inode, owner, mode, verdict and reasons. Pure.
+    public static func message(_ r: PosixCleanResult, users: UserDirectory) -> String {
+        let o = r.classification.object
+        let what = r.outcome == .removed ? "removed" : "failed to remove"
+        return "\(what) \(o.kind.noun) \(PosixRender.escaped(o.path)) inode \(o.identity.inode) size \(o.size) owner \(users.displayUser(o.uid)) (uid \(o.uid)) group \(o.gid) mode \(IPCTextFormat.octal(o.mode)) verdict \(r.classification.verdict.rawValue): \(r.reason); evidence: \(r.classification.reasons.map(PosixRender.escaped).joined(separator: "; "))"
+    }
+
     /// syslog(3) (through vsyslog with "%s"): LOG_NOTICE for removals, LOG_ERR for failures.
     public func log(_ r: CleanResult) {
+        note(Self.message(r, users: users), error: r.outcome != .removed)
+    }
+
+    /// The same for a POSIX object.
+    public func log(_ r: PosixCleanResult) {
         note(Self.message(r, users: users), error: r.outcome != .removed)
     }
 

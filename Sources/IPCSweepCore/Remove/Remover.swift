@@ -35,12 +35,24 @@ public struct CleanRun: Sendable, Equatable {
     /// The signal that stopped the run, if one did.
     public var interruption: PendingSignal?
     public var dryRun: Bool
+    /// The POSIX objects' results, after the System V ones.
+    public var posixResults: [PosixCleanResult]
 
-    public init(results: [CleanResult], interruption: PendingSignal?, dryRun: Bool) {
+    public init(results: [CleanResult], interruption: PendingSignal?, dryRun: Bool, posixResults: [PosixCleanResult] = []) {
         self.results = results
         self.interruption = interruption
         self.dryRun = dryRun
+        self.posixResults = posixResults
     }
+
+    /// The facts the counts need, for every result of both families.
+    private var facts: [(outcome: CleanOutcome, alreadyGone: Bool, changed: Bool, planned: Bool, reason: String, problem: Bool)] {
+        results.map { ($0.outcome, $0.alreadyGone, !$0.changes.isEmpty, $0.planned, $0.reason, $0.isProblem) }
+            + posixResults.map { ($0.outcome, $0.alreadyGone, !$0.changes.isEmpty, $0.planned, $0.reason, $0.isProblem) }
+    }
+
+    /// Results of both families.
+    public var count: Int { results.count + posixResults.count }
 
     /// Counts for the summary.
     public struct Counts: Sendable, Equatable {
@@ -58,7 +70,7 @@ public struct CleanRun: Sendable, Equatable {
     /// Outcomes counted for the summary line and the JSON `summary`.
     public var counts: Counts {
         var c = Counts()
-        for r in results {
+        for r in facts {
             switch r.outcome {
             case .removed: c.removed += 1
             case .planned: c.planned += 1
@@ -66,7 +78,7 @@ public struct CleanRun: Sendable, Equatable {
             case .failed: c.failed += 1
             }
             if r.alreadyGone { c.alreadyGone += 1 }
-            if !r.changes.isEmpty { c.changed += 1 }
+            if r.changed { c.changed += 1 }
             if !r.planned { c.notEligible += 1 }
             if r.reason.hasPrefix(Remover.notAttemptedPrefix) { c.notAttempted += 1 }
         }
@@ -74,13 +86,13 @@ public struct CleanRun: Sendable, Equatable {
     }
 
     /// Whether any object was planned for removal (eligible), whatever became of it.
-    public var hadWork: Bool { results.contains { $0.planned } }
+    public var hadWork: Bool { results.contains { $0.planned } || posixResults.contains { $0.planned } }
 
     /// The exit status the spec defines: 128+signo after a signal; 4 when anything planned was skipped
     /// (other than "already gone") or failed; 0 otherwise (including nothing to do).
     public var exitStatus: Int32 {
         if let s = interruption { return 128 + s.signo }
-        return results.contains { $0.isProblem } ? 4 : 0
+        return facts.contains { $0.problem } ? 4 : 0
     }
 }
 

@@ -13,12 +13,14 @@ public enum CleanFields {
         defaultColumns: ["type", "id", "key", "owner", "verdict", "outcome", "reason"],
         kindOf: { $0.classification.object.kind })
 
-    static func outcomeColor(_ r: CleanResult) -> String? {
-        switch r.outcome {
+    static func outcomeColor(_ r: CleanResult) -> String? { outcomeColor(r.outcome, problem: r.isProblem) }
+
+    static func outcomeColor(_ outcome: CleanOutcome, problem: Bool) -> String? {
+        switch outcome {
         case .removed: return "32"
         case .planned: return "36"
         case .failed: return "31;1"
-        case .skipped: return r.isProblem ? "33" : nil
+        case .skipped: return problem ? "33" : nil
         }
     }
 
@@ -71,16 +73,19 @@ public struct CleanDocument {
     public var run: CleanRun
     /// The results listed (`--quiet` lists only planned objects; the summary still counts the whole run).
     public var shown: [CleanResult]
+    /// The POSIX results listed, after the System V ones.
+    public var shownPosix: [PosixCleanResult]
     public var users: UserDirectory
     public var scope: String?
     public var warnings: [String]
     public var lockPath: String?
     public var fields: FieldTable<CleanResult>.JSONSelection
 
-    public init(run: CleanRun, shown: [CleanResult]? = nil, users: UserDirectory, scope: String?, warnings: [String],
+    public init(run: CleanRun, shown: [CleanResult]? = nil, shownPosix: [PosixCleanResult]? = nil, users: UserDirectory, scope: String?, warnings: [String],
                 lockPath: String?, fields: FieldTable<CleanResult>.JSONSelection = .documented) {
         self.run = run
         self.shown = shown ?? run.results
+        self.shownPosix = shownPosix ?? run.posixResults
         self.users = users
         self.scope = scope
         self.warnings = warnings
@@ -126,6 +131,11 @@ public struct CleanDocument {
             objectWriter.write(r, to: &w, context: ctx)
             w.flushIfNeeded()
         }
+        for r in shownPosix {
+            w.element()
+            w.value(CleanReport.posixJSON(r, users: users))
+            w.flushIfNeeded()
+        }
         w.endArray()
         w.key("schemaVersion")
         w.int(jsonSchemaVersion)
@@ -140,13 +150,13 @@ public struct CleanDocument {
         w.key("failed")
         w.int(n.failed)
         w.key("matched")
-        w.int(run.results.count)
+        w.int(run.count)
         w.key("notAttempted")
         w.int(n.notAttempted)
         w.key("notEligible")
         w.int(n.notEligible)
         w.key("planned")
-        w.int(run.results.count - n.notEligible)
+        w.int(run.count - n.notEligible)
         w.key("removed")
         w.int(n.removed)
         w.key("skipped")

@@ -26,6 +26,22 @@ extension Evidence {
             body("unit", optional(h.unit))
         case .attachedInvisibly(let n):
             body("count", int(n)); body("kind", kind)
+        case .openDescriptor(let h, let fds):
+            body("command", .string(h.command)); body("count", int(fds.count))
+            body("detail", .string(fds.map { "fd \($0)" }.joined(separator: ", "))); body("kind", kind)
+            body("pid", int(h.pid)); body("uid", int(h.uid)); body("unit", optional(h.unit))
+        case .mapped(let h, let n):
+            body("command", .string(h.command)); body("count", int(n)); body("kind", kind); body("pid", int(h.pid))
+            body("uid", int(h.uid)); body("unit", optional(h.unit))
+        case .queueNotification(let h):
+            body("command", .string(h.command)); body("kind", kind); body("pid", int(h.pid)); body("uid", int(h.uid))
+            body("unit", optional(h.unit))
+        case .handlesUnreadable(let pid, let command, let detail):
+            body("command", .string(command)); body("detail", .string(detail)); body("kind", kind); body("pid", int(pid))
+        case .queueStateUnreadable, .noDescriptorOrMapping:
+            body("kind", kind)
+        case .notificationPidGone(let pid):
+            body("kind", kind); body("pid", int(pid))
         case .markedForRemoval:
             body("kind", kind)
         case .waiters(let n, let w):

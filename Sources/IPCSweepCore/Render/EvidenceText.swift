@@ -73,6 +73,20 @@ public final class EvidenceText: @unchecked Sendable {
             return "attached by pid \(h.pid) (\(who(h)))"
         case .attachedInvisibly(let n):
             return "attached \(plural(n, "time")) (nattch) by processes not visible here"
+        case .openDescriptor(let h, let fds):
+            return "open by pid \(h.pid) (\(who(h))) as descriptor\(fds.count == 1 ? "" : "s") \(fds.map(String.init).joined(separator: ", "))"
+        case .mapped(let h, let n):
+            return "mapped by pid \(h.pid) (\(who(h))) (\(plural(n, "mapping")))"
+        case .queueNotification(let h):
+            return "pid \(h.pid) (\(who(h))) is registered for its notification (mq_notify, NOTIFY_PID)"
+        case .handlesUnreadable(let pid, let command, let detail):
+            return "the descriptors and mappings of pid \(pid) (\(command)), which could reach it, could not be read (\(detail)): run as root"
+        case .queueStateUnreadable:
+            return "its state (QSIZE, NOTIFY_PID, depth) could not be read: run as root"
+        case .noDescriptorOrMapping:
+            return "no process has it open or mapped (/proc/PID/fd and /proc/PID/maps, by device and inode)"
+        case .notificationPidGone(let pid):
+            return "the process registered for its notification (NOTIFY_PID \(pid)) is gone"
         case .markedForRemoval:
             return "marked for removal while attached (SHM_DEST): the kernel frees it at the last detach"
         case .waiters(let n, let w):

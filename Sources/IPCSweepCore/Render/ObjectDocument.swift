@@ -10,11 +10,14 @@ public struct ObjectDocument {
     public var scope: ResolvedScope?
     public var warnings: [String]
     public var source: String
+    /// POSIX objects, after the System V ones in `objects` (`PosixRender.json`).
+    public var posix: [PosixClassification]
     /// The fields of each object (every documented one by default).
     public var fields: FieldTable<Classification>.JSONSelection
 
     public init(objects: [Classification], users: UserDirectory, scope: ResolvedScope?, warnings: [String], source: String,
-                fields: FieldTable<Classification>.JSONSelection = .documented) {
+                posix: [PosixClassification] = [], fields: FieldTable<Classification>.JSONSelection = .documented) {
+        self.posix = posix
         self.objects = objects
         self.users = users
         self.scope = scope
@@ -37,6 +40,11 @@ public struct ObjectDocument {
         for c in objects {
             w.element()
             objectWriter.write(c, to: &w, context: ctx)
+            w.flushIfNeeded()
+        }
+        for c in posix {
+            w.element()
+            w.value(PosixRender.json(c, users: users))
             w.flushIfNeeded()
         }
         w.endArray()

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# POSIX IPC benchmark (issue 12): `ipcsweep list` over 10,000 POSIX objects with 2,000 live processes,
+# next to `ls -l` of the same directories (lsipc 2.38 on Debian 12 has no POSIX support).
+#
+#   Tests/bench/posix-bench.sh
+#
+# Runs in fresh private IPC + PID + mount namespaces with a private tmpfs on /dev/shm and a private mqueue
+# mount (/run/mqueue; the host's are never touched). Inside it creates
+#   - PROCS (2000) live processes of UIDS (50) uids, 100 of which hold one object each (a descriptor, a
+#     mapping, or a sem_open'ed semaphore),
+#   - OBJECTS (10000) POSIX objects owned by 2 × UIDS uids: 94 % shared memory files (4 KiB), 4 % named
+#     semaphores (sem.NAME), 2 % message queues,
+# and times, as the median of RUNS (7) runs after one warm-up (wall clock, output to /dev/null):
+#   ls -l /dev/shm /run/mqueue, ipcsweep list --type posix (table), ipcsweep list --format json --type posix,
+#   ipcsweep list --format json (System V and POSIX), and ipcsweep list --type sysv (no System V objects here:
+#   the cost of reading 2,000 processes, which every list pays).
+# Environment: RUNS, PROCS, UIDS, OBJECTS, BIN (directory with a release ipcsweep; default .build/release).
+set -euo pipefail
+RUNS=${RUNS:-7}
+PROCS=${PROCS:-2000}
+UIDS=${UIDS:-50}
+OBJECTS=${OBJECTS:-10000}
+BASE_UID=20000
+here=$(cd "$(dirname "$0")" && pwd)
+BIN=${BIN:-$here/../../.build/release}
+PROFILE=${PROFILE:-}
+PROFILE_ARGS=${PROFILE_ARGS:-}
+
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+
+if [ "${1:-}" = --inner ]; then
+    mount -t tmpfs -o mode=1777,size=512m bench-shm /dev/shm
+    mount -t tmpfs -o mode=755 bench-run /run
+    mkdir -p /run/mqueue && mount -t mqueue none /run/mqueue
+    echo 1024 >/proc/sys/fs/mqueue/queues_max
+    pids=()
+    trap 'kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true' EXIT
+    # Objects: created by root, then given to their owners (one Python process: fast).
+    /usr/bin/python3 - "$OBJECTS" "$BASE_UID" "$UIDS" <<'PY'
+import ctypes, os, sys
+n, base, uids = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+libc = ctypes.CDLL(None, use_errno=True)
+# Small queues (1 message of 64 bytes): RLIMIT_MSGQUEUE (800 KiB) binds root too.
+attr = (ctypes.c_long * 8)(0, 1, 64, 0)
+for i in range(n):
+    uid = base + i % (2 * uids)
+    if i % 50 == 0:
+        q = libc.mq_open(f"/bench_q{i}".encode(), os.O_CREAT | os.O_RDWR, 0o600, attr)
+        if q < 0: raise OSError(ctypes.get_errno(), "mq_open")
+        os.close(q); os.chown(f"/run/mqueue/bench_q{i}", uid, uid)
+        continue
+    name = f"/dev/shm/sem.bench_{i}" if i % 25 == 1 else f"/dev/shm/torch_{i}"
+    fd = os.open(name, os.O_CREAT | os.O_RDWR, 0o600)
+    os.ftruncate(fd, 32 if "sem." in name else 4096)
+    os.write(fd, b"x")
+    os.fchown(fd, uid, uid); os.close(fd)
+PY
+    sleep 3.5
+    # Processes: every uid; the first 100 hold one shared memory file each (50 by descriptor, 50 by mapping).
+    per_uid=$((PROCS / UIDS))
+    held=0
+    for ((u = 0; u < UIDS; u++)); do
+        uid=$((BASE_UID + u))
+        for ((k = 0; k < per_uid; k++)); do
+            if [ $held -lt 100 ]; then
+                f=$(ls /dev/shm | grep '^torch_' | sed -n "$((held * 7 + 3))p")
+                if [ $((held % 2)) = 0 ]; then
+                    setpriv --reuid=0 sh -c "exec 5</dev/shm/$f; exec sleep 100000" & pids+=($!)
+                else
+                    /usr/bin/python3 -c "import mmap,os,time; fd=os.open('/dev/shm/$f', os.O_RDONLY); m=mmap.mmap(fd, 4096, prot=mmap.PROT_READ); os.close(fd); time.sleep(100000)" & pids+=($!)
+                fi
+                held=$((held + 1))
+            else
+                setpriv --reuid=$uid --regid=$uid --clear-groups sleep 100000 & pids+=($!)
+            fi
+        done
+    done
+    sleep 2
+    nproc=$(ls -d /proc/[0-9]* | wc -l)
+    nshm=$(ls /dev/shm | wc -l); nmq=$(ls /run/mqueue | wc -l)
+    verdicts=$("$BIN/ipcsweep" list --format json --type posix | python3 -c 'import json,sys,collections; print(dict(collections.Counter(o["verdict"] for o in json.load(sys.stdin)["objects"])))')
+    echo "state: $nshm files in /dev/shm, $nmq queues, $nproc processes; POSIX verdicts: $verdicts"
+    if [ -n "${PROFILE:-}" ]; then  # PROFILE=FILE: perf record one `list` instead of measuring
+        perf record -g -o "$PROFILE" "$BIN/ipcsweep" list ${PROFILE_ARGS:---type posix} >/dev/null 2>&1
+        exit 0
+    fi
+    declare -A T
+    names=(ls list-table list-json list-all-json sysv)
+    for ((r = 0; r <= RUNS; r++)); do
+        for n in "${names[@]}"; do
+            t0=${EPOCHREALTIME/./}
+            case $n in
+            ls) ls -l /dev/shm /run/mqueue ;;
+            list-table) "$BIN/ipcsweep" list --type posix ;;
+            list-json) "$BIN/ipcsweep" list --format json --type posix ;;
+            list-all-json) "$BIN/ipcsweep" list --format json ;;
+            sysv) "$BIN/ipcsweep" list --type sysv ;;
+            esac >/dev/null
+            t1=${EPOCHREALTIME/./}
+            [ $r -gt 0 ] && T[$n]="${T[$n]:-} $(( (t1 - t0) ))"
+        done
+    done
+    for n in "${names[@]}"; do
+        # shellcheck disable=SC2086
+        printf '%-58s %8.1f ms\n' "$(case $n in ls) echo 'ls -l /dev/shm /run/mqueue';; list-table) echo 'ipcsweep list --type posix';; list-json) echo 'ipcsweep list --format json --type posix';; list-all-json) echo 'ipcsweep list --format json (all kinds)';; sysv) echo 'ipcsweep list --type sysv (no objects: the process table)';; esac)" \
+            "$(median ${T[$n]} | awk '{print $1 / 1000}')"
+    done
+    rss=$( { /usr/bin/time -v "$BIN/ipcsweep" list --format json --type posix >/dev/null; } 2>&1 | awk '/Maximum resident/ {print $6}')
+    echo "peak RSS of ipcsweep list --format json --type posix: $((rss / 1024)) MiB"
+    exit 0
+fi
+
+[ "$(id -u)" = 0 ] || { echo "posix-bench: needs root" >&2; exit 1; }
+[ -x "$BIN/ipcsweep" ] || { echo "posix-bench: no $BIN/ipcsweep; build with swift build -c release" >&2; exit 1; }
+BIN=$(cd "$BIN" && pwd)
+export RUNS PROCS UIDS OBJECTS BIN PROFILE PROFILE_ARGS
+unshare --ipc --pid --fork --mount-proc --mount --propagation private bash "$0" --inner
