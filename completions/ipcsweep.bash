@@ -186,9 +186,9 @@ _ipcsweep() {
 
 _ipcsweep_list() {
     repeating_flags=()
-    non_repeating_flags=(--exclusive --pretty --no-headings --version -h --help)
+    non_repeating_flags=(--exclusive --all-namespaces --pretty --no-headings --version -h --help)
     repeating_options=(--type --name --user --key --id --verdict --unit --cgroup --pidfile --exe)
-    non_repeating_options=(--proc --source --idle-for --inherit-window --format -o --columns --color)
+    non_repeating_options=(--proc --source --idle-for --inherit-window --namespace --format -o --columns --color)
     __ipcsweep_offer_flags_options 0
 
     # Offer option value completions
@@ -240,6 +240,10 @@ _ipcsweep_list() {
     '--inherit-window')
         return
         ;;
+    '--namespace')
+        __ipcsweep_add_completions -f
+        return
+        ;;
     '--format')
         __ipcsweep_add_completions -W 'table'$'\n''json'$'\n''csv'
         return
@@ -258,7 +262,7 @@ _ipcsweep_show() {
     repeating_flags=()
     non_repeating_flags=(--exclusive --pretty --no-headings --version -h --help)
     repeating_options=(--type --unit --cgroup --pidfile --exe)
-    non_repeating_options=(--proc --source --inherit-window --format -o --columns --color)
+    non_repeating_options=(--proc --source --inherit-window --namespace --format -o --columns --color)
     __ipcsweep_offer_flags_options -1
 
     # Offer option value completions
@@ -291,6 +295,10 @@ _ipcsweep_show() {
     '--inherit-window')
         return
         ;;
+    '--namespace')
+        __ipcsweep_add_completions -f
+        return
+        ;;
     '--format')
         __ipcsweep_add_completions -W 'table'$'\n''json'$'\n''csv'
         return
@@ -307,9 +315,9 @@ _ipcsweep_show() {
 
 _ipcsweep_orphans() {
     repeating_flags=()
-    non_repeating_flags=(--exclusive --pretty --no-headings --version -h --help)
+    non_repeating_flags=(--exclusive --all-namespaces --pretty --no-headings --version -h --help)
     repeating_options=(--type --name --user --key --id --verdict --unit --cgroup --pidfile --exe)
-    non_repeating_options=(--proc --source --idle-for --inherit-window --format -o --columns --color)
+    non_repeating_options=(--proc --source --idle-for --inherit-window --namespace --format -o --columns --color)
     __ipcsweep_offer_flags_options 0
 
     # Offer option value completions
@@ -359,6 +367,10 @@ _ipcsweep_orphans() {
         return
         ;;
     '--inherit-window')
+        return
+        ;;
+    '--namespace')
+        __ipcsweep_add_completions -f
         return
         ;;
     '--format')
@@ -379,7 +391,7 @@ _ipcsweep_clean() {
     repeating_flags=()
     non_repeating_flags=(--exclusive --pretty --no-headings --dry-run -y --yes --include-suspect --discard-messages -q --quiet --version -h --help)
     repeating_options=(--type --name --user --key --id --verdict --unit --cgroup --pidfile --exe)
-    non_repeating_options=(--proc --source --idle-for --inherit-window --format -o --columns --color --save-to --lock-file --lock-wait)
+    non_repeating_options=(--proc --source --idle-for --inherit-window --namespace --format -o --columns --color --save-to --lock-file --lock-wait)
     __ipcsweep_offer_flags_options 0
 
     # Offer option value completions
@@ -429,6 +441,10 @@ _ipcsweep_clean() {
         return
         ;;
     '--inherit-window')
+        return
+        ;;
+    '--namespace')
+        __ipcsweep_add_completions -f
         return
         ;;
     '--format')
@@ -458,9 +474,9 @@ _ipcsweep_clean() {
 
 _ipcsweep_audit() {
     repeating_flags=()
-    non_repeating_flags=(--exclusive --quiet-if-clean --pretty --no-posix --version -h --help)
+    non_repeating_flags=(--exclusive --all-namespaces --quiet-if-clean --pretty --no-posix --version -h --help)
     repeating_options=(--type --name --user --key --id --verdict --unit --cgroup --pidfile --exe --fail-on)
-    non_repeating_options=(--proc --source --idle-for --inherit-window --format --output --state --warn-at --critical-at --shm-root --mqueue-root)
+    non_repeating_options=(--proc --source --idle-for --inherit-window --namespace --logind-conf --login-defs --format --output --state --warn-at --critical-at --shm-root --mqueue-root)
     __ipcsweep_offer_flags_options 0
 
     # Offer option value completions
@@ -512,6 +528,18 @@ _ipcsweep_audit() {
     '--inherit-window')
         return
         ;;
+    '--namespace')
+        __ipcsweep_add_completions -f
+        return
+        ;;
+    '--logind-conf')
+        __ipcsweep_add_completions -f
+        return
+        ;;
+    '--login-defs')
+        __ipcsweep_add_completions -f
+        return
+        ;;
     '--format')
         __ipcsweep_add_completions -W 'text'$'\n''json'$'\n''prometheus'
         return
@@ -525,7 +553,7 @@ _ipcsweep_audit() {
         return
         ;;
     '--fail-on')
-        __ipcsweep_add_completions -W 'orphaned'$'\n''suspect'$'\n''limits'$'\n''insecure'
+        __ipcsweep_add_completions -W 'orphaned'$'\n''suspect'$'\n''limits'$'\n''insecure'$'\n''removeipc'
         return
         ;;
     '--warn-at')

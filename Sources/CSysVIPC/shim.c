@@ -2,6 +2,9 @@
 #include "CSysVIPC.h"
 
 #include <errno.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <linux/nsfs.h>
 #include <mqueue.h>
 #include <time.h>
 #include <signal.h>
@@ -222,6 +225,12 @@ int cipc_limits(cipc_limits_t *out) {
     }
     return ok ? 0 : -1;
 }
+
+int cipc_enter_ipc_namespace(int fd) { return setns(fd, CLONE_NEWIPC); }
+
+int cipc_namespace_type(int fd) { return ioctl(fd, NS_GET_NSTYPE); }
+
+int cipc_clone_newipc(void) { return CLONE_NEWIPC; }
 
 static volatile sig_atomic_t pending_signo = 0;
 static volatile sig_atomic_t pending_pid = 0;

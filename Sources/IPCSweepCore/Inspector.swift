@@ -21,11 +21,14 @@ public struct InspectionOptions: Sendable {
     public var posixKinds: Set<PosixIPCKind>
     /// Where the POSIX objects are read from (its roots are parameters: another mount namespace can be given).
     public var posixScanner: PosixIPCScanner
+    /// Another IPC namespace to inspect (`--namespace`); nil: the tool's own. Its POSIX objects are not read.
+    public var namespace: IPCNamespaceThread?
 
     public init(procRoot: String = "/proc", source: IPCSource = .auto, kinds: Set<IPCKind> = Set(IPCKind.allCases),
                 scope: ScopeSpec = ScopeSpec(), inheritWindow: Double = Classifier.defaultInheritWindow,
                 semaphoreDetail: Bool = true,
-                posixKinds: Set<PosixIPCKind> = [], posixScanner: PosixIPCScanner = PosixIPCScanner()) {
+                posixKinds: Set<PosixIPCKind> = [], posixScanner: PosixIPCScanner = PosixIPCScanner(),
+                namespace: IPCNamespaceThread? = nil) {
         self.procRoot = procRoot
         self.source = source
         self.kinds = kinds
@@ -34,6 +37,7 @@ public struct InspectionOptions: Sendable {
         self.semaphoreDetail = semaphoreDetail
         self.posixKinds = posixKinds
         self.posixScanner = posixScanner
+        self.namespace = namespace
     }
 }
 
@@ -52,6 +56,10 @@ public struct Inspection: Sendable {
     public var posix: [PosixClassification] = []
     /// What the POSIX side could not see, in words (an mqueue filesystem that is not mounted, a procfs copy).
     public var posixNotes: [String] = []
+    /// The IPC namespace inspected, when it was chosen (`--namespace`, `--all-namespaces`); nil: the tool's own.
+    public var namespace: IPCNamespaceInfo?
+    /// The thread inside that namespace, for more reads there (its limits); nil for the tool's own namespace.
+    public var namespaceThread: IPCNamespaceThread?
 }
 
 /// The current invocation of every `--unit` service that has a live process other than this run: only those
@@ -85,12 +93,10 @@ public enum Inspector {
     }
 
     /// Reads both snapshots and classifies. Only the tool's own process never counts as a holder.
+    /// With `options.namespace`, the objects are those of that IPC namespace and the possible holders the
+    /// processes in it (host pids).
     public static func inspect(_ options: InspectionOptions, users: UserDirectory) throws -> Inspection {
-        let r = try read(options)
-        let results = r.classify(users: users)
-        return Inspection(snapshot: r.snapshot, processes: r.processes, scope: r.scope, classifications: results, now: r.now,
-                          warnings: r.warnings, posixScans: r.posixScans, posix: r.classifyPosix(users: users),
-                          posixNotes: r.posixNotes)
+        try read(options).inspection(users: users)
     }
 
     /// What `inspect` reads before classifying: the snapshots, the resolved scope, and how to make the classifier.
@@ -109,16 +115,23 @@ public enum Inspector {
         public var posixObjects: [PosixIPCObject] = []
         /// What the POSIX side could not see, in words.
         public var posixNotes: [String] = []
+        /// The IPC namespace read, when it was chosen (`--namespace`, `--all-namespaces`); nil: the tool's own.
+        public var namespace: IPCNamespaceInfo? = nil
+        /// The thread inside that namespace; nil for the tool's own namespace.
+        public var namespaceThread: IPCNamespaceThread? = nil
 
         /// The pure classifier over this process table and scope.
         public var classifier: Classifier {
             Classifier(processes: processes, scope: scope, inheritWindow: options.inheritWindow)
         }
 
-        /// Every object of the snapshot classified, with its reasons worded.
+        /// Every object of the snapshot classified, with its reasons worded (and its namespace, when chosen).
         public func classify(users: UserDirectory) -> [Classification] {
             var results = classifier.classify(snapshot)
             EvidenceText(users: users).fillReasons(&results)
+            if let ns = namespace {
+                for i in results.indices { results[i].namespace = ns }
+            }
             return results
         }
 
@@ -130,19 +143,27 @@ public enum Inspector {
             EvidenceText(users: users).fillReasons(&posix)
             return posix
         }
+
+        /// Everything classified.
+        public func inspection(users: UserDirectory) -> Inspection {
+            Inspection(snapshot: snapshot, processes: processes, scope: scope, classifications: classify(users: users),
+                       now: now, warnings: warnings, posixScans: posixScans, posix: classifyPosix(users: users),
+                       posixNotes: posixNotes, namespace: namespace, namespaceThread: namespaceThread)
+        }
     }
 
     /// Reads the IPC snapshot and the process table (with the catch-up pass, maps and thread ids) and resolves the scope.
     public static func read(_ options: InspectionOptions) throws -> Reading {
-        let ipc = IPCProbe(procRoot: options.procRoot, kinds: options.kinds, semaphoreDetail: options.semaphoreDetail)
-        // exe (a readlink per process) only for --exe scopes.
-        let procProbe = ProcessProbe(procRoot: options.procRoot, details: options.scope.exes.isEmpty ? [] : [.exe])
+        let ipc = IPCProbe(procRoot: options.procRoot, kinds: options.kinds, semaphoreDetail: options.semaphoreDetail,
+                           namespace: options.namespace)
+        let procProbe = processProbe(options)
 
         // The process table is read on another thread while the IPC objects' per-semaphore detail is read,
         // and the POSIX roots on a third.
         let read = ConcurrentReads()
         let posixGroup = DispatchGroup()
-        let readPosix = !options.posixKinds.isEmpty && options.procRoot == "/proc"
+        // POSIX objects belong to a mount namespace: only the tool's own is read (not with --namespace).
+        let readPosix = !options.posixKinds.isEmpty && options.procRoot == "/proc" && options.namespace == nil
         if readPosix {
             let scanner = options.posixScanner
             DispatchQueue.global().async(group: posixGroup) { read.scans = scanner.scan() }
@@ -152,16 +173,11 @@ public enum Inspector {
         do { table = try (read.table ?? Result { try procProbe.read() }).get() } catch {
             throw ProbeError(description: "\(error): cannot read the process table")
         }
-        // The table must hold every process that existed when the objects were read: a process started while
-        // they were being read may already have created or operated on one (and be its only holder). So list
-        // /proc once more, now that the objects are read, and add the processes the first pass did not see.
-        // The last pid allocated before that listing: a process with a higher pid was born after it (clean's decider).
-        let lastPid = options.procRoot == "/proc" ? BirthWatch(procRoot: options.procRoot)?.lastPid() : nil
-        // The POSIX roots are read before the catch-up pass too, for the same reason.
+        // The POSIX roots are read before the catch-up pass (in `complete`), for the same reason as the objects.
         posixGroup.wait()
         let scans = read.scans
         var posixNotes: [String] = []
-        if !options.posixKinds.isEmpty {
+        if !options.posixKinds.isEmpty && options.namespace == nil {
             if readPosix {
                 for scan in scans where !scan.scanned {
                     if let why = scan.skipReason, scan.kind == .mq ? options.posixKinds.contains(.mq) : true { posixNotes.append(why) }
@@ -171,39 +187,149 @@ public enum Inspector {
             }
         }
         let posixObjects = scans.flatMap(\.objects).filter { options.posixKinds.contains($0.kind) }
-        procProbe.addProcessesStarted(since: &table)
-        let now = currentTime()
+        var info: IPCNamespaceInfo?
+        if let ns = options.namespace {
+            info = IPCNamespaceInfo.all(in: table).first { $0.inode == ns.inode }
+                ?? IPCNamespaceInfo(inode: ns.inode, owner: IPCNamespaceInfo.owner(inode: ns.inode, oldest: nil), pid: nil)
+            table.ownIPCNamespace = ns.inode
+        }
+        var found = [Found(snapshot: snapshot, namespace: info, thread: options.namespace, scans: scans,
+                           posixObjects: posixObjects, posixNotes: posixNotes)]
+        // The last pid allocated before the catch-up listing: a process with a higher pid was born after it
+        // (clean's decider).
+        let lastPid = options.procRoot == "/proc" ? BirthWatch(procRoot: options.procRoot)?.lastPid() : nil
+        complete(&found, table: &table, probe: procProbe, options: options)
+        var r = reading(found[0], table: table, options: options)
+        r.lastPid = lastPid
+        return r
+    }
 
-        // /proc/PID/maps and /proc/PID/fd in one pass: maps for the processes that could map an attached SysV
-        // segment, maps and fds of every live process when POSIX objects exist.
+    /// Every IPC namespace that a process is in (/proc/*/ns/ipc), each read from a thread inside it and
+    /// classified against the processes of that namespace. The process table is read once for all of them.
+    /// A namespace that cannot be entered (its processes exited meanwhile, permission) is a warning.
+    public static func inspectAll(_ options: InspectionOptions, users: UserDirectory) throws -> [Inspection] {
+        let procProbe = processProbe(options)
+        guard options.procRoot == "/proc" else {
+            throw ProbeError(description: "--all-namespaces reads the running kernel, not the procfs copy in \(options.procRoot)")
+        }
+        var table: ProcessTable
+        do { table = try procProbe.read() } catch {
+            throw ProbeError(description: "\(error): cannot read the process table")
+        }
+        let own = table.ownIPCNamespace
+        var found: [Found] = []
+        var failures: [String] = []
+        for info in IPCNamespaceInfo.all(in: table) {
+            var probe = IPCProbe(procRoot: options.procRoot, kinds: options.kinds)
+            if info.inode != own {
+                // Enter through its oldest process, else any other process of it still there.
+                let others = table.byPid.values.lazy
+                    .filter { $0.ipcNamespace == info.inode && $0.pid != info.pid && !$0.isDeadOrZombie }.map(\.pid)
+                var thread: IPCNamespaceThread?
+                var lastError = "no process of it is left"
+                for pid in [info.pid].compactMap({ $0 }) + others {
+                    do {
+                        let t = try IPCNamespaceThread(target: String(pid), procRoot: options.procRoot)
+                        if t.inode == info.inode { thread = t; break }
+                        lastError = "pid \(pid) is now in another namespace"
+                    } catch { lastError = error.description }
+                }
+                guard let thread else {
+                    failures.append("IPC namespace \(info.inode) (\(info.owner)) not inspected: \(lastError)")
+                    continue
+                }
+                probe.namespace = thread
+            }
+            do {
+                found.append(Found(snapshot: try probe.snapshot(source: options.source), namespace: info,
+                                   thread: probe.namespace))
+            } catch {
+                failures.append("IPC namespace \(info.inode) (\(info.owner)) not inspected: \(error)")
+            }
+        }
+        complete(&found, table: &table, probe: procProbe, options: options)
+        return found.map { f in
+            var t = table
+            t.ownIPCNamespace = f.namespace?.inode
+            var i = reading(f, table: t, options: options).inspection(users: users)
+            i.warnings = failures + i.warnings
+            return i
+        }
+    }
+
+    /// One namespace's objects, before classification.
+    private struct Found {
+        var snapshot: IPCSnapshot
+        var namespace: IPCNamespaceInfo?
+        var thread: IPCNamespaceThread?
+        /// POSIX objects: only for the tool's own namespace (its mount namespace's /dev/shm and mqueue).
+        var scans: [PosixScanResult] = []
+        var posixObjects: [PosixIPCObject] = []
+        var posixNotes: [String] = []
+    }
+
+    private static func processProbe(_ options: InspectionOptions) -> ProcessProbe {
+        // exe (a readlink per process) only for --exe scopes.
+        ProcessProbe(procRoot: options.procRoot, details: options.scope.exes.isEmpty ? [] : [.exe])
+    }
+
+    /// What the table needs once every snapshot is read: the processes started meanwhile, the SysV mappings of
+    /// the processes that could map an attached segment, and thread ids among the recorded pids.
+    private static func complete(_ found: inout [Found], table: inout ProcessTable, probe procProbe: ProcessProbe,
+                                 options: InspectionOptions) {
+        // The table must hold every process that existed when the objects were read: a process started while
+        // they were being read may already have created or operated on one (and be its only holder). So list
+        // /proc once more, now that the objects are read, and add the processes the first pass did not see.
+        procProbe.addProcessesStarted(since: &table)
+
+        // /proc/PID/maps and /proc/PID/fd in one pass: maps for the processes (of that segment's namespace)
+        // that could map an attached SysV segment, maps and fds of every live process when POSIX objects exist.
         var sysvPids: Set<Int32> = []
-        let attached = snapshot.segments.filter { $0.nattch > 0 }
-        if !attached.isEmpty {
+        for f in found {
+            let attached = f.snapshot.segments.filter { $0.nattch > 0 }
+            guard !attached.isEmpty else { continue }
             let open = attached.contains { $0.perm.mode & 0o066 != 0 }
             let owners = Set(attached.flatMap { $0.perm.uids })
-            sysvPids = Set(table.byPid.values.filter { p in
-                !p.isDeadOrZombie && table.sharesIPCNamespace(p)
-                    && (open || !p.credentialsKnown || p.isPrivileged || owners.contains(p.uid) || owners.contains(p.euid))
-            }.map(\.pid))
+            var t = table
+            if let ns = f.namespace { t.ownIPCNamespace = ns.inode }
+            for p in t.byPid.values where !p.isDeadOrZombie && t.sharesIPCNamespace(p)
+                && (open || !p.credentialsKnown || p.isPrivileged || owners.contains(p.uid) || owners.contains(p.euid)) {
+                sysvPids.insert(p.pid)
+            }
         }
-        procProbe.addHandles(to: &table, sysvPids: sysvPids, posix: Set(posixObjects.map(\.identity)))
+        procProbe.addHandles(to: &table, sysvPids: sysvPids, posix: Set(found.flatMap(\.posixObjects).map(\.identity)))
         // Recorded pids that are thread ids resolve to their thread group.
         if options.procRoot == "/proc" {
             var unknown: Set<Int32> = []
             func note(_ pid: Int32) { if pid > 0 && table.byPid[pid] == nil { unknown.insert(pid) } }
-            for s in snapshot.semaphoreSets { for sem in s.semaphores ?? [] { note(sem.pid) } }
-            for s in snapshot.segments { note(s.cpid); note(s.lpid) }
-            for q in snapshot.queues { note(q.lspid); note(q.lrpid) }
+            for f in found {
+                for s in f.snapshot.semaphoreSets { for sem in s.semaphores ?? [] { note(sem.pid) } }
+                for s in f.snapshot.segments { note(s.cpid); note(s.lpid) }
+                for q in f.snapshot.queues { note(q.lspid); note(q.lrpid) }
+            }
             procProbe.resolveThreads(in: &table, pids: unknown.sorted())
         }
+    }
 
+    /// The scope resolved over the completed table (its `ownIPCNamespace` is the namespace inspected).
+    private static func reading(_ f: Found, table: ProcessTable, options: InspectionOptions) -> Reading {
+        let now = currentTime()
+        var table = table
+        if let ns = f.namespace, options.procRoot == "/proc" {
+            let visible = table.byPid.values.contains { $0.ipcNamespace == ns.inode && !$0.isDeadOrZombie && $0.pid != table.ownPid }
+            let pidNamespace = FileIO.readLink("/proc/self/ns/pid").flatMap(ProcessProbe.namespaceInode)
+            let procfsPid = FileIO.readLink("/proc/1/ns/pid").flatMap(ProcessProbe.namespaceInode)
+            table.blindSpots = VisibilityProbe.blindSpots(table.blindSpots, inspecting: ns.inode, hasVisibleProcess: visible,
+                                                          pidNamespace: pidNamespace, procfsInitPidNamespace: procfsPid)
+        }
         var scope = options.scope.resolve(in: table)
         if var s = scope {
             s.unitInvocations = unitInvocations(s, table: table, procRoot: options.procRoot)
             scope = s
         }
-        return Reading(snapshot: snapshot, processes: table, scope: scope, now: now,
-                       warnings: snapshot.warnings + (scope?.warnings ?? []) + scans.flatMap(\.warnings), options: options,
-                       lastPid: lastPid, posixScans: scans, posixObjects: posixObjects, posixNotes: posixNotes)
+        return Reading(snapshot: f.snapshot, processes: table, scope: scope, now: now,
+                       warnings: f.snapshot.warnings + (scope?.warnings ?? []) + f.scans.flatMap(\.warnings), options: options,
+                       posixScans: f.scans, posixObjects: f.posixObjects, posixNotes: f.posixNotes, namespace: f.namespace,
+                       namespaceThread: f.thread)
     }
 }

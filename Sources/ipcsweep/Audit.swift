@@ -36,6 +36,16 @@ struct Audit: ParsableCommand {
     @OptionGroup var source: SourceOptions
     @OptionGroup var filters: FilterOptions
     @OptionGroup var scope: ScopeOptions
+    @OptionGroup var namespace: NamespaceOptions
+    @OptionGroup var allNamespaces: AllNamespacesOption
+
+    @Option(name: .customLong("logind-conf"), help: ArgumentHelp("Judge RemoveIPC= from this logind.conf (its drop-ins in FILE.d), or from a root directory holding etc/systemd/logind.conf and the logind.conf.d directories, instead of the host's (/etc/systemd/logind.conf, /etc, /run, /usr/local/lib and /usr/lib/systemd/logind.conf.d).", valueName: "FILE|DIR"),
+            completion: .file())
+    var logindConf: String?
+
+    @Option(name: .customLong("login-defs"), help: ArgumentHelp("Read SYS_UID_MAX (the highest system uid, which RemoveIPC= spares) from FILE instead of /etc/login.defs (default 999 when absent).", valueName: "FILE"),
+            completion: .file())
+    var loginDefs: String?
 
     @Option(help: "Output format: text (people, cron mail), json or prometheus (node_exporter textfile collector).")
     var format: AuditRequest.Format = .text
@@ -48,7 +58,7 @@ struct Audit: ParsableCommand {
             completion: .file())
     var stateFile: String?
 
-    @Option(name: .customLong("fail-on"), help: ArgumentHelp("Exit 3 when a finding of this class exists: orphaned, suspect, limits (a limit at or above the warning threshold) or insecure (repeatable).", valueName: "CLASS"))
+    @Option(name: .customLong("fail-on"), help: ArgumentHelp("Exit 3 when a finding of this class exists: orphaned, suspect, limits (a limit at or above the warning threshold), insecure, or removeipc (RemoveIPC=yes and a non-system user owns in-use or suspect objects) (repeatable).", valueName: "CLASS"))
     var failOn: [AuditFindingClass] = []
 
     @Flag(name: .customLong("quiet-if-clean"), help: "Print nothing in text format when there is nothing to report.")
@@ -82,6 +92,11 @@ struct Audit: ParsableCommand {
         if warnAt.fraction > criticalAt.fraction {
             throw ValidationError("--warn-at \(warnAt) is above --critical-at \(criticalAt); the warning threshold must not exceed the critical one")
         }
+        if allNamespaces.allNamespaces, let s = stateFile {
+            throw ValidationError("--state \(s) keeps the orphans of one IPC namespace; with --all-namespaces give none, or audit each namespace with --namespace and its own --state file")
+        }
+        if let p = logindConf, p.isEmpty { throw ValidationError("--logind-conf needs a file or a directory") }
+        if let p = loginDefs, p.isEmpty { throw ValidationError("--login-defs needs a file") }
         if let o = outputFile, let s = stateFile, o == s {
             throw ValidationError("--output and --state are both \(o); give the state its own file")
         }
@@ -101,30 +116,58 @@ struct Audit: ParsableCommand {
         let users = UserDirectory()
         let sel = try filters.selection(users: users)
         let filter = sel.sysv
-        let probe = IPCProbe(procRoot: source.procRoot)
         let posix = PosixIPCScanner(shmRoot: shmRoot, mqueueRoot: mqueueRoot)
+        // Every System V kind is read: the limits count every object of the namespace, whatever the filters.
+        let inspections = try inspectNamespaces(source: source, posixKinds: noPosix ? [] : Set(PosixIPCKind.allCases),
+                                                posixExplicit: sel.posixExplicit, scope: scope, namespace: namespace,
+                                                all: allNamespaces, users: users, posixScanner: posix)
+        try checkConfigPaths()
+        // RemoveIPC=: logind cleans its own IPC namespace only (that of a visible systemd-logind, else ours).
+        var configWarnings: [String] = []
+        let removeIPC = LogindConfig.effective(logindConf: logindConf, loginDefs: loginDefs, warnings: &configWarnings)
+        configWarnings.forEach(warn)
+        let own = FileIO.readLink("/proc/self/ns/ipc").flatMap(ProcessProbe.namespaceInode)
+        let logindNamespace = inspections.first?.processes.byPid.values
+            .first { $0.comm == "systemd-logind" && !$0.isDeadOrZombie }?.ipcNamespace ?? own
         let request = AuditRequest(
             filter: filter, format: format, pretty: pretty || (outputFile == nil && Terminal.stdoutIsTerminal),
             outputFile: outputFile, stateFile: stateFile, failOn: Set(failOn), quietIfClean: quietIfClean,
             thresholds: AuditThresholds(warning: warnAt.fraction, critical: criticalAt.fraction), posix: !noPosix,
-            sysvKinds: sel.sysvKinds, posixFilter: sel.posix)
+            sysvKinds: sel.sysvKinds, posixFilter: sel.posix, allNamespaces: allNamespaces.allNamespaces)
         let environment = AuditEnvironment(
-            // Every System V kind is read: the limits count every object of the namespace, whatever the filters.
-            inspect: {
-                try inspect(source: source, posixKinds: noPosix ? [] : Set(PosixIPCKind.allCases),
-                            posixExplicit: sel.posixExplicit, scope: scope, users: users, posixScanner: posix)
-            },
-            limits: { try probe.limits() },
+            inspect: { inspections[0] },
+            limits: { try IPCProbe(procRoot: source.procRoot).limits() },
             scanPosix: { posix.scan() },
             readFile: { path throws(FileError) in try FileIO.read(path, limit: FileIO.Limit.state) },
             writeAtomically: { bytes, path throws(FileError) in try FileIO.writeAtomically(bytes, to: path) },
             stdout: { bytes in bytes.withUnsafeBytes { OutputSink.standardOutput.write($0) } },
-            warn: { warn($0) }, names: NameLookup(users), pageSize: Int64(max(1, sysconf(Int32(_SC_PAGESIZE)))))
+            warn: { warn($0) }, names: NameLookup(users), pageSize: Int64(max(1, sysconf(Int32(_SC_PAGESIZE)))),
+            inspections: { inspections },
+            namespaceLimits: { result in
+                try IPCProbe(procRoot: source.procRoot, namespace: result.namespaceThread).limits()
+            },
+            removeIPC: { result in (result.namespace?.inode ?? own) == logindNamespace ? removeIPC : nil })
         let status: Int32
         do { status = try AuditSession(request: request, environment: environment).run() } catch let e as AuditSessionError {
             if let path = e.notRegularOutput, let error = e.fileError { throw Self.notRegularOutput(path, error) }
             throw CLIError(e.description)
         }
         if status != 0 { throw ExitCode(status) }
+    }
+
+    /// --logind-conf must be a directory or a regular file, --login-defs a regular file (never a FIFO or a device).
+    private func checkConfigPaths() throws {
+        func kind(_ path: String) -> mode_t? {
+            var st = stat()
+            return stat(path, &st) == 0 ? st.st_mode & S_IFMT : nil
+        }
+        if let p = logindConf {
+            guard let k = kind(p) else { throw CLIError("--logind-conf \(p): no such file or directory; give a logind.conf or a root directory holding etc/systemd/logind.conf") }
+            guard k == S_IFDIR || k == S_IFREG else { throw CLIError("--logind-conf \(p): not a regular file or directory; give a logind.conf or a root directory holding etc/systemd/logind.conf") }
+        }
+        if let p = loginDefs {
+            guard let k = kind(p) else { throw CLIError("--login-defs \(p): no such file; give a login.defs file") }
+            guard k == S_IFREG else { throw CLIError("--login-defs \(p): not a regular file; give a login.defs file") }
+        }
     }
 }

@@ -14,7 +14,7 @@ struct Clean: ParsableCommand {
             objects are never removed: remove those deliberately with ipcrm(1). The plan reads each object's stat; \
             immediately before IPC_RMID each one is read again, whole (every semaphore of a set), skipped as \
             "changed since planned" on any difference, and decided from that read. Runs are \
-            serialised with flock(2) on /run/ipcsweep.lock. Removals and failures are logged to syslog \
+            serialised with flock(2) on /run/ipcsweep.lock (/run/ipcsweep-ipcns-INODE.lock with --namespace). Removals and failures are logged to syslog \
             (LOG_AUTHPRIV, tag ipcsweep).
 
             Exit status: 0 removed everything planned, or nothing to do; 1 runtime error (lock not taken, \
@@ -26,6 +26,7 @@ struct Clean: ParsableCommand {
     @OptionGroup var source: SourceOptions
     @OptionGroup var filters: FilterOptions
     @OptionGroup var scope: ScopeOptions
+    @OptionGroup var namespace: NamespaceOptions
     @OptionGroup var output: OutputOptions
 
     @Flag(name: .customLong("dry-run"), help: "Print the plan and change nothing.")
@@ -70,11 +71,12 @@ struct Clean: ParsableCommand {
         let policy = CleanPolicy(includeSuspect: includeSuspect, discardMessages: discardMessages, saveTo: saveTo,
                                  dryRun: dryRun)
         let scopeSpec = try scope.spec()
+        let ns = try namespace.open(procRoot: source.procRoot)
         let options = { (detail: Bool) in
             InspectionOptions(procRoot: source.procRoot, source: source.source,
                               kinds: sel.sysvKinds, scope: scopeSpec,
                               inheritWindow: scope.inheritWindow, semaphoreDetail: detail,
-                              posixKinds: sel.posix.kinds)
+                              posixKinds: ns == nil ? sel.posix.kinds : [], namespace: ns)
         }
         let journal = dryRun ? nil : CleanSyslog(users: users)
         let environment = CleanEnvironment(
@@ -99,13 +101,16 @@ struct Clean: ParsableCommand {
             },
             prepareSaveDirectory: prepareSaveDirectory,
             lock: {
-                let l = try takeLock()
+                // One lock per IPC namespace.
+                let l = try takeLock(namespace: ns?.inode)
                 return (l.path, { l.release() })
             },
             installSignals: { CleanSignals.install() },
             confirm: { try confirm($0, posix: $1, users: users) },
             remover: { policy in
-                let remover = Remover(kernel: LiveRemovalKernel(), policy: policy)
+                // In another IPC namespace every re-check and removal runs on the thread inside it.
+                let kernel: any RemovalKernel = ns.map { NamespacedRemovalKernel(namespace: $0) } ?? LiveRemovalKernel()
+                let remover = Remover(kernel: kernel, policy: policy)
                 remover.pendingSignal = CleanSignals.pending
                 if let journal {
                     remover.log = { journal.log($0) }
@@ -168,10 +173,10 @@ struct Clean: ParsableCommand {
         }
     }
 
-    func takeLock() throws -> CleanLock {
+    func takeLock(namespace: UInt64?) throws -> CleanLock {
         let env = ["TMPDIR": ProcessEnv.get("TMPDIR"), "XDG_RUNTIME_DIR": ProcessEnv.get("XDG_RUNTIME_DIR")]
             .compactMapValues { $0 }
-        let paths = lockFile.map { [$0] } ?? CleanLock.candidatePaths(euid: geteuid(), environment: env)
+        let paths = lockFile.map { [$0] } ?? CleanLock.candidatePaths(euid: geteuid(), environment: env, namespace: namespace)
         do {
             return try CleanLock.acquire(paths: paths, wait: lockWait.seconds,
                                          stop: { CleanSignals.pending()?.description })
@@ -223,7 +228,7 @@ struct Clean: ParsableCommand {
             switch output.format {
             case .json:
                 CleanDocument(run: run, shown: shown, shownPosix: shownPosix, users: users, scope: reading.scope?.description,
-                              warnings: reading.warnings, lockPath: lockPath,
+                              warnings: reading.warnings, lockPath: lockPath, namespace: reading.namespace,
                               fields: try t.jsonFields(output.columns, kinds: kinds, command: "clean"))
                     .write(pretty: output.prettyJSON) { OutputSink.standardOutput.write($0) }
             case .csv:
@@ -241,7 +246,8 @@ struct Clean: ParsableCommand {
                         .renderBytes(width: Terminal.width, headings: !output.noHeadings, color: output.useColor)
                         .withUnsafeBytes { OutputSink.standardOutput.write($0) }
                 }
-                emit(CleanReport.summary(run) + "\n")
+                let ns = reading.namespace.map { "IPC namespace \($0.inode) (\($0.owner)): " } ?? ""
+                emit(ns + CleanReport.summary(run) + "\n")
             }
         } catch {
             throw CLIError(error.description)

@@ -51,16 +51,18 @@ struct IPCSweep: ParsableCommand {
 /// The version `--version` prints; the Debian package's version (debian/changelog) must match it.
 let ipcsweepVersion = "0.1.0"
 
-/// Runs an inspection with the shared options, printing its warnings (and, when POSIX kinds were asked for by
-/// name, what the POSIX side could not see).
+/// Runs an inspection with the shared options (of `namespace`, a thread inside another IPC namespace, when
+/// given), printing its warnings (and, when POSIX kinds were asked for by name, what the POSIX side could not
+/// see). Another namespace's POSIX objects are not read.
 func inspect(source: SourceOptions, kinds: Set<IPCKind> = Set(IPCKind.allCases),
              posixKinds: Set<PosixIPCKind> = Set(PosixIPCKind.allCases), posixExplicit: Bool = false,
-             scope: ScopeOptions, users: UserDirectory,
+             scope: ScopeOptions, namespace: IPCNamespaceThread? = nil, users: UserDirectory,
              posixScanner: PosixIPCScanner = PosixIPCScanner()) throws -> Inspection {
     do {
         let options = InspectionOptions(procRoot: source.procRoot, source: source.source, kinds: kinds,
                                         scope: try scope.spec(), inheritWindow: scope.inheritWindow,
-                                        posixKinds: posixKinds, posixScanner: posixScanner)
+                                        posixKinds: namespace == nil ? posixKinds : [], posixScanner: posixScanner,
+                                        namespace: namespace)
         var result = try Inspector.inspect(options, users: users)
         result.warnings.forEach(warn)
         // What the POSIX side could not see (no mqueue mount, a procfs copy): said when POSIX kinds were asked for.
@@ -71,5 +73,44 @@ func inspect(source: SourceOptions, kinds: Set<IPCKind> = Set(IPCKind.allCases),
         return result
     } catch let e as ProbeError {
         throw CLIError(e.description)
+    }
+}
+
+/// `inspect` for `--namespace` and `--all-namespaces`: one inspection per IPC namespace (every namespace's
+/// warnings printed once), or the one namespace chosen. POSIX objects only for the tool's own namespace without
+/// --all-namespaces.
+func inspectNamespaces(source: SourceOptions, kinds: Set<IPCKind> = Set(IPCKind.allCases),
+                       posixKinds: Set<PosixIPCKind> = Set(PosixIPCKind.allCases), posixExplicit: Bool = false,
+                       scope: ScopeOptions, namespace: NamespaceOptions, all: AllNamespacesOption, users: UserDirectory,
+                       posixScanner: PosixIPCScanner = PosixIPCScanner()) throws -> [Inspection] {
+    if all.allNamespaces {
+        if let n = namespace.namespace {
+            throw CLIError("--namespace \(n) and --all-namespaces exclude each other; give one")
+        }
+        do {
+            let options = InspectionOptions(procRoot: source.procRoot, source: source.source,
+                                            kinds: kinds.isEmpty ? Set(IPCKind.allCases) : kinds, scope: try scope.spec(),
+                                            inheritWindow: scope.inheritWindow)
+            let results = try Inspector.inspectAll(options, users: users)
+            var seen: Set<String> = []
+            for w in results.flatMap(\.warnings) where seen.insert(w).inserted { warn(w) }
+            return results
+        } catch let e as ProbeError {
+            throw CLIError(e.description)
+        }
+    }
+    return [try inspect(source: source, kinds: kinds, posixKinds: posixKinds, posixExplicit: posixExplicit, scope: scope,
+                        namespace: try namespace.open(procRoot: source.procRoot), users: users, posixScanner: posixScanner)]
+}
+
+extension Array where Element == Inspection {
+    /// Several namespaces' inspections as one: the classifications in order, warnings once each.
+    var merged: Inspection? {
+        guard var out = first else { return nil }
+        out.classifications = flatMap(\.classifications)
+        out.posix = flatMap(\.posix)
+        var seen: Set<String> = []
+        out.warnings = flatMap(\.warnings).filter { seen.insert($0).inserted }
+        return out
     }
 }

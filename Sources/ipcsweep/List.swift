@@ -9,6 +9,8 @@ struct List: ParsableCommand {
     @OptionGroup var source: SourceOptions
     @OptionGroup var filters: FilterOptions
     @OptionGroup var scope: ScopeOptions
+    @OptionGroup var namespace: NamespaceOptions
+    @OptionGroup var allNamespaces: AllNamespacesOption
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
@@ -18,8 +20,10 @@ struct List: ParsableCommand {
     func run() throws {
         let users = UserDirectory()
         let sel = try filters.selection(users: users)
-        let result = try inspect(source: source, kinds: sel.sysvKinds, posixKinds: sel.posix.kinds,
-                                 posixExplicit: sel.posixExplicit, scope: scope, users: users)
+        let results = try inspectNamespaces(source: source, kinds: sel.sysvKinds, posixKinds: sel.posix.kinds,
+                                            posixExplicit: sel.posixExplicit, scope: scope, namespace: namespace,
+                                            all: allNamespaces, users: users)
+        guard let result = results.merged else { return }
         let items = result.classifications.filter { sel.matches($0, now: result.now) }
         let posix = result.posix.filter { sel.posix.matches($0, now: result.now) }
         try ObjectOutput(output: output, users: users, inspection: result, kinds: sel.sysv.kinds, command: "list")
@@ -50,7 +54,8 @@ struct ObjectOutput {
                                          fields: try fields.jsonFields(output.columns, kinds: kinds, command: command))
                 doc.write(pretty: output.prettyJSON) { OutputSink.standardOutput.write($0) }
             case .csv:
-                let columns = try fields.columns(output.columns, kinds: kinds, command: command)
+                let columns = ObjectFields.csvColumns(try fields.columns(output.columns, kinds: kinds, command: command),
+                                                      for: items, selection: output.columns)
                 let ctx = RenderContext(users: users, now: inspection.now, style: .csv)
                 emit(PosixRender.table(fields.table(items, columns: columns, context: ctx), adding: posix, columns: columns, context: ctx)
                     .csv(headings: !output.noHeadings))

@@ -50,6 +50,38 @@ struct SourceOptions: ParsableArguments {
     }
 }
 
+/// `--namespace`: which IPC namespace to inspect (list, show, orphans, clean, audit).
+struct NamespaceOptions: ParsableArguments {
+    @Option(name: .customLong("namespace"), help: ArgumentHelp("Inspect the IPC namespace of this process (a host pid) or of this namespace file (/proc/PID/ns/ipc, a bind mount such as /run/ipcns/NAME) instead of the tool's own; the possible holders are the processes in it.", valueName: "PID|PATH"),
+            completion: .file())
+    var namespace: String?
+
+    func validate() throws {
+        if let n = namespace, n.isEmpty { throw ValidationError("--namespace needs a pid or a namespace file") }
+    }
+
+    /// A thread inside the namespace; nil without --namespace or when it is the tool's own namespace.
+    func open(procRoot: String) throws -> IPCNamespaceThread? {
+        guard let target = namespace else { return nil }
+        guard procRoot == "/proc" else {
+            throw CLIError("--namespace \(target) reads the running kernel; it cannot be combined with --proc \(procRoot)")
+        }
+        do {
+            let thread = try IPCNamespaceThread(target: target, procRoot: procRoot)
+            let own = FileIO.readLink("/proc/self/ns/ipc").flatMap(ProcessProbe.namespaceInode)
+            return thread.inode == own ? nil : thread
+        } catch {
+            throw CLIError(error.description)
+        }
+    }
+}
+
+/// `--all-namespaces` (list, orphans, audit).
+struct AllNamespacesOption: ParsableArguments {
+    @Flag(name: .customLong("all-namespaces"), help: "Inspect every IPC namespace a process is in (/proc/*/ns/ipc): the host's and each container's, each with its inode and owner (the unit or cgroup of its oldest process).")
+    var allNamespaces = false
+}
+
 /// A `--type` value: one System V or POSIX kind, or a family of them.
 enum TypeChoice: String, ExpressibleByArgument, CaseIterable {
     case sem, shm, msg, sysv

@@ -9,6 +9,8 @@ struct Orphans: ParsableCommand {
     @OptionGroup var source: SourceOptions
     @OptionGroup var filters: FilterOptions
     @OptionGroup var scope: ScopeOptions
+    @OptionGroup var namespace: NamespaceOptions
+    @OptionGroup var allNamespaces: AllNamespacesOption
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
@@ -21,8 +23,10 @@ struct Orphans: ParsableCommand {
         let wanted: Set<Verdict> = [.orphaned, .suspect]
         sel.sysv.verdicts = sel.sysv.verdicts.isEmpty ? wanted : sel.sysv.verdicts.intersection(wanted)
         sel.posix.verdicts = sel.sysv.verdicts
-        let result = try inspect(source: source, kinds: sel.sysvKinds, posixKinds: sel.posix.kinds,
-                                 posixExplicit: sel.posixExplicit, scope: scope, users: users)
+        let results = try inspectNamespaces(source: source, kinds: sel.sysvKinds, posixKinds: sel.posix.kinds,
+                                            posixExplicit: sel.posixExplicit, scope: scope, namespace: namespace,
+                                            all: allNamespaces, users: users)
+        guard let result = results.merged else { return }
         let items = result.classifications.filter { sel.matches($0, now: result.now) }
         let posix = result.posix.filter { sel.posix.matches($0, now: result.now) }
         let orphaned = items.filter { $0.verdict == .orphaned }.count + posix.filter { $0.verdict == .orphaned }.count

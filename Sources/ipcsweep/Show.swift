@@ -14,6 +14,7 @@ struct Show: ParsableCommand {
 
     @OptionGroup var source: SourceOptions
     @OptionGroup var scope: ScopeOptions
+    @OptionGroup var namespace: NamespaceOptions
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
@@ -27,7 +28,8 @@ struct Show: ParsableCommand {
         let numeric = Set(ids.compactMap { Int32($0) })
         let names = ids.filter { Int32($0) == nil }
         let result = try inspect(source: source, kinds: numeric.isEmpty ? [] : kinds.sysv,
-                                 posixKinds: names.isEmpty ? [] : kinds.posix, posixExplicit: true, scope: scope, users: users)
+                                 posixKinds: names.isEmpty ? [] : kinds.posix, posixExplicit: true, scope: scope,
+                                 namespace: try namespace.open(procRoot: source.procRoot), users: users)
         let items = result.classifications.filter { numeric.contains($0.object.id) }
         func named(_ o: PosixIPCObject, _ n: String) -> Bool { o.name == n || o.entry == n || o.path == n || "/" + o.name == n }
         let posix = result.posix.filter { c in names.contains { named(c.object, $0) } }

@@ -278,6 +278,7 @@ final class AuditRendererTests: XCTestCase {
         ipcsweep_findings{class="suspect"} 1
         ipcsweep_findings{class="limits"} 1
         ipcsweep_findings{class="insecure"} 1
+        ipcsweep_findings{class="removeipc"} 0
         # HELP ipcsweep_limit Kernel IPC limit from /proc/sys/kernel (sem, shmmni, shmall, shmmax, msgmni, msgmnb, msgmax).
         # TYPE ipcsweep_limit gauge
         ipcsweep_limit{kind="sem",limit="semmni"} 5

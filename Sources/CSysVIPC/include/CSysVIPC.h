@@ -97,6 +97,16 @@ int cipc_msg_send(int msqid, long mtype, const void *bytes, size_t len);
 // Limits through IPC_INFO; fields the kernel did not report stay -1.
 int cipc_limits(cipc_limits_t *out);
 
+// setns(fd, CLONE_NEWIPC) for the calling thread only: afterwards semctl/shmctl/msgctl,
+// shmat and files under /proc/sysvipc and /proc/sys/kernel opened by this thread see the IPC
+// namespace `fd` refers to (allowed in a multithreaded process, unlike CLONE_NEWNS). 0 or -1.
+int cipc_enter_ipc_namespace(int fd);
+
+// ioctl(fd, NS_GET_NSTYPE): the CLONE_NEW* type of a namespace file (Linux 4.11+), or -1.
+int cipc_namespace_type(int fd);
+// CLONE_NEWIPC, for comparing with cipc_namespace_type.
+int cipc_clone_newipc(void);
+
 // Signal recording for a long-running loop: the handler (installed with
 // SA_SIGINFO) only stores the signal number and the sender's pid and uid; the
 // main loop polls cipc_pending_signal. Returns 0 or -1.

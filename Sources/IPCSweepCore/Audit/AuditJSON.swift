@@ -71,6 +71,43 @@ public enum AuditJSON {
             "state": r.change.map(change) ?? .null,
             "stateNote": r.stateNote.map(JSONValue.string) ?? .null,
             "warnings": .array(r.warnings.map(JSONValue.string)),
+            "namespace": r.namespace.map(namespace) ?? .null,
+            "removeIPC": r.removeIPC.map(removeIPC) ?? .null,
+        ])
+    }
+
+    /// `--all-namespaces`: `{"schemaVersion": 1, "findings": [...], "namespaces": [report, ...]}`, one audit
+    /// document per IPC namespace, each with its `namespace`.
+    public static func document(_ reports: [AuditReport]) -> JSONValue {
+        let findings = Set(reports.flatMap(\.findingClasses)).sorted()
+        return .object([
+            "schemaVersion": .int(Int64(jsonSchemaVersion)),
+            "findings": .array(findings.map { .string($0.rawValue) }),
+            "namespaces": .array(reports.map(document)),
+        ])
+    }
+
+    static func namespace(_ ns: IPCNamespaceInfo) -> JSONValue {
+        .object(["inode": .int(Int64(clamping: ns.inode)), "owner": .string(ns.owner),
+                 "pid": ns.pid.map { .int(Int64($0)) } ?? .null])
+    }
+
+    static func removeIPC(_ r: RemoveIPCReport) -> JSONValue {
+        .object([
+            "enabled": .bool(r.setting.enabled),
+            "source": .string(r.setting.source),
+            "sysUidMax": .int(Int64(r.setting.sysUidMax)),
+            "sysUidMaxSource": .string(r.setting.sysUidMaxSource),
+            "atRisk": .array(r.findings.map { f in
+                .object([
+                    "uid": .int(Int64(f.uid)),
+                    "user": f.user.map(JSONValue.string) ?? .null,
+                    "inUse": .int(Int64(f.inUse)),
+                    "suspect": .int(Int64(f.suspect)),
+                    "objects": .array(f.objects.map { .object(["type": .string($0.kind.rawValue), "id": .int(Int64($0.id))]) }),
+                    "message": .string(f.message),
+                ])
+            }),
         ])
     }
 

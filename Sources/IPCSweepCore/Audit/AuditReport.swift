@@ -8,6 +8,8 @@ public enum AuditFindingClass: String, Sendable, Codable, CaseIterable, Comparab
     case limits
     /// An object grants access beyond its owner (mode bits or POSIX ACL), or its owner/creator has no passwd/group entry.
     case insecure
+    /// RemoveIPC=yes and a non-system uid owns in-use or suspect objects: logind destroys them at its last logout.
+    case removeipc
 
     public static func < (a: Self, b: Self) -> Bool {
         allCases.firstIndex(of: a) ?? 0 < allCases.firstIndex(of: b) ?? 0
@@ -326,6 +328,10 @@ public struct AuditReport: Sendable, Equatable {
     public var stateNote: String?
     /// Problems met while reading, each naming its file or object.
     public var warnings: [String]
+    /// The IPC namespace audited, when one was chosen (`--namespace`, `--all-namespaces`).
+    public var namespace: IPCNamespaceInfo?
+    /// RemoveIPC= and the uids at risk; nil when not judged (a namespace logind does not clean).
+    public var removeIPC: RemoveIPCReport?
     /// POSIX objects: /dev/shm size and use, counts, orphans by name prefix.
     public var posix = PosixAuditSection()
 
@@ -366,6 +372,7 @@ public struct AuditReport: Sendable, Equatable {
         if !suspects.isEmpty || !posix.suspects.isEmpty { out.insert(.suspect) }
         if !limitsAtRisk.isEmpty { out.insert(.limits) }
         if !insecure.isEmpty { out.insert(.insecure) }
+        if !(removeIPC?.findings.isEmpty ?? true) { out.insert(.removeipc) }
         return out
     }
 

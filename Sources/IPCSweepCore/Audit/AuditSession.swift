@@ -18,11 +18,14 @@ public struct AuditRequest: Sendable {
     public var sysvKinds: Set<IPCKind>?
     /// The POSIX objects the filters select (nil: every POSIX object is counted, none is classified).
     public var posixFilter: PosixFilter?
+    /// `--all-namespaces`: one report per IPC namespace (JSON: the `namespaces` document).
+    public var allNamespaces: Bool
 
     public init(filter: ObjectFilter = ObjectFilter(), format: Format = .text, pretty: Bool = false, outputFile: String? = nil,
                 stateFile: String? = nil, failOn: Set<AuditFindingClass> = [], quietIfClean: Bool = false,
                 thresholds: AuditThresholds = AuditThresholds(), posix: Bool = true,
-                sysvKinds: Set<IPCKind>? = nil, posixFilter: PosixFilter? = nil) {
+                sysvKinds: Set<IPCKind>? = nil, posixFilter: PosixFilter? = nil, allNamespaces: Bool = false) {
+        self.allNamespaces = allNamespaces
         self.sysvKinds = sysvKinds
         self.posixFilter = posixFilter
         self.filter = filter
@@ -56,13 +59,25 @@ public struct AuditEnvironment {
     public var names: NameLookup
     /// sysconf(_SC_PAGESIZE).
     public var pageSize: Int64
+    /// Several IPC namespaces (`--namespace`, `--all-namespaces`): every inspection to report on; nil: `inspect`.
+    public var inspections: (() throws -> [Inspection])? = nil
+    /// The kernel limits of an inspection's namespace (nil: `limits`).
+    public var namespaceLimits: ((Inspection) throws -> KernelLimits)? = nil
+    /// The effective RemoveIPC= when it applies to an inspection's namespace (logind's own); nil: not judged.
+    public var removeIPC: (Inspection) -> RemoveIPCSetting? = { _ in nil }
 
     public init(inspect: @escaping () throws -> Inspection, limits: @escaping () throws -> KernelLimits,
                 scanPosix: @escaping () -> [PosixScanResult],
                 readFile: @escaping (String) throws(FileError) -> [UInt8],
                 writeAtomically: @escaping ([UInt8], String) throws(FileError) -> Void,
                 stdout: @escaping ([UInt8]) throws -> Void, warn: @escaping (String) -> Void,
-                names: NameLookup, pageSize: Int64) {
+                names: NameLookup, pageSize: Int64,
+                inspections: (() throws -> [Inspection])? = nil,
+                namespaceLimits: ((Inspection) throws -> KernelLimits)? = nil,
+                removeIPC: @escaping (Inspection) -> RemoveIPCSetting? = { _ in nil }) {
+        self.inspections = inspections
+        self.namespaceLimits = namespaceLimits
+        self.removeIPC = removeIPC
         self.inspect = inspect
         self.limits = limits
         self.scanPosix = scanPosix
@@ -102,48 +117,45 @@ public struct AuditSession {
     /// Runs the audit; returns the exit status (0, or 3 for a `--fail-on` finding).
     public func run() throws -> Int32 {
         let env = environment
-        let result = try env.inspect()
-        let items = result.classifications.filter {
-            (request.sysvKinds?.contains($0.object.kind) ?? true) && request.filter.matches($0, now: result.now)
-        }
-
-        var limits: KernelLimits?
-        var limitsError: String?
-        do { limits = try env.limits() } catch {
-            limitsError = "\(error)"
-            env.warn("\(error); the report has no kernel limits")
-        }
-
-        var posix: [PosixScanResult] = []
-        if request.posix {
-            // The inspection's own POSIX scan when it read one (its warnings were said with the inspection's).
-            let fromInspection = !result.posixScans.isEmpty
-            var byKind = request.filter
-            if let pf = request.posixFilter { byKind.kinds = Set(pf.kinds.map(\.sysvKind)) }
-            posix = Auditor.filter(fromInspection ? result.posixScans : env.scanPosix(), with: byKind).map { scan in
-                var s = scan
-                if let pf = request.posixFilter { s.objects = scan.objects.filter { pf.kinds.contains($0.kind) } }
-                if fromInspection { s.warnings = [] }
-                return s
+        let results = try env.inspections?() ?? [env.inspect()]
+        var reads: [(limits: KernelLimits?, limitsError: String?, posix: [PosixScanResult])] = []
+        for result in results {
+            var limits: KernelLimits?
+            var limitsError: String?
+            do { limits = try env.namespaceLimits?(result) ?? env.limits() } catch {
+                limitsError = "\(error)"
+                let where_ = result.namespace.map { " of IPC namespace \($0.inode) (\($0.owner))" } ?? ""
+                env.warn("\(error); the report\(where_) has no kernel limits")
             }
-            if !fromInspection { posix.flatMap(\.warnings).forEach(env.warn) }
+            reads.append((limits, limitsError, posixScans(result)))
         }
 
         let (previous, stateNote, replaceState) = try readState()
         let kinds = request.sysvKinds ?? (request.filter.kinds.isEmpty ? Set(IPCKind.allCases) : request.filter.kinds)
-        var input = AuditInput(classifications: items, snapshot: result.snapshot, kinds: kinds, limits: limits,
-                               limitsError: limitsError, pageSize: env.pageSize, posix: posix,
-                               previousState: previous, stateNote: stateNote, thresholds: request.thresholds,
-                               now: result.now, source: result.snapshot.source, scope: result.scope?.description,
-                               warnings: result.warnings)
-        if let pf = request.posixFilter { input.posixClassifications = result.posix.filter { pf.matches($0, now: result.now) } }
-        let report = Auditor.report(input, names: env.names)
+        var reports: [AuditReport] = []
+        for (result, read) in zip(results, reads) {
+            let items = result.classifications.filter {
+                (request.sysvKinds?.contains($0.object.kind) ?? true) && request.filter.matches($0, now: result.now)
+            }
+            var input = AuditInput(classifications: items, snapshot: result.snapshot, kinds: kinds, limits: read.limits,
+                                   limitsError: read.limitsError, pageSize: env.pageSize, posix: read.posix,
+                                   previousState: previous, stateNote: stateNote, thresholds: request.thresholds,
+                                   now: result.now, source: result.snapshot.source, scope: result.scope?.description,
+                                   warnings: result.warnings, namespace: result.namespace, removeIPC: env.removeIPC(result))
+            if let pf = request.posixFilter { input.posixClassifications = result.posix.filter { pf.matches($0, now: result.now) } }
+            reports.append(Auditor.report(input, names: env.names))
+        }
+        guard let report = reports.first else { throw AuditSessionError(description: "no IPC namespace could be inspected") }
 
         let bytes: [UInt8]
         switch request.format {
-        case .text: bytes = Array(AuditTextRenderer().render(report, quietIfClean: request.quietIfClean).utf8)
-        case .json: bytes = AuditJSON.render(report, pretty: request.pretty)
-        case .prometheus: bytes = Array(AuditPrometheus.render(report).utf8)
+        case .text:
+            bytes = Array(reports.map { AuditTextRenderer().render($0, quietIfClean: request.quietIfClean) }
+                .filter { !$0.isEmpty }.joined(separator: "\n").utf8)
+        case .json:
+            bytes = request.allNamespaces ? AuditJSON.document(reports).document(pretty: request.pretty)
+                : AuditJSON.render(report, pretty: request.pretty)
+        case .prometheus: bytes = Array(AuditPrometheus.render(reports).utf8)
         }
         if let path = request.outputFile {
             do throws(FileError) { try env.writeAtomically(bytes, path) } catch {
@@ -164,7 +176,28 @@ public struct AuditSession {
                 throw AuditSessionError(description: "cannot write the audit state to \(path): \(error); check that its directory exists and is writable")
             }
         }
-        return report.findingClasses.isDisjoint(with: request.failOn) ? 0 : 3
+        return Set(reports.flatMap(\.findingClasses)).isDisjoint(with: request.failOn) ? 0 : 3
+    }
+
+    /// The POSIX roots of an inspection, filtered by kind: its own scan when it read one (its warnings were said
+    /// with the inspection's), else `scanPosix` (the tool's own mount namespace only).
+    private func posixScans(_ result: Inspection) -> [PosixScanResult] {
+        let env = environment
+        var posix: [PosixScanResult] = []
+        if request.posix && (result.namespace == nil || !result.posixScans.isEmpty || env.inspections == nil) {
+            // The inspection's own POSIX scan when it read one (its warnings were said with the inspection's).
+            let fromInspection = !result.posixScans.isEmpty
+            var byKind = request.filter
+            if let pf = request.posixFilter { byKind.kinds = Set(pf.kinds.map(\.sysvKind)) }
+            posix = Auditor.filter(fromInspection ? result.posixScans : env.scanPosix(), with: byKind).map { scan in
+                var s = scan
+                if let pf = request.posixFilter { s.objects = scan.objects.filter { pf.kinds.contains($0.kind) } }
+                if fromInspection { s.warnings = [] }
+                return s
+            }
+            if !fromInspection { posix.flatMap(\.warnings).forEach(env.warn) }
+        }
+        return posix
     }
 
     /// The previous state (nil on the first run), a note for the report, and whether to write the state afterwards.

@@ -32,6 +32,12 @@ public struct AuditTextRenderer: Sendable {
             }
         }
 
+        if let rm = r.removeIPC, !rm.findings.isEmpty {
+            out.append("")
+            out.append("RemoveIPC=yes (\(rm.setting.source)): \(rm.findings.count) non-system user\(rm.findings.count == 1 ? "" : "s") (uid above \(rm.setting.sysUidMax)) own\(rm.findings.count == 1 ? "s" : "") live objects that systemd-logind destroys at their last logout")
+            out += list(rm.findings, more: "`ipcsweep audit --format json` lists them all") { "  " + $0.message }
+        }
+
         let px = r.posix
         if !px.orphans.isEmpty || !px.suspects.isEmpty {
             out.append("")
@@ -148,9 +154,13 @@ public struct AuditTextRenderer: Sendable {
         if !r.suspects.isEmpty { counts.append("\(r.suspects.count) suspect") }
         if !r.posix.suspects.isEmpty { counts.append("\(r.posix.suspects.count) suspect POSIX") }
         if let n = r.change?.newOrphans.count, n > 0 { counts.append("\(n) new since the last audit") }
+        if let n = r.removeIPC?.findings.count, n > 0 { counts.append("\(n) user\(n == 1 ? "" : "s") at risk from RemoveIPC=yes") }
         if !counts.isEmpty { parts.append(counts.joined(separator: ", ")) }
-        if parts.isEmpty { return "ipcsweep audit: nothing to report" }
-        return "ipcsweep audit: " + parts.joined(separator: "; ")
+        let ns = r.namespace.map { n in
+            " (IPC namespace \(n.inode), \(n.owner)\(n.owner.hasPrefix("pid ") ? "" : n.pid.map { ", pid \($0)" } ?? ""))"
+        } ?? ""
+        if parts.isEmpty { return "ipcsweep audit\(ns): nothing to report" }
+        return "ipcsweep audit\(ns): " + parts.joined(separator: "; ")
     }
 
     /// "Objects: 40 (sem 38, shm 1, msg 1): 38 orphaned, 1 suspect, 1 in-use, 0 unknown".

@@ -25,13 +25,20 @@ public struct AuditInput: Sendable {
     /// The scope's description, if a scope was given.
     public var scope: String?
     public var warnings: [String]
+    /// The IPC namespace audited, when one was chosen.
+    public var namespace: IPCNamespaceInfo?
+    /// The effective RemoveIPC= when it applies to this namespace (logind's own); nil: not judged.
+    public var removeIPC: RemoveIPCSetting?
     /// Classified POSIX objects after the filters.
     public var posixClassifications: [PosixClassification] = []
 
     public init(classifications: [Classification], snapshot: IPCSnapshot, kinds: Set<IPCKind> = Set(IPCKind.allCases),
                 limits: KernelLimits?, limitsError: String? = nil, pageSize: Int64 = 4096, posix: [PosixScanResult] = [],
                 previousState: AuditState? = nil, stateNote: String? = nil, thresholds: AuditThresholds = AuditThresholds(),
-                now: Double, source: String, scope: String? = nil, warnings: [String] = []) {
+                now: Double, source: String, scope: String? = nil, warnings: [String] = [],
+                namespace: IPCNamespaceInfo? = nil, removeIPC: RemoveIPCSetting? = nil) {
+        self.namespace = namespace
+        self.removeIPC = removeIPC
         self.classifications = classifications
         self.snapshot = snapshot
         self.kinds = kinds
@@ -103,6 +110,8 @@ public enum Auditor {
             change: input.previousState.map { AuditStateDiff.change(previous: $0, orphans: orphans, now: input.now) },
             stateNote: input.stateNote,
             warnings: input.warnings + input.posix.flatMap(\.warnings))
+        report.namespace = input.namespace
+        report.removeIPC = input.removeIPC.map { RemoveIPCReport.analyse(items, setting: $0, names: names) }
         report.posix = PosixAuditSection(input.posixClassifications, shm: input.posix.first { $0.kind == .shm })
         return report
     }

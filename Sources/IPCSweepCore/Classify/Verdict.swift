@@ -64,6 +64,9 @@ public struct Classification: Sendable, Equatable {
     public var holders: [Holder]
     /// Processes that might hold it (suspect verdicts).
     public var possibleHolders: [Holder]
+    /// The IPC namespace it lives in, when one was chosen (`--namespace`, `--all-namespaces`); set by the
+    /// inspection, not by the classifier.
+    public var namespace: IPCNamespaceInfo?
 
     public init(object: IPCObject, verdict: Verdict, evidence: [Evidence] = [], reasons: [String] = [],
                 holders: [Holder] = [], possibleHolders: [Holder] = []) {

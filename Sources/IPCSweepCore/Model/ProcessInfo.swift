@@ -127,7 +127,8 @@ public struct ProcessTable: Sendable, Equatable {
     public private(set) var byPid: [Int32: ProcessRecord]
     /// Threads that are not group leaders, resolved to their thread group id (only for pids asked about).
     public var threadGroups: [Int32: Int32]
-    /// The tool's own IPC namespace inode.
+    /// The inode of the IPC namespace being inspected: the tool's own, or the one `--namespace` names
+    /// (then the processes in it are the possible holders). nil: unknown, every process counts.
     public var ownIPCNamespace: UInt64?
     /// The running ipcsweep's own pid as this procfs shows it: the one process that never counts as a holder.
     public var ownPid: Int32?
@@ -161,7 +162,7 @@ public struct ProcessTable: Sendable, Equatable {
         return nil
     }
 
-    /// Whether a process shares the tool's IPC namespace (unknown namespaces count as shared).
+    /// Whether a process is in the IPC namespace being inspected (unknown namespaces count as shared).
     public func sharesIPCNamespace(_ p: ProcessRecord) -> Bool {
         guard let own = ownIPCNamespace, let theirs = p.ipcNamespace else { return true }
         return own == theirs
@@ -201,4 +202,8 @@ public enum BlindSpot: Sendable, Hashable {
     /// The tool's IPC namespace is the host's (inode 4026531839) but its pid namespace is not the initial one:
     /// processes of the parent pid namespaces share the objects and are invisible.
     case hostIPCInChildPidNamespace(pidNamespace: UInt64)
+    /// Another IPC namespace is inspected (`--namespace`, e.g. through a bind-mounted namespace file) from a
+    /// child pid namespace, and no process of it is visible here: its processes may live in pid namespaces
+    /// this one cannot see.
+    case namespaceWithoutVisibleProcess(ipcNamespace: UInt64, pidNamespace: UInt64)
 }

@@ -22,18 +22,24 @@ public struct ProbeError: Error, CustomStringConvertible {
     public var description: String
 }
 
-/// Reads the System V IPC objects of the tool's IPC namespace into an `IPCSnapshot`.
+/// Reads the System V IPC objects of the tool's IPC namespace (or of another one, through a thread inside it)
+/// into an `IPCSnapshot`.
 public struct IPCProbe: Sendable {
     /// The procfs root (`--proc DIR`); per-semaphore detail is read from the live kernel only when this is /proc.
     public var procRoot: String
     public var kinds: Set<IPCKind>
     /// Read each set's semaphores (off: sets keep `semaphores == nil` and no `detailError`).
     public var semaphoreDetail: Bool
+    /// Another IPC namespace to read (`--namespace`): every syscall and /proc/sysvipc, /proc/sys/kernel read runs
+    /// on this thread inside it. nil: the tool's own namespace.
+    public var namespace: IPCNamespaceThread?
 
-    public init(procRoot: String = "/proc", kinds: Set<IPCKind> = Set(IPCKind.allCases), semaphoreDetail: Bool = true) {
+    public init(procRoot: String = "/proc", kinds: Set<IPCKind> = Set(IPCKind.allCases), semaphoreDetail: Bool = true,
+                namespace: IPCNamespaceThread? = nil) {
         self.procRoot = procRoot
         self.kinds = kinds
         self.semaphoreDetail = semaphoreDetail
+        self.namespace = namespace
     }
 
     /// Whether the snapshot describes the kernel this process runs on.
@@ -50,25 +56,40 @@ public struct IPCProbe: Sendable {
     public func snapshot(source: IPCSource, alongside work: (@Sendable () -> Void)?) throws -> IPCSnapshot {
         let once = work.map(OnceWork.init)
         defer { once?.run() }
+        if let ns = namespace {
+            // Inside the namespace on its thread (the per-semaphore detail one set after another there), the
+            // work alongside on this thread meanwhile.
+            guard isLive else {
+                throw ProbeError(description: "--namespace reads the running kernel, not the procfs copy in \(procRoot)")
+            }
+            var inside = self
+            inside.namespace = nil
+            return try ns.perform({ Result { try inside.read(source: source, alongside: nil, serial: true) } },
+                                  meanwhile: { once?.run() }).get()
+        }
+        return try read(source: source, alongside: once, serial: false)
+    }
+
+    private func read(source: IPCSource, alongside once: OnceWork?, serial: Bool) throws -> IPCSnapshot {
         switch source {
-        case .proc: return try fromProc(alongside: once)
+        case .proc: return try fromProc(alongside: once, serial: serial)
         case .syscall:
             guard isLive else {
                 throw ProbeError(description: "--source syscall reads the running kernel, not the procfs copy in \(procRoot); use --source proc")
             }
-            return try fromSyscalls(alongside: once)
+            return try fromSyscalls(alongside: once, serial: serial)
         case .auto:
             // The syscalls only when they see every object: without *_STAT_ANY (before Linux 4.17) a caller
             // without read permission gets only the readable ones, while /proc/sysvipc lists them all.
-            if isLive, let s = try? fromSyscalls(alongside: once, completeOnly: true) { return s }
-            return try fromProc(alongside: once)
+            if isLive, let s = try? fromSyscalls(alongside: once, completeOnly: true, serial: serial) { return s }
+            return try fromProc(alongside: once, serial: serial)
         }
     }
 
     // MARK: /proc/sysvipc
 
     /// Parses /proc/sysvipc/{sem,shm,msg} (one read per file), then adds per-semaphore detail.
-    func fromProc(alongside once: OnceWork?) throws -> IPCSnapshot {
+    func fromProc(alongside once: OnceWork?, serial: Bool = false) throws -> IPCSnapshot {
         var warnings: [String] = []
         var snap = IPCSnapshot(source: "proc")
         func load(_ name: String) throws -> ([UInt8], String) {
@@ -97,7 +118,7 @@ public struct IPCProbe: Sendable {
         }
         snap.warnings = warnings
         if isLive {
-            addSemaphoreDetail(&snap, alongside: once)
+            addSemaphoreDetail(&snap, alongside: once, serial: serial)
         } else {
             for i in snap.semaphoreSets.indices {
                 snap.semaphoreSets[i].detailError = "per-semaphore pids and waiters are not in a procfs copy (\(procRoot))"
@@ -111,7 +132,7 @@ public struct IPCProbe: Sendable {
     /// SEM_INFO for the highest index, then SEM_STAT_ANY over 0...max (SEM_STAT before Linux 4.17); same for shm and msg.
     /// With `completeOnly`, a scan that could not read some object (no *_STAT_ANY, no read permission) throws
     /// instead of returning the readable ones, so that `auto` falls back to /proc/sysvipc.
-    func fromSyscalls(alongside once: OnceWork?, completeOnly: Bool = false) throws -> IPCSnapshot {
+    func fromSyscalls(alongside once: OnceWork?, completeOnly: Bool = false, serial: Bool = false) throws -> IPCSnapshot {
         var snap = IPCSnapshot(source: "syscall")
         if kinds.contains(.sem) {
             snap.semaphoreSets = try scan(.sem, completeOnly, warnings: &snap.warnings) { SysVKernel.semaphoreSet(atIndex: $0, any: $1) }
@@ -122,7 +143,7 @@ public struct IPCProbe: Sendable {
         if kinds.contains(.msg) {
             snap.queues = try scan(.msg, completeOnly, warnings: &snap.warnings) { SysVKernel.queue(atIndex: $0, any: $1) }
         }
-        addSemaphoreDetail(&snap, alongside: once)
+        addSemaphoreDetail(&snap, alongside: once, serial: serial)
         return snap
     }
 
@@ -169,7 +190,8 @@ public struct IPCProbe: Sendable {
     ///
     /// These are most of the syscalls of a run (three per semaphore), each on its own set, so the sets are
     /// read in chunks by several threads at once (DispatchQueue.concurrentPerform); results keep the sets' order.
-    private func addSemaphoreDetail(_ snap: inout IPCSnapshot, alongside once: OnceWork?) {
+    /// `serial`: all on the calling thread (the thread inside another IPC namespace: Dispatch's workers are not).
+    private func addSemaphoreDetail(_ snap: inout IPCSnapshot, alongside once: OnceWork?, serial: Bool) {
         guard semaphoreDetail else { return }  // `once` runs after the snapshot (the caller's defer)
         let sets = snap.semaphoreSets
         var results = [Result<[Semaphore], Errno>](repeating: .success([]), count: sets.count)
@@ -190,7 +212,9 @@ public struct IPCProbe: Sendable {
                     out.buffer[i] = SysVKernel.semaphores(ofSet: sets[i].id, count: sets[i].nsems)
                 }
             }
-            if chunks + extra > 1 {
+            if serial {
+                for i in 0..<(chunks + extra) { read(i) }
+            } else if chunks + extra > 1 {
                 DispatchQueue.concurrentPerform(iterations: chunks + extra, execute: read)
             } else if chunks + extra == 1 {
                 read(0)
@@ -216,7 +240,13 @@ public struct IPCProbe: Sendable {
     }
 
     /// Kernel limits from /proc/sys/kernel/{sem,shmmni,shmall,shmmax,msgmni,msgmnb,msgmax}, IPC_INFO as fallback.
+    /// Inside `namespace` when one is set: each IPC namespace has its own limits.
     public func limits() throws -> KernelLimits {
+        if let ns = namespace {
+            var inside = self
+            inside.namespace = nil
+            return try ns.performThrowing { try inside.limits() }
+        }
         func number(_ name: String) -> [Int64]? {
             guard let t = try? FileIO.readText("\(procRoot)/sys/kernel/\(name)", limit: 4096, requireRegular: !isLive)
             else { return nil }

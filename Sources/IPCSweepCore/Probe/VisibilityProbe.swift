@@ -60,6 +60,28 @@ public struct VisibilityProbe: Sendable {
         return out
     }
 
+    /// The blind spots when another IPC namespace than the tool's own is inspected: the pid-namespace rule is
+    /// judged for that namespace (the host's IPC namespace from a child pid namespace), and a namespace none of
+    /// whose processes is visible from a child pid namespace (entered through a bind-mounted namespace file) is
+    /// blind too; the procfs rules (hidepid, subset=pid) stay as they are. As for the tool's own namespace,
+    /// a procfs of the initial pid namespace (`procfsInitPidNamespace`, of its pid 1) shows every process. Pure.
+    public static func blindSpots(_ own: [BlindSpot], inspecting ipc: UInt64, hasVisibleProcess: Bool,
+                                  pidNamespace: UInt64?, procfsInitPidNamespace: UInt64? = nil) -> [BlindSpot] {
+        var out = own.filter {
+            if case .hostIPCInChildPidNamespace = $0 { return false }
+            return true
+        }
+        guard let pid = pidNamespace, pid != initialPidNamespace, procfsInitPidNamespace != initialPidNamespace else {
+            return out
+        }
+        if ipc == initialIPCNamespace {
+            out.append(.hostIPCInChildPidNamespace(pidNamespace: pid))
+        } else if !hasVisibleProcess {
+            out.append(.namespaceWithoutVisibleProcess(ipcNamespace: ipc, pidNamespace: pid))
+        }
+        return out
+    }
+
     /// The super options of the topmost `proc` mount at `mountPoint` in a mountinfo text, or nil when none is.
     /// Line: ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTIONS
     static func procMountOptions(mountinfo: String, mountPoint: String) -> String? {

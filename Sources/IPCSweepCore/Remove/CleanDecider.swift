@@ -71,6 +71,7 @@ public final class CleanDecider: @unchecked Sendable {
         bringUpToDate(for: fresh)
         var c = classifier.classify(fresh, cache: cache)
         c.reasons = text.reasons(c.evidence)
+        c.namespace = reading.namespace
         return c
     }
 

@@ -25,17 +25,20 @@ public final class CleanLock {
     deinit { release() }
 
     /// Where to lock, in order: /run/ipcsweep.lock, then /var/lib/ipcsweep/clean.lock (root), then
-    /// $XDG_RUNTIME_DIR/ipcsweep.lock (non-root), then $TMPDIR (or /tmp)/ipcsweep-EUID.lock. Pure.
-    public static func candidatePaths(euid: UInt32, environment: [String: String]) -> [String] {
-        var out = ["/run/ipcsweep.lock"]
+    /// $XDG_RUNTIME_DIR/ipcsweep.lock (non-root), then $TMPDIR (or /tmp)/ipcsweep-EUID.lock. For another IPC
+    /// namespace (`--namespace`) each name carries its inode (/run/ipcsweep-ipcns-INODE.lock, ...): cleaners
+    /// of one namespace serialise, cleaners of different namespaces do not wait for each other. Pure.
+    public static func candidatePaths(euid: UInt32, environment: [String: String], namespace: UInt64? = nil) -> [String] {
+        let ns = namespace.map { "-ipcns-\($0)" } ?? ""
+        var out = ["/run/ipcsweep\(ns).lock"]
         if euid == 0 {
-            out.append("/var/lib/ipcsweep/clean.lock")
+            out.append("/var/lib/ipcsweep/clean\(ns).lock")
         } else if let x = environment["XDG_RUNTIME_DIR"], x.hasPrefix("/") {
-            out.append(x + "/ipcsweep.lock")
+            out.append(x + "/ipcsweep\(ns).lock")
         }
         var tmp = environment["TMPDIR"] ?? "/tmp"
         if !tmp.hasPrefix("/") { tmp = "/tmp" }
-        out.append((tmp.hasSuffix("/") ? String(tmp.dropLast()) : tmp) + "/ipcsweep-\(euid).lock")
+        out.append((tmp.hasSuffix("/") ? String(tmp.dropLast()) : tmp) + "/ipcsweep-\(euid)\(ns).lock")
         return out
     }
 
@@ -46,7 +49,7 @@ public final class CleanLock {
         var tried: [String] = []
         var opened: (String, Int32)?
         for path in paths {
-            if path == "/var/lib/ipcsweep/clean.lock" { mkdir("/var/lib/ipcsweep", 0o700) }
+            if path.hasPrefix("/var/lib/ipcsweep/") { mkdir("/var/lib/ipcsweep", 0o700) }
             let fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
             if fd < 0 {
                 tried.append("\(path): \(Errno(rawValue: errno))")

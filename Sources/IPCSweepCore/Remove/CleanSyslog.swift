@@ -30,7 +30,8 @@ public final class CleanSyslog {
         let o = r.classification.object
         let p = o.perm
         let what = r.outcome == .removed ? "removed" : "failed to remove"
-        return "\(what) \(o.kind.noun) id \(o.id) key \(IPCTextFormat.hexKey(p.key)) owner \(users.displayUser(p.uid)) (uid \(p.uid)) creator \(users.displayUser(p.cuid)) (uid \(p.cuid)) perms \(IPCTextFormat.octal(p.permissionBits))\(IPCTextFormat.status(p.mode).isEmpty ? "" : " status \(IPCTextFormat.status(p.mode))") verdict \(r.classification.verdict.rawValue): \(r.reason); evidence: \(r.classification.reasons.joined(separator: "; "))"
+        let ns = r.classification.namespace.map { " in IPC namespace \($0.inode) (\($0.owner))" } ?? ""
+        return "\(what) \(o.kind.noun)\(ns) id \(o.id) key \(IPCTextFormat.hexKey(p.key)) owner \(users.displayUser(p.uid)) (uid \(p.uid)) creator \(users.displayUser(p.cuid)) (uid \(p.cuid)) perms \(IPCTextFormat.octal(p.permissionBits))\(IPCTextFormat.status(p.mode).isEmpty ? "" : " status \(IPCTextFormat.status(p.mode))") verdict \(r.classification.verdict.rawValue): \(r.reason); evidence: \(r.classification.reasons.joined(separator: "; "))"
     }
 
     /// The message for one POSIX result: what happened, path, inode, owner, mode, verdict and reasons. Pure.

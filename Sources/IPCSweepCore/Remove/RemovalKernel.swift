@@ -133,3 +133,32 @@ public struct LiveRemovalKernel: RemovalKernel {
         return .success(body(UnsafeRawBufferPointer(start: base, count: size)))
     }
 }
+
+/// The real kernel inside another IPC namespace (`clean --namespace`): every call of `LiveRemovalKernel` — the
+/// re-check's stat, IPC_RMID, MSG_COPY, the read-only attach and the work done while attached — runs on the
+/// thread that entered that namespace.
+public struct NamespacedRemovalKernel: RemovalKernel {
+    public let namespace: IPCNamespaceThread
+    private let live = LiveRemovalKernel()
+
+    public init(namespace: IPCNamespaceThread) { self.namespace = namespace }
+
+    public var pid: Int32 { live.pid }
+    public func now() -> Int64 { live.now() }
+
+    public func stat(_ ref: IPCObjectRef) -> Result<IPCObject, Errno> {
+        namespace.perform { live.stat(ref) }
+    }
+
+    public func remove(_ ref: IPCObjectRef) -> Result<Void, Errno> {
+        namespace.perform { live.remove(ref) }
+    }
+
+    public func copyMessages(queue id: Int32, count: Int, bufferSize: Int) -> Result<[QueuedMessage], Errno> {
+        namespace.perform { live.copyMessages(queue: id, count: count, bufferSize: bufferSize) }
+    }
+
+    public func withReadOnlyAttachment<R>(segment id: Int32, size: Int, _ body: (UnsafeRawBufferPointer) -> R) -> Result<R, Errno> {
+        namespace.perform { live.withReadOnlyAttachment(segment: id, size: size, body) }
+    }
+}

@@ -79,10 +79,14 @@ public struct CleanDocument {
     public var scope: String?
     public var warnings: [String]
     public var lockPath: String?
+    /// The IPC namespace cleaned (`--namespace`); nil: the tool's own (no `namespace` member).
+    public var namespace: IPCNamespaceInfo?
     public var fields: FieldTable<CleanResult>.JSONSelection
 
     public init(run: CleanRun, shown: [CleanResult]? = nil, shownPosix: [PosixCleanResult]? = nil, users: UserDirectory, scope: String?, warnings: [String],
-                lockPath: String?, fields: FieldTable<CleanResult>.JSONSelection = .documented) {
+                lockPath: String?, namespace: IPCNamespaceInfo? = nil,
+                fields: FieldTable<CleanResult>.JSONSelection = .documented) {
+        self.namespace = namespace
         self.run = run
         self.shown = shown ?? run.results
         self.shownPosix = shownPosix ?? run.posixResults
@@ -124,6 +128,10 @@ public struct CleanDocument {
         }
         w.key("lock")
         w.string(lockPath)
+        if let ns = namespace {
+            w.key("namespace")
+            w.namespace(ns)
+        }
         w.key("results")
         w.beginArray()
         for r in shown {
@@ -172,5 +180,19 @@ public struct CleanDocument {
     /// The whole document as bytes (tests).
     public func bytes(pretty: Bool = false) -> [UInt8] {
         JSONStreamWriter.documentBytes { write(pretty: pretty, to: $0) }
+    }
+}
+
+extension JSONStreamWriter {
+    /// `{"inode": N, "owner": S, "pid": N|null}` (`--namespace`, `--all-namespaces`).
+    mutating func namespace(_ ns: IPCNamespaceInfo) {
+        beginObject()
+        key("inode")
+        int(ns.inode)
+        key("owner")
+        string(ns.owner)
+        key("pid")
+        if let pid = ns.pid { int(pid) } else { null() }
+        endObject()
     }
 }

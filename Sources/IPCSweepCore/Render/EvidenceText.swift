@@ -198,6 +198,10 @@ public final class EvidenceText: @unchecked Sendable {
             return "this ipcsweep runs in a child pid namespace (pid:[\(ns)]) but shares the host's IPC namespace: "
                 + "processes outside its pid namespace may hold it unseen; run it in the host's pid namespace "
                 + "(docker run --pid=host, nsenter -t 1 -p) for a full view"
+        case .namespaceWithoutVisibleProcess(let ipc, let pid):
+            return "no process of IPC namespace \(ipc) is visible from this ipcsweep's pid namespace (pid:[\(pid)]): "
+                + "its processes may live where this pid namespace cannot see them and hold it unseen; run ipcsweep in "
+                + "the host's pid namespace for a full view"
         }
     }
 }

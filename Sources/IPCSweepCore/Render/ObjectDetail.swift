@@ -31,6 +31,9 @@ public struct ObjectDetail {
             lines.append("  " + name.padding(toLength: 16) + value)
         }
         lines.append("\(o.kind.noun) \(o.id), key \(IPCTextFormat.hexKey(p.key)) (\(p.key))")
+        if let ns = c.namespace {
+            field("IPC namespace", "\(ns.inode) (\(ns.owner)\(ns.owner.hasPrefix("pid ") ? "" : ns.pid.map { ", pid \($0)" } ?? ""))")
+        }
         field("owner", "\(users.displayUser(p.uid)) (uid \(p.uid)), group \(users.displayGroup(p.gid)) (gid \(p.gid))")
         field("creator", "\(users.displayUser(p.cuid)) (uid \(p.cuid)), group \(users.displayGroup(p.cgid)) (gid \(p.cgid))")
         field("perms", "\(IPCTextFormat.octal(p.permissionBits)) \(IPCTextFormat.modeString(p.permissionBits))")

@@ -15,12 +15,24 @@ public enum ObjectFields {
     /// The columns a table shows for these rows: STATUS (dest, locked) only when some row has a flag, unless
     /// `--columns` asked for it.
     public static func tableColumns(_ columns: [F], for items: [Classification], selection: ColumnSelection) -> [F] {
+        let cut = csvColumns(columns, for: items, selection: selection)
         guard selection == .defaults, !items.contains(where: { !IPCTextFormat.status($0.object.perm.mode).isEmpty }) else {
-            return columns
+            return cut
         }
-        return columns.filter { $0.name != "status" }
+        return cut.filter { $0.name != "status" }
     }
 
+    /// The columns a CSV (and a table) has for these rows: NAMESPACE first when some row has one (--namespace,
+    /// --all-namespaces) and `--columns` did not choose the columns.
+    public static func csvColumns(_ columns: [F], for items: [Classification], selection: ColumnSelection) -> [F] {
+        switch selection {
+        case .only, .all: return columns
+        case .defaults, .adding: break
+        }
+        guard items.contains(where: { $0.namespace != nil }), !columns.contains(where: { $0.name == "namespace" }),
+              let ns = table.field("namespace") else { return columns }
+        return [ns] + columns
+    }
     /// orphans: the defaults and the decisive reason.
     public static let orphansColumns = table.defaultColumns + ["reason"]
 
@@ -243,6 +255,14 @@ public enum ObjectFields {
         holders("holders", "HOLDERS", "The processes that hold it (attached, or a live recorded pid).", key: "holders") { $0.holders },
         holders("possible-holders", "POSSIBLE-HOLDERS", "The processes that may hold it (suspect).",
                 key: "possibleHolders") { $0.possibleHolders },
+        F("namespace", "NAMESPACE", help: "The IPC namespace, as INODE OWNER (--namespace, --all-namespaces; JSON {inode, owner, pid}, only then); a default table shows the column only when some row has one.",
+          layout: ColumnLayout(flexible: true, minWidth: 10), jsonKeys: ["namespace"],
+          text: { c, _ in Table.Cell(c.namespace.map { "\($0.inode) \($0.owner)" } ?? "-") },
+          json: { c, w, _ in
+              guard let ns = c.namespace else { return }
+              w.key("namespace")
+              w.namespace(ns)
+          }),
     ]
 
     // MARK: semaphore sets

@@ -1,0 +1,142 @@
+import XCTest
+@testable import IPCSweepCore
+
+/// Pure parts of the namespace and RemoveIPC= features: namespace owners, logind.conf parsing and ordering,
+/// login.defs, the RemoveIPC findings, lock names and journal lines.
+final class NamespaceAndRemoveIPCTests: XCTestCase {
+    func process(_ pid: Int32, cgroup: String?, start: Double = 100, ns: UInt64? = 4_026_532_300,
+                 state: Character = "S", comm: String = "sh") -> ProcessRecord {
+        ProcessRecord(pid: pid, ppid: 1, state: state, uid: 0, euid: 0, comm: comm, startTime: start, cgroup: cgroup,
+                      ipcNamespace: ns)
+    }
+
+    func testOwnerOfANamespaceIsTheUnitOrPodOfItsOldestProcess() {
+        let ns: UInt64 = 4_026_532_300
+        func owner(_ cgroup: String?) -> String { IPCNamespaceInfo.owner(inode: ns, oldest: process(9, cgroup: cgroup)) }
+        XCTAssertEqual(owner("/system.slice/docker-3f2a9c.scope"), "docker-3f2a9c.scope")
+        XCTAssertEqual(owner("/machine.slice/libpod-77aa.scope/container"), "libpod-77aa.scope")
+        XCTAssertEqual(owner("/system.slice/postgresql@15-main.service"), "postgresql@15-main.service")
+        XCTAssertEqual(owner("/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod1234_5678.slice/cri-containerd-abcd.scope"),
+                       "kubepods-besteffort-pod1234_5678.slice/cri-containerd-abcd.scope")
+        XCTAssertEqual(owner("/kubepods/burstable/pod1234/abcdef"), "kubepods/burstable/pod1234/abcdef")
+        XCTAssertEqual(owner("/lxc.payload.web"), "/lxc.payload.web")
+        XCTAssertEqual(owner("/"), "pid 9 (sh)")
+        XCTAssertEqual(owner(nil), "pid 9 (sh)")
+        XCTAssertEqual(IPCNamespaceInfo.owner(inode: IPCNamespaceInfo.initialInode, oldest: process(1, cgroup: "/init.scope")), "host")
+    }
+
+    func testAllNamespacesInOnePassPickTheOldestLiveProcess() {
+        let table = ProcessTable(processes: [
+            process(10, cgroup: "/system.slice/docker-a.scope", start: 50, ns: 7, state: "Z"),  // zombie: not the owner
+            process(11, cgroup: "/system.slice/docker-a.scope/child", start: 60, ns: 7),
+            process(12, cgroup: "/other", start: 70, ns: 7),
+            process(20, cgroup: "/machine.slice/libpod-b.scope", start: 10, ns: 8),
+            process(21, cgroup: "/machine.slice/libpod-b.scope", start: 10, ns: 8),  // same start: the lower pid
+            process(30, cgroup: "/x", start: 1, ns: nil),  // unreadable ns/ipc: no namespace of its own
+        ])
+        let all = IPCNamespaceInfo.all(in: table)
+        XCTAssertEqual(all, [IPCNamespaceInfo(inode: 7, owner: "docker-a.scope", pid: 11),
+                             IPCNamespaceInfo(inode: 8, owner: "libpod-b.scope", pid: 20)])
+    }
+
+    func testBlindSpotsAreJudgedForTheNamespaceInspected() {
+        let hidden = BlindSpot.hidepid(mountPoint: "/proc", value: "2", gid: nil)
+        let childPid: UInt64 = 4_026_532_500
+        let own = [hidden, .hostIPCInChildPidNamespace(pidNamespace: childPid)]
+        // A container's namespace with visible processes, from a child pid namespace: only the procfs rule stays.
+        XCTAssertEqual(VisibilityProbe.blindSpots(own, inspecting: 4_026_532_300, hasVisibleProcess: true, pidNamespace: childPid),
+                       [hidden])
+        // None of its processes visible: blind.
+        XCTAssertEqual(VisibilityProbe.blindSpots([], inspecting: 4_026_532_300, hasVisibleProcess: false, pidNamespace: childPid),
+                       [.namespaceWithoutVisibleProcess(ipcNamespace: 4_026_532_300, pidNamespace: childPid)])
+        // The host's IPC namespace inspected from a child pid namespace (the tool's own being private).
+        XCTAssertEqual(VisibilityProbe.blindSpots([], inspecting: IPCNamespaceInfo.initialInode, hasVisibleProcess: true,
+                                                  pidNamespace: childPid),
+                       [.hostIPCInChildPidNamespace(pidNamespace: childPid)])
+        // A procfs of the initial pid namespace lists every process, whatever the tool's own pid namespace.
+        XCTAssertEqual(VisibilityProbe.blindSpots([], inspecting: 4_026_532_300, hasVisibleProcess: false, pidNamespace: childPid,
+                                                  procfsInitPidNamespace: VisibilityProbe.initialPidNamespace), [])
+        // From the host's pid namespace every process is visible.
+        XCTAssertEqual(VisibilityProbe.blindSpots([], inspecting: 4_026_532_300, hasVisibleProcess: false,
+                                                  pidNamespace: VisibilityProbe.initialPidNamespace), [])
+    }
+
+    func testRemoveIPCIsTheLastValidAssignmentOfTheLoginSection() {
+        XCTAssertNil(LogindConfig.removeIPC(in: "[Login]\n#RemoveIPC=no\n"))
+        XCTAssertEqual(LogindConfig.removeIPC(in: "[Login]\nRemoveIPC=no\n").map { $0.value }, false)
+        XCTAssertEqual(LogindConfig.removeIPC(in: "[Login]\n  RemoveIPC = No \r\n").map { $0.value }, false)
+        let r = LogindConfig.removeIPC(in: "# c\n[Login]\nRemoveIPC=no\n; x\nRemoveIPC=maybe\nKillUserProcesses=no\nRemoveIPC=on\n")
+        XCTAssertEqual(r?.value, true)
+        XCTAssertEqual(r?.line, 7)
+        XCTAssertEqual(LogindConfig.removeIPC(in: "[Login]\nRemoveIPC=maybe\n").map { $0.value }, nil, "invalid is ignored")
+        XCTAssertNil(LogindConfig.removeIPC(in: "[Other]\nRemoveIPC=no\n"), "other sections do not count")
+        for t in ["1", "yes", "y", "TRUE", "t", "on"] { XCTAssertEqual(LogindConfig.parseBoolean(t), true, t) }
+        for f in ["0", "no", "N", "false", "f", "off"] { XCTAssertEqual(LogindConfig.parseBoolean(f), false, f) }
+    }
+
+    func testDropInsAreSortedByNameAndEtcHidesTheSameNameBelow() {
+        let (mains, dirs) = LogindConfig.layout(root: "/r/")
+        XCTAssertEqual(mains.first, "/r/etc/systemd/logind.conf")
+        XCTAssertEqual(dirs, ["/r/etc/systemd/logind.conf.d", "/r/run/systemd/logind.conf.d",
+                              "/r/usr/local/lib/systemd/logind.conf.d", "/r/usr/lib/systemd/logind.conf.d"])
+        let tree: [String: [String]] = [
+            "/r/etc/systemd/logind.conf.d": ["50-admin.conf", "README", "90-late.conf"],
+            "/r/run/systemd/logind.conf.d": ["60-run.conf"],
+            "/r/usr/lib/systemd/logind.conf.d": ["50-admin.conf", "10-vendor.conf"],
+        ]
+        let files = Set(["/r/usr/lib/systemd/logind.conf"] + tree.flatMap { d, names in names.map { d + "/" + $0 } })
+        let order = LogindConfig.files(mains: mains, dropInDirs: dirs, list: { tree[$0] }, isFile: files.contains)
+        XCTAssertEqual(order, ["/r/usr/lib/systemd/logind.conf",  // no /etc main file: the vendor one
+                               "/r/usr/lib/systemd/logind.conf.d/10-vendor.conf",
+                               "/r/etc/systemd/logind.conf.d/50-admin.conf",
+                               "/r/run/systemd/logind.conf.d/60-run.conf",
+                               "/r/etc/systemd/logind.conf.d/90-late.conf"])
+    }
+
+    func testSysUidMaxFromLoginDefs() {
+        XCTAssertEqual(LogindConfig.sysUidMax(inLoginDefs: "# SYS_UID_MAX 10\nUID_MIN 1000\nSYS_UID_MAX\t\t999\n"), 999)
+        XCTAssertEqual(LogindConfig.sysUidMax(inLoginDefs: "SYS_UID_MAX 4999\n"), 4999)
+        XCTAssertNil(LogindConfig.sysUidMax(inLoginDefs: "#SYS_UID_MAX 10\n"))
+        XCTAssertNil(LogindConfig.sysUidMax(inLoginDefs: ""))
+    }
+
+    func testRemoveIPCFindingsNameNonSystemOwnersOfLiveObjects() {
+        func sem(_ id: Int32, uid: UInt32, cuid: UInt32? = nil) -> IPCObject {
+            .sem(SemaphoreSet(id: id, perm: IPCPermissions(key: 0, uid: uid, gid: uid, cuid: cuid ?? uid, cgid: uid,
+                                                          mode: 0o600), nsems: 1, otime: 0, ctime: 1, semaphores: []))
+        }
+        let items = [
+            Classification(object: sem(1, uid: 1001), verdict: .inUse, reasons: []),
+            Classification(object: sem(2, uid: 1001), verdict: .suspect, reasons: []),
+            Classification(object: sem(3, uid: 1001), verdict: .orphaned, reasons: []),  // an orphan is no loss
+            Classification(object: sem(4, uid: 33), verdict: .inUse, reasons: []),  // system uid: spared
+            Classification(object: sem(5, uid: 33, cuid: 1002), verdict: .inUse, reasons: []),  // creator counts
+            Classification(object: sem(6, uid: 1003), verdict: .unknown, reasons: []),
+        ]
+        let names = NameLookup(user: { $0 == 1001 ? "alice" : nil }, group: { _ in nil })
+        let on = RemoveIPCSetting(enabled: true, source: "x line 2")
+        let r = RemoveIPCReport.analyse(items, setting: on, names: names)
+        XCTAssertEqual(r.findings.map(\.uid), [1001, 1002])
+        XCTAssertEqual(r.findings[0].objects, [IPCObjectRef(kind: .sem, id: 1), IPCObjectRef(kind: .sem, id: 2)])
+        XCTAssertEqual(r.findings[0].message, "RemoveIPC=yes: these 2 objects (1 in-use, 1 suspect) of uid 1001 (alice) will be destroyed when alice's last session ends (sem 1, sem 2); run the service as a system user (uid up to 999) or set RemoveIPC=no in a drop-in such as /etc/systemd/logind.conf.d/ipc.conf")
+        XCTAssertTrue(r.findings[1].message.hasPrefix("RemoveIPC=yes: this in-use object of uid 1002 (no passwd entry) will be destroyed when uid 1002's last session ends (sem 5)"), r.findings[1].message)
+        XCTAssertEqual(RemoveIPCReport.analyse(items, setting: RemoveIPCSetting(enabled: false, source: "x"), names: names).findings, [])
+        var higher = on
+        higher.sysUidMax = 1001
+        XCTAssertEqual(RemoveIPCReport.analyse(items, setting: higher, names: names).findings.map(\.uid), [1002])
+    }
+
+    func testLockPerNamespaceAndJournalLineNameTheNamespace() {
+        XCTAssertEqual(CleanLock.candidatePaths(euid: 0, environment: [:], namespace: 4_026_532_281),
+                       ["/run/ipcsweep-ipcns-4026532281.lock", "/var/lib/ipcsweep/clean-ipcns-4026532281.lock",
+                        "/tmp/ipcsweep-0-ipcns-4026532281.lock"])
+        var c = Classification(object: .sem(SemaphoreSet(id: 3, perm: IPCPermissions(key: 1, uid: 33, gid: 33, cuid: 33,
+                                                                                       cgid: 33, mode: 0o600),
+                                                           nsems: 1, otime: 0, ctime: 1, semaphores: [])),
+                               verdict: .orphaned, reasons: ["no live process"])
+        c.namespace = IPCNamespaceInfo(inode: 4_026_532_281, owner: "docker-3f2a.scope", pid: 4711)
+        let m = CleanSyslog.message(CleanResult(classification: c, outcome: .removed, reason: "orphaned", planned: true),
+                                    users: UserDirectory())
+        XCTAssertTrue(m.hasPrefix("removed semaphore set in IPC namespace 4026532281 (docker-3f2a.scope) id 3 key 0x00000001"), m)
+    }
+}
