@@ -186,9 +186,9 @@ _ipcsweep() {
 
 _ipcsweep_list() {
     repeating_flags=()
-    non_repeating_flags=(--exclusive --all-namespaces --no-headings --version -h --help)
+    non_repeating_flags=(--exclusive --all-namespaces --pretty --no-headings --version -h --help)
     repeating_options=(--type --name --user --key --id --verdict --unit --cgroup --pidfile --exe)
-    non_repeating_options=(--proc --source --idle-for --inherit-window --namespace --format --color)
+    non_repeating_options=(--proc --source --idle-for --inherit-window --namespace --format -o --columns --color)
     __ipcsweep_offer_flags_options 0
 
     # Offer option value completions
@@ -248,6 +248,9 @@ _ipcsweep_list() {
         __ipcsweep_add_completions -W 'table'$'\n''json'$'\n''csv'
         return
         ;;
+    '-o'|'--columns')
+        return
+        ;;
     '--color')
         __ipcsweep_add_completions -W 'auto'$'\n''always'$'\n''never'
         return
@@ -257,9 +260,9 @@ _ipcsweep_list() {
 
 _ipcsweep_show() {
     repeating_flags=()
-    non_repeating_flags=(--exclusive --no-headings --version -h --help)
+    non_repeating_flags=(--exclusive --pretty --no-headings --version -h --help)
     repeating_options=(--type --unit --cgroup --pidfile --exe)
-    non_repeating_options=(--proc --source --inherit-window --namespace --format --color)
+    non_repeating_options=(--proc --source --inherit-window --namespace --format -o --columns --color)
     __ipcsweep_offer_flags_options -1
 
     # Offer option value completions
@@ -300,6 +303,9 @@ _ipcsweep_show() {
         __ipcsweep_add_completions -W 'table'$'\n''json'$'\n''csv'
         return
         ;;
+    '-o'|'--columns')
+        return
+        ;;
     '--color')
         __ipcsweep_add_completions -W 'auto'$'\n''always'$'\n''never'
         return
@@ -309,9 +315,9 @@ _ipcsweep_show() {
 
 _ipcsweep_orphans() {
     repeating_flags=()
-    non_repeating_flags=(--exclusive --all-namespaces --no-headings --version -h --help)
+    non_repeating_flags=(--exclusive --all-namespaces --pretty --no-headings --version -h --help)
     repeating_options=(--type --name --user --key --id --verdict --unit --cgroup --pidfile --exe)
-    non_repeating_options=(--proc --source --idle-for --inherit-window --namespace --format --color)
+    non_repeating_options=(--proc --source --idle-for --inherit-window --namespace --format -o --columns --color)
     __ipcsweep_offer_flags_options 0
 
     # Offer option value completions
@@ -369,6 +375,9 @@ _ipcsweep_orphans() {
         ;;
     '--format')
         __ipcsweep_add_completions -W 'table'$'\n''json'$'\n''csv'
+        return
+        ;;
+    '-o'|'--columns')
         return
         ;;
     '--color')
@@ -380,9 +389,9 @@ _ipcsweep_orphans() {
 
 _ipcsweep_clean() {
     repeating_flags=()
-    non_repeating_flags=(--exclusive --no-headings --dry-run -y --yes --include-suspect --discard-messages -q --quiet --version -h --help)
+    non_repeating_flags=(--exclusive --pretty --no-headings --dry-run -y --yes --include-suspect --discard-messages -q --quiet --version -h --help)
     repeating_options=(--type --name --user --key --id --verdict --unit --cgroup --pidfile --exe)
-    non_repeating_options=(--proc --source --idle-for --inherit-window --namespace --format --color --save-to --lock-file --lock-wait)
+    non_repeating_options=(--proc --source --idle-for --inherit-window --namespace --format -o --columns --color --save-to --lock-file --lock-wait)
     __ipcsweep_offer_flags_options 0
 
     # Offer option value completions
@@ -440,6 +449,9 @@ _ipcsweep_clean() {
         ;;
     '--format')
         __ipcsweep_add_completions -W 'table'$'\n''json'$'\n''csv'
+        return
+        ;;
+    '-o'|'--columns')
         return
         ;;
     '--color')
@@ -462,7 +474,7 @@ _ipcsweep_clean() {
 
 _ipcsweep_audit() {
     repeating_flags=()
-    non_repeating_flags=(--exclusive --all-namespaces --quiet-if-clean --no-posix --version -h --help)
+    non_repeating_flags=(--exclusive --all-namespaces --quiet-if-clean --pretty --no-posix --version -h --help)
     repeating_options=(--type --name --user --key --id --verdict --unit --cgroup --pidfile --exe --fail-on)
     non_repeating_options=(--proc --source --idle-for --inherit-window --namespace --logind-conf --login-defs --format --output --state --warn-at --critical-at --shm-root --mqueue-root)
     __ipcsweep_offer_flags_options 0
@@ -563,7 +575,7 @@ _ipcsweep_audit() {
 
 _ipcsweep_restore() {
     repeating_flags=()
-    non_repeating_flags=(--no-headings --version -h --help)
+    non_repeating_flags=(--pretty --no-headings --version -h --help)
     repeating_options=()
     non_repeating_options=(--format)
     __ipcsweep_offer_flags_options -1

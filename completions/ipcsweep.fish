@@ -23,17 +23,17 @@ function __ipcsweep_parse_tokens -S
         __ipcsweep_parse_subcommand 0 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'list'
-            __ipcsweep_parse_subcommand 0 'proc=' 'source=' 'type=+' 'name=+' 'user=+' 'key=+' 'id=+' 'verdict=+' 'idle-for=' 'unit=+' 'cgroup=+' 'pidfile=+' 'exe=+' 'exclusive' 'inherit-window=' 'namespace=' 'all-namespaces' 'format=' 'color=' 'no-headings' 'version' 'h/help'
+            __ipcsweep_parse_subcommand 0 'proc=' 'source=' 'type=+' 'name=+' 'user=+' 'key=+' 'id=+' 'verdict=+' 'idle-for=' 'unit=+' 'cgroup=+' 'pidfile=+' 'exe=+' 'exclusive' 'inherit-window=' 'namespace=' 'all-namespaces' 'format=' 'o/columns=' 'pretty' 'color=' 'no-headings' 'version' 'h/help'
         case 'show'
-            __ipcsweep_parse_subcommand -r 1 'type=+' 'proc=' 'source=' 'unit=+' 'cgroup=+' 'pidfile=+' 'exe=+' 'exclusive' 'inherit-window=' 'namespace=' 'format=' 'color=' 'no-headings' 'version' 'h/help'
+            __ipcsweep_parse_subcommand -r 1 'type=+' 'proc=' 'source=' 'unit=+' 'cgroup=+' 'pidfile=+' 'exe=+' 'exclusive' 'inherit-window=' 'namespace=' 'format=' 'o/columns=' 'pretty' 'color=' 'no-headings' 'version' 'h/help'
         case 'orphans'
-            __ipcsweep_parse_subcommand 0 'proc=' 'source=' 'type=+' 'name=+' 'user=+' 'key=+' 'id=+' 'verdict=+' 'idle-for=' 'unit=+' 'cgroup=+' 'pidfile=+' 'exe=+' 'exclusive' 'inherit-window=' 'namespace=' 'all-namespaces' 'format=' 'color=' 'no-headings' 'version' 'h/help'
+            __ipcsweep_parse_subcommand 0 'proc=' 'source=' 'type=+' 'name=+' 'user=+' 'key=+' 'id=+' 'verdict=+' 'idle-for=' 'unit=+' 'cgroup=+' 'pidfile=+' 'exe=+' 'exclusive' 'inherit-window=' 'namespace=' 'all-namespaces' 'format=' 'o/columns=' 'pretty' 'color=' 'no-headings' 'version' 'h/help'
         case 'clean'
-            __ipcsweep_parse_subcommand 0 'proc=' 'source=' 'type=+' 'name=+' 'user=+' 'key=+' 'id=+' 'verdict=+' 'idle-for=' 'unit=+' 'cgroup=+' 'pidfile=+' 'exe=+' 'exclusive' 'inherit-window=' 'namespace=' 'format=' 'color=' 'no-headings' 'dry-run' 'y/yes' 'include-suspect' 'discard-messages' 'save-to=' 'q/quiet' 'lock-file=' 'lock-wait=' 'version' 'h/help'
+            __ipcsweep_parse_subcommand 0 'proc=' 'source=' 'type=+' 'name=+' 'user=+' 'key=+' 'id=+' 'verdict=+' 'idle-for=' 'unit=+' 'cgroup=+' 'pidfile=+' 'exe=+' 'exclusive' 'inherit-window=' 'namespace=' 'format=' 'o/columns=' 'pretty' 'color=' 'no-headings' 'dry-run' 'y/yes' 'include-suspect' 'discard-messages' 'save-to=' 'q/quiet' 'lock-file=' 'lock-wait=' 'version' 'h/help'
         case 'audit'
-            __ipcsweep_parse_subcommand 0 'proc=' 'source=' 'type=+' 'name=+' 'user=+' 'key=+' 'id=+' 'verdict=+' 'idle-for=' 'unit=+' 'cgroup=+' 'pidfile=+' 'exe=+' 'exclusive' 'inherit-window=' 'namespace=' 'all-namespaces' 'logind-conf=' 'login-defs=' 'format=' 'output=' 'state=' 'fail-on=+' 'quiet-if-clean' 'warn-at=' 'critical-at=' 'shm-root=' 'mqueue-root=' 'no-posix' 'version' 'h/help'
+            __ipcsweep_parse_subcommand 0 'proc=' 'source=' 'type=+' 'name=+' 'user=+' 'key=+' 'id=+' 'verdict=+' 'idle-for=' 'unit=+' 'cgroup=+' 'pidfile=+' 'exe=+' 'exclusive' 'inherit-window=' 'namespace=' 'all-namespaces' 'logind-conf=' 'login-defs=' 'format=' 'output=' 'state=' 'fail-on=+' 'quiet-if-clean' 'warn-at=' 'critical-at=' 'pretty' 'shm-root=' 'mqueue-root=' 'no-posix' 'version' 'h/help'
         case 'restore'
-            __ipcsweep_parse_subcommand -r 1 'format=' 'no-headings' 'version' 'h/help'
+            __ipcsweep_parse_subcommand -r 1 'format=' 'pretty' 'no-headings' 'version' 'h/help'
         case 'help'
             __ipcsweep_parse_subcommand -r 1 'version'
         end
@@ -116,6 +116,8 @@ complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_opti
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep list" namespace' -l 'namespace' -d 'Inspect the IPC namespace of this process (a host pid) or of this namespace file (/proc/PID/ns/ipc, a bind mount such as /run/ipcns/NAME) instead of the tool\'s own; the possible holders are the processes in it.' -rF
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep list" all-namespaces' -l 'all-namespaces' -d 'Inspect every IPC namespace a process is in (/proc/*/ns/ipc): the host\'s and each container\'s, each with its inode and owner (the unit or cgroup of its oldest process).'
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep list" format' -l 'format' -d 'Output format: table, json or csv.' -rfka 'table json csv'
+complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep list" columns o' -s 'o' -l 'columns' -d 'Columns (table, CSV) or fields (JSON) to show, comma-separated: LIST replaces the defaults, +LIST adds to them, all shows every field (see COLUMNS in the manual).' -rfka ''
+complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep list" pretty' -l 'pretty' -d 'Indent JSON for people (the default on a terminal; otherwise JSON is compact, one line).'
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep list" color' -l 'color' -d 'Colour: auto (only on a terminal, and not when NO_COLOR is set), always or never.' -rfka 'auto always never'
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep list" no-headings' -l 'no-headings' -d 'Print the table or CSV without its header line.'
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep list" version' -l 'version' -d 'Show the version.'
@@ -131,6 +133,8 @@ complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_opti
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep show" inherit-window' -l 'inherit-window' -d 'A re-parented process that started up to this long after an object\'s last activity may have inherited it (a daemonising server) and counts as a possible holder (default 5s; 0 turns it off).' -rfka ''
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep show" namespace' -l 'namespace' -d 'Inspect the IPC namespace of this process (a host pid) or of this namespace file (/proc/PID/ns/ipc, a bind mount such as /run/ipcns/NAME) instead of the tool\'s own; the possible holders are the processes in it.' -rF
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep show" format' -l 'format' -d 'Output format: table, json or csv.' -rfka 'table json csv'
+complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep show" columns o' -s 'o' -l 'columns' -d 'Columns (table, CSV) or fields (JSON) to show, comma-separated: LIST replaces the defaults, +LIST adds to them, all shows every field (see COLUMNS in the manual).' -rfka ''
+complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep show" pretty' -l 'pretty' -d 'Indent JSON for people (the default on a terminal; otherwise JSON is compact, one line).'
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep show" color' -l 'color' -d 'Colour: auto (only on a terminal, and not when NO_COLOR is set), always or never.' -rfka 'auto always never'
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep show" no-headings' -l 'no-headings' -d 'Print the table or CSV without its header line.'
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep show" version' -l 'version' -d 'Show the version.'
@@ -153,6 +157,8 @@ complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_opti
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep orphans" namespace' -l 'namespace' -d 'Inspect the IPC namespace of this process (a host pid) or of this namespace file (/proc/PID/ns/ipc, a bind mount such as /run/ipcns/NAME) instead of the tool\'s own; the possible holders are the processes in it.' -rF
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep orphans" all-namespaces' -l 'all-namespaces' -d 'Inspect every IPC namespace a process is in (/proc/*/ns/ipc): the host\'s and each container\'s, each with its inode and owner (the unit or cgroup of its oldest process).'
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep orphans" format' -l 'format' -d 'Output format: table, json or csv.' -rfka 'table json csv'
+complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep orphans" columns o' -s 'o' -l 'columns' -d 'Columns (table, CSV) or fields (JSON) to show, comma-separated: LIST replaces the defaults, +LIST adds to them, all shows every field (see COLUMNS in the manual).' -rfka ''
+complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep orphans" pretty' -l 'pretty' -d 'Indent JSON for people (the default on a terminal; otherwise JSON is compact, one line).'
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep orphans" color' -l 'color' -d 'Colour: auto (only on a terminal, and not when NO_COLOR is set), always or never.' -rfka 'auto always never'
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep orphans" no-headings' -l 'no-headings' -d 'Print the table or CSV without its header line.'
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep orphans" version' -l 'version' -d 'Show the version.'
@@ -174,6 +180,8 @@ complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_opti
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep clean" inherit-window' -l 'inherit-window' -d 'A re-parented process that started up to this long after an object\'s last activity may have inherited it (a daemonising server) and counts as a possible holder (default 5s; 0 turns it off).' -rfka ''
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep clean" namespace' -l 'namespace' -d 'Inspect the IPC namespace of this process (a host pid) or of this namespace file (/proc/PID/ns/ipc, a bind mount such as /run/ipcns/NAME) instead of the tool\'s own; the possible holders are the processes in it.' -rF
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep clean" format' -l 'format' -d 'Output format: table, json or csv.' -rfka 'table json csv'
+complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep clean" columns o' -s 'o' -l 'columns' -d 'Columns (table, CSV) or fields (JSON) to show, comma-separated: LIST replaces the defaults, +LIST adds to them, all shows every field (see COLUMNS in the manual).' -rfka ''
+complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep clean" pretty' -l 'pretty' -d 'Indent JSON for people (the default on a terminal; otherwise JSON is compact, one line).'
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep clean" color' -l 'color' -d 'Colour: auto (only on a terminal, and not when NO_COLOR is set), always or never.' -rfka 'auto always never'
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep clean" no-headings' -l 'no-headings' -d 'Print the table or CSV without its header line.'
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep clean" dry-run' -l 'dry-run' -d 'Print the plan and change nothing.'
@@ -183,7 +191,7 @@ complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_opti
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep clean" save-to' -l 'save-to' -d 'Before removing, save each queue\'s messages and each segment\'s bytes to a file in DIR (created if missing; mode 0600 files, written atomically).' -rfa '(__ipcsweep_complete_directories)'
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep clean" q quiet' -s 'q' -l 'quiet' -d 'Print nothing when there is nothing to clean, and only planned objects otherwise (for ExecStopPost=).'
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep clean" lock-file' -l 'lock-file' -d 'Lock this file instead of /run/ipcsweep.lock (or its fallbacks).' -rF
-complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep clean" lock-wait' -l 'lock-wait' -d 'How long to wait for another clean to finish before giving up.' -rfka ''
+complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep clean" lock-wait' -l 'lock-wait' -d 'How long to wait for another clean to finish before giving up (30s, 2m).' -rfka ''
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep clean" version' -l 'version' -d 'Show the version.'
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep clean" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep audit" proc' -l 'proc' -d 'Read procfs from DIR instead of /proc (tests, forensic copies).' -rfa '(__ipcsweep_complete_directories)'
@@ -210,8 +218,9 @@ complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_opti
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep audit" state' -l 'state' -d 'Compare with the previous audit kept in FILE (new orphans, orphans gone, growth per day), then update FILE atomically.' -rF
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep audit"' -l 'fail-on' -d 'Exit 3 when a finding of this class exists: orphaned, suspect, limits (a limit at or above the warning threshold), insecure, or removeipc (RemoveIPC=yes and a non-system user owns in-use or suspect objects) (repeatable).' -rfka 'orphaned suspect limits insecure removeipc'
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep audit" quiet-if-clean' -l 'quiet-if-clean' -d 'Print nothing in text format when there is nothing to report.'
-complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep audit" warn-at' -l 'warn-at' -d 'Usage at which a limit is reported as warning, in percent (default 80).' -rfka ''
-complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep audit" critical-at' -l 'critical-at' -d 'Usage at which a limit is reported as critical, in percent (default 95).' -rfka ''
+complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep audit" warn-at' -l 'warn-at' -d 'Usage at which a limit is reported as warning, in percent (above 0, at most 100).' -rfka ''
+complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep audit" critical-at' -l 'critical-at' -d 'Usage at which a limit is reported as critical, in percent (above 0, at most 100).' -rfka ''
+complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep audit" pretty' -l 'pretty' -d 'Indent JSON for people (the default on a terminal; otherwise JSON is compact, one line).'
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep audit" shm-root' -l 'shm-root' -d 'Where POSIX shared memory and named semaphores live.' -rfa '(__ipcsweep_complete_directories)'
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep audit" mqueue-root' -l 'mqueue-root' -d 'Where the mqueue filesystem is mounted (default: the mqueue mount /proc/self/mountinfo lists; the report says when there is none).' -rfa '(__ipcsweep_complete_directories)'
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep audit" no-posix' -l 'no-posix' -d 'Do not look at POSIX IPC objects under --shm-root and --mqueue-root.'
@@ -219,6 +228,7 @@ complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_opti
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep audit" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_positional "ipcsweep restore" -ge 1' -F
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep restore" format' -l 'format' -d 'Output format: table or json.' -rfka 'table json'
+complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep restore" pretty' -l 'pretty' -d 'Indent JSON for people (the default on a terminal; otherwise JSON is compact, one line).'
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep restore" no-headings' -l 'no-headings' -d 'Print the table without its header line.'
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep restore" version' -l 'version' -d 'Show the version.'
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep restore" h help' -s 'h' -l 'help' -d 'Show help information.'

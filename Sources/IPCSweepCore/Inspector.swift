@@ -14,6 +14,9 @@ public struct InspectionOptions: Sendable {
     public var scope: ScopeSpec
     /// `--inherit-window`: how long after an object's last activity a re-parented process may have inherited it.
     public var inheritWindow: Double
+    /// Read every semaphore of every set (GETALL, GETPID, GETNCNT, GETZCNT). `clean` plans without it and
+    /// reads each candidate whole once, as its re-check.
+    public var semaphoreDetail: Bool
     /// The POSIX kinds to inspect (none: the POSIX roots are not read).
     public var posixKinds: Set<PosixIPCKind>
     /// Where the POSIX objects are read from (its roots are parameters: another mount namespace can be given).
@@ -23,6 +26,7 @@ public struct InspectionOptions: Sendable {
 
     public init(procRoot: String = "/proc", source: IPCSource = .auto, kinds: Set<IPCKind> = Set(IPCKind.allCases),
                 scope: ScopeSpec = ScopeSpec(), inheritWindow: Double = Classifier.defaultInheritWindow,
+                semaphoreDetail: Bool = true,
                 posixKinds: Set<PosixIPCKind> = [], posixScanner: PosixIPCScanner = PosixIPCScanner(),
                 namespace: IPCNamespaceThread? = nil) {
         self.procRoot = procRoot
@@ -30,6 +34,7 @@ public struct InspectionOptions: Sendable {
         self.kinds = kinds
         self.scope = scope
         self.inheritWindow = inheritWindow
+        self.semaphoreDetail = semaphoreDetail
         self.posixKinds = posixKinds
         self.posixScanner = posixScanner
         self.namespace = namespace
@@ -91,7 +96,71 @@ public enum Inspector {
     /// With `options.namespace`, the objects are those of that IPC namespace and the possible holders the
     /// processes in it (host pids).
     public static func inspect(_ options: InspectionOptions, users: UserDirectory) throws -> Inspection {
-        let ipc = IPCProbe(procRoot: options.procRoot, kinds: options.kinds, namespace: options.namespace)
+        try read(options).inspection(users: users)
+    }
+
+    /// What `inspect` reads before classifying: the snapshots, the resolved scope, and how to make the classifier.
+    public struct Reading: Sendable {
+        public var snapshot: IPCSnapshot
+        public var processes: ProcessTable
+        public var scope: ResolvedScope?
+        public var now: Double
+        public var warnings: [String]
+        public var options: InspectionOptions
+        /// The namespace's last allocated pid just before the table was completed (nil: not known).
+        public var lastPid: Int64? = nil
+        /// The POSIX roots as scanned, unfiltered.
+        public var posixScans: [PosixScanResult] = []
+        /// The POSIX objects of the inspected kinds, in path order.
+        public var posixObjects: [PosixIPCObject] = []
+        /// What the POSIX side could not see, in words.
+        public var posixNotes: [String] = []
+        /// The IPC namespace read, when it was chosen (`--namespace`, `--all-namespaces`); nil: the tool's own.
+        public var namespace: IPCNamespaceInfo? = nil
+        /// The thread inside that namespace; nil for the tool's own namespace.
+        public var namespaceThread: IPCNamespaceThread? = nil
+        /// The POSIX filesystems each scanned mount namespace reaches, by its inode (for the possible holders).
+        public var mountDevices: [UInt64: Set<UInt64>] = [:]
+
+        /// The pure classifier over this process table and scope.
+        public var classifier: Classifier {
+            Classifier(processes: processes, scope: scope, inheritWindow: options.inheritWindow)
+        }
+
+        /// Every object of the snapshot classified, with its reasons worded (and its namespace, when chosen).
+        public func classify(users: UserDirectory) -> [Classification] {
+            var results = classifier.classify(snapshot)
+            EvidenceText(users: users).fillReasons(&results)
+            if let ns = namespace {
+                for i in results.indices { results[i].namespace = ns }
+            }
+            return results
+        }
+
+        /// The POSIX objects classified (the same possible-holder rules, with descriptors and mappings as direct
+        /// evidence), with their reasons worded.
+        public func classifyPosix(users: UserDirectory) -> [PosixClassification] {
+            var posix = PosixClassifier(processes: processes, scope: scope, inheritWindow: options.inheritWindow,
+                                        mountDevices: mountDevices).classify(posixObjects)
+            EvidenceText(users: users).fillReasons(&posix)
+            if let ns = namespace {
+                for i in posix.indices { posix[i].namespace = ns }
+            }
+            return posix
+        }
+
+        /// Everything classified.
+        public func inspection(users: UserDirectory) -> Inspection {
+            Inspection(snapshot: snapshot, processes: processes, scope: scope, classifications: classify(users: users),
+                       now: now, warnings: warnings, posixScans: posixScans, posix: classifyPosix(users: users),
+                       posixNotes: posixNotes, namespace: namespace, namespaceThread: namespaceThread)
+        }
+    }
+
+    /// Reads the IPC snapshot and the process table (with the catch-up pass, maps and thread ids) and resolves the scope.
+    public static func read(_ options: InspectionOptions) throws -> Reading {
+        let ipc = IPCProbe(procRoot: options.procRoot, kinds: options.kinds, semaphoreDetail: options.semaphoreDetail,
+                           namespace: options.namespace)
         let procProbe = processProbe(options)
 
         // The process table is read on another thread while the IPC objects' per-semaphore detail is read,
@@ -139,8 +208,13 @@ public enum Inspector {
         }
         var found = [Found(snapshot: snapshot, namespace: info, thread: options.namespace, scans: scans,
                            posixObjects: posixObjects, posixNotes: posixNotes, mountDevices: mountDevices)]
+        // The last pid allocated before the catch-up listing: a process with a higher pid was born after it
+        // (clean's decider).
+        let lastPid = options.procRoot == "/proc" ? BirthWatch(procRoot: options.procRoot)?.lastPid() : nil
         complete(&found, table: &table, probe: procProbe, options: options)
-        return classify(found[0], table: table, options: options, users: users)
+        var r = reading(found[0], table: table, options: options)
+        r.lastPid = lastPid
+        return r
     }
 
     /// Every IPC namespace that a process is in (/proc/*/ns/ipc), each read from a thread inside it and
@@ -230,7 +304,7 @@ public enum Inspector {
         return found.map { f in
             var t = table
             t.ownIPCNamespace = f.namespace?.inode
-            var i = classify(f, table: t, options: options, users: users)
+            var i = reading(f, table: t, options: options).inspection(users: users)
             i.warnings = failures + i.warnings
             return i
         }
@@ -314,9 +388,8 @@ public enum Inspector {
         }
     }
 
-    /// The pure part: scope, classifier, verdicts (the table's `ownIPCNamespace` is the namespace inspected).
-    private static func classify(_ f: Found, table: ProcessTable, options: InspectionOptions,
-                                 users: UserDirectory) -> Inspection {
+    /// The scope resolved over the completed table (its `ownIPCNamespace` is the namespace inspected).
+    private static func reading(_ f: Found, table: ProcessTable, options: InspectionOptions) -> Reading {
         let now = currentTime()
         var table = table
         if let ns = f.namespace, options.procRoot == "/proc" {
@@ -331,23 +404,9 @@ public enum Inspector {
             s.unitInvocations = unitInvocations(s, table: table, procRoot: options.procRoot)
             scope = s
         }
-        let classifier = Classifier(processes: table, scope: scope, inheritWindow: options.inheritWindow)
-        var results = classifier.classify(f.snapshot)
-        let text = EvidenceText(users: users)
-        text.fillReasons(&results)
-        if let ns = f.namespace {
-            for i in results.indices { results[i].namespace = ns }
-        }
-        // POSIX objects: the same possible-holder rules, with descriptors and mappings as direct evidence.
-        var posix = PosixClassifier(processes: table, scope: scope, inheritWindow: options.inheritWindow,
-                                    mountDevices: f.mountDevices).classify(f.posixObjects)
-        text.fillReasons(&posix)
-        if let ns = f.namespace {
-            for i in posix.indices { posix[i].namespace = ns }
-        }
-        return Inspection(snapshot: f.snapshot, processes: table, scope: scope, classifications: results, now: now,
-                          warnings: f.snapshot.warnings + (scope?.warnings ?? []) + f.scans.flatMap(\.warnings),
-                          posixScans: f.scans, posix: posix, posixNotes: f.posixNotes, namespace: f.namespace,
-                          namespaceThread: f.thread)
+        return Reading(snapshot: f.snapshot, processes: table, scope: scope, now: now,
+                       warnings: f.snapshot.warnings + (scope?.warnings ?? []) + f.scans.flatMap(\.warnings), options: options,
+                       posixScans: f.scans, posixObjects: f.posixObjects, posixNotes: f.posixNotes, namespace: f.namespace,
+                       namespaceThread: f.thread, mountDevices: f.mountDevices)
     }
 }

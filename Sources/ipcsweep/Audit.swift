@@ -8,8 +8,7 @@ import Glibc
 
 extension AuditFindingClass: ChoiceArgument {}
 
-/// `audit --format`.
-enum AuditOutputFormat: String, ChoiceArgument { case text, json, prometheus }
+extension AuditRequest.Format: ChoiceArgument {}
 
 /// The report for cron, monitoring and people: reads everything, hands it to `Auditor.report`, renders, writes.
 struct Audit: ParsableCommand {
@@ -49,7 +48,7 @@ struct Audit: ParsableCommand {
     var loginDefs: String?
 
     @Option(help: "Output format: text (people, cron mail), json or prometheus (node_exporter textfile collector).")
-    var format: AuditOutputFormat = .text
+    var format: AuditRequest.Format = .text
 
     @Option(name: .customLong("output"), help: ArgumentHelp("Write the report to FILE atomically instead of standard output.", valueName: "FILE"),
             completion: .file())
@@ -65,11 +64,14 @@ struct Audit: ParsableCommand {
     @Flag(name: .customLong("quiet-if-clean"), help: "Print nothing in text format when there is nothing to report.")
     var quietIfClean = false
 
-    @Option(name: .customLong("warn-at"), help: ArgumentHelp("Usage at which a limit is reported as warning, in percent (default 80).", valueName: "PERCENT"))
-    var warnAt: String = "80"
+    @Option(name: .customLong("warn-at"), help: ArgumentHelp("Usage at which a limit is reported as warning, in percent (above 0, at most 100).", valueName: "PERCENT"))
+    var warnAt = Percentage(fraction: 0.80)
 
-    @Option(name: .customLong("critical-at"), help: ArgumentHelp("Usage at which a limit is reported as critical, in percent (default 95).", valueName: "PERCENT"))
-    var criticalAt: String = "95"
+    @Option(name: .customLong("critical-at"), help: ArgumentHelp("Usage at which a limit is reported as critical, in percent (above 0, at most 100).", valueName: "PERCENT"))
+    var criticalAt = Percentage(fraction: 0.95)
+
+    @Flag(help: "Indent JSON for people (the default on a terminal; otherwise JSON is compact, one line).")
+    var pretty = false
 
     @Option(name: .customLong("shm-root"), help: ArgumentHelp("Where POSIX shared memory and named semaphores live.", valueName: "DIR"),
             completion: .directory)
@@ -82,26 +84,12 @@ struct Audit: ParsableCommand {
     @Flag(name: .customLong("no-posix"), help: "Do not look at POSIX IPC objects under --shm-root and --mqueue-root.")
     var noPosix = false
 
-    /// "80", "80%", "80.5 %" -> 0.805; nil when not a percentage in (0, 100].
-    static func parsePercent(_ text: String) -> Double? {
-        var t = text.filter { $0 != " " }
-        if t.hasSuffix("%") { t = String(t.dropLast()) }
-        guard let v = Double(t), v > 0, v <= 100 else { return nil }
-        return v / 100
-    }
-
     func validate() throws {
         try requireNonEmpty("--output", outputFile.map { [$0] } ?? [], what: "a file path")
         try requireNonEmpty("--state", stateFile.map { [$0] } ?? [], what: "a file path")
         try requireNonEmpty("--shm-root", [shmRoot], what: "a directory")
         try requireNonEmpty("--mqueue-root", mqueueRoot.map { [$0] } ?? [], what: "a directory")
-        guard let w = Self.parsePercent(warnAt) else {
-            throw ValidationError("--warn-at \(warnAt): not a percentage; give a number above 0 and at most 100, e.g. 80")
-        }
-        guard let c = Self.parsePercent(criticalAt) else {
-            throw ValidationError("--critical-at \(criticalAt): not a percentage; give a number above 0 and at most 100, e.g. 95")
-        }
-        if w > c {
+        if warnAt.fraction > criticalAt.fraction {
             throw ValidationError("--warn-at \(warnAt) is above --critical-at \(criticalAt); the warning threshold must not exceed the critical one")
         }
         if allNamespaces.allNamespaces, let s = stateFile {
@@ -126,15 +114,13 @@ struct Audit: ParsableCommand {
                                                         problem: "not a regular file (\(FileIO.typeName(mode)))"))
         }
         let users = UserDirectory()
-        let names = NameLookup(users)
         let sel = try filters.selection(users: users)
         let filter = sel.sysv
+        let posix = PosixIPCScanner(shmRoot: shmRoot, mqueueRoot: mqueueRoot)
         // Every System V kind is read: the limits count every object of the namespace, whatever the filters.
         let inspections = try inspectNamespaces(source: source, posixKinds: noPosix ? [] : Set(PosixIPCKind.allCases),
                                                 posixExplicit: sel.posixExplicit, scope: scope, namespace: namespace,
-                                                all: allNamespaces, users: users,
-                                                posixScanner: PosixIPCScanner(shmRoot: shmRoot, mqueueRoot: mqueueRoot))
-
+                                                all: allNamespaces, users: users, posixScanner: posix)
         try checkConfigPaths()
         // RemoveIPC=: logind cleans its own IPC namespace only (that of a visible systemd-logind, else ours).
         var configWarnings: [String] = []
@@ -143,77 +129,30 @@ struct Audit: ParsableCommand {
         let own = FileIO.readLink("/proc/self/ns/ipc").flatMap(ProcessProbe.namespaceInode)
         let logindNamespace = inspections.first?.processes.byPid.values
             .first { $0.comm == "systemd-logind" && !$0.isDeadOrZombie }?.ipcNamespace ?? own
-
-        let (previous, stateNote, replaceState) = try readState()
-        let kinds = sel.sysvKinds
-        var reports: [AuditReport] = []
-        for result in inspections {
-            let items = result.classifications.filter { sel.matches($0, now: result.now) }
-            let posixItems = result.posix.filter { sel.posix.matches($0, now: result.now) }
-            let where_ = result.namespace.map { " of IPC namespace \($0.inode) (\($0.owner))" } ?? ""
-            var limits: KernelLimits?
-            var limitsError: String?
-            do {
-                limits = try IPCProbe(procRoot: source.procRoot, namespace: result.namespaceThread).limits()
-            } catch {
-                limitsError = "\(error)"
-                warn("\(error); the report\(where_) has no kernel limits (check that \(source.procRoot)/sys/kernel is readable)")
-            }
-            // POSIX objects: those of the namespace's mount namespace (each filesystem in one report only).
-            var posix: [PosixScanResult] = []
-            if !noPosix {
-                var byKind = filter
-                byKind.kinds = Set(sel.posix.kinds.map(\.sysvKind))
-                posix = Auditor.filter(result.posixScans, with: byKind).map { scan in
-                    var s = scan
-                    s.objects = scan.objects.filter { sel.posix.kinds.contains($0.kind) }
-                    s.warnings = []  // already among the inspection's warnings
-                    return s
-                }
-            }
-            let inode = result.namespace?.inode ?? own
-            var input = AuditInput(classifications: items, snapshot: result.snapshot, kinds: kinds, limits: limits,
-                           limitsError: limitsError, pageSize: Int64(max(1, sysconf(Int32(_SC_PAGESIZE)))), posix: posix,
-                           previousState: previous, stateNote: stateNote,
-                           thresholds: AuditThresholds(warning: Self.parsePercent(warnAt) ?? 0.8,
-                                                       critical: Self.parsePercent(criticalAt) ?? 0.95),
-                           now: result.now, source: result.snapshot.source, scope: result.scope?.description,
-                           warnings: result.warnings, namespace: result.namespace,
-                           removeIPC: inode == logindNamespace ? removeIPC : nil)
-            input.posixClassifications = posixItems
-            reports.append(Auditor.report(input, names: names))
+        let request = AuditRequest(
+            filter: filter, format: format, pretty: pretty || (outputFile == nil && Terminal.stdoutIsTerminal),
+            outputFile: outputFile, stateFile: stateFile, failOn: Set(failOn), quietIfClean: quietIfClean,
+            thresholds: AuditThresholds(warning: warnAt.fraction, critical: criticalAt.fraction), posix: !noPosix,
+            sysvKinds: sel.sysvKinds, posixFilter: sel.posix, allNamespaces: allNamespaces.allNamespaces)
+        let environment = AuditEnvironment(
+            inspect: { inspections[0] },
+            limits: { try IPCProbe(procRoot: source.procRoot).limits() },
+            scanPosix: { posix.scan() },
+            readFile: { path throws(FileError) in try FileIO.read(path, limit: FileIO.Limit.state) },
+            writeAtomically: { bytes, path throws(FileError) in try FileIO.writeAtomically(bytes, to: path) },
+            stdout: { bytes in bytes.withUnsafeBytes { OutputSink.standardOutput.write($0) } },
+            warn: { warn($0) }, names: NameLookup(users), pageSize: Int64(max(1, sysconf(Int32(_SC_PAGESIZE)))),
+            inspections: { inspections },
+            namespaceLimits: { result in
+                try IPCProbe(procRoot: source.procRoot, namespace: result.namespaceThread).limits()
+            },
+            removeIPC: { result in (result.namespace?.inode ?? own) == logindNamespace ? removeIPC : nil })
+        let status: Int32
+        do { status = try AuditSession(request: request, environment: environment).run() } catch let e as AuditSessionError {
+            if let path = e.notRegularOutput, let error = e.fileError { throw Self.notRegularOutput(path, error) }
+            throw CLIError(e.description)
         }
-        guard let report = reports.first else { throw CLIError("no IPC namespace could be inspected") }
-
-        let text: String
-        switch format {
-        case .text:
-            text = reports.map { AuditTextRenderer().render($0, quietIfClean: quietIfClean) }
-                .filter { !$0.isEmpty }.joined(separator: "\n")
-        case .json:
-            text = try allNamespaces.allNamespaces ? JSONOutput.render(AuditJSON.document(reports)) : AuditJSON.render(report)
-        case .prometheus: text = AuditPrometheus.render(reports)
-        }
-        if let path = outputFile {
-            do { try FileIO.writeAtomically(Array(text.utf8), to: path) } catch {
-                if error.isWrongType { throw Self.notRegularOutput(path, error) }
-                throw CLIError("cannot write the report to \(path): \(error); check that its directory exists and is writable (nothing was left behind)")
-            }
-        } else {
-            emit(text)
-        }
-
-        if let path = stateFile, replaceState {
-            let next = AuditStateDiff.next(previous: previous, report: report)
-            do { try FileIO.writeAtomically(try next.encoded(), to: path) } catch {
-                throw CLIError("cannot write the audit state to \(path): \(error); check that its directory exists and is writable")
-            }
-        }
-
-        let failing = Set(reports.flatMap(\.findingClasses)).intersection(failOn)
-        if !failing.isEmpty {
-            throw ExitCode(3)
-        }
+        if status != 0 { throw ExitCode(status) }
     }
 
     /// --logind-conf must be a directory or a regular file, --login-defs a regular file (never a FIFO or a device).
@@ -229,27 +168,6 @@ struct Audit: ParsableCommand {
         if let p = loginDefs {
             guard let k = kind(p) else { throw CLIError("--login-defs \(p): no such file; give a login.defs file") }
             guard k == S_IFREG else { throw CLIError("--login-defs \(p): not a regular file; give a login.defs file") }
-        }
-    }
-
-    /// The previous state (nil on the first run), a note for the report, and whether to write the state afterwards.
-    /// A file that is not an ipcsweep state is refused before anything is written (see `AuditState.decode`).
-    private func readState() throws -> (AuditState?, String?, Bool) {
-        guard let path = stateFile else { return (nil, nil, false) }
-        let bytes: [UInt8]
-        do { bytes = try FileIO.read(path, limit: FileIO.Limit.state) } catch {
-            if error.errno == .noSuchFileOrDirectory {
-                return (nil, "No previous audit state in \(path): this audit is the baseline.", true)
-            }
-            if error.isWrongType || error.errno == .fileTooLarge {
-                throw CLIError("--state \(path): \(error.problem ?? "\(error.errno)"), so not an ipcsweep audit state: left untouched; give the path of a state file of its own")
-            }
-            throw CLIError("cannot read the audit state \(path): \(error.errno); fix its permissions or give another --state file")
-        }
-        do { return (try AuditState.decode(bytes, path: path), nil, true) } catch {
-            if !error.replaceable { throw CLIError(error.description) }
-            warn(error.description)
-            return (nil, "The audit state in \(path) was unreadable: this audit is a new baseline.", true)
         }
     }
 }

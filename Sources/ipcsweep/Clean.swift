@@ -11,8 +11,9 @@ struct Clean: ParsableCommand {
         abstract: "Remove orphans that match the filters, after re-checking each one.",
         discussion: """
             Only objects judged orphaned are removed (and suspect ones with --include-suspect); in-use and unknown \
-            objects are never removed: remove those deliberately with ipcrm(1). Each object is stat'ed again by id \
-            immediately before IPC_RMID and skipped as "changed since planned" on any difference. Runs are \
+            objects are never removed: remove those deliberately with ipcrm(1). The plan reads each object's stat; \
+            immediately before IPC_RMID each one is read again, whole (every semaphore of a set), skipped as \
+            "changed since planned" on any difference, and decided from that read. Runs are \
             serialised with flock(2) on /run/ipcsweep.lock (/run/ipcsweep-ipcns-INODE.lock with --namespace). Removals and failures are logged to syslog \
             (LOG_AUTHPRIV, tag ipcsweep).
 
@@ -51,13 +52,11 @@ struct Clean: ParsableCommand {
             completion: .file())
     var lockFile: String?
 
-    @Option(name: .customLong("lock-wait"), help: ArgumentHelp("How long to wait for another clean to finish before giving up.", valueName: "DURATION"))
-    var lockWait: String = "10s"
+    @Option(name: .customLong("lock-wait"), help: ArgumentHelp("How long to wait for another clean to finish before giving up (30s, 2m).", valueName: "DURATION"))
+    var lockWait = TimeSpan(seconds: 10)
 
     func validate() throws {
-        if TimeFormat.parseDuration(lockWait) == nil {
-            throw ValidationError("--lock-wait \(lockWait): not a duration; give a number with s, m or h (e.g. 30s)")
-        }
+        try output.checkColumns(CleanFields.table, kinds: TypeChoice.kinds(filters.types).sysv, command: "clean")
         try requireNonEmpty("--save-to", saveTo.map { [$0] } ?? [], what: "a directory")
         try requireNonEmpty("--lock-file", lockFile.map { [$0] } ?? [], what: "a file path")
         if source.procRoot != "/proc" && !dryRun {
@@ -68,54 +67,76 @@ struct Clean: ParsableCommand {
     func run() throws {
         let users = UserDirectory()
         let sel = try filters.selection(users: users)
-        let interactive = !yes && !dryRun
-        if !interactive { CleanSignals.install() }
-        if let dir = saveTo, !dryRun { try prepareSaveDirectory(dir) }
+        let filter = sel.sysv
+        let policy = CleanPolicy(includeSuspect: includeSuspect, discardMessages: discardMessages, saveTo: saveTo,
+                                 dryRun: dryRun)
+        let scopeSpec = try scope.spec()
         let ns = try namespace.open(procRoot: source.procRoot)
-
-        // Plan under the lock (one per IPC namespace), so that two cleaners never work from the same plan.
-        var lock: CleanLock?
-        if !dryRun && !interactive { lock = try takeLock(namespace: ns?.inode) }
-
-        let inspection = try inspect(source: source, kinds: sel.sysvKinds, posixKinds: sel.posix.kinds,
-                                     posixExplicit: sel.posixExplicit, scope: scope, namespace: ns, users: users)
-        let matched = inspection.classifications.filter { sel.matches($0, now: inspection.now) }
-        let posixMatched = inspection.posix.filter { sel.posix.matches($0, now: inspection.now) }
-        let policy = CleanPolicy(includeSuspect: includeSuspect, discardMessages: discardMessages,
-                                 saveTo: saveTo, dryRun: dryRun)
-        let plan = CleanPlanner(policy: policy).plan(matched)
-        let posixRemover = PosixRemover(policy: policy)
-        let posixPlan = posixRemover.plan(posixMatched)
-
-        if interactive && (plan.contains(where: \.goesAhead) || posixPlan.contains(where: \.goesAhead)) {
-            try confirm(plan, posix: posixPlan, users: users)
-            CleanSignals.install()
-            lock = try takeLock(namespace: ns?.inode)
+        let options = { (detail: Bool) in
+            InspectionOptions(procRoot: source.procRoot, source: source.source,
+                              kinds: sel.sysvKinds, scope: scopeSpec,
+                              inheritWindow: scope.inheritWindow, semaphoreDetail: detail,
+                              posixKinds: sel.posix.kinds, namespace: ns)
         }
-
-        let kernel: any RemovalKernel = ns.map { NamespacedRemovalKernel(namespace: $0) } ?? LiveRemovalKernel()
-        let remover = Remover(kernel: kernel, policy: policy)
-        remover.pendingSignal = CleanSignals.pending
-        var journal: CleanSyslog?
-        if !dryRun {
-            let log = CleanSyslog(users: users)
-            remover.log = { log.log($0) }
-            journal = log
-        }
-        #if DEBUG
-        remover.beforeRecheck = TestHook.fromEnvironment()
-        posixRemover.beforeRecheck = TestHook.posixFromEnvironment()
-        #endif
-        var run = remover.run(plan)
-        posixRemover.pendingSignal = CleanSignals.pending
-        if !dryRun {
-            let log = CleanSyslog(users: users)
-            posixRemover.log = { log.log($0) }
-        }
-        let posixRun = posixRemover.run(posixPlan, interruption: run.interruption)
-        run.posixResults = posixRun.results
-        run.interruption = posixRun.interruption
-        lock?.release()
+        let journal = dryRun ? nil : CleanSyslog(users: users)
+        let environment = CleanEnvironment(
+            read: { detail in
+                do {
+                    var r = try Inspector.read(options(detail))
+                    r.warnings.forEach(warn)
+                    // What the POSIX side could not see: said when POSIX kinds were asked for.
+                    if sel.posixExplicit {
+                        r.posixNotes.forEach(warn)
+                        r.warnings += r.posixNotes
+                    }
+                    return r
+                } catch let e as ProbeError {
+                    throw CLIError(e.description)
+                }
+            },
+            classify: { $0.classify(users: users) },
+            decider: { reading in
+                let d = CleanDecider(reading: reading, users: users, watchBirths: source.procRoot == "/proc")
+                return CleanDecision(changesSincePlan: { d.changesSincePlan($0) }, classify: { d.classify($0) })
+            },
+            prepareSaveDirectory: prepareSaveDirectory,
+            lock: {
+                // One lock per IPC namespace.
+                let l = try takeLock(namespace: ns?.inode)
+                return (l.path, { l.release() })
+            },
+            installSignals: { CleanSignals.install() },
+            confirm: { try confirm($0, posix: $1, users: users) },
+            remover: { policy in
+                // In another IPC namespace every re-check and removal runs on the thread inside it.
+                let kernel: any RemovalKernel = ns.map { NamespacedRemovalKernel(namespace: $0) } ?? LiveRemovalKernel()
+                let remover = Remover(kernel: kernel, policy: policy)
+                remover.pendingSignal = CleanSignals.pending
+                if let journal {
+                    remover.log = { journal.log($0) }
+                }
+                #if DEBUG
+                remover.beforeRecheck = TestHook.fromEnvironment()
+                #endif
+                return remover
+            },
+            classifyPosix: { $0.classifyPosix(users: users) },
+            posixRemover: { policy in
+                let remover = PosixRemover(policy: policy)
+                remover.pendingSignal = CleanSignals.pending
+                if let journal {
+                    remover.log = { journal.log($0) }
+                }
+                #if DEBUG
+                remover.beforeRecheck = TestHook.posixFromEnvironment()
+                #endif
+                return remover
+            })
+        let session = CleanSession(request: CleanRequest(filter: filter, posixFilter: sel.posix, policy: policy,
+                                                         confirm: !yes && !dryRun),
+                                   environment: environment)
+        let result = try session.run()
+        var run = result.run
         // A signal that came when nothing (more) was to be started still makes the run exit non-zero.
         if run.interruption == nil, let s = CleanSignals.pending() { run.interruption = s }
 
@@ -127,8 +148,9 @@ struct Clean: ParsableCommand {
                 return text
             }
         }
-        try report(run, inspection: inspection, users: users, lockPath: lock?.path)
-        retainUntilExit(inspection, matched, plan, run, posixPlan)
+
+        try report(run, reading: result.reading, users: users, lockPath: result.lockPath)
+        retainUntilExit(result, run)
         if let s = run.interruption {
             let done = run.counts.removed
             warn("stopped by \(s.description) after \(done) removal\(done == 1 ? "" : "s"); the object in hand was finished, the rest were not attempted; run clean again to continue")
@@ -156,7 +178,7 @@ struct Clean: ParsableCommand {
             .compactMapValues { $0 }
         let paths = lockFile.map { [$0] } ?? CleanLock.candidatePaths(euid: geteuid(), environment: env, namespace: namespace)
         do {
-            return try CleanLock.acquire(paths: paths, wait: TimeFormat.parseDuration(lockWait) ?? 10,
+            return try CleanLock.acquire(paths: paths, wait: lockWait.seconds,
                                          stop: { CleanSignals.pending()?.description })
         } catch {
             throw CLIError(error.description)
@@ -171,14 +193,19 @@ struct Clean: ParsableCommand {
         guard isatty(0) == 1 else {
             throw CLIError("refusing to remove \(total) object\(total == 1 ? "" : "s") without confirmation: standard input is not a terminal; give --yes to remove them, or --dry-run to see the plan")
         }
-        let preview = CleanRun(results: going.map {
+        let preview = going.map {
             CleanResult(classification: $0.classification, outcome: .planned,
                         reason: $0.classification.reasons.first ?? "", planned: true)
-        }, interruption: nil, dryRun: true, posixResults: posixGoing.map {
+        }
+        let posixPreview = posixGoing.map {
             PosixCleanResult(classification: $0.classification, outcome: .planned,
                              reason: $0.classification.reasons.first ?? "", planned: true)
-        })
-        writeStandardError(CleanReport.table(preview.results, posix: preview.posixResults, users: users)
+        }
+        let t = CleanFields.table
+        let ctx = RenderContext(users: users, now: 0, style: .table(absoluteTimes: false))
+        let columns = (try? t.columns(.defaults, kinds: [], command: "clean")) ?? []
+        writeStandardError(PosixRender.table(t.table(preview, columns: columns, context: ctx), adding: posixPreview,
+                                             columns: columns, context: ctx)
             .render(width: Terminal.width, headings: true, color: output.useColor))
         writeStandardError("Remove these \(total) object\(total == 1 ? "" : "s")? Each is re-checked first. [y/N] ")
         var line: [UInt8] = []
@@ -190,25 +217,40 @@ struct Clean: ParsableCommand {
         }
     }
 
-    func report(_ run: CleanRun, inspection: Inspection, users: UserDirectory, lockPath: String?) throws {
+    /// The report in the chosen format, from `CleanFields` (JSON streamed in pieces).
+    func report(_ run: CleanRun, reading: Inspector.Reading, users: UserDirectory, lockPath: String?) throws {
         if quiet && !run.hadWork && run.interruption == nil { return }
         let shown = quiet ? run.results.filter(\.planned) : run.results
         let shownPosix = quiet ? run.posixResults.filter(\.planned) : run.posixResults
-        switch output.format {
-        case .json:
-            emit(try JSONOutput.render(CleanReportJSON(run: run, users: users, scope: inspection.scope,
-                                                       warnings: inspection.warnings, lockPath: lockPath,
-                                                       namespace: inspection.namespace)
-                .withResults(shown, posix: shownPosix)))
-        case .csv:
-            emit(CleanReport.table(shown, posix: shownPosix, users: users).csv(headings: !output.noHeadings))
-        case .table:
-            if !shown.isEmpty || !shownPosix.isEmpty {
-                emit(CleanReport.table(shown, posix: shownPosix, users: users)
-                    .render(width: Terminal.width, headings: !output.noHeadings, color: output.useColor))
+        let t = CleanFields.table
+        let kinds = TypeChoice.kinds(filters.types).sysv
+        do throws(ColumnError) {
+            switch output.format {
+            case .json:
+                CleanDocument(run: run, shown: shown, shownPosix: shownPosix, users: users, scope: reading.scope?.description,
+                              warnings: reading.warnings, lockPath: lockPath, namespace: reading.namespace,
+                              fields: try t.jsonFields(output.columns, kinds: kinds, command: "clean"))
+                    .write(pretty: output.prettyJSON) { OutputSink.standardOutput.write($0) }
+            case .csv:
+                let ctx = RenderContext(users: users, now: reading.now, style: .csv)
+                let columns = try t.columns(output.columns, kinds: kinds, command: "clean")
+                emit(PosixRender.table(t.table(shown, columns: columns, context: ctx), adding: shownPosix, columns: columns,
+                                       context: ctx)
+                    .csv(headings: !output.noHeadings))
+            case .table:
+                if !shown.isEmpty || !shownPosix.isEmpty {
+                    let ctx = RenderContext(users: users, now: reading.now, style: .table(absoluteTimes: false))
+                    let columns = try t.columns(output.columns, kinds: kinds, command: "clean")
+                    PosixRender.table(t.table(shown, columns: columns, context: ctx), adding: shownPosix, columns: columns,
+                                      context: ctx)
+                        .renderBytes(width: Terminal.width, headings: !output.noHeadings, color: output.useColor)
+                        .withUnsafeBytes { OutputSink.standardOutput.write($0) }
+                }
+                let ns = reading.namespace.map { "IPC namespace \($0.inode) (\($0.owner)): " } ?? ""
+                emit(ns + CleanReport.summary(run) + "\n")
             }
-            let ns = inspection.namespace.map { "IPC namespace \($0.inode) (\($0.owner)): " } ?? ""
-            emit(ns + CleanReport.summary(run) + "\n")
+        } catch {
+            throw CLIError(error.description)
         }
     }
 }

@@ -13,6 +13,10 @@ struct List: ParsableCommand {
     @OptionGroup var allNamespaces: AllNamespacesOption
     @OptionGroup var output: OutputOptions
 
+    func validate() throws {
+        try output.checkColumns(ObjectFields.table, kinds: TypeChoice.kinds(filters.types).sysv, command: "list")
+    }
+
     func run() throws {
         let users = UserDirectory()
         let sel = try filters.selection(users: users)
@@ -22,38 +26,61 @@ struct List: ParsableCommand {
         guard let result = results.merged else { return }
         let items = result.classifications.filter { sel.matches($0, now: result.now) }
         let posix = result.posix.filter { sel.posix.matches($0, now: result.now) }
-        try ObjectOutput(output: output, users: users, inspection: result, withReason: false).print(items, posix: posix)
+        try ObjectOutput(output: output, users: users, inspection: result, kinds: sel.sysv.kinds, command: "list")
+            .print(items, posix: posix)
         retainUntilExit(result, items, posix)
     }
 }
 
-/// Prints classified objects as table, JSON or CSV (list and orphans).
+/// Prints classified objects as table, JSON or CSV (list, orphans, show), all from `ObjectFields.table`.
 struct ObjectOutput {
     var output: OutputOptions
     var users: UserDirectory
     var inspection: Inspection
-    var withReason: Bool
+    /// The columns when `--columns` is not given.
+    var defaultColumns: [String] = ObjectFields.table.defaultColumns
+    /// The kinds asked for (`--type`), against which `--columns` is checked.
+    var kinds: Set<IPCKind>
+    var command: String
 
     func print(_ items: [Classification], posix: [PosixClassification] = [], summary: String? = nil) throws {
-        switch output.format {
-        case .json:
-            // Streamed: byte for byte what JSONOutput.render prints, in 64 KiB pieces.
-            ObjectListJSON(objects: items, users: users, scope: inspection.scope, warnings: inspection.warnings,
-                           source: inspection.snapshot.source, posix: posix).stream { OutputSink.standardOutput.write($0) }
-        case .csv:
-            let t = ObjectTable(users: users, now: inspection.now, withReason: withReason, forCSV: true).table(items, posix: posix)
-            emit(t.csv(headings: !output.noHeadings))
-        case .table:
-            let width = Terminal.width
-            var table = ObjectTable(users: users, now: inspection.now, withReason: withReason).table(items, posix: posix)
-            // Absolute times only where space allows.
-            if let w = width, table.render(width: nil, headings: true, color: false)
-                .split(separator: "\n").contains(where: { $0.count > w }) {
-                table = ObjectTable(users: users, now: inspection.now, withReason: withReason, absoluteTimes: false)
-                    .table(items, posix: posix)
+        let fields = FieldTable(fields: ObjectFields.table.fields, defaultColumns: defaultColumns,
+                                kindOf: { $0.object.kind })
+        do throws(ColumnError) {
+            switch output.format {
+            case .json:
+                let doc = ObjectDocument(objects: items, users: users, scope: inspection.scope, warnings: inspection.warnings,
+                                         source: inspection.snapshot.source, posix: posix,
+                                         fields: try fields.jsonFields(output.columns, kinds: kinds, command: command))
+                doc.write(pretty: output.prettyJSON) { OutputSink.standardOutput.write($0) }
+            case .csv:
+                let columns = ObjectFields.csvColumns(try fields.columns(output.columns, kinds: kinds, command: command),
+                                                      for: items, posix: posix, selection: output.columns)
+                let ctx = RenderContext(users: users, now: inspection.now, style: .csv)
+                emit(PosixRender.table(fields.table(items, columns: columns, context: ctx), adding: posix, columns: columns, context: ctx)
+                    .csv(headings: !output.noHeadings))
+            case .table:
+                let columns = ObjectFields.tableColumns(try fields.columns(output.columns, kinds: kinds, command: command),
+                                                        for: items, posix: posix, selection: output.columns)
+                let width = Terminal.width
+                let ctx = RenderContext(users: users, now: inspection.now, style: .table(absoluteTimes: true))
+                var table = PosixRender.table(fields.table(items, columns: columns, context: ctx), adding: posix, columns: columns,
+                                              context: ctx)
+                // Absolute times only where space allows.
+                if let w = width, table.naturalWidth(headings: !output.noHeadings) > w {
+                    ctx.style = .table(absoluteTimes: false)
+                    ctx.resetTimes()
+                    table = PosixRender.table(fields.table(items, columns: columns, context: ctx), adding: posix, columns: columns,
+                                              context: ctx)
+                }
+                if !items.isEmpty || !posix.isEmpty {
+                    table.renderBytes(width: width, headings: !output.noHeadings, color: output.useColor)
+                        .withUnsafeBytes { OutputSink.standardOutput.write($0) }
+                }
+                if let summary { emit(summary + "\n") }
             }
-            if !items.isEmpty || !posix.isEmpty { emit(table.render(width: width, headings: !output.noHeadings, color: output.useColor)) }
-            if let summary { emit(summary + "\n") }
+        } catch {
+            throw ValidationError(error.description)
         }
     }
 }

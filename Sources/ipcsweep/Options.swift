@@ -8,6 +8,19 @@ import Glibc
 extension IPCKind: ChoiceArgument {}
 extension Verdict: ChoiceArgument {}
 extension IPCSource: ChoiceArgument {}
+extension TimeSpan: ExpressibleByArgument {
+    public init?(argument: String) { self.init(parsing: argument) }
+}
+extension Percentage: ExpressibleByArgument {
+    public init?(argument: String) { self.init(parsing: argument) }
+}
+extension IPCKey: ExpressibleByArgument {
+    public init?(argument: String) { self.init(parsing: argument) }
+}
+extension ColumnSelection: ExpressibleByArgument {
+    public init?(argument: String) { self.init(parsing: argument) }
+    public var defaultValueDescription: String { "the command's usual columns" }
+}
 
 /// A runtime failure whose text names the input and says what to do.
 struct CLIError: Error, CustomStringConvertible {
@@ -127,7 +140,7 @@ struct FilterOptions: ParsableArguments {
     var users: [String] = []
 
     @Option(name: .customLong("key"), help: ArgumentHelp("Only this key, hex 0x... or decimal (repeatable).", valueName: "KEY"))
-    var keys: [String] = []
+    var keys: [IPCKey] = []
 
     @Option(name: .customLong("id"), help: ArgumentHelp("Only this id (repeatable).", valueName: "ID"))
     var ids: [Int32] = []
@@ -136,17 +149,11 @@ struct FilterOptions: ParsableArguments {
     var verdicts: [Verdict] = []
 
     @Option(name: .customLong("idle-for"), help: ArgumentHelp("Only objects with no activity for at least this long (90s, 15m, 2h, 7d).", valueName: "DURATION"))
-    var idleFor: String?
+    var idleFor: TimeSpan?
 
     func validate() throws {
         try requireNonEmpty("--user", users, what: "a user name or uid")
-        for k in keys where ObjectFilter.parseKey(k) == nil {
-            throw ValidationError("--key \(k): not a key; give hex like 0x0000162e or a decimal number")
-        }
         if names.contains(where: \.isEmpty) { throw ValidationError("--name needs a glob, e.g. 'torch_*'") }
-        if let d = idleFor, TimeFormat.parseDuration(d) == nil {
-            throw ValidationError("--idle-for \(d): not a duration; give a number with s, m, h, d or w (e.g. 15m)")
-        }
     }
 
     /// Resolves names to uids; an unknown user name is a one-line error.
@@ -158,9 +165,8 @@ struct FilterOptions: ParsableArguments {
             }
             uids.insert(uid)
         }
-        let kinds = TypeChoice.kinds(types)
-        return ObjectFilter(kinds: kinds.sysv, uids: uids, keys: Set(keys.compactMap(ObjectFilter.parseKey)),
-                            ids: Set(ids), verdicts: Set(verdicts), idleFor: idleFor.flatMap(TimeFormat.parseDuration))
+        return ObjectFilter(kinds: TypeChoice.kinds(types).sysv, uids: uids, keys: Set(keys.map(\.value)),
+                            ids: Set(ids), verdicts: Set(verdicts), idleFor: idleFor?.seconds)
     }
 
     /// Both families' filters. `--name` selects POSIX objects only; `--key` and `--id` System V objects only.
@@ -195,12 +201,10 @@ struct ScopeOptions: ParsableArguments {
     var exclusive = false
 
     @Option(name: .customLong("inherit-window"), help: ArgumentHelp("A re-parented process that started up to this long after an object's last activity may have inherited it (a daemonising server) and counts as a possible holder (default 5s; 0 turns it off).", valueName: "DURATION"))
-    var inheritWindowText: String?
+    var inheritWindowSpan: TimeSpan?
 
-    /// `--inherit-window` in seconds, parsed once (validate() has rejected bad values).
-    var inheritWindow: Double {
-        inheritWindowText.flatMap(TimeFormat.parseDuration) ?? Classifier.defaultInheritWindow
-    }
+    /// `--inherit-window` in seconds.
+    var inheritWindow: Double { inheritWindowSpan?.seconds ?? Classifier.defaultInheritWindow }
 
     func validate() throws {
         try requireNonEmpty("--unit", units, what: "a unit name")
@@ -209,9 +213,6 @@ struct ScopeOptions: ParsableArguments {
         try requireNonEmpty("--exe", exes, what: "an executable path or name")
         if exclusive && units.isEmpty && cgroups.isEmpty && pidfiles.isEmpty && exes.isEmpty {
             throw ValidationError("--exclusive needs a scope: give --unit, --cgroup, --pidfile or --exe")
-        }
-        if let w = inheritWindowText, TimeFormat.parseDuration(w) == nil {
-            throw ValidationError("--inherit-window \(w): not a duration; give a number with s, m, h, d or w (e.g. 5s, or 0 to turn it off)")
         }
     }
 
@@ -228,10 +229,17 @@ struct ScopeOptions: ParsableArguments {
 enum ObjectFormat: String, ChoiceArgument { case table, json, csv }
 enum ColorChoice: String, ChoiceArgument { case auto, always, never }
 
-/// --format, --color, --no-headings.
+/// --format, --columns, --pretty, --color, --no-headings.
 struct OutputOptions: ParsableArguments {
     @Option(help: "Output format: table, json or csv.")
     var format: ObjectFormat = .table
+
+    @Option(name: [.customShort("o"), .customLong("columns")],
+            help: ArgumentHelp("Columns (table, CSV) or fields (JSON) to show, comma-separated: LIST replaces the defaults, +LIST adds to them, all shows every field (see COLUMNS in the manual).", valueName: "LIST"))
+    var columns: ColumnSelection = .defaults
+
+    @Flag(help: "Indent JSON for people (the default on a terminal; otherwise JSON is compact, one line).")
+    var pretty = false
 
     @Option(help: "Colour: auto (only on a terminal, and not when NO_COLOR is set), always or never.")
     var color: ColorChoice = .auto
@@ -240,6 +248,17 @@ struct OutputOptions: ParsableArguments {
     var noHeadings = false
 
     var useColor: Bool { Terminal.useColor(color) }
+    /// Checks `--columns` against the command's fields and the kinds asked for (a usage error names the column).
+    func checkColumns<Row>(_ table: FieldTable<Row>, kinds: Set<IPCKind>, command: String) throws {
+        do {
+            _ = try table.columns(columns, kinds: kinds, command: command)
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+
+    /// Pretty JSON when asked, or on a terminal.
+    var prettyJSON: Bool { pretty || Terminal.stdoutIsTerminal }
 }
 
 /// Facts about standard output.

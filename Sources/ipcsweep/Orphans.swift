@@ -13,6 +13,10 @@ struct Orphans: ParsableCommand {
     @OptionGroup var allNamespaces: AllNamespacesOption
     @OptionGroup var output: OutputOptions
 
+    func validate() throws {
+        try output.checkColumns(ObjectFields.table, kinds: TypeChoice.kinds(filters.types).sysv, command: "orphans")
+    }
+
     func run() throws {
         let users = UserDirectory()
         var sel = try filters.selection(users: users)
@@ -33,7 +37,8 @@ struct Orphans: ParsableCommand {
         } else if items.isEmpty && posix.isEmpty {
             summary = "no orphaned or suspect objects"
         }
-        try ObjectOutput(output: output, users: users, inspection: result, withReason: true)
+        try ObjectOutput(output: output, users: users, inspection: result, defaultColumns: ObjectFields.orphansColumns,
+                         kinds: sel.sysv.kinds, command: "orphans")
             .print(items, posix: posix, summary: summary)
         retainUntilExit(result, items, posix)
     }

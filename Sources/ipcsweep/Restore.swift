@@ -34,6 +34,9 @@ struct Restore: ParsableCommand {
     @Option(help: "Output format: table or json.")
     var format: RestoreFormat = .table
 
+    @Flag(help: "Indent JSON for people (the default on a terminal; otherwise JSON is compact, one line).")
+    var pretty = false
+
     @Flag(name: .customLong("no-headings"), help: "Print the table without its header line.")
     var noHeadings = false
 
@@ -73,7 +76,8 @@ struct Restore: ParsableCommand {
         }
         switch format {
         case .json:
-            emit(try JSONOutput.render(RestoreReport.JSON(restored: restored, failed: failed, users: users)))
+            RestoreReport.document(restored: restored, failed: failed, users: users)
+                .document(pretty: pretty || Terminal.stdoutIsTerminal).withUnsafeBytes { OutputSink.standardOutput.write($0) }
         case .table:
             if !restored.isEmpty {
                 emit(RestoreReport.table(restored, users: users).render(width: Terminal.width, headings: !noHeadings, color: false))

@@ -18,6 +18,7 @@ struct Show: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
+        try output.checkColumns(ObjectFields.table, kinds: TypeChoice.kinds(types).sysv, command: "show")
         if ids.isEmpty { throw ValidationError("give at least one id (see `ipcsweep list`)") }
     }
 
@@ -36,13 +37,14 @@ struct Show: ParsableCommand {
             if let n = Int32(id) { return !items.contains { $0.object.id == n } }
             return !posix.contains { named($0.object, id) }
         }
-        if output.format == .table {
+        if output.format == .table && output.columns == .defaults {
             let detail = ObjectDetail(users: users, processes: result.processes, now: result.now, color: output.useColor)
             emit((items.map(detail.render) + posix.map {
                 PosixRender.detail($0, users: users, now: result.now, color: output.useColor)
             }).joined(separator: "\n"))
         } else {
-            try ObjectOutput(output: output, users: users, inspection: result, withReason: true).print(items, posix: posix)
+            try ObjectOutput(output: output, users: users, inspection: result, defaultColumns: ObjectFields.orphansColumns,
+                             kinds: kinds.sysv, command: "show").print(items, posix: posix)
         }
         if !missing.isEmpty {
             throw CLIError("no IPC object with id or name \(missing.map(PosixRender.escaped).joined(separator: ", ")) here; see `ipcsweep list`")

@@ -183,7 +183,7 @@ final class AuditRendererTests: XCTestCase {
     }
 
     func testJSONDocument() throws {
-        let text = try AuditJSON.render(AuditSample.report(previous: AuditSample.previousState))
+        let text = String(decoding: AuditJSON.render(AuditSample.report(previous: AuditSample.previousState), pretty: false), as: UTF8.self)
         let doc = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
         XCTAssertEqual(doc["schemaVersion"] as? Int, 1)
         XCTAssertEqual(doc["status"] as? String, "warning")
@@ -225,7 +225,7 @@ final class AuditRendererTests: XCTestCase {
             .deletingLastPathComponent().appendingPathComponent("docs/audit.md")
         let doc = try String(contentsOf: docURL, encoding: .utf8)
         var keys: Set<String> = []
-        func collect(_ v: AuditJSONValue) {
+        func collect(_ v: JSONValue) {
             switch v {
             case .object(let o):
                 for (k, child) in o {

@@ -1,3 +1,4 @@
+import Foundation
 import SystemPackage
 import XCTest
 
@@ -44,6 +45,7 @@ final class FakeRemovalKernel: RemovalKernel {
     var statCount: [IPCObjectRef: Int] = [:]
     var clock: Int64 = 2_000
     let pid: Int32 = 4242
+    var serialOnly: Bool { true }
 
     init(_ objects: [IPCObject] = []) {
         for o in objects { self.objects[o.ref] = o }
@@ -93,6 +95,23 @@ final class FakeRemovalKernel: RemovalKernel {
     }
 }
 
+/// The fake kernel behind a lock, for the parallel pass.
+final class LockedKernel: RemovalKernel, @unchecked Sendable {
+    let fake: FakeRemovalKernel
+    let lock = NSLock()
+    init(_ fake: FakeRemovalKernel) { self.fake = fake }
+    var pid: Int32 { fake.pid }
+    func now() -> Int64 { lock.withLock { fake.now() } }
+    func stat(_ ref: IPCObjectRef) -> Result<IPCObject, Errno> { lock.withLock { fake.stat(ref) } }
+    func remove(_ ref: IPCObjectRef) -> Result<Void, Errno> { lock.withLock { fake.remove(ref) } }
+    func copyMessages(queue id: Int32, count: Int, bufferSize: Int) -> Result<[QueuedMessage], Errno> {
+        lock.withLock { fake.copyMessages(queue: id, count: count, bufferSize: bufferSize) }
+    }
+    func withReadOnlyAttachment<R>(segment id: Int32, size: Int, _ body: (UnsafeRawBufferPointer) -> R) -> Result<R, Errno> {
+        lock.withLock { fake.withReadOnlyAttachment(segment: id, size: size, body) }
+    }
+}
+
 /// The remover against a fake kernel: outcomes for every errno and change, saving, signals.
 final class CleanRemoverTests: XCTestCase {
     typealias F = CleanFixtures
@@ -119,7 +138,7 @@ final class CleanRemoverTests: XCTestCase {
         let run = Remover(kernel: k, policy: CleanPolicy(dryRun: true)).run(plan([F.classified(F.sem(1))]))
         XCTAssertEqual(run.results.map(\.outcome), [.planned])
         XCTAssertEqual(k.removedOrder, [])
-        XCTAssertEqual(k.statCount, [:], "a dry run makes no kernel calls")
+        XCTAssertEqual(k.statCount, [IPCObjectRef(kind: .sem, id: 1): 1], "a dry run reads each object once to decide it")
     }
 
     func testNeverRemovesInUseOrUnknownWhateverTheFlags() {
@@ -186,6 +205,54 @@ final class CleanRemoverTests: XCTestCase {
         XCTAssertEqual(run.interruption?.description, "SIGTERM from pid 321 (uid 0)")
         XCTAssertEqual(run.counts.notAttempted, 3)
         XCTAssertEqual(run.exitStatus, 143)
+    }
+
+    /// The plan read only the sets' stats; the one fresh read (with every semaphore) is the re-check and decides.
+    func testOneFreshReadPerObjectDecides() {
+        func cheap(_ o: IPCObject) -> IPCObject {
+            guard case .sem(var s) = o else { return o }
+            s.semaphores = nil
+            return .sem(s)
+        }
+        var waited = F.sem(2)
+        if case .sem(var s) = waited { s.semaphores?[1].ncnt = 1; waited = .sem(s) }
+        let k = FakeRemovalKernel([F.sem(1), waited, F.shm(3)])
+        var decided: [IPCObject] = []
+        let run = Remover(kernel: k, policy: CleanPolicy()).run([F.sem(1), F.sem(2), F.shm(3)].map(cheap)) { fresh in
+            decided.append(fresh)
+            guard case .sem(let s) = fresh, let sems = s.semaphores, sems.contains(where: { $0.ncnt > 0 }) else {
+                return F.classified(fresh)
+            }
+            return F.classified(fresh, .inUse)
+        }
+        XCTAssertEqual(run.results.map(\.outcome), [.removed, .skipped, .removed])
+        XCTAssertEqual(run.results[1].classification.verdict, .inUse)
+        XCTAssertEqual(k.removedOrder.map(\.id), [1, 3])
+        XCTAssertEqual(Set(k.statCount.values), [1], "every object is read exactly once")
+        XCTAssertEqual(decided, [F.sem(1), waited, F.shm(3)], "the verdict is taken from the fresh, full read")
+    }
+
+    /// A decision that no longer matches the filters (--verdict) leaves the object out of the report.
+    func testObjectsNoLongerMatchingAreLeftOut() {
+        let k = FakeRemovalKernel([F.sem(1), F.sem(2)])
+        let run = Remover(kernel: k, policy: CleanPolicy()).run([F.sem(1), F.sem(2)]) { fresh in
+            fresh.id == 1 ? nil : F.classified(fresh)
+        }
+        XCTAssertEqual(run.results.map(\.ref.id), [2])
+        XCTAssertEqual(k.removedOrder.map(\.id), [2])
+    }
+
+    /// Spread over the CPUs: every object removed exactly once, results in plan order.
+    func testParallelPassRemovesEachObjectOnceInPlanOrder() {
+        let objects = (0..<1000).map { F.sem(Int32($0)) }
+        let k = LockedKernel(FakeRemovalKernel(objects))
+        let r = Remover(kernel: k, policy: CleanPolicy())
+        r.chunkSize = 16
+        let run = r.run(objects) { F.classified($0) }
+        XCTAssertEqual(run.results.map(\.ref), objects.map(\.ref))
+        XCTAssertEqual(run.results.filter { $0.outcome == .removed }.count, 1000)
+        XCTAssertEqual(Set(k.fake.removedOrder).count, 1000)
+        XCTAssertEqual(k.fake.removedOrder.count, 1000)
     }
 
     func tempDir() throws -> String {

@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 @testable import IPCSweepCore
 
@@ -214,14 +215,29 @@ final class PosixTests: XCTestCase {
 
     // MARK: output
 
-    func testStreamedJSONEqualsEncoder() throws {
+    func testPosixObjectsInTheObjectDocument() throws {
         let o = object("tricky \"name\"\n", acl: [ACLEntry(tag: .group, qualifier: 5, perms: 4)])
         let c = PosixClassification(object: o, verdict: .inUse, reasons: ["open"],
                                     holders: [PosixHolder(process(7, start: 0), relation: .fd, fds: [3, 4])])
         let q = PosixClassification(object: object("q", kind: .mq, queue: MessageQueueStatus(qsize: 3, messages: 1)),
                                     verdict: .orphaned, reasons: [])
-        let doc = ObjectListJSON(objects: [], users: UserDirectory(), scope: nil, warnings: [], source: "syscall", posix: [c, q])
-        XCTAssertEqual(String(decoding: doc.streamedBytes(), as: UTF8.self), try JSONOutput.render(doc))
+        let doc = ObjectDocument(objects: [], users: UserDirectory(), scope: nil, warnings: [], source: "syscall", posix: [c, q])
+        // Compact and pretty are the same document; both parse; the objects array holds both POSIX objects.
+        let compact = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(doc.bytes())) as? [String: Any])
+        let pretty = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(doc.bytes(pretty: true))) as? [String: Any])
+        XCTAssertEqual(compact as NSDictionary, pretty as NSDictionary)
+        let objects = try XCTUnwrap(compact["objects"] as? [[String: Any]])
+        XCTAssertEqual(objects.map { $0["name"] as? String }, ["tricky \"name\"\n", "q"])
+        XCTAssertEqual(objects.map { $0["type"] as? String }, ["posix-shm", "posix-mq"])
+        XCTAssertEqual(objects.map { $0["verdict"] as? String }, ["in-use", "orphaned"])
+        let holders = try XCTUnwrap(objects[0]["holders"] as? [[String: Any]])
+        XCTAssertEqual(holders.first?["fds"] as? [Int], [3, 4])
+        XCTAssertEqual((objects[1]["queue"] as? [String: Any])?["messages"] as? Int, 1)
+        // Keys in byte order, as every ipcsweep document.
+        let text = String(decoding: doc.bytes(), as: UTF8.self)
+        let acl = try XCTUnwrap(text.range(of: "\"acl\""))
+        let atime = try XCTUnwrap(text.range(of: "\"atime\""))
+        XCTAssertLessThan(acl.lowerBound, atime.lowerBound)
     }
 
     func testNamesAreEscapedForTerminals() {

@@ -22,8 +22,8 @@ final class RenderTests: XCTestCase {
     }
 
     func testJSONDocumentSnapshot() throws {
-        let doc = ObjectListJSON(objects: [classification()], users: users, scope: nil, warnings: [], source: "proc")
-        let json = try JSONOutput.render(doc, pretty: false)
+        let doc = ObjectDocument(objects: [classification()], users: users, scope: nil, warnings: [], source: "proc")
+        let json = String(decoding: doc.bytes(pretty: false), as: UTF8.self)
         XCTAssertEqual(json, #"{"objects":[{"creator":{"uid":0,"user":"root"},"creatorGroup":{"gid":0,"group":"root"},"ctime":1799990000,"ctimeISO":"2027-01-15T05:13:20Z","detailError":null,"evidence":[{"exclusive":false,"kind":"no-possible-holder","lastActivity":1800000000,"scope":null},{"kind":"recorded-pid-exited","pid":4181,"role":"sempid"}],"group":{"gid":0,"group":"root"},"holders":[],"id":32769,"key":-559038737,"keyHex":"0xdeadbeef","lastActivity":1800000000,"lastActivityISO":"2027-01-15T08:00:00Z","mode":384,"nsems":2,"otime":1800000000,"otimeISO":"2027-01-15T08:00:00Z","owner":{"uid":0,"user":"root"},"perms":"0600","possibleHolders":[],"reasons":["no live process of uid 0 (root) existed at the last activity (2027-01-15T08:00:00Z) or may have inherited it since (re-parented within 5 s)","last operator pid 4181 exited"],"semaphores":[{"ncnt":0,"num":0,"pid":4181,"value":1,"zcnt":0},{"ncnt":0,"num":1,"pid":0,"value":0,"zcnt":0}],"type":"sem","verdict":"orphaned"}],"schemaVersion":1,"scope":null,"source":"proc","warnings":[]}"# + "\n")
     }
 
@@ -33,8 +33,8 @@ final class RenderTests: XCTestCase {
             s.perm.uid = 4_242_424
             c.object = .sem(s)
         }
-        let json = try JSONOutput.render(ObjectListJSON(objects: [c], users: users, scope: nil, warnings: [], source: "x"),
-                                         pretty: false)
+        let json = String(decoding: ObjectDocument(objects: [c], users: users, scope: nil, warnings: [], source: "x").bytes(),
+                          as: UTF8.self)
         XCTAssertTrue(json.contains(#""owner":{"uid":4242424,"user":null}"#), json)
     }
 
@@ -58,14 +58,22 @@ final class RenderTests: XCTestCase {
         XCTAssertEqual(t.csv(headings: true), "A,B\r\n\"x,y\",\"say \"\"hi\"\"\"\r\n")
     }
 
-    func testListTableRow() {
-        let table = ObjectTable(users: users, now: now, withReason: true, absoluteTimes: false).table([classification()])
-        XCTAssertEqual(table.render(width: nil, headings: true, color: false), """
+    func table(_ columns: ColumnSelection, style: RenderContext.Style = .table(absoluteTimes: false),
+               defaults: [String] = ObjectFields.orphansColumns, kinds: Set<IPCKind> = []) throws -> Table {
+        let t = FieldTable(fields: ObjectFields.table.fields, defaultColumns: defaults, kindOf: { $0.object.kind })
+        let chosen = try t.columns(columns, kinds: kinds, command: "list")
+        return t.table([classification()],
+                       columns: style == .csv ? chosen : ObjectFields.tableColumns(chosen, for: [classification()], selection: columns),
+                       context: RenderContext(users: users, now: now, style: style))
+    }
+
+    func testListTableRow() throws {
+        XCTAssertEqual(try table(.defaults).render(width: nil, headings: true, color: false), """
             TYPE     ID  KEY         OWNER  PERMS    SIZE  LAST-ACTIVITY  PIDS  VERDICT   REASON
             sem   32769  0xdeadbeef  root   0600   2 sems  100 s ago      4181  orphaned  no live process of uid 0 (root) existed at the last activity (2027-01-15T08:00:00Z) or may have inherited it since (re-parented within 5 s)
 
             """)
-        let csv = ObjectTable(users: users, now: now, withReason: false, forCSV: true).table([classification()])
+        let csv = try table(.defaults, style: .csv, defaults: ObjectFields.table.defaultColumns)
         XCTAssertEqual(csv.csv(headings: false), "sem,32769,0xdeadbeef,root,0600,,2 sems,1800000000,4181,orphaned\r\n")
     }
 
@@ -73,6 +81,63 @@ final class RenderTests: XCTestCase {
         XCTAssertEqual(IPCTextFormat.status(0o3600), "dest,locked")
         XCTAssertEqual(IPCTextFormat.status(0o2600), "locked")
         XCTAssertEqual(IPCTextFormat.status(0o600), "")
+    }
+
+    func testColumnsSelectAddAndAll() throws {
+        XCTAssertEqual(try table(.only(["id", "nsems", "semaphores"])).render(width: nil, headings: true, color: false), """
+               ID  NSEMS  SEMAPHORES
+            32769      2  1/4181/0/0 0/0/0/0
+
+            """)
+        let added = try table(.adding(["otime"]), style: .csv, defaults: ["id"])
+        XCTAssertEqual(added.csv(headings: true), "ID,OTIME\r\n32769,1800000000\r\n")
+        let all = try table(.all, kinds: [.sem])
+        XCTAssertEqual(all.columns.map(\.header), ObjectFields.table.fields.filter { $0.kinds.contains(.sem) }.map(\.header))
+        XCTAssertFalse(all.columns.map(\.header).contains("NATTCH"))
+    }
+
+    func testColumnErrorsNameTheColumn() {
+        XCTAssertThrowsError(try table(.only(["id", "bogus"]))) { e in
+            XCTAssertTrue("\(e)".hasPrefix("--columns bogus: no such column for list; known columns: type, id,"), "\(e)")
+        }
+        XCTAssertThrowsError(try table(.only(["nattch"]), kinds: [.sem])) { e in
+            XCTAssertEqual("\(e)", "--columns nattch: the column applies to shm only, not to sem (--type); drop it or add --type shm")
+        }
+        // A column of another kind in a mixed table prints "-" in the other kinds' rows.
+        XCTAssertEqual(try table(.only(["id", "nattch"])).csv(headings: false), "32769,-\r\n")
+    }
+
+    func testColumnSelectionParsing() {
+        XCTAssertEqual(ColumnSelection(parsing: "id,verdict"), .only(["id", "verdict"]))
+        XCTAssertEqual(ColumnSelection(parsing: "+Nsems, otime"), .adding(["nsems", "otime"]))
+        XCTAssertEqual(ColumnSelection(parsing: "ALL"), .all)
+        XCTAssertNil(ColumnSelection(parsing: ""))
+        XCTAssertNil(ColumnSelection(parsing: "id,,verdict"))
+        XCTAssertNil(ColumnSelection(parsing: "+"))
+    }
+
+    /// Every field has a unique name and header, help, and JSON keys unique across the table.
+    func testFieldTablesAreConsistent() {
+        for t in [ObjectFields.table.fields.map { ($0.name, $0.header, $0.help, $0.jsonKeys.map { "\($0)" }) },
+                  CleanFields.table.fields.map { ($0.name, $0.header, $0.help, $0.jsonKeys.map { "\($0)" }) }] {
+            XCTAssertEqual(Set(t.map(\.0)).count, t.count)
+            XCTAssertEqual(Set(t.map(\.1)).count, t.count)
+            XCTAssertFalse(t.contains { $0.2.isEmpty })
+            let keys = t.flatMap(\.3)
+            XCTAssertEqual(Set(keys).count, keys.count)
+        }
+    }
+
+    func testOptionValues() {
+        XCTAssertEqual(TimeSpan(parsing: "15m")?.seconds, 900)
+        XCTAssertNil(TimeSpan(parsing: "soon"))
+        XCTAssertEqual(TimeSpan(seconds: 10).description, "10s")
+        XCTAssertEqual(Percentage(parsing: "80.5 %")?.fraction ?? 0, 0.805, accuracy: 1e-9)
+        XCTAssertNil(Percentage(parsing: "0"))
+        XCTAssertNil(Percentage(parsing: "101"))
+        XCTAssertEqual(Percentage(fraction: 0.95).description, "95")
+        XCTAssertEqual(IPCKey(parsing: "0xdeadbeef")?.value, -559_038_737)
+        XCTAssertNil(IPCKey(parsing: "0xzz"))
     }
 
     func testModeStringWithShmFlags() {

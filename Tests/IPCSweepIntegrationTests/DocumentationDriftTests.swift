@@ -1,4 +1,5 @@
 import Foundation
+import IPCSweepCore
 import XCTest
 
 /// The committed man page and completion scripts match what the current binary offers.
@@ -47,6 +48,25 @@ final class DocumentationDriftTests: XCTestCase {
             }
         }
         XCTAssertGreaterThan(checked, 30)
+    }
+
+    /// The manual names every column of the field tables and documents every JSON key they write.
+    func testEveryColumnAndJSONFieldIsInTheManPage() throws {
+        let man = try String(contentsOf: Self.root.appendingPathComponent("man/ipcsweep.1"), encoding: .utf8)
+            .replacingOccurrences(of: "\\-", with: "-")
+        let columns = man.components(separatedBy: ".\\\" COLUMNS-START").last?.components(separatedBy: ".\\\" COLUMNS-END").first ?? ""
+        let json = man.components(separatedBy: ".SH JSON OUTPUT").last ?? ""
+        let clean = man.components(separatedBy: "CLEAN-SECTION-START").last?.components(separatedBy: "CLEAN-SECTION-END").first ?? ""
+        for f in ObjectFields.table.fields + [] {
+            XCTAssertTrue(columns.contains(f.name), "man page COLUMNS lacks column \(f.name)")
+            for k in f.jsonKeys where !"\(k)".hasSuffix("ISO") {
+                XCTAssertTrue(json.contains("\(k)"), "man page JSON OUTPUT lacks field \(k)")
+            }
+        }
+        for f in CleanFields.own {
+            XCTAssertTrue(columns.contains(f.name), "man page COLUMNS lacks clean column \(f.name)")
+            for k in f.jsonKeys { XCTAssertTrue(clean.contains("\"\(k)\""), "man page clean JSON lacks field \(k)") }
+        }
     }
 
     func testManPageRendersWithoutWarnings() throws {

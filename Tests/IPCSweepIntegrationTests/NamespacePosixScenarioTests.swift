@@ -127,9 +127,10 @@ final class NamespacePosixScenarioTests: XCTestCase {
     }
 
     func testCleanNamespaceRemovesExactlyThatContainersPosixOrphan() throws {
-        let s = try run("""
+        let s = try run(Scenario.syslogListener + """
             mkdir -p /run/save
             ipcsweep clean --namespace $PA --yes --type posix --save-to /run/save --format json > $OUT/clean.json
+            wait $LISTENER
             ls -A /run/save > $OUT/saved
             ls -A /proc/$PA/root/dev/shm > $OUT/left-a
             ls -A /proc/$PB/root/dev/shm > $OUT/left-b
@@ -139,6 +140,10 @@ final class NamespacePosixScenarioTests: XCTestCase {
         let results = try s.json("clean.json")["results"] as? [[String: Any]] ?? []
         let removed = results.filter { $0["outcome"] as? String == "removed" }.map { $0["name"] as? String ?? "?" }
         XCTAssertEqual(removed, ["orphan_a"], "only container A's orphan: \(results)")
+        let journal = try s.file("syslog")
+        XCTAssertTrue(journal.contains("removed POSIX shared memory object in IPC namespace \(try inode(s, "nsa")) (docker-a\(getpid()).scope) /proc/")
+                      && journal.contains("/root/dev/shm/orphan_a"), journal)
+        XCTAssertEqual(journal.split(separator: "\n").count, 1, "one line for the one removal: \(journal)")
         XCTAssertEqual(try s.file("left-a"), "held_a\n")
         XCTAssertEqual(try s.file("left-b"), "held_b\norphan_b\n")
         XCTAssertEqual(try s.file("left-host"), "orphan_host\n")

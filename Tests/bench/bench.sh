@@ -27,7 +27,9 @@
 # of each uid started before the objects; the others start after them),
 # SEGMENTS (4096), QUEUES (4000), BIN (a directory holding ipcsweep and
 # ipcsweep-testkit; default: build release with `swift build -c release`),
-# IPCSWEEP_ARGS (extra arguments for every ipcsweep command, e.g. "--source proc").
+# IPCSWEEP_ARGS (extra arguments for every ipcsweep command, e.g. "--source proc"),
+# BASE_BIN (a directory holding an older ipcsweep: its list and clean are measured in the same rounds,
+# for an A/B ratio on a shared, noisy machine).
 # Needs root (unshare, setpriv), util-linux (lsipc, ipcs, ipcrm, setpriv) and
 # GNU time (/usr/bin/time, Debian package `time`).
 set -euo pipefail
@@ -153,7 +155,8 @@ if [ "${1:-}" = "--inner" ]; then
 
     # Interleaved rounds (each command once per round), so that a change in the machine's load during the
     # run affects every command alike; the median of RUNS rounds after WARMUP rounds.
-    names=(floor lsipc ipcs list orphans)
+    names=(floor lsipc ipcs list orphans floor_list)
+    [ -z "${BASE_BIN:-}" ] || names+=(base_list)
     declare -A RESULT SAMPLES
     run_named() {
         case $1 in
@@ -162,6 +165,8 @@ if [ "${1:-}" = "--inner" ]; then
         ipcs) ipcs -a ;;
         list) ipcsweep list "${EXTRA[@]}" --format json ;;
         orphans) ipcsweep orphans "${EXTRA[@]}" ;;
+        base_list) "$BASE_BIN/ipcsweep" list "${EXTRA[@]}" --format json ;;
+        floor_list) "$FLOOR_BIN" list ;;
         esac
     }
     for ((i = 0; i < WARMUP + RUNS; i++)); do
@@ -188,18 +193,33 @@ if [ "${1:-}" = "--inner" ]; then
         ipcrm --all=sem
         make_sets "$SETS" $((BASE_UID + UIDS)) "$UIDS"
     }
-    clean_samples=()
+    # clean in each output format (and the older binary's, with BASE_BIN), then ipcrm; each on freshly made sets.
+    cleans=(clean clean_json clean_quiet floor_clean)
+    [ -z "${BASE_BIN:-}" ] || cleans+=(base_clean base_clean_json base_clean_quiet)
+    run_clean() {
+        case $1 in
+        clean) ipcsweep clean "${EXTRA[@]}" --yes --type sem ;;
+        clean_json) ipcsweep clean "${EXTRA[@]}" --yes --type sem --format json ;;
+        clean_quiet) ipcsweep clean "${EXTRA[@]}" --yes --type sem --quiet ;;
+        floor_clean) "$FLOOR_BIN" clean ;;
+        base_clean) "$BASE_BIN/ipcsweep" clean "${EXTRA[@]}" --yes --type sem ;;
+        base_clean_json) "$BASE_BIN/ipcsweep" clean "${EXTRA[@]}" --yes --type sem --format json ;;
+        base_clean_quiet) "$BASE_BIN/ipcsweep" clean "${EXTRA[@]}" --yes --type sem --quiet ;;
+        esac
+    }
+    declare -A CLEAN_SAMPLES
     ipcrm_samples=()
-    rss_clean=0
     clean_ok=yes
     for ((i = 0; i < WARMUP + RUNS; i++)); do
-        recreate
-        t0=$(us_now)
-        ipcsweep clean "${EXTRA[@]}" --yes --type sem >"$OUTDIR/clean.out" 2>"$OUTDIR/clean.err" || clean_ok="no (exit $?)"
-        t1=$(us_now)
-        left=$(($(wc -l </proc/sysvipc/sem) - 1))
-        [ "$left" = 0 ] || clean_ok="no ($left sets left)"
-        [ "$i" -lt "$WARMUP" ] || clean_samples+=($((t1 - t0)))
+        for name in "${cleans[@]}"; do
+            recreate
+            t0=$(us_now)
+            run_clean "$name" >"$OUTDIR/$name.out" 2>"$OUTDIR/$name.err" || clean_ok="no ($name exit $?)"
+            t1=$(us_now)
+            left=$(($(wc -l </proc/sysvipc/sem) - 1))
+            [ "$left" = 0 ] || clean_ok="no ($name left $left sets)"
+            [ "$i" -lt "$WARMUP" ] || CLEAN_SAMPLES[$name]+=" $((t1 - t0))"
+        done
 
         recreate
         args=()
@@ -212,12 +232,16 @@ if [ "${1:-}" = "--inner" ]; then
         [ "$i" -lt "$WARMUP" ] || ipcrm_samples+=($((t1 - t0)))
     done
     recreate
-    rss_clean=$(/usr/bin/time -v ipcsweep clean "${EXTRA[@]}" --yes --type sem 2>&1 >/dev/null | awk -F: '/Maximum resident/ {gsub(/ /, "", $2); print $2}')
-    RESULT[clean]=$(median "${clean_samples[@]}" | awk '{printf "%.1f", $1 / 1000}')
+    rss_clean=$(/usr/bin/time -v ipcsweep clean "${EXTRA[@]}" --yes --type sem --format json 2>&1 >/dev/null | awk -F: '/Maximum resident/ {gsub(/ /, "", $2); print $2}')
+    for name in "${cleans[@]}"; do
+        # shellcheck disable=SC2086
+        RESULT[$name]=$(median ${CLEAN_SAMPLES[$name]} | awk '{printf "%.1f", $1 / 1000}')
+    done
     RESULT[ipcrm]=$(median "${ipcrm_samples[@]}" | awk '{printf "%.1f", $1 / 1000}')
 
     {
-        for k in floor lsipc ipcs list orphans clean ipcrm; do echo "$k ${RESULT[$k]}"; done
+        for k in floor lsipc ipcs list orphans floor_list clean clean_json clean_quiet floor_clean ipcrm base_list base_clean base_clean_json \
+            base_clean_quiet; do echo "$k ${RESULT[$k]:--}"; done
         echo "rss_list $rss_list"
         echo "rss_orphans $rss_orphans"
         echo "rss_clean $rss_clean"
@@ -238,7 +262,10 @@ if [ -z "${BIN:-}" ]; then
     swift build -c release >&2
     BIN=$(swift build -c release --show-bin-path)
 fi
-export BIN RUNS WARMUP PROCS UIDS OLD_PER_UID SEGMENTS QUEUES
+# The floor of list and clean: a C loop of only the syscalls they need (Tests/bench/clean-floor.c).
+FLOOR_BIN=$(mktemp /tmp/ipcsweep-clean-floor.XXXXXX)
+cc -O2 -o "$FLOOR_BIN" Tests/bench/clean-floor.c
+export BIN RUNS WARMUP PROCS UIDS OLD_PER_UID SEGMENTS QUEUES BASE_BIN FLOOR_BIN
 
 # Tests/bench/bench.sh --hold SETS DIR: build the state of SETS sets and keep it until DIR/stop exists
 # (for profiling: DIR/pid is the namespace's init; run commands inside with
@@ -265,7 +292,7 @@ before=$(host_objects)
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(1000 8000 32000)
 work=$(mktemp -d /tmp/ipcsweep-bench.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+trap 'rm -rf "$work" "$FLOOR_BIN"' EXIT
 
 echo "ipcsweep benchmark: $(uname -r), $(nproc) CPUs, median of $RUNS runs after $WARMUP warm-up; times in ms"
 for sets in "${sizes[@]}"; do
@@ -297,9 +324,19 @@ row "cat /proc/sysvipc/{sem,shm,msg}" floor
 row "lsipc -s --json" lsipc
 row "ipcs -a" ipcs
 row "ipcsweep list --format json" list
+row "C floor of list (clean-floor.c)" floor_list
 row "ipcsweep orphans" orphans
 row "ipcsweep clean --yes --type sem" clean
+row "  ... --format json" clean_json
+row "  ... --quiet" clean_quiet
+row "C floor of clean (clean-floor.c)" floor_clean
 row "ipcrm -s ID ... (same ids)" ipcrm
+if [ -n "${BASE_BIN:-}" ]; then
+    row "base: list --format json" base_list
+    row "base: clean --yes --type sem" base_clean
+    row "base:   ... --format json" base_clean_json
+    row "base:   ... --quiet" base_clean_quiet
+fi
 echo
 printf '%-34s' "ratio (target)"
 echo
@@ -311,6 +348,14 @@ rrow() { # rrow LABEL A B TARGET
 rrow "list json / lsipc -s --json" list lsipc 1.0
 rrow "list json / /proc floor" list floor 2.0
 rrow "clean / ipcrm" clean ipcrm 2.0
+rrow "clean json / ipcrm" clean_json ipcrm 2.0
+rrow "clean quiet / ipcrm" clean_quiet ipcrm 2.0
+rrow "C floor of clean / ipcrm" floor_clean ipcrm 2.0
+rrow "list json / C floor of list" list floor_list 1.0
+if [ -n "${BASE_BIN:-}" ]; then
+    rrow "list json / base list json" list base_list 1.0
+    rrow "clean json / base clean json" clean_json base_clean_json 1.0
+fi
 echo
 printf '%-34s' "peak RSS KiB: list --format json"
 for sets in "${sizes[@]}"; do printf '%12s' "$(get "$sets" rss_list)"; done
@@ -318,7 +363,7 @@ echo "   (target < 65536)"
 printf '%-34s' "peak RSS KiB: orphans"
 for sets in "${sizes[@]}"; do printf '%12s' "$(get "$sets" rss_orphans)"; done
 echo
-printf '%-34s' "peak RSS KiB: clean"
+printf '%-34s' "peak RSS KiB: clean --format json"
 for sets in "${sizes[@]}"; do printf '%12s' "$(get "$sets" rss_clean)"; done
 echo
 printf '%-34s' "list --format json output bytes"

@@ -1,32 +1,8 @@
-/// A JSON value tree: the audit document is built as data, then encoded with sorted keys.
-public indirect enum AuditJSONValue: Encodable, Equatable, Sendable {
-    case string(String)
-    case int(Int64)
-    case double(Double)
-    case bool(Bool)
-    case null
-    case array([AuditJSONValue])
-    case object([String: AuditJSONValue])
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.singleValueContainer()
-        switch self {
-        case .string(let s): try c.encode(s)
-        case .int(let i): try c.encode(i)
-        case .double(let d): try c.encode(d)
-        case .bool(let b): try c.encode(b)
-        case .null: try c.encodeNil()
-        case .array(let a): try c.encode(a)
-        case .object(let o): try c.encode(o)
-        }
-    }
-}
-
 /// The `audit --format json` document (schemaVersion 1; every field is documented in docs/audit.md).
 public enum AuditJSON {
     /// The POSIX section: /dev/shm size and use, counts, orphans and suspects, orphans grouped by name prefix.
-    static func posixSection(_ p: PosixAuditSection) -> AuditJSONValue {
-        func obj(_ o: PosixAuditObject) -> AuditJSONValue {
+    static func posixSection(_ p: PosixAuditSection) -> JSONValue {
+        func obj(_ o: PosixAuditObject) -> JSONValue {
             .object(["type": .string(o.kind.rawValue), "name": .string(o.name), "path": .string(o.path),
                      "uid": .int(Int64(o.uid)), "usedBytes": .int(o.usedBytes), "reason": .string(o.reason)])
         }
@@ -37,8 +13,8 @@ public enum AuditJSON {
                          "orphanedBytes": .int(p.orphanedBytes)])
             } ?? .null,
             "counts": .object(Dictionary(uniqueKeysWithValues: PosixIPCKind.allCases.map { k in
-                (k.rawValue, AuditJSONValue.object(Dictionary(uniqueKeysWithValues: Verdict.allCases.map {
-                    ($0.rawValue, AuditJSONValue.int(Int64(p.counts[k]?[$0] ?? 0)))
+                (k.rawValue, JSONValue.object(Dictionary(uniqueKeysWithValues: Verdict.allCases.map {
+                    ($0.rawValue, JSONValue.int(Int64(p.counts[k]?[$0] ?? 0)))
                 })))
             })),
             "orphans": .array(p.orphans.map(obj)),
@@ -51,13 +27,13 @@ public enum AuditJSON {
     }
 
     /// The document as a value tree.
-    public static func document(_ r: AuditReport) -> AuditJSONValue {
+    public static func document(_ r: AuditReport) -> JSONValue {
         .object([
             "schemaVersion": .int(Int64(jsonSchemaVersion)),
             "generatedAt": .int(Int64(r.generatedAt)),
             "generatedAtISO": iso(Int64(r.generatedAt)),
             "source": .string(r.source),
-            "scope": r.scope.map(AuditJSONValue.string) ?? .null,
+            "scope": r.scope.map(JSONValue.string) ?? .null,
             "kinds": .array(r.kinds.map { .string($0.rawValue) }),
             "thresholds": .object(["warning": .double(r.thresholds.warning), "critical": .double(r.thresholds.critical)]),
             "status": .string(r.worstLevel.rawValue),
@@ -79,7 +55,7 @@ public enum AuditJSON {
                 ])
             }),
             "limits": .array(r.limits.map(limit)),
-            "limitsError": r.limitsError.map(AuditJSONValue.string) ?? .null,
+            "limitsError": r.limitsError.map(JSONValue.string) ?? .null,
             "pageSize": .int(r.pageSize),
             "insecure": .array(r.insecure.map(insecure)),
             "posix": .array(r.posixScans.map { s in
@@ -87,14 +63,14 @@ public enum AuditJSON {
                     "root": .string(s.root),
                     "type": .string(s.kind.rawValue),
                     "scanned": .bool(s.scanned),
-                    "skipReason": s.skipReason.map(AuditJSONValue.string) ?? .null,
+                    "skipReason": s.skipReason.map(JSONValue.string) ?? .null,
                     "objects": .int(Int64(s.objects)),
                 ])
             }),
             "posixObjects": posixSection(r.posix),
             "state": r.change.map(change) ?? .null,
-            "stateNote": r.stateNote.map(AuditJSONValue.string) ?? .null,
-            "warnings": .array(r.warnings.map(AuditJSONValue.string)),
+            "stateNote": r.stateNote.map(JSONValue.string) ?? .null,
+            "warnings": .array(r.warnings.map(JSONValue.string)),
             "namespace": r.namespace.map(namespace) ?? .null,
             "removeIPC": r.removeIPC.map(removeIPC) ?? .null,
         ])
@@ -102,7 +78,7 @@ public enum AuditJSON {
 
     /// `--all-namespaces`: `{"schemaVersion": 1, "findings": [...], "namespaces": [report, ...]}`, one audit
     /// document per IPC namespace, each with its `namespace`.
-    public static func document(_ reports: [AuditReport]) -> AuditJSONValue {
+    public static func document(_ reports: [AuditReport]) -> JSONValue {
         let findings = Set(reports.flatMap(\.findingClasses)).sorted()
         return .object([
             "schemaVersion": .int(Int64(jsonSchemaVersion)),
@@ -111,12 +87,12 @@ public enum AuditJSON {
         ])
     }
 
-    static func namespace(_ ns: IPCNamespaceInfo) -> AuditJSONValue {
+    static func namespace(_ ns: IPCNamespaceInfo) -> JSONValue {
         .object(["inode": .int(Int64(clamping: ns.inode)), "owner": .string(ns.owner),
                  "pid": ns.pid.map { .int(Int64($0)) } ?? .null])
     }
 
-    static func removeIPC(_ r: RemoveIPCReport) -> AuditJSONValue {
+    static func removeIPC(_ r: RemoveIPCReport) -> JSONValue {
         .object([
             "enabled": .bool(r.setting.enabled),
             "source": .string(r.setting.source),
@@ -125,7 +101,7 @@ public enum AuditJSON {
             "atRisk": .array(r.findings.map { f in
                 .object([
                     "uid": .int(Int64(f.uid)),
-                    "user": f.user.map(AuditJSONValue.string) ?? .null,
+                    "user": f.user.map(JSONValue.string) ?? .null,
                     "inUse": .int(Int64(f.inUse)),
                     "suspect": .int(Int64(f.suspect)),
                     "objects": .array(f.objects.map { .object(["type": .string($0.kind.rawValue), "id": .int(Int64($0.id))]) }),
@@ -135,25 +111,25 @@ public enum AuditJSON {
         ])
     }
 
-    /// The document as text: pretty-printed, sorted keys, final newline.
-    public static func render(_ r: AuditReport) throws -> String {
-        try JSONOutput.render(document(r))
+    /// The document as bytes (sorted keys, final newline), through the one JSON writer.
+    public static func render(_ r: AuditReport, pretty: Bool) -> [UInt8] {
+        document(r).document(pretty: pretty)
     }
 
-    static func iso(_ t: Int64) -> AuditJSONValue { TimeFormat.iso8601(t).map(AuditJSONValue.string) ?? .null }
-    static func opt(_ v: Int64?) -> AuditJSONValue { v.map(AuditJSONValue.int) ?? .null }
-    static func opt(_ v: Double?) -> AuditJSONValue { v.map(AuditJSONValue.double) ?? .null }
-    static func who(_ id: UInt32, _ name: String?, _ idKey: String = "uid", _ nameKey: String = "user") -> AuditJSONValue {
-        .object([idKey: .int(Int64(id)), nameKey: name.map(AuditJSONValue.string) ?? .null])
+    static func iso(_ t: Int64) -> JSONValue { TimeFormat.iso8601(t).map(JSONValue.string) ?? .null }
+    static func opt(_ v: Int64?) -> JSONValue { v.map(JSONValue.int) ?? .null }
+    static func opt(_ v: Double?) -> JSONValue { v.map(JSONValue.double) ?? .null }
+    static func who(_ id: UInt32, _ name: String?, _ idKey: String = "uid", _ nameKey: String = "user") -> JSONValue {
+        .object([idKey: .int(Int64(id)), nameKey: name.map(JSONValue.string) ?? .null])
     }
-    static func verdicts(_ m: [Verdict: Int]) -> AuditJSONValue {
+    static func verdicts(_ m: [Verdict: Int]) -> JSONValue {
         .object(Dictionary(uniqueKeysWithValues: Verdict.allCases.map { ($0.rawValue, .int(Int64(m[$0] ?? 0))) }))
     }
-    static func kinds(_ m: [IPCKind: Int]) -> AuditJSONValue {
+    static func kinds(_ m: [IPCKind: Int]) -> JSONValue {
         .object(Dictionary(uniqueKeysWithValues: IPCKind.allCases.map { ($0.rawValue, .int(Int64(m[$0] ?? 0))) }))
     }
 
-    static func counts(_ c: AuditCounts) -> AuditJSONValue {
+    static func counts(_ c: AuditCounts) -> JSONValue {
         .object([
             "total": .int(Int64(c.total)),
             "byKind": kinds(c.byKind),
@@ -164,7 +140,7 @@ public enum AuditJSON {
             "byOwner": .array(c.byOwner.map { o in
                 .object([
                     "uid": .int(Int64(o.uid)),
-                    "user": o.user.map(AuditJSONValue.string) ?? .null,
+                    "user": o.user.map(JSONValue.string) ?? .null,
                     "total": .int(Int64(o.total)),
                     "byKind": kinds(o.byKind),
                     "byVerdict": verdicts(o.byVerdict),
@@ -173,7 +149,7 @@ public enum AuditJSON {
         ])
     }
 
-    static func object(_ o: AuditObject) -> AuditJSONValue {
+    static func object(_ o: AuditObject) -> JSONValue {
         .object([
             "type": .string(o.kind.rawValue),
             "id": .int(Int64(o.id)),
@@ -185,12 +161,12 @@ public enum AuditJSON {
             "perms": .string(IPCTextFormat.octal(o.mode & 0o777)),
             "verdict": .string(o.verdict.rawValue),
             "reason": .string(o.decisiveReason),
-            "reasons": .array(o.reasons.map(AuditJSONValue.string)),
+            "reasons": .array(o.reasons.map(JSONValue.string)),
             "possibleHolders": .array(o.possibleHolders.map { h in
                 .object([
                     "pid": .int(Int64(h.pid)),
                     "command": .string(h.command),
-                    "unit": h.unit.map(AuditJSONValue.string) ?? .null,
+                    "unit": h.unit.map(JSONValue.string) ?? .null,
                     "uid": .int(Int64(h.uid)),
                 ])
             }),
@@ -203,7 +179,7 @@ public enum AuditJSON {
         ])
     }
 
-    static func limit(_ l: LimitUsage) -> AuditJSONValue {
+    static func limit(_ l: LimitUsage) -> JSONValue {
         .object([
             "name": .string(l.name),
             "type": .string(l.kind.rawValue),
@@ -227,8 +203,8 @@ public enum AuditJSON {
         ])
     }
 
-    static func insecure(_ f: InsecureFinding) -> AuditJSONValue {
-        let subject: AuditJSONValue
+    static func insecure(_ f: InsecureFinding) -> JSONValue {
+        let subject: JSONValue
         switch f.subject {
         case .sysv(let kind, let id, let key):
             subject = .object(["type": .string(kind.rawValue), "id": .int(Int64(id)), "key": .int(Int64(key)),
@@ -248,21 +224,21 @@ public enum AuditJSON {
                 .object([
                     "source": .string(g.source.rawValue),
                     "id": g.id.map { .int(Int64($0)) } ?? .null,
-                    "name": g.name.map(AuditJSONValue.string) ?? .null,
+                    "name": g.name.map(JSONValue.string) ?? .null,
                     "perms": .string(g.perms),
                     "read": .bool(g.read),
                     "write": .bool(g.write),
                     "who": .string(g.who),
                 ])
             }),
-            "missing": .array(f.missing.map(AuditJSONValue.string)),
+            "missing": .array(f.missing.map(JSONValue.string)),
             "risk": .string(f.risk),
             "advice": .string(f.advice),
             "message": .string(f.message),
         ])
     }
 
-    static func change(_ c: AuditChange) -> AuditJSONValue {
+    static func change(_ c: AuditChange) -> JSONValue {
         .object([
             "previousAt": .int(c.previousAt),
             "previousAtISO": iso(c.previousAt),

@@ -28,14 +28,17 @@ public struct IPCProbe: Sendable {
     /// The procfs root (`--proc DIR`); per-semaphore detail is read from the live kernel only when this is /proc.
     public var procRoot: String
     public var kinds: Set<IPCKind>
+    /// Read each set's semaphores (off: sets keep `semaphores == nil` and no `detailError`).
+    public var semaphoreDetail: Bool
     /// Another IPC namespace to read (`--namespace`): every syscall and /proc/sysvipc, /proc/sys/kernel read runs
     /// on this thread inside it. nil: the tool's own namespace.
     public var namespace: IPCNamespaceThread?
 
-    public init(procRoot: String = "/proc", kinds: Set<IPCKind> = Set(IPCKind.allCases),
+    public init(procRoot: String = "/proc", kinds: Set<IPCKind> = Set(IPCKind.allCases), semaphoreDetail: Bool = true,
                 namespace: IPCNamespaceThread? = nil) {
         self.procRoot = procRoot
         self.kinds = kinds
+        self.semaphoreDetail = semaphoreDetail
         self.namespace = namespace
     }
 
@@ -189,6 +192,7 @@ public struct IPCProbe: Sendable {
     /// read in chunks by several threads at once (DispatchQueue.concurrentPerform); results keep the sets' order.
     /// `serial`: all on the calling thread (the thread inside another IPC namespace: Dispatch's workers are not).
     private func addSemaphoreDetail(_ snap: inout IPCSnapshot, alongside once: OnceWork?, serial: Bool) {
+        guard semaphoreDetail else { return }  // `once` runs after the snapshot (the caller's defer)
         let sets = snap.semaphoreSets
         var results = [Result<[Semaphore], Errno>](repeating: .success([]), count: sets.count)
         let chunk = 256

@@ -38,7 +38,8 @@ public final class CleanSyslog {
     public static func message(_ r: PosixCleanResult, users: UserDirectory) -> String {
         let o = r.classification.object
         let what = r.outcome == .removed ? "removed" : "failed to remove"
-        return "\(what) \(o.kind.noun) \(PosixRender.escaped(o.path)) inode \(o.identity.inode) size \(o.size) owner \(users.displayUser(o.uid)) (uid \(o.uid)) group \(o.gid) mode \(IPCTextFormat.octal(o.mode)) verdict \(r.classification.verdict.rawValue): \(r.reason); evidence: \(r.classification.reasons.map(PosixRender.escaped).joined(separator: "; "))"
+        let ns = r.classification.namespace.map { " in IPC namespace \($0.inode) (\($0.owner))" } ?? ""
+        return "\(what) \(o.kind.noun)\(ns) \(PosixRender.escaped(o.path)) inode \(o.identity.inode) size \(o.size) owner \(users.displayUser(o.uid)) (uid \(o.uid)) group \(o.gid) mode \(IPCTextFormat.octal(o.mode)) verdict \(r.classification.verdict.rawValue): \(r.reason); evidence: \(r.classification.reasons.map(PosixRender.escaped).joined(separator: "; "))"
     }
 
     /// syslog(3) (through vsyslog with "%s"): LOG_NOTICE for removals, LOG_ERR for failures.

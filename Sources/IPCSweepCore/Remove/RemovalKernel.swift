@@ -32,6 +32,12 @@ public protocol RemovalKernel {
     func copyMessages(queue id: Int32, count: Int, bufferSize: Int) -> Result<[QueuedMessage], Errno>
     /// Attaches a segment read-only (shmat SHM_RDONLY), runs `body` on its bytes while attached, then detaches (shmdt).
     func withReadOnlyAttachment<R>(segment id: Int32, size: Int, _ body: (UnsafeRawBufferPointer) -> R) -> Result<R, Errno>
+    /// True when the kernel may only be called from one thread at a time (test fakes).
+    var serialOnly: Bool { get }
+}
+
+extension RemovalKernel {
+    public var serialOnly: Bool { false }
 }
 
 /// The real kernel, through `SysVKernel` and the SysV calls Swift can make directly.

@@ -1,3 +1,4 @@
+import Dispatch
 import SystemPackage
 
 /// A signal that asked `clean` to stop: its number and, from `siginfo_t`, who sent it.
@@ -95,59 +96,154 @@ public struct CleanRun: Sendable, Equatable {
     }
 }
 
-/// Carries out a plan: for each planned object, re-checks it by id, saves its data when asked, and removes it.
+/// Carries out `clean` in one pass over the planned objects: for each, ONE fresh full read (IPC_STAT by id, and
+/// for a set every semaphore: GETALL, GETPID, GETNCNT, GETZCNT) that is both the re-check and the input of the
+/// verdict, then at once the save (when asked) and IPC_RMID.
 ///
-/// The rules (see the manual's CLEAN section): stat the id again immediately before IPC_RMID and skip it as
-/// "changed since planned" on any difference; EINVAL/EIDRM mean "already gone"; EPERM/EACCES are per-object
-/// failures; one failure never stops the rest; a pending SIGINT/SIGTERM stops the run between objects.
-public final class Remover {
+/// The rules (see the manual's CLEAN section): the fresh read must show the same object as planned (identity,
+/// operation and change times, and whatever else the plan read) or it is skipped as "changed since planned";
+/// the verdict is worked out from the fresh read (so no object is removed on a read older than its own
+/// re-check); EINVAL/EIDRM mean "already gone"; EPERM/EACCES are per-object failures; one failure never stops
+/// the rest; a pending SIGINT/SIGTERM stops the run between objects: each worker finishes the object in hand.
+/// The objects are spread over the CPUs (each object is read, decided and removed by one worker).
+public final class Remover: @unchecked Sendable {
     static let notAttemptedPrefix = "not attempted: "
 
     public let kernel: any RemovalKernel
     public let policy: CleanPolicy
-    /// Called with each removal and each failure (the syslog audit trail).
+    /// Called with each removal and each failure (the syslog audit trail); from any worker.
     public var log: (CleanResult) -> Void = { _ in }
-    /// Polled between objects: a signal that should stop the run.
+    /// Polled before each object: a signal that should stop the run.
     public var pendingSignal: () -> PendingSignal? = { nil }
-    /// Called before each object's re-check with its 1-based position among the objects attempted (test hook).
+    /// Called before each object's fresh read with its 1-based position among the objects attempted (test
+    /// hook; the run is serial when it is set).
     public var beforeRecheck: ((Int, IPCObjectRef) -> Void)?
+    /// Objects per unit of work handed to a CPU.
+    public var chunkSize = 64
 
     public init(kernel: any RemovalKernel, policy: CleanPolicy) {
         self.kernel = kernel
         self.policy = policy
     }
 
-    /// Runs the whole plan; every entry yields one result.
-    public func run(_ plan: [PlanEntry]) -> CleanRun {
-        var results: [CleanResult] = []
-        results.reserveCapacity(plan.count)
-        var interruption: PendingSignal?
-        var attempted = 0
-        for entry in plan {
-            let c = entry.classification
-            guard entry.goesAhead else {
-                results.append(CleanResult(classification: c, outcome: .skipped, reason: entry.skipReason ?? "not planned",
-                                           planned: entry.planned))
-                continue
+    /// Runs the pass. `planned` are the objects as the plan read them (sets possibly without semaphores);
+    /// `decide` classifies a fresh read, or returns nil when the object no longer matches the filters (it is
+    /// then left out of the report). Results keep the plan's order.
+    public func run(_ planned: [IPCObject], changes: @escaping (IPCObject) -> [String] = { _ in [] },
+                    decide: @escaping (IPCObject) -> Classification?) -> CleanRun {
+        var slots = [CleanResult?](repeating: nil, count: planned.count)
+        let state = PassState()
+        let planner = CleanPlanner(policy: policy)
+        let serial = beforeRecheck != nil || planned.count <= chunkSize || kernel.serialOnly
+        let decide = UncheckedSendable(decide)
+        let changes = UncheckedSendable(changes)
+        slots.withUnsafeMutableBufferPointer { out in
+            let out = UnsafeSendableBuffer(out)
+            let work: @Sendable (Int) -> Void = { [self] chunk in
+                let end = serial ? planned.count : min(planned.count, (chunk + 1) * chunkSize)
+                for i in (serial ? 0 : chunk * chunkSize)..<end {
+                    out.buffer[i] = one(planned[i], planner: planner, state: state, changes: changes.value, decide: decide.value)
+                }
             }
-            if interruption == nil, let s = pendingSignal() { interruption = s }
-            if let s = interruption {
-                results.append(CleanResult(classification: c, outcome: .skipped,
-                                           reason: "\(Self.notAttemptedPrefix)clean was stopped by \(s.description) before this object",
-                                           planned: true))
-                continue
+            if serial {
+                work(0)
+            } else {
+                DispatchQueue.concurrentPerform(iterations: (planned.count + chunkSize - 1) / chunkSize, execute: work)
             }
-            if policy.dryRun {
-                results.append(CleanResult(classification: c, outcome: .planned, reason: plannedReason(c), planned: true))
-                continue
-            }
-            attempted += 1
-            beforeRecheck?(attempted, c.object.ref)
-            let r = removeOne(c)
-            if r.outcome == .removed || r.outcome == .failed { log(r) }
-            results.append(r)
         }
-        return CleanRun(results: results, interruption: interruption, dryRun: policy.dryRun)
+        return CleanRun(results: slots.compactMap { $0 }, interruption: state.interruption, dryRun: policy.dryRun)
+    }
+
+    /// The old-style entry point over a finished plan (tests, and `clean` after a confirmation): every entry that
+    /// goes ahead is read fresh and must keep its planned verdict's eligibility; the others are reported as planned.
+    public func run(_ plan: [PlanEntry]) -> CleanRun {
+        var verdicts: [IPCObjectRef: Classification] = [:]
+        for e in plan where e.goesAhead { verdicts[e.classification.object.ref] = e.classification }
+        let ahead = plan.filter(\.goesAhead).map(\.classification.object)
+        let pass = run(ahead) { fresh in
+            verdicts[fresh.ref].map { Classification(object: fresh, verdict: $0.verdict, reasons: $0.reasons,
+                                                     holders: $0.holders, possibleHolders: $0.possibleHolders) }
+        }
+        return CleanRun(results: Self.results(of: plan, pass: pass), interruption: pass.interruption, dryRun: policy.dryRun)
+    }
+
+    /// The results of a plan in its order: the pass's result for each entry that went ahead, the plan's skip
+    /// reason for the others.
+    static func results(of plan: [PlanEntry], pass: CleanRun) -> [CleanResult] {
+        var byRef: [IPCObjectRef: CleanResult] = [:]
+        for r in pass.results { byRef[r.ref] = r }
+        return plan.compactMap { e -> CleanResult? in
+            if e.goesAhead { return byRef[e.classification.object.ref] }
+            return CleanResult(classification: e.classification, outcome: .skipped, reason: e.skipReason ?? "not planned",
+                               planned: e.planned)
+        }
+    }
+
+    /// What the workers share: the first signal seen, and the count of objects attempted.
+    private final class PassState: @unchecked Sendable {
+        private let lock = NSLockLite()
+        private var signal: PendingSignal?
+        private var attempted = 0
+
+        var interruption: PendingSignal? {
+            lock.lock()
+            defer { lock.unlock() }
+            return signal
+        }
+
+        /// The signal that stops the run (the first one seen), polling for one.
+        func stop(_ poll: () -> PendingSignal?) -> PendingSignal? {
+            lock.lock()
+            defer { lock.unlock() }
+            if signal == nil { signal = poll() }
+            return signal
+        }
+
+        func nextAttempt() -> Int {
+            lock.lock()
+            defer { lock.unlock() }
+            attempted += 1
+            return attempted
+        }
+    }
+
+    /// One object, start to end: never left half-done.
+    private func one(_ planned: IPCObject, planner: CleanPlanner, state: PassState, changes: (IPCObject) -> [String],
+                     decide: (IPCObject) -> Classification?) -> CleanResult? {
+        let ref = planned.ref
+        if let s = state.stop(pendingSignal) {
+            return CleanResult(classification: unread(planned, "clean was stopped before reading it"), outcome: .skipped,
+                               reason: "\(Self.notAttemptedPrefix)clean was stopped by \(s.description) before this object",
+                               planned: true)
+        }
+        if let hook = beforeRecheck { hook(state.nextAttempt(), ref) }
+        let fresh: IPCObject
+        switch kernel.stat(ref) {
+        case .success(let o): fresh = o
+        case .failure(let e): return errnoResult(unread(planned, "it could not be read again: \(e)"), e, during: "IPC_STAT")
+        }
+        var diffs = Recheck.differences(planned: planned, current: fresh)
+        if !diffs.isEmpty { return changed(unread(planned, "it changed since planned"), diffs) }
+        let decision = decide(fresh)
+        diffs = changes(fresh)  // after the decision, which learns which recorded pids are new
+        if !diffs.isEmpty { return changed(unread(planned, "it changed since planned"), diffs) }
+        guard let c = decision else { return nil }
+        let entry = planner.entry(c)
+        guard entry.goesAhead else {
+            return CleanResult(classification: c, outcome: .skipped, reason: entry.skipReason ?? "not planned",
+                               planned: entry.planned)
+        }
+        if policy.dryRun {
+            return CleanResult(classification: c, outcome: .planned, reason: plannedReason(c), planned: true)
+        }
+        let r = remove(c)
+        if r.outcome == .removed || r.outcome == .failed { log(r) }
+        return r
+    }
+
+    /// The classification reported for an object that was not (or could not be) decided.
+    private func unread(_ o: IPCObject, _ why: String) -> Classification {
+        Classification(object: o, verdict: .unknown, reasons: ["not decided: \(why)"])
     }
 
     private func verdictPhrase(_ c: Classification) -> String {
@@ -207,20 +303,11 @@ public final class Remover {
         return CleanResult(classification: c, outcome: .removed, reason: reason, planned: true, savedTo: saved)
     }
 
-    /// Re-check, optionally save, then IPC_RMID: one object, never left half-done.
-    func removeOne(_ c: Classification) -> CleanResult {
-        let ref = c.object.ref
-        let current: IPCObject
-        switch kernel.stat(ref) {
-        case .success(let o): current = o
-        case .failure(let e): return errnoResult(c, e, during: "IPC_STAT")
-        }
-        let diffs = Recheck.differences(planned: c.object, current: current)
-        if !diffs.isEmpty { return changed(c, diffs) }
-
-        switch current {
+    /// Save when asked, then IPC_RMID, on the object just read and decided (`c.object` is the fresh read).
+    func remove(_ c: Classification) -> CleanResult {
+        switch c.object {
         case .msg(let q) where q.qnum > 0:
-            if policy.saveTo != nil { return saveQueueAndRemove(c, current: current, queue: q) }
+            if policy.saveTo != nil { return saveQueueAndRemove(c, current: c.object, queue: q) }
             return rmid(c, extra: "; discarded \(q.qnum) message\(q.qnum == 1 ? "" : "s") (\(q.cbytes) bytes)")
         case .shm(let s) where policy.saveTo != nil:
             return saveSegmentAndRemove(c, segment: s)
@@ -321,4 +408,10 @@ public final class Remover {
         case .failure(let e): return saveFailed(c, "shmat(SHM_RDONLY) of segment id \(s.id): \(e)")
         }
     }
+}
+
+/// A value handed to concurrent workers that the caller guarantees is safe to share (the decider locks itself).
+struct UncheckedSendable<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
 }

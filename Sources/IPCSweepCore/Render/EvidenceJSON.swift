@@ -12,8 +12,8 @@ extension Evidence {
     /// `startOffsetMs` (start minus the last activity second), `count`, `bytes`, `semaphore`, `detail`,
     /// `blindSpot`, `lastActivity`, `scope`, `exclusive`, `invocationStart`.
     ///
-    /// Calls `body` once per member in sorted key order (what JSONEncoder's `.sortedKeys` prints), without
-    /// building anything: both JSON writers read it.
+    /// Calls `body` once per member in sorted key order (as every ipcsweep document), without
+    /// building anything: the object field table writes it.
     public func forEachJSONField(_ body: (StaticString, EvidenceJSONValue) -> Void) {
         func int(_ v: some BinaryInteger) -> EvidenceJSONValue { .int(Int64(v)) }
         func ms(_ seconds: Double) -> EvidenceJSONValue { .int(Int64((seconds * 1000).rounded())) }
@@ -109,24 +109,24 @@ extension Evidence {
     }
 }
 
-/// One `evidence` entry for JSONEncoder (ObjectJSON).
-struct EvidenceJSON: Encodable {
-    let e: Evidence
-    struct K: CodingKey {
-        var stringValue: String
-        init(stringValue: String) { self.stringValue = stringValue }
-        var intValue: Int? { nil }
-        init?(intValue: Int) { nil }
-    }
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: K.self)
-        for (k, v) in e.jsonFields {
-            switch v {
-            case .int(let n): try c.encode(n, forKey: K(stringValue: k))
-            case .string(let s): try c.encode(s, forKey: K(stringValue: k))
-            case .bool(let b): try c.encode(b, forKey: K(stringValue: k))
-            case .null: try c.encodeNil(forKey: K(stringValue: k))
+extension JSONStreamWriter {
+    /// An `evidence` array: one object per entry, members in sorted order.
+    mutating func evidence(_ list: [Evidence]) {
+        beginArray()
+        for e in list {
+            element()
+            beginObject()
+            e.forEachJSONField { key, value in
+                self.key(key)
+                switch value {
+                case .int(let v): int(v)
+                case .string(let v): string(v)
+                case .bool(let v): bool(v)
+                case .null: null()
+                }
             }
+            endObject()
         }
+        endArray()
     }
 }

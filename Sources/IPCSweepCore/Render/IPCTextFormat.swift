@@ -2,8 +2,16 @@
 public enum IPCTextFormat {
     /// "0x0000162e": the key as ipcs prints it.
     public static func hexKey(_ key: Int32) -> String {
-        let h = String(UInt32(bitPattern: key), radix: 16)
-        return "0x" + String(repeating: "0", count: max(0, 8 - h.count)) + h
+        let v = UInt32(bitPattern: key)
+        return String(unsafeUninitializedCapacity: 10) { out in
+            out[0] = UInt8(ascii: "0")
+            out[1] = UInt8(ascii: "x")
+            for i in 0..<8 {
+                let d = UInt8(truncatingIfNeeded: (v >> UInt32(28 - 4 * i)) & 15)
+                out[2 + i] = d < 10 ? 48 + d : 87 + d
+            }
+            return 10
+        }
     }
 
     /// "0600"

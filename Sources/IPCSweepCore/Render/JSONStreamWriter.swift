@@ -4,14 +4,16 @@ import Glibc
 import Musl
 #endif
 
-/// A streaming, pretty-printing JSON byte writer that produces exactly what `JSONOutput.render`
-/// (Foundation's `JSONEncoder` with `.prettyPrinted, .sortedKeys, .withoutEscapingSlashes`) produces:
-/// two-space indentation, `"key" : value`, empty containers as `[\n\n<indent>]`, the same string escapes.
+/// The one JSON writer of ipcsweep: every document (`list`, `orphans`, `show`, `clean`, `audit`) is written
+/// through it, straight to bytes, in pieces.
 ///
-/// Callers write keys in sorted order themselves. Bytes go to `sink` whenever the buffer passes
-/// `flushThreshold` at a `flushIfNeeded()` call, so a document of any size needs only a small buffer.
-/// Used for the large documents (`list`/`orphans`/`show --format json`), where JSONEncoder's
-/// intermediate tree dominated time and memory.
+/// Two layouts: compact (`{"key":value,...}`, no whitespace) and pretty (jq's layout: two-space
+/// indentation, `"key": value`, empty containers as `[]` and `{}`). Strings are escaped as RFC 8259 asks
+/// (`"`, `\\`, control characters; `/` and non-ASCII are written as they are).
+///
+/// Callers write keys in sorted order themselves (the field tables do). Bytes go to `sink` whenever the
+/// buffer passes `flushThreshold` at a `flushIfNeeded()` call, so a document of any size needs only a small
+/// buffer.
 public struct JSONStreamWriter {
     // The buffer lives in plain struct fields (statically checked exclusivity, no per-byte runtime checks);
     // `storage` only owns the allocation so that it is freed when the last copy of the writer goes.
@@ -20,7 +22,10 @@ public struct JSONStreamWriter {
     private var capacity: Int
     private var storage: Storage
     private var depth = 0
-    private var first = true
+    /// No member or element written yet in the innermost container.
+    var first = true
+    /// Pretty layout (newlines and indentation) instead of compact.
+    public let pretty: Bool
     private let flushThreshold: Int
     private let sink: (UnsafeRawBufferPointer) -> Void
 
@@ -30,7 +35,8 @@ public struct JSONStreamWriter {
         deinit { pointer.deallocate() }
     }
 
-    public init(flushThreshold: Int = 1 << 16, sink: @escaping (UnsafeRawBufferPointer) -> Void) {
+    public init(pretty: Bool = false, flushThreshold: Int = 1 << 16, sink: @escaping (UnsafeRawBufferPointer) -> Void) {
+        self.pretty = pretty
         self.flushThreshold = flushThreshold
         self.sink = sink
         capacity = min(max(flushThreshold, 256), 1 << 20) + 4096
@@ -106,8 +112,7 @@ public struct JSONStreamWriter {
     private mutating func close(_ bracket: UInt8) {
         depth -= 1
         reserve(2 * depth + 16)
-        if first { put(10) }  // an empty container prints as "[\n\n<indent>]"
-        newlineAndIndent()
+        if pretty && !first { newlineAndIndent() }  // an empty container prints as "[]"
         put(bracket)
         first = false
     }
@@ -118,21 +123,20 @@ public struct JSONStreamWriter {
         let n = key.utf8CodeUnitCount
         reserve(2 * depth + n + 24)
         if !first { put(UInt8(ascii: ",")) }
-        newlineAndIndent()
+        if pretty { newlineAndIndent() }
         first = false
         put(UInt8(ascii: "\""))
         put(key.utf8Start, n)
         put(UInt8(ascii: "\""))
-        put(32)
         put(UInt8(ascii: ":"))
-        put(32)
+        if pretty { put(32) }
     }
 
     /// Starts a member whose key is computed at run time (escaped like any string).
     public mutating func key(dynamic key: String) {
         element()
         string(key)
-        append(" : ")
+        if pretty { append(": ") } else { append(UInt8(ascii: ":")) }
     }
 
     /// Starts the next element of an array.
@@ -140,7 +144,7 @@ public struct JSONStreamWriter {
     public mutating func element() {
         reserve(2 * depth + 16)
         if !first { put(UInt8(ascii: ",")) }
-        newlineAndIndent()
+        if pretty { newlineAndIndent() }
         first = false
     }
 
@@ -157,16 +161,23 @@ public struct JSONStreamWriter {
         count &+= n
     }
 
-    /// Literal JSON text (separators, indentation, keys) that the caller has laid out itself.
-    @inline(__always)
-    public mutating func fragment(_ s: StaticString) { append(s) }
-
     // MARK: values
 
     public mutating func null() { append("null") }
 
     public mutating func bool(_ v: Bool) {
         if v { append("true") } else { append("false") }
+    }
+
+    /// A number with a fraction (shortest form that reads back the same); null when not finite.
+    public mutating func double(_ v: Double) {
+        guard v.isFinite else { return null() }
+        if v == v.rounded(.towardZero) && abs(v) < 1e15 {
+            int(Int64(v))
+        } else {
+            var text = "\(v)"
+            text.withUTF8 { append($0) }
+        }
     }
 
     @inline(__always)
@@ -240,7 +251,7 @@ public struct JSONStreamWriter {
         put(UInt8(ascii: "\""))
     }
 
-    /// A string value, quoted and escaped as JSONEncoder does (slashes unescaped).
+    /// A string value, quoted and escaped (slashes and non-ASCII as they are).
     public mutating func string(_ s: String) {
         var s = s
         s.withUTF8 { appendEscaped($0) }
@@ -307,7 +318,7 @@ public struct JSONStreamWriter {
             case 0x0D: put(UInt8(ascii: "r"))
             case 0x09: put(UInt8(ascii: "t"))
             default:
-                func hex(_ v: UInt8) -> UInt8 { v < 10 ? 48 + v : 87 + v }  // lower-case, as JSONEncoder
+                func hex(_ v: UInt8) -> UInt8 { v < 10 ? 48 + v : 87 + v }  // lower-case
                 put(UInt8(ascii: "u"))
                 put(48)
                 put(48)

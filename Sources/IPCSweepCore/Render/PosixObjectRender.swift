@@ -35,56 +35,87 @@ public enum PosixRender {
         return list.isEmpty ? "-" : list.map(String.init).joined(separator: ",")
     }
 
-    /// The `list`/`orphans` row: TYPE, ID "-", the name in the KEY column, OWNER, PERMS, SIZE, LAST-ACTIVITY,
-    /// PIDS (holders), VERDICT [, REASON].
-    public static func row(_ c: PosixClassification, users: UserDirectory, now: Double, withReason: Bool,
-                           withStatus: Bool = false, absoluteTimes: Bool, forCSV: Bool) -> [Table.Cell] {
+    /// A POSIX object's cell in the column named `column` of the object field table (`ObjectFields`): TYPE, ID "-",
+    /// the name in the KEY column, OWNER, PERMS, STATUS, SIZE, LAST-ACTIVITY, PIDS (holders), VERDICT, REASON; "-" in
+    /// the columns that are System V facts.
+    static func cell(_ c: PosixClassification, column: String, context ctx: RenderContext) -> Table.Cell {
         let o = c.object
-        let last = o.lastChange.seconds
-        let when: String
-        if forCSV { when = String(last) }
-        else if absoluteTimes { when = "\(TimeFormat.relative(last, now: now)) (\(TimeFormat.local(last)))" }
-        else { when = TimeFormat.relative(last, now: now) }
-        var row: [Table.Cell] = [
-            .init(o.kind.rawValue), .init("-"), .init(escaped(o.name)), .init(users.displayUser(o.uid)),
-            .init(IPCTextFormat.octal(o.mode & 0o777) + (o.acl == nil ? "" : "+")),
-        ]
-        if withStatus { row.append(.init(forCSV ? "" : "-")) }
-        row += [
-            .init(sizeSummary(o)), .init(when), .init(pids(c)), .init(c.verdict.rawValue, color: VerdictColor.code(c.verdict)),
-        ]
-        if withReason { row.append(.init(escaped(c.reasons.first ?? ""))) }
-        return row
+        let csv: Bool
+        if case .csv = ctx.style { csv = true } else { csv = false }
+        switch column {
+        case "namespace": return .init(c.namespace.map { "\($0.inode) \($0.owner)" } ?? "-")
+        case "type": return .init(o.kind.rawValue)
+        case "key": return .init(escaped(o.name))
+        case "owner": return .init(ctx.users.displayUser(o.uid))
+        case "perms": return .init(IPCTextFormat.octal(o.mode & 0o777) + (o.acl == nil ? "" : "+"))
+        case "status": return .init(csv ? "" : "-")
+        case "size": return .init(sizeSummary(o))
+        case "last-activity": return .init(ctx.when(o.lastChange.seconds))
+        case "pids": return .init(pids(c))
+        case "verdict": return .init(c.verdict.rawValue, color: VerdictColor.code(c.verdict))
+        case "reason": return .init(escaped(c.reasons.first ?? ""))
+        default: return .init("-")
+        }
+    }
+
+    /// A table of System V rows with the POSIX objects' rows after them, in the same columns.
+    public static func table(_ sysv: Table, adding posix: [PosixClassification], columns: [Field<Classification>],
+                             context: RenderContext) -> Table {
+        guard !posix.isEmpty else { return sysv }
+        var t = sysv
+        t.rows += posix.map { c in columns.map { cell(c, column: $0.name, context: context) } }
+        return t
+    }
+
+    /// The clean table with the POSIX results' rows after the System V ones, in the same columns (`CleanFields`).
+    public static func table(_ sysv: Table, adding posix: [PosixCleanResult], columns: [Field<CleanResult>],
+                             context: RenderContext) -> Table {
+        guard !posix.isEmpty else { return sysv }
+        var t = sysv
+        t.rows += posix.map { r in
+            columns.map { f -> Table.Cell in
+                switch f.name {
+                case "outcome": return .init(r.outcome.rawValue, color: CleanFields.outcomeColor(r.outcome, problem: r.isProblem))
+                case "reason": return .init(escaped(r.reason))
+                case "planned": return .init(r.planned ? "yes" : "no")
+                case "already-gone": return .init(r.alreadyGone ? "yes" : "no")
+                case "changes": return .init(r.changes.isEmpty ? "-" : r.changes.joined(separator: "; "))
+                case "saved-to": return .init(r.savedTo ?? "-")
+                default: return cell(r.classification, column: f.name, context: context)
+                }
+            }
+        }
+        return t
     }
 
     // MARK: JSON
 
-    private static func time(_ t: FileTime, _ name: String, into o: inout [String: AuditJSONValue]) {
+    private static func time(_ t: FileTime, _ name: String, into o: inout [String: JSONValue]) {
         o[name] = .int(t.seconds)
-        o[name + "ISO"] = TimeFormat.iso8601(t.seconds).map(AuditJSONValue.string) ?? .null
+        o[name + "ISO"] = TimeFormat.iso8601(t.seconds).map(JSONValue.string) ?? .null
         o[name + "Nanoseconds"] = .int(t.nanoseconds)
     }
 
-    private static func holder(_ h: PosixHolder, users: UserDirectory) -> AuditJSONValue {
+    private static func holder(_ h: PosixHolder, users: UserDirectory) -> JSONValue {
         .object([
-            "pid": .int(Int64(h.pid)), "command": .string(h.command), "unit": h.unit.map(AuditJSONValue.string) ?? .null,
-            "uid": .int(Int64(h.uid)), "user": users.userName(h.uid).map(AuditJSONValue.string) ?? .null,
+            "pid": .int(Int64(h.pid)), "command": .string(h.command), "unit": h.unit.map(JSONValue.string) ?? .null,
+            "uid": .int(Int64(h.uid)), "user": users.userName(h.uid).map(JSONValue.string) ?? .null,
             "relation": .string(h.relation.rawValue),
             "fd": h.fds.first.map { .int(Int64($0)) } ?? .null, "fds": .array(h.fds.map { .int(Int64($0)) }),
-            "mapping": h.mappings.first.map(AuditJSONValue.string) ?? .null,
-            "mappings": .array(h.mappings.map(AuditJSONValue.string)),
+            "mapping": h.mappings.first.map(JSONValue.string) ?? .null,
+            "mappings": .array(h.mappings.map(JSONValue.string)),
         ])
     }
 
     /// One classified POSIX object as a JSON value (list, orphans, show; the man page documents each key).
-    public static func json(_ c: PosixClassification, users: UserDirectory) -> AuditJSONValue {
+    public static func json(_ c: PosixClassification, users: UserDirectory) -> JSONValue {
         let o = c.object
-        var d: [String: AuditJSONValue] = [
+        var d: [String: JSONValue] = [
             "type": .string(o.kind.rawValue), "name": .string(o.name), "path": .string(o.path),
             "device": .string("\(o.identity.major):\(o.identity.minor)"), "inode": .int(Int64(bitPattern: o.identity.inode)),
             "size": .int(o.size), "blocks": .int(o.blocks), "usedBytes": .int(o.usedBytes),
-            "owner": .object(["uid": .int(Int64(o.uid)), "user": users.userName(o.uid).map(AuditJSONValue.string) ?? .null]),
-            "group": .object(["gid": .int(Int64(o.gid)), "group": users.groupName(o.gid).map(AuditJSONValue.string) ?? .null]),
+            "owner": .object(["uid": .int(Int64(o.uid)), "user": users.userName(o.uid).map(JSONValue.string) ?? .null]),
+            "group": .object(["gid": .int(Int64(o.gid)), "group": users.groupName(o.gid).map(JSONValue.string) ?? .null]),
             "mode": .int(Int64(o.mode)), "perms": .string(IPCTextFormat.octal(o.mode & 0o777)),
             "acl": o.acl.map { a in
                 .array(a.map { e in
@@ -92,9 +123,9 @@ public enum PosixRender {
                              "perms": .int(Int64(e.perms))])
                 })
             } ?? .null,
-            "verdict": .string(c.verdict.rawValue), "reasons": .array(c.reasons.map(AuditJSONValue.string)),
+            "verdict": .string(c.verdict.rawValue), "reasons": .array(c.reasons.map(JSONValue.string)),
             "evidence": .array(c.evidence.map { e in
-                var fields: [String: AuditJSONValue] = [:]
+                var fields: [String: JSONValue] = [:]
                 e.forEachJSONField { k, v in
                     switch v {
                     case .int(let i): fields[k.description] = .int(i)
@@ -128,31 +159,8 @@ public enum PosixRender {
         return .object(d)
     }
 
-    /// Streams a value as JSONEncoder prints it with .prettyPrinted and .sortedKeys (keys in byte order).
-    static func stream(_ v: AuditJSONValue, to w: inout JSONStreamWriter) {
-        switch v {
-        case .string(let s): w.string(s)
-        case .int(let i): w.int(i)
-        case .double: w.null()  // never used for POSIX objects
-        case .bool(let b): w.bool(b)
-        case .null: w.null()
-        case .array(let a):
-            w.beginArray()
-            for e in a {
-                w.element()
-                stream(e, to: &w)
-            }
-            w.endArray()
-        case .object(let o):
-            w.beginObject()
-            // ASCII keys: String's order is byte order, as JSONEncoder's .sortedKeys.
-            for k in o.keys.sorted() {
-                w.key(dynamic: k)
-                if let value = o[k] { stream(value, to: &w) }
-            }
-            w.endObject()
-        }
-    }
+    /// Streams a value through the one writer (keys in byte order).
+    static func stream(_ v: JSONValue, to w: inout JSONStreamWriter) { w.value(v) }
 
     // MARK: show
 

@@ -44,8 +44,22 @@ public struct Table {
         return ascii ? s.utf8.count : s.count
     }
 
+    /// The width of the widest line when nothing is truncated.
+    public func naturalWidth(headings: Bool) -> Int {
+        var widths = columns.map { headings ? Self.characterCount($0.header) : 0 }
+        for row in rows {
+            for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], Self.characterCount(cell.text)) }
+        }
+        return widths.reduce(0, +) + 2 * max(0, widths.count - 1)
+    }
+
     /// Renders the table. `width` nil means no limit; `color` adds ANSI escapes.
     public func render(width: Int?, headings: Bool, color: Bool) -> String {
+        String(decoding: renderBytes(width: width, headings: headings, color: color), as: UTF8.self)
+    }
+
+    /// `render` as UTF-8 bytes, for standard output (no String of the whole table).
+    public func renderBytes(width: Int?, headings: Bool, color: Bool) -> [UInt8] {
         var widths = columns.map { headings ? Self.characterCount($0.header) : 0 }
         // Counted once per cell (grapheme counting is what dominated rendering large tables).
         let counts = rows.map { row in row.map { Self.characterCount($0.text) } }
@@ -66,6 +80,10 @@ public struct Table {
         var out: [UInt8] = []
         out.reserveCapacity((rows.count + 1) * (widths.reduce(0, +) + 2 * widths.count + 1))
         func spaces(_ n: Int) { if n > 0 { out.append(contentsOf: repeatElement(32, count: n)) } }
+        func append(_ s: String) {
+            var s = s
+            s.withUTF8 { out.append(contentsOf: $0) }  // one copy, not a byte at a time
+        }
         func line(_ cells: [Cell], _ counts: [Int]?) {
             for (i, col) in columns.enumerated() {
                 if i > 0 { out.append(contentsOf: [32, 32]) }
@@ -80,11 +98,11 @@ public struct Table {
                 let isLast = i == columns.count - 1
                 if col.rightAligned { spaces(pad) }
                 if color, let c = cell.color {
-                    out.append(contentsOf: "\u{1B}[\(c)m".utf8)
-                    out.append(contentsOf: text.utf8)
-                    out.append(contentsOf: "\u{1B}[0m".utf8)
+                    append("\u{1B}[\(c)m")
+                    append(text)
+                    append("\u{1B}[0m")
                 } else {
-                    out.append(contentsOf: text.utf8)
+                    append(text)
                 }
                 if !col.rightAligned && !isLast { spaces(pad) }
             }
@@ -92,7 +110,7 @@ public struct Table {
         }
         if headings { line(columns.map { Cell($0.header) }, nil) }
         for (row, n) in zip(rows, counts) { line(row, n) }
-        return String(decoding: out, as: UTF8.self)
+        return out
     }
 
     /// RFC 4180 CSV of the same columns, with full (untruncated) values.

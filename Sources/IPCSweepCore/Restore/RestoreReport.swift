@@ -18,73 +18,32 @@ public enum RestoreReport {
     }
 
     /// `{"schemaVersion": 1, "restored": [...], "failed": [{"file": S, "error": S}]}`.
-    public struct JSON: Encodable {
-        let restored: [RestoredObject]
-        let failed: [RestoreError]
-        let users: UserDirectory
-
-        public init(restored: [RestoredObject], failed: [RestoreError], users: UserDirectory) {
-            self.restored = restored
-            self.failed = failed
-            self.users = users
+    public static func document(restored: [RestoredObject], failed: [RestoreError], users: UserDirectory) -> JSONValue {
+        func who(_ id: UInt32, _ name: String?, group: Bool) -> JSONValue {
+            .object([group ? "gid" : "uid": .int(Int64(id)), group ? "group" : "user": name.map(JSONValue.string) ?? .null])
         }
-
-        enum K: String, CodingKey { case schemaVersion, restored, failed }
-        struct Who: Encodable {
-            let id: UInt32
-            let name: String?
-            let group: Bool
-            enum K: String, CodingKey { case uid, user, gid, group }
-            func encode(to encoder: any Encoder) throws {
-                var c = encoder.container(keyedBy: K.self)
-                try c.encode(id, forKey: group ? .gid : .uid)
-                try c.encode(name, forKey: group ? .group : .user)
-            }
-        }
-        struct Object: Encodable {
-            let r: RestoredObject
-            let users: UserDirectory
-            enum K: String, CodingKey {
-                case file, type, id, key, keyHex, savedId, savedKey, savedKeyHex, owner, group, mode, perms, messages, bytes, size, notes
-            }
-            func encode(to encoder: any Encoder) throws {
-                var c = encoder.container(keyedBy: K.self)
-                try c.encode(r.path, forKey: .file)
-                try c.encode(r.kind.rawValue, forKey: .type)
-                try c.encode(r.id, forKey: .id)
-                try c.encode(r.key, forKey: .key)
-                try c.encode(IPCTextFormat.hexKey(r.key), forKey: .keyHex)
-                try c.encode(r.savedId, forKey: .savedId)
-                try c.encode(r.savedKey, forKey: .savedKey)
-                try c.encode(IPCTextFormat.hexKey(r.savedKey), forKey: .savedKeyHex)
-                try c.encode(Who(id: r.uid, name: users.userName(r.uid), group: false), forKey: .owner)
-                try c.encode(Who(id: r.gid, name: users.groupName(r.gid), group: true), forKey: .group)
-                try c.encode(r.mode, forKey: .mode)
-                try c.encode(IPCTextFormat.octal(r.mode), forKey: .perms)
+        return .object([
+            "schemaVersion": .int(Int64(jsonSchemaVersion)),
+            "restored": .array(restored.map { r in
+                var o: [String: JSONValue] = [
+                    "file": .string(r.path), "type": .string(r.kind.rawValue), "id": .int(Int64(r.id)),
+                    "key": .int(Int64(r.key)), "keyHex": .string(IPCTextFormat.hexKey(r.key)),
+                    "savedId": r.savedId.map { .int(Int64($0)) } ?? .null, "savedKey": .int(Int64(r.savedKey)),
+                    "savedKeyHex": .string(IPCTextFormat.hexKey(r.savedKey)),
+                    "owner": who(r.uid, users.userName(r.uid), group: false),
+                    "group": who(r.gid, users.groupName(r.gid), group: true),
+                    "mode": .int(Int64(r.mode)), "perms": .string(IPCTextFormat.octal(r.mode)),
+                    "notes": .array(r.notes.map(JSONValue.string)),
+                ]
                 if r.kind == .msg {
-                    try c.encode(r.messages, forKey: .messages)
-                    try c.encode(r.bytes, forKey: .bytes)
+                    o["messages"] = .int(Int64(r.messages))
+                    o["bytes"] = .int(Int64(r.bytes))
                 } else {
-                    try c.encode(r.bytes, forKey: .size)
+                    o["size"] = .int(Int64(r.bytes))
                 }
-                try c.encode(r.notes, forKey: .notes)
-            }
-        }
-        struct Failure: Encodable {
-            let e: RestoreError
-            enum K: String, CodingKey { case file, error }
-            func encode(to encoder: any Encoder) throws {
-                var c = encoder.container(keyedBy: K.self)
-                try c.encode(e.path, forKey: .file)
-                try c.encode(e.reason, forKey: .error)
-            }
-        }
-
-        public func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: K.self)
-            try c.encode(jsonSchemaVersion, forKey: .schemaVersion)
-            try c.encode(restored.map { Object(r: $0, users: users) }, forKey: .restored)
-            try c.encode(failed.map(Failure.init), forKey: .failed)
-        }
+                return .object(o)
+            }),
+            "failed": .array(failed.map { .object(["file": .string($0.path), "error": .string($0.reason)]) }),
+        ])
     }
 }

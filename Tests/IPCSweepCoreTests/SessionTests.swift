@@ -1,0 +1,248 @@
+import Foundation
+import SystemPackage
+import XCTest
+
+@testable import IPCSweepCore
+
+/// The order of clean's and audit's steps, with every side effect injected and recorded.
+final class CleanSessionTests: XCTestCase {
+    typealias F = CleanFixtures
+
+    final class Recorder {
+        var events: [String] = []
+    }
+
+    func reading(_ objects: [IPCObject]) -> Inspector.Reading {
+        var snap = IPCSnapshot(source: "syscall")
+        for o in objects {
+            switch o {
+            case .sem(let s): snap.semaphoreSets.append(s)
+            case .shm(let s): snap.segments.append(s)
+            case .msg(let q): snap.queues.append(q)
+            }
+        }
+        return Inspector.Reading(snapshot: snap, processes: ProcessTable(processes: []), scope: nil, now: 2_000,
+                                 warnings: [], options: InspectionOptions())
+    }
+
+    func environment(_ rec: Recorder, kernel: FakeRemovalKernel, objects: [IPCObject], verdict: Verdict = .orphaned,
+                     confirmed: Bool = true) -> CleanEnvironment {
+        CleanEnvironment(
+            read: { detail in
+                rec.events.append(detail ? "read full" : "read stats")
+                return self.reading(objects)
+            },
+            classify: { r in
+                rec.events.append("classify all")
+                return r.snapshot.objects.map { F.classified($0, verdict) }
+            },
+            decider: { _ in CleanDecision { fresh in
+                rec.events.append("decide \(fresh.ref)")
+                return F.classified(fresh, verdict)
+            } },
+            prepareSaveDirectory: { rec.events.append("save dir \($0)") },
+            lock: {
+                rec.events.append("lock")
+                return ("/run/test.lock", { rec.events.append("unlock") })
+            },
+            installSignals: { rec.events.append("signals") },
+            confirm: { plan, _ in
+                rec.events.append("confirm \(plan.filter(\.goesAhead).count)")
+                if !confirmed { throw CleanLockError(description: "not confirmed") }
+            },
+            remover: { policy in
+                let r = Remover(kernel: kernel, policy: policy)
+                r.log = { rec.events.append("log \($0.ref)") }
+                return r
+            })
+    }
+
+    func testYesLocksBeforeThePlanAndReadsEachObjectOnce() throws {
+        let objects = [F.sem(1), F.sem(2)]
+        let k = FakeRemovalKernel(objects)
+        let rec = Recorder()
+        let result = try CleanSession(request: CleanRequest(policy: CleanPolicy(saveTo: "/tmp/x")),
+                                      environment: environment(rec, kernel: k, objects: objects)).run()
+        XCTAssertEqual(rec.events, ["signals", "save dir /tmp/x", "lock", "read stats", "decide sem id 1", "log sem id 1",
+                                    "decide sem id 2", "log sem id 2", "unlock"])
+        XCTAssertEqual(result.lockPath, "/run/test.lock")
+        XCTAssertEqual(result.run.results.map(\.outcome), [.removed, .removed])
+        XCTAssertEqual(Set(k.statCount.values), [1])
+    }
+
+    func testConfirmationComesBeforeTheLockAndAnyRemoval() throws {
+        let objects = [F.sem(1)]
+        let k = FakeRemovalKernel(objects)
+        let rec = Recorder()
+        _ = try CleanSession(request: CleanRequest(confirm: true), environment: environment(rec, kernel: k, objects: objects)).run()
+        XCTAssertEqual(rec.events, ["read full", "classify all", "confirm 1", "signals", "lock", "decide sem id 1", "log sem id 1",
+                                    "unlock"])
+    }
+
+    func testRefusedConfirmationRemovesNothingAndTakesNoLock() {
+        let objects = [F.sem(1)]
+        let k = FakeRemovalKernel(objects)
+        let rec = Recorder()
+        XCTAssertThrowsError(try CleanSession(request: CleanRequest(confirm: true),
+                                              environment: environment(rec, kernel: k, objects: objects, confirmed: false)).run())
+        XCTAssertEqual(rec.events, ["read full", "classify all", "confirm 1"])
+        XCTAssertEqual(k.removedOrder, [])
+    }
+
+    func testNothingEligibleAsksNothing() throws {
+        let objects = [F.sem(1)]
+        let rec = Recorder()
+        let result = try CleanSession(request: CleanRequest(confirm: true),
+                                      environment: environment(rec, kernel: FakeRemovalKernel(objects), objects: objects,
+                                                               verdict: .inUse)).run()
+        XCTAssertEqual(rec.events, ["read full", "classify all"])
+        XCTAssertEqual(result.run.results.map(\.outcome), [.skipped])
+    }
+
+    func testDryRunTakesNoLockAndRemovesNothing() throws {
+        let objects = [F.sem(1)]
+        let k = FakeRemovalKernel(objects)
+        let rec = Recorder()
+        let result = try CleanSession(request: CleanRequest(policy: CleanPolicy(saveTo: "/tmp/x", dryRun: true)),
+                                      environment: environment(rec, kernel: k, objects: objects)).run()
+        XCTAssertEqual(rec.events, ["signals", "read stats", "decide sem id 1"])
+        XCTAssertEqual(result.run.results.map(\.outcome), [.planned])
+        XCTAssertNil(result.lockPath)
+    }
+
+    func posix(_ name: String, inode: UInt64, _ verdict: Verdict) -> PosixClassification {
+        let ft = FileTime(seconds: 1_000, nanoseconds: 0)
+        let o = PosixIPCObject(path: "/dev/shm/" + name, kind: .shm, entry: name, uid: 1000, gid: 1000, mode: 0o600, size: 4096,
+                               blocks: 8, identity: DeviceInode(major: 0, minor: 23, inode: inode), mtimeNs: ft, ctime: ft,
+                               acl: nil, queue: nil)
+        return PosixClassification(object: o, verdict: verdict, reasons: ["why \(name)"])
+    }
+
+    /// POSIX objects go through the same session: planned with the System V ones, in the confirmation, and
+    /// in-use or unknown ones are never planned.
+    func testPosixObjectsArePlannedConfirmedAndNeverRemovedWhenHeld() throws {
+        let objects = [F.sem(1)]
+        let rec = Recorder()
+        var env = environment(rec, kernel: FakeRemovalKernel(objects), objects: objects, verdict: .inUse)
+        env.classifyPosix = { _ in
+            rec.events.append("classify posix")
+            return [self.posix("orphan", inode: 1, .orphaned), self.posix("held", inode: 2, .inUse),
+                    self.posix("unsure", inode: 3, .unknown), self.posix("other", inode: 4, .orphaned)]
+        }
+        var seen: [String] = []
+        env.confirm = { plan, posixPlan in
+            rec.events.append("confirm \(plan.filter(\.goesAhead).count)+\(posixPlan.filter(\.goesAhead).count)")
+            seen = posixPlan.filter(\.goesAhead).map(\.classification.object.name)
+            throw CleanLockError(description: "not confirmed")
+        }
+        let filter = PosixFilter(kinds: [.shm], names: ["orphan", "held", "unsure"])
+        XCTAssertThrowsError(try CleanSession(request: CleanRequest(posixFilter: filter, confirm: true), environment: env).run())
+        XCTAssertEqual(rec.events, ["read full", "classify all", "classify posix", "confirm 0+1"])
+        XCTAssertEqual(seen, ["orphan"])
+
+        // --dry-run: the POSIX results after the System V ones; only the orphan would go.
+        rec.events = []
+        let result = try CleanSession(request: CleanRequest(posixFilter: filter, policy: CleanPolicy(dryRun: true)),
+                                      environment: env).run()
+        XCTAssertEqual(rec.events, ["signals", "read stats", "classify posix", "decide sem id 1"])
+        XCTAssertEqual(result.run.posixResults.map(\.classification.object.name), ["orphan", "held", "unsure"])
+        XCTAssertEqual(result.run.posixResults.map(\.outcome), [.planned, .skipped, .skipped])
+        XCTAssertEqual(result.run.posixResults.map(\.planned), [true, false, false])
+        XCTAssertEqual(result.run.count, 4)
+
+        // No POSIX kinds asked for: the POSIX objects are not even classified.
+        rec.events = []
+        _ = try CleanSession(request: CleanRequest(policy: CleanPolicy(dryRun: true)), environment: env).run()
+        XCTAssertFalse(rec.events.contains("classify posix"))
+    }
+
+    func testLockReleasedWhenThePlanCannotBeRead() {
+        let rec = Recorder()
+        var env = environment(rec, kernel: FakeRemovalKernel(), objects: [])
+        env.read = { _ in
+            rec.events.append("read stats")
+            throw ProbeError(description: "cannot read")
+        }
+        XCTAssertThrowsError(try CleanSession(request: CleanRequest(), environment: env).run())
+        XCTAssertEqual(rec.events, ["signals", "lock", "read stats", "unlock"])
+    }
+}
+
+final class AuditSessionTests: XCTestCase {
+    final class Files {
+        var files: [String: [UInt8]] = [:]
+        var events: [String] = []
+        var failWrites: Set<String> = []
+    }
+
+    func environment(_ f: Files) -> AuditEnvironment {
+        AuditEnvironment(
+            inspect: {
+                f.events.append("inspect")
+                return Inspection(snapshot: IPCSnapshot(source: "syscall"), processes: ProcessTable(processes: []), scope: nil,
+                                  classifications: [], now: 1_800_000_000, warnings: [])
+            },
+            limits: {
+                f.events.append("limits")
+                throw ProbeError(description: "no limits here")
+            },
+            scanPosix: {
+                f.events.append("posix")
+                return []
+            },
+            readFile: { path throws(FileError) in
+                f.events.append("read \(path)")
+                guard let b = f.files[path] else { throw FileError(path: path, operation: "open", errno: .noSuchFileOrDirectory) }
+                return b
+            },
+            writeAtomically: { bytes, path throws(FileError) in
+                f.events.append("write \(path)")
+                if f.failWrites.contains(path) { throw FileError(path: path, operation: "write", errno: .noSpace) }
+                f.files[path] = bytes
+            },
+            stdout: { _ in f.events.append("stdout") },
+            warn: { f.events.append("warn \($0)") },
+            names: NameLookup(UserDirectory()), pageSize: 4096)
+    }
+
+    func testReportThenStateInThatOrder() throws {
+        let f = Files()
+        let status = try AuditSession(request: AuditRequest(format: .json, outputFile: "/r.json", stateFile: "/s"),
+                                      environment: environment(f)).run()
+        XCTAssertEqual(status, 0)
+        XCTAssertEqual(f.events, ["inspect", "limits", "warn no limits here; the report has no kernel limits", "posix",
+                                  "read /s", "write /r.json", "write /s"])
+        let doc = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(f.files["/r.json"] ?? [])) as? [String: Any])
+        XCTAssertEqual((doc["schemaVersion"] as? NSNumber)?.intValue, 1)
+        XCTAssertNotNil(f.files["/s"])
+    }
+
+    func testFailedReportWriteKeepsThePreviousState() {
+        let f = Files()
+        XCTAssertEqual(try AuditSession(request: AuditRequest(stateFile: "/s", posix: false), environment: environment(f)).run(), 0)
+        let previous = f.files["/s"]
+        f.failWrites = ["/r.txt"]
+        XCTAssertThrowsError(try AuditSession(request: AuditRequest(outputFile: "/r.txt", stateFile: "/s", posix: false),
+                                              environment: environment(f)).run()) { e in
+            XCTAssertTrue("\(e)".hasPrefix("cannot write the report to /r.txt"), "\(e)")
+        }
+        XCTAssertEqual(f.events.filter { $0 == "write /s" }.count, 1, "the state is replaced only after the report is out")
+        XCTAssertEqual(f.files["/s"], previous)
+    }
+
+    func testNewerStateEndsTheAuditBeforeAnythingIsWritten() {
+        let f = Files()
+        f.files["/s"] = Array(#"{"schemaVersion": 99}"#.utf8)
+        XCTAssertThrowsError(try AuditSession(request: AuditRequest(stateFile: "/s", posix: false), environment: environment(f)).run())
+        XCTAssertFalse(f.events.contains { $0.hasPrefix("write") || $0 == "stdout" }, "\(f.events)")
+    }
+
+    func testFailOnDecidesAfterTheReportAndTheState() throws {
+        let f = Files()
+        var request = AuditRequest(stateFile: "/s", failOn: [.limits], posix: false)
+        request.thresholds = AuditThresholds()
+        let status = try AuditSession(request: request, environment: environment(f)).run()
+        XCTAssertEqual(status, 0, "no limits read: no limits finding")
+        XCTAssertEqual(f.events.suffix(2), ["stdout", "write /s"])
+    }
+}
