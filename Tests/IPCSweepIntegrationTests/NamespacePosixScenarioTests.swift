@@ -127,10 +127,21 @@ final class NamespacePosixScenarioTests: XCTestCase {
     }
 
     func testCleanNamespaceRemovesExactlyThatContainersPosixOrphan() throws {
-        let s = try run(Scenario.syslogListener + """
+        let s = try run("""
             mkdir -p /run/save
+            # An orphaned queue with two messages in container A (its sender, of uid 34, gone).
+            nsenter -t $PA -i -m setpriv --reuid 34 --regid 34 --clear-groups /usr/bin/python3 -c '
+            import ctypes, os
+            libc = ctypes.CDLL(None, use_errno=True)
+            q = libc.mq_open(b"/qo_a", os.O_CREAT | os.O_WRONLY, 0o600, None)
+            if q < 0: raise OSError(ctypes.get_errno(), "mq_open")
+            libc.mq_send(q, b"first", 5, 1); libc.mq_send(q, b"second", 6, 2)'
+            sleep 3.2
+
+            """ + Scenario.syslogListener + """
             ipcsweep clean --namespace $PA --yes --type posix --save-to /run/save --format json > $OUT/clean.json
             wait $LISTENER
+            ls -A /proc/$PA/root/run/mq-a > $OUT/left-mq-a
             ls -A /run/save > $OUT/saved
             ls -A /proc/$PA/root/dev/shm > $OUT/left-a
             ls -A /proc/$PB/root/dev/shm > $OUT/left-b
@@ -139,15 +150,17 @@ final class NamespacePosixScenarioTests: XCTestCase {
             """)
         let results = try s.json("clean.json")["results"] as? [[String: Any]] ?? []
         let removed = results.filter { $0["outcome"] as? String == "removed" }.map { $0["name"] as? String ?? "?" }
-        XCTAssertEqual(removed, ["orphan_a"], "only container A's orphan: \(results)")
+        XCTAssertEqual(Set(removed), ["orphan_a", "qo_a"], "only container A's orphans: \(results)")
+        XCTAssertEqual(try s.file("left-mq-a"), "q_a\n", "A's held queue stays, its orphaned queue is gone")
         let journal = try s.file("syslog")
         XCTAssertTrue(journal.contains("removed POSIX shared memory object in IPC namespace \(try inode(s, "nsa")) (docker-a\(getpid()).scope) /proc/")
                       && journal.contains("/root/dev/shm/orphan_a"), journal)
-        XCTAssertEqual(journal.split(separator: "\n").count, 1, "one line for the one removal: \(journal)")
+        XCTAssertTrue(journal.contains("removed POSIX message queue in IPC namespace") && journal.contains("/run/mq-a/qo_a"), journal)
+        XCTAssertEqual(journal.split(separator: "\n").count, 2, "one line per removal: \(journal)")
         XCTAssertEqual(try s.file("left-a"), "held_a\n")
         XCTAssertEqual(try s.file("left-b"), "held_b\norphan_b\n")
         XCTAssertEqual(try s.file("left-host"), "orphan_host\n")
-        XCTAssertEqual(try s.file("saved").split(separator: "\n").count, 1, "orphan_a's bytes saved first")
+        XCTAssertEqual(try s.file("saved").split(separator: "\n").count, 2, "orphan_a's bytes and qo_a's messages saved first")
         let after = try posix(s, "after.json")
         XCTAssertEqual(Set(after.keys), ["posix-shm:held_a", "posix-mq:q_a", "posix-shm:held_b", "posix-shm:orphan_b",
                                          "posix-mq:q_b", "posix-shm:orphan_host"])
