@@ -9,14 +9,33 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=/opt/swift/usr/bin:$PATH
 
-before=$( (tail -n +2 /proc/sysvipc/sem; tail -n +2 /proc/sysvipc/shm; tail -n +2 /proc/sysvipc/msg) | wc -l)
+# What the host holds: its System V objects and its /dev/shm (and mqueue) entries. Every test makes
+# its objects in private namespaces with a private /dev/shm; anything new here afterwards leaked.
+host_ipc() {
+    tail -q -n +2 /proc/sysvipc/sem /proc/sysvipc/shm /proc/sysvipc/msg | awk '{ print "sysv", $1, $2 }'
+    for d in /dev/shm /dev/mqueue; do
+        [ -d "$d" ] && ls -A "$d" | sed "s|^|$d/|"
+    done
+    return 0
+}
+check_host() {
+    local leaked
+    leaked=$(host_ipc | sort | comm -13 "$before" -)
+    if [ -n "$leaked" ]; then
+        echo "FAIL: after $1 the host holds IPC objects it did not hold before: a test leaked outside its private namespace:" >&2
+        printf '  %s\n' $leaked >&2
+        exit 1
+    fi
+}
+before=$(mktemp)
+log=$(mktemp --suffix=-ipcsweep-swift-test.log)
+trap 'rm -f "$before"' EXIT
+host_ipc | sort >"$before"
+
 swift build --build-tests
-swift test --skip-build 2>&1 | tee /tmp/ipcsweep-swift-test.log
-after=$( (tail -n +2 /proc/sysvipc/sem; tail -n +2 /proc/sysvipc/shm; tail -n +2 /proc/sysvipc/msg) | wc -l)
-if [ "$after" -ne "$before" ]; then
-    echo "FAIL: the host's IPC namespace held $before objects before the tests and $after after: a test leaked outside its private namespace" >&2
-    exit 1
-fi
+swift test --skip-build 2>&1 | tee "$log"
+check_host "the swift tests"
 if [ "${E2E:-1}" != 0 ]; then
     IPCSWEEP="$PWD/.build/debug/ipcsweep" Tests/e2e/run-all.sh
+    check_host "the e2e scenarios"
 fi
