@@ -10,7 +10,7 @@ enum RestoreFormat: String, ExpressibleByArgument, CaseIterable { case table, js
 /// `restore FILE...`: puts back what `clean --save-to` saved.
 struct Restore: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Put back what clean --save-to saved: re-create each queue (every message, its type, in order) or segment (its bytes), System V or POSIX.",
+        abstract: "Put back what clean --save-to saved: re-create each queue (every message, its type, in order) or segment (its bytes).",
         discussion: """
             Every FILE is read and checked first: a save file (format version 2 with a matching CRC-32 checksum, or \
             version 1), not truncated, its counts matching its body, sizes this kernel accepts (msgmax, msgmnb, \
