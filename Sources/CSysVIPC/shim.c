@@ -280,3 +280,12 @@ int cipc_mq_send(int fd, const char *buf, unsigned long len, unsigned int prio) 
     struct timespec zero = {0, 0};
     return mq_timedsend((mqd_t)fd, buf, (size_t)len, prio, &zero);
 }
+
+int cipc_mq_open(const char *name, int oflag, unsigned int mode, long maxmsg, long msgsize) {
+    struct mq_attr a = {0};
+    a.mq_maxmsg = maxmsg;
+    a.mq_msgsize = msgsize;
+    return (int)mq_open(name, oflag, (mode_t)mode, maxmsg > 0 ? &a : NULL);
+}
+
+int cipc_mq_unlink(const char *name) { return mq_unlink(name); }

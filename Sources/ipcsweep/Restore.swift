@@ -21,6 +21,12 @@ struct Restore: ParsableCommand {
             its saved owner and group. A restore that fails part-way removes what it created. The new ids are \
             printed; the save files are left as they are.
 
+            POSIX saves (posix-shm, posix-sem, posix-mq) are re-created under their saved name: a file in the \
+            /dev/shm tmpfs (created exclusively, written, fsynced, read back and compared), or a queue made with \
+            mq_open and its saved mq_maxmsg and mq_msgsize, each message sent with its priority in the saved \
+            order and the count verified; then the saved mode and, as root, owner and group. A name that is \
+            already taken is refused in the check, never overwritten: move the existing object away first.
+
             Exit status: 0 every file restored; 1 a file was refused or a restore failed (the others are restored).
 
             Example:
@@ -70,7 +76,7 @@ struct Restore: ParsableCommand {
         // The objects exist whether or not their report can be written: name them on standard error.
         if !restored.isEmpty {
             OutputSink.standardOutput.onFailure = { [restored] failure in
-                let ids = restored.map { "\($0.kind.rawValue) \($0.id)" }.joined(separator: ", ")
+                let ids = restored.map { r in r.posix.map { "\($0.rawValue) \(r.createdPath ?? "")" } ?? "\(r.kind.rawValue) \(r.id)" }.joined(separator: ", ")
                 return "restore created \(ids) but could not write its report: \(failure.description)"
             }
         }
@@ -79,8 +85,11 @@ struct Restore: ParsableCommand {
             RestoreReport.document(restored: restored, failed: failed, users: users)
                 .document(pretty: pretty || Terminal.stdoutIsTerminal).withUnsafeBytes { OutputSink.standardOutput.write($0) }
         case .table:
-            if !restored.isEmpty {
+            if restored.contains(where: { $0.posix == nil }) {
                 emit(RestoreReport.table(restored, users: users).render(width: Terminal.width, headings: !noHeadings, color: false))
+            }
+            if restored.contains(where: { $0.posix != nil }) {
+                emit(RestoreReport.posixTable(restored, users: users).render(width: Terminal.width, headings: !noHeadings, color: false))
             }
         }
         guard failed.isEmpty else {

@@ -121,5 +121,9 @@ int cipc_mq_getattr(int fd, long *maxmsg, long *msgsize, long *curmsgs);
 long cipc_mq_receive_now(int fd, char *buf, unsigned long len, unsigned int *prio);
 /// mq_send with priority prio (tests and restore); 0 or -1.
 int cipc_mq_send(int fd, const char *buf, unsigned long len, unsigned int prio);
+/// mq_open(name, oflag, mode, attr) with attr {maxmsg, msgsize} when maxmsg > 0, else NULL (restore); the descriptor or -1.
+int cipc_mq_open(const char *name, int oflag, unsigned int mode, long maxmsg, long msgsize);
+/// mq_unlink; 0 or -1.
+int cipc_mq_unlink(const char *name);
 
 #endif

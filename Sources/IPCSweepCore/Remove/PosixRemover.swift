@@ -384,7 +384,8 @@ public final class PosixRemover {
             let w = try AtomicFileWriter(path: path)
             try w.write(SaveFile.encodeMessages(header: header(c.object)
                                                     + [("messages", String(messages.count)), ("bytes", String(total)),
-                                                       ("message-type", "priority")], messages))
+                                                       ("message-type", "priority"), ("maxmsg", String(maxmsg)),
+                                                       ("msgsize", String(msgsize))], messages))
             try w.commit()
         } catch {
             // The messages were received already: put them back so that nothing is lost.

@@ -1,14 +1,28 @@
 /// What `restore` prints: a table (one row per restored object) or one JSON document.
 public enum RestoreReport {
-    /// TYPE ID KEY OWNER PERMS CONTENT FILE.
+    /// TYPE ID KEY OWNER PERMS CONTENT FILE (System V objects).
     public static func table(_ restored: [RestoredObject], users: UserDirectory) -> Table {
-        Table(
+        let restored = restored.filter { $0.posix == nil }
+        return Table(
             columns: [.init("TYPE", minWidth: 3), .init("ID", right: true), .init("KEY", minWidth: 10),
                       .init("OWNER", flexible: true, minWidth: 5), .init("PERMS", minWidth: 4),
                       .init("CONTENT"), .init("FILE", flexible: true, minWidth: 8)],
             rows: restored.map { r in
                 [.init(r.kind.rawValue), .init(String(r.id)), .init(IPCTextFormat.hexKey(r.key)),
                  .init(users.displayUser(r.uid)), .init(IPCTextFormat.octal(r.mode)), .init(content(r)), .init(r.path)]
+            })
+    }
+
+    /// TYPE NAME PATH OWNER PERMS CONTENT FILE (POSIX objects).
+    public static func posixTable(_ restored: [RestoredObject], users: UserDirectory) -> Table {
+        Table(
+            columns: [.init("TYPE", minWidth: 4), .init("NAME", flexible: true, minWidth: 4), .init("PATH", flexible: true, minWidth: 4),
+                      .init("OWNER", flexible: true, minWidth: 5), .init("PERMS", minWidth: 4),
+                      .init("CONTENT"), .init("FILE", flexible: true, minWidth: 8)],
+            rows: restored.compactMap { r in
+                guard let kind = r.posix else { return nil }
+                return [.init(kind.rawValue), .init(PosixRender.escaped(r.name ?? "")), .init(PosixRender.escaped(r.createdPath ?? "")),
+                        .init(users.displayUser(r.uid)), .init(IPCTextFormat.octal(r.mode)), .init(content(r)), .init(r.path)]
             })
     }
 
@@ -25,6 +39,23 @@ public enum RestoreReport {
         return .object([
             "schemaVersion": .int(Int64(jsonSchemaVersion)),
             "restored": .array(restored.map { r in
+                if let kind = r.posix {
+                    var o: [String: JSONValue] = [
+                        "file": .string(r.path), "type": .string(kind.rawValue), "name": .string(r.name ?? ""),
+                        "path": .string(r.createdPath ?? ""),
+                        "owner": who(r.uid, users.userName(r.uid), group: false),
+                        "group": who(r.gid, users.groupName(r.gid), group: true),
+                        "mode": .int(Int64(r.mode)), "perms": .string(IPCTextFormat.octal(r.mode)),
+                        "notes": .array(r.notes.map(JSONValue.string)),
+                    ]
+                    if kind == .mq {
+                        o["messages"] = .int(Int64(r.messages))
+                        o["bytes"] = .int(Int64(r.bytes))
+                    } else {
+                        o["size"] = .int(Int64(r.bytes))
+                    }
+                    return .object(o)
+                }
                 var o: [String: JSONValue] = [
                     "file": .string(r.path), "type": .string(r.kind.rawValue), "id": .int(Int64(r.id)),
                     "key": .int(Int64(r.key)), "keyHex": .string(IPCTextFormat.hexKey(r.key)),

@@ -30,6 +30,16 @@ public struct RestorePlan: Sendable, Equatable {
     public var qbytes: UInt64?
     /// Total message bytes (msg) or the segment size (shm).
     public var bytes: Int
+    /// A POSIX object's kind (then `kind` is .shm for a file, .msg for a queue, and `key`/`savedId` are unused).
+    public var posix: PosixIPCKind? = nil
+    /// A POSIX object's directory entry: the file name in the shm mount, or the queue's name without "/".
+    public var entry: String? = nil
+    /// A POSIX queue's saved mq_maxmsg and mq_msgsize.
+    public var mqAttr: (maxmsg: Int, msgsize: Int)? = nil
+
+    public static func == (a: RestorePlan, b: RestorePlan) -> Bool {
+        a.path == b.path && a.file == b.file && a.kind == b.kind && a.posix == b.posix && a.entry == b.entry
+    }
 }
 
 /// What `restore` re-created.
@@ -49,6 +59,10 @@ public struct RestoredObject: Sendable, Equatable {
     public var bytes: Int
     /// What differs from the saved object and why (key taken, owner kept, ...).
     public var notes: [String]
+    /// A POSIX object's kind, name and the path it was re-created at (then `id` and `key` are unused).
+    public var posix: PosixIPCKind? = nil
+    public var name: String? = nil
+    public var createdPath: String? = nil
 }
 
 /// Re-creates what `clean --save-to` saved: a queue with every message (type and bytes, in the saved order) or a
@@ -83,7 +97,11 @@ public enum Restorer {
         switch type {
         case "msg": kind = .msg
         case "shm": kind = .shm
-        default: throw refuse("a save of type \(type), which this ipcsweep cannot restore (it restores msg and shm)")
+        default:
+            guard let posix = PosixIPCKind(rawValue: type) else {
+                throw refuse("a save of type \(type), which this ipcsweep cannot restore (it restores msg, shm, posix-shm, posix-sem and posix-mq)")
+            }
+            return try PosixRestorer.load(path, file: file, kind: posix)
         }
         guard let key = file.value("key").flatMap(ObjectFilter.parseKey) else { throw refuse("the save file has no valid key") }
         let mode = file.value("mode").flatMap { UInt32($0, radix: 8) } ?? 0o600
@@ -118,6 +136,7 @@ public enum Restorer {
 
     /// Re-creates one checked save file.
     public static func restore(_ plan: RestorePlan, privileged: Bool) -> Result<RestoredObject, RestoreError> {
+        if plan.posix != nil { return PosixRestorer.restore(plan, privileged: privileged) }
         switch plan.kind {
         case .msg: return restoreQueue(plan, privileged: privileged)
         case .shm: return restoreSegment(plan, privileged: privileged)
@@ -125,7 +144,7 @@ public enum Restorer {
         }
     }
 
-    private static func errnoText(_ e: Int32) -> String { "\(Errno(rawValue: e))" }
+    static func errnoText(_ e: Int32) -> String { "\(Errno(rawValue: e))" }
 
     /// Creates with the saved key when it is free, else IPC_PRIVATE; `get(key, flags)` is msgget or shmget.
     private static func create(_ plan: RestorePlan, noun: String, notes: inout [String],
@@ -155,7 +174,7 @@ public enum Restorer {
     }
 
     /// Notes about the owner, and the uid/gid to set: the saved ones as root, else the caller's.
-    private static func owner(_ plan: RestorePlan, privileged: Bool, notes: inout [String]) -> (UInt32, UInt32) {
+    static func owner(_ plan: RestorePlan, privileged: Bool, notes: inout [String]) -> (UInt32, UInt32) {
         let me = (geteuid(), getegid())
         guard let uid = plan.uid else { return me }
         if privileged { return (uid, plan.gid ?? me.1) }
