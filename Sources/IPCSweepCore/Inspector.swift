@@ -346,8 +346,11 @@ public enum Inspector {
     }
 
     private static func processProbe(_ options: InspectionOptions) -> ProcessProbe {
-        // exe (a readlink per process) only for --exe scopes.
-        ProcessProbe(procRoot: options.procRoot, details: options.scope.exes.isEmpty ? [] : [.exe])
+        // exe (a readlink per process) only for --exe scopes; the mount namespace only when POSIX objects are read.
+        var details: ProcessProbe.Details = []
+        if !options.scope.exes.isEmpty { details.insert(.exe) }
+        if !options.posixKinds.isEmpty { details.insert(.mountNamespace) }
+        return ProcessProbe(procRoot: options.procRoot, details: details)
     }
 
     /// What the table needs once every snapshot is read: the processes started meanwhile, the SysV mappings of

@@ -20,7 +20,9 @@ public struct ProcessProbe: Sendable {
         public init(rawValue: Int) { self.rawValue = rawValue }
         /// /proc/PID/exe (readlink): `--exe` scopes.
         public static let exe = Details(rawValue: 1)
-        public static let all: Details = [.exe]
+        /// /proc/PID/ns/mnt (readlink): which mount namespace reaches which POSIX filesystem.
+        public static let mountNamespace = Details(rawValue: 2)
+        public static let all: Details = [.exe, .mountNamespace]
     }
 
     public var procRoot: String
@@ -117,7 +119,9 @@ public struct ProcessProbe: Sendable {
             pid: pid, ppid: parsed.ppid, state: parsed.state, uid: UInt32.max, euid: UInt32.max, credentialsKnown: false,
             comm: parsed.comm, exe: exe, startTime: boot + Double(parsed.startTicks) / ticksPerSecond,
             cgroup: cgroup, ipcNamespace: ns)
-        r.mountNamespace = reader.readLink(dir, "ns/mnt", { Self.namespaceInode($0) }) ?? nil
+        if details.contains(.mountNamespace) {
+            r.mountNamespace = reader.readLink(dir, "ns/mnt", { Self.namespaceInode($0) }) ?? nil
+        }
         if let status { Self.apply(status, to: &r) }
         return r
     }
