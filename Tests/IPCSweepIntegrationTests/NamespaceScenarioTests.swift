@@ -160,23 +160,9 @@ final class NamespaceScenarioTests: XCTestCase {
     }
 
     func testCleanNamespaceRemovesExactlyThatContainersOrphan() throws {
-        let s = try run("""
-            # A syslog socket of our own where /dev/log points (/run is the scenario's private tmpfs).
-            mkdir -p /run/systemd/journal
-            /usr/bin/python3 -c '
-            import socket, sys
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-            s.bind("/run/systemd/journal/dev-log")
-            open(sys.argv[1] + ".ready", "w").close()
-            out = open(sys.argv[1], "ab", buffering=0)
-            while True:
-                out.write(s.recv(65536) + b"\\n")
-            ' $OUT/syslog &
-            LOGGER=$!
-            for i in $(seq 1 100); do [ -e $OUT/syslog.ready ] && break; sleep 0.05; done
+        let s = try run(Scenario.syslogListener + """
             ipcsweep clean --namespace $PA --yes --format json > $OUT/clean.json
-            sleep 0.2
-            kill $LOGGER
+            wait $LISTENER
             ipcsweep list --all-namespaces --format json > $OUT/after.json
             readlink /proc/self/ns/ipc > $OUT/nshost
             """)

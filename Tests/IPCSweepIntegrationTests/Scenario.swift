@@ -21,7 +21,20 @@ struct Scenario {
 
     /// Listens on the namespace's own /dev/log (/run/systemd/journal/dev-log, on the private /run) and writes each
     /// datagram as a line of $OUT/syslog until it has been quiet for 1.5 s; `wait $LISTENER` waits for that.
+    /// A host without journald has no /dev/log, and /dev is the host's devtmpfs even in a private mount
+    /// namespace: then an overlay on /dev (upper layer on the private /run) gets the link, so the host's /dev is
+    /// never written. /dev's own submounts (the scenario's /dev/shm, devpts, mqueue) are moved across it.
     static let syslogListener = """
+        if [ ! -e /dev/log ]; then
+            mkdir -p /run/.dev/up /run/.dev/work
+            moved=""
+            for m in shm pts mqueue; do
+                if mountpoint -q /dev/$m; then mkdir -p /run/.dev/$m; mount --move /dev/$m /run/.dev/$m; moved="$moved $m"; fi
+            done
+            mount -t overlay scenario-dev -o lowerdir=/dev,upperdir=/run/.dev/up,workdir=/run/.dev/work /dev
+            for m in $moved; do mkdir -p /dev/$m; mount --move /run/.dev/$m /dev/$m; done
+            ln -s /run/systemd/journal/dev-log /dev/log
+        fi
         mkdir -p /run/systemd/journal
         /usr/bin/python3 -c '
         import os, socket
