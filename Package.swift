@@ -46,7 +46,7 @@ let package = Package(
         .executableTarget(name: "ipcsweep-testkit", dependencies: ["CSysVIPC"]),
         .testTarget(
             name: "IPCSweepCoreTests",
-            dependencies: ["IPCSweepCore"],
+            dependencies: ["IPCSweepCore", "CSysVIPC"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(

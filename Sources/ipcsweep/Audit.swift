@@ -114,12 +114,11 @@ struct Audit: ParsableCommand {
                                                         problem: "not a regular file (\(FileIO.typeName(mode)))"))
         }
         let users = UserDirectory()
-        let sel = try filters.selection(users: users)
-        let filter = sel.sysv
+        let filter = try filters.filter(users: users)
         let posix = PosixIPCScanner(shmRoot: shmRoot, mqueueRoot: mqueueRoot)
         // Every System V kind is read: the limits count every object of the namespace, whatever the filters.
-        let inspections = try inspectNamespaces(source: source, posixKinds: noPosix ? [] : Set(PosixIPCKind.allCases),
-                                                posixExplicit: sel.posixExplicit, scope: scope, namespace: namespace,
+        let inspections = try inspectNamespaces(source: source, kinds: noPosix ? IPCKind.sysv : Set(IPCKind.allCases),
+                                                posixExplicit: filters.posixExplicit, scope: scope, namespace: namespace,
                                                 all: allNamespaces, users: users, posixScanner: posix)
         try checkConfigPaths()
         // RemoveIPC=: logind cleans its own IPC namespace only (that of a visible systemd-logind, else ours).
@@ -133,7 +132,7 @@ struct Audit: ParsableCommand {
             filter: filter, format: format, pretty: pretty || (outputFile == nil && Terminal.stdoutIsTerminal),
             outputFile: outputFile, stateFile: stateFile, failOn: Set(failOn), quietIfClean: quietIfClean,
             thresholds: AuditThresholds(warning: warnAt.fraction, critical: criticalAt.fraction), posix: !noPosix,
-            sysvKinds: sel.sysvKinds, posixFilter: sel.posix, allNamespaces: allNamespaces.allNamespaces)
+            allNamespaces: allNamespaces.allNamespaces)
         let environment = AuditEnvironment(
             inspect: { inspections[0] },
             limits: { try IPCProbe(procRoot: source.procRoot).limits() },

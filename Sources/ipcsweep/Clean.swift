@@ -56,7 +56,7 @@ struct Clean: ParsableCommand {
     var lockWait = TimeSpan(seconds: 10)
 
     func validate() throws {
-        try output.checkColumns(CleanFields.table, kinds: TypeChoice.kinds(filters.types).sysv, command: "clean")
+        try output.checkColumns(CleanFields.table, kinds: filters.kinds, command: "clean")
         try requireNonEmpty("--save-to", saveTo.map { [$0] } ?? [], what: "a directory")
         try requireNonEmpty("--lock-file", lockFile.map { [$0] } ?? [], what: "a file path")
         if source.procRoot != "/proc" && !dryRun {
@@ -66,17 +66,16 @@ struct Clean: ParsableCommand {
 
     func run() throws {
         let users = UserDirectory()
-        let sel = try filters.selection(users: users)
-        let filter = sel.sysv
+        let filter = try filters.filter(users: users)
         let policy = CleanPolicy(includeSuspect: includeSuspect, discardMessages: discardMessages, saveTo: saveTo,
                                  dryRun: dryRun)
         let scopeSpec = try scope.spec()
         let ns = try namespace.open(procRoot: source.procRoot)
+        let posixExplicit = filters.posixExplicit
         let options = { (detail: Bool) in
-            InspectionOptions(procRoot: source.procRoot, source: source.source,
-                              kinds: sel.sysvKinds, scope: scopeSpec,
-                              inheritWindow: scope.inheritWindow, semaphoreDetail: detail,
-                              posixKinds: sel.posix.kinds, namespace: ns, allProcessesVisible: source.allProcessesVisible)
+            InspectionOptions(procRoot: source.procRoot, source: source.source, kinds: filter.selectableKinds, scope: scopeSpec,
+                              inheritWindow: scope.inheritWindow, semaphoreDetail: detail, namespace: ns,
+                              allProcessesVisible: source.allProcessesVisible)
         }
         let journal = dryRun ? nil : CleanSyslog(users: users)
         let environment = CleanEnvironment(
@@ -85,7 +84,7 @@ struct Clean: ParsableCommand {
                     var r = try Inspector.read(options(detail))
                     r.warnings.forEach(warn)
                     // What the POSIX side could not see: said when POSIX kinds were asked for.
-                    if sel.posixExplicit {
+                    if posixExplicit {
                         r.posixNotes.forEach(warn)
                         r.warnings += r.posixNotes
                     }
@@ -97,7 +96,8 @@ struct Clean: ParsableCommand {
             classify: { $0.classify(users: users) },
             decider: { reading in
                 let d = CleanDecider(reading: reading, users: users, watchBirths: source.procRoot == "/proc")
-                return CleanDecision(changesSincePlan: { d.changesSincePlan($0) }, classify: { d.classify($0) })
+                return CleanDecision(changesSincePlan: { d.changesSincePlan($0) }, holdersMayHaveChanged: { d.holdersMayHaveChanged() },
+                                     classify: { d.classify($0) })
             },
             prepareSaveDirectory: prepareSaveDirectory,
             lock: {
@@ -106,34 +106,21 @@ struct Clean: ParsableCommand {
                 return (l.path, { l.release() })
             },
             installSignals: { CleanSignals.install() },
-            confirm: { try confirm($0, posix: $1, users: users) },
-            remover: { policy in
-                // In another IPC namespace every re-check and removal runs on the thread inside it.
-                let kernel: any RemovalKernel = ns.map { NamespacedRemovalKernel(namespace: $0) } ?? LiveRemovalKernel()
-                let remover = Remover(kernel: kernel, policy: policy)
-                remover.pendingSignal = CleanSignals.pending
+            confirm: { try confirm($0, users: users) },
+            pipeline: { policy in
+                // In another IPC namespace every System V call runs on the thread inside it.
+                let kernel: any KernelCalls = ns.map { NamespacedKernelCalls(namespace: $0) } ?? Kernel.live
+                var pipeline = CleanPipeline(policy: policy, kernel: kernel)
+                pipeline.pendingSignal = { CleanSignals.pending() }
                 if let journal {
-                    remover.log = { journal.log($0) }
+                    pipeline.log = { journal.log($0) }
                 }
                 #if DEBUG
-                remover.beforeRecheck = TestHook.fromEnvironment()
+                pipeline.beforeRecheck = TestHook.fromEnvironment()
                 #endif
-                return remover
-            },
-            classifyPosix: { $0.classifyPosix(users: users) },
-            posixRemover: { policy in
-                let remover = PosixRemover(policy: policy)
-                remover.pendingSignal = CleanSignals.pending
-                if let journal {
-                    remover.log = { journal.log($0) }
-                }
-                #if DEBUG
-                remover.beforeRecheck = TestHook.posixFromEnvironment()
-                #endif
-                return remover
+                return pipeline
             })
-        let session = CleanSession(request: CleanRequest(filter: filter, posixFilter: sel.posix, policy: policy,
-                                                         confirm: !yes && !dryRun),
+        let session = CleanSession(request: CleanRequest(filter: filter, policy: policy, confirm: !yes && !dryRun),
                                    environment: environment)
         let result = try session.run()
         var run = result.run
@@ -186,26 +173,20 @@ struct Clean: ParsableCommand {
     }
 
     /// On a terminal: show what will go and ask. Otherwise refuse (nothing has been changed).
-    func confirm(_ plan: [PlanEntry], posix: [PosixPlanEntry], users: UserDirectory) throws {
+    func confirm(_ plan: [PlanEntry], users: UserDirectory) throws {
         let going = plan.filter(\.goesAhead)
-        let posixGoing = posix.filter(\.goesAhead)
-        let total = going.count + posixGoing.count
+        let total = going.count
         guard isatty(0) == 1 else {
             throw CLIError("refusing to remove \(total) object\(total == 1 ? "" : "s") without confirmation: standard input is not a terminal; give --yes to remove them, or --dry-run to see the plan")
         }
         let preview = going.map {
-            CleanResult(classification: $0.classification, outcome: .planned,
-                        reason: $0.classification.reasons.first ?? "", planned: true)
-        }
-        let posixPreview = posixGoing.map {
-            PosixCleanResult(classification: $0.classification, outcome: .planned,
-                             reason: $0.classification.reasons.first ?? "", planned: true)
+            CleanResult(classification: $0.classification, status: .wouldRemove, reason: $0.classification.reasons.first ?? "")
         }
         let t = CleanFields.table
         let ctx = RenderContext(users: users, now: 0, style: .table(absoluteTimes: false))
         let columns = (try? t.columns(.defaults, kinds: [], command: "clean")) ?? []
-        writeStandardError(PosixRender.table(t.table(preview, columns: columns, context: ctx), adding: posixPreview,
-                                             columns: columns, context: ctx)
+        // The table escapes its cells; the question is the program's own.
+        writeStandardError(t.table(preview, columns: columns, context: ctx)
             .render(width: Terminal.width, headings: true, color: output.useColor))
         writeStandardError("Remove these \(total) object\(total == 1 ? "" : "s")? Each is re-checked first. [y/N] ")
         var line: [UInt8] = []
@@ -221,33 +202,29 @@ struct Clean: ParsableCommand {
     func report(_ run: CleanRun, reading: Inspector.Reading, users: UserDirectory, lockPath: String?) throws {
         if quiet && !run.hadWork && run.interruption == nil { return }
         let shown = quiet ? run.results.filter(\.planned) : run.results
-        let shownPosix = quiet ? run.posixResults.filter(\.planned) : run.posixResults
         let t = CleanFields.table
-        let kinds = TypeChoice.kinds(filters.types).sysv
+        let kinds = filters.kinds
         do throws(ColumnError) {
             switch output.format {
             case .json:
-                CleanDocument(run: run, shown: shown, shownPosix: shownPosix, users: users, scope: reading.scope?.description,
+                CleanDocument(run: run, shown: shown, users: users, scope: reading.scope?.description,
                               warnings: reading.warnings, lockPath: lockPath, namespace: reading.namespace,
                               fields: try t.jsonFields(output.columns, kinds: kinds, command: "clean"))
                     .write(pretty: output.prettyJSON) { OutputSink.standardOutput.write($0) }
             case .csv:
                 let ctx = RenderContext(users: users, now: reading.now, style: .csv)
                 let columns = try t.columns(output.columns, kinds: kinds, command: "clean")
-                emit(PosixRender.table(t.table(shown, columns: columns, context: ctx), adding: shownPosix, columns: columns,
-                                       context: ctx)
-                    .csv(headings: !output.noHeadings))
+                OutputSink.standardOutput.write(t.table(shown, columns: columns, context: ctx).csv(headings: !output.noHeadings))
             case .table:
-                if !shown.isEmpty || !shownPosix.isEmpty {
+                if !shown.isEmpty {
                     let ctx = RenderContext(users: users, now: reading.now, style: .table(absoluteTimes: false))
                     let columns = try t.columns(output.columns, kinds: kinds, command: "clean")
-                    PosixRender.table(t.table(shown, columns: columns, context: ctx), adding: shownPosix, columns: columns,
-                                      context: ctx)
+                    t.table(shown, columns: columns, context: ctx)
                         .renderBytes(width: Terminal.width, headings: !output.noHeadings, color: output.useColor)
                         .withUnsafeBytes { OutputSink.standardOutput.write($0) }
                 }
-                let ns = reading.namespace.map { "IPC namespace \($0.inode) (\($0.owner)): " } ?? ""
-                emit(ns + CleanReport.summary(run) + "\n")
+                let ns: SafeText = reading.namespace.map { "IPC namespace \($0.inode) (\($0.owner)): " } ?? ""
+                emit("\(ns)\(run.summary)\n")
             }
         } catch {
             throw CLIError(error.description)
@@ -257,17 +234,22 @@ struct Clean: ParsableCommand {
 
 #if DEBUG
 /// Debug builds only: IPCSWEEP_TEST_BEFORE_RMID=COMMAND runs `/bin/sh -c COMMAND` before each object's re-check
-/// (with IPCSWEEP_TEST_TYPE, IPCSWEEP_TEST_ID and IPCSWEEP_TEST_SEQ set), or only before the Nth object when
-/// IPCSWEEP_TEST_BEFORE_RMID_AT=N, so that integration tests can change an object between plan and removal.
+/// (with IPCSWEEP_TEST_TYPE, IPCSWEEP_TEST_ID and IPCSWEEP_TEST_SEQ set; for a POSIX object also
+/// IPCSWEEP_TEST_NAME and IPCSWEEP_TEST_PATH), or only before the Nth object when IPCSWEEP_TEST_BEFORE_RMID_AT=N,
+/// so that integration tests can change an object between plan and removal.
 enum TestHook {
-    static func fromEnvironment() -> ((Int, IPCObjectRef) -> Void)? {
+    static func fromEnvironment() -> (@Sendable (Int, IPCObject) -> Void)? {
         guard let command = ProcessEnv.get("IPCSWEEP_TEST_BEFORE_RMID"), !command.isEmpty else { return nil }
         let at = ProcessEnv.get("IPCSWEEP_TEST_BEFORE_RMID_AT").flatMap(Int.init)
-        return { seq, ref in
+        return { seq, o in
             if let at, at != seq { return }
-            setenv("IPCSWEEP_TEST_TYPE", ref.kind.rawValue, 1)
-            setenv("IPCSWEEP_TEST_ID", String(ref.id), 1)
+            setenv("IPCSWEEP_TEST_TYPE", o.kind.rawValue, 1)
+            setenv("IPCSWEEP_TEST_ID", String(o.id), 1)
             setenv("IPCSWEEP_TEST_SEQ", String(seq), 1)
+            if let p = o.posix {
+                setenv("IPCSWEEP_TEST_NAME", p.name, 1)
+                setenv("IPCSWEEP_TEST_PATH", p.path, 1)
+            }
             var pid: pid_t = 0
             let args = ["/bin/sh", "-c", command]
             var argv: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
@@ -275,17 +257,6 @@ enum TestHook {
             guard posix_spawn(&pid, "/bin/sh", nil, nil, &argv, environ) == 0 else { return }
             var status: Int32 = 0
             while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        }
-    }
-
-    /// The same hook for POSIX objects, before each object's re-check: IPCSWEEP_TEST_TYPE is the kind
-    /// (posix-shm, ...), IPCSWEEP_TEST_NAME the name and IPCSWEEP_TEST_PATH the path.
-    static func posixFromEnvironment() -> ((Int, PosixIPCObject) -> Void)? {
-        guard let run = fromEnvironment() else { return nil }
-        return { seq, o in
-            setenv("IPCSWEEP_TEST_NAME", o.name, 1)
-            setenv("IPCSWEEP_TEST_PATH", o.path, 1)
-            run(seq, IPCObjectRef(kind: o.kind.sysvKind, id: -1))
         }
     }
 }

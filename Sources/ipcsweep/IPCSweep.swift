@@ -28,7 +28,7 @@ struct IPCSweep: ParsableCommand {
         // `ipcsweep --version` alone is answered before ArgumentParser builds its command tree (most of the
         // start-up time of --version; scripts and package checks call it often).
         if CommandLine.arguments.count == 2 && CommandLine.arguments[1] == "--version" {
-            emit(ipcsweepVersion + "\n")
+            OutputSink.standardOutput.write(ipcsweepVersion + "\n")
             OutputSink.standardOutput.finish()
             Glibc.exit(0)
         }
@@ -40,7 +40,13 @@ struct IPCSweep: ParsableCommand {
             let text = fullMessage(for: error)
             status = exitCode(for: error).rawValue
             if !text.isEmpty {
-                if status == 0 { emit(text + "\n") } else { writeStandardError(text + "\n") }
+                // Help, version and completion scripts are the program's own text; an error message may carry a
+                // value (a name, a path): escaped where it leaves, line by line (usage text has several lines).
+                if status == 0 {
+                    OutputSink.standardOutput.write(text + "\n")
+                } else {
+                    writeStandardError((error is CLIError ? TextEscape.escaped(text) : TextEscape.escapedLines(text)) + "\n")
+                }
             }
         }
         OutputSink.standardOutput.finish()
@@ -51,18 +57,17 @@ struct IPCSweep: ParsableCommand {
 /// The version `--version` prints; the Debian package's version (debian/changelog) must match it.
 let ipcsweepVersion = "0.1.0"
 
-/// Runs an inspection with the shared options (of `namespace`, a thread inside another IPC namespace, when
-/// given), printing its warnings (and, when POSIX kinds were asked for by name, what the POSIX side could not
-/// see). Another namespace's POSIX objects are those of its process's mount namespace.
-func inspect(source: SourceOptions, kinds: Set<IPCKind> = Set(IPCKind.allCases),
-             posixKinds: Set<PosixIPCKind> = Set(PosixIPCKind.allCases), posixExplicit: Bool = false,
-             scope: ScopeOptions, namespace: IPCNamespaceThread? = nil, users: UserDirectory,
+/// Runs an inspection of the given kinds with the shared options (of `namespace`, a thread inside another IPC
+/// namespace, when given), printing its warnings (and, when POSIX kinds were asked for by name, what the POSIX
+/// side could not see). Another namespace's POSIX objects are those of its process's mount namespace.
+func inspect(source: SourceOptions, kinds: Set<IPCKind>, posixExplicit: Bool = false, scope: ScopeOptions,
+             namespace: IPCNamespaceThread? = nil, users: UserDirectory,
              posixScanner: PosixIPCScanner = PosixIPCScanner()) throws -> Inspection {
     do {
         let options = InspectionOptions(procRoot: source.procRoot, source: source.source, kinds: kinds,
                                         scope: try scope.spec(), inheritWindow: scope.inheritWindow,
-                                        posixKinds: posixKinds, posixScanner: posixScanner,
-                                        namespace: namespace, allProcessesVisible: source.allProcessesVisible)
+                                        posixScanner: posixScanner, namespace: namespace,
+                                        allProcessesVisible: source.allProcessesVisible)
         var result = try Inspector.inspect(options, users: users)
         result.warnings.forEach(warn)
         // What the POSIX side could not see (no mqueue mount, a procfs copy): said when POSIX kinds were asked for.
@@ -79,8 +84,7 @@ func inspect(source: SourceOptions, kinds: Set<IPCKind> = Set(IPCKind.allCases),
 /// `inspect` for `--namespace` and `--all-namespaces`: one inspection per IPC namespace (every namespace's
 /// warnings printed once), or the one namespace chosen. Each namespace's POSIX objects are those of its mount
 /// namespace (read through /proc/PID/root), each filesystem listed under one namespace only.
-func inspectNamespaces(source: SourceOptions, kinds: Set<IPCKind> = Set(IPCKind.allCases),
-                       posixKinds: Set<PosixIPCKind> = Set(PosixIPCKind.allCases), posixExplicit: Bool = false,
+func inspectNamespaces(source: SourceOptions, kinds: Set<IPCKind>, posixExplicit: Bool = false,
                        scope: ScopeOptions, namespace: NamespaceOptions, all: AllNamespacesOption, users: UserDirectory,
                        posixScanner: PosixIPCScanner = PosixIPCScanner()) throws -> [Inspection] {
     if all.allNamespaces {
@@ -88,9 +92,8 @@ func inspectNamespaces(source: SourceOptions, kinds: Set<IPCKind> = Set(IPCKind.
             throw CLIError("--namespace \(n) and --all-namespaces exclude each other; give one")
         }
         do {
-            let options = InspectionOptions(procRoot: source.procRoot, source: source.source,
-                                            kinds: kinds.isEmpty ? Set(IPCKind.allCases) : kinds, scope: try scope.spec(),
-                                            inheritWindow: scope.inheritWindow, posixKinds: posixKinds,
+            let options = InspectionOptions(procRoot: source.procRoot, source: source.source, kinds: kinds,
+                                            scope: try scope.spec(), inheritWindow: scope.inheritWindow,
                                             posixScanner: posixScanner, allProcessesVisible: source.allProcessesVisible)
             var results = try Inspector.inspectAll(options, users: users)
             if posixExplicit {
@@ -103,16 +106,15 @@ func inspectNamespaces(source: SourceOptions, kinds: Set<IPCKind> = Set(IPCKind.
             throw CLIError(e.description)
         }
     }
-    return [try inspect(source: source, kinds: kinds, posixKinds: posixKinds, posixExplicit: posixExplicit, scope: scope,
+    return [try inspect(source: source, kinds: kinds, posixExplicit: posixExplicit, scope: scope,
                         namespace: try namespace.open(procRoot: source.procRoot), users: users, posixScanner: posixScanner)]
 }
 
 extension Array where Element == Inspection {
-    /// Several namespaces' inspections as one: the classifications in order, warnings once each.
+    /// Several namespaces' inspections as one: the objects in order, warnings once each.
     var merged: Inspection? {
         guard var out = first else { return nil }
-        out.classifications = flatMap(\.classifications)
-        out.posix = flatMap(\.posix)
+        out.objects = flatMap(\.objects)
         var seen: Set<String> = []
         out.warnings = flatMap(\.warnings).filter { seen.insert($0).inserted }
         return out

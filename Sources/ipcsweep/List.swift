@@ -14,25 +14,22 @@ struct List: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
-        try output.checkColumns(ObjectFields.table, kinds: TypeChoice.kinds(filters.types).sysv, command: "list")
+        try output.checkColumns(ObjectFields.table, kinds: filters.kinds, command: "list")
     }
 
     func run() throws {
         let users = UserDirectory()
-        let sel = try filters.selection(users: users)
-        let results = try inspectNamespaces(source: source, kinds: sel.sysvKinds, posixKinds: sel.posix.kinds,
-                                            posixExplicit: sel.posixExplicit, scope: scope, namespace: namespace,
-                                            all: allNamespaces, users: users)
+        let filter = try filters.filter(users: users)
+        let results = try inspectNamespaces(source: source, kinds: filter.selectableKinds, posixExplicit: filters.posixExplicit,
+                                            scope: scope, namespace: namespace, all: allNamespaces, users: users)
         guard let result = results.merged else { return }
-        let items = result.classifications.filter { sel.matches($0, now: result.now) }
-        let posix = result.posix.filter { sel.posix.matches($0, now: result.now) }
-        try ObjectOutput(output: output, users: users, inspection: result, kinds: sel.sysv.kinds, command: "list")
-            .print(items, posix: posix)
-        retainUntilExit(result, items, posix)
+        let items = result.objects.filter { filter.matches($0, now: result.now) }
+        try ObjectOutput(output: output, users: users, inspection: result, kinds: filters.kinds, command: "list").print(items)
+        retainUntilExit(result, items)
     }
 }
 
-/// Prints classified objects as table, JSON or CSV (list, orphans, show), all from `ObjectFields.table`.
+/// Prints classified objects of every kind as table, JSON or CSV (list, orphans, show), all from `ObjectFields.table`.
 struct ObjectOutput {
     var output: OutputOptions
     var users: UserDirectory
@@ -43,37 +40,34 @@ struct ObjectOutput {
     var kinds: Set<IPCKind>
     var command: String
 
-    func print(_ items: [Classification], posix: [PosixClassification] = [], summary: String? = nil) throws {
+    func print(_ items: [Classification], summary: SafeText? = nil) throws {
         let fields = FieldTable(fields: ObjectFields.table.fields, defaultColumns: defaultColumns,
                                 kindOf: { $0.object.kind })
         do throws(ColumnError) {
             switch output.format {
             case .json:
                 let doc = ObjectDocument(objects: items, users: users, scope: inspection.scope, warnings: inspection.warnings,
-                                         source: inspection.snapshot.source, posix: posix,
+                                         source: inspection.snapshot.source,
                                          fields: try fields.jsonFields(output.columns, kinds: kinds, command: command))
                 doc.write(pretty: output.prettyJSON) { OutputSink.standardOutput.write($0) }
             case .csv:
                 let columns = ObjectFields.csvColumns(try fields.columns(output.columns, kinds: kinds, command: command),
-                                                      for: items, posix: posix, selection: output.columns)
+                                                      for: items, selection: output.columns)
                 let ctx = RenderContext(users: users, now: inspection.now, style: .csv)
-                emit(PosixRender.table(fields.table(items, columns: columns, context: ctx), adding: posix, columns: columns, context: ctx)
-                    .csv(headings: !output.noHeadings))
+                OutputSink.standardOutput.write(fields.table(items, columns: columns, context: ctx).csv(headings: !output.noHeadings))
             case .table:
                 let columns = ObjectFields.tableColumns(try fields.columns(output.columns, kinds: kinds, command: command),
-                                                        for: items, posix: posix, selection: output.columns)
+                                                        for: items, selection: output.columns)
                 let width = Terminal.width
                 let ctx = RenderContext(users: users, now: inspection.now, style: .table(absoluteTimes: true))
-                var table = PosixRender.table(fields.table(items, columns: columns, context: ctx), adding: posix, columns: columns,
-                                              context: ctx)
+                var table = fields.table(items, columns: columns, context: ctx)
                 // Absolute times only where space allows.
                 if let w = width, table.naturalWidth(headings: !output.noHeadings) > w {
                     ctx.style = .table(absoluteTimes: false)
                     ctx.resetTimes()
-                    table = PosixRender.table(fields.table(items, columns: columns, context: ctx), adding: posix, columns: columns,
-                                              context: ctx)
+                    table = fields.table(items, columns: columns, context: ctx)
                 }
-                if !items.isEmpty || !posix.isEmpty {
+                if !items.isEmpty {
                     table.renderBytes(width: width, headings: !output.noHeadings, color: output.useColor)
                         .withUnsafeBytes { OutputSink.standardOutput.write($0) }
                 }

@@ -5,7 +5,6 @@ import IPCSweepCore
 import Glibc
 #endif
 
-extension IPCKind: ChoiceArgument {}
 extension Verdict: ChoiceArgument {}
 extension IPCSource: ChoiceArgument {}
 extension TimeSpan: ExpressibleByArgument {
@@ -90,48 +89,27 @@ enum TypeChoice: String, ExpressibleByArgument, CaseIterable {
     case sem, shm, msg, sysv
     case posixShm = "posix-shm", posixSem = "posix-sem", posixMq = "posix-mq", posix
 
-    var sysvKinds: Set<IPCKind> {
+    var kinds: Set<IPCKind> {
         switch self {
         case .sem: return [.sem]
         case .shm: return [.shm]
         case .msg: return [.msg]
-        case .sysv: return Set(IPCKind.allCases)
-        default: return []
+        case .sysv: return IPCKind.sysv
+        case .posixShm: return [.posixShm]
+        case .posixSem: return [.posixSem]
+        case .posixMq: return [.posixMq]
+        case .posix: return IPCKind.posix
         }
     }
 
-    var posixKinds: Set<PosixIPCKind> {
-        switch self {
-        case .posixShm: return [.shm]
-        case .posixSem: return [.sem]
-        case .posixMq: return [.mq]
-        case .posix: return Set(PosixIPCKind.allCases)
-        default: return []
-        }
-    }
-
-    /// The kinds a list of `--type` values selects: everything when none is given.
-    static func kinds(_ types: [TypeChoice]) -> (sysv: Set<IPCKind>, posix: Set<PosixIPCKind>) {
-        guard !types.isEmpty else { return (Set(IPCKind.allCases), Set(PosixIPCKind.allCases)) }
-        return (types.reduce(into: []) { $0.formUnion($1.sysvKinds) }, types.reduce(into: []) { $0.formUnion($1.posixKinds) })
+    /// The kinds a list of `--type` values selects: all six when none is given.
+    static func kinds(_ types: [TypeChoice]) -> Set<IPCKind> {
+        types.isEmpty ? Set(IPCKind.allCases) : types.reduce(into: []) { $0.formUnion($1.kinds) }
     }
 }
 
-/// What the filters select, for each family: the System V filter and kinds, and the POSIX filter.
-struct Selection {
-    var sysv: ObjectFilter
-    /// The System V kinds to read (empty: none, e.g. `--type posix` or `--name`).
-    var sysvKinds: Set<IPCKind>
-    var posix: PosixFilter
-    /// Whether POSIX kinds were asked for by name (then "mqueue not mounted" is worth a warning).
-    var posixExplicit: Bool
-
-    func matches(_ c: Classification, now: Double) -> Bool {
-        sysvKinds.contains(c.object.kind) && sysv.matches(c, now: now)
-    }
-}
-
-/// Filters shared by list, orphans and clean: AND across kinds, OR within one kind.
+/// Filters shared by list, orphans, clean and audit: AND across options, OR within one; the same meaning for
+/// every kind that has the field (`ObjectFilter`).
 struct FilterOptions: ParsableArguments {
     @Option(name: .customLong("type"), help: "Only this kind: sem, shm, msg, sysv (all three), posix-shm, posix-sem, posix-mq or posix (all three) (repeatable).")
     var types: [TypeChoice] = []
@@ -142,10 +120,10 @@ struct FilterOptions: ParsableArguments {
     @Option(name: .customLong("user"), help: ArgumentHelp("Only objects whose owner or creator is this user (name or uid; repeatable).", valueName: "NAME|UID"))
     var users: [String] = []
 
-    @Option(name: .customLong("key"), help: ArgumentHelp("Only this key, hex 0x... or decimal (repeatable).", valueName: "KEY"))
+    @Option(name: .customLong("key"), help: ArgumentHelp("Only System V objects with this key, hex 0x... or decimal (repeatable).", valueName: "KEY"))
     var keys: [IPCKey] = []
 
-    @Option(name: .customLong("id"), help: ArgumentHelp("Only this id (repeatable).", valueName: "ID"))
+    @Option(name: .customLong("id"), help: ArgumentHelp("Only System V objects with this id (repeatable).", valueName: "ID"))
     var ids: [Int32] = []
 
     @Option(name: .customLong("verdict"), help: "Only this verdict: in-use, orphaned, suspect or unknown (repeatable).")
@@ -159,7 +137,13 @@ struct FilterOptions: ParsableArguments {
         if names.contains(where: \.isEmpty) { throw ValidationError("--name needs a glob, e.g. 'torch_*'") }
     }
 
-    /// Resolves names to uids; an unknown user name is a one-line error.
+    /// The kinds `--type` names (all six without it), against which `--columns` is checked.
+    var kinds: Set<IPCKind> { TypeChoice.kinds(types) }
+
+    /// Whether POSIX kinds were asked for by name (then "mqueue not mounted" is worth a warning).
+    var posixExplicit: Bool { types.contains { !$0.kinds.isDisjoint(with: IPCKind.posix) } }
+
+    /// The one filter, user names resolved to uids; an unknown user name is a one-line error.
     func filter(users directory: UserDirectory) throws -> ObjectFilter {
         var uids: Set<UInt32> = []
         for u in users {
@@ -168,20 +152,8 @@ struct FilterOptions: ParsableArguments {
             }
             uids.insert(uid)
         }
-        return ObjectFilter(kinds: TypeChoice.kinds(types).sysv, uids: uids, keys: Set(keys.map(\.value)),
-                            ids: Set(ids), verdicts: Set(verdicts), idleFor: idleFor?.seconds)
-    }
-
-    /// Both families' filters. `--name` selects POSIX objects only; `--key` and `--id` System V objects only.
-    func selection(users directory: UserDirectory) throws -> Selection {
-        let sysv = try filter(users: directory)
-        let kinds = TypeChoice.kinds(types)
-        let sysvKinds = names.isEmpty ? kinds.sysv : []
-        let posixKinds = keys.isEmpty && ids.isEmpty ? kinds.posix : []
-        let posix = PosixFilter(kinds: posixKinds, names: names, uids: sysv.uids, verdicts: sysv.verdicts,
-                                idleFor: sysv.idleFor)
-        return Selection(sysv: sysv, sysvKinds: sysvKinds, posix: posix,
-                         posixExplicit: types.contains { !$0.posixKinds.isEmpty })
+        return ObjectFilter(kinds: types.isEmpty ? [] : kinds, uids: uids, keys: Set(keys.map(\.value)), ids: Set(ids),
+                            names: names, verdicts: Set(verdicts), idleFor: idleFor?.seconds)
     }
 }
 
@@ -262,72 +234,4 @@ struct OutputOptions: ParsableArguments {
 
     /// Pretty JSON when asked, or on a terminal.
     var prettyJSON: Bool { pretty || Terminal.stdoutIsTerminal }
-}
-
-/// Facts about standard output.
-enum Terminal {
-    static var stdoutIsTerminal: Bool { isatty(1) == 1 }
-
-    static func useColor(_ c: ColorChoice) -> Bool {
-        switch c {
-        case .always: return true
-        case .never: return false
-        case .auto:
-            let env = ProcessEnv.get("NO_COLOR")
-            return stdoutIsTerminal && (env == nil || env == "") && ProcessEnv.get("TERM") != "dumb"
-        }
-    }
-
-    /// The width to fit: the terminal's on a terminal, $COLUMNS when set, else unlimited.
-    static var width: Int? {
-        if stdoutIsTerminal {
-            var ws = winsize()
-            if ioctl(1, UInt(TIOCGWINSZ), &ws) == 0, ws.ws_col > 0 { return Int(ws.ws_col) }
-        }
-        if let c = ProcessEnv.get("COLUMNS").flatMap(Int.init), c > 0 { return c }
-        return stdoutIsTerminal ? 80 : nil
-    }
-}
-
-enum ProcessEnv {
-    static func get(_ name: String) -> String? { getenv(name).map { String(cString: $0) } }
-}
-
-/// Keeps large results alive until the process exits, so that the end of `run()` does not spend time
-/// freeing tens of thousands of objects one by one (measurable with 40,000 objects); the kernel takes the
-/// memory back at exit anyway.
-func retainUntilExit(_ values: Any...) {
-    ProcessLifetime.kept.append(values)
-}
-
-enum ProcessLifetime {
-    nonisolated(unsafe) static var kept: [Any] = []
-}
-
-/// Warnings go to standard error, one line each, prefixed with the tool's name.
-func warn(_ message: String) {
-    writeStandardError("ipcsweep: warning: \(message)\n")
-}
-
-/// Writes text to standard output, through the one output sink (a failed write ends the run: see `OutputSink`).
-func emit(_ text: String) {
-    OutputSink.standardOutput.write(text)
-}
-
-/// write(2) to standard error until everything is out (EINTR retried); errors are ignored (there is nowhere
-/// left to report them).
-func writeStandardError(_ text: String) {
-    var text = text
-    text.withUTF8 { raw in
-        guard let base = raw.baseAddress else { return }
-        var offset = 0
-        while offset < raw.count {
-            let n = write(2, base + offset, raw.count - offset)
-            if n < 0 {
-                if errno == EINTR { continue }
-                return
-            }
-            offset += n
-        }
-    }
 }

@@ -54,7 +54,7 @@ struct Restore: ParsableCommand {
     func run() throws {
         let users = UserDirectory()
         let privileged = geteuid() == 0
-        let limits = try? SysVKernel.limits().get()
+        let limits = try? SysVKernel().limits().get()
         var plans: [RestorePlan] = []
         var refused: [RestoreError] = []
         for path in files {
@@ -76,7 +76,8 @@ struct Restore: ParsableCommand {
         // The objects exist whether or not their report can be written: name them on standard error.
         if !restored.isEmpty {
             OutputSink.standardOutput.onFailure = { [restored] failure in
-                let ids = restored.map { r in r.posix.map { "\($0.rawValue) \(r.createdPath ?? "")" } ?? "\(r.kind.rawValue) \(r.id)" }.joined(separator: ", ")
+                let ids = restored.map { r in r.kind.isPosix ? "\(r.kind.rawValue) \(r.createdPath ?? "")" : "\(r.kind.rawValue) \(r.id)" }
+                    .joined(separator: ", ")
                 return "restore created \(ids) but could not write its report: \(failure.description)"
             }
         }
@@ -85,15 +86,17 @@ struct Restore: ParsableCommand {
             RestoreReport.document(restored: restored, failed: failed, users: users)
                 .document(pretty: pretty || Terminal.stdoutIsTerminal).withUnsafeBytes { OutputSink.standardOutput.write($0) }
         case .table:
-            if restored.contains(where: { $0.posix == nil }) {
-                emit(RestoreReport.table(restored, users: users).render(width: Terminal.width, headings: !noHeadings, color: false))
+            if restored.contains(where: { !$0.kind.isPosix }) {
+                OutputSink.standardOutput.write(RestoreReport.table(restored, users: users)
+                    .render(width: Terminal.width, headings: !noHeadings, color: false))
             }
-            if restored.contains(where: { $0.posix != nil }) {
-                emit(RestoreReport.posixTable(restored, users: users).render(width: Terminal.width, headings: !noHeadings, color: false))
+            if restored.contains(where: { $0.kind.isPosix }) {
+                OutputSink.standardOutput.write(RestoreReport.posixTable(restored, users: users)
+                    .render(width: Terminal.width, headings: !noHeadings, color: false))
             }
         }
         guard failed.isEmpty else {
-            for e in failed.dropLast() { writeStandardError("Error: \(e.description)\n") }
+            for e in failed.dropLast() { writeStandardError("Error: \(TextEscape.escaped(e.description))\n") }
             let last = failed[failed.count - 1].description
             if !refused.isEmpty && !plans.isEmpty {
                 throw CLIError("\(last) (\(plans.count) other file\(plans.count == 1 ? "" : "s") passed the checks but nothing was restored: fix or leave out the refused files)")

@@ -18,36 +18,38 @@ struct Show: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
-        try output.checkColumns(ObjectFields.table, kinds: TypeChoice.kinds(types).sysv, command: "show")
+        try output.checkColumns(ObjectFields.table, kinds: TypeChoice.kinds(types), command: "show")
         if ids.isEmpty { throw ValidationError("give at least one id (see `ipcsweep list`)") }
     }
+
+    /// Whether a POSIX object is the one named: its name, directory entry, path, or "/name".
+    static func named(_ o: PosixIPCObject, _ n: String) -> Bool { o.name == n || o.entry == n || o.path == n || "/" + o.name == n }
 
     func run() throws {
         let users = UserDirectory()
         let kinds = TypeChoice.kinds(types)
         let numeric = Set(ids.compactMap { Int32($0) })
         let names = ids.filter { Int32($0) == nil }
-        let result = try inspect(source: source, kinds: numeric.isEmpty ? [] : kinds.sysv,
-                                 posixKinds: names.isEmpty ? [] : kinds.posix, posixExplicit: true, scope: scope,
+        let read = kinds.filter { $0.isPosix ? !names.isEmpty : !numeric.isEmpty }
+        let result = try inspect(source: source, kinds: read, posixExplicit: true, scope: scope,
                                  namespace: try namespace.open(procRoot: source.procRoot), users: users)
-        let items = result.classifications.filter { numeric.contains($0.object.id) }
-        func named(_ o: PosixIPCObject, _ n: String) -> Bool { o.name == n || o.entry == n || o.path == n || "/" + o.name == n }
-        let posix = result.posix.filter { c in names.contains { named(c.object, $0) } }
+        let items = result.objects.filter { c in
+            if let o = c.object.posix { return names.contains { Self.named(o, $0) } }
+            return numeric.contains(c.object.id)
+        }
         let missing = ids.filter { id in
-            if let n = Int32(id) { return !items.contains { $0.object.id == n } }
-            return !posix.contains { named($0.object, id) }
+            if let n = Int32(id) { return !items.contains { $0.object.family == .sysv && $0.object.id == n } }
+            return !items.contains { $0.object.posix.map { Self.named($0, id) } ?? false }
         }
         if output.format == .table && output.columns == .defaults {
             let detail = ObjectDetail(users: users, processes: result.processes, now: result.now, color: output.useColor)
-            emit((items.map(detail.render) + posix.map {
-                PosixRender.detail($0, users: users, now: result.now, color: output.useColor)
-            }).joined(separator: "\n"))
+            emit(SafeText.joined(items.map(detail.render), separator: "\n"))
         } else {
             try ObjectOutput(output: output, users: users, inspection: result, defaultColumns: ObjectFields.orphansColumns,
-                             kinds: kinds.sysv, command: "show").print(items, posix: posix)
+                             kinds: kinds, command: "show").print(items)
         }
         if !missing.isEmpty {
-            throw CLIError("no IPC object with id or name \(missing.map(PosixRender.escaped).joined(separator: ", ")) here; see `ipcsweep list`")
+            throw CLIError("no IPC object with id or name \(missing.joined(separator: ", ")) here; see `ipcsweep list`")
         }
     }
 }

@@ -216,7 +216,7 @@ final class AuditAnalysisTests: XCTestCase {
 
     func testFindingClasses() {
         XCTAssertEqual(S.report().findingClasses, [.orphaned, .suspect, .limits, .insecure])
-        let quiet = Auditor.report(AuditInput(classifications: [S.classifications[3]], snapshot: S.snapshot,
+        let quiet = Auditor.report(AuditInput(objects: [S.classifications[3]], snapshot: S.snapshot,
                                               limits: nil, limitsError: "no /proc", now: S.now, source: "proc"),
                                    names: S.names)
         XCTAssertEqual(quiet.findingClasses, [])
@@ -224,10 +224,23 @@ final class AuditAnalysisTests: XCTestCase {
         XCTAssertEqual(quiet.limitsError, "no /proc")
     }
 
-    func testPosixFilterFollowsTypeAndUserAndDropsForSysVOnlyFilters() {
-        XCTAssertEqual(Auditor.filter(S.posix, with: ObjectFilter(kinds: [.sem]))[0].objects.map(\.path), ["/dev/shm/sem.private"])
-        XCTAssertEqual(Auditor.filter(S.posix, with: ObjectFilter(uids: [0]))[0].objects.map(\.path), ["/dev/shm/data"])
-        XCTAssertEqual(Auditor.filter(S.posix, with: ObjectFilter(verdicts: [.orphaned]))[0].objects, [])
+    /// The one filter means the same for every kind that has the field; --key and --id select no POSIX object,
+    /// --name no System V object.
+    func testOneFilterMeansTheSameForEveryKind() {
+        func paths(_ f: ObjectFilter) -> [String] {
+            S.objects.filter { f.matches($0, now: S.now) }.map { $0.object.posix?.path ?? "\($0.object.kind.rawValue) \($0.object.id)" }
+        }
+        XCTAssertEqual(paths(ObjectFilter(kinds: [.posixSem])), ["/dev/shm/sem.private"])
+        XCTAssertEqual(paths(ObjectFilter(kinds: [.sem, .posixShm], uids: [0])), ["sem 7", "/dev/shm/data"])
+        XCTAssertEqual(paths(ObjectFilter(verdicts: [.inUse])), ["sem 7", "shm 65536", "/dev/shm/data", "/dev/shm/sem.private"])
+        XCTAssertEqual(paths(ObjectFilter(keys: [0x77])), ["msg 3"])
+        XCTAssertEqual(paths(ObjectFilter(ids: [5])), ["sem 5"])
+        XCTAssertEqual(paths(ObjectFilter(names: ["sem*"])), ["/dev/shm/sem.private"], "the directory entry matches too")
+        XCTAssertEqual(paths(ObjectFilter(names: ["private"])), ["/dev/shm/sem.private"], "a semaphore's name has no sem.")
+        XCTAssertEqual(paths(ObjectFilter(idleFor: 3600)), ["sem 32768", "sem 32769", "sem 5", "shm 65536", "msg 3",
+                                                            "/dev/shm/data", "/dev/shm/sem.private"])
+        XCTAssertEqual(ObjectFilter(keys: [1], names: ["x"]).selectableKinds, [])
+        XCTAssertEqual(ObjectFilter(kinds: [.sem, .posixMq], ids: [3]).selectableKinds, [.sem])
     }
 
     func testNumberWording() {

@@ -60,19 +60,26 @@ enum AuditSample {
                                      shmmni: 4096, shmall: 2_097_152, msgmax: 8192, msgmnb: 16384, msgmni: 32000)
 
     static let posix = [
-        PosixScanResult(root: "/dev/shm", kind: .shm, scanned: true, objects: [
-            PosixIPCObject(path: "/dev/shm/data", kind: .shm, uid: 0, gid: 0, mode: 0o660, size: 3, mtime: t1,
-                           acl: [ACLEntry(tag: .userObj, perms: 6), ACLEntry(tag: .user, qualifier: 65534, perms: 6),
-                                 ACLEntry(tag: .groupObj, perms: 0), ACLEntry(tag: .mask, perms: 6),
-                                 ACLEntry(tag: .other, perms: 0)]),
-            PosixIPCObject(path: "/dev/shm/sem.private", kind: .sem, uid: 33, gid: 33, mode: 0o600, size: 32, mtime: t1),
-        ]),
-        PosixScanResult(root: "/dev/mqueue", kind: .mq, scanned: false,
+        PosixScanResult(root: "/dev/shm", kind: .posixShm, scanned: true, objects: posixObjects),
+        PosixScanResult(root: "/dev/mqueue", kind: .posixMq, scanned: false,
                         skipReason: "/dev/mqueue is not there (No such file or directory): the mqueue filesystem is not mounted, so POSIX message queues were not audited; mount it with `mount -t mqueue mqueue /dev/mqueue`"),
     ]
 
+    static let posixObjects = [
+        PosixIPCObject(path: "/dev/shm/data", kind: .posixShm, uid: 0, gid: 0, mode: 0o660, size: 3, mtime: t1,
+                       acl: [ACLEntry(tag: .userObj, perms: 6), ACLEntry(tag: .user, qualifier: 65534, perms: 6),
+                             ACLEntry(tag: .groupObj, perms: 0), ACLEntry(tag: .mask, perms: 6),
+                             ACLEntry(tag: .other, perms: 0)]),
+        PosixIPCObject(path: "/dev/shm/sem.private", kind: .posixSem, uid: 33, gid: 33, mode: 0o600, size: 32, mtime: t1),
+    ]
+
+    /// Every object of the sample, System V and POSIX (both POSIX objects are open somewhere: in-use).
+    static var objects: [Classification] {
+        classifications + posixObjects.map { Classification(object: .posix($0), verdict: .inUse, reasons: ["open"]) }
+    }
+
     static func input(previous: AuditState? = nil, stateNote: String? = nil) -> AuditInput {
-        AuditInput(classifications: classifications, snapshot: snapshot, limits: limits, pageSize: 4096, posix: posix,
+        AuditInput(objects: objects, snapshot: snapshot, limits: limits, pageSize: 4096, posix: posix,
                    previousState: previous, stateNote: stateNote, now: now, source: "syscall")
     }
 
@@ -102,7 +109,7 @@ final class AuditRendererTests: XCTestCase {
     }
 
     func testTextReportWorstFirst() {
-        let text = AuditTextRenderer().render(AuditSample.report(), quietIfClean: true)
+        let text = AuditTextRenderer().render(AuditSample.report(), quietIfClean: true).text
         assertSnapshot(text, """
             ipcsweep audit: WARNING SEMMNI 80.0 %; 3 orphaned, 2 insecure, 1 without owner entry, 1 suspect
 
@@ -131,7 +138,7 @@ final class AuditRendererTests: XCTestCase {
 
     func testTextReportWithStateChange() {
         let report = AuditSample.report(previous: AuditSample.previousState)
-        let text = AuditTextRenderer().render(report, quietIfClean: false)
+        let text = AuditTextRenderer().render(report, quietIfClean: false).text
         let section = text.split(separator: "\n").filter { $0.hasPrefix("Since") || $0.hasPrefix("  new:") || $0.hasPrefix("  gone:") }
         XCTAssertEqual(section, [
             "Since the last audit (2027-01-14T20:00:00Z, 12 h ago): 2 new orphans, 1 gone; 2 -> 3 orphans (+2.0 a day since 2027-01-14T20:00:00Z)",
@@ -142,12 +149,12 @@ final class AuditRendererTests: XCTestCase {
     }
 
     func testQuietIfCleanPrintsNothingOnlyWhenClean() {
-        let clean = Auditor.report(AuditInput(classifications: [], snapshot: IPCSnapshot(source: "proc"),
+        let clean = Auditor.report(AuditInput(objects: [], snapshot: IPCSnapshot(source: "proc"),
                                               limits: AuditSample.limits, now: AuditSample.now, source: "proc"),
                                    names: AuditSample.names)
-        XCTAssertEqual(AuditTextRenderer().render(clean, quietIfClean: true), "")
-        XCTAssertTrue(AuditTextRenderer().render(clean, quietIfClean: false).hasPrefix("ipcsweep audit: nothing to report\n"))
-        XCTAssertNotEqual(AuditTextRenderer().render(AuditSample.report(), quietIfClean: true), "")
+        XCTAssertEqual(AuditTextRenderer().render(clean, quietIfClean: true).text, "")
+        XCTAssertTrue(AuditTextRenderer().render(clean, quietIfClean: false).text.hasPrefix("ipcsweep audit: nothing to report\n"))
+        XCTAssertNotEqual(AuditTextRenderer().render(AuditSample.report(), quietIfClean: true).text, "")
     }
 
     func testPrometheusExposition() {
@@ -180,6 +187,7 @@ final class AuditRendererTests: XCTestCase {
 
     func testPrometheusEscapesLabelValues() {
         XCTAssertEqual(AuditPrometheus.escapeLabel("a\"b\\c\nd"), "a\\\"b\\\\c\\nd")
+        XCTAssertEqual(AuditPrometheus.escapeLabel("t\u{1b}]0;x\u{7}"), "t\\\\x1b]0;x\\\\x07", "controls as text, never raw")
     }
 
     func testJSONDocument() throws {
@@ -349,11 +357,11 @@ final class AuditRendererTests: XCTestCase {
         ipcsweep_insecure_objects{issue="unknown-owner",kind="posix-mq"} 0
         # HELP ipcsweep_posix_objects POSIX IPC objects by kind and verdict.
         # TYPE ipcsweep_posix_objects gauge
-        ipcsweep_posix_objects{kind="posix-shm",verdict="in-use"} 0
+        ipcsweep_posix_objects{kind="posix-shm",verdict="in-use"} 1
         ipcsweep_posix_objects{kind="posix-shm",verdict="orphaned"} 0
         ipcsweep_posix_objects{kind="posix-shm",verdict="suspect"} 0
         ipcsweep_posix_objects{kind="posix-shm",verdict="unknown"} 0
-        ipcsweep_posix_objects{kind="posix-sem",verdict="in-use"} 0
+        ipcsweep_posix_objects{kind="posix-sem",verdict="in-use"} 1
         ipcsweep_posix_objects{kind="posix-sem",verdict="orphaned"} 0
         ipcsweep_posix_objects{kind="posix-sem",verdict="suspect"} 0
         ipcsweep_posix_objects{kind="posix-sem",verdict="unknown"} 0

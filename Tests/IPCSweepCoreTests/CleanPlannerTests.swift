@@ -38,8 +38,8 @@ final class CleanPlannerTests: XCTestCase {
 
     // MARK: exit status
 
-    func result(_ outcome: CleanOutcome, planned: Bool = true, gone: Bool = false) -> CleanResult {
-        CleanResult(classification: F.classified(F.sem(1)), outcome: outcome, reason: "r", planned: planned, alreadyGone: gone)
+    func result(_ status: CleanResult.Status, _ o: IPCObject = F.sem(1)) -> CleanResult {
+        CleanResult(classification: F.classified(o), status: status, reason: "r")
     }
 
     func testExitStatusDecision() {
@@ -48,30 +48,45 @@ final class CleanPlannerTests: XCTestCase {
         }
         XCTAssertEqual(status([]), 0, "nothing to do")
         XCTAssertEqual(status([result(.removed), result(.removed)]), 0)
-        XCTAssertEqual(status([result(.skipped, planned: false)]), 0, "in-use objects that only matched never fail the run")
-        XCTAssertEqual(status([result(.removed), result(.skipped, gone: true)]), 0, "already gone is not a failure")
-        XCTAssertEqual(status([result(.removed), result(.skipped)]), 4, "planned but skipped")
+        XCTAssertEqual(status([result(.notEligible)]), 0, "in-use objects that only matched never fail the run")
+        XCTAssertEqual(status([result(.removed), result(.alreadyGone)]), 0, "already gone is not a failure")
+        XCTAssertEqual(status([result(.removed), result(.changed)]), 4, "planned but skipped")
+        XCTAssertEqual(status([result(.keptForData)]), 4, "kept for its messages")
         XCTAssertEqual(status([result(.failed)]), 4)
-        XCTAssertEqual(status([result(.planned)]), 0, "dry run")
+        XCTAssertEqual(status([result(.wouldRemove)]), 0, "dry run")
         XCTAssertEqual(status([result(.removed)], PendingSignal(signo: 15, senderPid: 1, senderUid: 0)), 143)
         XCTAssertEqual(status([], PendingSignal(signo: 2, senderPid: 1, senderUid: 0)), 130)
     }
 
     func testSummaryWording() {
-        let nothing = CleanRun(results: [result(.skipped, planned: false)], interruption: nil, dryRun: false)
-        XCTAssertTrue(CleanReport.summary(nothing).hasPrefix("nothing to clean"), CleanReport.summary(nothing))
+        let nothing = CleanRun(results: [result(.notEligible)], interruption: nil, dryRun: false)
+        XCTAssertTrue(nothing.summary.hasPrefix("nothing to clean"), nothing.summary)
         XCTAssertFalse(nothing.hadWork)
-        let mixed = CleanRun(results: [result(.removed), result(.skipped, gone: true), result(.failed)],
+        let mixed = CleanRun(results: [result(.removed), result(.alreadyGone), result(.failed)],
                              interruption: PendingSignal(signo: 15, senderPid: 77, senderUid: 0), dryRun: false)
-        let s = CleanReport.summary(mixed)
+        let s = mixed.summary
         XCTAssertTrue(s.contains("removed 1"), s)
         XCTAssertTrue(s.contains("1 already gone"), s)
         XCTAssertTrue(s.contains("failed 1"), s)
         XCTAssertTrue(s.contains("SIGTERM from pid 77 (uid 0)"), s)
     }
 
+    /// Every skip is counted once, whatever its kind, by its typed reason (a POSIX skip was counted twice before).
+    func testSummaryCountsEverySkipOnceForEveryKind() {
+        let posix = IPCObject.posix(PosixIPCObject(path: "/dev/shm/x", kind: .posixShm, uid: 1, gid: 1, mode: 0o600))
+        let queue = IPCObject.posix(PosixIPCObject(path: "/dev/mqueue/q", kind: .posixMq, uid: 1, gid: 1, mode: 0o600))
+        let run = CleanRun(results: [result(.changed, posix), result(.keptForData, queue), result(.changed), result(.notAttempted),
+                                     result(.removed, posix), result(.notEligible, posix)],
+                           interruption: nil, dryRun: false)
+        XCTAssertEqual(run.summary,
+                       "removed 1; skipped 4 (2 changed since planned, 1 not attempted, 1 kept for their data); 1 not eligible (in use, unknown or suspect)")
+        XCTAssertEqual(run.counts.skipped, 5)
+        let one = CleanRun(results: [result(.changed, posix)], interruption: nil, dryRun: false)
+        XCTAssertEqual(one.summary, "removed 0; skipped 1 (1 changed since planned)")
+    }
+
     func testSyslogMessageNamesIdKeyOwnerVerdictAndReasons() {
-        let r = CleanResult(classification: F.classified(F.sem(32769)), outcome: .removed, reason: "removed (orphaned)", planned: true)
+        let r = CleanResult(classification: F.classified(F.sem(32769)), status: .removed, reason: "removed (orphaned)")
         let m = CleanSyslog.message(r, users: UserDirectory())
         for part in ["removed semaphore set id 32769", "key 0x00001234", "(uid 33)", "verdict orphaned", "because of test orphaned"] {
             XCTAssertTrue(m.contains(part), "\(part) missing from: \(m)")
@@ -81,11 +96,11 @@ final class CleanPlannerTests: XCTestCase {
     func testSyslogMessageShowsPermissionBitsAndSegmentFlagsApart() {
         let locked = IPCObject.shm(SharedMemorySegment(id: 5, perm: F.perm(key: 0x55, mode: 0o3640), size: 16, cpid: 700,
                                                        lpid: 701, nattch: 1, atime: 950, dtime: 960, ctime: 900))
-        let r = CleanResult(classification: F.classified(locked), outcome: .failed, reason: "failed", planned: true)
+        let r = CleanResult(classification: F.classified(locked), status: .failed, reason: "failed")
         let m = CleanSyslog.message(r, users: UserDirectory())
         XCTAssertTrue(m.contains("perms 0640 status dest,locked"), m)
         XCTAssertFalse(m.contains("3640"), m)
-        let plain = CleanSyslog.message(CleanResult(classification: F.classified(F.sem(1)), outcome: .removed, reason: "r", planned: true),
+        let plain = CleanSyslog.message(CleanResult(classification: F.classified(F.sem(1)), status: .removed, reason: "r"),
                                         users: UserDirectory())
         XCTAssertTrue(plain.contains("perms 0600 verdict"), plain)
     }

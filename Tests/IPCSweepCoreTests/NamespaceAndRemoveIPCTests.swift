@@ -113,7 +113,7 @@ final class NamespaceAndRemoveIPCTests: XCTestCase {
                                                            nsems: 1, otime: 0, ctime: 1, semaphores: [])),
                                verdict: .orphaned, reasons: ["no live process"])
         c.namespace = IPCNamespaceInfo(inode: 4_026_532_281, owner: "docker-3f2a.scope", pid: 4711)
-        let m = CleanSyslog.message(CleanResult(classification: c, outcome: .removed, reason: "orphaned", planned: true),
+        let m = CleanSyslog.message(CleanResult(classification: c, status: .removed, reason: "orphaned"),
                                     users: UserDirectory())
         XCTAssertTrue(m.hasPrefix("removed semaphore set in IPC namespace 4026532281 (docker-3f2a.scope) id 3 key 0x00000001"), m)
     }

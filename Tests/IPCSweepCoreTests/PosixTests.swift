@@ -8,13 +8,13 @@ final class PosixTests: XCTestCase {
     let T: Int64 = 1_800_000_000
     let shmDev = DeviceInode(major: 0, minor: 23, inode: 0).device
 
-    func object(_ name: String, kind: PosixIPCKind = .shm, uid: UInt32 = 1000, gid: UInt32 = 1000, mode: UInt32 = 0o600,
+    func object(_ name: String, kind: IPCKind = .posixShm, uid: UInt32 = 1000, gid: UInt32 = 1000, mode: UInt32 = 0o600,
                 inode: UInt64 = 100, changed: Double? = nil, acl: [ACLEntry]? = nil,
                 queue: MessageQueueStatus? = nil) -> PosixIPCObject {
         let t = changed ?? Double(T)
         let ft = FileTime(seconds: Int64(t), nanoseconds: Int64((t - t.rounded(.down)) * 1e9))
-        return PosixIPCObject(path: "/dev/shm/" + (kind == .sem ? "sem." + name : name), kind: kind,
-                              entry: kind == .sem ? "sem." + name : name, uid: uid, gid: gid, mode: mode, size: 4096,
+        return PosixIPCObject(path: "/dev/shm/" + (kind == .posixSem ? "sem." + name : name), kind: kind,
+                              entry: kind == .posixSem ? "sem." + name : name, uid: uid, gid: gid, mode: mode, size: 4096,
                               blocks: 8, identity: DeviceInode(device: shmDev, inode: inode), mtimeNs: ft, ctime: ft,
                               acl: acl, queue: queue)
     }
@@ -28,10 +28,10 @@ final class PosixTests: XCTestCase {
                       posixHandles: handles, handlesUnreadable: unreadable)
     }
 
-    func classify(_ o: PosixIPCObject, _ procs: [ProcessRecord], scope: ResolvedScope? = nil) -> PosixClassification {
+    func classify(_ o: PosixIPCObject, _ procs: [ProcessRecord], scope: ResolvedScope? = nil) -> Classification {
         let parent = ProcessRecord(pid: 2, ppid: 0, state: "S", uid: 5000, euid: 5000, comm: "parent", startTime: 0)
-        var c = [PosixClassifier(processes: ProcessTable(processes: procs + [parent], ownPid: 999), scope: scope,
-                                 inheritWindow: 5, granularity: 0.004).classify(o)]
+        var c = [Classifier(processes: ProcessTable(processes: procs + [parent], ownPid: 999), scope: scope,
+                            inheritWindow: 5, granularity: 0.004).classify(.posix(o))]
         EvidenceText(users: UserDirectory()).fillReasons(&c)
         return c[0]
     }
@@ -106,7 +106,7 @@ final class PosixTests: XCTestCase {
     }
 
     func testNotifyPidIsEvidence() {
-        let q = object("q", kind: .mq, queue: MessageQueueStatus(qsize: 0, notify: 0, notifyPid: 12, messages: 0))
+        let q = object("q", kind: .posixMq, queue: MessageQueueStatus(qsize: 0, notify: 0, notifyPid: 12, messages: 0))
         let c = classify(q, [process(12, uid: 5, start: Double(T) + 50)])
         XCTAssertEqual(c.verdict, .inUse)
         XCTAssertEqual(c.holders.first?.relation, .notify)
@@ -164,64 +164,59 @@ final class PosixTests: XCTestCase {
         XCTAssertEqual(classify(o, [hidden]).verdict, .unknown)
         let stranger = process(11, uid: 2000, gid: 2000, start: Double(T) + 100, unreadable: "/proc/11/fd: EACCES")
         XCTAssertEqual(classify(o, [stranger]).verdict, .orphaned, "a process that cannot reach it does not matter")
-        let q = object("q", kind: .mq, queue: nil)
+        let q = object("q", kind: .posixMq, queue: nil)
         XCTAssertEqual(classify(q, []).verdict, .unknown, "a queue whose state could not be read")
     }
 
     // MARK: filter, plan, re-check
 
     func testNameGlobAndKinds() {
-        let f = PosixFilter(kinds: [.shm], names: ["PostgreSQL.*"])
-        XCTAssertTrue(f.matches(object("PostgreSQL.1804289383"), now: 0))
-        XCTAssertFalse(f.matches(object("torch_1"), now: 0))
-        XCTAssertFalse(f.matches(object("PostgreSQL.1", kind: .sem), now: 0))
-        XCTAssertTrue(PosixFilter(names: ["sem.*"]).matches(object("x", kind: .sem), now: 0), "the directory entry matches too")
-        XCTAssertFalse(PosixFilter(idleFor: 60).matches(object("i", changed: Double(T)), now: Double(T) + 30))
+        let f = ObjectFilter(kinds: [.posixShm], names: ["PostgreSQL.*"])
+        XCTAssertTrue(f.matches(.posix(object("PostgreSQL.1804289383")), now: 0))
+        XCTAssertFalse(f.matches(.posix(object("torch_1")), now: 0))
+        XCTAssertFalse(f.matches(.posix(object("PostgreSQL.1", kind: .posixSem)), now: 0))
+        XCTAssertTrue(ObjectFilter(names: ["sem.*"]).matches(.posix(object("x", kind: .posixSem)), now: 0), "the directory entry matches too")
+        XCTAssertFalse(ObjectFilter(idleFor: 60).matches(.posix(object("i", changed: Double(T))), now: Double(T) + 30))
     }
 
     func testPlanKeepsQueuesWithMessages() {
-        let q = object("q", kind: .mq, queue: MessageQueueStatus(qsize: 12, messages: 2))
-        let c = PosixClassification(object: q, verdict: .orphaned, reasons: ["none"])
-        XCTAssertFalse(PosixRemover(policy: CleanPolicy()).plan([c])[0].goesAhead)
-        XCTAssertTrue(PosixRemover(policy: CleanPolicy(discardMessages: true)).plan([c])[0].goesAhead)
-        XCTAssertTrue(PosixRemover(policy: CleanPolicy(saveTo: "/x")).plan([c])[0].goesAhead)
-        let inUse = PosixClassification(object: object("h"), verdict: .inUse, reasons: ["open"])
-        XCTAssertFalse(PosixRemover(policy: CleanPolicy(includeSuspect: true)).plan([inUse])[0].planned)
+        let q = object("q", kind: .posixMq, queue: MessageQueueStatus(qsize: 12, messages: 2))
+        let c = Classification(object: .posix(q), verdict: .orphaned, reasons: ["none"])
+        XCTAssertFalse(CleanPlanner(policy: CleanPolicy()).entry(c).goesAhead)
+        XCTAssertTrue(CleanPlanner(policy: CleanPolicy(discardMessages: true)).entry(c).goesAhead)
+        XCTAssertTrue(CleanPlanner(policy: CleanPolicy(saveTo: "/x")).entry(c).goesAhead)
+        let inUse = Classification(object: .posix(object("h")), verdict: .inUse, reasons: ["open"])
+        XCTAssertFalse(CleanPlanner(policy: CleanPolicy(includeSuspect: true)).entry(inUse).planned)
     }
 
-    func testRecheckComparesIdentitySizeTimesAndType() {
+    func testRecheckComparesIdentitySizeTimesAndOwner() {
         let o = object("r", inode: 55)
-        var st = stat()
-        st.st_mode = S_IFREG | 0o600
-        st.st_dev = __dev_t(shmDev)
-        st.st_ino = 55
-        st.st_size = 4096
-        st.st_uid = 1000
-        st.st_gid = 1000
-        st.st_mtim = timespec(tv_sec: Int(o.mtimeNs.seconds), tv_nsec: Int(o.mtimeNs.nanoseconds))
-        st.st_ctim = st.st_mtim
-        XCTAssertEqual(PosixRemover.differences(planned: o, now: st), [])
-        var other = st
-        other.st_ino = 56
-        XCTAssertFalse(PosixRemover.differences(planned: o, now: other).isEmpty)
-        var link = st
-        link.st_mode = S_IFLNK | 0o777
-        XCTAssertTrue(PosixRemover.differences(planned: o, now: link).contains("now a symbolic link"))
-        var grown = st
-        grown.st_size = 8192
-        grown.st_ctim.tv_nsec += 1
-        XCTAssertEqual(PosixRemover.differences(planned: o, now: grown).count, 2)
+        XCTAssertEqual(Recheck.differences(planned: .posix(o), current: .posix(o)), [])
+        var other = o
+        other.identity.inode = 56
+        XCTAssertFalse(Recheck.differences(planned: .posix(o), current: .posix(other)).isEmpty)
+        var grown = o
+        grown.size = 8192
+        grown.ctime.nanoseconds += 1
+        XCTAssertEqual(Recheck.differences(planned: .posix(o), current: .posix(grown)), ["size 4096 -> 8192", "changed since planned (ctime)"])
+        var chowned = o
+        chowned.uid = 0
+        XCTAssertEqual(Recheck.differences(planned: .posix(o), current: .posix(chowned)), ["owner 1000:1000 -> 0:1000"])
+        let q = object("q", kind: .posixMq, queue: MessageQueueStatus(qsize: 0))
+        var read = q
+        read.ctime.seconds += 5
+        XCTAssertEqual(Recheck.differences(planned: .posix(q), current: .posix(read)), [], "reading a queue's file sets its ctime")
     }
 
     // MARK: output
 
     func testPosixObjectsInTheObjectDocument() throws {
         let o = object("tricky \"name\"\n", acl: [ACLEntry(tag: .group, qualifier: 5, perms: 4)])
-        let c = PosixClassification(object: o, verdict: .inUse, reasons: ["open"],
-                                    holders: [PosixHolder(process(7, start: 0), relation: .fd, fds: [3, 4])])
-        let q = PosixClassification(object: object("q", kind: .mq, queue: MessageQueueStatus(qsize: 3, messages: 1)),
-                                    verdict: .orphaned, reasons: [])
-        let doc = ObjectDocument(objects: [], users: UserDirectory(), scope: nil, warnings: [], source: "syscall", posix: [c, q])
+        let c = Classification(object: .posix(o), verdict: .inUse, reasons: ["open"],
+                               holders: [Holder(process(7, start: 0), relation: .fd, fds: [3, 4])])
+        let q = Classification(object: .posix(object("q", kind: .posixMq, queue: MessageQueueStatus(qsize: 3, messages: 1))),
+                               verdict: .orphaned, reasons: [])
+        let doc = ObjectDocument(objects: [c, q], users: UserDirectory(), scope: nil, warnings: [], source: "syscall")
         // Compact and pretty are the same document; both parse; the objects array holds both POSIX objects.
         let compact = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(doc.bytes())) as? [String: Any])
         let pretty = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(doc.bytes(pretty: true))) as? [String: Any])
@@ -241,8 +236,9 @@ final class PosixTests: XCTestCase {
     }
 
     func testNamesAreEscapedForTerminals() {
-        XCTAssertEqual(PosixRender.escaped("a\u{1b}[31mb\\c"), "a\\x1b[31mb\\x5cc")
-        XCTAssertEqual(PosixRender.escaped("plain.name"), "plain.name")
+        XCTAssertEqual(TextEscape.escaped("a\u{1b}[31mb\\c"), "a\\x1b[31mb\\x5cc")
+        XCTAssertEqual(TextEscape.escaped("plain.name"), "plain.name")
+        XCTAssertEqual(TextEscape.escaped("r\u{202e}l\u{9b}x\n"), "r\\u{202e}l\\x9bx\\x0a")
     }
 
     func testAuditGroupsOrphansByNamePrefix() {
@@ -250,12 +246,12 @@ final class PosixTests: XCTestCase {
         XCTAssertEqual(PosixAuditSection.pattern("PostgreSQL.1804289383"), "PostgreSQL.*")
         XCTAssertEqual(PosixAuditSection.pattern("single"), "single")
         XCTAssertEqual(PosixAuditSection.pattern("_lead"), "_lead")
-        var items = (0..<3).map { PosixClassification(object: object("torch_\($0)", inode: UInt64($0)), verdict: .orphaned, reasons: ["x"]) }
-        items.append(PosixClassification(object: object("PostgreSQL.1", inode: 9), verdict: .inUse, reasons: ["open"]))
-        let s = PosixAuditSection(items, shm: PosixScanResult(root: "/dev/shm", kind: .shm, scanned: true,
+        var items = (0..<3).map { Classification(object: .posix(object("torch_\($0)", inode: UInt64($0))), verdict: .orphaned, reasons: ["x"]) }
+        items.append(Classification(object: .posix(object("PostgreSQL.1", inode: 9)), verdict: .inUse, reasons: ["open"]))
+        let s = PosixAuditSection(items, shm: PosixScanResult(root: "/dev/shm", kind: .posixShm, scanned: true,
                                                               mount: PosixMount(mountPoint: "/dev/shm", fsType: "tmpfs", device: shmDev,
                                                                                 sizeBytes: 1 << 30, usedBytes: 1 << 29)))
-        XCTAssertEqual(s.orphanGroups, [PosixOrphanGroup(pattern: "torch_*", kind: .shm, count: 3, usedBytes: 3 * 4096, sizeBytes: 3 * 4096)])
+        XCTAssertEqual(s.orphanGroups, [PosixOrphanGroup(pattern: "torch_*", kind: .posixShm, count: 3, usedBytes: 3 * 4096, sizeBytes: 3 * 4096)])
         XCTAssertEqual(PosixAuditSection.groupLine(s.orphanGroups[0]), "3 orphaned torch_* files, 12 KiB")
         XCTAssertEqual(s.usageLine, "/dev/shm 50 % full (512 MiB of 1 GiB); 12 KiB of it in 3 orphaned files (torch_*)")
         XCTAssertEqual(PosixAuditSection.size(3_328_599_654), "3.1 GiB")
@@ -263,12 +259,13 @@ final class PosixTests: XCTestCase {
 
     func testJournalLineNamesPathInodeOwnerVerdictAndEvidence() {
         let o = object("PostgreSQL.1\u{1b}", inode: 77)
-        let c = PosixClassification(object: o, verdict: .orphaned, reasons: ["no live process"])
-        let r = PosixCleanResult(classification: c, outcome: .removed, reason: "removed (orphaned)", planned: true)
-        let line = CleanSyslog.message(r, users: UserDirectory())
+        let c = Classification(object: .posix(o), verdict: .orphaned, reasons: ["no live process"])
+        let r = CleanResult(classification: c, status: .removed, reason: "removed (orphaned)")
+        // The message is made raw; the journal's sink (`note`) escapes it.
+        let line = TextEscape.escaped(CleanSyslog.message(r, users: UserDirectory()))
         XCTAssertTrue(line.hasPrefix("removed POSIX shared memory object /dev/shm/PostgreSQL.1\\x1b inode 77 size 4096 owner "), line)
         XCTAssertTrue(line.contains("verdict orphaned: removed (orphaned); evidence: no live process"), line)
         XCTAssertEqual(o.directory, "/dev/shm")
-        XCTAssertEqual(PosixRemover.fileName(object("a/b\u{7}")), "posix-shm-a_b_-100-\(T).ipcsweep")
+        XCTAssertEqual(SaveFile.fileName(for: .posix(object("a/b\u{7}"))), "posix-shm-a_b_-100-\(T).ipcsweep")
     }
 }

@@ -8,37 +8,40 @@ import XCTest
 final class CleanSessionTests: XCTestCase {
     typealias F = CleanFixtures
 
-    final class Recorder {
+    final class Recorder: @unchecked Sendable {  // the pass is serial in these tests (fewer objects than a chunk)
         var events: [String] = []
     }
 
     func reading(_ objects: [IPCObject]) -> Inspector.Reading {
         var snap = IPCSnapshot(source: "syscall")
+        var posix: [PosixIPCObject] = []
         for o in objects {
             switch o {
             case .sem(let s): snap.semaphoreSets.append(s)
             case .shm(let s): snap.segments.append(s)
             case .msg(let q): snap.queues.append(q)
+            case .posix(let p): posix.append(p)
             }
         }
         return Inspector.Reading(snapshot: snap, processes: ProcessTable(processes: []), scope: nil, now: 2_000,
-                                 warnings: [], options: InspectionOptions())
+                                 warnings: [], options: InspectionOptions(), posixObjects: posix)
     }
 
-    func environment(_ rec: Recorder, kernel: FakeRemovalKernel, objects: [IPCObject], verdict: Verdict = .orphaned,
-                     confirmed: Bool = true) -> CleanEnvironment {
-        CleanEnvironment(
+    func environment(_ rec: Recorder, kernel: FakeKernel, objects: [IPCObject], verdict: Verdict = .orphaned,
+                     verdicts: [String: Verdict] = [:], confirmed: Bool = true) -> CleanEnvironment {
+        @Sendable func judged(_ o: IPCObject) -> Verdict { o.posix.flatMap { verdicts[$0.name] } ?? verdict }
+        return CleanEnvironment(
             read: { detail in
                 rec.events.append(detail ? "read full" : "read stats")
                 return self.reading(objects)
             },
             classify: { r in
                 rec.events.append("classify all")
-                return r.snapshot.objects.map { F.classified($0, verdict) }
+                return r.objects.map { F.classified($0, judged($0)) }
             },
             decider: { _ in CleanDecision { fresh in
                 rec.events.append("decide \(fresh.ref)")
-                return F.classified(fresh, verdict)
+                return F.classified(fresh, judged(fresh))
             } },
             prepareSaveDirectory: { rec.events.append("save dir \($0)") },
             lock: {
@@ -46,20 +49,20 @@ final class CleanSessionTests: XCTestCase {
                 return ("/run/test.lock", { rec.events.append("unlock") })
             },
             installSignals: { rec.events.append("signals") },
-            confirm: { plan, _ in
+            confirm: { plan in
                 rec.events.append("confirm \(plan.filter(\.goesAhead).count)")
                 if !confirmed { throw CleanLockError(description: "not confirmed") }
             },
-            remover: { policy in
-                let r = Remover(kernel: kernel, policy: policy)
-                r.log = { rec.events.append("log \($0.ref)") }
-                return r
+            pipeline: { policy in
+                var p = CleanPipeline(policy: policy, kernel: kernel)
+                p.log = { r in rec.events.append("log \(r.ref)") }
+                return p
             })
     }
 
     func testYesLocksBeforeThePlanAndReadsEachObjectOnce() throws {
         let objects = [F.sem(1), F.sem(2)]
-        let k = FakeRemovalKernel(objects)
+        let k = FakeKernel(objects)
         let rec = Recorder()
         let result = try CleanSession(request: CleanRequest(policy: CleanPolicy(saveTo: "/tmp/x")),
                                       environment: environment(rec, kernel: k, objects: objects)).run()
@@ -72,7 +75,7 @@ final class CleanSessionTests: XCTestCase {
 
     func testConfirmationComesBeforeTheLockAndAnyRemoval() throws {
         let objects = [F.sem(1)]
-        let k = FakeRemovalKernel(objects)
+        let k = FakeKernel(objects)
         let rec = Recorder()
         _ = try CleanSession(request: CleanRequest(confirm: true), environment: environment(rec, kernel: k, objects: objects)).run()
         XCTAssertEqual(rec.events, ["read full", "classify all", "confirm 1", "signals", "lock", "decide sem id 1", "log sem id 1",
@@ -81,7 +84,7 @@ final class CleanSessionTests: XCTestCase {
 
     func testRefusedConfirmationRemovesNothingAndTakesNoLock() {
         let objects = [F.sem(1)]
-        let k = FakeRemovalKernel(objects)
+        let k = FakeKernel(objects)
         let rec = Recorder()
         XCTAssertThrowsError(try CleanSession(request: CleanRequest(confirm: true),
                                               environment: environment(rec, kernel: k, objects: objects, confirmed: false)).run())
@@ -93,7 +96,7 @@ final class CleanSessionTests: XCTestCase {
         let objects = [F.sem(1)]
         let rec = Recorder()
         let result = try CleanSession(request: CleanRequest(confirm: true),
-                                      environment: environment(rec, kernel: FakeRemovalKernel(objects), objects: objects,
+                                      environment: environment(rec, kernel: FakeKernel(objects), objects: objects,
                                                                verdict: .inUse)).run()
         XCTAssertEqual(rec.events, ["read full", "classify all"])
         XCTAssertEqual(result.run.results.map(\.outcome), [.skipped])
@@ -101,7 +104,7 @@ final class CleanSessionTests: XCTestCase {
 
     func testDryRunTakesNoLockAndRemovesNothing() throws {
         let objects = [F.sem(1)]
-        let k = FakeRemovalKernel(objects)
+        let k = FakeKernel(objects)
         let rec = Recorder()
         let result = try CleanSession(request: CleanRequest(policy: CleanPolicy(saveTo: "/tmp/x", dryRun: true)),
                                       environment: environment(rec, kernel: k, objects: objects)).run()
@@ -110,55 +113,48 @@ final class CleanSessionTests: XCTestCase {
         XCTAssertNil(result.lockPath)
     }
 
-    func posix(_ name: String, inode: UInt64, _ verdict: Verdict) -> PosixClassification {
-        let ft = FileTime(seconds: 1_000, nanoseconds: 0)
-        let o = PosixIPCObject(path: "/dev/shm/" + name, kind: .shm, entry: name, uid: 1000, gid: 1000, mode: 0o600, size: 4096,
-                               blocks: 8, identity: DeviceInode(major: 0, minor: 23, inode: inode), mtimeNs: ft, ctime: ft,
-                               acl: nil, queue: nil)
-        return PosixClassification(object: o, verdict: verdict, reasons: ["why \(name)"])
-    }
-
-    /// POSIX objects go through the same session: planned with the System V ones, in the confirmation, and
-    /// in-use or unknown ones are never planned.
+    /// POSIX objects go through the same session and pipeline: planned with the System V ones, in the
+    /// confirmation, read again and decided again; in-use or unknown ones are never removed.
     func testPosixObjectsArePlannedConfirmedAndNeverRemovedWhenHeld() throws {
-        let objects = [F.sem(1)]
+        let k = FakeKernel([F.sem(1)])
+        for n in ["orphan", "held", "unsure", "other"] { k.add("/dev/shm/" + n) }
+        let objects = [F.sem(1)] + ["orphan", "held", "unsure", "other"].compactMap { k.posixObject("/dev/shm/" + $0) }.map(IPCObject.posix)
         let rec = Recorder()
-        var env = environment(rec, kernel: FakeRemovalKernel(objects), objects: objects, verdict: .inUse)
-        env.classifyPosix = { _ in
-            rec.events.append("classify posix")
-            return [self.posix("orphan", inode: 1, .orphaned), self.posix("held", inode: 2, .inUse),
-                    self.posix("unsure", inode: 3, .unknown), self.posix("other", inode: 4, .orphaned)]
-        }
+        var env = environment(rec, kernel: k, objects: objects, verdict: .inUse,
+                              verdicts: ["orphan": .orphaned, "held": .inUse, "unsure": .unknown, "other": .orphaned])
         var seen: [String] = []
-        env.confirm = { plan, posixPlan in
-            rec.events.append("confirm \(plan.filter(\.goesAhead).count)+\(posixPlan.filter(\.goesAhead).count)")
-            seen = posixPlan.filter(\.goesAhead).map(\.classification.object.name)
+        env.confirm = { plan in
+            rec.events.append("confirm \(plan.filter(\.goesAhead).count)")
+            seen = plan.filter(\.goesAhead).compactMap(\.classification.object.posix?.name)
             throw CleanLockError(description: "not confirmed")
         }
-        let filter = PosixFilter(kinds: [.shm], names: ["orphan", "held", "unsure"])
-        XCTAssertThrowsError(try CleanSession(request: CleanRequest(posixFilter: filter, confirm: true), environment: env).run())
-        XCTAssertEqual(rec.events, ["read full", "classify all", "classify posix", "confirm 0+1"])
+        let filter = ObjectFilter(kinds: [.posixShm], names: ["orphan", "held", "unsure"])
+        XCTAssertThrowsError(try CleanSession(request: CleanRequest(filter: filter, confirm: true), environment: env).run())
+        XCTAssertEqual(rec.events, ["read full", "classify all", "confirm 1"])
         XCTAssertEqual(seen, ["orphan"])
 
-        // --dry-run: the POSIX results after the System V ones; only the orphan would go.
+        // --dry-run: each read again and decided; only the orphan would go.
         rec.events = []
-        let result = try CleanSession(request: CleanRequest(posixFilter: filter, policy: CleanPolicy(dryRun: true)),
+        let result = try CleanSession(request: CleanRequest(filter: filter, policy: CleanPolicy(dryRun: true)),
                                       environment: env).run()
-        XCTAssertEqual(rec.events, ["signals", "read stats", "classify posix", "decide sem id 1"])
-        XCTAssertEqual(result.run.posixResults.map(\.classification.object.name), ["orphan", "held", "unsure"])
-        XCTAssertEqual(result.run.posixResults.map(\.outcome), [.planned, .skipped, .skipped])
-        XCTAssertEqual(result.run.posixResults.map(\.planned), [true, false, false])
-        XCTAssertEqual(result.run.count, 4)
+        XCTAssertEqual(rec.events, ["signals", "read stats", "decide posix-shm /dev/shm/orphan", "decide posix-shm /dev/shm/held",
+                                    "decide posix-shm /dev/shm/unsure"])
+        XCTAssertEqual(result.run.results.compactMap(\.classification.object.posix?.name), ["orphan", "held", "unsure"])
+        XCTAssertEqual(result.run.results.map(\.outcome), [.planned, .skipped, .skipped])
+        XCTAssertEqual(result.run.results.map(\.planned), [true, false, false])
 
-        // No POSIX kinds asked for: the POSIX objects are not even classified.
+        // --yes: the orphan is removed, the others stay.
         rec.events = []
-        _ = try CleanSession(request: CleanRequest(policy: CleanPolicy(dryRun: true)), environment: env).run()
-        XCTAssertFalse(rec.events.contains("classify posix"))
+        let removed = try CleanSession(request: CleanRequest(filter: filter), environment: env).run()
+        XCTAssertEqual(removed.run.results.map(\.status), [.removed, .notEligible, .notEligible])
+        XCTAssertNil(k.files["/dev/shm/orphan"])
+        XCTAssertNotNil(k.files["/dev/shm/held"])
+        XCTAssertNotNil(k.files["/dev/shm/unsure"])
     }
 
     func testLockReleasedWhenThePlanCannotBeRead() {
         let rec = Recorder()
-        var env = environment(rec, kernel: FakeRemovalKernel(), objects: [])
+        var env = environment(rec, kernel: FakeKernel(), objects: [])
         env.read = { _ in
             rec.events.append("read stats")
             throw ProbeError(description: "cannot read")
@@ -180,7 +176,7 @@ final class AuditSessionTests: XCTestCase {
             inspect: {
                 f.events.append("inspect")
                 return Inspection(snapshot: IPCSnapshot(source: "syscall"), processes: ProcessTable(processes: []), scope: nil,
-                                  classifications: [], now: 1_800_000_000, warnings: [])
+                                  objects: [], now: 1_800_000_000, warnings: [])
             },
             limits: {
                 f.events.append("limits")

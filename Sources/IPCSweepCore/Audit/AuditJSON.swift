@@ -12,7 +12,7 @@ public enum AuditJSON {
                          "usedBytes": p.shmUsedBytes.map { .int(Int64($0)) } ?? .null,
                          "orphanedBytes": .int(p.orphanedBytes)])
             } ?? .null,
-            "counts": .object(Dictionary(uniqueKeysWithValues: PosixIPCKind.allCases.map { k in
+            "counts": .object(Dictionary(uniqueKeysWithValues: IPCKind.posixCases.map { k in
                 (k.rawValue, JSONValue.object(Dictionary(uniqueKeysWithValues: Verdict.allCases.map {
                     ($0.rawValue, JSONValue.int(Int64(p.counts[k]?[$0] ?? 0)))
                 })))
@@ -126,7 +126,7 @@ public enum AuditJSON {
         .object(Dictionary(uniqueKeysWithValues: Verdict.allCases.map { ($0.rawValue, .int(Int64(m[$0] ?? 0))) }))
     }
     static func kinds(_ m: [IPCKind: Int]) -> JSONValue {
-        .object(Dictionary(uniqueKeysWithValues: IPCKind.allCases.map { ($0.rawValue, .int(Int64(m[$0] ?? 0))) }))
+        .object(Dictionary(uniqueKeysWithValues: IPCKind.sysvCases.map { ($0.rawValue, .int(Int64(m[$0] ?? 0))) }))
     }
 
     static func counts(_ c: AuditCounts) -> JSONValue {
@@ -134,7 +134,7 @@ public enum AuditJSON {
             "total": .int(Int64(c.total)),
             "byKind": kinds(c.byKind),
             "byVerdict": verdicts(c.byVerdict),
-            "byKindVerdict": .object(Dictionary(uniqueKeysWithValues: IPCKind.allCases.map {
+            "byKindVerdict": .object(Dictionary(uniqueKeysWithValues: IPCKind.sysvCases.map {
                 ($0.rawValue, verdicts(c.byKindVerdict[$0] ?? [:]))
             })),
             "byOwner": .array(c.byOwner.map { o in

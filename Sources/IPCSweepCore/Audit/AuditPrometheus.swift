@@ -40,7 +40,7 @@ public enum AuditPrometheus {
         }
         family("owner_objects", "System V IPC objects by owner, kind and verdict (owners with objects only).") { r in
             r.counts.byOwner.sorted { $0.label < $1.label }.flatMap { o in
-                IPCKind.allCases.flatMap { kind in
+                IPCKind.sysvCases.flatMap { kind in
                     Verdict.allCases.compactMap { v -> (labels: [(String, String)], value: Double)? in
                         guard let n = o.byKindVerdict[kind]?[v], n > 0 else { return nil }
                         return ([("kind", kind.rawValue), ("owner", o.label), ("verdict", v.rawValue)], Double(n))
@@ -82,7 +82,7 @@ public enum AuditPrometheus {
         write("limit_critical_ratio", "Usage ratio at which a limit is reported as critical.", [([], first.thresholds.critical)])
 
         family("insecure_objects", "Objects readable or writable beyond their owner (mode, acl) or owned by a deleted account (unknown-owner).") { r in
-            let insecureKinds = r.kinds.map(\.rawValue) + PosixIPCKind.allCases.filter { r.kinds.contains($0.sysvKind) }.map(\.rawValue)
+            let insecureKinds = r.kinds.map(\.rawValue) + IPCKind.posixCases.filter { r.kinds.contains($0.sysvKind) }.map(\.rawValue)
             return insecureKinds.flatMap { kind in
                 InsecureFinding.Issue.allCases.map { issue in
                     ([("issue", issue.rawValue), ("kind", kind)],
@@ -91,7 +91,7 @@ public enum AuditPrometheus {
             }
         }
         family("posix_objects", "POSIX IPC objects by kind and verdict.") { r in
-            PosixIPCKind.allCases.flatMap { k in
+            IPCKind.posixCases.flatMap { k in
                 Verdict.allCases.map { v in ([("kind", k.rawValue), ("verdict", v.rawValue)], Double(r.posix.counts[k]?[v] ?? 0)) }
             }
         }
@@ -134,7 +134,9 @@ public enum AuditPrometheus {
 
     /// Escapes a label value: backslash, double quote and newline.
     static func escapeLabel(_ s: String) -> String {
-        s.replacingAll("\\", "\\\\").replacingAll("\"", "\\\"").replacingAll("\n", "\\n")
+        // Controls (text other users chose: names, units, name patterns) become \xNN first (`TextEscape`), so
+        // that the file never carries one raw; then the exposition format's own escapes (backslash, quote, newline).
+        TextEscape.escapedForFormat(s).replacingAll("\\", "\\\\").replacingAll("\"", "\\\"").replacingAll("\n", "\\n")
     }
 
     /// Escapes HELP text: backslash and newline.

@@ -186,6 +186,7 @@ public struct AuditObject: Sendable, Equatable {
         case .sem(let s): sizeValue = UInt64(max(0, s.nsems))
         case .shm(let s): sizeValue = s.size
         case .msg(let q): sizeValue = q.qnum
+        case .posix(let x): sizeValue = UInt64(max(0, x.size))
         }
     }
 }

@@ -2,6 +2,7 @@
 public struct AuditRequest: Sendable {
     public enum Format: String, Sendable, CaseIterable { case text, json, prometheus }
 
+    /// The one filter, over every kind.
     public var filter: ObjectFilter
     public var format: Format
     public var pretty: Bool
@@ -14,20 +15,13 @@ public struct AuditRequest: Sendable {
     public var thresholds: AuditThresholds
     /// Scan /dev/shm and /dev/mqueue.
     public var posix: Bool
-    /// The System V kinds the filters select (nil: those of `filter`, every kind when it names none).
-    public var sysvKinds: Set<IPCKind>?
-    /// The POSIX objects the filters select (nil: every POSIX object is counted, none is classified).
-    public var posixFilter: PosixFilter?
     /// `--all-namespaces`: one report per IPC namespace (JSON: the `namespaces` document).
     public var allNamespaces: Bool
 
     public init(filter: ObjectFilter = ObjectFilter(), format: Format = .text, pretty: Bool = false, outputFile: String? = nil,
                 stateFile: String? = nil, failOn: Set<AuditFindingClass> = [], quietIfClean: Bool = false,
-                thresholds: AuditThresholds = AuditThresholds(), posix: Bool = true,
-                sysvKinds: Set<IPCKind>? = nil, posixFilter: PosixFilter? = nil, allNamespaces: Bool = false) {
+                thresholds: AuditThresholds = AuditThresholds(), posix: Bool = true, allNamespaces: Bool = false) {
         self.allNamespaces = allNamespaces
-        self.sysvKinds = sysvKinds
-        self.posixFilter = posixFilter
         self.filter = filter
         self.format = format
         self.pretty = pretty
@@ -131,18 +125,16 @@ public struct AuditSession {
         }
 
         let (previous, stateNote, replaceState) = try readState()
-        let kinds = request.sysvKinds ?? (request.filter.kinds.isEmpty ? Set(IPCKind.allCases) : request.filter.kinds)
+        // The System V kinds audited: their limits are judged (every object of them counts, whatever the filters).
+        let kinds = request.filter.selectableKinds.intersection(IPCKind.sysv)
         var reports: [AuditReport] = []
         for (result, read) in zip(results, reads) {
-            let items = result.classifications.filter {
-                (request.sysvKinds?.contains($0.object.kind) ?? true) && request.filter.matches($0, now: result.now)
-            }
-            var input = AuditInput(classifications: items, snapshot: result.snapshot, kinds: kinds, limits: read.limits,
+            let items = result.objects.filter { request.filter.matches($0, now: result.now) }
+            let input = AuditInput(objects: items, snapshot: result.snapshot, kinds: kinds, limits: read.limits,
                                    limitsError: read.limitsError, pageSize: env.pageSize, posix: read.posix,
                                    previousState: previous, stateNote: stateNote, thresholds: request.thresholds,
                                    now: result.now, source: result.snapshot.source, scope: result.scope?.description,
                                    warnings: result.warnings, namespace: result.namespace, removeIPC: env.removeIPC(result))
-            if let pf = request.posixFilter { input.posixClassifications = result.posix.filter { pf.matches($0, now: result.now) } }
             reports.append(Auditor.report(input, names: env.names))
         }
         guard let report = reports.first else { throw AuditSessionError(description: "no IPC namespace could be inspected") }
@@ -150,7 +142,7 @@ public struct AuditSession {
         let bytes: [UInt8]
         switch request.format {
         case .text:
-            bytes = Array(reports.map { AuditTextRenderer().render($0, quietIfClean: request.quietIfClean) }
+            bytes = Array(reports.map { AuditTextRenderer().render($0, quietIfClean: request.quietIfClean).text }
                 .filter { !$0.isEmpty }.joined(separator: "\n").utf8)
         case .json:
             bytes = request.allNamespaces ? AuditJSON.document(reports).document(pretty: request.pretty)
@@ -179,25 +171,22 @@ public struct AuditSession {
         return Set(reports.flatMap(\.findingClasses)).isDisjoint(with: request.failOn) ? 0 : 3
     }
 
-    /// The POSIX roots of an inspection, filtered by kind: its own scan when it read one (its warnings were said
-    /// with the inspection's), else `scanPosix` (the tool's own mount namespace; another namespace whose POSIX objects were not located gets none).
+    /// The POSIX roots of an inspection: its own scan when it read one (its warnings were said with the
+    /// inspection's), else `scanPosix` (the tool's own mount namespace; another namespace whose POSIX objects were
+    /// not located gets none). The objects audited are the inspection's, after the filters.
     private func posixScans(_ result: Inspection) -> [PosixScanResult] {
         let env = environment
-        var posix: [PosixScanResult] = []
-        if request.posix && (result.namespace == nil || !result.posixScans.isEmpty || env.inspections == nil) {
-            // The inspection's own POSIX scan when it read one (its warnings were said with the inspection's).
-            let fromInspection = !result.posixScans.isEmpty
-            var byKind = request.filter
-            if let pf = request.posixFilter { byKind.kinds = Set(pf.kinds.map(\.sysvKind)) }
-            posix = Auditor.filter(fromInspection ? result.posixScans : env.scanPosix(), with: byKind).map { scan in
+        guard request.posix && (result.namespace == nil || !result.posixScans.isEmpty || env.inspections == nil) else { return [] }
+        if !result.posixScans.isEmpty {
+            return result.posixScans.map { scan in
                 var s = scan
-                if let pf = request.posixFilter { s.objects = scan.objects.filter { pf.kinds.contains($0.kind) } }
-                if fromInspection { s.warnings = [] }
+                s.warnings = []
                 return s
             }
-            if !fromInspection { posix.flatMap(\.warnings).forEach(env.warn) }
         }
-        return posix
+        let scans = env.scanPosix()
+        scans.flatMap(\.warnings).forEach(env.warn)
+        return scans
     }
 
     /// The previous state (nil on the first run), a note for the report, and whether to write the state afterwards.

@@ -1,4 +1,5 @@
 /// The audit for people and cron mail: short, the worst first, and empty when asked to be quiet and all is well.
+/// Built as `SafeText`: every name, path and reason in it is escaped where it is interpolated.
 public struct AuditTextRenderer: Sendable {
     /// At most this many objects per section; the rest are summarised with the command that lists them.
     public var maxListed: Int
@@ -8,9 +9,9 @@ public struct AuditTextRenderer: Sendable {
     }
 
     /// The report as text; "" when `quietIfClean` and the report has no findings.
-    public func render(_ r: AuditReport, quietIfClean: Bool) -> String {
+    public func render(_ r: AuditReport, quietIfClean: Bool) -> SafeText {
         if quietIfClean && !r.hasFindings { return "" }
-        var out: [String] = [headline(r)]
+        var out: [SafeText] = [headline(r)]
 
         let atRisk = r.limitsAtRisk
         if !atRisk.isEmpty {
@@ -23,7 +24,7 @@ public struct AuditTextRenderer: Sendable {
             out.append("Orphaned: \(r.orphans.count) (no live process can be holding them; remove with `ipcsweep clean`)")
             out += list(grouped(r.orphans), more: "`ipcsweep orphans --verdict orphaned` lists them all") { groupLine($0, r) }
             // Headroom where it matters: the binding limit of each kind that leaks, unless already shown above.
-            for kind in IPCKind.allCases {
+            for kind in IPCKind.sysvCases {
                 let candidates = r.limits.filter { $0.kind == kind && $0.pool && $0.perLeak != nil && $0.level == .ok }
                 if let binding = candidates.min(by: { ($0.leaksRemaining ?? .max) < ($1.leaksRemaining ?? .max) }),
                    !atRisk.contains(where: { $0.kind == kind }) {
@@ -35,21 +36,21 @@ public struct AuditTextRenderer: Sendable {
         if let rm = r.removeIPC, !rm.findings.isEmpty {
             out.append("")
             out.append("RemoveIPC=yes (\(rm.setting.source)): \(rm.findings.count) non-system user\(rm.findings.count == 1 ? "" : "s") (uid above \(rm.setting.sysUidMax)) own\(rm.findings.count == 1 ? "s" : "") live objects that systemd-logind destroys at their last logout")
-            out += list(rm.findings, more: "`ipcsweep audit --format json` lists them all") { "  " + $0.message }
+            out += list(rm.findings, more: "`ipcsweep audit --format json` lists them all") { "  \($0.message)" }
         }
 
         let px = r.posix
         if !px.orphans.isEmpty || !px.suspects.isEmpty {
             out.append("")
-            if let usage = px.usageLine { out.append(usage) }
+            if let usage = px.usageLine { out.append("\(usage)") }
             if !px.orphans.isEmpty {
                 out.append("Orphaned POSIX objects: \(px.orphans.count) (no descriptor, no mapping, no possible holder; remove with `ipcsweep clean --type posix`)")
-                out += list(px.orphanGroups, more: "`ipcsweep orphans --type posix` lists them all") { "  " + PosixAuditSection.groupLine($0) }
+                out += list(px.orphanGroups, more: "`ipcsweep orphans --type posix` lists them all") { "  \(PosixAuditSection.groupLine($0))" }
             }
             if !px.suspects.isEmpty {
                 out.append("Suspect POSIX objects: \(px.suspects.count) (possible holders are alive)")
                 out += list(px.suspects, more: "`ipcsweep orphans --type posix --verdict suspect` lists them all") {
-                    "  \($0.kind.rawValue) \(PosixRender.escaped($0.path)): \(PosixRender.escaped($0.reason))"
+                    "  \($0.kind.rawValue) \($0.path): \($0.reason)"
                 }
             }
         }
@@ -58,7 +59,7 @@ public struct AuditTextRenderer: Sendable {
         if !access.isEmpty {
             out.append("")
             out.append("Insecure: \(access.count) (readable or writable beyond the owner)")
-            out += list(access, more: "`ipcsweep audit --format json` lists them all") { "  " + $0.message }
+            out += list(access, more: "`ipcsweep audit --format json` lists them all") { "  \($0.message)" }
         }
 
         let ownerless = r.insecure.filter { $0.issue == .unknownOwner }
@@ -75,7 +76,7 @@ public struct AuditTextRenderer: Sendable {
             out += list(byMissing, more: "`ipcsweep audit --format json` lists them all") { g in
                 let first = g.findings[0]
                 let subjects = summarise(g.findings.map(\.subject.description))
-                if g.findings.count == 1 { return "  " + first.message }
+                if g.findings.count == 1 { return "  \(first.message)" }
                 let sysv = g.findings.allSatisfy { if case .sysv = $0.subject { return true } else { return false } }
                 let advice = sysv
                     ? "`ipcsweep orphans --user \(first.uid)` shows which of them nothing uses, `ipcsweep clean --user \(first.uid)` removes those"
@@ -92,7 +93,7 @@ public struct AuditTextRenderer: Sendable {
 
         if let c = r.change {
             out.append("")
-            var line = "Since the last audit (\(TimeFormat.iso8601(c.previousAt) ?? String(c.previousAt)), \(TimeFormat.duration(c.elapsed)) ago): "
+            var line: SafeText = "Since the last audit (\(TimeFormat.iso8601(c.previousAt) ?? String(c.previousAt)), \(TimeFormat.duration(c.elapsed)) ago): "
             line += "\(AuditFormat.plural(Int64(c.newOrphans.count), "new orphan")), \(c.goneOrphans.count) gone; "
             line += "\(c.previousOrphans) -> \(c.currentOrphans) orphans"
             if let g = c.netGrowthPerDay, let since = c.rateSince {
@@ -107,7 +108,7 @@ public struct AuditTextRenderer: Sendable {
             }
         } else if let note = r.stateNote {
             out.append("")
-            out.append(note)
+            out.append("\(note)")
         }
 
         out.append("")
@@ -118,7 +119,7 @@ public struct AuditTextRenderer: Sendable {
                 return "\(o.label) \(o.total)" + (orphaned > 0 ? " (\(orphaned) orphaned)" : "")
             }
             let rest = r.counts.byOwner.count - shown.count
-            out.append("Owners: " + shown.joined(separator: ", ") + (rest > 0 ? ", and \(rest) more" : ""))
+            out.append("Owners: \(shown.joined(separator: ", "))\(rest > 0 ? ", and \(rest) more" : "")")
         }
         if !r.limits.isEmpty {
             let pools = r.limits.filter(\.pool).map { l -> String in
@@ -127,22 +128,23 @@ public struct AuditTextRenderer: Sendable {
                 if l.level != .ok { s += " \(l.level.rawValue.uppercased())" }
                 return s
             }
-            out.append("Limits: " + pools.joined(separator: ", "))
+            out.append("Limits: \(pools.joined(separator: ", "))")
         } else if let e = r.limitsError {
             out.append("Limits: not read (\(e))")
         }
-        return out.joined(separator: "\n") + "\n"
+        return SafeText.joined(out, separator: "\n") + "\n"
     }
 
     /// "ipcsweep audit: CRITICAL SEMMNI 95.0 %; 38 orphaned, 2 insecure".
-    func headline(_ r: AuditReport) -> String {
-        var parts: [String] = []
+    func headline(_ r: AuditReport) -> SafeText {
+        var parts: [SafeText] = []
         let atRisk = r.limitsAtRisk
         if let worst = atRisk.first {
-            parts.append("\(worst.level.rawValue.uppercased()) " + atRisk.filter { $0.level == worst.level }
-                .map { "\($0.name) \(AuditFormat.percent($0.ratio ?? 0))" }.joined(separator: ", "))
+            let limits = atRisk.filter { $0.level == worst.level }
+                .map { "\($0.name) \(AuditFormat.percent($0.ratio ?? 0))" }.joined(separator: ", ")
+            parts.append("\(worst.level.rawValue.uppercased()) \(limits)")
         }
-        var counts: [String] = []
+        var counts: [SafeText] = []
         if !r.orphans.isEmpty { counts.append("\(r.orphans.count) orphaned") }
         if !r.posix.orphans.isEmpty {
             counts.append("\(r.posix.orphans.count) orphaned POSIX (\(PosixAuditSection.size(r.posix.orphanedBytes)))")
@@ -155,27 +157,27 @@ public struct AuditTextRenderer: Sendable {
         if !r.posix.suspects.isEmpty { counts.append("\(r.posix.suspects.count) suspect POSIX") }
         if let n = r.change?.newOrphans.count, n > 0 { counts.append("\(n) new since the last audit") }
         if let n = r.removeIPC?.findings.count, n > 0 { counts.append("\(n) user\(n == 1 ? "" : "s") at risk from RemoveIPC=yes") }
-        if !counts.isEmpty { parts.append(counts.joined(separator: ", ")) }
-        let ns = r.namespace.map { n in
+        if !counts.isEmpty { parts.append(SafeText.joined(counts, separator: ", ")) }
+        let ns: SafeText = r.namespace.map { n in
             " (IPC namespace \(n.inode), \(n.owner)\(n.owner.hasPrefix("pid ") ? "" : n.pid.map { ", pid \($0)" } ?? ""))"
         } ?? ""
         if parts.isEmpty { return "ipcsweep audit\(ns): nothing to report" }
-        return "ipcsweep audit\(ns): " + parts.joined(separator: "; ")
+        return "ipcsweep audit\(ns): \(SafeText.joined(parts, separator: "; "))"
     }
 
     /// "Objects: 40 (sem 38, shm 1, msg 1): 38 orphaned, 1 suspect, 1 in-use, 0 unknown".
-    func countsLine(_ r: AuditReport) -> String {
+    func countsLine(_ r: AuditReport) -> SafeText {
         let kinds = r.kinds.map { "\($0.rawValue) \(r.counts.byKind[$0] ?? 0)" }.joined(separator: ", ")
         let verdicts = [Verdict.orphaned, .suspect, .inUse, .unknown]
             .map { "\(r.counts.byVerdict[$0] ?? 0) \($0.rawValue)" }.joined(separator: ", ")
-        var s = "Objects: \(r.counts.total) (\(kinds)): \(verdicts)"
+        var s: SafeText = "Objects: \(r.counts.total) (\(kinds)): \(verdicts)"
         let posix = r.posixScans.filter(\.scanned).reduce(0) { $0 + $1.objects }
         if posix > 0 { s += "; \(posix) POSIX IPC object\(posix == 1 ? "" : "s")" }
         return s
     }
 
     /// "  sem 32768 key 0x0000162e owner www-data, 2 sems, last activity ... (3 h ago): REASON".
-    func objectLine(_ o: AuditObject, _ r: AuditReport) -> String {
+    func objectLine(_ o: AuditObject, _ r: AuditReport) -> SafeText {
         let owner = o.user ?? "\(o.uid) (no passwd entry)"
         let when = o.lastActivity == 0 ? "never used"
             : "last activity \(TimeFormat.iso8601(o.lastActivity) ?? "") (\(TimeFormat.relative(o.lastActivity, now: r.generatedAt)))"
@@ -197,7 +199,7 @@ public struct AuditTextRenderer: Sendable {
     }
 
     /// One object, or several that share kind, owner and decisive reason, on one line.
-    func groupLine(_ g: [AuditObject], _ r: AuditReport) -> String {
+    func groupLine(_ g: [AuditObject], _ r: AuditReport) -> SafeText {
         guard let first = g.first else { return "" }
         if g.count == 1 { return objectLine(first, r) }
         let ids = g.map { String($0.id) }.joined(separator: ", ")
@@ -211,14 +213,14 @@ public struct AuditTextRenderer: Sendable {
         return "  \(first.kind.rawValue) \(ids)\(keys) owner \(owner), \(size), \(when): \(first.decisiveReason)"
     }
 
-    private func list<T>(_ items: [T], more: String, _ line: (T) -> String) -> [String] {
+    private func list<T>(_ items: [T], more: SafeText, _ line: (T) -> SafeText) -> [SafeText] {
         var out = items.prefix(maxListed).map(line)
         if items.count > maxListed { out.append("  ... and \(items.count - maxListed) more: \(more)") }
         return out
     }
 
-    private func summarise(_ names: [String]) -> String {
-        let shown = names.prefix(maxListed).joined(separator: ", ")
-        return names.count > maxListed ? shown + ", and \(names.count - maxListed) more" : shown
+    private func summarise(_ names: [String]) -> SafeText {
+        let shown = SafeText(value: names.prefix(maxListed).joined(separator: ", "))
+        return names.count > maxListed ? "\(shown), and \(names.count - maxListed) more" : shown
     }
 }

@@ -1,7 +1,8 @@
 /// Everything an audit is built from: read beforehand by the command, so that `Auditor.report` is pure.
 public struct AuditInput: Sendable {
-    /// Classified objects after the --type/--user/--key/--id/--verdict/--idle-for filters.
-    public var classifications: [Classification]
+    /// Classified objects of every kind after the filters (`ObjectFilter`): the System V ones are counted,
+    /// listed and checked against the limits, the POSIX ones make the POSIX section.
+    public var objects: [Classification]
     /// The whole snapshot of the namespace: limits count every object, whatever the filters.
     public var snapshot: IPCSnapshot
     /// The kinds audited (--type, or all three).
@@ -11,7 +12,7 @@ public struct AuditInput: Sendable {
     public var limitsError: String?
     /// sysconf(_SC_PAGESIZE): SHMALL counts pages.
     public var pageSize: Int64
-    /// The /dev/shm and /dev/mqueue scans, already filtered.
+    /// The /dev/shm and /dev/mqueue scans (their mounts' size and use; what was skipped and why).
     public var posix: [PosixScanResult]
     /// The previous state (--state), if one was read.
     public var previousState: AuditState?
@@ -29,17 +30,15 @@ public struct AuditInput: Sendable {
     public var namespace: IPCNamespaceInfo?
     /// The effective RemoveIPC= when it applies to this namespace (logind's own); nil: not judged.
     public var removeIPC: RemoveIPCSetting?
-    /// Classified POSIX objects after the filters.
-    public var posixClassifications: [PosixClassification] = []
 
-    public init(classifications: [Classification], snapshot: IPCSnapshot, kinds: Set<IPCKind> = Set(IPCKind.allCases),
+    public init(objects: [Classification], snapshot: IPCSnapshot, kinds: Set<IPCKind> = IPCKind.sysv,
                 limits: KernelLimits?, limitsError: String? = nil, pageSize: Int64 = 4096, posix: [PosixScanResult] = [],
                 previousState: AuditState? = nil, stateNote: String? = nil, thresholds: AuditThresholds = AuditThresholds(),
                 now: Double, source: String, scope: String? = nil, warnings: [String] = [],
                 namespace: IPCNamespaceInfo? = nil, removeIPC: RemoveIPCSetting? = nil) {
         self.namespace = namespace
         self.removeIPC = removeIPC
-        self.classifications = classifications
+        self.objects = objects
         self.snapshot = snapshot
         self.kinds = kinds
         self.limits = limits
@@ -60,7 +59,8 @@ public struct AuditInput: Sendable {
 public enum Auditor {
     /// Counts, orphans and suspects, limits with headroom, insecure objects and the change since the last state.
     public static func report(_ input: AuditInput, names: NameLookup) -> AuditReport {
-        let items = input.classifications
+        let items = input.objects.filter { $0.object.family == .sysv }
+        let posixItems = input.objects.filter { $0.object.family == .posix }
         let byRef: (AuditObject, AuditObject) -> Bool = { ($0.kind, $0.id) < ($1.kind, $1.id) }
         let orphans = items.filter { $0.verdict == .orphaned }.map { AuditObject($0, names: names) }.sorted(by: byRef)
         let suspects = items.filter { $0.verdict == .suspect }.map { AuditObject($0, names: names) }.sorted(by: byRef)
@@ -80,39 +80,32 @@ public enum Auditor {
         }
 
         var insecure: [InsecureFinding] = []
-        for c in items {
-            if let f = InsecureAnalysis.sysvAccess(c.object, names: names) { insecure.append(f) }
+        for c in input.objects {
+            if let f = InsecureAnalysis.access(c.object, names: names) { insecure.append(f) }
         }
-        for scan in input.posix {
-            for o in scan.objects {
-                if let f = InsecureAnalysis.posixAccess(o, names: names) { insecure.append(f) }
-            }
-        }
-        for c in items {
-            if let f = InsecureAnalysis.sysvOwners(c.object, names: names) { insecure.append(f) }
-        }
-        for scan in input.posix {
-            for o in scan.objects {
-                if let f = InsecureAnalysis.posixOwner(o, names: names) { insecure.append(f) }
-            }
+        for c in input.objects {
+            if let f = InsecureAnalysis.owners(c.object, names: names) { insecure.append(f) }
         }
 
         var report = AuditReport(
             generatedAt: input.now, source: input.source, scope: input.scope, thresholds: input.thresholds,
-            kinds: IPCKind.allCases.filter(input.kinds.contains), counts: counts(items, names: names),
+            kinds: IPCKind.sysvCases.filter(input.kinds.contains), counts: counts(items, names: names),
             orphans: orphans, suspects: suspects, unknown: unknown, limits: limits,
             limitsError: input.limits == nil ? (input.limitsError ?? "kernel limits were not read") : nil,
             pageSize: input.pageSize, leaks: leaks, insecure: insecure,
-            posixScans: input.posix.map {
-                PosixScanSummary(root: $0.root, kind: $0.kind, scanned: $0.scanned, skipReason: $0.skipReason,
-                                 objects: $0.objects.count)
+            posixScans: input.posix.map { scan in
+                // The audited objects (after the filters) that this root holds.
+                let found = Set(scan.objects.map(\.identity))
+                return PosixScanSummary(root: scan.root, kind: scan.kind, scanned: scan.scanned, skipReason: scan.skipReason,
+                                        objects: posixItems.filter { $0.object.posix.map { found.contains($0.identity) } ?? false }.count)
             },
             change: input.previousState.map { AuditStateDiff.change(previous: $0, orphans: orphans, now: input.now) },
             stateNote: input.stateNote,
             warnings: input.warnings + input.posix.flatMap(\.warnings))
         report.namespace = input.namespace
+        // logind's RemoveIPC= analysis looks at the System V objects (POSIX ones: issue 22).
         report.removeIPC = input.removeIPC.map { RemoveIPCReport.analyse(items, setting: $0, names: names) }
-        report.posix = PosixAuditSection(input.posixClassifications, shm: input.posix.first { $0.kind == .shm })
+        report.posix = PosixAuditSection(posixItems, shm: input.posix.first { $0.kind == .posixShm })
         return report
     }
 
@@ -136,20 +129,5 @@ public enum Auditor {
         }
         c.byOwner = owners.values.sorted { $0.total == $1.total ? $0.uid < $1.uid : $0.total > $1.total }
         return c
-    }
-
-    /// Keeps the POSIX objects a filter selects: --type maps posix-sem to sem, posix-shm to shm, posix-mq to msg;
-    /// --user matches the file's owner; --key, --id, --verdict and --idle-for select System V objects only,
-    /// so any of them drops every POSIX object.
-    public static func filter(_ scans: [PosixScanResult], with filter: ObjectFilter) -> [PosixScanResult] {
-        let sysvOnly = !filter.keys.isEmpty || !filter.ids.isEmpty || !filter.verdicts.isEmpty || filter.idleFor != nil
-        return scans.map { scan in
-            var s = scan
-            s.objects = sysvOnly ? [] : scan.objects.filter { o in
-                (filter.kinds.isEmpty || filter.kinds.contains(o.kind.sysvKind))
-                    && (filter.uids.isEmpty || filter.uids.contains(o.uid))
-            }
-            return s
-        }
     }
 }

@@ -1,6 +1,18 @@
 /// Decides which objects let in more than their owner, and which belong to deleted accounts.
 /// Pure functions of the object (mode, owner ids, ACL) and a name lookup.
 public enum InsecureAnalysis {
+    /// Access beyond the owner, of any kind: `sysvAccess` or `posixAccess`.
+    public static func access(_ object: IPCObject, names: NameLookup) -> InsecureFinding? {
+        if let o = object.posix { return posixAccess(o, names: names) }
+        return sysvAccess(object, names: names)
+    }
+
+    /// An owner or group without an entry, of any kind: `sysvOwners` or `posixOwner`.
+    public static func owners(_ object: IPCObject, names: NameLookup) -> InsecureFinding? {
+        if let o = object.posix { return posixOwner(o, names: names) }
+        return sysvOwners(object, names: names)
+    }
+
     /// Group or other read/write bits of a System V object (struct ipc_perm mode), with what they allow.
     public static func sysvAccess(_ object: IPCObject, names: NameLookup) -> InsecureFinding? {
         let p = object.perm
@@ -22,6 +34,7 @@ public enum InsecureAnalysis {
         case .sem: creating = "semget()"
         case .shm: creating = "shmget()"
         case .msg: creating = "msgget()"
+        default: return nil
         }
         return InsecureFinding(
             subject: .sysv(kind: object.kind, id: object.id, key: p.key), issue: .mode, uid: p.uid,
@@ -143,7 +156,7 @@ public enum InsecureAnalysis {
 
     /// What someone with read and/or write permission can do to a System V object.
     static func actions(sysv kind: IPCKind, read: Bool, write: Bool) -> String {
-        switch (kind, read, write) {
+        switch (kind.sysvKind, read, write) {
         case (.sem, true, true): return "read its values and change them with semop() or SETVAL, taking the lock forever or releasing it under its holder"
         case (.sem, false, true): return "change its values with semop() or SETVAL, taking the lock forever or releasing it under its holder"
         case (.sem, _, _): return "read its values and pids"
@@ -152,21 +165,21 @@ public enum InsecureAnalysis {
         case (.shm, _, _): return "little (attaching needs read permission)"
         case (.msg, true, true): return "receive (drain) its messages, send forged ones, or fill it so that senders block"
         case (.msg, true, false): return "receive (drain) its messages"
-        case (.msg, _, _): return "send forged messages or fill it so that senders block"
+        default: return "send forged messages or fill it so that senders block"
         }
     }
 
     /// What someone with read and/or write permission can do to a POSIX IPC object.
-    static func actions(posix kind: PosixIPCKind, read: Bool, write: Bool) -> String {
-        switch (kind, read, write) {
+    static func actions(posix kind: IPCKind, read: Bool, write: Bool) -> String {
+        switch (kind.sysvKind, read, write) {
         case (.shm, true, true): return "open it and read, overwrite or truncate it (processes mapping it then die of SIGBUS)"
         case (.shm, true, false): return "open it and read its contents"
         case (.shm, _, _): return "overwrite or truncate it (processes mapping it then die of SIGBUS)"
         case (.sem, true, true): return "sem_open() it and post or wait, taking the lock forever or releasing it under its holder"
         case (.sem, _, _): return "open it \(read ? "for reading" : "for writing") only, which is of little use (sem_open() needs both)"
-        case (.mq, true, true): return "receive (drain) its messages, send forged ones, or fill it so that senders block"
-        case (.mq, true, false): return "receive (drain) its messages"
-        case (.mq, _, _): return "send forged messages or fill it so that senders block"
+        case (.msg, true, true): return "receive (drain) its messages, send forged ones, or fill it so that senders block"
+        case (.msg, true, false): return "receive (drain) its messages"
+        default: return "send forged messages or fill it so that senders block"
         }
     }
 }

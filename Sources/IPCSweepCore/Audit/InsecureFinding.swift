@@ -1,7 +1,7 @@
 /// What an insecure finding is about: a System V object or a POSIX IPC file.
 public enum AuditSubject: Sendable, Equatable, Hashable, CustomStringConvertible {
     case sysv(kind: IPCKind, id: Int32, key: Int32)
-    case posix(kind: PosixIPCKind, path: String)
+    case posix(kind: IPCKind, path: String)
 
     /// "sem 32768 (key 0x0000162e)" or "/dev/shm/sem.foo (POSIX named semaphore)".
     public var description: String {

@@ -48,6 +48,7 @@ public enum LimitAnalysis {
         case .sem(let s): return Int64(s.nsems)
         case .shm(let s): return pages(s.size, pageSize: pageSize)
         case .msg: return 1
+        case .posix: return 0
         }
     }
 

@@ -2,14 +2,14 @@
 public struct PosixOrphanGroup: Sendable, Equatable {
     /// The glob that names the group: the name up to its first `_`, `.` or `-`, then `*`; a name without one stands alone.
     public var pattern: String
-    public var kind: PosixIPCKind
+    public var kind: IPCKind
     public var count: Int
     /// Memory really used (st_blocks × 512).
     public var usedBytes: Int64
     /// Sum of st_size.
     public var sizeBytes: Int64
 
-    public init(pattern: String, kind: PosixIPCKind, count: Int, usedBytes: Int64, sizeBytes: Int64) {
+    public init(pattern: String, kind: IPCKind, count: Int, usedBytes: Int64, sizeBytes: Int64) {
         self.pattern = pattern
         self.kind = kind
         self.count = count
@@ -20,7 +20,7 @@ public struct PosixOrphanGroup: Sendable, Equatable {
 
 /// One POSIX object named in the audit (orphans, suspects).
 public struct PosixAuditObject: Sendable, Equatable {
-    public var kind: PosixIPCKind
+    public var kind: IPCKind
     public var name: String
     public var path: String
     public var uid: UInt32
@@ -35,7 +35,7 @@ public struct PosixAuditSection: Sendable, Equatable {
     public var shmSizeBytes: UInt64?
     public var shmUsedBytes: UInt64?
     /// Objects per kind and verdict.
-    public var counts: [PosixIPCKind: [Verdict: Int]] = [:]
+    public var counts: [IPCKind: [Verdict: Int]] = [:]
     public var orphans: [PosixAuditObject] = []
     public var suspects: [PosixAuditObject] = []
     /// Orphans grouped by name prefix, most memory first.
@@ -44,24 +44,25 @@ public struct PosixAuditSection: Sendable, Equatable {
     public init() {}
 
     /// Built from the classified objects and the shm scan. Pure.
-    public init(_ items: [PosixClassification], shm: PosixScanResult?) {
+    public init(_ items: [Classification], shm: PosixScanResult?) {
         shmRoot = shm?.scanned == true ? shm?.root : nil
         shmSizeBytes = shm?.mount?.sizeBytes
         shmUsedBytes = shm?.mount?.usedBytes
         var groups: [String: PosixOrphanGroup] = [:]
         for c in items {
-            counts[c.object.kind, default: [:]][c.verdict, default: 0] += 1
-            let entry = PosixAuditObject(kind: c.object.kind, name: c.object.name, path: c.object.path, uid: c.object.uid,
-                                         usedBytes: c.object.usedBytes, reason: c.reasons.first ?? "")
+            guard let o = c.object.posix else { continue }
+            counts[o.kind, default: [:]][c.verdict, default: 0] += 1
+            let entry = PosixAuditObject(kind: o.kind, name: o.name, path: o.path, uid: o.uid,
+                                         usedBytes: o.usedBytes, reason: c.reasons.first ?? "")
             switch c.verdict {
             case .orphaned:
                 orphans.append(entry)
-                let p = Self.pattern(c.object.name)
-                let key = c.object.kind.rawValue + ":" + p
-                var g = groups[key] ?? PosixOrphanGroup(pattern: p, kind: c.object.kind, count: 0, usedBytes: 0, sizeBytes: 0)
+                let p = Self.pattern(o.name)
+                let key = o.kind.rawValue + ":" + p
+                var g = groups[key] ?? PosixOrphanGroup(pattern: p, kind: o.kind, count: 0, usedBytes: 0, sizeBytes: 0)
                 g.count += 1
-                g.usedBytes += c.object.usedBytes
-                g.sizeBytes += c.object.kind == .mq ? 0 : c.object.size
+                g.usedBytes += o.usedBytes
+                g.sizeBytes += o.kind == .posixMq ? 0 : o.size
                 groups[key] = g
             case .suspect: suspects.append(entry)
             default: break
@@ -100,7 +101,7 @@ public struct PosixAuditSection: Sendable, Equatable {
         guard let root = shmRoot, let size = shmSizeBytes, let used = shmUsedBytes, size > 0 else { return nil }
         let percent = Int((Double(used) / Double(size) * 100).rounded())
         var s = "\(root) \(percent) % full (\(Self.size(Int64(used))) of \(Self.size(Int64(size))))"
-        let shmGroups = orphanGroups.filter { $0.kind != .mq }
+        let shmGroups = orphanGroups.filter { $0.kind != .posixMq }
         if let top = shmGroups.first {
             let total = shmGroups.reduce(0) { $0 + $1.usedBytes }
             s += "; \(Self.size(total)) of it in \(shmGroups.reduce(0) { $0 + $1.count }) orphaned file\(shmGroups.count == 1 && top.count == 1 ? "" : "s")"
@@ -111,7 +112,7 @@ public struct PosixAuditSection: Sendable, Equatable {
 
     /// "812 orphaned torch_* files, 3.1 GiB"
     public static func groupLine(_ g: PosixOrphanGroup) -> String {
-        let what = g.kind == .mq ? "queue" : g.kind == .sem ? "semaphore" : "file"
-        return "\(g.count) orphaned \(PosixRender.escaped(g.pattern)) \(what)\(g.count == 1 ? "" : "s"), \(size(g.usedBytes))"
+        let what = g.kind == .posixMq ? "queue" : g.kind == .posixSem ? "semaphore" : "file"
+        return "\(g.count) orphaned \(g.pattern) \(what)\(g.count == 1 ? "" : "s"), \(size(g.usedBytes))"
     }
 }

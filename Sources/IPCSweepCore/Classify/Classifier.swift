@@ -1,73 +1,103 @@
-/// Decides a verdict for every object: a pure function of the IPC snapshot, the process table (with what the
-/// probe found hidden), the scope and the inheritance window. It produces typed `Evidence`; the verdict follows
-/// from it (`Evidence.verdict`), and `EvidenceText` words it. See the Verdicts section of the manual.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Decides a verdict for every object of the six kinds: a pure function of the objects, the process table (with
+/// what the probe found hidden, the descriptors and mappings read), the scope and the inheritance window. It
+/// produces typed `Evidence`; the verdict follows from it (`Evidence.verdict`), and `EvidenceText` words it. See
+/// the Verdicts section of the manual.
+///
+/// What differs per family is the direct evidence (`SysVEvidence`: attachments, waiters, recorded pids;
+/// `PosixEvidence`: descriptors, mappings, a queue's notification); the rest — blind spots, possible holders,
+/// the inheritance window and its `--unit` exception — is one rule for every kind.
 public struct Classifier: Sendable {
     public let processes: ProcessTable
     public let scope: ResolvedScope?
     /// How long after an object's last activity a re-parented process may still have inherited it.
     public let inheritWindow: Double
-    /// Possible holders, indexed once for every object.
+    /// How far a POSIX file time (from the coarse clock) may lag the instant it records.
+    public let granularity: Double
+    /// The POSIX filesystems (st_dev) each scanned mount namespace reaches, by its inode: a process of a mount
+    /// namespace listed here is a possible holder only of objects on those devices; empty: every process can
+    /// reach every POSIX object.
+    public let mountDevices: [UInt64: Set<UInt64>]
+    /// Possible holders of System V objects: the processes of the inspected IPC namespace, indexed once.
     public let finder: PossibleHolderFinder
-    private let attachers: [Int32: [ProcessRecord]]
+    let sysv: SysVEvidence
+    let posix: PosixEvidence
 
     /// The default inheritance window: 5 seconds.
     public static let defaultInheritWindow: Double = 5
 
-    public init(processes: ProcessTable, scope: ResolvedScope?, inheritWindow: Double = Classifier.defaultInheritWindow) {
+    public init(processes: ProcessTable, scope: ResolvedScope?, inheritWindow: Double = Classifier.defaultInheritWindow,
+                granularity: Double = Classifier.coarseClockGranularity(), mountDevices: [UInt64: Set<UInt64>] = [:]) {
         self.processes = processes
         self.scope = scope
         self.inheritWindow = inheritWindow
+        self.granularity = granularity
+        self.mountDevices = mountDevices
         finder = PossibleHolderFinder(processes: processes, scope: scope, inheritWindow: inheritWindow)
-        attachers = processes.attachers()
+        sysv = SysVEvidence(processes: processes)
+        posix = PosixEvidence(processes: processes)
     }
 
-    /// Classifies every object of a snapshot, in the snapshot's order.
+    /// clock_getres(CLOCK_REALTIME_COARSE): how far a file time (taken from the coarse clock) can lag.
+    public static func coarseClockGranularity() -> Double {
+        var ts = timespec()
+        guard clock_getres(CLOCK_REALTIME_COARSE, &ts) == 0 else { return 0.01 }
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
+    /// What one classification pass reuses between objects: the possible holders per (access, activity), and,
+    /// for POSIX objects, one finder per filesystem (its possible holders are the processes that reach it).
+    public final class Cache {
+        let sysv: PossibleHolderFinder.Cache
+        var posix: [UInt64: (finder: PossibleHolderFinder, cache: PossibleHolderFinder.Cache)] = [:]
+
+        init(sysv: PossibleHolderFinder.Cache) { self.sysv = sysv }
+    }
+
+    /// A cache for one pass.
+    public func makeCache() -> Cache { Cache(sysv: finder.makeCache()) }
+
+    /// Every object of a snapshot, in the snapshot's order.
     public func classify(_ snapshot: IPCSnapshot) -> [Classification] {
-        let cache = finder.makeCache()
-        return snapshot.objects.map { classify($0, cache: cache) }
+        classify(snapshot.objects)
+    }
+
+    /// Every object, in order (reasons not yet filled: `EvidenceText.fillReasons`).
+    public func classify(_ objects: [IPCObject]) -> [Classification] {
+        let cache = makeCache()
+        return objects.map { classify($0, cache: cache) }
     }
 
     /// The verdict for one object, with its evidence.
     public func classify(_ object: IPCObject) -> Classification {
-        classify(object, cache: finder.makeCache())
+        classify(object, cache: makeCache())
     }
 
-    func classify(_ object: IPCObject, cache: PossibleHolderFinder.Cache) -> Classification {
+    /// The verdict for one object within a pass.
+    public func classify(_ object: IPCObject, cache: Cache) -> Classification {
         var evidence: [Evidence] = []
         var holders: [Holder] = []
-
         switch object {
-        case .shm(let s):
-            if s.markedForRemoval { evidence.append(.markedForRemoval) }
-            if s.nattch > 0 {
-                let maps = attachers[s.id] ?? []
-                for p in maps {
-                    let h = Holder(p, relation: .attached)
-                    evidence.append(.attached(h))
-                    holders.append(h)
-                }
-                if maps.isEmpty { evidence.append(.attachedInvisibly(nattch: s.nattch)) }
-            }
-        case .sem(let s):
-            if let sems = s.semaphores {
-                for (n, sem) in sems.enumerated() where sem.ncnt > 0 || sem.zcnt > 0 {
-                    evidence.append(.waiters(semaphore: n, count: Int(sem.ncnt) + Int(sem.zcnt)))
-                }
-            } else {
-                evidence.append(.detailUnreadable(s.detailError ?? "per-semaphore pids and waiters of set \(s.id) could not be read"))
-            }
-        case .msg(let q):
-            if q.qnum > 0 { evidence.append(.messages(count: q.qnum, bytes: q.cbytes)) }
+        case .posix(let o): posix.direct(o, evidence: &evidence, holders: &holders)
+        default: sysv.direct(object, evidence: &evidence, holders: &holders)
         }
-
-        recordedPidEvidence(object, evidence: &evidence, holders: &holders)
 
         var possible: [Holder] = []
         if !evidence.contains(where: { $0.weight == .direct }) {
+            let access = object.access
+            let (finder, finderCache) = possibleHolders(of: object, cache: cache)
+            if let o = object.posix {
+                evidence += posix.undecided(o, access: access) { reaches($0, device: o.identity.device) }
+            }
             // Without direct evidence, a blind spot means a hidden process may hold it.
             evidence += processes.blindSpots.map(Evidence.blindSpot)
             let last = object.lastActivity
-            let found = finder.find(AccessControl(object.perm), lastActivity: ActivityWindow(second: last), cache: cache)
+            let found = finder.find(access, lastActivity: object.activityWindow(granularity: granularity), cache: finderCache)
             for h in found.listed {
                 evidence.append(.possibleHolder(holder: h.holder, rule: h.rule, timing: h.timing, started: h.started,
                                                 lastActivity: last))
@@ -75,16 +105,38 @@ public struct Classifier: Sendable {
             }
             if found.total > found.listed.count { evidence.append(.morePossibleHolders(count: found.total - found.listed.count)) }
             if found.total == 0 {
-                evidence.append(.noPossibleHolder(access: AccessControl(object.perm), lastActivity: last,
-                                                  scope: scope?.description, exclusive: scope?.exclusive == true,
-                                                  inheritWindow: inheritWindow))
+                evidence.append(.noPossibleHolder(access: access, lastActivity: last, scope: scope?.description,
+                                                  exclusive: scope?.exclusive == true, inheritWindow: inheritWindow))
             }
             evidence += found.ruledOut.map { .inheritanceRuledOut(unit: $0.unit, invocationBegan: $0.began, processes: $0.processes) }
             evidence += found.notRuledOut.map { .inheritanceNotRuledOut(unit: $0.unit, why: $0.why) }
         }
-        let verdict = Evidence.verdict(evidence)
-        return Classification(object: object, verdict: verdict, evidence: Self.decisiveFirst(evidence),
+        return Classification(object: object, verdict: Evidence.verdict(evidence), evidence: Self.decisiveFirst(evidence),
                               holders: holders, possibleHolders: possible)
+    }
+
+    /// The finder of an object's possible holders: for System V the processes of the inspected IPC namespace;
+    /// for a POSIX object (a file, reached through a mount, not an IPC namespace) the processes of every IPC
+    /// namespace whose mount namespace reaches its filesystem (or that were not scanned: fail closed).
+    private func possibleHolders(of object: IPCObject, cache: Cache) -> (PossibleHolderFinder, PossibleHolderFinder.Cache) {
+        guard let o = object.posix else { return (finder, cache.sysv) }
+        let device = mountDevices.isEmpty ? 0 : o.identity.device
+        if let made = cache.posix[device] { return made }
+        let reaching = processes.byPid.values.filter { reaches($0, device: device) }
+        // Every IPC namespace: without its own namespace the table counts every process as sharing it.
+        let everyNamespace = ProcessTable(processes: reaching, threadGroups: processes.threadGroups,
+                                          ownIPCNamespace: nil, ownPid: processes.ownPid, blindSpots: processes.blindSpots)
+        let f = PossibleHolderFinder(processes: everyNamespace, scope: scope, inheritWindow: inheritWindow)
+        let made = (f, f.makeCache())
+        cache.posix[device] = made
+        return made
+    }
+
+    /// Whether a process can reach a POSIX filesystem: its mount namespace was scanned and found it, or was not
+    /// scanned (unknown: it may reach it).
+    func reaches(_ p: ProcessRecord, device: UInt64) -> Bool {
+        guard !mountDevices.isEmpty, let ns = p.mountNamespace, let devices = mountDevices[ns] else { return true }
+        return devices.contains(device)
     }
 
     /// Heaviest first (the evidence that decided the verdict), each weight in the order it was found.
@@ -92,64 +144,5 @@ public struct Classifier: Sendable {
         evidence.enumerated()
             .sorted { $0.element.weight != $1.element.weight ? $0.element.weight > $1.element.weight : $0.offset < $1.offset }
             .map(\.element)
-    }
-
-    // MARK: recorded pids
-
-    /// Live recorded pids are direct evidence; dead, zombie, reused, foreign and hidden ones are explained.
-    private func recordedPidEvidence(_ object: IPCObject, evidence: inout [Evidence], holders: inout [Holder]) {
-        // Each pid once (a set's semaphores often share their last operator). Few pids per object: a
-        // linear check, and no allocation for the common objects whose recorded pids are all 0.
-        var seen: [Int32] = []
-        var seenSet: Set<Int32> = []
-        object.forEachRecordedPid { rp in
-            guard rp.pid > 0 else { return }
-            if seen.count < 16 {
-                if seen.contains(rp.pid) { return }
-                seen.append(rp.pid)
-            } else {
-                if seenSet.isEmpty { seenSet = Set(seen) }
-                guard seenSet.insert(rp.pid).inserted else { return }
-            }
-            guard let p = processes.process(forRecordedPid: rp.pid) else {
-                evidence.append(.recordedPidExited(role: rp.role, pid: rp.pid))
-                return
-            }
-            if p.pid == processes.ownPid {
-                evidence.append(.recordedPidIsThisRun(role: rp.role, pid: rp.pid))
-            } else if p.isDeadOrZombie {
-                evidence.append(.recordedPidZombie(role: rp.role, recordedPid: rp.pid, holder: Holder(p, relation: .recorded)))
-            } else if !processes.sharesIPCNamespace(p) {
-                evidence.append(.recordedPidInOtherNamespace(role: rp.role, pid: rp.pid, command: p.comm))
-            } else if p.startTime >= Double(rp.recordedAt) + 1 {
-                evidence.append(.recordedPidReused(role: rp.role, pid: rp.pid, command: p.comm,
-                                                   after: p.startTime - Double(rp.recordedAt)))
-            } else {
-                let h = Holder(p, relation: .recorded)
-                evidence.append(.liveRecordedPid(role: rp.role, recordedPid: rp.pid, holder: h))
-                holders.append(h)
-            }
-        }
-        // A pid recorded but hidden by a pid namespace reads 0: "not visible", not "dead".
-        for role in hiddenPidRoles(object) { evidence.append(.recordedPidHidden(role: role)) }
-    }
-
-    /// Recorded-pid fields that read 0 although the matching event happened.
-    private func hiddenPidRoles(_ object: IPCObject) -> [RecordedPidRole] {
-        switch object {
-        case .sem(let s):
-            guard s.otime != 0, let sems = s.semaphores, !sems.isEmpty, sems.allSatisfy({ $0.pid == 0 }) else { return [] }
-            return [.sempid]
-        case .shm(let s):
-            var out: [RecordedPidRole] = []
-            if s.cpid == 0 { out.append(.cpid) }
-            if s.lpid == 0 && (s.atime != 0 || s.dtime != 0) { out.append(.lpid) }
-            return out
-        case .msg(let q):
-            var out: [RecordedPidRole] = []
-            if q.lspid == 0 && q.stime != 0 { out.append(.lspid) }
-            if q.lrpid == 0 && q.rtime != 0 { out.append(.lrpid) }
-            return out
-        }
     }
 }

@@ -1,276 +1,110 @@
-/// The three kinds of System V IPC object.
-public enum IPCKind: String, Sendable, Codable, CaseIterable, Comparable {
-    case sem, shm, msg
-
-    /// The plain name a person reads ("semaphore set", ...).
-    public var noun: String {
-        switch self {
-        case .sem: return "semaphore set"
-        case .shm: return "shared memory segment"
-        case .msg: return "message queue"
-        }
-    }
-
-    /// Listing order: semaphore sets, segments, queues.
-    var rank: Int {
-        switch self {
-        case .sem: return 0
-        case .shm: return 1
-        case .msg: return 2
-        }
-    }
-
-    public static func < (a: IPCKind, b: IPCKind) -> Bool { a.rank < b.rank }
-}
-
-/// The permission part common to every kind (struct ipc_perm).
-public struct IPCPermissions: Sendable, Equatable, Hashable {
-    /// The key as the kernel stores it (a signed 32-bit value; 0 is IPC_PRIVATE).
-    public var key: Int32
-    public var uid: UInt32
-    public var gid: UInt32
-    public var cuid: UInt32
-    public var cgid: UInt32
-    /// Full mode word: permission bits plus, for shm, SHM_DEST (0o1000) and SHM_LOCKED (0o2000).
-    public var mode: UInt32
-
-    public init(key: Int32, uid: UInt32, gid: UInt32, cuid: UInt32, cgid: UInt32, mode: UInt32) {
-        self.key = key
-        self.uid = uid
-        self.gid = gid
-        self.cuid = cuid
-        self.cgid = cgid
-        self.mode = mode
-    }
-
-    /// The nine rwx permission bits.
-    public var permissionBits: UInt32 { mode & 0o777 }
-    /// The key as the unsigned 32-bit number administrators write in hex (0xdeadbeef).
-    public var unsignedKey: UInt32 { UInt32(bitPattern: key) }
-    /// Owner and creator uid, deduplicated.
-    public var uids: [UInt32] { uid == cuid ? [uid] : [uid, cuid] }
-}
-
-/// One semaphore of a set: GETVAL/GETPID/GETNCNT/GETZCNT.
-public struct Semaphore: Sendable, Equatable, Hashable {
-    public var value: Int32
-    /// The last process that operated on it (semop, SETVAL, SEM_UNDO at exit); 0 if none or not visible.
-    public var pid: Int32
-    /// Processes waiting for the value to increase.
-    public var ncnt: Int32
-    /// Processes waiting for the value to become zero.
-    public var zcnt: Int32
-
-    public init(value: Int32, pid: Int32, ncnt: Int32, zcnt: Int32) {
-        self.value = value
-        self.pid = pid
-        self.ncnt = ncnt
-        self.zcnt = zcnt
-    }
-}
-
-/// A semaphore set as /proc/sysvipc/sem or SEM_STAT_ANY report it, plus per-semaphore detail.
-public struct SemaphoreSet: Sendable, Equatable {
-    public var id: Int32
-    public var perm: IPCPermissions
-    public var nsems: Int
-    /// Last semop (or SEM_UNDO at exit), epoch seconds; 0 = never.
-    public var otime: Int64
-    /// Creation or last IPC_SET / SETVAL / SETALL, epoch seconds.
-    public var ctime: Int64
-    /// Per-semaphore detail; nil when it could not be read (see `detailError`).
-    public var semaphores: [Semaphore]?
-    /// Why `semaphores` is nil, in plain words, naming the errno.
-    public var detailError: String?
-
-    public init(id: Int32, perm: IPCPermissions, nsems: Int, otime: Int64, ctime: Int64,
-                semaphores: [Semaphore]? = nil, detailError: String? = nil) {
-        self.id = id
-        self.perm = perm
-        self.nsems = nsems
-        self.otime = otime
-        self.ctime = ctime
-        self.semaphores = semaphores
-        self.detailError = detailError
-    }
-}
-
-/// Flag bits the kernel adds to a segment's mode word.
-public enum SHMModeFlag {
-    /// Marked for removal (IPC_RMID while attached); the key reads 0.
-    public static let dest: UInt32 = 0o1000
-    /// Locked in memory (SHM_LOCK).
-    public static let locked: UInt32 = 0o2000
-}
-
-/// A shared memory segment.
-public struct SharedMemorySegment: Sendable, Equatable {
-    public var id: Int32
-    public var perm: IPCPermissions
-    public var size: UInt64
-    public var cpid: Int32
-    public var lpid: Int32
-    public var nattch: UInt64
-    public var atime: Int64
-    public var dtime: Int64
-    public var ctime: Int64
-    /// Resident and swapped bytes: only /proc/sysvipc/shm reports them (kernels since ~2.6.37).
-    public var rss: UInt64?
-    public var swap: UInt64?
-
-    public init(id: Int32, perm: IPCPermissions, size: UInt64, cpid: Int32, lpid: Int32, nattch: UInt64,
-                atime: Int64, dtime: Int64, ctime: Int64, rss: UInt64? = nil, swap: UInt64? = nil) {
-        self.id = id
-        self.perm = perm
-        self.size = size
-        self.cpid = cpid
-        self.lpid = lpid
-        self.nattch = nattch
-        self.atime = atime
-        self.dtime = dtime
-        self.ctime = ctime
-        self.rss = rss
-        self.swap = swap
-    }
-
-    public var markedForRemoval: Bool { perm.mode & SHMModeFlag.dest != 0 }
-    public var locked: Bool { perm.mode & SHMModeFlag.locked != 0 }
-}
-
-/// A message queue.
-public struct MessageQueue: Sendable, Equatable {
-    public var id: Int32
-    public var perm: IPCPermissions
-    /// Bytes currently queued.
-    public var cbytes: UInt64
-    /// Messages currently queued.
-    public var qnum: UInt64
-    /// Queue capacity in bytes: only the syscall source reports it.
-    public var qbytes: UInt64?
-    public var lspid: Int32
-    public var lrpid: Int32
-    public var stime: Int64
-    public var rtime: Int64
-    public var ctime: Int64
-
-    public init(id: Int32, perm: IPCPermissions, cbytes: UInt64, qnum: UInt64, qbytes: UInt64? = nil,
-                lspid: Int32, lrpid: Int32, stime: Int64, rtime: Int64, ctime: Int64) {
-        self.id = id
-        self.perm = perm
-        self.cbytes = cbytes
-        self.qnum = qnum
-        self.qbytes = qbytes
-        self.lspid = lspid
-        self.lrpid = lrpid
-        self.stime = stime
-        self.rtime = rtime
-        self.ctime = ctime
-    }
-}
-
-/// Which field of an object recorded a pid, and when it could have been recorded at the latest.
-public enum RecordedPidRole: String, Sendable, Equatable {
-    case sempid, cpid, lpid, lspid, lrpid
-
-    /// How a reason names the role ("last operator", "creator", ...).
-    public var phrase: String {
-        switch self {
-        case .sempid: return "last operator"
-        case .cpid: return "creator"
-        case .lpid: return "last attacher/detacher"
-        case .lspid: return "last sender"
-        case .lrpid: return "last receiver"
-        }
-    }
-}
-
-/// A pid an object recorded, with the latest second at which it was recorded.
-public struct RecordedPid: Sendable, Equatable {
-    public var pid: Int32
-    public var role: RecordedPidRole
-    /// The latest epoch second the kernel can have stored this pid (the matching time field).
-    public var recordedAt: Int64
-    /// For sempid: which semaphore.
-    public var semnum: Int?
-}
-
-/// Any System V IPC object: the common view the classifier, filters and renderers use.
+/// Any IPC object of the six kinds: the one type the classifier, the filter, the field table, the clean
+/// pipeline and the audit take. The common part (identity, owner, group and creator, mode and ACL, size, times)
+/// is read the same way for every kind; what only one family has stays in its payload.
 public enum IPCObject: Sendable, Equatable {
     case sem(SemaphoreSet)
     case shm(SharedMemorySegment)
     case msg(MessageQueue)
+    /// A POSIX shared memory object, named semaphore or message queue (its `kind` says which).
+    case posix(PosixIPCObject)
 
     public var kind: IPCKind {
         switch self {
         case .sem: return .sem
         case .shm: return .shm
         case .msg: return .msg
+        case .posix(let o): return o.kind
         }
     }
 
+    public var family: IPCFamily { kind.family }
+
+    /// The POSIX payload, when it is a POSIX object.
+    public var posix: PosixIPCObject? {
+        if case .posix(let o) = self { return o }
+        return nil
+    }
+
+    /// The System V id; -1 for a POSIX object (named by its path instead).
     public var id: Int32 {
         switch self {
         case .sem(let s): return s.id
         case .shm(let s): return s.id
         case .msg(let q): return q.id
+        case .posix: return -1
         }
     }
 
+    /// Owner, group, creator and mode. A POSIX object (a file) has no key (0) and its owner and group stand for
+    /// the creator's; its mode is the permission part of st_mode.
     public var perm: IPCPermissions {
         switch self {
         case .sem(let s): return s.perm
         case .shm(let s): return s.perm
         case .msg(let q): return q.perm
+        case .posix(let o): return IPCPermissions(key: 0, uid: o.uid, gid: o.gid, cuid: o.uid, cgid: o.gid, mode: o.mode)
         }
     }
 
+    /// What the kernel's permission check lets in: the ipcperms facts (a POSIX object's named ACL entries
+    /// count as the other bits).
+    public var access: AccessControl {
+        switch self {
+        case .posix(let o): return AccessControl(o)
+        default: return AccessControl(perm)
+        }
+    }
+
+    /// The change time in epoch seconds (System V: creation, IPC_SET, SETVAL/SETALL; POSIX: st_ctime).
     public var ctime: Int64 {
         switch self {
         case .sem(let s): return s.ctime
         case .shm(let s): return s.ctime
         case .msg(let q): return q.ctime
+        case .posix(let o): return o.ctime.seconds
         }
     }
 
-    /// The operation times of this kind (0 = never).
-    public var operationTimes: [Int64] {
-        switch self {
-        case .sem(let s): return [s.otime]
-        case .shm(let s): return [s.atime, s.dtime]
-        case .msg(let q): return [q.stime, q.rtime]
-        }
-    }
-
-    /// The latest of the change time and the operation times (spec: "last activity").
+    /// The latest of the change time and the operation times (spec: "last activity"), in epoch seconds; a POSIX
+    /// object's last change (`PosixIPCObject.lastChange`).
     public var lastActivity: Int64 {
         switch self {
         case .sem(let s): return max(s.ctime, s.otime)
         case .shm(let s): return max(s.ctime, s.atime, s.dtime)
         case .msg(let q): return max(q.ctime, q.stime, q.rtime)
+        case .posix(let o): return o.lastChange.seconds
         }
     }
 
-    /// Every pid the kernel recorded for this object, with the latest second it can date from.
-    /// A pid 0 is included: it means "none" or "not visible from this pid namespace".
-    public var recordedPids: [RecordedPid] {
+    /// The last activity as an instant with whatever precision the kind records (whole seconds for System V).
+    public var lastActivityInstant: Double {
         switch self {
-        case .sem(let s):
-            // sempid moves on semop (otime), SETVAL/SETALL (ctime) and SEM_UNDO at exit (otime).
-            let at = max(s.otime, s.ctime)
-            return (s.semaphores ?? []).enumerated().map {
-                RecordedPid(pid: $0.element.pid, role: .sempid, recordedAt: at, semnum: $0.offset)
-            }
-        case .shm(let s):
-            return [
-                RecordedPid(pid: s.cpid, role: .cpid, recordedAt: s.ctime, semnum: nil),
-                RecordedPid(pid: s.lpid, role: .lpid, recordedAt: max(s.atime, s.dtime, s.ctime), semnum: nil),
-            ]
-        case .msg(let q):
-            return [
-                RecordedPid(pid: q.lspid, role: .lspid, recordedAt: max(q.stime, q.ctime), semnum: nil),
-                RecordedPid(pid: q.lrpid, role: .lrpid, recordedAt: max(q.rtime, q.ctime), semnum: nil),
-            ]
+        case .posix(let o): return o.lastChange.value
+        default: return Double(lastActivity)
         }
+    }
+
+    /// When the last activity can have happened: a truncated System V second U is [U, U + 1); a POSIX file time
+    /// is late by at most the coarse clock's `granularity`.
+    public func activityWindow(granularity: Double) -> ActivityWindow {
+        switch self {
+        case .posix(let o):
+            let t = o.lastChange
+            return ActivityWindow(earliest: t.value, latest: t.value + granularity, reported: t.seconds)
+        default:
+            return ActivityWindow(second: lastActivity)
+        }
+    }
+
+    /// The POSIX access ACL beyond the mode bits (nil for System V objects, which have none).
+    public var acl: [ACLEntry]? { posix?.acl }
+
+    /// Every pid the kernel recorded for this System V object, with the latest second it can date from (none
+    /// for a POSIX object). A pid 0 is included: it means "none" or "not visible from this pid namespace".
+    public var recordedPids: [RecordedPid] {
+        var out: [RecordedPid] = []
+        forEachRecordedPid { out.append($0) }
+        return out
     }
 
     /// Calls `body` with each recorded pid, in the order of `recordedPids`, without building the array.
@@ -278,6 +112,7 @@ public enum IPCObject: Sendable, Equatable {
         switch self {
         case .sem(let s):
             guard let sems = s.semaphores else { return }
+            // sempid moves on semop (otime), SETVAL/SETALL (ctime) and SEM_UNDO at exit (otime).
             let at = max(s.otime, s.ctime)
             for (n, sem) in sems.enumerated() {
                 body(RecordedPid(pid: sem.pid, role: .sempid, recordedAt: at, semnum: n))
@@ -288,33 +123,77 @@ public enum IPCObject: Sendable, Equatable {
         case .msg(let q):
             body(RecordedPid(pid: q.lspid, role: .lspid, recordedAt: max(q.stime, q.ctime), semnum: nil))
             body(RecordedPid(pid: q.lrpid, role: .lrpid, recordedAt: max(q.rtime, q.ctime), semnum: nil))
+        case .posix:
+            return
         }
     }
 
-    /// A short size description: "2 sems", "4096 bytes", "3 msgs".
+    /// A short size description: "2 sems", "4096 B", "3 msgs"; a POSIX queue "3 msgs (24 B)".
     public var sizeSummary: String {
         switch self {
         case .sem(let s): return "\(s.nsems) sem\(s.nsems == 1 ? "" : "s")"
         case .shm(let s): return "\(s.size) B"
         case .msg(let q): return "\(q.qnum) msg\(q.qnum == 1 ? "" : "s")"
+        case .posix(let o):
+            if let q = o.queue {
+                guard let n = q.messages else { return "\(q.qsize) B queued" }
+                return "\(n) msg\(n == 1 ? "" : "s") (\(q.qsize) B)"
+            }
+            return "\(o.size) B"
+        }
+    }
+
+    /// Whether it holds data that a removal would lose and that `--save-to` saves: a queue's messages.
+    public var queuedMessages: (count: UInt64?, bytes: UInt64)? {
+        switch self {
+        case .msg(let q): return q.qnum > 0 ? (q.qnum, q.cbytes) : nil
+        case .posix(let o):
+            guard let q = o.queue, q.hasMessages else { return nil }
+            return (q.messages.map { UInt64($0) }, q.qsize)
+        default: return nil
+        }
+    }
+
+    /// How a message names it: "semaphore set id 32769 (key 0x0000162e)", "POSIX shared memory object /dev/shm/x".
+    public var displayName: String {
+        switch self {
+        case .posix(let o): return "\(o.kind.noun) \(o.path)"
+        default: return "\(kind.noun) id \(id) (key \(IPCTextFormat.hexKey(perm.key)))"
+        }
+    }
+
+    public var ref: IPCObjectRef {
+        switch self {
+        case .posix(let o): return IPCObjectRef(kind: o.kind, path: o.path)
+        default: return IPCObjectRef(kind: kind, id: id)
         }
     }
 }
 
-/// A stable identity for an object across two stats: kind and id.
+/// A stable identity for an object across two reads: kind and id for System V, kind and path for POSIX.
 public struct IPCObjectRef: Sendable, Hashable, Comparable, CustomStringConvertible {
     public var kind: IPCKind
+    /// The System V id; -1 for a POSIX object.
     public var id: Int32
+    /// A POSIX object's path; nil for System V.
+    public var path: String?
+
     public init(kind: IPCKind, id: Int32) {
         self.kind = kind
         self.id = id
+        path = nil
     }
-    public static func < (a: IPCObjectRef, b: IPCObjectRef) -> Bool {
-        a.kind == b.kind ? a.id < b.id : a.kind < b.kind
-    }
-    public var description: String { "\(kind.rawValue) id \(id)" }
-}
 
-extension IPCObject {
-    public var ref: IPCObjectRef { IPCObjectRef(kind: kind, id: id) }
+    public init(kind: IPCKind, path: String) {
+        self.kind = kind
+        id = -1
+        self.path = path
+    }
+
+    public static func < (a: IPCObjectRef, b: IPCObjectRef) -> Bool {
+        a.kind != b.kind ? a.kind < b.kind : (a.id != b.id ? a.id < b.id : (a.path ?? "") < (b.path ?? ""))
+    }
+
+    /// "sem id 32769", "posix-shm /dev/shm/x".
+    public var description: String { path.map { "\(kind.rawValue) \($0)" } ?? "\(kind.rawValue) id \(id)" }
 }

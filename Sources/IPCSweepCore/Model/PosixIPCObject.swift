@@ -1,31 +1,3 @@
-/// The kinds of POSIX IPC object found under /dev/shm and /dev/mqueue.
-public enum PosixIPCKind: String, Sendable, Codable, CaseIterable {
-    /// A POSIX shared memory object (shm_open), a file in /dev/shm.
-    case shm = "posix-shm"
-    /// A POSIX named semaphore (sem_open), a file `sem.NAME` in /dev/shm.
-    case sem = "posix-sem"
-    /// A POSIX message queue (mq_open), a file in /dev/mqueue.
-    case mq = "posix-mq"
-
-    /// The plain name a person reads.
-    public var noun: String {
-        switch self {
-        case .shm: return "POSIX shared memory object"
-        case .sem: return "POSIX named semaphore"
-        case .mq: return "POSIX message queue"
-        }
-    }
-
-    /// The System V kind whose `--type` filter selects it (sem, shm, msg).
-    public var sysvKind: IPCKind {
-        switch self {
-        case .shm: return .shm
-        case .sem: return .sem
-        case .mq: return .msg
-        }
-    }
-}
-
 /// One entry of a POSIX access ACL (acl_get_file ACL_TYPE_ACCESS).
 public struct ACLEntry: Sendable, Equatable, Hashable {
     /// The entry's tag (ACL_USER_OBJ, ACL_USER, ACL_GROUP_OBJ, ACL_GROUP, ACL_MASK, ACL_OTHER).
@@ -136,7 +108,8 @@ public struct MessageQueueStatus: Sendable, Equatable {
 public struct PosixIPCObject: Sendable, Equatable {
     /// The full path (mount point + name).
     public var path: String
-    public var kind: PosixIPCKind
+    /// posixShm, posixSem or posixMq.
+    public var kind: IPCKind
     /// The name as programs pass it to shm_open/sem_open/mq_open, without the leading slash
     /// (`PostgreSQL.1234`; for a semaphore without its `sem.` prefix).
     public var name: String
@@ -164,7 +137,7 @@ public struct PosixIPCObject: Sendable, Equatable {
     /// A queue's state; nil for shared memory and semaphores.
     public var queue: MessageQueueStatus?
 
-    public init(path: String, kind: PosixIPCKind, name: String? = nil, entry: String? = nil, uid: UInt32, gid: UInt32,
+    public init(path: String, kind: IPCKind, name: String? = nil, entry: String? = nil, uid: UInt32, gid: UInt32,
                 mode: UInt32, size: Int64 = 0, blocks: Int64 = 0, directory: String? = nil,
                 identity: DeviceInode = DeviceInode(device: 0, inode: 0),
                 atime: FileTime = FileTime(seconds: 0), mtime: Int64 = 0, mtimeNs: FileTime? = nil,
@@ -174,7 +147,7 @@ public struct PosixIPCObject: Sendable, Equatable {
         let base = entry ?? String(path.split(separator: "/").last ?? "")
         self.entry = base
         self.directory = directory ?? String(path.utf8.dropLast(base.utf8.count + 1)).map { $0.isEmpty ? "/" : $0 } ?? "/"
-        self.name = name ?? (kind == .sem && base.hasPrefix("sem.") ? String(base.dropFirst(4)) : base)
+        self.name = name ?? (kind == .posixSem && base.hasPrefix("sem.") ? String(base.dropFirst(4)) : base)
         self.uid = uid
         self.gid = gid
         self.mode = mode
@@ -192,7 +165,7 @@ public struct PosixIPCObject: Sendable, Equatable {
     /// The latest of mtime and ctime: the last change the file records (reads, mappings and opens leave no trace).
     /// A queue: its mtime alone (mq_send and mq_receive set it), because reading the queue's file — as this tool,
     /// lsipc and `cat` do to learn its depth — sets its ctime.
-    public var lastChange: FileTime { kind == .mq ? mtimeNs : max(mtimeNs, ctime) }
+    public var lastChange: FileTime { kind == .posixMq ? mtimeNs : max(mtimeNs, ctime) }
 
     /// Bytes of memory it really uses (st_blocks × 512).
     public var usedBytes: Int64 { blocks * 512 }
@@ -223,7 +196,8 @@ public struct PosixMount: Sendable, Equatable {
 public struct PosixScanResult: Sendable, Equatable {
     public var root: String
     /// posix-shm (including posix-sem files) for the shm root, posix-mq for the mqueue root.
-    public var kind: PosixIPCKind
+    /// posixShm, posixSem or posixMq.
+    public var kind: IPCKind
     /// False when the root was skipped (missing, not mounted, unreadable).
     public var scanned: Bool
     /// Why it was skipped.
@@ -236,7 +210,7 @@ public struct PosixScanResult: Sendable, Equatable {
     /// Entries left alone because they are not regular files of this mount: "symlink sem.x", "directory d", ...
     public var ignored: [String]
 
-    public init(root: String, kind: PosixIPCKind, scanned: Bool, skipReason: String? = nil,
+    public init(root: String, kind: IPCKind, scanned: Bool, skipReason: String? = nil,
                 objects: [PosixIPCObject] = [], warnings: [String] = [], mount: PosixMount? = nil, ignored: [String] = []) {
         self.root = root
         self.kind = kind
@@ -252,13 +226,14 @@ public struct PosixScanResult: Sendable, Equatable {
 /// What the report says about one POSIX root.
 public struct PosixScanSummary: Sendable, Equatable {
     public var root: String
-    public var kind: PosixIPCKind
+    /// posixShm, posixSem or posixMq.
+    public var kind: IPCKind
     public var scanned: Bool
     public var skipReason: String?
     /// Objects found (after filters).
     public var objects: Int
 
-    public init(root: String, kind: PosixIPCKind, scanned: Bool, skipReason: String?, objects: Int) {
+    public init(root: String, kind: IPCKind, scanned: Bool, skipReason: String?, objects: Int) {
         self.root = root
         self.kind = kind
         self.scanned = scanned

@@ -33,14 +33,19 @@ public struct IPCProbe: Sendable {
     /// Another IPC namespace to read (`--namespace`): every syscall and /proc/sysvipc, /proc/sys/kernel read runs
     /// on this thread inside it. nil: the tool's own namespace.
     public var namespace: IPCNamespaceThread?
+    /// The kernel calls (a fake in unit tests).
+    public var kernel: any KernelCalls
 
-    public init(procRoot: String = "/proc", kinds: Set<IPCKind> = Set(IPCKind.allCases), semaphoreDetail: Bool = true,
-                namespace: IPCNamespaceThread? = nil) {
+    public init(procRoot: String = "/proc", kinds: Set<IPCKind> = IPCKind.sysv, semaphoreDetail: Bool = true,
+                namespace: IPCNamespaceThread? = nil, kernel: any KernelCalls = Kernel.live) {
         self.procRoot = procRoot
-        self.kinds = kinds
+        self.kinds = kinds.intersection(IPCKind.sysv)
         self.semaphoreDetail = semaphoreDetail
         self.namespace = namespace
+        self.kernel = kernel
     }
+
+    private var sysv: SysVKernel { SysVKernel(kernel) }
 
     /// Whether the snapshot describes the kernel this process runs on.
     public var isLive: Bool { procRoot == "/proc" }
@@ -135,13 +140,13 @@ public struct IPCProbe: Sendable {
     func fromSyscalls(alongside once: OnceWork?, completeOnly: Bool = false, serial: Bool = false) throws -> IPCSnapshot {
         var snap = IPCSnapshot(source: "syscall")
         if kinds.contains(.sem) {
-            snap.semaphoreSets = try scan(.sem, completeOnly, warnings: &snap.warnings) { SysVKernel.semaphoreSet(atIndex: $0, any: $1) }
+            snap.semaphoreSets = try scan(.sem, completeOnly, warnings: &snap.warnings) { sysv.semaphoreSet(atIndex: $0, any: $1) }
         }
         if kinds.contains(.shm) {
-            snap.segments = try scan(.shm, completeOnly, warnings: &snap.warnings) { SysVKernel.segment(atIndex: $0, any: $1) }
+            snap.segments = try scan(.shm, completeOnly, warnings: &snap.warnings) { sysv.segment(atIndex: $0, any: $1) }
         }
         if kinds.contains(.msg) {
-            snap.queues = try scan(.msg, completeOnly, warnings: &snap.warnings) { SysVKernel.queue(atIndex: $0, any: $1) }
+            snap.queues = try scan(.msg, completeOnly, warnings: &snap.warnings) { sysv.queue(atIndex: $0, any: $1) }
         }
         addSemaphoreDetail(&snap, alongside: once, serial: serial)
         return snap
@@ -150,7 +155,7 @@ public struct IPCProbe: Sendable {
     private func scan<T>(_ kind: IPCKind, _ completeOnly: Bool, warnings: inout [String],
                          stat: (CInt, Bool) -> Result<T, Errno>) throws -> [T] {
         let maxIndex: CInt
-        switch SysVKernel.maxIndex(kind) {
+        switch sysv.maxIndex(kind) {
         case .success(let m): maxIndex = m
         case .failure(let e): throw ProbeError(description: "\(kind.rawValue)ctl(\(kind.rawValue.uppercased())_INFO) failed: \(e)")
         }
@@ -200,6 +205,7 @@ public struct IPCProbe: Sendable {
         // One flat set of iterations (nested concurrentPerform calls run serially): the work alongside
         // first, then the chunks of sets, taken by whichever thread is free.
         let extra = once == nil ? 0 : 1
+        let sysv = self.sysv
         results.withUnsafeMutableBufferPointer { out in
             let out = UnsafeSendableBuffer(out)
             let read: @Sendable (Int) -> Void = { i in
@@ -209,7 +215,7 @@ public struct IPCProbe: Sendable {
                 }
                 let c = i - extra
                 for i in (c * chunk)..<min(sets.count, (c + 1) * chunk) {
-                    out.buffer[i] = SysVKernel.semaphores(ofSet: sets[i].id, count: sets[i].nsems)
+                    out.buffer[i] = sysv.semaphores(ofSet: sets[i].id, count: sets[i].nsems)
                 }
             }
             if serial {
@@ -266,7 +272,7 @@ public struct IPCProbe: Sendable {
         guard isLive else {
             throw ProbeError(description: "cannot read kernel limits from \(procRoot)/sys/kernel/{sem,shmmni,shmall,shmmax,msgmni,msgmnb,msgmax}: copy them with the procfs copy")
         }
-        switch SysVKernel.limits() {
+        switch sysv.limits() {
         case .success(let l): return l
         case .failure(let e):
             throw ProbeError(description: "cannot read kernel limits from \(procRoot)/sys/kernel or IPC_INFO: \(e)")

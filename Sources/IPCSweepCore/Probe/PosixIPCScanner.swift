@@ -1,5 +1,3 @@
-import CACL
-import CSysVIPC
 import SystemPackage
 
 #if canImport(Glibc)
@@ -7,52 +5,6 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-
-/// Reads the POSIX access ACL of a file with libacl (acl_get_file, ACL_TYPE_ACCESS).
-public enum AccessControlList {
-    /// The entries of the file's access ACL when it has more than the three base entries (user_obj, group_obj, other);
-    /// nil when it has only those, or when the filesystem keeps no ACLs (ENOTSUP, as on mqueue).
-    public static func read(_ path: String) -> Result<[ACLEntry]?, Errno> {
-        guard let acl = acl_get_file(path, acl_type_t(ACL_TYPE_ACCESS)) else {
-            let e = Errno(rawValue: errno)
-            return e == .notSupported || e == .noData ? .success(nil) : .failure(e)
-        }
-        defer { acl_free(UnsafeMutableRawPointer(acl)) }
-        // 0: equivalent to the mode bits (no named entries, no mask).
-        if acl_equiv_mode(acl, nil) == 0 { return .success(nil) }
-        var out: [ACLEntry] = []
-        var entry: acl_entry_t?
-        var which = Int32(ACL_FIRST_ENTRY)
-        while acl_get_entry(acl, which, &entry) == 1, let e = entry {
-            which = Int32(ACL_NEXT_ENTRY)
-            var tagType = acl_tag_t(0)
-            guard acl_get_tag_type(e, &tagType) == 0 else { continue }
-            var permset: acl_permset_t?
-            guard acl_get_permset(e, &permset) == 0, let ps = permset else { continue }
-            var perms: UInt32 = 0
-            if acl_get_perm(ps, acl_perm_t(ACL_READ)) == 1 { perms |= 4 }
-            if acl_get_perm(ps, acl_perm_t(ACL_WRITE)) == 1 { perms |= 2 }
-            if acl_get_perm(ps, acl_perm_t(ACL_EXECUTE)) == 1 { perms |= 1 }
-            let tag: ACLEntry.Tag
-            var qualifier: UInt32?
-            switch tagType {
-            case acl_tag_t(ACL_USER_OBJ): tag = .userObj
-            case acl_tag_t(ACL_GROUP_OBJ): tag = .groupObj
-            case acl_tag_t(ACL_MASK): tag = .mask
-            case acl_tag_t(ACL_OTHER): tag = .other
-            case acl_tag_t(ACL_USER), acl_tag_t(ACL_GROUP):
-                tag = tagType == acl_tag_t(ACL_USER) ? .user : .group
-                if let q = acl_get_qualifier(e) {
-                    qualifier = q.load(as: UInt32.self)
-                    acl_free(q)
-                }
-            default: continue
-            }
-            out.append(ACLEntry(tag: tag, qualifier: qualifier, perms: perms))
-        }
-        return .success(out)
-    }
-}
 
 /// Lists POSIX IPC objects: the regular files of the /dev/shm mount (named semaphores are `sem.NAME`) and of
 /// the mqueue mount, each with fstatat(2) (AT_SYMLINK_NOFOLLOW) relative to a descriptor of its root directory,
@@ -74,6 +26,8 @@ public struct PosixIPCScanner: Sendable {
     /// tool's own root. Inside it, every component of a root is opened with O_NOFOLLOW: a symbolic link in that
     /// namespace (which would resolve against the tool's own root) is never followed.
     public var processRoot: String?
+    /// The kernel calls (a fake in unit tests).
+    public var kernel: any KernelCalls = Kernel.live
 
     /// The default shm root (glibc's shm_open and sem_open use /dev/shm).
     public static let defaultShmRoot = "/dev/shm"
@@ -96,28 +50,24 @@ public struct PosixIPCScanner: Sendable {
 
     /// Opens a directory (O_RDONLY | O_DIRECTORY) given as a full path. A path inside another process's root
     /// (`/proc/PID/root/...`) is walked from that root one component at a time with O_NOFOLLOW, so that nothing
-    /// in the other mount namespace can redirect it; any other path is opened as given. -1 with errno on failure
-    /// (ELOOP: a component is a symbolic link).
-    public static func openDirectory(_ path: String) -> Int32 {
+    /// in the other mount namespace can redirect it; any other path is opened as given. ELOOP: a component is a
+    /// symbolic link.
+    public static func openDirectory(_ path: String, kernel: any KernelCalls = Kernel.live) -> Result<Int32, Errno> {
         let parts = path.split(separator: "/", omittingEmptySubsequences: true)
         guard parts.count >= 3, parts[0] == "proc", parts[1].allSatisfy({ $0.isASCII && $0.isNumber }), parts[2] == "root" else {
-            return open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            return kernel.openat(AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0)
         }
-        var fd = open("/" + parts[0...2].joined(separator: "/"), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        var fd = kernel.openat(AT_FDCWD, "/" + parts[0...2].joined(separator: "/"), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0)
         for component in parts.dropFirst(3) {
-            guard fd >= 0 else { return -1 }
-            if component == ".." { close(fd); errno = EINVAL; return -1 }
-            let next = openat(fd, String(component), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-            var e = errno
+            guard case .success(let dir) = fd else { return fd }
+            defer { kernel.close(dir) }
+            if component == ".." { return .failure(.invalidArgument) }
+            fd = kernel.openat(dir, String(component), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0)
             // With O_DIRECTORY a symbolic link fails as ENOTDIR: say what it is.
-            var st = stat()
-            if next < 0, e == ENOTDIR, fstatat(fd, String(component), &st, AT_SYMLINK_NOFOLLOW) == 0,
+            if case .failure(.notDirectory) = fd, case .success(let st) = kernel.fstatat(dir, String(component), AT_SYMLINK_NOFOLLOW),
                st.st_mode & S_IFMT == S_IFLNK {
-                e = ELOOP
+                fd = .failure(.tooManySymbolicLinkLevels)
             }
-            close(fd)
-            errno = e
-            fd = next
         }
         return fd
     }
@@ -128,15 +78,15 @@ public struct PosixIPCScanner: Sendable {
         // procfs (not a regular file), bounded: a host with thousands of mounts has a mountinfo of a few MiB.
         let text = try? FileIO.readText(mountInfoPath, limit: 16 << 20, requireRegular: false)
         let mounts: [PosixMount] = text.map { Self.parseMountInfo($0) } ?? []
-        var out = [scanRoot(shmRoot, kind: .shm, mounts: mounts)]
+        var out = [scanRoot(shmRoot, kind: .posixShm, mounts: mounts)]
         if let mq = mqueueRoot {
-            out.append(scanRoot(mq, kind: .mq, mounts: mounts))
+            out.append(scanRoot(mq, kind: .posixMq, mounts: mounts))
         } else if let m = mounts.last(where: { $0.fsType == "mqueue" && $0.mountPoint == Self.defaultMqueueRoot })
                     ?? mounts.first(where: { $0.fsType == "mqueue" }) {
-            out.append(scanRoot(m.mountPoint, kind: .mq, mounts: mounts))
+            out.append(scanRoot(m.mountPoint, kind: .posixMq, mounts: mounts))
         } else {
             out.append(PosixScanResult(
-                root: Self.defaultMqueueRoot, kind: .mq, scanned: false,
+                root: Self.defaultMqueueRoot, kind: .posixMq, scanned: false,
                 skipReason: "the mqueue filesystem is not mounted (no mqueue entry in \(mountInfoPath)): POSIX message queues were not inspected; mount it with `mount -t mqueue none \(Self.defaultMqueueRoot)` to see them"))
         }
         return out
@@ -181,146 +131,72 @@ public struct PosixIPCScanner: Sendable {
     // MARK: one root
 
     /// Reads one root directory through a descriptor.
-    func scanRoot(_ inner: String, kind: PosixIPCKind, mounts: [PosixMount]) -> PosixScanResult {
+    func scanRoot(_ inner: String, kind: IPCKind, mounts: [PosixMount]) -> PosixScanResult {
         // `inner` as mountinfo names it; `root` as the tool reaches it.
         let root = processRoot.map { ($0.hasSuffix("/") ? String($0.dropLast()) : $0) + (inner.hasPrefix("/") ? inner : "/" + inner) } ?? inner
-        let dir = Self.openDirectory(root)
-        guard dir >= 0 else {
-            let e = Errno(rawValue: errno)
+        let dir: Int32
+        switch Self.openDirectory(root, kernel: kernel) {
+        case .success(let fd): dir = fd
+        case .failure(let e):
             if e == .tooManySymbolicLinkLevels, processRoot != nil {
-                let objects = kind == .mq ? "POSIX message queues" : "POSIX shared memory and named semaphores"
+                let objects = kind == .posixMq ? "POSIX message queues" : "POSIX shared memory and named semaphores"
                 return PosixScanResult(root: root, kind: kind, scanned: false,
                                        skipReason: "\(root) is or passes through a symbolic link in that mount namespace: not followed (it would resolve against the host's root), so its \(objects) were not inspected; inspect them from inside the container")
             }
-            let what = kind == .mq
+            let what = kind == .posixMq
                 ? (e == .noSuchFileOrDirectory
                     ? "\(root) does not exist: the mqueue filesystem is not mounted there, so POSIX message queues were not inspected; mount it with `mount -t mqueue none \(root)` or give the --mqueue-root it is mounted on"
                     : "\(root) cannot be opened (\(e)): POSIX message queues were not inspected")
                 : "\(root) cannot be opened (\(e)): POSIX shared memory and named semaphores were not inspected"
             return PosixScanResult(root: root, kind: kind, scanned: false, skipReason: what)
         }
-        defer { close(dir) }
-        var st = stat()
-        guard fstat(dir, &st) == 0 else {
-            return PosixScanResult(root: root, kind: kind, scanned: false, skipReason: "\(root): fstat failed (\(Errno(rawValue: errno)))")
+        defer { kernel.close(dir) }
+        let device: UInt64
+        switch kernel.fstat(dir) {
+        case .success(let st): device = UInt64(st.st_dev)
+        case .failure(let e):
+            return PosixScanResult(root: root, kind: kind, scanned: false, skipReason: "\(root): fstat failed (\(e))")
         }
-        let device = UInt64(st.st_dev)
         var mount = mounts.last { $0.device == device && $0.mountPoint == inner } ?? mounts.last { $0.device == device }
         var warnings: [String] = []
-        if kind == .mq {
-            var fs = statfs()
-            if fstatfs(dir, &fs) == 0, Int(fs.f_type) != Self.mqueueMagic {
+        if kind == .posixMq {
+            if case .success(let type) = kernel.fstatfsType(dir), type != Self.mqueueMagic {
                 return PosixScanResult(root: root, kind: kind, scanned: false,
                                        skipReason: "\(root) is not an mqueue filesystem: POSIX message queues were not inspected; mount it with `mount -t mqueue none \(root)`")
             }
         } else if mount == nil {
             warnings.append("\(root) is not a mount of its own in \(mountInfoPath): its objects were read, but its size and use are unknown")
         }
-        var vfs = statvfs()
-        if mount != nil, fstatvfs(dir, &vfs) == 0 {
-            let unit = UInt64(vfs.f_frsize)
-            mount?.sizeBytes = UInt64(vfs.f_blocks) * unit
-            mount?.usedBytes = (UInt64(vfs.f_blocks) - UInt64(vfs.f_bfree)) * unit
+        if mount != nil, case .success(let usage) = kernel.fstatvfsUsage(dir) {
+            mount?.sizeBytes = usage.size
+            mount?.usedBytes = usage.used
         }
-
-        let listing = dup(dir)
-        guard listing >= 0, let d = fdopendir(listing) else {
-            if listing >= 0 { close(listing) }
+        let names: [String]
+        switch kernel.directoryEntries(dir) {
+        case .success(let n): names = n
+        case .failure(let e):
             return PosixScanResult(root: root, kind: kind, scanned: false,
-                                   skipReason: "cannot list \(root): \(Errno(rawValue: errno)); run as root to inspect it")
+                                   skipReason: "cannot list \(root): \(e); run as root to inspect it")
         }
-        var names: [String] = []
-        while let entry = readdir(d) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        closedir(d)
-
-        let prefix = root.hasSuffix("/") ? root : root + "/"
+        let reader = PosixObjectReader(kernel: kernel, directory: root, device: device, rootKind: kind,
+                                       aclThroughDescriptor: processRoot != nil)
         var objects: [PosixIPCObject] = []
         objects.reserveCapacity(names.count)
         var ignored: [String] = []
         for name in names {
-            guard let o = Self.object(dir: dir, name: name, prefix: prefix, device: device, kind: kind,
-                                      ignored: &ignored, warnings: &warnings, viaDescriptor: processRoot != nil) else { continue }
-            objects.append(o)
+            switch reader.read(dir: dir, entry: name) {
+            case .object(let o, let warning):
+                objects.append(o)
+                if let warning { warnings.append(warning) }
+            case .ignored(let what): ignored.append(what)
+            case .failed(.noSuchFileOrDirectory): continue  // vanished meanwhile
+            case .failed: continue
+            }
         }
         objects.sort { $0.path < $1.path }
         return PosixScanResult(root: root, kind: kind, scanned: true, objects: objects, warnings: warnings,
-                               mount: mount ?? PosixMount(mountPoint: root, fsType: kind == .mq ? "mqueue" : "?", device: device),
+                               mount: mount ?? PosixMount(mountPoint: root, fsType: kind == .posixMq ? "mqueue" : "?", device: device),
                                ignored: ignored.sorted())
-    }
-
-    /// One entry, or nil when it is not a regular file of this mount (then `ignored` says what it was) or vanished.
-    static func object(dir: Int32, name: String, prefix: String, device: UInt64, kind: PosixIPCKind,
-                       ignored: inout [String], warnings: inout [String], viaDescriptor: Bool = false) -> PosixIPCObject? {
-        var st = stat()
-        guard fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { return nil }  // vanished meanwhile
-        let path = prefix + name
-        switch st.st_mode & S_IFMT {
-        case S_IFREG: break
-        case S_IFLNK: ignored.append("symbolic link \(path)"); return nil
-        case S_IFDIR: ignored.append("directory \(path)"); return nil
-        default: ignored.append("special file \(path)"); return nil
-        }
-        guard UInt64(st.st_dev) == device else {
-            ignored.append("\(path) (on another filesystem)")
-            return nil
-        }
-        let objectKind: PosixIPCKind = kind == .mq ? .mq : (name.hasPrefix("sem.") ? .sem : .shm)
-        var acl: [ACLEntry]?
-        var queue: MessageQueueStatus?
-        if kind == .mq {
-            switch readQueue(dir: dir, name: name) {
-            case .success(let q): queue = q
-            case .failure(let e) where e == .noSuchFileOrDirectory: return nil
-            case .failure(let e):
-                warnings.append("cannot read the state of queue \(path) (\(e)): its depth and notification are unknown; run as root")
-            }
-        } else if case let aclPath = viaDescriptor ? "/proc/self/fd/\(dir)/\(name)" : path,
-                  lgetxattr(aclPath, "system.posix_acl_access", nil, 0) > 0 {
-            // In another mount namespace the ACL is read relative to the root's descriptor, not through its path.
-            switch AccessControlList.read(aclPath) {
-            case .success(let a): acl = a
-            case .failure(let e) where e == .noSuchFileOrDirectory: return nil
-            case .failure(let e):
-                warnings.append("cannot read the ACL of \(path): \(e); its mode bits alone were checked")
-            }
-        }
-        func time(_ t: timespec) -> FileTime { FileTime(seconds: Int64(t.tv_sec), nanoseconds: Int64(t.tv_nsec)) }
-        return PosixIPCObject(
-            path: path, kind: objectKind, entry: name, uid: st.st_uid, gid: st.st_gid, mode: UInt32(st.st_mode) & 0o7777,
-            size: Int64(st.st_size), blocks: Int64(st.st_blocks), directory: String(prefix.dropLast()).isEmpty ? "/" : String(prefix.dropLast()),
-            identity: DeviceInode(device: UInt64(st.st_dev), inode: UInt64(st.st_ino)),
-            atime: time(st.st_atim), mtimeNs: time(st.st_mtim), ctime: time(st.st_ctim), acl: acl, queue: queue)
-    }
-
-    /// The text of a queue's file (QSIZE, NOTIFY, SIGNO, NOTIFY_PID) and mq_getattr on the same descriptor.
-    /// open(2) on an mqueue file gives a queue descriptor; O_NOFOLLOW and O_NONBLOCK so that nothing can block.
-    static func readQueue(dir: Int32, name: String) -> Result<MessageQueueStatus, Errno> {
-        let fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
-        guard fd >= 0 else { return .failure(Errno(rawValue: errno)) }
-        defer { close(fd) }
-        var buf = [UInt8](repeating: 0, count: 256)
-        var n = 0
-        while true {
-            n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            break
-        }
-        guard n >= 0 else { return .failure(Errno(rawValue: errno)) }
-        guard var q = MessageQueueStatus.parse(String(decoding: buf[0..<n], as: UTF8.self)) else {
-            return .failure(.invalidArgument)
-        }
-        var maxmsg = 0, msgsize = 0, cur = 0
-        if cipc_mq_getattr(fd, &maxmsg, &msgsize, &cur) == 0 {
-            q.messages = cur
-            q.maxMessages = maxmsg
-            q.messageSize = msgsize
-        }
-        return .success(q)
     }
 
     /// The mqueue filesystem's magic number (statfs f_type).

@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -12,117 +14,158 @@ import Musl
 /// inheritance window of the object's last activity. So before each verdict: when the namespace's most recent
 /// pid (/proc/loadavg, last field) moved since the table was completed, the new processes are read (the
 /// catch-up pass) and the scope resolved again; recorded pids the table does not know are resolved to their
-/// thread group. Then the table covers every process alive at the fresh read, as the plan's table covered
-/// every process alive at the plan's read.
-public final class CleanDecider: @unchecked Sendable {
-    /// The classifier over the current table and scope (rebuilt after a catch-up).
-    private var classifier: Classifier
-    private var reading: Inspector.Reading
+/// thread group. For POSIX objects the descriptors and mappings of every process are read again (once per
+/// `refreshEvery` objects, and after anything known to have touched them): they are the direct evidence.
+/// Then the table covers every process alive at the fresh read, as the plan's table covered every process
+/// alive at the plan's read.
+///
+/// The workers of the pass share one decider: its state is behind a mutex (the compiler checks it).
+public final class CleanDecider: Sendable {
+    private struct State {
+        var reading: Inspector.Reading
+        /// The classifier over the current table and scope (rebuilt after a catch-up or a holder refresh).
+        var classifier: Classifier
+        /// The possible-holder cache of the current classifier (rebuilt with it).
+        var cache: Classifier.Cache
+        /// Words the evidence (its texts repeat across objects, so one instance for the pass).
+        let text: EvidenceText
+        var lastPid: Int64
+        var checkedPids: Set<Int32> = []
+        /// Recorded pids that were neither in the table nor threads of it, and are alive: born after the plan.
+        var bornAfterPlan: Set<Int32> = []
+        /// POSIX objects decided since the descriptors and mappings were last read; nil: never read since the plan.
+        var sinceHolderRead: Int?
+    }
+
+    private let state: Mutex<State>
     private let probe: ProcessProbe
-    private let users: UserDirectory
     private let births: BirthWatch?
-    private var lastPid: Int64
     /// The last pid allocated before the plan's table was completed (`Inspector.Reading.lastPid`).
     private let planLastPid: Int64?
-    private var checkedPids: Set<Int32> = []
-    private let lock = NSLockLite()
+    /// The POSIX objects of the plan, whose holders are read again.
+    private let posixIdentities: Set<DeviceInode>
+    /// Who held each POSIX object at the plan ("pid 812 (postgres) descriptor 5"): only a holder that is new since
+    /// then is a change (an object in use at the plan stays "in use", not "changed").
+    private let planHolders: [DeviceInode: Set<String>]
+    /// POSIX objects decided on one read of every process's descriptors and mappings (a few hundred ms with
+    /// 2,000 processes): a batch's removals take milliseconds, so the window a new opener can slip into stays
+    /// that short, while a clean of 10,000 orphans reads /proc ten times, not 10,000.
+    public static let refreshEvery = 1024
 
     /// A decider for a live system (`births` on) or over a fixed table (tests, procfs copies).
     public init(reading: Inspector.Reading, users: UserDirectory, watchBirths: Bool) {
-        self.reading = reading
-        self.users = users
-        probe = ProcessProbe(procRoot: reading.options.procRoot, details: reading.options.scope.exes.isEmpty ? [] : [.exe])
+        probe = Inspector.processProbe(reading.options)
         births = watchBirths ? BirthWatch(procRoot: reading.options.procRoot) : nil
         planLastPid = births == nil ? nil : reading.lastPid
-        lastPid = planLastPid ?? 0
-        classifier = reading.classifier
-        cache = classifier.finder.makeCache()
-        text = EvidenceText(users: users)
-    }
-
-    /// Recorded pids of a fresh read that belong to processes started after the plan (allocated after the
-    /// plan's last pid, or alive now although the plan's table did not have them): activity since the plan that
-    /// the times, in whole seconds, may not show. Call after `classify` of the same read.
-    public func changesSincePlan(_ fresh: IPCObject) -> [String] {
-        lock.lock()
-        defer { lock.unlock() }
-        var out: [String] = []
-        fresh.forEachRecordedPid { r in
-            guard r.pid > 0 else { return }
-            let born = bornAfterPlan.contains(r.pid) || planLastPid.map { Int64(r.pid) > $0 && reading.processes.byPid[r.pid] == nil } == true
-            if born {
-                out.append("\(r.role.rawValue)\(r.semnum.map { " of semaphore \($0)" } ?? "") \(r.pid) is a process started after the plan")
-            }
+        posixIdentities = Set(reading.posixObjects.map(\.identity))
+        let classifier = reading.classifier
+        var held: [DeviceInode: Set<String>] = [:]
+        for o in reading.posixObjects {
+            held[o.identity] = Set(classifier.posix.holdersNow(o) { classifier.reaches($0, device: o.identity.device) })
         }
-        return out
+        planHolders = held
+        state = Mutex(State(reading: reading, classifier: classifier, cache: classifier.makeCache(),
+                            text: EvidenceText(users: users), lastPid: planLastPid ?? 0))
     }
 
     /// Objects active this recently (seconds before the plan) can have a possible holder born after the table
     /// (the one-second slack, the inheritance window): for them the last pid is checked before each verdict.
     static let recentActivity: Int64 = 60
 
-    /// The verdict of a freshly read object.
-    ///
-    /// Under the lock, with one possible-holder cache and one evidence wording for the pass (they repeat across
-    /// objects of one owner and second; a cache per object cost more than the classification itself).
+    /// The verdict of a freshly read object, with one possible-holder cache and one evidence wording for the pass
+    /// (they repeat across objects of one owner and second; a cache per object cost more than the
+    /// classification itself).
     public func classify(_ fresh: IPCObject) -> Classification {
-        lock.lock()
-        defer { lock.unlock() }
-        bringUpToDate(for: fresh)
-        var c = classifier.classify(fresh, cache: cache)
-        c.reasons = text.reasons(c.evidence)
-        c.namespace = reading.namespace
-        return c
+        state.withLock { s in
+            bringUpToDate(&s, for: fresh)
+            var c = s.classifier.classify(fresh, cache: s.cache)
+            c.reasons = s.text.reasons(c.evidence)
+            c.namespace = s.reading.namespace
+            return c
+        }
     }
 
-    /// The possible-holder cache of the current classifier (rebuilt with it).
-    private var cache: PossibleHolderFinder.Cache
-    /// Words the evidence (its texts repeat across objects, so one instance for the pass).
-    private let text: EvidenceText
-    /// Recorded pids that were neither in the table nor threads of it, and are alive: born after the plan.
-    private var bornAfterPlan: Set<Int32> = []
+    /// What happened since the plan that the fresh read's own fields may not show: recorded pids of processes
+    /// started after the plan (allocated after the plan's last pid, or alive now although the plan's table did
+    /// not have them; whole-second times may not show their activity), and processes that hold a POSIX object
+    /// now (the plan found none, or it would not be planned). Call after `classify` of the same read.
+    public func changesSincePlan(_ fresh: IPCObject) -> [String] {
+        state.withLock { s in
+            if let o = fresh.posix {
+                let before = planHolders[o.identity] ?? []
+                return s.classifier.posix.holdersNow(o) { s.classifier.reaches($0, device: o.identity.device) }
+                    .filter { !before.contains($0) }.map { "now held by " + $0 }
+            }
+            var out: [String] = []
+            fresh.forEachRecordedPid { r in
+                guard r.pid > 0 else { return }
+                let born = s.bornAfterPlan.contains(r.pid)
+                    || planLastPid.map { Int64(r.pid) > $0 && s.reading.processes.byPid[r.pid] == nil } == true
+                if born {
+                    out.append("\(r.role.rawValue)\(r.semnum.map { " of semaphore \($0)" } ?? "") \(r.pid) is a process started after the plan")
+                }
+            }
+            return out
+        }
+    }
+
+    /// Something outside may have opened or mapped the objects (a test hook ran): the next POSIX verdict reads
+    /// every process's descriptors and mappings again.
+    public func holdersMayHaveChanged() {
+        state.withLock { $0.sinceHolderRead = nil }
+    }
 
     /// Reads the processes born since the table (when the last pid moved, for recently active objects) and
-    /// resolves unknown recorded pids; the classifier is rebuilt only when the table gained something (our own
-    /// worker threads move the last pid too).
-    private func bringUpToDate(for fresh: IPCObject) {
+    /// resolves unknown recorded pids; for a POSIX object reads the descriptors and mappings again when due. The
+    /// classifier is rebuilt only when the table gained something (our own worker threads move the last pid too).
+    private func bringUpToDate(_ s: inout State, for fresh: IPCObject) {
         var changed = false
-        if let births, fresh.lastActivity >= Int64(reading.now) - Self.recentActivity,
-           let now = births.lastPid(), now != lastPid {
-            let before = reading.processes.byPid.count
-            probe.addProcessesStarted(since: &reading.processes)
-            lastPid = now
-            changed = reading.processes.byPid.count != before
+        if let births, fresh.lastActivity >= Int64(s.reading.now) - Self.recentActivity,
+           let now = births.lastPid(), now != s.lastPid {
+            let before = s.reading.processes.byPid.count
+            probe.addProcessesStarted(since: &s.reading.processes)
+            s.lastPid = now
+            changed = s.reading.processes.byPid.count != before
         }
         var unknown: [Int32] = []
         fresh.forEachRecordedPid { r in
-            if r.pid > 0 && reading.processes.byPid[r.pid] == nil && reading.processes.threadGroups[r.pid] == nil
-                && !checkedPids.contains(r.pid) { unknown.append(r.pid) }
+            if r.pid > 0 && s.reading.processes.byPid[r.pid] == nil && s.reading.processes.threadGroups[r.pid] == nil
+                && !s.checkedPids.contains(r.pid) { unknown.append(r.pid) }
         }
-        if !unknown.isEmpty && reading.options.procRoot == "/proc" {
-            let before = reading.processes.threadGroups.count
-            probe.resolveThreads(in: &reading.processes, pids: unknown)
-            checkedPids.formUnion(unknown)
-            for pid in unknown where reading.processes.threadGroups[pid] == nil
-                && access("\(reading.options.procRoot)/\(pid)", F_OK) == 0 {
-                bornAfterPlan.insert(pid)  // a live process the plan's table did not have
+        if !unknown.isEmpty && s.reading.options.isLive {
+            let before = s.reading.processes.threadGroups.count
+            probe.resolveThreads(in: &s.reading.processes, pids: unknown)
+            s.checkedPids.formUnion(unknown)
+            for pid in unknown where s.reading.processes.threadGroups[pid] == nil
+                && access("\(s.reading.options.procRoot)/\(pid)", F_OK) == 0 {
+                s.bornAfterPlan.insert(pid)  // a live process the plan's table did not have
             }
-            changed = changed || reading.processes.threadGroups.count != before
+            changed = changed || s.reading.processes.threadGroups.count != before
+        }
+        if fresh.posix != nil && s.reading.options.isLive {
+            if let n = s.sinceHolderRead, n < Self.refreshEvery {
+                s.sinceHolderRead = n + 1
+            } else {
+                probe.addProcessesStarted(since: &s.reading.processes)
+                probe.addHandles(to: &s.reading.processes, sysvPids: [], posix: posixIdentities)
+                s.sinceHolderRead = 1
+                changed = true
+            }
         }
         if changed {
             // The unit invocations were looked up once, at the plan (a unit seen only now has none: not ruled out).
-            let invocations = reading.scope?.unitInvocations ?? [:]
-            reading.scope = reading.options.scope.resolve(in: reading.processes)
-            reading.scope?.unitInvocations = invocations
-            classifier = reading.classifier
-            cache = classifier.finder.makeCache()
+            let invocations = s.reading.scope?.unitInvocations ?? [:]
+            s.reading.scope = s.reading.options.scope.resolve(in: s.reading.processes)
+            s.reading.scope?.unitInvocations = invocations
+            s.classifier = s.reading.classifier
+            s.cache = s.classifier.makeCache()
         }
     }
 }
 
 /// The most recently allocated pid of this pid namespace (the last field of /proc/loadavg): when it has not
 /// moved, no process or thread was created since it was read. One pread(2) on a descriptor kept open.
-final class BirthWatch: @unchecked Sendable {
+final class BirthWatch: Sendable {
     private let fd: Int32
 
     init?(procRoot: String) {

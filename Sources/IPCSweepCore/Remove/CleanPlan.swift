@@ -4,7 +4,7 @@ public struct CleanPolicy: Sendable, Equatable {
     public var includeSuspect: Bool
     /// Remove a queue that still holds messages, dropping them (`--discard-messages`).
     public var discardMessages: Bool
-    /// Save a queue's messages and an orphaned segment's bytes here before removal (`--save-to DIR`).
+    /// Save a queue's messages and a segment's or file's bytes here before removal (`--save-to DIR`).
     public var saveTo: String?
     /// Plan only; change nothing (`--dry-run`).
     public var dryRun: Bool
@@ -19,51 +19,59 @@ public struct CleanPolicy: Sendable, Equatable {
 
 /// What happened to one object (the `outcome` field of `clean --format json`).
 public enum CleanOutcome: String, Sendable, Equatable, Codable, CaseIterable {
-    /// IPC_RMID succeeded.
+    /// IPC_RMID (unlinkat) succeeded.
     case removed
     /// `--dry-run`: it would be removed.
     case planned
     /// Left alone: not eligible (in-use, unknown, suspect), changed since planned, already gone, data kept, interrupted.
     case skipped
-    /// IPC_RMID (or the re-check, or saving) failed with an error.
+    /// The removal (or the re-check, or saving) failed with an error.
     case failed
 }
 
 /// One object's place in the plan: the classification, whether it is eligible for removal, and why not.
 public struct PlanEntry: Sendable, Equatable {
     public var classification: Classification
-    /// True when the policy selects it for removal (orphaned, or suspect with `--include-suspect`).
-    /// Only planned objects decide the exit status; in-use and unknown ones are never planned.
-    public var planned: Bool
-    /// Why it will not be removed, when it will not; nil when it goes ahead.
+    /// Why it will not be removed, when it will not (`notEligible`, `keptForData`); nil when it goes ahead.
+    public var skip: CleanResult.Status?
+    /// Why it will not be removed, in words; nil when it goes ahead.
     public var skipReason: String?
 
-    public init(classification: Classification, planned: Bool, skipReason: String?) {
+    public init(classification: Classification, skip: CleanResult.Status?, skipReason: String?) {
         self.classification = classification
-        self.planned = planned
+        self.skip = skip
         self.skipReason = skipReason
     }
 
-    /// Whether the remover should try IPC_RMID on it.
-    public var goesAhead: Bool { planned && skipReason == nil }
+    /// True when the policy selects it for removal (orphaned, or suspect with `--include-suspect`).
+    /// Only planned objects decide the exit status; in-use and unknown ones are never planned.
+    public var planned: Bool { skip != .notEligible }
+
+    /// Whether the pipeline should try to remove it.
+    public var goesAhead: Bool { skip == nil }
+
+    /// The result of an entry that does not go ahead.
+    public var skippedResult: CleanResult? {
+        skip.map { CleanResult(classification: classification, status: $0, reason: skipReason ?? "not planned") }
+    }
 }
 
-/// Turns classified objects into a plan. A pure function of the classifications and the policy.
+/// Turns classified objects into a plan. A pure function of the classifications and the policy, the same for
+/// every kind.
 public struct CleanPlanner: Sendable {
     public var policy: CleanPolicy
 
     /// A planner for these flags.
     public init(policy: CleanPolicy) { self.policy = policy }
 
-    /// The `ipcrm` invocation that removes this object deliberately ("ipcrm -s 32769").
-    public static func ipcrmCommand(_ ref: IPCObjectRef) -> String {
-        let flag: String
-        switch ref.kind {
-        case .sem: flag = "-s"
-        case .shm: flag = "-m"
-        case .msg: flag = "-q"
+    /// How to remove an object deliberately: `ipcrm -s 32769`, `rm -- '/dev/shm/x'`.
+    public static func deliberateRemoval(_ o: IPCObject) -> String {
+        switch o {
+        case .sem(let s): return "ipcrm -s \(s.id)"
+        case .shm(let s): return "ipcrm -m \(s.id)"
+        case .msg(let q): return "ipcrm -q \(q.id)"
+        case .posix(let p): return "rm -- '\(p.path)'"
         }
-        return "ipcrm \(flag) \(ref.id)"
     }
 
     /// One plan entry per classification, in the same order.
@@ -73,60 +81,25 @@ public struct CleanPlanner: Sendable {
 
     /// The plan entry for one classified object.
     public func entry(_ c: Classification) -> PlanEntry {
-        let ref = c.object.ref
         let first = c.reasons.first.map { ": " + $0 } ?? ""
+        let deliberately = Self.deliberateRemoval(c.object)
         switch c.verdict {
         case .inUse:
-            return PlanEntry(classification: c, planned: false,
-                             skipReason: "in use\(first); clean never removes it (to remove it deliberately: \(Self.ipcrmCommand(ref)))")
+            return PlanEntry(classification: c, skip: .notEligible,
+                             skipReason: "in use\(first); clean never removes it (to remove it deliberately: \(deliberately))")
         case .unknown:
-            return PlanEntry(classification: c, planned: false,
-                             skipReason: "verdict unknown\(first); clean never removes it (run as root to decide, or remove it deliberately: \(Self.ipcrmCommand(ref)))")
+            return PlanEntry(classification: c, skip: .notEligible,
+                             skipReason: "verdict unknown\(first); clean never removes it (run as root to decide, or remove it deliberately: \(deliberately))")
         case .suspect where !policy.includeSuspect:
-            return PlanEntry(classification: c, planned: false,
+            return PlanEntry(classification: c, skip: .notEligible,
                              skipReason: "suspect\(first); give --include-suspect to remove suspects, or a scope (--unit, --pidfile, --exe) to settle it")
         case .orphaned, .suspect:
-            if case .msg(let q) = c.object, q.qnum > 0, !policy.discardMessages, policy.saveTo == nil {
-                return PlanEntry(classification: c, planned: true,
-                                 skipReason: "holds \(q.qnum) message\(q.qnum == 1 ? "" : "s") (\(q.cbytes) bytes): kept; give --save-to DIR to save them first, or --discard-messages to drop them")
+            if let q = c.object.queuedMessages, !policy.discardMessages, policy.saveTo == nil {
+                let held = q.count.map { "\($0) message\($0 == 1 ? "" : "s") (\(q.bytes) bytes)" } ?? "\(q.bytes) bytes of messages"
+                return PlanEntry(classification: c, skip: .keptForData,
+                                 skipReason: "holds \(held): kept; give --save-to DIR to save them first, or --discard-messages to drop them")
             }
-            return PlanEntry(classification: c, planned: true, skipReason: nil)
+            return PlanEntry(classification: c, skip: nil, skipReason: nil)
         }
-    }
-}
-
-/// The result of one object (a line of the report and of the JSON `results`).
-public struct CleanResult: Sendable, Equatable {
-    /// The object as planned, with its verdict and reasons.
-    public var classification: Classification
-    public var outcome: CleanOutcome
-    /// In plain words; names the object and, for skips and failures, what to do.
-    public var reason: String
-    /// Whether the object was in the removal plan (see `PlanEntry.planned`).
-    public var planned: Bool
-    /// Skipped because it no longer existed (EINVAL/EIDRM): not a failure, does not affect the exit status.
-    public var alreadyGone: Bool
-    /// The differences found by the re-check, when skipped as changed since planned.
-    public var changes: [String]
-    /// The file its messages or bytes were saved to (`--save-to`).
-    public var savedTo: String?
-
-    public init(classification: Classification, outcome: CleanOutcome, reason: String, planned: Bool,
-                alreadyGone: Bool = false, changes: [String] = [], savedTo: String? = nil) {
-        self.classification = classification
-        self.outcome = outcome
-        self.reason = reason
-        self.planned = planned
-        self.alreadyGone = alreadyGone
-        self.changes = changes
-        self.savedTo = savedTo
-    }
-
-    /// The object's kind and id.
-    public var ref: IPCObjectRef { classification.object.ref }
-
-    /// A planned object that was left behind or failed: these make `clean` exit 4.
-    public var isProblem: Bool {
-        planned && !alreadyGone && (outcome == .skipped || outcome == .failed)
     }
 }

@@ -4,8 +4,9 @@ import Glibc
 import Musl
 #endif
 
-/// The audit trail in syslog/the journal: one line per removal and per failure.
-public final class CleanSyslog {
+/// The audit trail in syslog/the journal: one line per removal and per failure, from any worker of the pass.
+/// Every line is escaped where it leaves (`note`): it carries names other users chose.
+public final class CleanSyslog: Sendable {
     private let users: UserDirectory
     /// openlog keeps the pointer it is given: the ident must outlive every syslog call.
     nonisolated(unsafe) private static let ident: UnsafeMutablePointer<CChar>? = strdup("ipcsweep")
@@ -25,21 +26,20 @@ public final class CleanSyslog {
 
     deinit { closelog() }
 
-    /// The message for one result: what happened, id, key, owner, creator, verdict and reasons. Pure.
+    /// The message for one result of any kind: what happened, the object (System V: id, key, owner, creator,
+    /// perms; POSIX: path, inode, size, owner, group, mode), verdict and reasons. Pure (not yet escaped).
     public static func message(_ r: CleanResult, users: UserDirectory) -> String {
         let o = r.classification.object
-        let p = o.perm
         let what = r.outcome == .removed ? "removed" : "failed to remove"
         let ns = r.classification.namespace.map { " in IPC namespace \($0.inode) (\($0.owner))" } ?? ""
-        return "\(what) \(o.kind.noun)\(ns) id \(o.id) key \(IPCTextFormat.hexKey(p.key)) owner \(users.displayUser(p.uid)) (uid \(p.uid)) creator \(users.displayUser(p.cuid)) (uid \(p.cuid)) perms \(IPCTextFormat.octal(p.permissionBits))\(IPCTextFormat.status(p.mode).isEmpty ? "" : " status \(IPCTextFormat.status(p.mode))") verdict \(r.classification.verdict.rawValue): \(r.reason); evidence: \(r.classification.reasons.joined(separator: "; "))"
-    }
-
-    /// The message for one POSIX result: what happened, path, inode, owner, mode, verdict and reasons. Pure.
-    public static func message(_ r: PosixCleanResult, users: UserDirectory) -> String {
-        let o = r.classification.object
-        let what = r.outcome == .removed ? "removed" : "failed to remove"
-        let ns = r.classification.namespace.map { " in IPC namespace \($0.inode) (\($0.owner))" } ?? ""
-        return "\(what) \(o.kind.noun)\(ns) \(PosixRender.escaped(o.path)) inode \(o.identity.inode) size \(o.size) owner \(users.displayUser(o.uid)) (uid \(o.uid)) group \(o.gid) mode \(IPCTextFormat.octal(o.mode)) verdict \(r.classification.verdict.rawValue): \(r.reason); evidence: \(r.classification.reasons.map(PosixRender.escaped).joined(separator: "; "))"
+        let object: String
+        if let x = o.posix {
+            object = "\(x.path) inode \(x.identity.inode) size \(x.size) owner \(users.displayUser(x.uid)) (uid \(x.uid)) group \(x.gid) mode \(IPCTextFormat.octal(x.mode))"
+        } else {
+            let p = o.perm
+            object = "id \(o.id) key \(IPCTextFormat.hexKey(p.key)) owner \(users.displayUser(p.uid)) (uid \(p.uid)) creator \(users.displayUser(p.cuid)) (uid \(p.cuid)) perms \(IPCTextFormat.octal(p.permissionBits))\(IPCTextFormat.status(p.mode).isEmpty ? "" : " status \(IPCTextFormat.status(p.mode))")"
+        }
+        return "\(what) \(o.kind.noun)\(ns) \(object) verdict \(r.classification.verdict.rawValue): \(r.reason); evidence: \(r.classification.reasons.joined(separator: "; "))"
     }
 
     /// syslog(3) (through vsyslog with "%s"): LOG_NOTICE for removals, LOG_ERR for failures.
@@ -47,16 +47,12 @@ public final class CleanSyslog {
         note(Self.message(r, users: users), error: r.outcome != .removed)
     }
 
-    /// The same for a POSIX object.
-    public func log(_ r: PosixCleanResult) {
-        note(Self.message(r, users: users), error: r.outcome != .removed)
-    }
-
-    /// One line of the run's own (not about one object): LOG_ERR with `error`, else LOG_NOTICE.
+    /// One line of the run's own (not about one object): LOG_ERR with `error`, else LOG_NOTICE. The line is
+    /// escaped here, where it leaves for the journal.
     public func note(_ text: String, error: Bool) {
         guard deliverable else { return }
         let priority = error ? LOG_ERR : LOG_NOTICE
-        text.withCString { msg in
+        TextEscape.escaped(text).withCString { msg in
             withVaList([msg]) { vsyslog(priority, "%s", $0) }
         }
     }

@@ -28,8 +28,9 @@ public enum Recheck {
         // Nothing changed at all (the usual case): every field compared below is equal.
         if ownAttach == nil && planned == current { return [] }
         guard planned.kind == current.kind, planned.id == current.id else {
-            return ["now \(current.kind.rawValue) id \(current.id), planned \(planned.kind.rawValue) id \(planned.id)"]
+            return ["now \(current.ref), planned \(planned.ref)"]
         }
+        if case .posix(let a) = planned, case .posix(let b) = current { return posixDifferences(a, b) }
         let p = planned.perm, c = current.perm
         cmp("key", p.key, c.key, IPCTextFormat.hexKey)
         cmp("owner uid", p.uid, c.uid)
@@ -91,5 +92,21 @@ public enum Recheck {
             out.append("kind changed")
         }
         return out
+    }
+
+    /// A POSIX object's differences: another file under its name (device, inode), its size (a file's), its
+    /// modification time, its change time (a file's: reading a queue's file, as the re-check does, sets it),
+    /// owner, group and mode.
+    static func posixDifferences(_ o: PosixIPCObject, _ now: PosixIPCObject) -> [String] {
+        var d: [String] = []
+        if now.identity != o.identity {
+            d.append("another file now has its name (inode \(o.identity.inode) -> \(now.identity.inode))")
+        }
+        if now.size != o.size, o.kind != .posixMq { d.append("size \(o.size) -> \(now.size)") }
+        if now.mtimeNs != o.mtimeNs { d.append("modified since planned (mtime)") }
+        if o.kind != .posixMq, now.ctime != o.ctime { d.append("changed since planned (ctime)") }
+        if now.uid != o.uid || now.gid != o.gid { d.append("owner \(o.uid):\(o.gid) -> \(now.uid):\(now.gid)") }
+        if now.mode != o.mode { d.append("mode \(IPCTextFormat.octal(o.mode)) -> \(IPCTextFormat.octal(now.mode))") }
+        return d
     }
 }

@@ -68,14 +68,41 @@ public struct SaveFile: Sendable, Equatable {
     /// A header field's value.
     public func value(_ name: String) -> String? { header.first { $0.0 == name }?.1 }
 
-    /// The file name for an object: `msg-32768-0x0000abcd-1700000000.ipcsweep` (kind, id, key, ctime), so that a
-    /// later object that reuses the id never overwrites an earlier save.
+    /// The file name for an object: `msg-32768-0x0000abcd-1700000000.ipcsweep` (kind, id, key, ctime);
+    /// `posix-shm-PostgreSQL.1234-<inode>-<mtime>.ipcsweep` (kind, name, inode, mtime; slashes and control
+    /// characters as `_`), so that a later object that reuses the id or the name never overwrites an earlier save.
     public static func fileName(for o: IPCObject) -> String {
-        "\(o.kind.rawValue)-\(o.id)-\(IPCTextFormat.hexKey(o.perm.key))-\(o.ctime).ipcsweep"
+        if let p = o.posix {
+            let safe = String(p.name.unicodeScalars.map { $0.value < 0x20 || $0 == "/" || $0.value == 0x7f ? "_" : Character($0) })
+            return "\(p.kind.rawValue)-\(safe)-\(p.identity.inode)-\(p.mtimeNs.seconds).ipcsweep"
+        }
+        return "\(o.kind.rawValue)-\(o.id)-\(IPCTextFormat.hexKey(o.perm.key))-\(o.ctime).ipcsweep"
+    }
+
+    /// A header value other users chose (a POSIX object's name and path), on one line: control characters and
+    /// backslashes as `\xNN` (restore refuses a name written this way rather than guess it back).
+    public static func headerText(_ s: String) -> String {
+        guard s.utf8.contains(where: { $0 < 0x20 || $0 == 0x7f || $0 == 0x5c }) else { return s }
+        var out = ""
+        for u in s.unicodeScalars {
+            if u.value < 0x20 || u.value == 0x7f || u.value == 0x5c {
+                let h = String(u.value, radix: 16)
+                out += "\\x" + (h.count < 2 ? "0" + h : h)
+            } else {
+                out.unicodeScalars.append(u)
+            }
+        }
+        return out
     }
 
     /// The header lines for an object, in file order.
     public static func header(for o: IPCObject, savedAt: Int64) -> [(String, String)] {
+        if let x = o.posix {
+            return [("type", x.kind.rawValue), ("name", headerText(x.name)), ("path", headerText(x.path)),
+                    ("owner", String(x.uid)), ("group", String(x.gid)), ("mode", IPCTextFormat.octal(x.mode)),
+                    ("mtime", "\(x.mtimeNs.seconds).\(x.mtimeNs.nanoseconds)"), ("saved", String(savedAt))]
+                + (x.kind == .posixMq ? [] : [("size", String(x.size))])
+        }
         let p = o.perm
         var h: [(String, String)] = [
             ("type", o.kind.rawValue), ("id", String(o.id)), ("key", IPCTextFormat.hexKey(p.key)),
@@ -90,7 +117,7 @@ public struct SaveFile: Sendable, Equatable {
             if let qbytes = q.qbytes { h.append(("qbytes", String(qbytes))) }
         case .shm(let s):
             h.append(("size", String(s.size)))
-        case .sem:
+        case .sem, .posix:
             break
         }
         return h

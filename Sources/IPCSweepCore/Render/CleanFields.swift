@@ -3,8 +3,10 @@
 public enum CleanFields {
     public typealias F = Field<CleanResult>
 
-    /// The object fields the clean document carries by default (the rest are there for `--columns`).
-    static let objectFieldsInDocument: Set<String> = ["type", "id", "key", "owner", "creator", "verdict", "reasons"]
+    /// The object fields the clean document carries by default (the rest are there for `--columns`): what names
+    /// the object (id and key; a POSIX object's name, path, inode and size), its owner and its verdict.
+    static let objectFieldsInDocument: Set<String> = ["type", "id", "key", "owner", "creator", "verdict", "reasons",
+                                                      "name", "path", "inode", "size"]
 
     public static let table = FieldTable<CleanResult>(
         fields: ObjectFields.table.fields.filter { $0.name != "reason" }.map { f in
@@ -13,14 +15,12 @@ public enum CleanFields {
         defaultColumns: ["type", "id", "key", "owner", "verdict", "outcome", "reason"],
         kindOf: { $0.classification.object.kind })
 
-    static func outcomeColor(_ r: CleanResult) -> String? { outcomeColor(r.outcome, problem: r.isProblem) }
-
-    static func outcomeColor(_ outcome: CleanOutcome, problem: Bool) -> String? {
-        switch outcome {
+    static func outcomeColor(_ r: CleanResult) -> String? {
+        switch r.outcome {
         case .removed: return "32"
         case .planned: return "36"
         case .failed: return "31;1"
-        case .skipped: return problem ? "33" : nil
+        case .skipped: return r.isProblem ? "33" : nil
         }
     }
 
@@ -30,12 +30,7 @@ public enum CleanFields {
           text: { r, _ in Table.Cell(r.outcome.rawValue, color: outcomeColor(r)) },
           json: { r, w, _ in
               w.key("outcome")
-              switch r.outcome {
-              case .removed: w.plainString("removed")
-              case .planned: w.plainString("planned")
-              case .skipped: w.plainString("skipped")
-              case .failed: w.plainString("failed")
-              }
+              w.string(r.outcome.rawValue)
           }),
         F("reason", "REASON", help: "What happened and why, in plain words; for skips and failures what to do.",
           layout: ColumnLayout(flexible: true, minWidth: 20), jsonKeys: ["reason"],
@@ -73,8 +68,6 @@ public struct CleanDocument {
     public var run: CleanRun
     /// The results listed (`--quiet` lists only planned objects; the summary still counts the whole run).
     public var shown: [CleanResult]
-    /// The POSIX results listed, after the System V ones.
-    public var shownPosix: [PosixCleanResult]
     public var users: UserDirectory
     public var scope: String?
     public var warnings: [String]
@@ -83,13 +76,12 @@ public struct CleanDocument {
     public var namespace: IPCNamespaceInfo?
     public var fields: FieldTable<CleanResult>.JSONSelection
 
-    public init(run: CleanRun, shown: [CleanResult]? = nil, shownPosix: [PosixCleanResult]? = nil, users: UserDirectory, scope: String?, warnings: [String],
+    public init(run: CleanRun, shown: [CleanResult]? = nil, users: UserDirectory, scope: String?, warnings: [String],
                 lockPath: String?, namespace: IPCNamespaceInfo? = nil,
                 fields: FieldTable<CleanResult>.JSONSelection = .documented) {
         self.namespace = namespace
         self.run = run
         self.shown = shown ?? run.results
-        self.shownPosix = shownPosix ?? run.posixResults
         self.users = users
         self.scope = scope
         self.warnings = warnings
@@ -139,11 +131,6 @@ public struct CleanDocument {
             objectWriter.write(r, to: &w, context: ctx)
             w.flushIfNeeded()
         }
-        for r in shownPosix {
-            w.element()
-            w.value(CleanReport.posixJSON(r, users: users))
-            w.flushIfNeeded()
-        }
         w.endArray()
         w.key("schemaVersion")
         w.int(jsonSchemaVersion)
@@ -158,13 +145,13 @@ public struct CleanDocument {
         w.key("failed")
         w.int(n.failed)
         w.key("matched")
-        w.int(run.count)
+        w.int(run.results.count)
         w.key("notAttempted")
         w.int(n.notAttempted)
         w.key("notEligible")
         w.int(n.notEligible)
         w.key("planned")
-        w.int(run.count - n.notEligible)
+        w.int(run.results.count - n.notEligible)
         w.key("removed")
         w.int(n.removed)
         w.key("skipped")

@@ -16,9 +16,13 @@ public struct ColumnLayout: Sendable, Equatable {
 /// Everything every output (table, CSV, JSON, `--columns`, the manual) knows about one field of a row.
 ///
 /// As util-linux `lsipc.c`'s `coldescs[]`: a field is one line of a table (`ObjectFields`, `CleanFields`),
-/// and a new field is one more line there. `kinds` says which kinds of object the field applies to (a
-/// column of one kind prints "-" in the rows of the others; `--columns` refuses a column that applies to
-/// none of the kinds asked for).
+/// and a new field is one more line there. `kinds` says which of the six kinds the field applies to (a
+/// column of one kind prints "-" in the rows of the others, its JSON member is absent from their objects;
+/// `--columns` refuses a column that applies to none of the kinds asked for). `show` reads the same table:
+/// a field's `detail` gives its lines in `show`.
+///
+/// `@unchecked Sendable`: a field is immutable after it is built (its closures capture only other immutable
+/// values and are called from one thread at a time per output); the tables are `static let` constants.
 public struct Field<Row>: @unchecked Sendable {
     /// The name `--columns` takes ("id", "last-activity").
     public let name: String
@@ -39,12 +43,15 @@ public struct Field<Row>: @unchecked Sendable {
     let text: (Row, RenderContext) -> Table.Cell
     /// Writes the field's JSON members (keys and values).
     let json: ((Row, inout JSONStreamWriter, RenderContext) -> Void)?
+    /// Its lines in `show` (label, value), in the order `show` lists the field; empty for a row it says nothing of.
+    let detail: ((Row, RenderContext) -> [(String, String)])?
 
     public init(_ name: String, _ header: String, help: String, kinds: Set<IPCKind> = Set(IPCKind.allCases),
                 layout: ColumnLayout = ColumnLayout(), jsonKeys: [StaticString] = [], jsonKinds: Set<IPCKind>? = nil,
                 inDefaultJSON: Bool = true,
                 text: @escaping (Row, RenderContext) -> Table.Cell,
-                json: ((Row, inout JSONStreamWriter, RenderContext) -> Void)? = nil) {
+                json: ((Row, inout JSONStreamWriter, RenderContext) -> Void)? = nil,
+                detail: ((Row, RenderContext) -> [(String, String)])? = nil) {
         self.name = name
         self.header = header
         self.help = help
@@ -55,6 +62,7 @@ public struct Field<Row>: @unchecked Sendable {
         self.inDefaultJSON = inDefaultJSON
         self.text = text
         self.json = json
+        self.detail = detail
     }
 
     /// A yes/no field: "yes"/"no" in a table, true/false in JSON.
@@ -76,10 +84,12 @@ public struct Field<Row>: @unchecked Sendable {
     public func lifted<Outer>(inDefaultJSON: Bool? = nil, _ part: @escaping (Outer) -> Row) -> Field<Outer> {
         let text = self.text
         let json = self.json
+        let detail = self.detail
         return Field<Outer>(name, header, help: help, kinds: kinds, layout: layout, jsonKeys: jsonKeys,
                             jsonKinds: jsonKinds, inDefaultJSON: inDefaultJSON ?? self.inDefaultJSON,
                             text: { text(part($0), $1) },
-                            json: json.map { j in { row, w, ctx in j(part(row), &w, ctx) } })
+                            json: json.map { j in { row, w, ctx in j(part(row), &w, ctx) } },
+                            detail: detail.map { d in { row, ctx in d(part(row), ctx) } })
     }
 }
 
@@ -114,6 +124,8 @@ public struct ColumnError: Error, CustomStringConvertible, Equatable {
 }
 
 /// The fields of one kind of row (objects, clean results), in table order, and the outputs they drive.
+///
+/// `@unchecked Sendable` for the same reason as `Field`: immutable once built.
 public struct FieldTable<Row>: @unchecked Sendable {
     /// Every field, in the order `all` shows them.
     public let fields: [Field<Row>]
@@ -141,14 +153,16 @@ public struct FieldTable<Row>: @unchecked Sendable {
     /// The fields a selection names, checked against the kinds shown; a one-line error names the column.
     public func columns(_ selection: ColumnSelection, kinds: Set<IPCKind>, command: String) throws(ColumnError) -> [Field<Row>] {
         let shown = kinds.isEmpty ? Set(IPCKind.allCases) : kinds
-        func resolve(_ names: [String]) throws(ColumnError) -> [Field<Row>] {
+        // The command's own default columns are never refused: a column of another kind prints "-".
+        func resolve(_ names: [String], given: Bool = true) throws(ColumnError) -> [Field<Row>] {
             var out: [Field<Row>] = []
             for name in names {
                 guard let f = field(name) else {
                     throw ColumnError(description: "--columns \(name): no such column for \(command); known columns: \(fields.map(\.name).joined(separator: ", "))")
                 }
-                guard !f.kinds.isDisjoint(with: shown) else {
-                    let applies = IPCKind.allCases.filter(f.kinds.contains).map(\.rawValue).joined(separator: ", ")
+                guard !given || !f.kinds.isDisjoint(with: shown) else {
+                    let applies = f.kinds == IPCKind.posix ? "POSIX objects" : f.kinds == IPCKind.sysv ? "System V objects"
+                        : IPCKind.allCases.filter(f.kinds.contains).map(\.rawValue).joined(separator: ", ")
                     let asked = IPCKind.allCases.filter(shown.contains).map(\.rawValue).joined(separator: ", ")
                     throw ColumnError(description: "--columns \(name): the column applies to \(applies) only, not to \(asked) (--type); drop it or add --type \(IPCKind.allCases.first { f.kinds.contains($0) }?.rawValue ?? "")")
                 }
@@ -157,9 +171,9 @@ public struct FieldTable<Row>: @unchecked Sendable {
             return out
         }
         switch selection {
-        case .defaults: return try resolve(defaultColumns)
+        case .defaults: return try resolve(defaultColumns, given: false)
         case .only(let names): return try resolve(names)
-        case .adding(let names): return try resolve(defaultColumns + names)
+        case .adding(let names): return try resolve(defaultColumns, given: false) + resolve(names).filter { !defaultColumns.contains($0.name) }
         case .all: return fields.filter { !$0.kinds.isDisjoint(with: shown) }
         }
     }

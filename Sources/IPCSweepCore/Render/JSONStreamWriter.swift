@@ -284,7 +284,8 @@ public struct JSONStreamWriter {
         var i = 0
         let n = u.count
         while i < n {
-            // Eight bytes at a time: skip words without '"', '\\' or a byte below 0x20.
+            // Eight bytes at a time: skip words without '"', '\\', a byte below 0x20 or one from 0x7f up (DEL,
+            // and the lead bytes of C1 and bidi controls, which a terminal must not get raw either).
             if i + 8 <= n {
                 let w = UnsafeRawPointer(src + i).loadUnaligned(as: UInt64.self)
                 let ones: UInt64 = 0x0101_0101_0101_0101
@@ -294,13 +295,43 @@ public struct JSONStreamWriter {
                 let below = (w &- ones &* 0x20) & ~w & high
                 let hasQuote = (quote &- ones) & ~quote & high
                 let hasSlash = (slash &- ones) & ~slash & high
-                if below | hasQuote | hasSlash == 0 {
+                let del = w ^ (ones &* 0x7F)
+                let hasDel = (del &- ones) & ~del & high
+                if below | hasQuote | hasSlash | hasDel | (w & high) == 0 {
                     i &+= 8
                     continue
                 }
             }
             let b = u[i]
-            if b >= 0x20 && b != UInt8(ascii: "\"") && b != UInt8(ascii: "\\") {
+            if b >= 0x80 {
+                // A C1 control (U+0080-U+009F: C2 80-9F) or a Unicode format control that reorders or hides text
+                // (U+200E, U+200F, U+2028-U+202E, U+2066-U+2069: E2 80 8E-AE, E2 81 A6-A9; U+061C: D8 9C) is
+                // written as \uXXXX, as any other control; the rest of UTF-8 as it is.
+                var scalar: UInt32?
+                if b == 0xC2, i + 1 < n, u[i + 1] >= 0x80, u[i + 1] <= 0x9F { scalar = UInt32(u[i + 1]) }
+                if b == 0xD8, i + 1 < n, u[i + 1] == 0x9C { scalar = 0x061C }
+                if b == 0xE2, i + 2 < n, u[i + 1] == 0x80 || u[i + 1] == 0x81 {
+                    let v = 0x2000 | (UInt32(u[i + 1] & 0x0F) << 6) | UInt32(u[i + 2] & 0x3F)
+                    if TextEscape.isUnsafe(v) { scalar = v }
+                }
+                guard let v = scalar else {
+                    i &+= 1
+                    continue
+                }
+                if i > start { append(UnsafeBufferPointer(rebasing: u[start..<i])) }
+                i &+= v < 0x100 ? 2 : (v == 0x061C ? 2 : 3)
+                start = i
+                reserve(6)
+                func hex(_ v: UInt32) -> UInt8 { v < 10 ? 48 + UInt8(v) : 87 + UInt8(v) }
+                put(UInt8(ascii: "\\"))
+                put(UInt8(ascii: "u"))
+                put(hex(v >> 12))
+                put(hex((v >> 8) & 15))
+                put(hex((v >> 4) & 15))
+                put(hex(v & 15))
+                continue
+            }
+            if b >= 0x20 && b != 0x7F && b != UInt8(ascii: "\"") && b != UInt8(ascii: "\\") {
                 i &+= 1
                 continue
             }

@@ -3,21 +3,18 @@ public let jsonSchemaVersion = 1
 
 /// The document `list`, `orphans` and `show` print with `--format json`, streamed through the one writer:
 /// `{"objects": [OBJECT...], "schemaVersion": 1, "scope": ..., "source": ..., "warnings": [...]}`, each
-/// OBJECT written by `ObjectFields.table`.
+/// OBJECT written by `ObjectFields.table` (every kind, System V and POSIX, in one list).
 public struct ObjectDocument {
     public var objects: [Classification]
     public var users: UserDirectory
     public var scope: ResolvedScope?
     public var warnings: [String]
     public var source: String
-    /// POSIX objects, after the System V ones in `objects` (`PosixRender.json`).
-    public var posix: [PosixClassification]
     /// The fields of each object (every documented one by default).
     public var fields: FieldTable<Classification>.JSONSelection
 
     public init(objects: [Classification], users: UserDirectory, scope: ResolvedScope?, warnings: [String], source: String,
-                posix: [PosixClassification] = [], fields: FieldTable<Classification>.JSONSelection = .documented) {
-        self.posix = posix
+                fields: FieldTable<Classification>.JSONSelection = .documented) {
         self.objects = objects
         self.users = users
         self.scope = scope
@@ -40,11 +37,6 @@ public struct ObjectDocument {
         for c in objects {
             w.element()
             objectWriter.write(c, to: &w, context: ctx)
-            w.flushIfNeeded()
-        }
-        for c in posix {
-            w.element()
-            w.value(PosixRender.json(c, users: users))
             w.flushIfNeeded()
         }
         w.endArray()

@@ -15,6 +15,8 @@ public final class RenderContext {
     public let users: UserDirectory
     public let now: Double
     public var style: Style
+    /// The processes, for `show`'s words about a recorded pid (its command, unit, whether it is a zombie).
+    public var processes: ProcessTable?
     @exclusivity(unchecked) private var userNames = DirectMappedCache<UInt32>(slots: 1024)
     @exclusivity(unchecked) private var groupNames = DirectMappedCache<UInt32>(slots: 1024)
     @exclusivity(unchecked) private var isoTimes = DirectMappedCache<Int64>(slots: 4096)
@@ -23,10 +25,11 @@ public final class RenderContext {
     @exclusivity(unchecked) private var compactOwners = DirectMappedCache<UInt32>(slots: 1024)
     @exclusivity(unchecked) private var compactGroups = DirectMappedCache<UInt32>(slots: 1024)
 
-    public init(users: UserDirectory, now: Double, style: Style = .table(absoluteTimes: true)) {
+    public init(users: UserDirectory, now: Double, style: Style = .table(absoluteTimes: true), processes: ProcessTable? = nil) {
         self.users = users
         self.now = now
         self.style = style
+        self.processes = processes
     }
 
     /// The user name as a JSON value (quoted, or null when the uid has no passwd entry).

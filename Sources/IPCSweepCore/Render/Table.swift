@@ -1,4 +1,6 @@
-/// A text table: columns as data, aligned, fitted to a width by truncating the flexible columns.
+/// A text table: columns as data, aligned, fitted to a width by truncating the flexible columns. Its cells are
+/// values (other users' text among them): they are escaped here (`TextEscape`), where the table leaves as text or
+/// CSV; headers and colours are the program's.
 public struct Table {
     /// One column: its header, alignment and whether it may be truncated to fit.
     public struct Column: Sendable {
@@ -48,7 +50,9 @@ public struct Table {
     public func naturalWidth(headings: Bool) -> Int {
         var widths = columns.map { headings ? Self.characterCount($0.header) : 0 }
         for row in rows {
-            for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], Self.characterCount(cell.text)) }
+            for (i, cell) in row.enumerated() where i < widths.count {
+                widths[i] = max(widths[i], Self.characterCount(TextEscape.escaped(cell.text)))
+            }
         }
         return widths.reduce(0, +) + 2 * max(0, widths.count - 1)
     }
@@ -61,8 +65,9 @@ public struct Table {
     /// `render` as UTF-8 bytes, for standard output (no String of the whole table).
     public func renderBytes(width: Int?, headings: Bool, color: Bool) -> [UInt8] {
         var widths = columns.map { headings ? Self.characterCount($0.header) : 0 }
+        let texts = rows.map { row in row.map { TextEscape.escaped($0.text) } }
         // Counted once per cell (grapheme counting is what dominated rendering large tables).
-        let counts = rows.map { row in row.map { Self.characterCount($0.text) } }
+        let counts = texts.map { row in row.map { Self.characterCount($0) } }
         for row in counts {
             for (i, n) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], n) }
         }
@@ -84,11 +89,11 @@ public struct Table {
             var s = s
             s.withUTF8 { out.append(contentsOf: $0) }  // one copy, not a byte at a time
         }
-        func line(_ cells: [Cell], _ counts: [Int]?) {
+        func line(_ cells: [Cell], _ texts: [String], _ counts: [Int]?) {
             for (i, col) in columns.enumerated() {
                 if i > 0 { out.append(contentsOf: [32, 32]) }
                 let cell = i < cells.count ? cells[i] : Cell("")
-                var text = cell.text
+                var text = i < texts.count ? texts[i] : ""
                 var n = counts.map { i < $0.count ? $0[i] : 0 } ?? Self.characterCount(text)
                 if n > widths[i] {
                     text = String(text.prefix(max(0, widths[i] - 1))) + "…"
@@ -108,8 +113,8 @@ public struct Table {
             }
             out.append(10)
         }
-        if headings { line(columns.map { Cell($0.header) }, nil) }
-        for (row, n) in zip(rows, counts) { line(row, n) }
+        if headings { line(columns.map { Cell($0.header) }, columns.map(\.header), nil) }
+        for (i, row) in rows.enumerated() { line(row, texts[i], counts[i]) }
         return out
     }
 
@@ -121,7 +126,7 @@ public struct Table {
         }
         var out = ""
         if headings { out += columns.map { quote($0.header) }.joined(separator: ",") + "\r\n" }
-        for row in rows { out += row.map { quote($0.text) }.joined(separator: ",") + "\r\n" }
+        for row in rows { out += row.map { quote(TextEscape.escaped($0.text)) }.joined(separator: ",") + "\r\n" }
         return out
     }
 }

@@ -2,7 +2,7 @@
 public enum RestoreReport {
     /// TYPE ID KEY OWNER PERMS CONTENT FILE (System V objects).
     public static func table(_ restored: [RestoredObject], users: UserDirectory) -> Table {
-        let restored = restored.filter { $0.posix == nil }
+        let restored = restored.filter { !$0.kind.isPosix }
         return Table(
             columns: [.init("TYPE", minWidth: 3), .init("ID", right: true), .init("KEY", minWidth: 10),
                       .init("OWNER", flexible: true, minWidth: 5), .init("PERMS", minWidth: 4),
@@ -20,15 +20,15 @@ public enum RestoreReport {
                       .init("OWNER", flexible: true, minWidth: 5), .init("PERMS", minWidth: 4),
                       .init("CONTENT"), .init("FILE", flexible: true, minWidth: 8)],
             rows: restored.compactMap { r in
-                guard let kind = r.posix else { return nil }
-                return [.init(kind.rawValue), .init(PosixRender.escaped(r.name ?? "")), .init(PosixRender.escaped(r.createdPath ?? "")),
+                guard r.kind.isPosix else { return nil }
+                return [.init(r.kind.rawValue), .init(r.name ?? ""), .init(r.createdPath ?? ""),
                         .init(users.displayUser(r.uid)), .init(IPCTextFormat.octal(r.mode)), .init(content(r)), .init(r.path)]
             })
     }
 
     /// "3 messages, 120 bytes" or "8192 bytes".
     public static func content(_ r: RestoredObject) -> String {
-        r.kind == .msg ? "\(r.messages) message\(r.messages == 1 ? "" : "s"), \(r.bytes) bytes" : "\(r.bytes) bytes"
+        r.kind == .msg || r.kind == .posixMq ? "\(r.messages) message\(r.messages == 1 ? "" : "s"), \(r.bytes) bytes" : "\(r.bytes) bytes"
     }
 
     /// `{"schemaVersion": 1, "restored": [...], "failed": [{"file": S, "error": S}]}`.
@@ -39,7 +39,8 @@ public enum RestoreReport {
         return .object([
             "schemaVersion": .int(Int64(jsonSchemaVersion)),
             "restored": .array(restored.map { r in
-                if let kind = r.posix {
+                if r.kind.isPosix {
+                    let kind = r.kind
                     var o: [String: JSONValue] = [
                         "file": .string(r.path), "type": .string(kind.rawValue), "name": .string(r.name ?? ""),
                         "path": .string(r.createdPath ?? ""),
@@ -48,7 +49,7 @@ public enum RestoreReport {
                         "mode": .int(Int64(r.mode)), "perms": .string(IPCTextFormat.octal(r.mode)),
                         "notes": .array(r.notes.map(JSONValue.string)),
                     ]
-                    if kind == .mq {
+                    if kind == .posixMq {
                         o["messages"] = .int(Int64(r.messages))
                         o["bytes"] = .int(Int64(r.bytes))
                     } else {

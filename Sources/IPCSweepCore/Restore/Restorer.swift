@@ -7,64 +7,6 @@ import Glibc
 import Musl
 #endif
 
-/// A `restore` that could not be done, naming the save file and saying what to do.
-public struct RestoreError: Error, CustomStringConvertible, Equatable {
-    public var path: String
-    public var reason: String
-    public var description: String { "restore \(path): \(reason)" }
-}
-
-/// A save file read and checked, ready to be re-created.
-public struct RestorePlan: Sendable, Equatable {
-    public var path: String
-    public var file: SaveFile
-    public var kind: IPCKind
-    /// The saved key (0: IPC_PRIVATE) and id.
-    public var key: Int32
-    public var savedId: Int32?
-    public var uid: UInt32?
-    public var gid: UInt32?
-    /// The permission bits (mode & 0777).
-    public var mode: UInt32
-    /// A queue's saved capacity (msg_qbytes), when the file has it.
-    public var qbytes: UInt64?
-    /// Total message bytes (msg) or the segment size (shm).
-    public var bytes: Int
-    /// A POSIX object's kind (then `kind` is .shm for a file, .msg for a queue, and `key`/`savedId` are unused).
-    public var posix: PosixIPCKind? = nil
-    /// A POSIX object's directory entry: the file name in the shm mount, or the queue's name without "/".
-    public var entry: String? = nil
-    /// A POSIX queue's saved mq_maxmsg and mq_msgsize.
-    public var mqAttr: (maxmsg: Int, msgsize: Int)? = nil
-
-    public static func == (a: RestorePlan, b: RestorePlan) -> Bool {
-        a.path == b.path && a.file == b.file && a.kind == b.kind && a.posix == b.posix && a.entry == b.entry
-    }
-}
-
-/// What `restore` re-created.
-public struct RestoredObject: Sendable, Equatable {
-    public var path: String
-    public var kind: IPCKind
-    public var id: Int32
-    public var key: Int32
-    public var savedId: Int32?
-    public var savedKey: Int32
-    public var uid: UInt32
-    public var gid: UInt32
-    public var mode: UInt32
-    /// Messages re-sent (msg).
-    public var messages: Int
-    /// Message bytes (msg) or segment size (shm).
-    public var bytes: Int
-    /// What differs from the saved object and why (key taken, owner kept, ...).
-    public var notes: [String]
-    /// A POSIX object's kind, name and the path it was re-created at (then `id` and `key` are unused).
-    public var posix: PosixIPCKind? = nil
-    public var name: String? = nil
-    public var createdPath: String? = nil
-}
-
 /// Re-creates what `clean --save-to` saved: a queue with every message (type and bytes, in the saved order) or a
 /// segment with its bytes.
 ///
@@ -75,6 +17,8 @@ public struct RestoredObject: Sendable, Equatable {
 /// (IPC_STAT count and bytes, MSG_COPY of every message or a read-only attach compared byte for byte); and only
 /// then sets the saved mode, and the saved owner and group when run as root. Any failure after the create
 /// removes the new object again: a restore is whole or absent.
+///
+/// Every call reaches the kernel through the syscall seam (`kernel`), so that the error paths are unit-tested.
 public enum Restorer {
     /// The most a save file may be: physical memory (a segment must fit in memory to be restored).
     static var fileLimit: Int {
@@ -84,10 +28,11 @@ public enum Restorer {
     }
 
     /// Reads and checks one save file; nothing is created.
-    public static func load(_ path: String, limits: KernelLimits?, privileged: Bool) throws(RestoreError) -> RestorePlan {
+    public static func load(_ path: String, limits: KernelLimits?, privileged: Bool,
+                            kernel: any KernelCalls = Kernel.live) throws(RestoreError) -> RestorePlan {
         func refuse(_ why: String) -> RestoreError { RestoreError(path: path, reason: why + "; nothing was created") }
         let bytes: [UInt8]
-        do { bytes = try FileIO.read(path, limit: fileLimit) } catch {
+        do { bytes = try FileIO.read(path, limit: fileLimit, kernel: kernel) } catch {
             throw refuse("cannot read it: \(error.problem ?? "\(error.errno)")")
         }
         let file: SaveFile
@@ -98,10 +43,10 @@ public enum Restorer {
         case "msg": kind = .msg
         case "shm": kind = .shm
         default:
-            guard let posix = PosixIPCKind(rawValue: type) else {
+            guard let posix = IPCKind(rawValue: type), posix.isPosix else {
                 throw refuse("a save of type \(type), which this ipcsweep cannot restore (it restores msg, shm, posix-shm, posix-sem and posix-mq)")
             }
-            return try PosixRestorer.load(path, file: file, kind: posix)
+            return try PosixRestorer.load(path, file: file, kind: posix, kernel: kernel)
         }
         guard let key = file.value("key").flatMap(ObjectFilter.parseKey) else { throw refuse("the save file has no valid key") }
         let mode = file.value("mode").flatMap { UInt32($0, radix: 8) } ?? 0o600
@@ -128,48 +73,50 @@ public enum Restorer {
                 throw refuse("the segment is \(data.count) bytes, above this kernel's shmmax (\(l.shmmax)); raise it first (sysctl kernel.shmmax)")
             }
             plan.bytes = data.count
-        case .sem:
+        default:
             throw refuse("semaphore sets are not saved")
         }
         return plan
     }
 
     /// Re-creates one checked save file.
-    public static func restore(_ plan: RestorePlan, privileged: Bool) -> Result<RestoredObject, RestoreError> {
-        if plan.posix != nil { return PosixRestorer.restore(plan, privileged: privileged) }
+    public static func restore(_ plan: RestorePlan, privileged: Bool,
+                               kernel: any KernelCalls = Kernel.live) -> Result<RestoredObject, RestoreError> {
         switch plan.kind {
-        case .msg: return restoreQueue(plan, privileged: privileged)
-        case .shm: return restoreSegment(plan, privileged: privileged)
+        case .msg: return restoreQueue(plan, privileged: privileged, kernel: kernel)
+        case .shm: return restoreSegment(plan, privileged: privileged, kernel: kernel)
+        case .posixShm, .posixSem, .posixMq: return PosixRestorer.restore(plan, privileged: privileged, kernel: kernel)
         case .sem: return .failure(RestoreError(path: plan.path, reason: "semaphore sets are not saved"))
         }
     }
 
-    static func errnoText(_ e: Int32) -> String { "\(Errno(rawValue: e))" }
-
     /// Creates with the saved key when it is free, else IPC_PRIVATE; `get(key, flags)` is msgget or shmget.
     private static func create(_ plan: RestorePlan, noun: String, notes: inout [String],
-                               _ get: (key_t, Int32) -> Int32) -> Result<(id: Int32, key: Int32), RestoreError> {
+                               _ get: (Int32, Int32) -> Result<Int32, Errno>) -> Result<(id: Int32, key: Int32), RestoreError> {
         let creat: Int32 = 0o1000, excl: Int32 = 0o2000
         if plan.key != 0 {
-            let id = get(plan.key, creat | excl | 0o600)
-            if id >= 0 { return .success((id, plan.key)) }
-            let e = errno
-            guard e == EEXIST else { return .failure(createFailed(plan, noun, e)) }
-            let holder = get(plan.key, 0)
-            notes.append("key \(IPCTextFormat.hexKey(plan.key)) is taken\(holder >= 0 ? " by \(noun) id \(holder)" : ""): restored with key 0 (IPC_PRIVATE); programs that look it up by key will not find it")
+            switch get(plan.key, creat | excl | 0o600) {
+            case .success(let id): return .success((id, plan.key))
+            case .failure(let e) where e != .fileExists: return .failure(createFailed(plan, noun, e))
+            case .failure: break
+            }
+            let holder = try? get(plan.key, 0).get()
+            notes.append("key \(IPCTextFormat.hexKey(plan.key)) is taken\(holder.map { " by \(noun) id \($0)" } ?? ""): restored with key 0 (IPC_PRIVATE); programs that look it up by key will not find it")
         }
-        let id = get(0, creat | 0o600)
-        return id >= 0 ? .success((id, 0)) : .failure(createFailed(plan, noun, errno))
+        switch get(0, creat | 0o600) {
+        case .success(let id): return .success((id, 0))
+        case .failure(let e): return .failure(createFailed(plan, noun, e))
+        }
     }
 
-    private static func createFailed(_ plan: RestorePlan, _ noun: String, _ e: Int32) -> RestoreError {
-        let hint = e == ENOSPC ? " (the kernel's limit on \(noun)s is reached: see `ipcsweep audit`)" : ""
-        return RestoreError(path: plan.path, reason: "cannot create the \(noun): \(errnoText(e))\(hint); nothing was created")
+    private static func createFailed(_ plan: RestorePlan, _ noun: String, _ e: Errno) -> RestoreError {
+        let hint = e == .noSpace ? " (the kernel's limit on \(noun)s is reached: see `ipcsweep audit`)" : ""
+        return RestoreError(path: plan.path, reason: "cannot create the \(noun): \(e)\(hint); nothing was created")
     }
 
     /// Removes a half-restored object and describes the failure.
-    private static func undo(_ plan: RestorePlan, _ ref: IPCObjectRef, _ why: String) -> RestoreError {
-        _ = SysVKernel.remove(ref)
+    private static func undo(_ plan: RestorePlan, _ ref: IPCObjectRef, _ why: String, _ kernel: any KernelCalls) -> RestoreError {
+        _ = SysVKernel(kernel).remove(ref)
         return RestoreError(path: plan.path, reason: "\(why); the new \(ref.kind.noun) id \(ref.id) was removed again (nothing was left behind, the save file is unchanged)")
     }
 
@@ -184,44 +131,47 @@ public enum Restorer {
         return me
     }
 
-    private static func restoreQueue(_ plan: RestorePlan, privileged: Bool) -> Result<RestoredObject, RestoreError> {
+    private static func restoreQueue(_ plan: RestorePlan, privileged: Bool,
+                                     kernel: any KernelCalls) -> Result<RestoredObject, RestoreError> {
         var notes: [String] = []
+        let sysv = SysVKernel(kernel)
+        func undo(_ plan: RestorePlan, _ ref: IPCObjectRef, _ why: String) -> RestoreError { Self.undo(plan, ref, why, kernel) }
         let created: (id: Int32, key: Int32)
-        switch create(plan, noun: "message queue", notes: &notes, { msgget($0, $1) }) {
+        switch create(plan, noun: "message queue", notes: &notes, { kernel.msgGet(key: $0, flags: $1) }) {
         case .success(let c): created = c
         case .failure(let e): return .failure(e)
         }
         let ref = IPCObjectRef(kind: .msg, id: created.id)
         let messages = plan.file.messages
         // Capacity: the saved one (or at least what the messages need) where this user may set it.
-        guard case .success(let fresh) = SysVKernel.queue(id: created.id) else {
+        guard case .success(let fresh) = sysv.queue(id: created.id) else {
             return .failure(undo(plan, ref, "cannot stat the new queue"))
         }
         var capacity = fresh.qbytes ?? 0
         let wanted = max(plan.qbytes ?? capacity, UInt64(plan.bytes))
         if wanted != capacity {
-            if cipc_msg_set(created.id, geteuid(), getegid(), 0o600, wanted) == 0 {
+            let raised = kernel.msgSet(id: created.id, uid: geteuid(), gid: getegid(), mode: 0o600, qbytes: wanted)
+            if case .success = raised {
                 capacity = wanted
-            } else if UInt64(plan.bytes) > capacity {
-                return .failure(undo(plan, ref, "cannot raise the queue's capacity to \(wanted) bytes for its \(plan.bytes) bytes of messages: \(errnoText(errno)) (needs root)"))
+            } else if case .failure(let e) = raised, UInt64(plan.bytes) > capacity {
+                return .failure(undo(plan, ref, "cannot raise the queue's capacity to \(wanted) bytes for its \(plan.bytes) bytes of messages: \(e) (needs root)"))
             } else {
                 notes.append("capacity is \(capacity) bytes (saved: \(wanted); raising it above kernel.msgmnb needs root)")
             }
         }
         for (n, m) in messages.enumerated() {
-            let rc = m.bytes.withUnsafeBytes { cipc_msg_send(created.id, m.type, $0.baseAddress, $0.count) }
-            if rc != 0 {
-                return .failure(undo(plan, ref, "sending message \(n + 1) of \(messages.count) (type \(m.type), \(m.bytes.count) bytes) failed: \(errnoText(errno))"))
+            if case .failure(let e) = m.bytes.withUnsafeBytes({ kernel.msgSend(id: created.id, type: m.type, $0) }) {
+                return .failure(undo(plan, ref, "sending message \(n + 1) of \(messages.count) (type \(m.type), \(m.bytes.count) bytes) failed: \(e)"))
             }
         }
         // Verify: count and bytes, then every message's type and bytes.
-        guard case .success(let q) = SysVKernel.queue(id: created.id) else {
+        guard case .success(let q) = sysv.queue(id: created.id) else {
             return .failure(undo(plan, ref, "cannot stat the new queue to verify it"))
         }
         if q.qnum != UInt64(messages.count) || q.cbytes != UInt64(plan.bytes) {
             return .failure(undo(plan, ref, "verification failed: the queue holds \(q.qnum) messages of \(q.cbytes) bytes, the save file \(messages.count) of \(plan.bytes) (did another process use it meanwhile?)"))
         }
-        switch LiveRemovalKernel().copyMessages(queue: created.id, count: messages.count, bufferSize: 8192) {
+        switch sysv.copyMessages(queue: created.id, count: messages.count, bufferSize: 8192) {
         case .success(let copied):
             if copied != messages {
                 let n = zip(copied, messages).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(copied.count, messages.count)
@@ -233,36 +183,41 @@ public enum Restorer {
             return .failure(undo(plan, ref, "verification failed: msgrcv(MSG_COPY): \(e)"))
         }
         let (uid, gid) = owner(plan, privileged: privileged, notes: &notes)
-        if cipc_msg_set(created.id, uid, gid, plan.mode, capacity) != 0 {
-            return .failure(undo(plan, ref, "cannot set owner \(uid):\(gid) and mode \(IPCTextFormat.octal(plan.mode)): \(errnoText(errno))"))
+        if case .failure(let e) = kernel.msgSet(id: created.id, uid: uid, gid: gid, mode: plan.mode, qbytes: capacity) {
+            return .failure(undo(plan, ref, "cannot set owner \(uid):\(gid) and mode \(IPCTextFormat.octal(plan.mode)): \(e)"))
         }
         return .success(RestoredObject(path: plan.path, kind: .msg, id: created.id, key: created.key, savedId: plan.savedId,
                                        savedKey: plan.key, uid: uid, gid: gid, mode: plan.mode, messages: messages.count,
                                        bytes: plan.bytes, notes: notes))
     }
 
-    private static func restoreSegment(_ plan: RestorePlan, privileged: Bool) -> Result<RestoredObject, RestoreError> {
+    private static func restoreSegment(_ plan: RestorePlan, privileged: Bool,
+                                       kernel: any KernelCalls) -> Result<RestoredObject, RestoreError> {
         var notes: [String] = []
+        let sysv = SysVKernel(kernel)
+        func undo(_ plan: RestorePlan, _ ref: IPCObjectRef, _ why: String) -> RestoreError { Self.undo(plan, ref, why, kernel) }
         guard let data = plan.file.data else { return .failure(RestoreError(path: plan.path, reason: "no data")) }
         let created: (id: Int32, key: Int32)
         // A lookup of the key's holder (flags 0) asks for size 0, which matches a segment of any size.
-        switch create(plan, noun: "shared memory segment", notes: &notes, { shmget($0, $1 == 0 ? 0 : data.count, $1) }) {
+        switch create(plan, noun: "shared memory segment", notes: &notes, { kernel.shmGet(key: $0, size: $1 == 0 ? 0 : data.count, flags: $1) }) {
         case .success(let c): created = c
         case .failure(let e): return .failure(e)
         }
         let ref = IPCObjectRef(kind: .shm, id: created.id)
-        guard let base = shmat(created.id, nil, 0), base != UnsafeMutableRawPointer(bitPattern: -1) else {
-            return .failure(undo(plan, ref, "cannot attach the new segment: \(errnoText(errno))"))
+        let base: UnsafeMutableRawPointer
+        switch kernel.shmAttach(id: created.id, readOnly: false) {
+        case .success(let b): base = b
+        case .failure(let e): return .failure(undo(plan, ref, "cannot attach the new segment: \(e)"))
         }
         data.withUnsafeBytes { raw in
             if let from = raw.baseAddress { base.copyMemory(from: from, byteCount: raw.count) }
         }
-        shmdt(base)
+        _ = kernel.shmDetach(base)
         // Verify: size, then the bytes through a fresh read-only attach.
-        guard case .success(let s) = SysVKernel.segment(id: created.id), s.size == UInt64(data.count) else {
+        guard case .success(let s) = sysv.segment(id: created.id), s.size == UInt64(data.count) else {
             return .failure(undo(plan, ref, "verification failed: the new segment does not have the saved size \(data.count)"))
         }
-        let same = LiveRemovalKernel().withReadOnlyAttachment(segment: created.id, size: data.count) { mapped in
+        let same = sysv.withReadOnlyAttachment(segment: created.id, size: data.count) { mapped in
             data.withUnsafeBytes { raw in
                 guard let a = mapped.baseAddress, let b = raw.baseAddress else { return false }
                 return memcmp(a, b, data.count) == 0
@@ -275,8 +230,8 @@ public enum Restorer {
             notes.append("the saved segment was locked in memory (SHM_LOCK); the restored one is not")
         }
         let (uid, gid) = owner(plan, privileged: privileged, notes: &notes)
-        if cipc_shm_set(created.id, uid, gid, plan.mode) != 0 {
-            return .failure(undo(plan, ref, "cannot set owner \(uid):\(gid) and mode \(IPCTextFormat.octal(plan.mode)): \(errnoText(errno))"))
+        if case .failure(let e) = kernel.shmSet(id: created.id, uid: uid, gid: gid, mode: plan.mode) {
+            return .failure(undo(plan, ref, "cannot set owner \(uid):\(gid) and mode \(IPCTextFormat.octal(plan.mode)): \(e)"))
         }
         return .success(RestoredObject(path: plan.path, kind: .shm, id: created.id, key: created.key, savedId: plan.savedId,
                                        savedKey: plan.key, uid: uid, gid: gid, mode: plan.mode, messages: 0,

@@ -103,20 +103,23 @@ public enum FileIO {
 
     /// open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC) relative to `dir`; with `requireRegular`, fstat must show a
     /// regular file (else the descriptor is closed and the error names the file's type).
-    public static func openForReading(_ path: String, relativeTo dir: Int32 = AT_FDCWD,
-                                      requireRegular: Bool = true) throws(FileError) -> Int32 {
-        let fd = openat(dir, path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
-        if fd < 0 { throw FileError(path: path, operation: "open", errno: Errno(rawValue: Glibc.errno)) }
+    public static func openForReading(_ path: String, relativeTo dir: Int32 = AT_FDCWD, requireRegular: Bool = true,
+                                      kernel: any KernelCalls = Kernel.live) throws(FileError) -> Int32 {
+        let fd: Int32
+        switch kernel.openat(dir, path, O_RDONLY | O_NONBLOCK | O_CLOEXEC, 0) {
+        case .success(let f): fd = f
+        case .failure(let e): throw FileError(path: path, operation: "open", errno: e)
+        }
         if requireRegular {
-            var st = stat()
-            if fstat(fd, &st) != 0 {
-                let e = Errno(rawValue: Glibc.errno)
-                close(fd)
+            switch kernel.fstat(fd) {
+            case .failure(let e):
+                kernel.close(fd)
                 throw FileError(path: path, operation: "stat", errno: e)
-            }
-            if (st.st_mode & S_IFMT) != S_IFREG {
-                close(fd)
+            case .success(let st) where (st.st_mode & S_IFMT) != S_IFREG:
+                kernel.close(fd)
                 throw wrongType(path, st.st_mode)
+            case .success:
+                break
             }
         }
         return fd
@@ -124,7 +127,8 @@ public enum FileIO {
 
     /// read(2) until end of file into `buffer` (EINTR retried), at most `limit` bytes: a file that has more is an
     /// error (EFBIG), so endless input stops at once. Returns the number of bytes read.
-    public static func readAll(_ fd: Int32, into buffer: ReadBuffer, limit: Int, path: String) throws(FileError) -> Int {
+    public static func readAll(_ fd: Int32, into buffer: ReadBuffer, limit: Int, path: String,
+                               kernel: any KernelCalls = Kernel.live) throws(FileError) -> Int {
         var used = 0
         while true {
             if used == buffer.capacity {
@@ -132,10 +136,11 @@ public enum FileIO {
                 buffer.grow(to: min(buffer.capacity, Int.max / 2) * 2 > limit ? limit + 1 : buffer.capacity * 2, keeping: used)
             }
             let room = min(buffer.capacity, limit + 1) - used
-            let n = Glibc.read(fd, buffer.base + used, room)
-            if n < 0 {
-                if Glibc.errno == EINTR { continue }
-                let e = Errno(rawValue: Glibc.errno)
+            let n: Int
+            switch kernel.read(fd, into: UnsafeMutableRawBufferPointer(start: buffer.base + used, count: room)) {
+            case .success(let got): n = got
+            case .failure(.interrupted): continue
+            case .failure(let e):
                 throw FileError(path: path, operation: "read", errno: e,
                                 problem: e == .wouldBlock ? "no data to read without waiting (not a regular file)" : nil)
             }
@@ -152,19 +157,21 @@ public enum FileIO {
 
     /// Reads a whole file, at most `limit` bytes; with `requireRegular` (the default) only a regular file.
     /// procfs files report size 0, so reading goes on until end of file.
-    public static func read(_ path: String, limit: Int, requireRegular: Bool = true) throws(FileError) -> [UInt8] {
-        let fd = try openForReading(path, requireRegular: requireRegular)
-        defer { close(fd) }
-        var st = stat()
-        let hint = fstat(fd, &st) == 0 && st.st_size > 0 ? min(Int(st.st_size) + 1, limit + 1) : 4096
+    public static func read(_ path: String, limit: Int, requireRegular: Bool = true,
+                            kernel: any KernelCalls = Kernel.live) throws(FileError) -> [UInt8] {
+        let fd = try openForReading(path, requireRegular: requireRegular, kernel: kernel)
+        defer { kernel.close(fd) }
+        var hint = 4096
+        if case .success(let st) = kernel.fstat(fd), st.st_size > 0 { hint = min(Int(st.st_size) + 1, limit + 1) }
         let buffer = ReadBuffer(capacity: hint)
-        let n = try readAll(fd, into: buffer, limit: limit, path: path)
+        let n = try readAll(fd, into: buffer, limit: limit, path: path, kernel: kernel)
         return Array(buffer.bytes(n))
     }
 
     /// Reads a file as UTF-8 text (see `read`).
-    public static func readText(_ path: String, limit: Int, requireRegular: Bool = true) throws(FileError) -> String {
-        String(decoding: try read(path, limit: limit, requireRegular: requireRegular), as: UTF8.self)
+    public static func readText(_ path: String, limit: Int, requireRegular: Bool = true,
+                                kernel: any KernelCalls = Kernel.live) throws(FileError) -> String {
+        String(decoding: try read(path, limit: limit, requireRegular: requireRegular, kernel: kernel), as: UTF8.self)
     }
 
     /// The type of what `path` names (following symbolic links), or nil when nothing is there.
@@ -208,8 +215,9 @@ public enum FileIO {
     /// Writes a file atomically: a temporary file in the same directory, fsync, rename, fsync of the directory
     /// (see `AtomicFileWriter`). Nothing is left behind on failure. An existing target that is not a regular
     /// file (directory, device, FIFO, socket) is refused before anything is written.
-    public static func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws(FileError) {
-        let writer = try AtomicFileWriter(path: path)
+    public static func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644,
+                                       kernel: any KernelCalls = Kernel.live) throws(FileError) {
+        let writer = try AtomicFileWriter(path: path, kernel: kernel)
         try writer.write(bytes)
         try writer.commit(mode: mode)
     }

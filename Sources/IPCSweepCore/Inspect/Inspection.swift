@@ -1,0 +1,142 @@
+/// What to inspect and how.
+public struct InspectionOptions: Sendable {
+    public var procRoot: String
+    public var source: IPCSource
+    /// The kinds to inspect, of both families: the System V kinds are read from the kernel's tables, the POSIX
+    /// kinds from the /dev/shm and mqueue mounts (none of them: the POSIX roots are not read).
+    public var kinds: Set<IPCKind>
+    public var scope: ScopeSpec
+    /// `--inherit-window`: how long after an object's last activity a re-parented process may have inherited it.
+    public var inheritWindow: Double
+    /// Read every semaphore of every set (GETALL, GETPID, GETNCNT, GETZCNT). `clean` plans without it and
+    /// reads each candidate whole once, as its re-check.
+    public var semaphoreDetail: Bool
+    /// Where the POSIX objects are read from (its roots are parameters: another mount namespace can be given).
+    public var posixScanner: PosixIPCScanner
+    /// Another IPC namespace to inspect (`--namespace`); nil: the tool's own. Its POSIX objects are those of the
+    /// mount namespace of a process in it (/proc/PID/root).
+    public var namespace: IPCNamespaceThread?
+    /// `--all-processes-visible`: no process of another pid namespace shares the inspected IPC namespace.
+    public var allProcessesVisible: Bool
+
+    public init(procRoot: String = "/proc", source: IPCSource = .auto, kinds: Set<IPCKind> = IPCKind.sysv,
+                scope: ScopeSpec = ScopeSpec(), inheritWindow: Double = Classifier.defaultInheritWindow,
+                semaphoreDetail: Bool = true, posixScanner: PosixIPCScanner = PosixIPCScanner(),
+                namespace: IPCNamespaceThread? = nil, allProcessesVisible: Bool = false) {
+        self.procRoot = procRoot
+        self.source = source
+        self.kinds = kinds
+        self.scope = scope
+        self.inheritWindow = inheritWindow
+        self.semaphoreDetail = semaphoreDetail
+        self.posixScanner = posixScanner
+        self.namespace = namespace
+        self.allProcessesVisible = allProcessesVisible
+    }
+
+    /// The System V kinds to read.
+    public var sysvKinds: Set<IPCKind> { kinds.intersection(IPCKind.sysv) }
+    /// The POSIX kinds to read.
+    public var posixKinds: Set<IPCKind> { kinds.intersection(IPCKind.posix) }
+    /// Whether procfs is the running system's (not a copy given with `--proc`).
+    public var isLive: Bool { procRoot == "/proc" }
+}
+
+/// One complete look at the system: the objects of every kind asked for, the processes, the scope and every
+/// verdict.
+public struct Inspection: Sendable {
+    /// The System V objects as read (every one of the kinds read: the audit's limits count them all).
+    public var snapshot: IPCSnapshot
+    public var processes: ProcessTable
+    public var scope: ResolvedScope?
+    /// Every object classified: System V by kind and id, then POSIX in path order.
+    public var objects: [Classification]
+    public var now: Double
+    /// Everything worth telling the user that is not a verdict (skipped lines, stale pidfiles).
+    public var warnings: [String]
+    /// The POSIX roots as scanned (the /dev/shm mount and the mqueue mount), unfiltered.
+    public var posixScans: [PosixScanResult] = []
+    /// What the POSIX side could not see, in words (an mqueue filesystem that is not mounted, a procfs copy).
+    public var posixNotes: [String] = []
+    /// The IPC namespace inspected, when it was chosen (`--namespace`, `--all-namespaces`); nil: the tool's own.
+    public var namespace: IPCNamespaceInfo?
+    /// The thread inside that namespace, for more reads there (its limits); nil for the tool's own namespace.
+    public var namespaceThread: IPCNamespaceThread?
+
+    public init(snapshot: IPCSnapshot, processes: ProcessTable, scope: ResolvedScope?, objects: [Classification],
+                now: Double, warnings: [String], posixScans: [PosixScanResult] = [], posixNotes: [String] = [],
+                namespace: IPCNamespaceInfo? = nil, namespaceThread: IPCNamespaceThread? = nil) {
+        self.snapshot = snapshot
+        self.processes = processes
+        self.scope = scope
+        self.objects = objects
+        self.now = now
+        self.warnings = warnings
+        self.posixScans = posixScans
+        self.posixNotes = posixNotes
+        self.namespace = namespace
+        self.namespaceThread = namespaceThread
+    }
+}
+
+extension Inspector {
+    /// What `inspect` reads before classifying: the objects, the resolved scope, and how to make the classifier.
+    public struct Reading: Sendable {
+        public var snapshot: IPCSnapshot
+        public var processes: ProcessTable
+        public var scope: ResolvedScope?
+        public var now: Double
+        public var warnings: [String]
+        public var options: InspectionOptions
+        /// The namespace's last allocated pid just before the table was completed (nil: not known).
+        public var lastPid: Int64? = nil
+        /// The POSIX roots as scanned, unfiltered.
+        public var posixScans: [PosixScanResult] = []
+        /// The POSIX objects of the inspected kinds, in path order.
+        public var posixObjects: [PosixIPCObject] = []
+        /// What the POSIX side could not see, in words.
+        public var posixNotes: [String] = []
+        /// The IPC namespace read, when it was chosen (`--namespace`, `--all-namespaces`); nil: the tool's own.
+        public var namespace: IPCNamespaceInfo? = nil
+        /// The thread inside that namespace; nil for the tool's own namespace.
+        public var namespaceThread: IPCNamespaceThread? = nil
+        /// The POSIX filesystems each scanned mount namespace reaches, by its inode (for the possible holders).
+        public var mountDevices: [UInt64: Set<UInt64>] = [:]
+
+        public init(snapshot: IPCSnapshot, processes: ProcessTable, scope: ResolvedScope?, now: Double, warnings: [String],
+                    options: InspectionOptions, posixObjects: [PosixIPCObject] = []) {
+            self.snapshot = snapshot
+            self.processes = processes
+            self.scope = scope
+            self.now = now
+            self.warnings = warnings
+            self.options = options
+            self.posixObjects = posixObjects
+        }
+
+        /// Every object read: System V by kind and id, then POSIX in path order.
+        public var objects: [IPCObject] { snapshot.objects + posixObjects.map(IPCObject.posix) }
+
+        /// The pure classifier over this process table and scope.
+        public var classifier: Classifier {
+            Classifier(processes: processes, scope: scope, inheritWindow: options.inheritWindow, mountDevices: mountDevices)
+        }
+
+        /// Every object classified, with its reasons worded (and its namespace, when chosen).
+        public func classify(users: UserDirectory) -> [Classification] {
+            var results = classifier.classify(objects)
+            EvidenceText(users: users).fillReasons(&results)
+            if let ns = namespace {
+                for i in results.indices { results[i].namespace = ns }
+            }
+            return results
+        }
+
+        /// Everything classified.
+        public func inspection(users: UserDirectory) -> Inspection {
+            Inspection(snapshot: snapshot, processes: processes, scope: scope, objects: classify(users: users), now: now,
+                       warnings: warnings, posixScans: posixScans, posixNotes: posixNotes, namespace: namespace,
+                       namespaceThread: namespaceThread)
+        }
+    }
+}

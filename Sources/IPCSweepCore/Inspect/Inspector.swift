@@ -1,0 +1,179 @@
+import Dispatch
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// The current invocation of every `--unit` service that has a live process other than this run: only those
+/// processes can use the exception to inheritance, so a unit with none (ExecStopPost=) costs no lookup.
+private func unitInvocations(_ scope: ResolvedScope, table: ProcessTable, procRoot: String) -> [String: UnitInvocation] {
+    var units: Set<String> = []
+    for (pid, unit) in scope.memberUnits where pid != table.ownPid && unit.hasSuffix(".service") {
+        if let p = table.byPid[pid], !p.isDeadOrZombie { units.insert(unit) }
+    }
+    guard !units.isEmpty else { return [:] }
+    guard procRoot == "/proc" else {
+        return Dictionary(uniqueKeysWithValues: units.map { ($0, UnitInvocation.unavailable("--proc \(procRoot) is not the live system")) })
+    }
+    return UnitInvocationProbe.invocations(of: units.sorted())
+}
+
+/// The process table, written by the worker that read it (before the snapshot call returns), and the POSIX
+/// scans, written by another worker (before the group is waited for).
+private final class ConcurrentReads: @unchecked Sendable {
+    var table: Result<ProcessTable, any Error>?
+    var scans: [PosixScanResult] = []
+}
+
+/// Produces an `Inspection`: reads the kernel and /proc, then runs the pure classifier.
+public enum Inspector {
+    /// The current time as epoch seconds (CLOCK_REALTIME).
+    public static func currentTime() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
+    /// Reads both snapshots and classifies. Only the tool's own process never counts as a holder.
+    /// With `options.namespace`, the objects are those of that IPC namespace and the possible holders the
+    /// processes in it (host pids).
+    public static func inspect(_ options: InspectionOptions, users: UserDirectory) throws -> Inspection {
+        try read(options).inspection(users: users)
+    }
+
+    /// Reads the IPC snapshot and the process table (with the catch-up pass, maps and thread ids) and resolves the scope.
+    public static func read(_ options: InspectionOptions) throws -> Reading {
+        let ipc = IPCProbe(procRoot: options.procRoot, kinds: options.sysvKinds, semaphoreDetail: options.semaphoreDetail,
+                           namespace: options.namespace)
+        let procProbe = processProbe(options)
+
+        // The process table is read on another thread while the IPC objects' per-semaphore detail is read,
+        // and the POSIX roots on a third.
+        let read = ConcurrentReads()
+        let posixGroup = DispatchGroup()
+        // POSIX objects belong to a mount namespace: the tool's own is read alongside; another namespace's after
+        // the process table names a process of it (`foreignPosix`).
+        let readPosix = !options.posixKinds.isEmpty && options.isLive && options.namespace == nil
+        if readPosix {
+            let scanner = options.posixScanner
+            DispatchQueue.global().async(group: posixGroup) { read.scans = scanner.scan() }
+        }
+        let snapshot = try ipc.snapshot(source: options.source, alongside: { read.table = Result { try procProbe.read() } })
+        var table: ProcessTable
+        do { table = try (read.table ?? Result { try procProbe.read() }).get() } catch {
+            throw ProbeError(description: "\(error): cannot read the process table")
+        }
+        // The POSIX roots are read before the catch-up pass (in `complete`), for the same reason as the objects.
+        posixGroup.wait()
+        var scans = read.scans
+        var posixNotes: [String] = []
+        var mountDevices: [UInt64: Set<UInt64>] = [:]
+        if let ns = options.namespace, !options.posixKinds.isEmpty, options.procRoot == "/proc" {
+            let found = foreignPosix(ns, table: table, options: options)
+            scans = found.scans
+            posixNotes += found.notes
+            mountDevices = found.devices
+        }
+        if !options.posixKinds.isEmpty && options.namespace == nil {
+            if readPosix {
+                for scan in scans where !scan.scanned {
+                    if let why = scan.skipReason, scan.kind == .posixMq ? options.posixKinds.contains(.posixMq) : true { posixNotes.append(why) }
+                }
+            } else {
+                posixNotes.append("POSIX IPC objects are not read with --proc \(options.procRoot): a procfs copy has no descriptors to match them with")
+            }
+        }
+        let posixObjects = scans.flatMap(\.objects).filter { options.posixKinds.contains($0.kind) }
+        var info: IPCNamespaceInfo?
+        if let ns = options.namespace {
+            info = IPCNamespaceInfo.all(in: table).first { $0.inode == ns.inode }
+                ?? IPCNamespaceInfo(inode: ns.inode, owner: IPCNamespaceInfo.owner(inode: ns.inode, oldest: nil), pid: nil)
+            table.ownIPCNamespace = ns.inode
+        }
+        var found = [Found(snapshot: snapshot, namespace: info, thread: options.namespace, scans: scans,
+                           posixObjects: posixObjects, posixNotes: posixNotes, mountDevices: mountDevices)]
+        // The last pid allocated before the catch-up listing: a process with a higher pid was born after it
+        // (clean's decider).
+        let lastPid = options.procRoot == "/proc" ? BirthWatch(procRoot: options.procRoot)?.lastPid() : nil
+        complete(&found, table: &table, probe: procProbe, options: options)
+        var r = reading(found[0], table: table, options: options)
+        r.lastPid = lastPid
+        return r
+    }
+
+    static func processProbe(_ options: InspectionOptions) -> ProcessProbe {
+        // exe (a readlink per process) only for --exe scopes; the mount namespace only when POSIX objects are read.
+        var details: ProcessProbe.Details = []
+        if !options.scope.exes.isEmpty { details.insert(.exe) }
+        if !options.posixKinds.isEmpty { details.insert(.mountNamespace) }
+        return ProcessProbe(procRoot: options.procRoot, details: details)
+    }
+
+    /// What the table needs once every snapshot is read: the processes started meanwhile, the SysV mappings of
+    /// the processes that could map an attached segment, and thread ids among the recorded pids.
+    static func complete(_ found: inout [Found], table: inout ProcessTable, probe procProbe: ProcessProbe,
+                                 options: InspectionOptions) {
+        // The table must hold every process that existed when the objects were read: a process started while
+        // they were being read may already have created or operated on one (and be its only holder). So list
+        // /proc once more, now that the objects are read, and add the processes the first pass did not see.
+        procProbe.addProcessesStarted(since: &table)
+
+        // /proc/PID/maps and /proc/PID/fd in one pass: maps for the processes (of that segment's namespace)
+        // that could map an attached SysV segment, maps and fds of every live process when POSIX objects exist.
+        var sysvPids: Set<Int32> = []
+        for f in found {
+            let attached = f.snapshot.segments.filter { $0.nattch > 0 }
+            guard !attached.isEmpty else { continue }
+            let open = attached.contains { $0.perm.mode & 0o066 != 0 }
+            let owners = Set(attached.flatMap { $0.perm.uids })
+            var t = table
+            if let ns = f.namespace { t.ownIPCNamespace = ns.inode }
+            for p in t.byPid.values where !p.isDeadOrZombie && t.sharesIPCNamespace(p)
+                && (open || !p.credentialsKnown || p.isPrivileged || owners.contains(p.uid) || owners.contains(p.euid)) {
+                sysvPids.insert(p.pid)
+            }
+        }
+        procProbe.addHandles(to: &table, sysvPids: sysvPids, posix: Set(found.flatMap(\.posixObjects).map(\.identity)))
+        // Recorded pids that are thread ids resolve to their thread group.
+        if options.procRoot == "/proc" {
+            var unknown: Set<Int32> = []
+            func note(_ pid: Int32) { if pid > 0 && table.byPid[pid] == nil { unknown.insert(pid) } }
+            for f in found {
+                for s in f.snapshot.semaphoreSets { for sem in s.semaphores ?? [] { note(sem.pid) } }
+                for s in f.snapshot.segments { note(s.cpid); note(s.lpid) }
+                for q in f.snapshot.queues { note(q.lspid); note(q.lrpid) }
+            }
+            procProbe.resolveThreads(in: &table, pids: unknown.sorted())
+        }
+    }
+
+    /// The scope resolved over the completed table (its `ownIPCNamespace` is the namespace inspected).
+    static func reading(_ f: Found, table: ProcessTable, options: InspectionOptions) -> Reading {
+        let now = currentTime()
+        var table = table
+        // What keeps this run from seeing every process of the namespace inspected (a live system only).
+        if options.procRoot == "/proc" {
+            let visible = f.namespace.map { ns in
+                table.byPid.values.contains { $0.ipcNamespace == ns.inode && !$0.isDeadOrZombie && $0.pid != table.ownPid }
+            } ?? true
+            table.blindSpots = VisibilityProbe(procRoot: options.procRoot, allProcessesVisible: options.allProcessesVisible)
+                .blindSpots(inspecting: f.namespace?.inode, hasVisibleProcess: visible)
+        }
+        var scope = options.scope.resolve(in: table)
+        if var s = scope {
+            s.unitInvocations = unitInvocations(s, table: table, procRoot: options.procRoot)
+            scope = s
+        }
+        var r = Reading(snapshot: f.snapshot, processes: table, scope: scope, now: now,
+                        warnings: f.snapshot.warnings + (scope?.warnings ?? []) + f.scans.flatMap(\.warnings), options: options,
+                        posixObjects: f.posixObjects)
+        r.posixScans = f.scans
+        r.posixNotes = f.posixNotes
+        r.namespace = f.namespace
+        r.namespaceThread = f.thread
+        r.mountDevices = f.mountDevices
+        return r
+    }
+}

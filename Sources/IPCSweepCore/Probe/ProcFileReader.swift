@@ -1,0 +1,63 @@
+import SystemPackage
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Reads small /proc files relative to a directory descriptor into one reused buffer, through
+/// `FileIO.openForReading`/`FileIO.readAll` (non-blocking open, bounded read). Under a procfs copy (`--proc DIR`)
+/// every file must be a regular file; the first one that is not (or that is too large) is kept in `problem`.
+final class ProcFileReader {
+    private let buffer: ReadBuffer
+    private let kernel: any KernelCalls
+    /// Check with fstat that each file is a regular file (a procfs copy); live procfs files need no check.
+    let requireRegular: Bool
+    /// The first file that was of the wrong type or too large, as a one-line message.
+    private(set) var problem: String?
+    /// The errno of the last read that failed (0 after one that succeeded): ENOENT or ESRCH when the process
+    /// vanished.
+    private(set) var lastErrno: Int32 = 0
+
+    init(capacity: Int = 16384, requireRegular: Bool = false, kernel: any KernelCalls = Kernel.live) {
+        buffer = ReadBuffer(capacity: capacity)
+        self.requireRegular = requireRegular
+        self.kernel = kernel
+    }
+
+    private var base: UnsafeMutableRawPointer { buffer.base }
+
+    /// openat + bounded read until EOF + close, then `parse` on the bytes; nil when the file cannot be read.
+    func read<T>(_ dir: Int32, _ name: String, _ parse: (UnsafeBufferPointer<UInt8>) -> T) -> T? {
+        do throws(FileError) {
+            let fd = try FileIO.openForReading(name, relativeTo: dir, requireRegular: requireRegular, kernel: kernel)
+            defer { kernel.close(fd) }
+            let used = try FileIO.readAll(fd, into: buffer, limit: FileIO.Limit.procfs, path: name, kernel: kernel)
+            lastErrno = 0
+            return parse(buffer.bytes(used))
+        } catch {
+            lastErrno = error.errno.rawValue
+            if problem == nil && (error.isWrongType || error.errno == .fileTooLarge || error.errno == .wouldBlock) {
+                problem = error.description
+            }
+            return nil
+        }
+    }
+
+    /// readlinkat, then `parse` on the target's bytes; nil when it cannot be read.
+    func readLink<T>(_ dir: Int32, _ name: String, _ parse: (UnsafeBufferPointer<UInt8>) -> T) -> T? {
+        guard case .success(let n) = kernel.readlinkat(dir, name, into: UnsafeMutableRawBufferPointer(start: base, count: buffer.capacity))
+        else { return nil }
+        return parse(UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: n))
+    }
+}
+
+extension StringProtocol {
+    func trimmingCharacters(in set: String) -> String {
+        var s = Substring(self)
+        while let f = s.first, set.contains(f) { s.removeFirst() }
+        while let l = s.last, set.contains(l) { s.removeLast() }
+        return String(s)
+    }
+}

@@ -1,0 +1,253 @@
+import SystemPackage
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// The POSIX part of `clean`: the fresh read opens the object's mount root again (walked with O_NOFOLLOW inside
+/// another mount namespace), checks it is still the filesystem the object was found on, and reads the entry
+/// with the scanner's own reader (fstatat AT_SYMLINK_NOFOLLOW, a queue's state); the save copies a file's bytes
+/// or receives a queue's messages; the removal is unlinkat(2) on the root's descriptor. Never follows a symbolic
+/// link, never descends into a directory or another mount.
+public struct PosixBackend: RemovalBackend {
+    public let kernel: any KernelCalls
+
+    public init(kernel: any KernelCalls = Kernel.live) { self.kernel = kernel }
+
+    public func readFresh(_ planned: IPCObject) -> FreshRead {
+        guard let o = planned.posix else { return .failed(.invalidArgument, during: "fstatat") }
+        let dir: Int32
+        switch PosixIPCScanner.openDirectory(o.directory, kernel: kernel) {
+        case .success(let fd): dir = fd
+        case .failure(let e): return .failed(e, during: "open the directory of")
+        }
+        guard case .success(let st) = kernel.fstat(dir), UInt64(st.st_dev) == o.identity.device else {
+            kernel.close(dir)
+            return .changed(["another filesystem is mounted on its directory"])
+        }
+        let reader = PosixObjectReader(kernel: kernel, directory: o.directory, device: o.identity.device,
+                                       rootKind: o.kind == .posixMq ? .posixMq : .posixShm,
+                                       aclThroughDescriptor: o.directory.hasPrefix("/proc/"))
+        switch reader.read(dir: dir, entry: o.entry) {
+        case .object(let fresh, _):
+            return .read(PosixCandidate(kernel: kernel, dir: dir, fresh: fresh))
+        case .ignored(let what):
+            kernel.close(dir)
+            return .changed(["now a \(what)"])
+        case .failed(let e):
+            kernel.close(dir)
+            return .failed(e, during: "fstatat")
+        }
+    }
+
+    public func saves(_ o: IPCObject) -> Bool { o.posix != nil }
+
+    public func saveFileName(_ o: IPCObject) -> String { SaveFile.fileName(for: o) }
+
+    public func meansGone(_ e: Errno) -> Bool { e == .noSuchFileOrDirectory }
+
+    public func permissionText(_ e: Errno, during step: String, _ o: IPCObject) -> String {
+        if step == "unlinkat" {
+            return "not allowed to remove \(o.displayName) (\(e)): removing it needs write permission on its directory (and, with the sticky bit, being its owner); run clean as its owner or as root"
+        }
+        return "cannot \(step) \(o.displayName) (\(e)): run clean as its owner or as root; left in place"
+    }
+}
+
+/// One POSIX object in hand: its root's descriptor (every call below is relative to it), its fresh read, and the
+/// messages a save received from a queue (put back if the removal then fails).
+final class PosixCandidate: CandidateInHand {
+    let kernel: any KernelCalls
+    let dir: Int32
+    let fresh: IPCObject
+    private let object: PosixIPCObject
+    /// Messages received from the queue by its save, and the file that holds them.
+    private var drained: (messages: [QueuedMessage], path: String)?
+
+    init(kernel: any KernelCalls, dir: Int32, fresh: PosixIPCObject) {
+        self.kernel = kernel
+        self.dir = dir
+        self.fresh = .posix(fresh)
+        object = fresh
+    }
+
+    func release() { kernel.close(dir) }
+
+    func remove() -> RemoveStep {
+        // The name must still be the object read: nothing else is unlinked under it.
+        if case .success(let st) = kernel.fstatat(dir, object.entry, AT_SYMLINK_NOFOLLOW),
+           UInt64(st.st_dev) != object.identity.device || UInt64(st.st_ino) != object.identity.inode {
+            return .changed(["another file took its name (inode \(object.identity.inode) -> \(st.st_ino))"])
+        }
+        switch kernel.unlinkat(dir, object.entry, 0) {
+        case .success: return .removed
+        case .failure(let e): return .failed(e, during: "unlinkat", note: putBack())
+        }
+    }
+
+    /// After a failed removal: the messages a save received go back into the queue (the save file stays).
+    private func putBack() -> String? {
+        guard let (messages, path) = drained else { return nil }
+        drained = nil
+        let back = send(messages)
+        if back == messages.count {
+            return "its \(messages.count) message\(messages.count == 1 ? " was" : "s were") put back into the queue (a copy stays in \(path))"
+        }
+        return "only \(back) of its \(messages.count) messages could be put back into the queue: all of them are in \(path); restore them from there"
+    }
+
+    /// Sends messages back into the queue (a non-blocking queue descriptor); how many went.
+    private func send(_ messages: [QueuedMessage]) -> Int {
+        guard case .success(let fd) = kernel.openat(dir, object.entry, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0) else {
+            return 0
+        }
+        defer { kernel.close(fd) }
+        var sent = 0
+        for m in messages {
+            let r = m.bytes.withUnsafeBytes { kernel.mqSend(fd, $0, priority: UInt32(clamping: m.type)) }
+            guard case .success = r else { break }
+            sent += 1
+        }
+        return sent
+    }
+
+    func save(to directory: String) -> SaveStep {
+        let path = (directory.hasSuffix("/") ? directory : directory + "/") + SaveFile.fileName(for: fresh)
+        let fd: Int32
+        switch openChecked() {
+        case .opened(let f): fd = f
+        case .stopped(let step): return step
+        }
+        defer { kernel.close(fd) }
+        return object.kind == .posixMq ? saveQueue(fd, to: path) : saveFile(fd, to: path)
+    }
+
+    /// Opens the entry read-only without following a link and without blocking, and checks it is the object read.
+    private func openChecked() -> Opened {
+        let fd: Int32
+        switch kernel.openat(dir, object.entry, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0) {
+        case .success(let f): fd = f
+        case .failure(let e): return .stopped(.failed(e, during: "open"))
+        }
+        guard case .success(let st) = kernel.fstat(fd), UInt64(st.st_ino) == object.identity.inode,
+              UInt64(st.st_dev) == object.identity.device else {
+            kernel.close(fd)
+            return .stopped(.changed(["another file took its name while saving"], stage: ""))
+        }
+        return .opened(fd)
+    }
+
+    private enum Opened {
+        case opened(Int32)
+        case stopped(SaveStep)
+    }
+
+    /// The entry must still be the object read, untouched, before the save is committed.
+    private func unchanged() -> SaveStep? {
+        switch kernel.fstatat(dir, object.entry, AT_SYMLINK_NOFOLLOW) {
+        case .failure(let e): return .failed(e, during: "fstatat")
+        case .success(let st):
+            let now = PosixIPCObject(stat: st, like: object)
+            let d = Recheck.posixDifferences(object, now)
+            return d.isEmpty ? nil : .changed(d, stage: " (while saving)")
+        }
+    }
+
+    /// Copies the file's bytes (read, bounded by its size at the fresh read) into the save file, atomically.
+    private func saveFile(_ fd: Int32, to path: String) -> SaveStep {
+        let size = Int(max(0, object.size))
+        var bytes = [UInt8](repeating: 0, count: size)
+        var got = 0
+        while got < size {
+            let r = bytes.withUnsafeMutableBytes { raw in
+                kernel.pread(fd, into: UnsafeMutableRawBufferPointer(rebasing: raw[got...]), at: Int64(got))
+            }
+            guard case .success(let n) = r else {
+                if case .failure(.interrupted) = r { continue }
+                if case .failure(let e) = r { return .notWritten("pread: \(e)") }
+                break
+            }
+            if n == 0 { break }
+            got += n
+        }
+        guard got == size else { return .changed(["size changed while saving (read \(got) of \(size) bytes)"], stage: "") }
+        do throws(FileError) {
+            let w = try AtomicFileWriter(path: path, kernel: kernel)
+            var failure: FileError?
+            bytes.withUnsafeBytes { raw in
+                do throws(FileError) {
+                    try SaveFile.writeSegment(header: SaveFile.header(for: fresh, savedAt: kernel.now()), bytes: raw) {
+                        (piece) throws(FileError) in try w.write(piece)
+                    }
+                } catch { failure = error }
+            }
+            if let failure { throw failure }
+            if let problem = unchanged() { return problem }
+            try w.commit()
+        } catch {
+            return .notWritten(error.description)
+        }
+        return .saved(path: path, detail: "\(size) bytes")
+    }
+
+    /// Receives every message (mq_timedreceive on a non-blocking descriptor, highest priority first, as the queue
+    /// delivers them) into the save file, committed before the queue is removed; if the file cannot be written,
+    /// the messages are sent back.
+    private func saveQueue(_ fd: Int32, to path: String) -> SaveStep {
+        let attributes: MQAttributes
+        switch kernel.mqGetAttributes(fd) {
+        case .success(let a): attributes = a
+        case .failure(let e): return .notWritten("mq_getattr: \(e)")
+        }
+        var messages: [QueuedMessage] = []
+        var buffer = [UInt8](repeating: 0, count: max(1, attributes.messageSize))
+        var total = 0
+        receiving: while true {
+            switch buffer.withUnsafeMutableBytes({ kernel.mqReceiveNow(fd, into: $0) }) {
+            case .success(let (n, priority)):
+                messages.append(QueuedMessage(type: Int(priority), bytes: Array(buffer[0..<n])))
+                total += n
+            case .failure(.interrupted): continue
+            case .failure(let e) where e == .resourceTemporarilyUnavailable || e == .timedOut: break receiving
+            case .failure(let e):
+                let back = send(messages)
+                return .notWritten("mq_timedreceive: \(e) after \(messages.count) messages; \(back) of them were put back: not removed")
+            }
+        }
+        do throws(FileError) {
+            let w = try AtomicFileWriter(path: path, kernel: kernel)
+            try w.write(SaveFile.encodeMessages(
+                header: SaveFile.header(for: fresh, savedAt: kernel.now())
+                    + [("messages", String(messages.count)), ("bytes", String(total)), ("message-type", "priority"),
+                       ("maxmsg", String(attributes.maxMessages)), ("msgsize", String(attributes.messageSize))],
+                messages))
+            try w.commit()
+        } catch {
+            // The messages were received already: put them back so that nothing is lost.
+            let back = send(messages)
+            let kept = back == messages.count ? "its messages were put back" : "only \(back) of its \(messages.count) messages could be put back"
+            return .notWritten("\(error.description); \(kept) and it was not removed")
+        }
+        drained = (messages, path)
+        return .saved(path: path, detail: "\(messages.count) message\(messages.count == 1 ? "" : "s") (\(total) bytes)")
+    }
+}
+
+extension PosixIPCObject {
+    /// `like` with the facts of a fresh fstatat (identity, size, owner, mode, times).
+    init(stat st: stat, like o: PosixIPCObject) {
+        func time(_ t: timespec) -> FileTime { FileTime(seconds: Int64(t.tv_sec), nanoseconds: Int64(t.tv_nsec)) }
+        self = o
+        identity = DeviceInode(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
+        size = Int64(st.st_size)
+        blocks = Int64(st.st_blocks)
+        uid = st.st_uid
+        gid = st.st_gid
+        mode = UInt32(st.st_mode) & 0o7777
+        atime = time(st.st_atim)
+        mtimeNs = time(st.st_mtim)
+        ctime = time(st.st_ctim)
+    }
+}

@@ -1,0 +1,513 @@
+import CSysVIPC
+import Foundation
+import SystemPackage
+
+@testable import IPCSweepCore
+
+/// A kernel made of dictionaries behind the one syscall seam (`KernelCalls`): System V objects (IPC_STAT,
+/// GETALL..., IPC_RMID, MSG_COPY, attach) and a small filesystem (directories, regular files, POSIX queues,
+/// symbolic links) with descriptors, as Linux documents them. Any call can be made to fail with an errno
+/// (`fail`), a filesystem can run out of space (`spaceLeft`), and a hook runs after a stat (`afterStat`), so that
+/// the error paths of the pipeline, the save and the restore are tested without creating anything.
+final class FakeKernel: KernelCalls, @unchecked Sendable {  // every member is guarded by `lock`
+    let lock = NSRecursiveLock()
+
+    // MARK: System V state
+    var objects: [IPCObjectRef: IPCObject] = [:]
+    var messages: [Int32: [QueuedMessage]] = [:]
+    var segmentBytes: [Int32: [UInt8]] = [:]
+    /// Errors IPC_RMID returns instead of removing.
+    var removeErrors: [IPCObjectRef: Errno] = [:]
+    var statErrors: [IPCObjectRef: Errno] = [:]
+    var copyError: Errno?
+    /// Runs after each IPC_STAT of an object, with how many there were.
+    var afterStat: ((FakeKernel, IPCObjectRef, Int) -> Void)?
+    var removedOrder: [IPCObjectRef] = []
+    var statCount: [IPCObjectRef: Int] = [:]
+    var clock: Int64 = 2_000
+    let pid: Int32 = 4242
+    private var attachments: [UnsafeMutableRawPointer: (id: Int32, size: Int)] = [:]
+
+    init(_ objects: [IPCObject] = []) {
+        for o in objects { self.objects[o.ref] = o }
+    }
+
+    // MARK: filesystem state
+
+    /// A file of the fake filesystem.
+    struct File {
+        enum Kind { case regular, queue, symlink }
+        var kind: Kind = .regular
+        var bytes: [UInt8] = []
+        var uid: UInt32 = 1000
+        var gid: UInt32 = 1000
+        var mode: UInt32 = 0o600
+        var inode: UInt64
+        var mtime = FileTime(seconds: 1_000)
+        var ctime = FileTime(seconds: 1_000)
+        /// A queue's messages, in the order mq_receive delivers them (highest priority first, then FIFO).
+        var queued: [QueuedMessage] = []
+        var maxMessages = 10
+        var messageSize = 8192
+        var notifyPid: Int32 = 0
+    }
+
+    var directories: Set<String> = ["/", "/dev/shm", "/dev/mqueue", "/save"]
+    var files: [String: File] = [:]
+    /// st_dev of every file and directory.
+    var device: UInt64 = DeviceInode(major: 0, minor: 23, inode: 0).device
+    /// Bytes that can still be written (nil: no limit); a write beyond writes what fits, then fails with ENOSPC.
+    var spaceLeft: Int?
+    /// The errno a call returns, by "call" or "call path" (the full path of the file it names), once each.
+    var fail: [String: Errno] = [:]
+    /// Every call that changed something, in order ("unlinkat /dev/shm/x", "mq_send /dev/mqueue/q", ...).
+    var calls: [String] = []
+    private var nextInode: UInt64 = 100
+    private var nextFD: Int32 = 10
+    private var open: [Int32: (path: String, offset: Int)] = [:]
+    private var temporaries = 0
+
+    /// Adds a file; its inode is returned.
+    @discardableResult
+    func add(_ path: String, _ file: File? = nil, kind: File.Kind = .regular, bytes: [UInt8] = [], mode: UInt32 = 0o600) -> UInt64 {
+        lock.withLock {
+            nextInode += 1
+            var f = file ?? File(inode: nextInode)
+            f.inode = nextInode
+            if file == nil {
+                f.kind = kind
+                f.bytes = bytes
+                f.mode = mode
+            }
+            files[path] = f
+            return nextInode
+        }
+    }
+
+    /// The POSIX object the scanner would read for a file of this filesystem.
+    func posixObject(_ path: String) -> PosixIPCObject? {
+        guard let f = files[path] else { return nil }
+        let dir = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
+        let entry = String(path.split(separator: "/").last ?? "")
+        let root: IPCKind = dir.hasSuffix("mqueue") ? .posixMq : .posixShm
+        guard case .object(let o, _) = PosixObjectReader(kernel: self, directory: dir, device: device, rootKind: root)
+            .read(dir: openDirectory(dir), entry: entry) else { return nil }
+        _ = f
+        return o
+    }
+
+    private func openDirectory(_ dir: String) -> Int32 { (try? openat(AT_FDCWD, dir, O_DIRECTORY, 0).get()) ?? -1 }
+
+    private func failing(_ call: String, _ path: String? = nil) -> Errno? {
+        if let path, let e = fail.removeValue(forKey: "\(call) \(path)") { return e }
+        return fail.removeValue(forKey: call)
+    }
+
+    private func full(_ dir: Int32, _ path: String) -> String {
+        if path.hasPrefix("/") || dir == AT_FDCWD { return path }
+        let base = open[dir]?.path ?? "?"
+        return (base == "/" ? "" : base) + "/" + path
+    }
+
+    private func stat(of path: String) -> stat? {
+        var st = Glibc.stat()
+        st.st_dev = UInt(device)
+        if directories.contains(path) {
+            st.st_mode = S_IFDIR | 0o1777
+            st.st_ino = 2
+            return st
+        }
+        guard let f = files[path] else { return nil }
+        st.st_mode = (f.kind == .symlink ? S_IFLNK : S_IFREG) | mode_t(f.mode)
+        st.st_ino = UInt(f.inode)
+        st.st_uid = f.uid
+        st.st_gid = f.gid
+        st.st_size = f.kind == .queue ? 80 : Int(f.bytes.count)
+        st.st_blocks = (st.st_size + 511) / 512
+        st.st_mtim = timespec(tv_sec: Int(f.mtime.seconds), tv_nsec: Int(f.mtime.nanoseconds))
+        st.st_ctim = timespec(tv_sec: Int(f.ctime.seconds), tv_nsec: Int(f.ctime.nanoseconds))
+        return st
+    }
+
+    // MARK: files
+
+    func openat(_ dir: Int32, _ path: String, _ flags: Int32, _ mode: mode_t) -> Result<Int32, Errno> {
+        lock.withLock {
+            let p = full(dir, path)
+            if let e = failing("openat", p) { return .failure(e) }
+            if !directories.contains(p) {
+                if let f = files[p] {
+                    if f.kind == .symlink && flags & O_NOFOLLOW != 0 { return .failure(.tooManySymbolicLinkLevels) }
+                    if flags & O_CREAT != 0 && flags & O_EXCL != 0 { return .failure(.fileExists) }
+                    if flags & O_DIRECTORY != 0 { return .failure(.notDirectory) }
+                } else if flags & O_CREAT != 0 {
+                    nextInode += 1
+                    files[p] = File(mode: UInt32(mode), inode: nextInode)
+                    calls.append("create \(p)")
+                } else {
+                    return .failure(.noSuchFileOrDirectory)
+                }
+            }
+            nextFD += 1
+            open[nextFD] = (p, 0)
+            return .success(nextFD)
+        }
+    }
+
+    func close(_ fd: Int32) { lock.withLock { _ = open.removeValue(forKey: fd) } }
+
+    /// The text the kernel gives for a queue's file.
+    private func queueText(_ f: File) -> [UInt8] {
+        let qsize = f.queued.reduce(0) { $0 + $1.bytes.count }
+        return Array("QSIZE:\(qsize)          NOTIFY:0     SIGNO:0     NOTIFY_PID:\(f.notifyPid)\n".utf8)
+    }
+
+    func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) -> Result<Int, Errno> {
+        lock.withLock {
+            guard let o = open[fd], let f = files[o.path] else { return .failure(.badFileDescriptor) }
+            if let e = failing("read", o.path) { return .failure(e) }
+            let bytes = f.kind == .queue ? queueText(f) : f.bytes
+            let n = max(0, min(buffer.count, bytes.count - o.offset))
+            if n > 0 { buffer.copyBytes(from: bytes[o.offset..<(o.offset + n)]) }
+            open[fd]?.offset += n
+            return .success(n)
+        }
+    }
+
+    func pread(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) -> Result<Int, Errno> {
+        lock.withLock {
+            guard let o = open[fd], let f = files[o.path] else { return .failure(.badFileDescriptor) }
+            if let e = failing("pread", o.path) { return .failure(e) }
+            let n = max(0, min(buffer.count, f.bytes.count - Int(offset)))
+            if n > 0 { buffer.copyBytes(from: f.bytes[Int(offset)..<(Int(offset) + n)]) }
+            return .success(n)
+        }
+    }
+
+    func write(_ fd: Int32, from buffer: UnsafeRawBufferPointer) -> Result<Int, Errno> {
+        lock.withLock {
+            guard let o = open[fd] else { return .failure(.badFileDescriptor) }
+            let r = pwriteLocked(fd, buffer, at: o.offset)
+            if case .success(let n) = r { open[fd]?.offset += n }
+            return r
+        }
+    }
+
+    func pwrite(_ fd: Int32, from buffer: UnsafeRawBufferPointer, at offset: Int64) -> Result<Int, Errno> {
+        lock.withLock { pwriteLocked(fd, buffer, at: Int(offset)) }
+    }
+
+    private func pwriteLocked(_ fd: Int32, _ buffer: UnsafeRawBufferPointer, at offset: Int) -> Result<Int, Errno> {
+        guard let o = open[fd], var f = files[o.path] else { return .failure(.badFileDescriptor) }
+        if let e = failing("write", o.path) { return .failure(e) }
+        var n = buffer.count
+        if let left = spaceLeft {
+            if left == 0 && n > 0 { return .failure(.noSpace) }
+            n = min(n, left)
+            spaceLeft = left - n
+        }
+        if f.bytes.count < offset + n { f.bytes += [UInt8](repeating: 0, count: offset + n - f.bytes.count) }
+        for i in 0..<n { f.bytes[offset + i] = buffer[i] }
+        files[o.path] = f
+        return .success(n)
+    }
+
+    func lseek(_ fd: Int32, _ offset: Int64, _ whence: Int32) -> Result<Int64, Errno> { .failure(.noFunction) }
+
+    func fstat(_ fd: Int32) -> Result<stat, Errno> {
+        lock.withLock {
+            guard let o = open[fd], let st = stat(of: o.path) else { return .failure(.badFileDescriptor) }
+            return .success(st)
+        }
+    }
+
+    func fstatat(_ dir: Int32, _ path: String, _ flags: Int32) -> Result<stat, Errno> {
+        lock.withLock {
+            let p = full(dir, path)
+            if let e = failing("fstatat", p) { return .failure(e) }
+            guard let st = stat(of: p) else { return .failure(.noSuchFileOrDirectory) }
+            return .success(st)
+        }
+    }
+
+    func fstatfsType(_ fd: Int32) -> Result<Int, Errno> {
+        lock.withLock { .success(open[fd]?.path.hasSuffix("mqueue") == true ? PosixIPCScanner.mqueueMagic : 0x0102_1994) }
+    }
+
+    func fstatvfsUsage(_ fd: Int32) -> Result<(size: UInt64, used: UInt64), Errno> { .success((1 << 30, 0)) }
+
+    func unlinkat(_ dir: Int32, _ path: String, _ flags: Int32) -> Result<Void, Errno> {
+        lock.withLock {
+            let p = full(dir, path)
+            if let e = failing("unlinkat", p) { return .failure(e) }
+            guard files.removeValue(forKey: p) != nil else { return .failure(.noSuchFileOrDirectory) }
+            calls.append("unlinkat \(p)")
+            return .success(())
+        }
+    }
+
+    func linkat(_ oldDir: Int32, _ oldPath: String, _ newDir: Int32, _ newPath: String, _ flags: Int32) -> Result<Void, Errno> {
+        .failure(.noFunction)
+    }
+
+    func renameat(_ oldDir: Int32, _ oldPath: String, _ newDir: Int32, _ newPath: String) -> Result<Void, Errno> {
+        lock.withLock {
+            let from = full(oldDir, oldPath), to = full(newDir, newPath)
+            if let e = failing("renameat", to) { return .failure(e) }
+            guard let f = files.removeValue(forKey: from) else { return .failure(.noSuchFileOrDirectory) }
+            files[to] = f
+            calls.append("rename \(to)")
+            return .success(())
+        }
+    }
+
+    func fcntl(_ fd: Int32, _ command: Int32, _ argument: Int32) -> Result<Int32, Errno> { .success(0) }
+
+    func fsync(_ fd: Int32) -> Result<Void, Errno> {
+        lock.withLock {
+            if let p = open[fd]?.path, let e = failing("fsync", p) { return .failure(e) }
+            return .success(())
+        }
+    }
+
+    func fchmod(_ fd: Int32, _ mode: mode_t) -> Result<Void, Errno> {
+        lock.withLock {
+            guard let p = open[fd]?.path else { return .failure(.badFileDescriptor) }
+            if let e = failing("fchmod", p) { return .failure(e) }
+            files[p]?.mode = UInt32(mode)
+            return .success(())
+        }
+    }
+
+    func fchown(_ fd: Int32, _ uid: UInt32, _ gid: UInt32) -> Result<Void, Errno> {
+        lock.withLock {
+            guard let p = open[fd]?.path else { return .failure(.badFileDescriptor) }
+            if let e = failing("fchown", p) { return .failure(e) }
+            files[p]?.uid = uid
+            files[p]?.gid = gid
+            return .success(())
+        }
+    }
+
+    func readlinkat(_ dir: Int32, _ path: String, into buffer: UnsafeMutableRawBufferPointer) -> Result<Int, Errno> {
+        .failure(.invalidArgument)
+    }
+
+    func directoryEntries(_ fd: Int32) -> Result<[String], Errno> {
+        lock.withLock {
+            guard let dir = open[fd]?.path else { return .failure(.badFileDescriptor) }
+            let prefix = dir == "/" ? "/" : dir + "/"
+            return .success(files.keys.filter { $0.hasPrefix(prefix) && !$0.dropFirst(prefix.count).contains("/") }
+                .map { String($0.dropFirst(prefix.count)) }.sorted())
+        }
+    }
+
+    func makeTemporaryFile(in directory: String, base: String) -> Result<(fd: Int32, path: String), Errno> {
+        lock.withLock {
+            let dir = directory.isEmpty ? "/" : directory
+            guard directories.contains(dir) else { return .failure(.noSuchFileOrDirectory) }
+            if let e = failing("mkstemp", dir) { return .failure(e) }
+            temporaries += 1
+            let path = "\(directory)/.\(base).tmp\(temporaries)"
+            nextInode += 1
+            files[path] = File(inode: nextInode)
+            nextFD += 1
+            open[nextFD] = (path, 0)
+            return .success((nextFD, path))
+        }
+    }
+
+    func extendedAttributeSize(_ path: String, _ name: String) -> Result<Int, Errno> { .failure(.noData) }
+
+    // MARK: POSIX message queues
+
+    func mqGetAttributes(_ fd: Int32) -> Result<MQAttributes, Errno> {
+        lock.withLock {
+            guard let p = open[fd]?.path, let f = files[p], f.kind == .queue else { return .failure(.badFileDescriptor) }
+            if let e = failing("mq_getattr", p) { return .failure(e) }
+            return .success(MQAttributes(maxMessages: f.maxMessages, messageSize: f.messageSize, currentMessages: f.queued.count))
+        }
+    }
+
+    func mqReceiveNow(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) -> Result<(length: Int, priority: UInt32), Errno> {
+        lock.withLock {
+            guard let p = open[fd]?.path, var f = files[p], f.kind == .queue else { return .failure(.badFileDescriptor) }
+            if let e = failing("mq_receive", p) { return .failure(e) }
+            guard !f.queued.isEmpty else { return .failure(.resourceTemporarilyUnavailable) }
+            let m = f.queued.removeFirst()
+            guard m.bytes.count <= buffer.count else { return .failure(.messageTooLong) }
+            buffer.copyBytes(from: m.bytes)
+            files[p] = f
+            calls.append("mq_receive \(p)")
+            return .success((m.bytes.count, UInt32(m.type)))
+        }
+    }
+
+    func mqSend(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, priority: UInt32) -> Result<Void, Errno> {
+        lock.withLock {
+            guard let p = open[fd]?.path, var f = files[p], f.kind == .queue else { return .failure(.badFileDescriptor) }
+            if let e = failing("mq_send", p) { return .failure(e) }
+            guard f.queued.count < f.maxMessages else { return .failure(.resourceTemporarilyUnavailable) }
+            let m = QueuedMessage(type: Int(priority), bytes: Array(bytes))
+            let at = f.queued.firstIndex { $0.type < m.type } ?? f.queued.count
+            f.queued.insert(m, at: at)
+            files[p] = f
+            calls.append("mq_send \(p)")
+            return .success(())
+        }
+    }
+
+    func mqOpen(_ name: String, _ flags: Int32, _ mode: mode_t, _ attributes: MQAttributes?) -> Result<Int32, Errno> {
+        lock.withLock {
+            let p = "/dev/mqueue" + name
+            if let e = failing("mq_open", p) { return .failure(e) }
+            if files[p] != nil, flags & O_EXCL != 0 { return .failure(.fileExists) }
+            if files[p] == nil {
+                guard flags & O_CREAT != 0 else { return .failure(.noSuchFileOrDirectory) }
+                nextInode += 1
+                var f = File(kind: .queue, mode: UInt32(mode), inode: nextInode)
+                if let a = attributes {
+                    f.maxMessages = a.maxMessages
+                    f.messageSize = a.messageSize
+                }
+                files[p] = f
+                calls.append("mq_open \(p)")
+            }
+            nextFD += 1
+            open[nextFD] = (p, 0)
+            return .success(nextFD)
+        }
+    }
+
+    func mqUnlink(_ name: String) -> Result<Void, Errno> {
+        lock.withLock {
+            guard files.removeValue(forKey: "/dev/mqueue" + name) != nil else { return .failure(.noSuchFileOrDirectory) }
+            calls.append("mq_unlink /dev/mqueue\(name)")
+            return .success(())
+        }
+    }
+
+    // MARK: System V
+
+    func ipcMaxIndex(_ kind: IPCKind) -> Result<Int32, Errno> { .failure(.noFunction) }
+    func semStat(index: Int32, any: Bool) -> Result<(id: Int32, ds: cipc_sem_ds_t), Errno> { .failure(.invalidArgument) }
+    func shmStat(index: Int32, any: Bool) -> Result<(id: Int32, ds: cipc_shm_ds_t), Errno> { .failure(.invalidArgument) }
+    func msgStat(index: Int32, any: Bool) -> Result<(id: Int32, ds: cipc_msg_ds_t), Errno> { .failure(.invalidArgument) }
+
+    private func stat(_ ref: IPCObjectRef) -> Result<IPCObject, Errno> {
+        if let e = statErrors[ref] { return .failure(e) }
+        guard let o = objects[ref] else { return .failure(.invalidArgument) }
+        statCount[ref, default: 0] += 1
+        afterStat?(self, ref, statCount[ref] ?? 0)
+        return .success(o)
+    }
+
+    private static func perm(_ p: IPCPermissions) -> cipc_perm_t {
+        cipc_perm_t(key: p.key, uid: p.uid, gid: p.gid, cuid: p.cuid, cgid: p.cgid, mode: p.mode)
+    }
+
+    func semStat(id: Int32) -> Result<cipc_sem_ds_t, Errno> {
+        lock.withLock {
+            stat(IPCObjectRef(kind: .sem, id: id)).flatMap { o in
+                guard case .sem(let s) = o else { return .failure(.invalidArgument) }
+                return .success(cipc_sem_ds_t(perm: Self.perm(s.perm), otime: s.otime, ctime: s.ctime, nsems: UInt64(s.nsems)))
+            }
+        }
+    }
+
+    func shmStat(id: Int32) -> Result<cipc_shm_ds_t, Errno> {
+        lock.withLock {
+            stat(IPCObjectRef(kind: .shm, id: id)).flatMap { o in
+                guard case .shm(let s) = o else { return .failure(.invalidArgument) }
+                return .success(cipc_shm_ds_t(perm: Self.perm(s.perm), size: s.size, atime: s.atime, dtime: s.dtime, ctime: s.ctime,
+                                              cpid: s.cpid, lpid: s.lpid, nattch: s.nattch))
+            }
+        }
+    }
+
+    func msgStat(id: Int32) -> Result<cipc_msg_ds_t, Errno> {
+        lock.withLock {
+            stat(IPCObjectRef(kind: .msg, id: id)).flatMap { o in
+                guard case .msg(let q) = o else { return .failure(.invalidArgument) }
+                return .success(cipc_msg_ds_t(perm: Self.perm(q.perm), stime: q.stime, rtime: q.rtime, ctime: q.ctime,
+                                              cbytes: q.cbytes, qnum: q.qnum, qbytes: q.qbytes ?? 0, lspid: q.lspid, lrpid: q.lrpid))
+            }
+        }
+    }
+
+    func semDetail(id: Int32, into buffer: UnsafeMutableBufferPointer<cipc_sem_t>) -> Result<Void, Errno> {
+        lock.withLock {
+            guard case .sem(let s)? = objects[IPCObjectRef(kind: .sem, id: id)] else { return .failure(.invalidArgument) }
+            for (n, sem) in (s.semaphores ?? []).enumerated() where n < buffer.count {
+                buffer[n] = cipc_sem_t(value: sem.value, pid: sem.pid, ncnt: sem.ncnt, zcnt: sem.zcnt)
+            }
+            return .success(())
+        }
+    }
+
+    func ipcRemove(_ kind: IPCKind, id: Int32) -> Result<Void, Errno> {
+        lock.withLock {
+            let ref = IPCObjectRef(kind: kind, id: id)
+            if let e = removeErrors[ref] { return .failure(e) }
+            guard objects.removeValue(forKey: ref) != nil else { return .failure(.invalidArgument) }
+            removedOrder.append(ref)
+            return .success(())
+        }
+    }
+
+    func msgCopy(id: Int32, index: Int, into buffer: UnsafeMutableRawBufferPointer) -> Result<Int, Errno> {
+        lock.withLock {
+            if let copyError { return .failure(copyError) }
+            guard objects[IPCObjectRef(kind: .msg, id: id)] != nil else { return .failure(.invalidArgument) }
+            let m = messages[id] ?? []
+            guard index < m.count else { return .failure(.noMessage) }
+            let header = MemoryLayout<Int>.size
+            guard buffer.count - header >= m[index].bytes.count else { return .failure(Errno(rawValue: E2BIG)) }
+            buffer.storeBytes(of: m[index].type, toByteOffset: 0, as: Int.self)
+            UnsafeMutableRawBufferPointer(rebasing: buffer[header...]).copyBytes(from: m[index].bytes)
+            return .success(m[index].bytes.count)
+        }
+    }
+
+    func shmAttach(id: Int32, readOnly: Bool) -> Result<UnsafeMutableRawPointer, Errno> {
+        lock.withLock {
+            let ref = IPCObjectRef(kind: .shm, id: id)
+            guard case .shm(var s)? = objects[ref] else { return .failure(.invalidArgument) }
+            clock += 1
+            s.nattch += 1
+            s.lpid = pid
+            s.atime = clock
+            objects[ref] = .shm(s)
+            let size = Int(s.size)
+            let base = UnsafeMutableRawPointer.allocate(byteCount: max(1, size), alignment: 16)
+            let bytes = segmentBytes[id] ?? [UInt8](repeating: 0, count: size)
+            bytes.withUnsafeBytes { base.copyMemory(from: $0.baseAddress!, byteCount: min(size, bytes.count)) }
+            attachments[base] = (id, size)
+            return .success(base)
+        }
+    }
+
+    func shmDetach(_ address: UnsafeMutableRawPointer) -> Result<Void, Errno> {
+        lock.withLock {
+            guard let a = attachments.removeValue(forKey: address) else { return .failure(.invalidArgument) }
+            segmentBytes[a.id] = Array(UnsafeRawBufferPointer(start: address, count: a.size))
+            address.deallocate()
+            let ref = IPCObjectRef(kind: .shm, id: a.id)
+            if case .shm(var t)? = objects[ref] {
+                t.nattch -= 1
+                t.dtime = clock
+                objects[ref] = .shm(t)
+            }
+            return .success(())
+        }
+    }
+
+    func ipcLimits() -> Result<cipc_limits_t, Errno> { .failure(.noFunction) }
+    func msgGet(key: Int32, flags: Int32) -> Result<Int32, Errno> { .failure(.noFunction) }
+    func shmGet(key: Int32, size: Int, flags: Int32) -> Result<Int32, Errno> { .failure(.noFunction) }
+    func msgSend(id: Int32, type: Int, _ bytes: UnsafeRawBufferPointer) -> Result<Void, Errno> { .failure(.noFunction) }
+    func msgSet(id: Int32, uid: UInt32, gid: UInt32, mode: UInt32, qbytes: UInt64) -> Result<Void, Errno> { .failure(.noFunction) }
+    func shmSet(id: Int32, uid: UInt32, gid: UInt32, mode: UInt32) -> Result<Void, Errno> { .failure(.noFunction) }
+
+    func now() -> Int64 { lock.withLock { clock } }
+}
