@@ -62,7 +62,7 @@ finish() {
         if [ "$(host_ipc_snapshot)" = "$host_ipc_before" ]; then ok "host IPC namespace unchanged"; else
             not_ok "host IPC namespace changed"
         fi
-        if [ "$(host_files)" = "$host_files_before" ]; then ok "host /etc/passwd, group, shadow, login.defs, /var/lib/systemd unchanged"; else
+        if [ "$(host_files)" = "$host_files_before" ]; then ok "host /etc/passwd, group, shadow, login.defs, /var/lib/systemd, /dev/log unchanged"; else
             not_ok "host files changed"
         fi
     fi
@@ -77,7 +77,11 @@ trap finish EXIT
 trap 'exit 130' INT TERM
 
 sb() { "$SANDBOX" exec "$@"; }
-host_files() { md5sum /etc/passwd /etc/group /etc/shadow /etc/gshadow /etc/login.defs 2>/dev/null; find /var/lib/systemd -printf '%p %s %T@\n' 2>/dev/null | sort; }
+host_files() {
+    md5sum /etc/passwd /etc/group /etc/shadow /etc/gshadow /etc/login.defs 2>/dev/null
+    find /var/lib/systemd -printf '%p %s %T@\n' 2>/dev/null | sort
+    stat -c %N /dev/log 2>/dev/null || echo "no /dev/log"   # journald's link stays in the sandbox's /dev
+}
 
 # ---------------------------------------------------------------- preflight
 host_ipc_before=$(host_ipc_snapshot)
