@@ -28,10 +28,10 @@
 #                        only (a test user, a different login.defs); edit them
 #                        in place (a rename onto a bind mount fails)
 #
-# What is private inside: /run, /tmp, /var/tmp, /dev/shm (tmpfs), the IPC
+# What is private inside: /run, /tmp, /var/tmp, /dev/shm (tmpfs), /dev (an
+# overlay whose writes stay in the private /run), the IPC
 # namespace (System V objects, POSIX mqueues), hostname, pids, and by default
-# the network; /dev is an overlay whose changes (journald's /dev/log) stay
-# inside. /proc/sys and /sys are read-only inside, so nothing in the
+# the network. /proc/sys and /sys are read-only inside, so nothing in the
 # sandbox can change the host's global sysctls. The rest of the filesystem is
 # the host's: pass files through any path other than /run, /tmp, /var/tmp.
 #
@@ -204,18 +204,18 @@ set -eu
 # file, not the host's console
 mount --bind "$console_log" /dev/console
 ${etc_binds}mount -t tmpfs -o mode=755,nosuid,nodev tmpfs /run
-# /dev is the host's devtmpfs even in this mount namespace: an overlay on it
-# (upper layer on the private /run) takes what systemd creates there
-# (journald's /dev/log link), so the host's /dev is never written. /dev's
-# submounts (devpts, shm, mqueue, the console file, ...) are moved across it.
-mkdir -p /run/.e2e-dev/up /run/.e2e-dev/work /run/.e2e-dev/sub
-subs=\$(findmnt -rn -o TARGET | awk -F/ 'NF == 3 && \$2 == "dev" { print \$3 }' | sort -u)
-for m in \$subs; do
-    if [ -d "/dev/\$m" ]; then mkdir -p "/run/.e2e-dev/sub/\$m"; else touch "/run/.e2e-dev/sub/\$m"; fi
-    mount --move "/dev/\$m" "/run/.e2e-dev/sub/\$m"
-done
+# /dev is the host's devtmpfs, one file system for every mount namespace:
+# journald's /dev/log link, anything systemd creates there would land on the
+# host. An overlay keeps its writes in the private /run (the console and
+# devpts mounts moved across; /dev/shm and mqueue are mounted below).
+mkdir -p /run/.e2e-dev/up /run/.e2e-dev/work /run/.e2e-dev/pts
+touch /run/.e2e-dev/console
+mount --move /dev/console /run/.e2e-dev/console
+pts=0
+if mountpoint -q /dev/pts; then mount --move /dev/pts /run/.e2e-dev/pts; pts=1; fi
 mount -t overlay e2e-dev -o lowerdir=/dev,upperdir=/run/.e2e-dev/up,workdir=/run/.e2e-dev/work /dev
-for m in \$subs; do mount --move "/run/.e2e-dev/sub/\$m" "/dev/\$m"; done
+mount --move /run/.e2e-dev/console /dev/console
+if [ "\$pts" = 1 ]; then mount --move /run/.e2e-dev/pts /dev/pts; fi
 mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp
 mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /var/tmp
 mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /dev/shm
