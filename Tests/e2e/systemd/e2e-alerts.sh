@@ -4,8 +4,9 @@
 # in a sandbox booted by sandbox.sh (its own IPC, mount, pid and network namespaces: loopback only,
 # never the host's ports, services, /var/lib/prometheus or IPC objects).
 #
-#   1. The installed-style ipcsweep-audit.service and .timer (a drop-in makes the timer fire every
-#      3 s) write ipcsweep.prom into node_exporter's textfile directory; Debian's
+#   1. The shipped ipcsweep-audit.service and .timer (drop-ins make the timer fire every 3 s and
+#      add --all-processes-visible, true of the sandbox, a child pid namespace that no other joins)
+#      write ipcsweep.prom into node_exporter's textfile directory; Debian's
 #      prometheus-node-exporter.service exports it; prometheus.service scrapes it with a test copy
 #      of the shipped rules (only for: and the staleness threshold shortened, by a checked sed);
 #      prometheus-alertmanager.service receives the alerts and sends them to a webhook receiver.
@@ -239,6 +240,17 @@ dropin prometheus "--config.file=$work/prometheus.yml --web.listen-address=$PROM
 dropin prometheus-node-exporter "--web.listen-address=$NODE --collector.disable-defaults --collector.textfile"
 dropin prometheus-alertmanager "--config.file=$work/alertmanager.yml --storage.path=/var/lib/prometheus/alertmanager --web.listen-address=$ALERTMANAGER --cluster.listen-address="
 printf '[Timer]\nOnCalendar=\nOnCalendar=*:*:0/%s\nRandomizedDelaySec=0\nAccuracySec=100ms\n' "$PERIOD" > "$work/timer.conf"
+# The sandbox is a child pid namespace: the audit there states that it sees every process that can use the
+# sandbox's IPC namespace (true: no other pid namespace joins it). On a host the unit runs in the initial
+# pid namespace and needs no such statement, so only this drop-in adds the flag to the unit's own ExecStart=.
+exec_start=$(grep '^ExecStart=' "${unit_dir:-$work}/$SERVICE")
+service_exec=$(sed 's| audit | audit --all-processes-visible |' <<< "$exec_start")
+if [ "$(grep -c '^ExecStart=' "${unit_dir:-$work}/$SERVICE")" = 1 ] && [ "$service_exec" != "$exec_start" ] \
+    && [ "${service_exec/ --all-processes-visible/}" = "$exec_start" ]; then
+    printf '[Service]\nExecStart=\n%s\n' "$service_exec" > "$work/service.conf"
+else
+    not_ok "the unit's ExecStart= runs ipcsweep audit ($exec_start)"; exit 1
+fi
 
 # ---------------------------------------------------------------- 1. boot, start the path
 spid=$("$SANDBOX" start) || { not_ok "sandbox boots"; exit 1; }
@@ -261,6 +273,7 @@ sb sh -c "mkdir -p $TEXTFILE_DIR /var/lib/prometheus/metrics2 /var/lib/prometheu
 sb sh -c "for u in prometheus prometheus-node-exporter prometheus-alertmanager; do
         mkdir -p /run/systemd/system/\$u.service.d && cp $work/\$u.conf /run/systemd/system/\$u.service.d/e2e.conf; done
     mkdir -p /run/systemd/system/$TIMER.d && cp $work/timer.conf /run/systemd/system/$TIMER.d/e2e.conf
+    mkdir -p /run/systemd/system/$SERVICE.d && cp $work/service.conf /run/systemd/system/$SERVICE.d/e2e.conf
     systemctl daemon-reload" || { not_ok "drop-ins in the sandbox"; exit 1; }
 sb systemd-run --quiet --unit=e2e-webhook /usr/bin/python3 "$work/webhook.py" "${RECEIVER%:*}" "${RECEIVER#*:}" "$work/notifications.jsonl" \
     || not_ok "webhook receiver starts"
@@ -328,8 +341,8 @@ active=$(get "http://$ALERTMANAGER/api/v2/alerts?active=true" | json 'print(" ".
 [ -z "$active" ] && ok "no alert is active while the sandbox's namespace is clean" || not_ok "no alert is active on a clean namespace (active: $active)"
 
 # ---------------------------------------------------------------- 2. an orphaned set
-# The tool runs inside the sandbox, whose pid namespace is complete (its systemd is PID 1).
-vis=(); sb "$bin" list --help | grep -- '--all-processes-visible' >/dev/null && vis=(--all-processes-visible)
+# The tool runs inside the sandbox, a child pid namespace that no other pid namespace joins: it says so.
+vis=(--all-processes-visible)
 # A set of nobody, mode 0600, whose creator (ipcmk) exits at once: no process of that uid is left.
 id=$("$SANDBOX" ipc setpriv --reuid=nobody --regid=nogroup --clear-groups ipcmk -S 1 -p 0600 | awk '{ print $NF }')
 verdict=$(sb "$bin" list "${vis[@]}" --type sem --id "$id" --format json | json 'print(d["objects"][0]["verdict"])')
