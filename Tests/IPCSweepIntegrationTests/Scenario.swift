@@ -127,6 +127,17 @@ struct Scenario {
         return out
     }
 
+    /// The verdicts of `refs` ("type:id") in a document written inside and in one written by `outside` (the host's
+    /// pid namespace, `--namespace`): the same rules give the same verdicts from where a host administrator runs.
+    func assertHostAgrees(inside: String, host: String, _ refs: [String], file: StaticString = #filePath, line: UInt = #line) throws {
+        let a = try objects(inside), b = try objects(host)
+        for ref in refs {
+            XCTAssertNotNil(a[ref], "\(ref) missing from \(inside)", file: file, line: line)
+            XCTAssertEqual(b[ref]?["verdict"] as? String, a[ref]?["verdict"] as? String,
+                           "\(ref): \(host) (from the host) vs \(inside); host reasons: \(b[ref]?["reasons"] ?? "none")", file: file, line: line)
+        }
+    }
+
     /// Runs `script` with bash -euo pipefail in private namespaces; fails the test on a non-zero exit
     /// unless `allowFailure`.
     @discardableResult

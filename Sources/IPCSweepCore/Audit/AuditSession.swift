@@ -59,6 +59,9 @@ public struct AuditEnvironment {
     public var namespaceLimits: ((Inspection) throws -> KernelLimits)? = nil
     /// The effective RemoveIPC= when it applies to an inspection's namespace (logind's own); nil: not judged.
     public var removeIPC: (Inspection) -> RemoveIPCSetting? = { _ in nil }
+    /// Walks a /dev/shm root for the entries that are not POSIX objects (`ShmTreeWalker`); asked only when
+    /// RemoveIPC= is on for that namespace.
+    public var walkShm: (String) -> ShmTree = { ShmTree(root: $0) }
 
     public init(inspect: @escaping () throws -> Inspection, limits: @escaping () throws -> KernelLimits,
                 scanPosix: @escaping () -> [PosixScanResult],
@@ -68,7 +71,9 @@ public struct AuditEnvironment {
                 names: NameLookup, pageSize: Int64,
                 inspections: (() throws -> [Inspection])? = nil,
                 namespaceLimits: ((Inspection) throws -> KernelLimits)? = nil,
-                removeIPC: @escaping (Inspection) -> RemoveIPCSetting? = { _ in nil }) {
+                removeIPC: @escaping (Inspection) -> RemoveIPCSetting? = { _ in nil },
+                walkShm: @escaping (String) -> ShmTree = { ShmTree(root: $0) }) {
+        self.walkShm = walkShm
         self.inspections = inspections
         self.namespaceLimits = namespaceLimits
         self.removeIPC = removeIPC
@@ -130,11 +135,16 @@ public struct AuditSession {
         var reports: [AuditReport] = []
         for (result, read) in zip(results, reads) {
             let items = result.objects.filter { request.filter.matches($0, now: result.now) }
-            let input = AuditInput(objects: items, snapshot: result.snapshot, kinds: kinds, limits: read.limits,
+            var input = AuditInput(objects: items, snapshot: result.snapshot, kinds: kinds, limits: read.limits,
                                    limitsError: read.limitsError, pageSize: env.pageSize, posix: read.posix,
                                    previousState: previous, stateNote: stateNote, thresholds: request.thresholds,
                                    now: result.now, source: result.snapshot.source, scope: result.scope?.description,
                                    warnings: result.warnings, namespace: result.namespace, removeIPC: env.removeIPC(result))
+            if input.removeIPC?.enabled == true, let shm = read.posix.first(where: { $0.kind == .posixShm && $0.scanned }) {
+                var tree = env.walkShm(shm.root)
+                tree.entries = tree.entries.filter { request.filter.matches($0) }
+                input.shmTree = tree
+            }
             reports.append(Auditor.report(input, names: env.names))
         }
         guard let report = reports.first else { throw AuditSessionError(description: "no IPC namespace could be inspected") }

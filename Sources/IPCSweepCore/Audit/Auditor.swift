@@ -30,6 +30,9 @@ public struct AuditInput: Sendable {
     public var namespace: IPCNamespaceInfo?
     /// The effective RemoveIPC= when it applies to this namespace (logind's own); nil: not judged.
     public var removeIPC: RemoveIPCSetting?
+    /// The entries under /dev/shm that are not POSIX objects (directories and what is in them, links, special
+    /// files), after the filters: only RemoveIPC= uses them. nil: not walked.
+    public var shmTree: ShmTree?
 
     public init(objects: [Classification], snapshot: IPCSnapshot, kinds: Set<IPCKind> = IPCKind.sysv,
                 limits: KernelLimits?, limitsError: String? = nil, pageSize: Int64 = 4096, posix: [PosixScanResult] = [],
@@ -103,8 +106,13 @@ public enum Auditor {
             stateNote: input.stateNote,
             warnings: input.warnings + input.posix.flatMap(\.warnings))
         report.namespace = input.namespace
-        // logind's RemoveIPC= analysis looks at the System V objects (POSIX ones: issue 22).
-        report.removeIPC = input.removeIPC.map { RemoveIPCReport.analyse(items, setting: $0, names: names) }
+        // RemoveIPC= takes the one object list; POSIX objects count only when a POSIX root was read (not with
+        // --no-posix).
+        let posixRead = input.posix.contains { $0.scanned }
+        report.removeIPC = input.removeIPC.map {
+            RemoveIPCReport.analyse(input.objects, posixInspected: posixRead, tree: input.shmTree?.entries ?? [],
+                                    setting: $0, names: names, notes: input.shmTree?.warnings ?? [])
+        }
         report.posix = PosixAuditSection(posixItems, shm: input.posix.first { $0.kind == .posixShm })
         return report
     }
