@@ -69,11 +69,11 @@ public struct SaveFile: Sendable, Equatable {
     public func value(_ name: String) -> String? { header.first { $0.0 == name }?.1 }
 
     /// The file name for an object: `msg-32768-0x0000abcd-1700000000.ipcsweep` (kind, id, key, ctime);
-    /// `posix-shm-PostgreSQL.1234-<inode>-<mtime>.ipcsweep` (kind, name, inode, mtime; slashes and control
-    /// characters as `_`), so that a later object that reuses the id or the name never overwrites an earlier save.
+    /// `posix-shm-PostgreSQL.1234-<inode>-<mtime>.ipcsweep` (kind, name, inode, mtime; slashes, backslashes and
+    /// the characters no terminal should get raw as `_`), so that a later object that reuses the id or the name never overwrites an earlier save.
     public static func fileName(for o: IPCObject) -> String {
         if let p = o.posix {
-            let safe = String(p.name.unicodeScalars.map { $0.value < 0x20 || $0 == "/" || $0.value == 0x7f ? "_" : Character($0) })
+            let safe = String(p.name.unicodeScalars.map { TextEscape.isUnsafe($0.value) || $0 == "/" || $0 == "\\" ? "_" : Character($0) })
             return "\(p.kind.rawValue)-\(safe)-\(p.identity.inode)-\(p.mtimeNs.seconds).ipcsweep"
         }
         return "\(o.kind.rawValue)-\(o.id)-\(IPCTextFormat.hexKey(o.perm.key))-\(o.ctime).ipcsweep"
