@@ -300,3 +300,15 @@ int cipc_mq_open(const char *name, int oflag, unsigned int mode, long maxmsg, lo
 }
 
 int cipc_mq_unlink(const char *name) { return mq_unlink(name); }
+
+// Weak: resolved only when the ThreadSanitizer runtime is linked into the executable.
+extern void __tsan_acquire(void *addr) __attribute__((weak));
+extern void __tsan_release(void *addr) __attribute__((weak));
+
+void cipc_tsan_acquire(void *addr) {
+    if (__tsan_acquire) __tsan_acquire(addr);
+}
+
+void cipc_tsan_release(void *addr) {
+    if (__tsan_release) __tsan_release(addr);
+}

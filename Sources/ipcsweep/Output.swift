@@ -41,6 +41,8 @@ func retainUntilExit(_ values: Any...) {
 }
 
 enum ProcessLifetime {
+    /// `nonisolated(unsafe)`: appended to by the command's `run()` on the main thread only, never read (it only
+    /// keeps values alive until the process exits).
     nonisolated(unsafe) static var kept: [Any] = []
 }
 

@@ -128,4 +128,10 @@ int cipc_mq_open(const char *name, int oflag, unsigned int mode, long maxmsg, lo
 /// mq_unlink; 0 or -1.
 int cipc_mq_unlink(const char *name);
 
+// ThreadSanitizer annotations for a lock it cannot see (Synchronization.Mutex on Linux parks on a raw futex):
+// a happens-before edge from each release to the next acquire of `addr`. No-ops unless the ThreadSanitizer
+// runtime is linked in (`swift build --sanitize=thread`).
+void cipc_tsan_acquire(void *addr);
+void cipc_tsan_release(void *addr);
+
 #endif

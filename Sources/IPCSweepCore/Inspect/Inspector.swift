@@ -22,9 +22,9 @@ private func unitInvocations(_ scope: ResolvedScope, table: ProcessTable, procRo
 
 /// The process table, written by the worker that read it (before the snapshot call returns), and the POSIX
 /// scans, written by another worker (before the group is waited for).
-private final class ConcurrentReads: @unchecked Sendable {
-    var table: Result<ProcessTable, any Error>?
-    var scans: [PosixScanResult] = []
+private final class ConcurrentReads: Sendable {
+    let table = SharedSlot<Result<ProcessTable, ProbeError>?>(nil)
+    let scans = SharedSlot<[PosixScanResult]>([])
 }
 
 /// Produces an `Inspection`: reads the kernel and /proc, then runs the pure classifier.
@@ -58,16 +58,21 @@ public enum Inspector {
         let readPosix = !options.posixKinds.isEmpty && options.isLive && options.namespace == nil
         if readPosix {
             let scanner = options.posixScanner
-            DispatchQueue.global().async(group: posixGroup) { read.scans = scanner.scan() }
+            DispatchQueue.global().async(group: posixGroup) { read.scans.value = scanner.scan() }
         }
-        let snapshot = try ipc.snapshot(source: options.source, alongside: { read.table = Result { try procProbe.read() } })
+        let readTable: @Sendable () -> Result<ProcessTable, ProbeError> = {
+            do { return .success(try procProbe.read()) } catch let e as ProbeError { return .failure(e) } catch {
+                return .failure(ProbeError(description: "\(error)"))
+            }
+        }
+        let snapshot = try ipc.snapshot(source: options.source, alongside: { read.table.value = readTable() })
         var table: ProcessTable
-        do { table = try (read.table ?? Result { try procProbe.read() }).get() } catch {
+        do { table = try (read.table.value ?? readTable()).get() } catch {
             throw ProbeError(description: "\(error): cannot read the process table")
         }
         // The POSIX roots are read before the catch-up pass (in `complete`), for the same reason as the objects.
         posixGroup.wait()
-        var scans = read.scans
+        var scans = read.scans.value
         var posixNotes: [String] = []
         var mountDevices: [UInt64: Set<UInt64>] = [:]
         if let ns = options.namespace, !options.posixKinds.isEmpty, options.procRoot == "/proc" {

@@ -78,6 +78,10 @@ public struct NamespaceError: Error, CustomStringConvertible {
 /// this thread for its namespace; the rest of the process stays in its own. setns of an IPC namespace is allowed
 /// in a multithreaded process (only the calling thread moves). Work is handed over one closure at a time and
 /// the caller waits for it: everything that must see the namespace runs through `perform`.
+///
+/// `@unchecked Sendable`: its mutable members (`job`, `jobDone`, `stopping`, `entered`) are read and written only
+/// with `mutex` held (pthread mutex and condition variable: the handshake between the callers and the thread),
+/// callers are serialised by `callers`, and `thread` is set in `init` before the object is shared.
 public final class IPCNamespaceThread: @unchecked Sendable {
     /// The namespace's inode (st_ino of the namespace file).
     public let inode: UInt64

@@ -279,35 +279,3 @@ public struct IPCProbe: Sendable {
         }
     }
 }
-
-/// A buffer written at distinct indexes by concurrent workers (each index by exactly one of them).
-struct UnsafeSendableBuffer<Element>: @unchecked Sendable {
-    let buffer: UnsafeMutableBufferPointer<Element>
-    init(_ buffer: UnsafeMutableBufferPointer<Element>) { self.buffer = buffer }
-}
-
-/// Work that must run exactly once, from whichever thread gets to it first.
-final class OnceWork: @unchecked Sendable {
-    private let work: @Sendable () -> Void
-    private var done = false
-    private let lock = NSLockLite()
-
-    init(_ work: @escaping @Sendable () -> Void) { self.work = work }
-
-    func run() {
-        lock.lock()
-        let first = !done
-        done = true
-        lock.unlock()
-        if first { work() }
-    }
-}
-
-/// A pthread mutex (Foundation's NSLock without importing Foundation here).
-final class NSLockLite: @unchecked Sendable {
-    private var mutex = pthread_mutex_t()
-    init() { pthread_mutex_init(&mutex, nil) }
-    deinit { pthread_mutex_destroy(&mutex) }
-    func lock() { pthread_mutex_lock(&mutex) }
-    func unlock() { pthread_mutex_unlock(&mutex) }
-}

@@ -18,23 +18,19 @@ public enum UnitInvocationProbe {
     /// that must never hang; a systemd that does not answer in time leaves the exception unused.
     static let deadlineSeconds = 3.0
 
-    /// The result of a lookup that may still be running when its deadline passes.
-    private final class Pending: @unchecked Sendable {
-        var result: [String: UnitInvocation]?
-    }
-
     /// The invocation start of each unit, or why it is unavailable (the text names the unit). Never waits more
     /// than `deadlineSeconds`: the lookup runs on another thread, which is left behind if systemd is stuck.
     public static func invocations(of units: [String], privateSocket: String = "/run/systemd/private",
                                    systemBus: Bool = true) -> [String: UnitInvocation] {
         guard !units.isEmpty else { return [:] }
-        let pending = Pending()
+        // The result of a lookup that may still be running when its deadline passes.
+        let pending = SharedSlot<[String: UnitInvocation]?>(nil)
         let done = DispatchSemaphore(value: 0)
         DispatchQueue.global().async {
-            pending.result = lookup(units, privateSocket: privateSocket, systemBus: systemBus)
+            pending.value = lookup(units, privateSocket: privateSocket, systemBus: systemBus)
             done.signal()
         }
-        if done.wait(timeout: .now() + deadlineSeconds) == .success, let r = pending.result { return r }
+        if done.wait(timeout: .now() + deadlineSeconds) == .success, let r = pending.value { return r }
         let why = "systemd did not answer within \(Int(deadlineSeconds)) s"
         return Dictionary(uniqueKeysWithValues: units.map { ($0, UnitInvocation.unavailable(why)) })
     }

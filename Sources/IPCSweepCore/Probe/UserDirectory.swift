@@ -1,4 +1,3 @@
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -7,13 +6,13 @@ import Musl
 #endif
 
 /// User and group names through getpwuid_r/getgrgid_r/getpwnam_r, cached per id. Shared by clean's workers (the
-/// journal's lines name owners): the caches are behind a mutex, so the compiler checks that sharing.
+/// journal's lines name owners): the caches are behind a lock (`Locked`), so the compiler checks that sharing.
 public final class UserDirectory: Sendable {
     private struct Names {
         var users: [UInt32: String?] = [:]
         var groups: [UInt32: String?] = [:]
     }
-    private let names = Mutex(Names())
+    private let names = Locked(Names())
 
     public init() {}
 

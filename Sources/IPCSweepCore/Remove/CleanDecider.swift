@@ -1,4 +1,3 @@
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -19,7 +18,7 @@ import Musl
 /// Then the table covers every process alive at the fresh read, as the plan's table covered every process
 /// alive at the plan's read.
 ///
-/// The workers of the pass share one decider: its state is behind a mutex (the compiler checks it).
+/// The workers of the pass share one decider: its state is behind a lock (`Locked`: the compiler checks it).
 public final class CleanDecider: Sendable {
     private struct State {
         var reading: Inspector.Reading
@@ -37,7 +36,7 @@ public final class CleanDecider: Sendable {
         var sinceHolderRead: Int?
     }
 
-    private let state: Mutex<State>
+    private let state: Locked<State>
     private let probe: ProcessProbe
     private let births: BirthWatch?
     /// The last pid allocated before the plan's table was completed (`Inspector.Reading.lastPid`).
@@ -64,7 +63,7 @@ public final class CleanDecider: Sendable {
             held[o.identity] = Set(classifier.posix.holdersNow(o) { classifier.reaches($0, device: o.identity.device) })
         }
         planHolders = held
-        state = Mutex(State(reading: reading, classifier: classifier, cache: classifier.makeCache(),
+        state = Locked(State(reading: reading, classifier: classifier, cache: classifier.makeCache(),
                             text: EvidenceText(users: users), lastPid: planLastPid ?? 0))
     }
 

@@ -1,5 +1,4 @@
 import Dispatch
-import Synchronization
 import SystemPackage
 
 /// How the pass judges a fresh read: the verdict, what changed since the plan that the read's own fields cannot
@@ -78,7 +77,7 @@ public struct CleanPipeline: Sendable {
             var signal: PendingSignal?
             var attempted = 0
         }
-        private let shared = Mutex(Shared())
+        private let shared = Locked(Shared())
 
         var interruption: PendingSignal? { shared.withLock { $0.signal } }
 

@@ -8,7 +8,8 @@ import Musl
 /// Every line is escaped where it leaves (`note`): it carries names other users chose.
 public final class CleanSyslog: Sendable {
     private let users: UserDirectory
-    /// openlog keeps the pointer it is given: the ident must outlive every syslog call.
+    /// openlog keeps the pointer it is given: the ident must outlive every syslog call. `nonisolated(unsafe)`: a
+    /// pointer to bytes written once, when it is made, and only read after (by syslog(3), from any thread).
     nonisolated(unsafe) private static let ident: UnsafeMutablePointer<CChar>? = strdup("ipcsweep")
 
     /// openlog(Self.ident, LOG_PID, LOG_AUTHPRIV): removals are security-relevant and land in the journal

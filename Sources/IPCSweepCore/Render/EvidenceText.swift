@@ -1,6 +1,6 @@
 /// Turns evidence into the words users read (`reasons` in every output): the one place where evidence is
 /// worded, and where uids and gids become names. The man page's list of reasons follows these cases.
-public final class EvidenceText: @unchecked Sendable {
+public final class EvidenceText {
     public let users: UserDirectory
     /// How many possible holders are spelled out before "and N more possible holders".
     public static let shownPossibleHolders = 5

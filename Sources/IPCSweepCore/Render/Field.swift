@@ -21,9 +21,7 @@ public struct ColumnLayout: Sendable, Equatable {
 /// `--columns` refuses a column that applies to none of the kinds asked for). `show` reads the same table:
 /// a field's `detail` gives its lines in `show`.
 ///
-/// `@unchecked Sendable`: a field is immutable after it is built (its closures capture only other immutable
-/// values and are called from one thread at a time per output); the tables are `static let` constants.
-public struct Field<Row>: @unchecked Sendable {
+public struct Field<Row>: Sendable {
     /// The name `--columns` takes ("id", "last-activity").
     public let name: String
     /// The table and CSV header ("ID", "LAST-ACTIVITY").
@@ -40,18 +38,18 @@ public struct Field<Row>: @unchecked Sendable {
     /// Part of the JSON document when no `--columns` is given (every documented field is).
     public let inDefaultJSON: Bool
     /// The table or CSV cell.
-    let text: (Row, RenderContext) -> Table.Cell
+    let text: @Sendable (Row, RenderContext) -> Table.Cell
     /// Writes the field's JSON members (keys and values).
-    let json: ((Row, inout JSONStreamWriter, RenderContext) -> Void)?
+    let json: (@Sendable (Row, inout JSONStreamWriter, RenderContext) -> Void)?
     /// Its lines in `show` (label, value), in the order `show` lists the field; empty for a row it says nothing of.
-    let detail: ((Row, RenderContext) -> [(String, String)])?
+    let detail: (@Sendable (Row, RenderContext) -> [(String, String)])?
 
     public init(_ name: String, _ header: String, help: String, kinds: Set<IPCKind> = Set(IPCKind.allCases),
                 layout: ColumnLayout = ColumnLayout(), jsonKeys: [StaticString] = [], jsonKinds: Set<IPCKind>? = nil,
                 inDefaultJSON: Bool = true,
-                text: @escaping (Row, RenderContext) -> Table.Cell,
-                json: ((Row, inout JSONStreamWriter, RenderContext) -> Void)? = nil,
-                detail: ((Row, RenderContext) -> [(String, String)])? = nil) {
+                text: @escaping @Sendable (Row, RenderContext) -> Table.Cell,
+                json: (@Sendable (Row, inout JSONStreamWriter, RenderContext) -> Void)? = nil,
+                detail: (@Sendable (Row, RenderContext) -> [(String, String)])? = nil) {
         self.name = name
         self.header = header
         self.help = help
@@ -67,7 +65,7 @@ public struct Field<Row>: @unchecked Sendable {
 
     /// A yes/no field: "yes"/"no" in a table, true/false in JSON.
     public static func flag(_ name: String, _ header: String, help: String, kinds: Set<IPCKind> = Set(IPCKind.allCases),
-                            key: StaticString, _ value: @escaping (Row) -> Bool) -> Field {
+                            key: StaticString, _ value: @escaping @Sendable (Row) -> Bool) -> Field {
         Field(name, header, help: help, kinds: kinds, layout: ColumnLayout(minWidth: 3), jsonKeys: [key],
               text: { r, _ in Table.Cell(value(r) ? "yes" : "no") },
               json: { r, w, _ in
@@ -81,15 +79,16 @@ public struct Field<Row>: @unchecked Sendable {
 
     /// The same field read from a larger row (a clean result's classification); `inDefaultJSON` overrides
     /// whether the larger row's document carries it.
-    public func lifted<Outer>(inDefaultJSON: Bool? = nil, _ part: @escaping (Outer) -> Row) -> Field<Outer> {
+    public func lifted<Outer>(inDefaultJSON: Bool? = nil, _ part: @escaping @Sendable (Outer) -> Row) -> Field<Outer> {
         let text = self.text
-        let json = self.json
-        let detail = self.detail
+        var outerJSON: (@Sendable (Outer, inout JSONStreamWriter, RenderContext) -> Void)?
+        if let j = self.json { outerJSON = { row, w, ctx in j(part(row), &w, ctx) } }
+        var outerDetail: (@Sendable (Outer, RenderContext) -> [(String, String)])?
+        if let d = self.detail { outerDetail = { row, ctx in d(part(row), ctx) } }
+        let outerText: @Sendable (Outer, RenderContext) -> Table.Cell = { row, ctx in text(part(row), ctx) }
         return Field<Outer>(name, header, help: help, kinds: kinds, layout: layout, jsonKeys: jsonKeys,
                             jsonKinds: jsonKinds, inDefaultJSON: inDefaultJSON ?? self.inDefaultJSON,
-                            text: { text(part($0), $1) },
-                            json: json.map { j in { row, w, ctx in j(part(row), &w, ctx) } },
-                            detail: detail.map { d in { row, ctx in d(part(row), ctx) } })
+                            text: outerText, json: outerJSON, detail: outerDetail)
     }
 }
 
@@ -125,18 +124,17 @@ public struct ColumnError: Error, CustomStringConvertible, Equatable {
 
 /// The fields of one kind of row (objects, clean results), in table order, and the outputs they drive.
 ///
-/// `@unchecked Sendable` for the same reason as `Field`: immutable once built.
-public struct FieldTable<Row>: @unchecked Sendable {
+public struct FieldTable<Row>: Sendable {
     /// Every field, in the order `all` shows them.
     public let fields: [Field<Row>]
     /// The columns a table shows by default.
     public let defaultColumns: [String]
     /// The kind of a row (which fields apply to it).
-    let kindOf: (Row) -> IPCKind
+    let kindOf: @Sendable (Row) -> IPCKind
     /// For each kind, the JSON fields in key order.
     private let jsonOrder: [IPCKind: [Field<Row>]]
 
-    public init(fields: [Field<Row>], defaultColumns: [String], kindOf: @escaping (Row) -> IPCKind) {
+    public init(fields: [Field<Row>], defaultColumns: [String], kindOf: @escaping @Sendable (Row) -> IPCKind) {
         self.fields = fields
         self.defaultColumns = defaultColumns
         self.kindOf = kindOf
@@ -221,12 +219,12 @@ public struct FieldTable<Row>: @unchecked Sendable {
         return ObjectWriter(byKind: byKind, kindOf: kindOf)
     }
 
-    public typealias Writer = (Row, inout JSONStreamWriter, RenderContext) -> Void
+    public typealias Writer = @Sendable (Row, inout JSONStreamWriter, RenderContext) -> Void
 
     /// Writes rows as JSON objects (see `objectWriter`).
     public struct ObjectWriter {
         let byKind: [[Writer]]
-        let kindOf: (Row) -> IPCKind
+        let kindOf: @Sendable (Row) -> IPCKind
 
         public func write(_ row: Row, to w: inout JSONStreamWriter, context: RenderContext) {
             w.beginObject()

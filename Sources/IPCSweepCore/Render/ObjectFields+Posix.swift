@@ -21,14 +21,14 @@ enum PosixFields {
 }
 
 extension ObjectFields {
-    static func posixObject<T>(_ f: @escaping (PosixIPCObject) -> T?) -> (IPCObject) -> T? {
+    static func posixObject<T>(_ f: @escaping @Sendable (PosixIPCObject) -> T?) -> @Sendable (IPCObject) -> T? {
         { if case .posix(let o) = $0 { return f(o) } else { return nil } }
     }
 
     /// A POSIX object's text field (a table cell and a JSON string).
     static func posixText(_ name: String, _ header: String, _ help: String, key: StaticString,
-                          detail: ((Classification, RenderContext) -> [(String, String)])? = nil,
-                          _ value: @escaping (PosixIPCObject) -> String) -> F {
+                          detail: (@Sendable (Classification, RenderContext) -> [(String, String)])? = nil,
+                          _ value: @escaping @Sendable (PosixIPCObject) -> String) -> F {
         F(name, header, help: help, kinds: IPCKind.posix, layout: ColumnLayout(flexible: true, minWidth: 4), jsonKeys: [key],
           text: { c, _ in Table.Cell(posixObject(value)(c.object) ?? "-") },
           json: { c, w, _ in
@@ -43,13 +43,13 @@ extension ObjectFields {
         posixText("name", "NAME", "A POSIX object's name, as programs pass it to shm_open, sem_open or mq_open (without the leading slash; a semaphore's without sem.).",
                   key: "name") { $0.name },
         posixText("path", "PATH", "A POSIX object's path, as this host reaches it (/proc/PID/root/... in another mount namespace).",
-                  key: "path", detail: { c, _ in posixObject { [("path", $0.path)] }(c.object) ?? [] }) { $0.path },
+                  key: "path", detail: { c, _ in ifPosix(c.object) { [("path", $0.path)] } ?? [] }) { $0.path },
         posixText("device", "DEVICE", "The device (major:minor) of a POSIX object's filesystem.", key: "device") {
             "\($0.identity.major):\($0.identity.minor)"
         },
         number("inode", "INODE", "A POSIX object's inode.", IPCKind.posix, key: "inode",
                detail: { c, _ in
-                   posixObject { [("inode", "\($0.identity.inode) on device \($0.identity.major):\($0.identity.minor)")] }(c.object) ?? []
+                   ifPosix(c.object) { [("inode", "\($0.identity.inode) on device \($0.identity.major):\($0.identity.minor)")] } ?? []
                }, posixObject { Int64(bitPattern: $0.identity.inode) }),
         number("blocks", "BLOCKS", "Memory a POSIX object really uses, in 512-byte blocks (st_blocks).", IPCKind.posix, key: "blocks",
                posixObject { $0.blocks }),
@@ -79,7 +79,7 @@ extension ObjectFields {
           detail: { c, _ in c.object.acl.map { [("acl", PosixFields.acl($0))] } ?? [] }),
         time("mtime", "MTIME", "A POSIX object's last modification (st_mtime; a queue's last send or receive).", IPCKind.posix,
              key: "mtime", iso: "mtimeISO", nanoseconds: "mtimeNanoseconds",
-             detail: { c, ctx in posixObject { [("modified", PosixFields.when($0.mtimeNs, ctx))] }(c.object) ?? [] }) {
+             detail: { c, ctx in ifPosix(c.object) { [("modified", PosixFields.when($0.mtimeNs, ctx))] } ?? [] }) {
             posixObject { $0.mtimeNs }($0) ?? FileTime(seconds: 0)
         },
         F("queue", "QUEUE", help: "A POSIX queue's state: messages and bytes queued, its limits, the process registered for its notification (JSON: {qsize, messages, maxMessages, messageSize, notify, signo, notifyPid}, null for files).",

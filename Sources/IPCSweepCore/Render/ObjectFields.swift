@@ -61,8 +61,8 @@ public enum ObjectFields {
 
     /// A number (nil value: null in JSON, "-" in a table).
     static func number(_ name: String, _ header: String, _ help: String, _ kinds: Set<IPCKind>, key: StaticString,
-                       detail: ((Classification, RenderContext) -> [(String, String)])? = nil,
-                       _ value: @escaping (IPCObject) -> Int64?) -> F {
+                       detail: (@Sendable (Classification, RenderContext) -> [(String, String)])? = nil,
+                       _ value: @escaping @Sendable (IPCObject) -> Int64?) -> F {
         F(name, header, help: help, kinds: kinds, layout: ColumnLayout(right: true, minWidth: 3), jsonKeys: [key],
           text: { c, _ in Table.Cell(value(c.object).map(String.init) ?? "-") },
           json: { c, w, _ in
@@ -75,8 +75,8 @@ public enum ObjectFields {
     /// `KEYNanoseconds`); relative (and absolute) in a table.
     static func time(_ name: String, _ header: String, _ help: String, _ kinds: Set<IPCKind>, key: StaticString,
                      iso: StaticString, nanoseconds: StaticString? = nil,
-                     detail: ((Classification, RenderContext) -> [(String, String)])? = nil,
-                     _ value: @escaping (IPCObject) -> FileTime) -> F {
+                     detail: (@Sendable (Classification, RenderContext) -> [(String, String)])? = nil,
+                     _ value: @escaping @Sendable (IPCObject) -> FileTime) -> F {
         F(name, header, help: help, kinds: kinds, layout: ColumnLayout(flexible: true, minWidth: 10),
           jsonKeys: [key, iso] + (nanoseconds.map { [$0] } ?? []),
           text: { c, ctx in Table.Cell(ctx.when(value(c.object).seconds)) },
@@ -94,7 +94,7 @@ public enum ObjectFields {
     }
 
     static func bool(_ name: String, _ header: String, _ help: String, _ kinds: Set<IPCKind>, key: StaticString,
-                     _ value: @escaping (IPCObject) -> Bool) -> F {
+                     _ value: @escaping @Sendable (IPCObject) -> Bool) -> F {
         F.flag(name, header, help: help, kinds: kinds, key: key) { value($0.object) }
     }
 
@@ -122,7 +122,7 @@ public enum ObjectFields {
     }
 
     static func holders(_ name: String, _ header: String, _ help: String, key: StaticString,
-                        _ list: @escaping (Classification) -> [Holder]) -> F {
+                        _ list: @escaping @Sendable (Classification) -> [Holder]) -> F {
         F(name, header, help: help, layout: ColumnLayout(flexible: true, minWidth: 8), jsonKeys: [key],
           text: { c, _ in
               let l = list(c)

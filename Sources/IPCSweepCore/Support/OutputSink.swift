@@ -26,16 +26,26 @@ public struct OutputFailure: Sendable, Equatable, CustomStringConvertible {
 ///   error on standard error and exit status 1, never a silent exit 0 with the output lost.
 /// Before ending, `onFailure` runs (clean uses it to say on standard error and in the journal that its removals
 /// happened although their report was lost).
-public final class OutputSink: @unchecked Sendable {
+public final class OutputSink: Sendable {
     /// Standard output.
     public static let standardOutput = OutputSink(fd: 1)
 
     public let fd: Int32
+    private struct State {
+        var onFailure: (@Sendable (OutputFailure) -> String?)?
+        var wroteAnything = false
+    }
+    private let state = Locked(State())
+
     /// Runs once, just before the process ends because a write failed; a returned line replaces the default
     /// error message (ignored for a closed pipe, which ends quietly).
-    public var onFailure: ((OutputFailure) -> String?)?
+    public var onFailure: (@Sendable (OutputFailure) -> String?)? {
+        get { state.withLock { $0.onFailure } }
+        set { state.withLock { $0.onFailure = newValue } }
+    }
+
     /// Whether anything was written (a closed descriptor that was never written to is not an error at `finish`).
-    public private(set) var wroteAnything = false
+    public var wroteAnything: Bool { state.withLock { $0.wroteAnything } }
 
     init(fd: Int32) { self.fd = fd }
 
@@ -48,7 +58,7 @@ public final class OutputSink: @unchecked Sendable {
     /// Writes bytes; on failure ends the process (see the type's documentation).
     public func write(_ bytes: UnsafeRawBufferPointer) {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
-        wroteAnything = true
+        state.withLock { $0.wroteAnything = true }
         var offset = 0
         while offset < bytes.count {
             let n = Glibc.write(fd, base + offset, bytes.count - offset)
@@ -84,8 +94,10 @@ public final class OutputSink: @unchecked Sendable {
     /// Ends the process for a failed write: quietly by SIGPIPE for EPIPE, else a one-line error and exit 1.
     public func fail(_ e: Errno) -> Never {
         let failure = OutputFailure(errno: e)
-        let hook = onFailure
-        onFailure = nil
+        let hook = state.withLock { s in
+            defer { s.onFailure = nil }
+            return s.onFailure
+        }
         let message = hook?(failure)
         if failure.isClosedPipe {
             signal(SIGPIPE, SIG_DFL)

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Tests/tsan-clean.sh BINARY [SETS] [OWNERS]: a parallel `clean --yes` of thousands of orphans of many owners
+# (System V sets, segments and queues; POSIX shared memory, semaphores and queues), run by a ThreadSanitizer build of ipcsweep, in private IPC, pid and
+# mount namespaces with their own /dev/shm and /run (the host's objects are never seen). Fails when
+# ThreadSanitizer reports anything, or when the clean does not remove every orphan.
+#   swift build -c debug --sanitize=thread --build-path .build-tsan --product ipcsweep
+#   Tests/tsan-clean.sh .build-tsan/debug/ipcsweep
+# Needs root, and the debug build's ipcsweep-testkit (swift build).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=$(readlink -f "${1:?give the ThreadSanitizer build of ipcsweep}")
+sets=${2:-3000}
+owners=${3:-300}
+testkit=$(readlink -f "${TESTKIT:-.build/debug/ipcsweep-testkit}")
+[ -x "$testkit" ] || { echo "not ok - $testkit is not executable (swift build)"; exit 1; }
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+export BIN=$bin TESTKIT=$testkit SETS=$sets OWNERS=$owners OUT=$out
+unshare --ipc --pid --fork --mount-proc --mount --propagation private bash -euo pipefail -c '
+    mount -t tmpfs -o mode=1777 tsan-shm /dev/shm
+    mount -t tmpfs tsan-run /run
+    mount -t mqueue tsan-mq /dev/mqueue
+    per=$(( SETS / OWNERS ))
+    for i in $(seq 0 $(( OWNERS - 1 ))); do
+        uid=$(( 20000 + i ))
+        "$TESTKIT" sem-create --count "$per" --nsems 2 --as-uid $uid > /dev/null
+        if [ $(( i % 3 )) = 0 ]; then "$TESTKIT" shm-create --size 4096 --as-uid $uid > /dev/null; fi
+        if [ $(( i % 3 )) = 1 ]; then "$TESTKIT" msg-create --as-uid $uid > /dev/null; fi
+        files="/dev/shm/tsan_${uid}_1 /dev/shm/tsan_${uid}_2 /dev/shm/sem.tsan_$uid"
+        # RLIMIT_MSGQUEUE (800 KiB, counted against the creator) allows about ten default-sized queues.
+        if [ $(( i % (OWNERS / 8 + 1) )) = 0 ]; then files="$files /dev/mqueue/tsan_$uid"; fi
+        for f in $files; do
+            if [ "${f#/dev/mqueue}" = "$f" ]; then head -c 32 /dev/zero > "$f"; else touch "$f"; fi
+            chown $uid:$uid "$f"; chmod 600 "$f"
+        done
+    done
+    mkdir /run/save
+    count() { cat /proc/sysvipc/sem /proc/sysvipc/shm /proc/sysvipc/msg <(ls /dev/shm /dev/mqueue) | grep -c "^ *[0-9]\|tsan" || true; }
+    before=$(count)
+    TSAN_OPTIONS="log_path=$OUT/tsan halt_on_error=0" "$BIN" clean --yes --all-processes-visible --save-to /run/save \
+        --format json > "$OUT/clean.json" 2> "$OUT/clean.err" || echo $? > "$OUT/rc"
+    after=$(count)
+    echo "$before $after" > "$OUT/counts"
+'
+read -r before after < "$out/counts"
+reports=$(cat "$out"/tsan* 2>/dev/null || true)
+[ -z "${TSAN_KEEP:-}" ] || cp -r "$out" "$TSAN_KEEP"
+if [ -n "$reports" ]; then
+    echo "$reports" | head -60
+    echo "not ok - ThreadSanitizer reported $(grep -c '^WARNING: ThreadSanitizer' <<< "$reports") problem(s) in a clean of $before objects"
+    exit 1
+fi
+if [ -e "$out/rc" ] || [ "$after" != 0 ]; then
+    cat "$out/clean.err"
+    echo "not ok - the clean left $after of $before objects (exit status $(cat "$out/rc" 2>/dev/null || echo 0))"
+    exit 1
+fi
+echo "ok - no ThreadSanitizer report in a parallel clean of $before objects of $owners owners (six kinds, saved first)"
