@@ -59,7 +59,7 @@ struct Clean: ParsableCommand {
         try output.checkColumns(CleanFields.table, kinds: filters.kinds, command: "clean")
         try requireNonEmpty("--save-to", saveTo.map { [$0] } ?? [], what: "a directory")
         try requireNonEmpty("--lock-file", lockFile.map { [$0] } ?? [], what: "a file path")
-        if source.procRoot != "/proc" && !dryRun {
+        if !Procfs.isLive(source.procRoot) && !dryRun {
             throw ValidationError("--proc \(source.procRoot): a procfs copy does not describe this kernel's objects; clean removes only from the live /proc (use --dry-run to see the plan for the copy)")
         }
     }
@@ -95,7 +95,7 @@ struct Clean: ParsableCommand {
             },
             classify: { $0.classify(users: users) },
             decider: { reading in
-                let d = CleanDecider(reading: reading, users: users, watchBirths: source.procRoot == "/proc")
+                let d = CleanDecider(reading: reading, users: users, watchBirths: Procfs.isLive(source.procRoot))
                 return CleanDecision(changesSincePlan: { d.changesSincePlan($0) }, holdersMayHaveChanged: { d.holdersMayHaveChanged() },
                                      classify: { d.classify($0) })
             },

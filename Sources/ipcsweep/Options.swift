@@ -39,7 +39,7 @@ func requireNonEmpty(_ option: String, _ values: [String], what: String) throws 
 struct SourceOptions: ParsableArguments {
     @Option(name: .customLong("proc"), help: ArgumentHelp("Read procfs from DIR instead of /proc (tests, forensic copies).", valueName: "DIR"),
             completion: .directory)
-    var procRoot: String = "/proc"
+    var procRoot: String = Procfs.live
 
     @Option(help: "Where IPC objects are read from: auto picks the faster source that works here (the *_STAT_ANY syscalls on a live system) and falls back to the other; proc parses /proc/sysvipc/*; syscall uses semctl/shmctl/msgctl.")
     var source: IPCSource = .auto
@@ -65,7 +65,7 @@ struct NamespaceOptions: ParsableArguments {
     /// A thread inside the namespace; nil without --namespace or when it is the tool's own namespace.
     func open(procRoot: String) throws -> IPCNamespaceThread? {
         guard let target = namespace else { return nil }
-        guard procRoot == "/proc" else {
+        guard Procfs.isLive(procRoot) else {
             throw CLIError("--namespace \(target) reads the running kernel; it cannot be combined with --proc \(procRoot)")
         }
         do {

@@ -102,7 +102,7 @@ extension SystemUidBoundary {
     /// of `loginDefs` (default /etc/login.defs) where the two disagree and the systemd that runs logind reads it. The
     /// binaries asked are those the running logind (`logindPid`, through `procRoot`) has mapped, else libsystemd-shared
     /// and systemd-logind where systemd installs them.
-    public static func detect(loginDefs: String?, logindPid: Int32?, procRoot: String = "/proc") -> SystemUidBoundary {
+    public static func detect(loginDefs: String?, logindPid: Int32?, procRoot: String = Procfs.live) -> SystemUidBoundary {
         var compiled: (UInt32, String)?
         for path in pkgConfigCandidates(usrLib: LogindConfig.entries("/usr/lib")) {
             if let text = LogindConfig.readConfig(path, limit: 64 << 10), let v = systemUidMax(inPkgConfig: text) {

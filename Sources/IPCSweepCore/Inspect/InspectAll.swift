@@ -10,7 +10,7 @@ extension Inspector {
     /// A namespace that cannot be entered (its processes exited meanwhile, permission) is a warning.
     public static func inspectAll(_ options: InspectionOptions, users: UserDirectory) throws -> [Inspection] {
         let procProbe = processProbe(options)
-        guard options.procRoot == "/proc" else {
+        guard Procfs.isLive(options.procRoot) else {
             throw ProbeError(description: "--all-namespaces reads the running kernel, not the procfs copy in \(options.procRoot)")
         }
         var table: ProcessTable

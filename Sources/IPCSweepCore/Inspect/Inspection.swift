@@ -19,7 +19,7 @@ public struct InspectionOptions: Sendable {
     /// `--all-processes-visible`: no process of another pid namespace shares the inspected IPC namespace.
     public var allProcessesVisible: Bool
 
-    public init(procRoot: String = "/proc", source: IPCSource = .auto, kinds: Set<IPCKind> = IPCKind.sysv,
+    public init(procRoot: String = Procfs.live, source: IPCSource = .auto, kinds: Set<IPCKind> = IPCKind.sysv,
                 scope: ScopeSpec = ScopeSpec(), inheritWindow: Double = Classifier.defaultInheritWindow,
                 semaphoreDetail: Bool = true, posixScanner: PosixIPCScanner = PosixIPCScanner(),
                 namespace: IPCNamespaceThread? = nil, allProcessesVisible: Bool = false) {
@@ -39,7 +39,7 @@ public struct InspectionOptions: Sendable {
     /// The POSIX kinds to read.
     public var posixKinds: Set<IPCKind> { kinds.intersection(IPCKind.posix) }
     /// Whether procfs is the running system's (not a copy given with `--proc`).
-    public var isLive: Bool { procRoot == "/proc" }
+    public var isLive: Bool { Procfs.isLive(procRoot) }
 }
 
 /// One complete look at the system: the objects of every kind asked for, the processes, the scope and every

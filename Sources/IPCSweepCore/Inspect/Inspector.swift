@@ -14,7 +14,7 @@ private func unitInvocations(_ scope: ResolvedScope, table: ProcessTable, procRo
         if let p = table.byPid[pid], !p.isDeadOrZombie { units.insert(unit) }
     }
     guard !units.isEmpty else { return [:] }
-    guard procRoot == "/proc" else {
+    guard Procfs.isLive(procRoot) else {
         return Dictionary(uniqueKeysWithValues: units.map { ($0, UnitInvocation.unavailable("--proc \(procRoot) is not the live system")) })
     }
     return UnitInvocationProbe.invocations(of: units.sorted())
@@ -75,7 +75,7 @@ public enum Inspector {
         var scans = read.scans.value
         var posixNotes: [String] = []
         var mountDevices: [UInt64: Set<UInt64>] = [:]
-        if let ns = options.namespace, !options.posixKinds.isEmpty, options.procRoot == "/proc" {
+        if let ns = options.namespace, !options.posixKinds.isEmpty, Procfs.isLive(options.procRoot) {
             let found = foreignPosix(ns, table: table, options: options)
             scans = found.scans
             posixNotes += found.notes
@@ -101,7 +101,7 @@ public enum Inspector {
                            posixObjects: posixObjects, posixNotes: posixNotes, mountDevices: mountDevices)]
         // The last pid allocated before the catch-up listing: a process with a higher pid was born after it
         // (clean's decider).
-        let lastPid = options.procRoot == "/proc" ? BirthWatch(procRoot: options.procRoot)?.lastPid() : nil
+        let lastPid = Procfs.isLive(options.procRoot) ? BirthWatch(procRoot: options.procRoot)?.lastPid() : nil
         complete(&found, table: &table, probe: procProbe, options: options)
         var r = reading(found[0], table: table, options: options)
         r.lastPid = lastPid
@@ -142,7 +142,7 @@ public enum Inspector {
         }
         procProbe.addHandles(to: &table, sysvPids: sysvPids, posix: Set(found.flatMap(\.posixObjects).map(\.identity)))
         // Recorded pids that are thread ids resolve to their thread group.
-        if options.procRoot == "/proc" {
+        if Procfs.isLive(options.procRoot) {
             var unknown: Set<Int32> = []
             func note(_ pid: Int32) { if pid > 0 && table.byPid[pid] == nil { unknown.insert(pid) } }
             for f in found {
@@ -159,7 +159,7 @@ public enum Inspector {
         let now = currentTime()
         var table = table
         // What keeps this run from seeing every process of the namespace inspected (a live system only).
-        if options.procRoot == "/proc" {
+        if Procfs.isLive(options.procRoot) {
             let visible = f.namespace.map { ns in
                 table.byPid.values.contains { $0.ipcNamespace == ns.inode && !$0.isDeadOrZombie && $0.pid != table.ownPid }
             } ?? true

@@ -100,7 +100,7 @@ public final class IPCNamespaceThread: @unchecked Sendable {
 
     /// Opens `target` (a pid: /proc/PID/ns/ipc under `procRoot`; or a path to a namespace file, e.g. a bind
     /// mount under /run/ipcns) and starts a thread inside that namespace.
-    public init(target: String, procRoot: String = "/proc") throws(NamespaceError) {
+    public init(target: String, procRoot: String = Procfs.live) throws(NamespaceError) {
         self.target = target
         let isPid = !target.isEmpty && target.allSatisfy { $0.isASCII && $0.isNumber }
         let path = isPid ? "\(procRoot)/\(target)/ns/ipc" : target

@@ -36,7 +36,7 @@ public struct IPCProbe: Sendable {
     /// The kernel calls (a fake in unit tests).
     public var kernel: any KernelCalls
 
-    public init(procRoot: String = "/proc", kinds: Set<IPCKind> = IPCKind.sysv, semaphoreDetail: Bool = true,
+    public init(procRoot: String = Procfs.live, kinds: Set<IPCKind> = IPCKind.sysv, semaphoreDetail: Bool = true,
                 namespace: IPCNamespaceThread? = nil, kernel: any KernelCalls = Kernel.live) {
         self.procRoot = procRoot
         self.kinds = kinds.intersection(IPCKind.sysv)
@@ -48,7 +48,7 @@ public struct IPCProbe: Sendable {
     private var sysv: SysVKernel { SysVKernel(kernel) }
 
     /// Whether the snapshot describes the kernel this process runs on.
-    public var isLive: Bool { procRoot == "/proc" }
+    public var isLive: Bool { Procfs.isLive(procRoot) }
 
     /// Reads a snapshot from the chosen source; `auto` tries the syscalls first on a live system.
     public func snapshot(source: IPCSource) throws -> IPCSnapshot {

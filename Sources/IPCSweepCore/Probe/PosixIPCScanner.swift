@@ -44,7 +44,7 @@ public struct PosixIPCScanner: Sendable {
 
     /// The scanner of process `pid`'s mount namespace: its /dev/shm and mqueue mount, read through
     /// /proc/PID/root as its /proc/PID/mountinfo describes them.
-    public static func ofProcess(_ pid: Int32, procRoot: String = "/proc") -> PosixIPCScanner {
+    public static func ofProcess(_ pid: Int32, procRoot: String = Procfs.live) -> PosixIPCScanner {
         PosixIPCScanner(mountInfoPath: "\(procRoot)/\(pid)/mountinfo", processRoot: "\(procRoot)/\(pid)/root")
     }
 

@@ -61,3 +61,13 @@ extension StringProtocol {
         return String(s)
     }
 }
+
+/// The procfs a run reads: the live `/proc`, or a copy (`--proc DIR`: no descriptors to match, no pid counter,
+/// nothing to remove, every file checked to be a regular file).
+public enum Procfs {
+    /// The live procfs, the default of every `procRoot`.
+    public static let live = "/proc"
+
+    /// Whether `root` is the live procfs rather than a copy.
+    public static func isLive(_ root: String) -> Bool { root == live }
+}

@@ -30,7 +30,7 @@ public struct ProcessProbe: Sendable {
     /// The kernel calls (a fake in unit tests).
     public var kernel: any KernelCalls
 
-    public init(procRoot: String = "/proc", details: Details = .all, kernel: any KernelCalls = Kernel.live) {
+    public init(procRoot: String = Procfs.live, details: Details = .all, kernel: any KernelCalls = Kernel.live) {
         self.procRoot = procRoot
         self.details = details
         self.kernel = kernel
@@ -39,7 +39,7 @@ public struct ProcessProbe: Sendable {
     /// The boot instant in epoch seconds: CLOCK_REALTIME − CLOCK_BOOTTIME on a live system
     /// (sub-second precise); `btime` of a procfs copy's `stat` otherwise.
     public func bootInstant() -> Double {
-        if procRoot == "/proc" {
+        if Procfs.isLive(procRoot) {
             var real = timespec()
             var boot = timespec()
             clock_gettime(CLOCK_REALTIME, &real)
@@ -55,7 +55,7 @@ public struct ProcessProbe: Sendable {
     }
 
     /// A reader for files under procRoot: a procfs copy must hold regular files.
-    func newReader() -> ProcFileReader { ProcFileReader(requireRegular: procRoot != "/proc", kernel: kernel) }
+    func newReader() -> ProcFileReader { ProcFileReader(requireRegular: !Procfs.isLive(procRoot), kernel: kernel) }
 
     /// Every process under procRoot. Entries that vanish while being read are skipped.
     public func read() throws -> ProcessTable {
@@ -64,7 +64,7 @@ public struct ProcessProbe: Sendable {
         if let problem {
             throw ProbeError(description: "\(problem) under --proc \(procRoot): a procfs copy must hold regular files; copy it again (e.g. with cp -r of the files, not of FIFOs or devices)")
         }
-        let live = procRoot == "/proc"
+        let live = Procfs.isLive(procRoot)
         let own = FileIO.readLink("\(procRoot)/self/ns/ipc").flatMap(Self.namespaceInode)
         return ProcessTable(processes: records, ownIPCNamespace: live ? own : nil,
                             ownPid: live ? FileIO.readLink("\(procRoot)/self").flatMap { Int32($0) } : nil)

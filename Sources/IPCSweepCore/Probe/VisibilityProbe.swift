@@ -19,7 +19,7 @@ public struct VisibilityProbe: Sendable {
     /// sandbox). It lifts only the child-pid-namespace blind spot; never the default.
     public var allProcessesVisible: Bool
 
-    public init(procRoot: String = "/proc", allProcessesVisible: Bool = false) {
+    public init(procRoot: String = Procfs.live, allProcessesVisible: Bool = false) {
         self.procRoot = procRoot
         self.allProcessesVisible = allProcessesVisible
     }
