@@ -55,7 +55,7 @@ final class ClassifierTests: XCTestCase {
     /// The possible-holder evidence of a classification: (pid, rule, timing).
     func possible(_ c: Classification) -> [(Int32, ReachRule, HolderTiming)] {
         c.evidence.compactMap {
-            if case .possibleHolder(let h, let rule, let timing, _, _) = $0 { return (h.pid, rule, timing) }
+            if case .possibleHolder(let h, let rule, let timing, _, _, _) = $0 { return (h.pid, rule, timing) }
             return nil
         }
     }
