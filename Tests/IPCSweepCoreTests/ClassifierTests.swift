@@ -40,14 +40,14 @@ final class ClassifierTests: XCTestCase {
     func classify(_ o: IPCObject, _ procs: [ProcessRecord], threads: [Int32: Int32] = [:], scope: Set<Int32>? = nil,
                   exclusive: Bool = false, ownPid: Int32? = nil, units: [Int32: String] = [:],
                   invocations: [String: UnitInvocation] = [:], blindSpots: [BlindSpot] = [],
-                  window: Double = Classifier.defaultInheritWindow) -> Classification {
+                  window: Double = Classifier.defaultInheritWindow, clock: ClockSteps = ClockSteps()) -> Classification {
         let table = ProcessTable(processes: procs, threadGroups: threads, ownIPCNamespace: ns, ownPid: ownPid,
                                  blindSpots: blindSpots)
         let resolved = scope.map {
             ResolvedScope(description: "unit x.service", members: $0, exclusive: exclusive, memberUnits: units,
                           unitInvocations: invocations)
         }
-        var c = [Classifier(processes: table, scope: resolved, inheritWindow: window).classify(o)]
+        var c = [Classifier(processes: table, scope: resolved, inheritWindow: window, clock: clock).classify(o)]
         EvidenceText(users: UserDirectory()).fillReasons(&c)
         return c[0]
     }

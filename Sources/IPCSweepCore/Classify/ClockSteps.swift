@@ -122,16 +122,17 @@ public struct ClockSteps: Sendable, Equatable {
         guard !uncovered.isEmpty else { return nil }
         let n = uncovered.count
         let objects = "\(n) orphaned object\(n == 1 ? "" : "s")"
+        let assume = n == 1 ? "assumes" : "assume"
         let risk = "a live holder started before such a step would look younger than it is"
         if let why = unmeasured, references.isEmpty {
-            return "a forward step of the wall clock could not be ruled out (\(why)): \(objects) assume the clock was "
+            return "a forward step of the wall clock could not be ruled out (\(why)): \(objects) \(assume) the clock was "
                 + "not stepped forward after their last activity (a VM resumed, NTP correcting a clock without RTC, "
                 + "date -s); \(risk): check before cleaning them"
         }
         guard let earliest = references.min(by: { $0.since < $1.since }) else { return nil }
         let when = TimeFormat.iso8601(Int64(earliest.since.rounded(.down))) ?? "\(earliest.since)"
         return "steps of the wall clock are measured only since \(when) (\(Self.describe(earliest.source))): \(objects) "
-            + "were last active before then, where a forward step could not be ruled out; \(risk). Run ipcsweep as "
+            + "\(n == 1 ? "was" : "were") last active before then, where a forward step could not be ruled out; \(risk). Run ipcsweep as "
             + "root early after boot so that its clock pair reaches back further"
     }
 
