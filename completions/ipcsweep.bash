@@ -186,7 +186,7 @@ _ipcsweep() {
 
 _ipcsweep_list() {
     repeating_flags=()
-    non_repeating_flags=(--exclusive --all-namespaces --pretty --no-headings --version -h --help)
+    non_repeating_flags=(--all-processes-visible --exclusive --all-namespaces --pretty --no-headings --version -h --help)
     repeating_options=(--type --name --user --key --id --verdict --unit --cgroup --pidfile --exe)
     non_repeating_options=(--proc --source --idle-for --inherit-window --namespace --format -o --columns --color)
     __ipcsweep_offer_flags_options 0
@@ -260,7 +260,7 @@ _ipcsweep_list() {
 
 _ipcsweep_show() {
     repeating_flags=()
-    non_repeating_flags=(--exclusive --pretty --no-headings --version -h --help)
+    non_repeating_flags=(--all-processes-visible --exclusive --pretty --no-headings --version -h --help)
     repeating_options=(--type --unit --cgroup --pidfile --exe)
     non_repeating_options=(--proc --source --inherit-window --namespace --format -o --columns --color)
     __ipcsweep_offer_flags_options -1
@@ -315,7 +315,7 @@ _ipcsweep_show() {
 
 _ipcsweep_orphans() {
     repeating_flags=()
-    non_repeating_flags=(--exclusive --all-namespaces --pretty --no-headings --version -h --help)
+    non_repeating_flags=(--all-processes-visible --exclusive --all-namespaces --pretty --no-headings --version -h --help)
     repeating_options=(--type --name --user --key --id --verdict --unit --cgroup --pidfile --exe)
     non_repeating_options=(--proc --source --idle-for --inherit-window --namespace --format -o --columns --color)
     __ipcsweep_offer_flags_options 0
@@ -389,7 +389,7 @@ _ipcsweep_orphans() {
 
 _ipcsweep_clean() {
     repeating_flags=()
-    non_repeating_flags=(--exclusive --pretty --no-headings --dry-run -y --yes --include-suspect --discard-messages -q --quiet --version -h --help)
+    non_repeating_flags=(--all-processes-visible --exclusive --pretty --no-headings --dry-run -y --yes --include-suspect --discard-messages -q --quiet --version -h --help)
     repeating_options=(--type --name --user --key --id --verdict --unit --cgroup --pidfile --exe)
     non_repeating_options=(--proc --source --idle-for --inherit-window --namespace --format -o --columns --color --save-to --lock-file --lock-wait)
     __ipcsweep_offer_flags_options 0
@@ -474,7 +474,7 @@ _ipcsweep_clean() {
 
 _ipcsweep_audit() {
     repeating_flags=()
-    non_repeating_flags=(--exclusive --all-namespaces --quiet-if-clean --pretty --no-posix --version -h --help)
+    non_repeating_flags=(--all-processes-visible --exclusive --all-namespaces --quiet-if-clean --pretty --no-posix --version -h --help)
     repeating_options=(--type --name --user --key --id --verdict --unit --cgroup --pidfile --exe --fail-on)
     non_repeating_options=(--proc --source --idle-for --inherit-window --namespace --logind-conf --login-defs --format --output --state --warn-at --critical-at --shm-root --mqueue-root)
     __ipcsweep_offer_flags_options 0

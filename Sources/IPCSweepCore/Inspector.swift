@@ -23,12 +23,14 @@ public struct InspectionOptions: Sendable {
     public var posixScanner: PosixIPCScanner
     /// Another IPC namespace to inspect (`--namespace`); nil: the tool's own. Its POSIX objects are those of the mount namespace of a process in it (/proc/PID/root).
     public var namespace: IPCNamespaceThread?
+    /// `--all-processes-visible`: no process of another pid namespace shares the inspected IPC namespace.
+    public var allProcessesVisible: Bool
 
     public init(procRoot: String = "/proc", source: IPCSource = .auto, kinds: Set<IPCKind> = Set(IPCKind.allCases),
                 scope: ScopeSpec = ScopeSpec(), inheritWindow: Double = Classifier.defaultInheritWindow,
                 semaphoreDetail: Bool = true,
                 posixKinds: Set<PosixIPCKind> = [], posixScanner: PosixIPCScanner = PosixIPCScanner(),
-                namespace: IPCNamespaceThread? = nil) {
+                namespace: IPCNamespaceThread? = nil, allProcessesVisible: Bool = false) {
         self.procRoot = procRoot
         self.source = source
         self.kinds = kinds
@@ -38,6 +40,7 @@ public struct InspectionOptions: Sendable {
         self.posixKinds = posixKinds
         self.posixScanner = posixScanner
         self.namespace = namespace
+        self.allProcessesVisible = allProcessesVisible
     }
 }
 
@@ -420,12 +423,13 @@ public enum Inspector {
     private static func reading(_ f: Found, table: ProcessTable, options: InspectionOptions, clock: ClockSteps) -> Reading {
         let now = currentTime()
         var table = table
-        if let ns = f.namespace, options.procRoot == "/proc" {
-            let visible = table.byPid.values.contains { $0.ipcNamespace == ns.inode && !$0.isDeadOrZombie && $0.pid != table.ownPid }
-            let pidNamespace = FileIO.readLink("/proc/self/ns/pid").flatMap(ProcessProbe.namespaceInode)
-            let procfsPid = FileIO.readLink("/proc/1/ns/pid").flatMap(ProcessProbe.namespaceInode)
-            table.blindSpots = VisibilityProbe.blindSpots(table.blindSpots, inspecting: ns.inode, hasVisibleProcess: visible,
-                                                          pidNamespace: pidNamespace, procfsInitPidNamespace: procfsPid)
+        // What keeps this run from seeing every process of the namespace inspected (a live system only).
+        if options.procRoot == "/proc" {
+            let visible = f.namespace.map { ns in
+                table.byPid.values.contains { $0.ipcNamespace == ns.inode && !$0.isDeadOrZombie && $0.pid != table.ownPid }
+            } ?? true
+            table.blindSpots = VisibilityProbe(procRoot: options.procRoot, allProcessesVisible: options.allProcessesVisible)
+                .blindSpots(inspecting: f.namespace?.inode, hasVisibleProcess: visible)
         }
         var scope = options.scope.resolve(in: table)
         var clock = clock

@@ -76,7 +76,7 @@ struct Clean: ParsableCommand {
             InspectionOptions(procRoot: source.procRoot, source: source.source,
                               kinds: sel.sysvKinds, scope: scopeSpec,
                               inheritWindow: scope.inheritWindow, semaphoreDetail: detail,
-                              posixKinds: sel.posix.kinds, namespace: ns)
+                              posixKinds: sel.posix.kinds, namespace: ns, allProcessesVisible: source.allProcessesVisible)
         }
         let journal = dryRun ? nil : CleanSyslog(users: users)
         let clockNoted = NoteSet()

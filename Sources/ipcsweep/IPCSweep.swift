@@ -62,7 +62,7 @@ func inspect(source: SourceOptions, kinds: Set<IPCKind> = Set(IPCKind.allCases),
         let options = InspectionOptions(procRoot: source.procRoot, source: source.source, kinds: kinds,
                                         scope: try scope.spec(), inheritWindow: scope.inheritWindow,
                                         posixKinds: posixKinds, posixScanner: posixScanner,
-                                        namespace: namespace)
+                                        namespace: namespace, allProcessesVisible: source.allProcessesVisible)
         var result = try Inspector.inspect(options, users: users)
         result.warnings.forEach(warn)
         // What the POSIX side could not see (no mqueue mount, a procfs copy): said when POSIX kinds were asked for.
@@ -91,7 +91,7 @@ func inspectNamespaces(source: SourceOptions, kinds: Set<IPCKind> = Set(IPCKind.
             let options = InspectionOptions(procRoot: source.procRoot, source: source.source,
                                             kinds: kinds.isEmpty ? Set(IPCKind.allCases) : kinds, scope: try scope.spec(),
                                             inheritWindow: scope.inheritWindow, posixKinds: posixKinds,
-                                            posixScanner: posixScanner)
+                                            posixScanner: posixScanner, allProcessesVisible: source.allProcessesVisible)
             var results = try Inspector.inspectAll(options, users: users)
             if posixExplicit {
                 for i in results.indices { results[i].warnings += results[i].posixNotes }

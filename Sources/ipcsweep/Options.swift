@@ -36,7 +36,7 @@ func requireNonEmpty(_ option: String, _ values: [String], what: String) throws 
     }
 }
 
-/// `--proc` and `--source`: where the state is read from.
+/// `--proc`, `--source` and `--all-processes-visible`: where the state is read from, and what it can show.
 struct SourceOptions: ParsableArguments {
     @Option(name: .customLong("proc"), help: ArgumentHelp("Read procfs from DIR instead of /proc (tests, forensic copies).", valueName: "DIR"),
             completion: .directory)
@@ -44,6 +44,9 @@ struct SourceOptions: ParsableArguments {
 
     @Option(help: "Where IPC objects are read from: auto picks the faster source that works here (the *_STAT_ANY syscalls on a live system) and falls back to the other; proc parses /proc/sysvipc/*; syscall uses semctl/shmctl/msgctl.")
     var source: IPCSource = .auto
+
+    @Flag(help: "State that no process of another pid namespace shares the inspected IPC namespace (a test namespace, a container whose IPC namespace no one else joins). Without it, a run from a child pid namespace decides nothing on process evidence alone: a Kubernetes pod's other containers share its IPC namespace and /dev/shm unseen.")
+    var allProcessesVisible = false
 
     func validate() throws {
         try requireNonEmpty("--proc", [procRoot], what: "a directory")

@@ -39,28 +39,6 @@ final class NamespaceAndRemoveIPCTests: XCTestCase {
                              IPCNamespaceInfo(inode: 8, owner: "libpod-b.scope", pid: 20)])
     }
 
-    func testBlindSpotsAreJudgedForTheNamespaceInspected() {
-        let hidden = BlindSpot.hidepid(mountPoint: "/proc", value: "2", gid: nil)
-        let childPid: UInt64 = 4_026_532_500
-        let own = [hidden, .hostIPCInChildPidNamespace(pidNamespace: childPid)]
-        // A container's namespace with visible processes, from a child pid namespace: only the procfs rule stays.
-        XCTAssertEqual(VisibilityProbe.blindSpots(own, inspecting: 4_026_532_300, hasVisibleProcess: true, pidNamespace: childPid),
-                       [hidden])
-        // None of its processes visible: blind.
-        XCTAssertEqual(VisibilityProbe.blindSpots([], inspecting: 4_026_532_300, hasVisibleProcess: false, pidNamespace: childPid),
-                       [.namespaceWithoutVisibleProcess(ipcNamespace: 4_026_532_300, pidNamespace: childPid)])
-        // The host's IPC namespace inspected from a child pid namespace (the tool's own being private).
-        XCTAssertEqual(VisibilityProbe.blindSpots([], inspecting: IPCNamespaceInfo.initialInode, hasVisibleProcess: true,
-                                                  pidNamespace: childPid),
-                       [.hostIPCInChildPidNamespace(pidNamespace: childPid)])
-        // A procfs of the initial pid namespace lists every process, whatever the tool's own pid namespace.
-        XCTAssertEqual(VisibilityProbe.blindSpots([], inspecting: 4_026_532_300, hasVisibleProcess: false, pidNamespace: childPid,
-                                                  procfsInitPidNamespace: VisibilityProbe.initialPidNamespace), [])
-        // From the host's pid namespace every process is visible.
-        XCTAssertEqual(VisibilityProbe.blindSpots([], inspecting: 4_026_532_300, hasVisibleProcess: false,
-                                                  pidNamespace: VisibilityProbe.initialPidNamespace), [])
-    }
-
     func testRemoveIPCIsTheLastValidAssignmentOfTheLoginSection() {
         XCTAssertNil(LogindConfig.removeIPC(in: "[Login]\n#RemoveIPC=no\n"))
         XCTAssertEqual(LogindConfig.removeIPC(in: "[Login]\nRemoveIPC=no\n").map { $0.value }, false)

@@ -50,8 +50,15 @@ final class VisibilityProbeTests: XCTestCase {
         "22 1 0:5 / /sys rw - sysfs sysfs rw\n27 1 0:21 / \(point) rw,nosuid,nodev,noexec,relatime shared:12 - proc proc \(superOptions)\n"
     }
 
-    func spots(_ info: String, _ me: ProcessProbe.StatusFields?, ipc: UInt64 = 4_026_532_100, pid: UInt64 = 4_026_532_101) -> [BlindSpot] {
-        VisibilityProbe.blindSpots(mountinfo: info, procMountPoint: "/proc", caller: me, ipcNamespace: ipc, pidNamespace: pid)
+    /// The procfs rules; the pid-namespace rule is tested on its own below.
+    func spots(_ info: String, _ me: ProcessProbe.StatusFields?) -> [BlindSpot] {
+        VisibilityProbe.procfsBlindSpots(mountinfo: info, procMountPoint: "/proc", caller: me)
+    }
+
+    func pidSpots(ipc: UInt64?, pid: UInt64?, procfs: UInt64? = 4_026_532_500, visible: Bool = false,
+                  stated: Bool = false) -> [BlindSpot] {
+        VisibilityProbe.pidNamespaceBlindSpots(ipcNamespace: ipc, pidNamespace: pid, procfsInitPidNamespace: procfs,
+                                               allProcessesVisible: stated, hasVisibleProcess: visible)
     }
 
     func testHidepidHidesFromNonExemptCallers() {
@@ -80,17 +87,29 @@ final class VisibilityProbeTests: XCTestCase {
     }
 
     func testHostIPCNamespaceWithAChildPidNamespace() {
-        let info = mountinfo("rw")
-        XCTAssertEqual(spots(info, caller(), ipc: 4_026_531_839, pid: 4_026_532_500), [.hostIPCInChildPidNamespace(pidNamespace: 4_026_532_500)])
-        XCTAssertEqual(spots(info, caller(), ipc: 4_026_531_839, pid: 4_026_531_836), [], "host IPC and host pids: a full view")
-        XCTAssertEqual(spots(info, caller(), ipc: 4_026_532_400, pid: 4_026_532_500), [], "a private IPC namespace")
+        let host: UInt64 = 4_026_531_839, child: UInt64 = 4_026_532_500
+        XCTAssertEqual(pidSpots(ipc: host, pid: child), [.hostIPCInChildPidNamespace(pidNamespace: child)])
+        // The host's IPC namespace always has processes in the initial pid namespace: the statement cannot lift it.
+        XCTAssertEqual(pidSpots(ipc: host, pid: child, visible: true, stated: true), [.hostIPCInChildPidNamespace(pidNamespace: child)])
+        XCTAssertEqual(pidSpots(ipc: host, pid: 4_026_531_836, procfs: 4_026_531_836), [], "host IPC and host pids: a full view")
         // A child pid namespace that still reads the host's procfs (pid 1 there is the host's init) sees everyone.
-        XCTAssertEqual(VisibilityProbe.blindSpots(mountinfo: info, procMountPoint: "/proc", caller: caller(),
-                                                  ipcNamespace: 4_026_531_839, pidNamespace: 4_026_532_500,
-                                                  procfsInitPidNamespace: 4_026_531_836), [])
-        XCTAssertEqual(VisibilityProbe.blindSpots(mountinfo: info, procMountPoint: "/proc", caller: caller(),
-                                                  ipcNamespace: 4_026_531_839, pidNamespace: 4_026_532_500,
-                                                  procfsInitPidNamespace: 4_026_532_500).count, 1)
+        XCTAssertEqual(pidSpots(ipc: host, pid: child, procfs: 4_026_531_836), [])
+    }
+
+    /// A Kubernetes pod: containers share one (non-initial) IPC namespace and /dev/shm, each in its own pid
+    /// namespace. From any child pid namespace the processes of the others are invisible, whatever the IPC namespace.
+    func testAnyChildPidNamespaceIsBlindUnlessTheAdministratorStatesOtherwise() {
+        let pod: UInt64 = 4_026_532_400, child: UInt64 = 4_026_532_500
+        XCTAssertEqual(pidSpots(ipc: pod, pid: child, visible: true), [.childPidNamespace(pidNamespace: child, ipcNamespace: pod)])
+        XCTAssertEqual(pidSpots(ipc: pod, pid: child, visible: true, stated: true), [], "--all-processes-visible")
+        // Stated, but no process of the namespace inspected is visible at all (a bind-mounted namespace file).
+        XCTAssertEqual(pidSpots(ipc: pod, pid: child, visible: false, stated: true),
+                       [.namespaceWithoutVisibleProcess(ipcNamespace: pod, pidNamespace: child)])
+        // The tool's own IPC namespace unreadable: not known to be private, so the statement cannot lift it.
+        XCTAssertEqual(pidSpots(ipc: nil, pid: child, visible: true, stated: true), [.childPidNamespace(pidNamespace: child, ipcNamespace: nil)])
+        // From the initial pid namespace (the host, --namespace): every process is visible.
+        XCTAssertEqual(pidSpots(ipc: pod, pid: 4_026_531_836, procfs: 4_026_531_836), [])
+        XCTAssertEqual(pidSpots(ipc: pod, pid: child, procfs: 4_026_531_836), [], "a procfs of the initial pid namespace")
     }
 
     func testMountPointEscapes() {

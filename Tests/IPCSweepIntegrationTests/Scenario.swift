@@ -7,6 +7,13 @@ import XCTest
 /// touched. A private tmpfs is mounted on /dev/shm first, so POSIX objects of the
 /// host are never seen, let alone cleaned. `ipcsweep` and `ipcsweep-testkit` are
 /// on PATH; `$OUT` is a directory whose files the test reads afterwards.
+///
+/// The scenario's pid namespace is a child one, where ipcsweep is blind by design (another pid namespace could
+/// share the IPC namespace unseen). Every scenario's namespaces are private and complete by construction, so by
+/// default the `ipcsweep` on PATH states it: it runs the real binary with `--all-processes-visible` after the
+/// subcommands that inspect (`allProcessesVisible: false` runs it as given, to test the blind spot itself).
+/// `outside SUBCOMMAND ARGS...` runs it from the host's pid namespace with `--namespace` instead, as a host
+/// administrator would (`OutsideRunner`).
 struct Scenario {
     /// A private tmpfs on /run (lock, syslog socket) and one on /mnt for scratch files, cd /mnt; `try_ NAME CMD...`
     /// runs CMD with a 10 s timeout (124 would be a hang) and writes $OUT/NAME.rc and $OUT/NAME.err (standard
@@ -21,11 +28,12 @@ struct Scenario {
 
     /// Listens on the namespace's own /dev/log (/run/systemd/journal/dev-log, on the private /run) and writes each
     /// datagram as a line of $OUT/syslog until it has been quiet for 1.5 s; `wait $LISTENER` waits for that.
-    /// A host without journald has no /dev/log, and /dev is the host's devtmpfs even in a private mount
-    /// namespace: then an overlay on /dev (upper layer on the private /run) gets the link, so the host's /dev is
-    /// never written. /dev's own submounts (the scenario's /dev/shm, devpts, mqueue) are moved across it.
+    /// A host without journald has no such /dev/log (none, or rsyslog's own socket), and /dev is the host's
+    /// devtmpfs even in a private mount namespace: then an overlay on /dev (upper layer on the private /run) gets
+    /// the link, so the host's /dev is never written. /dev's own submounts (the scenario's /dev/shm, devpts,
+    /// mqueue) are moved across it.
     static let syslogListener = """
-        if [ ! -e /dev/log ]; then
+        if [ "$(readlink /dev/log)" != /run/systemd/journal/dev-log ]; then
             mkdir -p /run/.dev/up /run/.dev/work
             moved=""
             for m in shm pts mqueue; do
@@ -33,6 +41,7 @@ struct Scenario {
             done
             mount -t overlay scenario-dev -o lowerdir=/dev,upperdir=/run/.dev/up,workdir=/run/.dev/work /dev
             for m in $moved; do mkdir -p /dev/$m; mount --move /run/.dev/$m /dev/$m; done
+            rm -f /dev/log
             ln -s /run/systemd/journal/dev-log /dev/log
         fi
         mkdir -p /run/systemd/journal
@@ -67,6 +76,25 @@ struct Scenario {
     }()
 
     static var ipcsweep: String { products.appendingPathComponent("ipcsweep").path }
+
+    /// A directory holding an `ipcsweep` that runs the real one with `--all-processes-visible` after the
+    /// inspecting subcommands (list, show, orphans, clean, audit), and everything else unchanged.
+    static let visibleWrapper: URL = {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ipcsweep-visible-\(getpid())")
+        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let script = """
+            #!/bin/sh
+            # The scenario's private namespaces are complete: say so (see Scenario.swift).
+            case "${1:-}" in
+            list|show|orphans|clean|audit) cmd=$1; shift; exec '\(ipcsweep)' "$cmd" --all-processes-visible "$@" ;;
+            esac
+            exec '\(ipcsweep)' "$@"
+
+            """
+        let path = dir.appendingPathComponent("ipcsweep")
+        FileManager.default.createFile(atPath: path.path, contents: Data(script.utf8), attributes: [.posixPermissions: 0o755])
+        return dir
+    }()
 
     /// The files the script wrote under $OUT, read before the directory was removed.
     let files: [String: Data]
@@ -103,6 +131,7 @@ struct Scenario {
     /// unless `allowFailure`.
     @discardableResult
     static func run(_ script: String, extraUnshare: [String] = [], allowFailure: Bool = false,
+                    allProcessesVisible: Bool = true,
                     file: StaticString = #filePath, line: UInt = #line) throws -> Scenario {
         guard getuid() == 0 else { throw XCTSkip("integration scenarios need root (unshare, setuid)") }
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("ipcsweep-scenario-\(UUID().uuidString)")
@@ -110,9 +139,10 @@ struct Scenario {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
         p.arguments = ["--ipc", "--pid", "--fork", "--mount-proc", "--mount", "--propagation", "private"] + extraUnshare
-            + ["/bin/bash", "-euo", "pipefail", "-c", "mount -t tmpfs -o mode=1777,size=64m scenario-shm /dev/shm\n" + script]
+            + ["/bin/bash", "-euo", "pipefail", "-c",
+               "mount -t tmpfs -o mode=1777,size=64m scenario-shm /dev/shm\n" + OutsideRunner.bashFunction + script]
         var env = ProcessInfo.processInfo.environment
-        env["PATH"] = products.path + ":" + (env["PATH"] ?? "/usr/bin:/bin")
+        env["PATH"] = (allProcessesVisible ? visibleWrapper.path + ":" : "") + products.path + ":" + (env["PATH"] ?? "/usr/bin:/bin")
         env["OUT"] = out.path
         env["NO_COLOR"] = "1"
         p.environment = env
@@ -121,6 +151,9 @@ struct Scenario {
         p.standardOutput = so
         p.standardError = se
         try p.run()
+        let outside = OutsideRunner(out: out, launcher: p.processIdentifier, binary: ipcsweep)
+        outside.start()
+        defer { outside.stop() }
         // Read both pipes concurrently so a chatty script cannot block on a full pipe.
         nonisolated(unsafe) var errData = Data()
         let group = DispatchGroup()

@@ -538,14 +538,17 @@ shm_exists() { awk -v id="$1" 'NR > 1 && $2 == id { f = 1 } END { exit !f }' /pr
 
 # ---------------------------------------------------------------- ipcsweep --
 
-# sweep OUTFILE ARGS...: run $IPCSWEEP ARGS, stdout to OUTFILE, stderr to
-# OUTFILE.err; returns ipcsweep's exit status.
+# sweep OUTFILE SUBCOMMAND ARGS...: run $IPCSWEEP SUBCOMMAND
+# --all-processes-visible ARGS, stdout to OUTFILE, stderr to OUTFILE.err;
+# returns ipcsweep's exit status. The scenario's private PID namespace is a
+# child one, where ipcsweep is blind by design unless told that no other pid
+# namespace shares its IPC namespace: here that is true by construction.
 sweep() {
-    local out=$1; shift
+    local out=$1 sub=$2; shift 2
     local rc=0
-    "$IPCSWEEP" "$@" >"$out" 2>"$out.err" || rc=$?
+    "$IPCSWEEP" "$sub" --all-processes-visible "$@" >"$out" 2>"$out.err" || rc=$?
     if [ "${E2E_DEBUG:-}" = 1 ] || { [ "$rc" -ne 0 ] && [ "$rc" -ne 4 ]; }; then
-        note "\$ ipcsweep $* -> exit $rc"
+        note "\$ ipcsweep $sub --all-processes-visible $* -> exit $rc"
         head -c 4000 "$out" | sed 's/^/#   out: /'
         head -c 2000 "$out.err" | sed 's/^/#   err: /'
     fi

@@ -198,6 +198,7 @@ extension BlindSpot {
         case .hidepid: return "hidepid"
         case .subsetPid: return "subset-pid"
         case .hostIPCInChildPidNamespace: return "host-ipc-child-pid-namespace"
+        case .childPidNamespace: return "child-pid-namespace"
         case .namespaceWithoutVisibleProcess: return "namespace-without-visible-process"
         }
     }

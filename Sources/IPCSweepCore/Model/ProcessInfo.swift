@@ -204,6 +204,10 @@ public enum BlindSpot: Sendable, Hashable {
     /// The tool's IPC namespace is the host's (inode 4026531839) but its pid namespace is not the initial one:
     /// processes of the parent pid namespaces share the objects and are invisible.
     case hostIPCInChildPidNamespace(pidNamespace: UInt64)
+    /// The tool runs in a pid namespace other than the initial one and inspects an IPC namespace other than the
+    /// host's (nil: unreadable): processes of other pid namespaces may share it and /dev/shm (a Kubernetes pod's
+    /// containers, `docker run --ipc=container:X`) and are invisible. Lifted by `--all-processes-visible`.
+    case childPidNamespace(pidNamespace: UInt64, ipcNamespace: UInt64?)
     /// Another IPC namespace is inspected (`--namespace`, e.g. through a bind-mounted namespace file) from a
     /// child pid namespace, and no process of it is visible here: its processes may live in pid namespaces
     /// this one cannot see.

@@ -64,8 +64,7 @@ public struct ProcessProbe: Sendable {
         let live = procRoot == "/proc"
         let own = FileIO.readLink("\(procRoot)/self/ns/ipc").flatMap(Self.namespaceInode)
         return ProcessTable(processes: records, ownIPCNamespace: live ? own : nil,
-                            ownPid: live ? FileIO.readLink("\(procRoot)/self").flatMap { Int32($0) } : nil,
-                            blindSpots: live ? VisibilityProbe(procRoot: procRoot).blindSpots() : [])
+                            ownPid: live ? FileIO.readLink("\(procRoot)/self").flatMap { Int32($0) } : nil)
     }
 
     /// Adds the processes that appeared in /proc since `table` was read (one more directory listing;

@@ -14,72 +14,73 @@ public struct VisibilityProbe: Sendable {
     static let capSysPtrace: UInt64 = 1 << 19
 
     public var procRoot: String
+    /// `--all-processes-visible`: the administrator states that no process of another pid namespace shares the
+    /// inspected IPC namespace (a test namespace, a container whose IPC namespace no one else joins, the systemd
+    /// sandbox). It lifts only the child-pid-namespace blind spot; never the default.
+    public var allProcessesVisible: Bool
 
-    public init(procRoot: String = "/proc") { self.procRoot = procRoot }
+    public init(procRoot: String = "/proc", allProcessesVisible: Bool = false) {
+        self.procRoot = procRoot
+        self.allProcessesVisible = allProcessesVisible
+    }
 
-    /// Every blind spot of a live procfs (none for a procfs copy given with --proc).
-    public func blindSpots() -> [BlindSpot] {
+    /// Every blind spot of a live procfs for the tool's own IPC namespace, or for `inspecting` (another IPC
+    /// namespace, `--namespace`/`--all-namespaces`) with whether a process of it is visible here.
+    /// Reads /proc/self/status, /proc/self/mountinfo, /proc/self/ns/{ipc,pid} and /proc/1/ns/pid.
+    public func blindSpots(inspecting: UInt64? = nil, hasVisibleProcess: Bool = true) -> [BlindSpot] {
         let me = (try? FileIO.read("\(procRoot)/self/status", limit: FileIO.Limit.procfs, requireRegular: false)).flatMap(ProcessProbe.parseStatus)
         let mountinfo = (try? FileIO.readText("\(procRoot)/self/mountinfo", limit: FileIO.Limit.procfs, requireRegular: false)) ?? ""
-        let ipc = FileIO.readLink("\(procRoot)/self/ns/ipc").flatMap(ProcessProbe.namespaceInode)
+        let ipc = inspecting ?? FileIO.readLink("\(procRoot)/self/ns/ipc").flatMap(ProcessProbe.namespaceInode)
         let pid = FileIO.readLink("\(procRoot)/self/ns/pid").flatMap(ProcessProbe.namespaceInode)
         let procPid = FileIO.readLink("\(procRoot)/1/ns/pid").flatMap(ProcessProbe.namespaceInode)
         let point = realPath(procRoot) ?? procRoot
-        return Self.blindSpots(mountinfo: mountinfo, procMountPoint: point, caller: me, ipcNamespace: ipc,
-                               pidNamespace: pid, procfsInitPidNamespace: procPid)
+        return Self.procfsBlindSpots(mountinfo: mountinfo, procMountPoint: point, caller: me)
+            + Self.pidNamespaceBlindSpots(ipcNamespace: ipc, pidNamespace: pid, procfsInitPidNamespace: procPid,
+                                          allProcessesVisible: allProcessesVisible, hasVisibleProcess: hasVisibleProcess)
     }
 
-    /// The pure decision: `caller` is the tool's own /proc/self/status (nil: unreadable, so not exempt);
-    /// `procfsInitPidNamespace` is the pid namespace of pid 1 of the procfs in use (nil when unreadable): when
-    /// that is the initial one, the procfs shows every process although the tool runs in a child pid namespace.
-    public static func blindSpots(mountinfo: String, procMountPoint: String, caller: ProcessProbe.StatusFields?,
-                                  ipcNamespace: UInt64?, pidNamespace: UInt64?,
-                                  procfsInitPidNamespace: UInt64? = nil) -> [BlindSpot] {
+    /// The procfs rules (pure): `hidepid=` or `subset=pid` on the procfs in use, for a caller that is not exempt
+    /// (CAP_SYS_PTRACE, or a member of the mount's `gid=` group). `caller` is the tool's own /proc/self/status
+    /// (nil: unreadable, so not exempt).
+    public static func procfsBlindSpots(mountinfo: String, procMountPoint: String,
+                                        caller: ProcessProbe.StatusFields?) -> [BlindSpot] {
+        guard let options = procMountOptions(mountinfo: mountinfo, mountPoint: procMountPoint) else { return [] }
         var out: [BlindSpot] = []
-        if let options = procMountOptions(mountinfo: mountinfo, mountPoint: procMountPoint) {
-            var hidepid: String?
-            var gid: UInt32?
-            var subset = false
-            for o in options.split(separator: ",") {
-                if o.hasPrefix("hidepid=") { hidepid = String(o.dropFirst(8)) }
-                if o.hasPrefix("gid=") { gid = UInt32(o.dropFirst(4)) }
-                if o == "subset=pid" { subset = true }
-            }
-            let privileged = caller.map { $0.capEff & capSysPtrace != 0 } ?? false
-            let inGroup = gid.map { g in caller.map { $0.gid == g || $0.egid == g || $0.groups.contains(g) } ?? false } ?? false
-            let exempt = privileged || inGroup
-            if let h = hidepid, h != "0", h != "off", !exempt {
-                out.append(.hidepid(mountPoint: procMountPoint, value: h, gid: gid))
-            }
-            if subset, !exempt { out.append(.subsetPid(mountPoint: procMountPoint)) }
+        var hidepid: String?
+        var gid: UInt32?
+        var subset = false
+        for o in options.split(separator: ",") {
+            if o.hasPrefix("hidepid=") { hidepid = String(o.dropFirst(8)) }
+            if o.hasPrefix("gid=") { gid = UInt32(o.dropFirst(4)) }
+            if o == "subset=pid" { subset = true }
         }
-        if ipcNamespace == initialIPCNamespace, let pid = pidNamespace, pid != initialPidNamespace,
-           procfsInitPidNamespace != initialPidNamespace {
-            out.append(.hostIPCInChildPidNamespace(pidNamespace: pid))
+        let privileged = caller.map { $0.capEff & capSysPtrace != 0 } ?? false
+        let inGroup = gid.map { g in caller.map { $0.gid == g || $0.egid == g || $0.groups.contains(g) } ?? false } ?? false
+        let exempt = privileged || inGroup
+        if let h = hidepid, h != "0", h != "off", !exempt {
+            out.append(.hidepid(mountPoint: procMountPoint, value: h, gid: gid))
         }
+        if subset, !exempt { out.append(.subsetPid(mountPoint: procMountPoint)) }
         return out
     }
 
-    /// The blind spots when another IPC namespace than the tool's own is inspected: the pid-namespace rule is
-    /// judged for that namespace (the host's IPC namespace from a child pid namespace), and a namespace none of
-    /// whose processes is visible from a child pid namespace (entered through a bind-mounted namespace file) is
-    /// blind too; the procfs rules (hidepid, subset=pid) stay as they are. As for the tool's own namespace,
-    /// a procfs of the initial pid namespace (`procfsInitPidNamespace`, of its pid 1) shows every process. Pure.
-    public static func blindSpots(_ own: [BlindSpot], inspecting ipc: UInt64, hasVisibleProcess: Bool,
-                                  pidNamespace: UInt64?, procfsInitPidNamespace: UInt64? = nil) -> [BlindSpot] {
-        var out = own.filter {
-            if case .hostIPCInChildPidNamespace = $0 { return false }
-            return true
-        }
+    /// The pid-namespace rule (pure), for the IPC namespace inspected (`ipcNamespace`; nil: unreadable). From
+    /// the initial pid namespace, or through a procfs of it (`procfsInitPidNamespace`, pid 1's), every process is
+    /// visible. From any other pid namespace, processes of other pid namespaces may share the IPC namespace and
+    /// /dev/shm unseen: always so for the host's IPC namespace (its init lives in the initial pid namespace);
+    /// for another one (a Kubernetes pod's sibling containers, `docker run --ipc=container:X`) unless the
+    /// administrator states otherwise (`allProcessesVisible`); and then still when none of its processes is
+    /// visible here (`hasVisibleProcess`, for a namespace entered through a namespace file).
+    public static func pidNamespaceBlindSpots(ipcNamespace ipc: UInt64?, pidNamespace: UInt64?,
+                                              procfsInitPidNamespace: UInt64?, allProcessesVisible: Bool,
+                                              hasVisibleProcess: Bool = true) -> [BlindSpot] {
         guard let pid = pidNamespace, pid != initialPidNamespace, procfsInitPidNamespace != initialPidNamespace else {
-            return out
+            return []
         }
-        if ipc == initialIPCNamespace {
-            out.append(.hostIPCInChildPidNamespace(pidNamespace: pid))
-        } else if !hasVisibleProcess {
-            out.append(.namespaceWithoutVisibleProcess(ipcNamespace: ipc, pidNamespace: pid))
-        }
-        return out
+        if ipc == initialIPCNamespace { return [.hostIPCInChildPidNamespace(pidNamespace: pid)] }
+        guard let ipc, allProcessesVisible else { return [.childPidNamespace(pidNamespace: pid, ipcNamespace: ipc)] }
+        if !hasVisibleProcess { return [.namespaceWithoutVisibleProcess(ipcNamespace: ipc, pidNamespace: pid)] }
+        return []
     }
 
     /// The super options of the topmost `proc` mount at `mountPoint` in a mountinfo text, or nil when none is.

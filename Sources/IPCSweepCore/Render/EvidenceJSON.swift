@@ -60,6 +60,7 @@ extension Evidence {
             case .hidepid(let mount, let value, _): body("detail", .string("\(mount) hidepid=\(value)"))
             case .subsetPid(let mount): body("detail", .string("\(mount) subset=pid"))
             case .hostIPCInChildPidNamespace(let ns): body("detail", .string("pid:[\(ns)]"))
+            case .childPidNamespace(let pid, let ipc): body("detail", .string((ipc.map { "ipc:[\($0)] " } ?? "") + "pid:[\(pid)]"))
             case .namespaceWithoutVisibleProcess(let ipc, let pid): body("detail", .string("ipc:[\(ipc)] pid:[\(pid)]"))
             }
             body("kind", kind)

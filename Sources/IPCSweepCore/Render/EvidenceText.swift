@@ -213,6 +213,12 @@ public final class EvidenceText: @unchecked Sendable {
             return "this ipcsweep runs in a child pid namespace (pid:[\(ns)]) but shares the host's IPC namespace: "
                 + "processes outside its pid namespace may hold it unseen; run it in the host's pid namespace "
                 + "(docker run --pid=host, nsenter -t 1 -p) for a full view"
+        case .childPidNamespace(let pid, let ipc):
+            let which = ipc.map { "IPC namespace \($0)" } ?? "its IPC namespace"
+            return "this ipcsweep runs in a child pid namespace (pid:[\(pid)]): processes of other pid namespaces can "
+                + "share \(which) and /dev/shm (a Kubernetes pod's other containers, docker run --ipc=container:) and "
+                + "may hold it unseen; run ipcsweep on the host with --namespace PID or --all-namespaces for a full view, "
+                + "or pass --all-processes-visible if no other pid namespace shares this IPC namespace"
         case .namespaceWithoutVisibleProcess(let ipc, let pid):
             return "no process of IPC namespace \(ipc) is visible from this ipcsweep's pid namespace (pid:[\(pid)]): "
                 + "its processes may live where this pid namespace cannot see them and hold it unseen; run ipcsweep in "

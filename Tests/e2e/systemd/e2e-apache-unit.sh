@@ -163,7 +163,7 @@ write_unit() {   # write_unit MODE: kill | restart | control | autorestart
     local mode=$1 restart=no stoppost restart_sec=200ms
     [ "$mode" = restart ] && restart=on-failure
     [ "$mode" = autorestart ] && restart=on-failure && restart_sec=1500ms
-    stoppost="ExecStopPost=\"$IPCSWEEP\" clean --unit %n --user $RUN_USER --yes --quiet"
+    stoppost="ExecStopPost=\"$IPCSWEEP\" clean --all-processes-visible --unit %n --user $RUN_USER --yes --quiet"
     case "$mode" in control|autorestart) stoppost="# $mode: no ipcsweep" ;; esac
     cat > "$work/$UNIT" <<EOF
 [Unit]
@@ -486,9 +486,9 @@ if sctl start "$UNIT" && wait_http 15 && wait_sems 5; then
     sctl start "$UNIT" && wait_http 15 && wait_sems 5
     echo "# restarted $(( $(now_ms) - k0 )) ms after the SIGKILL; InactiveExitTimestamp $(prop InactiveExitTimestamp)"
     new=$(ids_not_in "$old")
-    sb "$IPCSWEEP" list --unit "$UNIT" --type sem --format json > "$work/restart-list.json" 2> "$work/restart-list.err"
+    sb "$IPCSWEEP" list --all-processes-visible --unit "$UNIT" --type sem --format json > "$work/restart-list.json" 2> "$work/restart-list.err"
     verdict_check "restart 1.5 s later" "$work/restart-list.json" "$old" "$new"
-    sb "$IPCSWEEP" clean --unit "$UNIT" --user "$RUN_USER" --yes --format json > "$work/restart-clean.json" 2>/dev/null
+    sb "$IPCSWEEP" clean --all-processes-visible --unit "$UNIT" --user "$RUN_USER" --yes --format json > "$work/restart-clean.json" 2>/dev/null
     clean_check "restart 1.5 s later" "$work/restart-clean.json" "$old"
     if wait_http 5; then ok "restart 1.5 s later: Apache still answers after clean"; else not_ok "restart 1.5 s later: Apache still answers after clean"; fi
     sctl stop "$UNIT"; wait_stopped 20
@@ -509,7 +509,7 @@ if sctl start "$UNIT" && wait_http 15 && wait_sems 5; then
     if [ "$restarted" = 1 ] && wait_http 15 && wait_sems 5; then
         echo "# systemd restarted it $(( $(now_ms) - k0 )) ms after the SIGKILL; InactiveExitTimestamp $(prop InactiveExitTimestamp)"
         new=$(ids_not_in "$old")
-        sb "$IPCSWEEP" list --unit "$UNIT" --type sem --format json > "$work/autorestart-list.json" 2>/dev/null
+        sb "$IPCSWEEP" list --all-processes-visible --unit "$UNIT" --type sem --format json > "$work/autorestart-list.json" 2>/dev/null
         verdict_check "Restart=on-failure after 1.5 s" "$work/autorestart-list.json" "$old" "$new"
     else
         not_ok "Restart=on-failure after 1.5 s: systemd restarted Apache"; dump_unit_diag

@@ -109,7 +109,8 @@ psql_ok() { [ "$(sb runuser -u postgres -- "$PG_BIN/psql" -h "$work/sock" -d pos
 wait_for() { local n=$1; shift; for _ in $(seq "$n"); do "$@" && return 0; sleep 0.1; done; return 1; }
 segments() { sb sh -c 'cd /dev/shm && ls -d PostgreSQL.* 2>/dev/null' | sort; }
 stopped() { case "$(sctl show -p ActiveState --value "$UNIT")" in inactive|failed) return 0 ;; esac; return 1; }
-sweep() { local out=$1; shift; sb "$IPCSWEEP" "$@" >"$out" 2>"$out.err"; }
+# The sandbox is a child pid namespace whose IPC namespace no other pid namespace joins: say so.
+sweep() { local out=$1 sub=$2; shift 2; sb "$IPCSWEEP" "$sub" --all-processes-visible "$@" >"$out" 2>"$out.err"; }
 # verdicts FILE VERDICT [UNIT]: every PostgreSQL.* object has VERDICT (and, for in-use, only holders of UNIT).
 verdicts() {
     python3 - "$@" <<'PY'

@@ -111,9 +111,9 @@ sb "$TESTKIT" sem-create --key 0xd002 --as-uid 34 >/dev/null
 sleep 0.3
 main=$(sb systemctl show -p MainPID --value "$UNIT")
 
-sb "$IPCSWEEP" list --all-namespaces --format json > "$work/all.json" 2> "$work/all.err"
-sb "$IPCSWEEP" clean --namespace "$main" --yes --format json > "$work/clean.json" 2> "$work/clean.err"
-sb "$IPCSWEEP" list --all-namespaces --format json > "$work/after.json" 2> "$work/after.err"
+sb "$IPCSWEEP" list --all-processes-visible --all-namespaces --format json > "$work/all.json" 2> "$work/all.err"
+sb "$IPCSWEEP" clean --all-processes-visible --namespace "$main" --yes --format json > "$work/clean.json" 2> "$work/clean.err"
+sb "$IPCSWEEP" list --all-processes-visible --all-namespaces --format json > "$work/after.json" 2> "$work/after.err"
 unit_ns=$(tr -dc 0-9 < "$work/unit-ns")
 sandbox_ns=$(sb readlink /proc/self/ns/ipc | tr -dc 0-9)
 

@@ -19,7 +19,8 @@
 #   E2E_BOOT_TIMEOUT     seconds to wait for boot (default 30)
 #   E2E_STOP_TIMEOUT     seconds to wait for poweroff before SIGKILL (default 15)
 #
-# What is private inside: /run, /tmp, /var/tmp, /dev/shm (tmpfs), the IPC
+# What is private inside: /run, /tmp, /var/tmp, /dev/shm (tmpfs), /dev (an
+# overlay whose writes stay in the private /run), the IPC
 # namespace (System V objects, POSIX mqueues), hostname, pids, and by default
 # the network. /proc/sys and /sys are read-only inside, so nothing in the
 # sandbox can change the host's global sysctls. The rest of the filesystem is
@@ -176,6 +177,18 @@ set -eu
 # file, not the host's console
 mount --bind "$console_log" /dev/console
 mount -t tmpfs -o mode=755,nosuid,nodev tmpfs /run
+# /dev is the host's devtmpfs, one file system for every mount namespace:
+# journald's /dev/log link, anything systemd creates there would land on the
+# host. An overlay keeps its writes in the private /run (the console and
+# devpts mounts moved across; /dev/shm and mqueue are mounted below).
+mkdir -p /run/.e2e-dev/up /run/.e2e-dev/work /run/.e2e-dev/pts
+touch /run/.e2e-dev/console
+mount --move /dev/console /run/.e2e-dev/console
+pts=0
+if mountpoint -q /dev/pts; then mount --move /dev/pts /run/.e2e-dev/pts; pts=1; fi
+mount -t overlay e2e-dev -o lowerdir=/dev,upperdir=/run/.e2e-dev/up,workdir=/run/.e2e-dev/work /dev
+mount --move /run/.e2e-dev/console /dev/console
+if [ "\$pts" = 1 ]; then mount --move /run/.e2e-dev/pts /dev/pts; fi
 mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp
 mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /var/tmp
 mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /dev/shm
