@@ -28,7 +28,7 @@ extension ClassifierTests {
         let json = Dictionary(c.evidence.first { $0.kind == "clock-step" }!.jsonFields.map { ($0.key, $0.value) }) { a, _ in a }
         XCTAssertEqual(json["stepMs"], .int(3_600_000))
         XCTAssertEqual(json["source"], .string("systemd-manager"))
-        XCTAssertEqual(json["since"], .int(T - 86_400))
+        XCTAssertEqual(json["since"], .int(T - 86_400 - 3600), "the pair's own reading: the clock before the step")
         XCTAssertEqual(json["unit"], .null)
     }
 
@@ -173,8 +173,12 @@ extension ClassifierTests {
         XCTAssertTrue(note?.contains("2 orphaned objects") == true, note ?? "")
         XCTAssertNil(none.uncoveredNote(orphanedLastActivities: []))
         // ipcsweep's own pair, taken at T: orphans last active after it are covered, before it are not.
-        let own = ClockSteps(references: [ClockReference(source: .ownPair(path: "/run/ipcsweep.clock"), since: Double(T), step: 0)])
+        let own = ClockSteps(references: [ClockReference(source: .ownPair(path: "/run/ipcsweep.clock"), since: Double(T) + 0.5, step: 0)])
         XCTAssertNil(own.uncoveredNote(orphanedLastActivities: [T, T + 10]))
+        // After a +1 h step since the pair, activities are still compared with the pair's own reading.
+        let stepped = ClockSteps(references: [ClockReference(source: .ownPair(path: "/run/ipcsweep.clock"), since: Double(T) + 3600.5, step: 3600)])
+        XCTAssertNil(stepped.uncoveredNote(orphanedLastActivities: [T, T + 10]))
+        XCTAssertNotNil(stepped.uncoveredNote(orphanedLastActivities: [T - 1]))
         let partial = own.uncoveredNote(orphanedLastActivities: [T - 1, T + 10])
         XCTAssertTrue(partial?.hasPrefix("steps of the wall clock are measured only since ") == true, partial ?? "")
         XCTAssertTrue(partial?.contains("1 orphaned object was last active before then") == true, partial ?? "")

@@ -2,8 +2,9 @@
 # Tests/e2e/run-all.sh: runs every end-to-end scenario (Tests/e2e/*-*.sh,
 # except this file, and Tests/e2e/systemd/e2e-apache-unit.sh, which boots a
 # real systemd in a sandbox, Tests/e2e/systemd/e2e-audit-unit.sh, the shipped
-# audit units in such a sandbox, and Tests/e2e/systemd/e2e-privateipc-unit.sh,
-# a PrivateIPC=yes unit there), each in its own private namespaces, and
+# audit units in such a sandbox, Tests/e2e/systemd/e2e-privateipc-unit.sh,
+# a PrivateIPC=yes unit there, and Tests/e2e/systemd/e2e-clockstep-unit.sh, a
+# forward step of the wall clock there), each in its own private namespaces, and
 # prints their output indented, one "ok"/"not ok" line per scenario, and a
 # final "N passed, M failed" line counting scenarios. Needs root, Debian's
 # apache2, curl and PostgreSQL 15.
@@ -34,6 +35,8 @@ else
     scenarios+=("$here/systemd/e2e-postgres-unit.sh")
     # A container-like unit (PrivateIPC=yes) seen and cleaned from the sandbox's namespace.
     scenarios+=("$here/systemd/e2e-privateipc-unit.sh")
+    # A +1 h step of ipcsweep's wall clock (LD_PRELOAD shim) never orphans a live service's set.
+    scenarios+=("$here/systemd/e2e-clockstep-unit.sh")
 fi
 
 if [ "$(id -u)" != 0 ]; then

@@ -30,6 +30,10 @@ public struct ClockReference: Sendable, Hashable {
         self.since = since
         self.step = step
     }
+
+    /// The wall clock's reading when the pair was taken (systemd's `UserspaceTimestamp`, say): the clock IPC
+    /// times recorded around then were read from.
+    public var taken: Double { since - step }
 }
 
 /// The wall clock's steps as measured for one run: an input of the classifier, like the process table.
@@ -106,11 +110,13 @@ public struct ClockSteps: Sendable, Equatable {
         return began + (widening(forStart: began)?.amount ?? 0)
     }
 
-    /// Whether every forward step after a last activity at `second` is measured: a pair was taken before it.
-    /// (A forward step between the activity and the pair leaves the activity's second earlier still.)
+    /// Whether every forward step after a last activity at `second` is measured: a pair was taken before it,
+    /// or within that second (where the order cannot be told). Both are wall-clock readings of their moment:
+    /// a forward step between the pair and the activity only makes the activity look later, a backward one
+    /// earlier (then it is called uncovered: the note errs toward saying too much).
     public func covers(activity second: Int64) -> Bool {
-        guard let earliest = references.map(\.since).min() else { return false }
-        return Double(second) >= earliest
+        guard let earliest = references.map(\.taken).min() else { return false }
+        return Double(second) + 1 > earliest
     }
 
     /// The note said once per run when orphaned verdicts rest on a stretch of time where no step could be
@@ -129,8 +135,8 @@ public struct ClockSteps: Sendable, Equatable {
                 + "not stepped forward after their last activity (a VM resumed, NTP correcting a clock without RTC, "
                 + "date -s); \(risk): check before cleaning them"
         }
-        guard let earliest = references.min(by: { $0.since < $1.since }) else { return nil }
-        let when = TimeFormat.iso8601(Int64(earliest.since.rounded(.down))) ?? "\(earliest.since)"
+        guard let earliest = references.min(by: { $0.taken < $1.taken }) else { return nil }
+        let when = TimeFormat.iso8601(Int64(earliest.taken.rounded(.down))) ?? "\(earliest.taken)"
         return "steps of the wall clock are measured only since \(when) (\(Self.describe(earliest.source))): \(objects) "
             + "\(n == 1 ? "was" : "were") last active before then, where a forward step could not be ruled out; \(risk). Run ipcsweep as "
             + "root early after boot so that its clock pair reaches back further"

@@ -100,7 +100,7 @@ extension Evidence {
             }
             body("kind", kind); body("unit", .string(unit))
         case .clockStep(let step, let r):
-            body("detail", .string(ClockSteps.describe(r.source))); body("kind", kind); body("since", seconds(r.since))
+            body("detail", .string(ClockSteps.describe(r.source))); body("kind", kind); body("since", seconds(r.taken))
             body("source", .string(r.source.name)); body("stepMs", ms(step))
             if case .systemdUnit(let unit) = r.source { body("unit", .string(unit)) } else { body("unit", .null) }
         }

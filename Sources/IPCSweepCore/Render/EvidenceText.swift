@@ -137,8 +137,8 @@ public final class EvidenceText: @unchecked Sendable {
             }
         case .clockStep(let step, let r):
             let since: String
-            if case .systemdUnit(let unit) = r.source { since = "the current invocation of \(unit) began (\(iso(r.since)))" } else {
-                since = iso(r.since)
+            if case .systemdUnit(let unit) = r.source { since = "the current invocation of \(unit) began (\(iso(r.taken)))" } else {
+                since = iso(r.taken)
             }
             return "the wall clock was stepped forward by \(TimeFormat.duration(step)) since \(since), measured by "
                 + ClockSteps.describe(r.source) + ": process starts are compared as up to that much earlier, so a "
