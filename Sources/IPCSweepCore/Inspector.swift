@@ -63,6 +63,10 @@ public struct Inspection: Sendable {
     public var namespace: IPCNamespaceInfo?
     /// The thread inside that namespace, for more reads there (its limits); nil for the tool's own namespace.
     public var namespaceThread: IPCNamespaceThread?
+    /// The wall clock's steps measured for the run, and the note said when orphaned verdicts rest on an
+    /// unmeasured stretch (it is among `warnings` too).
+    public var clock = ClockSteps()
+    public var clockNote: String? = nil
 }
 
 /// The current invocation of every `--unit` service that has a live process other than this run (only those
@@ -170,10 +174,11 @@ public enum Inspector {
         public func inspection(users: UserDirectory) -> Inspection {
             let sysv = classify(users: users)
             let posix = classifyPosix(users: users)
+            let note = clockNote(sysv, posix: posix)
             return Inspection(snapshot: snapshot, processes: processes, scope: scope, classifications: sysv,
-                              now: now, warnings: warnings + [clockNote(sysv, posix: posix)].compactMap { $0 },
+                              now: now, warnings: warnings + [note].compactMap { $0 },
                               posixScans: posixScans, posix: posix, posixNotes: posixNotes, namespace: namespace,
-                              namespaceThread: namespaceThread)
+                              namespaceThread: namespaceThread, clock: clock, clockNote: note)
         }
     }
 

@@ -143,6 +143,8 @@ public struct AuditSession {
                                    now: result.now, source: result.snapshot.source, scope: result.scope?.description,
                                    warnings: result.warnings, namespace: result.namespace, removeIPC: env.removeIPC(result))
             if let pf = request.posixFilter { input.posixClassifications = result.posix.filter { pf.matches($0, now: result.now) } }
+            input.clock = result.clock
+            input.clockNote = result.clockNote
             reports.append(Auditor.report(input, names: env.names))
         }
         guard let report = reports.first else { throw AuditSessionError(description: "no IPC namespace could be inspected") }

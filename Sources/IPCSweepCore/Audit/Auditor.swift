@@ -31,6 +31,9 @@ public struct AuditInput: Sendable {
     public var removeIPC: RemoveIPCSetting?
     /// Classified POSIX objects after the filters.
     public var posixClassifications: [PosixClassification] = []
+    /// The wall clock's measured steps, and the note on orphans where a step could not be ruled out.
+    public var clock = ClockSteps()
+    public var clockNote: String?
 
     public init(classifications: [Classification], snapshot: IPCSnapshot, kinds: Set<IPCKind> = Set(IPCKind.allCases),
                 limits: KernelLimits?, limitsError: String? = nil, pageSize: Int64 = 4096, posix: [PosixScanResult] = [],
@@ -113,6 +116,8 @@ public enum Auditor {
         report.namespace = input.namespace
         report.removeIPC = input.removeIPC.map { RemoveIPCReport.analyse(items, setting: $0, names: names) }
         report.posix = PosixAuditSection(input.posixClassifications, shm: input.posix.first { $0.kind == .shm })
+        report.clock = input.clock
+        report.clockNote = input.clockNote
         return report
     }
 

@@ -90,6 +90,11 @@ public struct ClockSteps: Sendable, Equatable {
         return Widening(amount: best.step, reference: best)
     }
 
+    /// The measurement with the largest forward step (nil: none forward).
+    public var largestForward: ClockReference? {
+        references.filter { $0.step > 0 }.max { $0.step < $1.step }
+    }
+
     /// The larger of two widenings.
     public static func wider(_ a: Widening?, _ b: Widening?) -> Widening? {
         guard let a else { return b }
