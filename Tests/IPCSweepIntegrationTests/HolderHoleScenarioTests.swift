@@ -33,6 +33,7 @@ final class HolderHoleScenarioTests: XCTestCase {
             setpriv --reuid=4103 --regid=4103 --groups=4500 bash -c "ipcsweep-testkit sem-op --id $B; exec sleep 100" &
             sleep 0.5
             ipcsweep list --format json > "$OUT/list.json"
+            outside list --format json > "$OUT/host.json"
             ipcsweep clean --yes --format json > "$OUT/clean.json" || true
             ipcs -s > "$OUT/after.txt"
             """)
@@ -45,6 +46,7 @@ final class HolderHoleScenarioTests: XCTestCase {
         XCTAssertNotEqual(try outcome(s, "clean.json", "sem", 0), "removed")
         XCTAssertTrue(try s.file("after.txt").contains("0x00000061"))
         XCTAssertTrue(try s.file("after.txt").contains("0x00000062"))
+        try s.assertHostAgrees(inside: "list.json", host: "host.json", ["sem:0", "sem:1"])
     }
 
     /// A 0666 segment and a 0666 queue of uid 4201, used by a live process of uid 4202 whose exited children did
@@ -57,6 +59,7 @@ final class HolderHoleScenarioTests: XCTestCase {
                 "ipcsweep-testkit shm-attach --id $M; ipcsweep-testkit msg-send --id $Q --count 2; ipcsweep-testkit msg-recv --id $Q; exec sleep 100" &
             sleep 0.5
             ipcsweep list --format json > "$OUT/list.json"
+            outside list --format json > "$OUT/host.json"
             ipcsweep clean --yes --discard-messages --format json > "$OUT/clean.json" || true
             ipcs -m -q > "$OUT/after.txt"
             """)
@@ -70,6 +73,7 @@ final class HolderHoleScenarioTests: XCTestCase {
         XCTAssertNotEqual(msg["lrpid"] as? Int, 0)
         let after = try s.file("after.txt")
         XCTAssertTrue(after.contains("0x00000063") && after.contains("0x00000064"), after)
+        try s.assertHostAgrees(inside: "list.json", host: "host.json", ["shm:0", "msg:0"])
     }
 
     /// A root process creates a set and runs ipcsweep itself (a daemon sweeping old leftovers at start): the
@@ -112,6 +116,8 @@ final class HolderHoleScenarioTests: XCTestCase {
             echo "$D $(awk '{print $4}' /proc/$D/stat)" > "$OUT/daemon"
             ipcsweep list --format json > "$OUT/list.json"
             ipcsweep list --format json --inherit-window 1s > "$OUT/narrow.json"
+            outside list --format json > "$OUT/host.json"
+            outside list --format json --inherit-window 1s > "$OUT/narrow-host.json"
             ipcsweep clean --yes --format json > "$OUT/clean.json" || true
             ipcs -s > "$OUT/after.txt"
             """)
@@ -127,6 +133,9 @@ final class HolderHoleScenarioTests: XCTestCase {
         // A window shorter than the daemon's delay no longer admits it: proof that the window is what keeps it.
         XCTAssertEqual(try object(s, "narrow.json", "sem:0")["verdict"] as? String, "orphaned")
         XCTAssertTrue(try s.file("after.txt").contains("0x00000066"))
+        // From the host the daemon's parent is the scenario's init, a nested namespace's init: re-parented too.
+        try s.assertHostAgrees(inside: "list.json", host: "host.json", ["sem:0"])
+        try s.assertHostAgrees(inside: "narrow.json", host: "narrow-host.json", ["sem:0"])
     }
 
     /// /proc mounted hidepid=2 (a fresh proc mount in the scenario's own mount namespace): a non-root caller

@@ -5,8 +5,9 @@ import XCTest
 /// (`unshare --ipc --pid --fork --mount-proc`), so that every object and process
 /// a test makes dies with the namespace and the host's own IPC objects are never
 /// touched. A private tmpfs is mounted on /dev/shm first, so POSIX objects of the
-/// host are never seen, let alone cleaned, and one on /run (clean's lock, the clock pair the first run keeps). `ipcsweep` and `ipcsweep-testkit` are
-/// on PATH; `$OUT` is a directory whose files the test reads afterwards.
+/// host are never seen, let alone cleaned, and one on /run (clean's lock, the clock
+/// pair the first run keeps). `ipcsweep` and `ipcsweep-testkit` are on PATH; `$OUT`
+/// is a directory whose files the test reads afterwards.
 ///
 /// The scenario's pid namespace is a child one, where ipcsweep is blind by design (another pid namespace could
 /// share the IPC namespace unseen). Every scenario's namespaces are private and complete by construction, so by
@@ -125,6 +126,17 @@ struct Scenario {
             out["\(o["type"] as? String ?? "?"):\(o["id"] as? Int ?? -1)"] = o
         }
         return out
+    }
+
+    /// The verdicts of `refs` ("type:id") in a document written inside and in one written by `outside` (the host's
+    /// pid namespace, `--namespace`): the same rules give the same verdicts from where a host administrator runs.
+    func assertHostAgrees(inside: String, host: String, _ refs: [String], file: StaticString = #filePath, line: UInt = #line) throws {
+        let a = try objects(inside), b = try objects(host)
+        for ref in refs {
+            XCTAssertNotNil(a[ref], "\(ref) missing from \(inside)", file: file, line: line)
+            XCTAssertEqual(b[ref]?["verdict"] as? String, a[ref]?["verdict"] as? String,
+                           "\(ref): \(host) (from the host) vs \(inside); host reasons: \(b[ref]?["reasons"] ?? "none")", file: file, line: line)
+        }
     }
 
     /// Runs `script` with bash -euo pipefail in private namespaces; fails the test on a non-zero exit

@@ -17,14 +17,18 @@ final class VerdictScenarioTests: XCTestCase {
             ipcsweep-testkit sem-op --id $S --delta 1 --hold & H=$!
             sleep 0.2
             ipcsweep list --format json > "$OUT/alive.json"
+            outside list --format json > "$OUT/alive-host.json"
             kill $H; wait $H || true
             ipcsweep list --format json > "$OUT/exited.json"
+            outside list --format json > "$OUT/exited-host.json"
             """)
         XCTAssertEqual(try verdict(s, "alive.json", "sem:0"), "in-use")
         let holders = try s.objects("alive.json")["sem:0"]?["holders"] as? [[String: Any]] ?? []
         XCTAssertEqual(holders.first?["command"] as? String, "ipcsweep-testki")
         XCTAssertEqual(try verdict(s, "exited.json", "sem:0"), "orphaned")
         XCTAssertTrue(try reasons(s, "exited.json", "sem:0").contains { $0.hasSuffix("exited") })
+        try s.assertHostAgrees(inside: "alive.json", host: "alive-host.json", ["sem:0"])
+        try s.assertHostAgrees(inside: "exited.json", host: "exited-host.json", ["sem:0"])
     }
 
     func testSigkilledHolderLeftAsZombieHoldsNothing() throws {
@@ -37,12 +41,14 @@ final class VerdictScenarioTests: XCTestCase {
             kill -9 $H; sleep 0.2
             grep -q '^State:.Z' /proc/$H/status
             ipcsweep list --format json > "$OUT/zombie.json"
+            outside list --format json > "$OUT/zombie-host.json"
             ipcsweep show $S --type sem > "$OUT/show.txt"
             """)
         XCTAssertEqual(try verdict(s, "zombie.json", "sem:0"), "orphaned")
         let r = try reasons(s, "zombie.json", "sem:0")
         XCTAssertTrue(r.contains { $0.contains("zombie") }, "\(r)")
         XCTAssertTrue(try s.file("show.txt").contains("zombie"))
+        try s.assertHostAgrees(inside: "zombie.json", host: "zombie-host.json", ["sem:0"])
     }
 
     func testRecordedPidReusedByYoungerProcess() throws {
@@ -55,12 +61,17 @@ final class VerdictScenarioTests: XCTestCase {
             sleep 100 & R=$!
             echo "$P $R" > "$OUT/pids"
             ipcsweep list --format json > "$OUT/reuse.json"
+            outside list --format json > "$OUT/reuse-host.json"
             """)
         let pids = try s.file("pids").split(separator: " ").map { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
         XCTAssertEqual(pids[0], pids[1], "ns_last_pid should hand the old pid to the new process")
         XCTAssertEqual(try verdict(s, "reuse.json", "sem:0"), "orphaned")
         let r = try reasons(s, "reuse.json", "sem:0")
         XCTAssertTrue(r.contains { $0.hasPrefix("pid \(pids[0] ?? -1) reused by sleep") }, "\(r)")
+        try s.assertHostAgrees(inside: "reuse.json", host: "reuse-host.json", ["sem:0"])
+        let hostReasons = try reasons(s, "reuse-host.json", "sem:0")
+        // The host numbers pids its own way: there the recorded pid is the dead process's host pid, not reused.
+        XCTAssertTrue(hostReasons.contains { $0.hasPrefix("last operator pid ") && $0.hasSuffix(" exited") }, "\(hostReasons)")
     }
 
     func testProcessBlockedInSemopIsInUse() throws {
@@ -69,9 +80,11 @@ final class VerdictScenarioTests: XCTestCase {
             ipcsweep-testkit sem-wait --id $S &
             sleep 0.3
             ipcsweep list --format json > "$OUT/wait.json"
+            outside list --format json > "$OUT/wait-host.json"
             """)
         XCTAssertEqual(try verdict(s, "wait.json", "sem:0"), "in-use")
         XCTAssertEqual(try reasons(s, "wait.json", "sem:0").first, "semaphore 0 has 1 waiter")
+        try s.assertHostAgrees(inside: "wait.json", host: "wait-host.json", ["sem:0"])
     }
 
     func testAttachedSegmentNamesItsHolders() throws {
@@ -81,14 +94,21 @@ final class VerdictScenarioTests: XCTestCase {
             sleep 0.3
             echo $A > "$OUT/attacher"
             ipcsweep list --format json > "$OUT/attached.json"
+            outside list --format json > "$OUT/attached-host.json"
             kill $A; wait $A || true
             ipcsweep list --format json > "$OUT/detached.json"
+            outside list --format json > "$OUT/detached-host.json"
             """)
         let attacher = Int(try s.file("attacher").trimmingCharacters(in: .whitespacesAndNewlines))
         XCTAssertEqual(try verdict(s, "attached.json", "shm:0"), "in-use")
         let holders = try s.objects("attached.json")["shm:0"]?["holders"] as? [[String: Any]] ?? []
         XCTAssertTrue(holders.contains { $0["pid"] as? Int == attacher && $0["relation"] as? String == "attached" })
         XCTAssertEqual(try verdict(s, "detached.json", "shm:0"), "orphaned")
+        try s.assertHostAgrees(inside: "attached.json", host: "attached-host.json", ["shm:0"])
+        try s.assertHostAgrees(inside: "detached.json", host: "detached-host.json", ["shm:0"])
+        let hostHolders = try s.objects("attached-host.json")["shm:0"]?["holders"] as? [[String: Any]] ?? []
+        XCTAssertTrue(hostHolders.contains { $0["relation"] as? String == "attached" && $0["pid"] as? Int != attacher },
+                      "the host names the attacher by its host pid: \(hostHolders)")
     }
 
     func testQueueWhoseSenderExitedAndSeveralUids() throws {
@@ -100,6 +120,7 @@ final class VerdictScenarioTests: XCTestCase {
             setpriv --reuid=4007 --regid=4007 --clear-groups sleep 100 &
             sleep 0.3
             ipcsweep list --format json > "$OUT/q.json"
+            outside list --format json > "$OUT/q-host.json"
             ipcsweep orphans --format json --user 4006 > "$OUT/orphans.json"
             """)
         XCTAssertEqual(try verdict(s, "q.json", "msg:0"), "orphaned")
@@ -107,6 +128,7 @@ final class VerdictScenarioTests: XCTestCase {
         // Another uid's queue with one of its processes alive from before the last activity: suspect.
         XCTAssertEqual(try verdict(s, "q.json", "msg:1"), "suspect")
         XCTAssertEqual(Set(try s.objects("orphans.json").keys), ["msg:0"])
+        try s.assertHostAgrees(inside: "q.json", host: "q-host.json", ["msg:0", "msg:1"])
     }
 
     func testRootCreatedObjectWhileOlderRootProcessesLive() throws {
@@ -116,6 +138,8 @@ final class VerdictScenarioTests: XCTestCase {
             ipcsweep-testkit sem-create --key 0x58 >/dev/null
             ipcsweep list --format json > "$OUT/root.json"
             ipcsweep list --format json --exe nonexistent-program > "$OUT/scoped.json"
+            outside list --format json > "$OUT/root-host.json"
+            outside list --format json --exe nonexistent-program > "$OUT/scoped-host.json"
             echo $OLD > "$OUT/old"
             """)
         XCTAssertEqual(try verdict(s, "root.json", "sem:0"), "suspect")
@@ -124,6 +148,8 @@ final class VerdictScenarioTests: XCTestCase {
         XCTAssertTrue(possible.contains { $0["pid"] as? Int == old })
         // With a scope, root processes outside it do not count.
         XCTAssertEqual(try verdict(s, "scoped.json", "sem:0"), "orphaned")
+        try s.assertHostAgrees(inside: "root.json", host: "root-host.json", ["sem:0"])
+        try s.assertHostAgrees(inside: "scoped.json", host: "scoped-host.json", ["sem:0"])
     }
 
     func testHolderInAUnitCgroupAndUnitScope() throws {
@@ -160,6 +186,7 @@ final class VerdictScenarioTests: XCTestCase {
             echo $R > "$OUT/receiver"
             ls /proc/$R/task > "$OUT/tasks"
             ipcsweep list --format json > "$OUT/thread.json"
+            outside list --format json > "$OUT/thread-host.json"
             """)
         let receiver = Int(try s.file("receiver").trimmingCharacters(in: .whitespacesAndNewlines))
         let o = try XCTUnwrap(try s.objects("thread.json")["msg:0"])
@@ -169,6 +196,7 @@ final class VerdictScenarioTests: XCTestCase {
         XCTAssertEqual(o["verdict"] as? String, "in-use")
         let holders = o["holders"] as? [[String: Any]] ?? []
         XCTAssertEqual(holders.first?["pid"] as? Int, receiver)
+        try s.assertHostAgrees(inside: "thread.json", host: "thread-host.json", ["msg:0"])
     }
 
     func testProcfsCopyIsReadWithoutTheLiveKernel() throws {
