@@ -69,26 +69,6 @@ public struct Inspection: Sendable {
     public var clockNote: String? = nil
 }
 
-/// The current invocation of every `--unit` service that has a live process other than this run (only those
-/// processes can use the exception to inheritance, so a unit with none, ExecStopPost=, costs no lookup), and
-/// each one's clock pair as a measurement of the wall clock's steps since it began.
-private func unitInvocations(_ scope: ResolvedScope, table: ProcessTable, procRoot: String)
-    -> (invocations: [String: UnitInvocation], clock: [ClockReference]) {
-    var units: Set<String> = []
-    for (pid, unit) in scope.memberUnits where pid != table.ownPid && unit.hasSuffix(".service") {
-        if let p = table.byPid[pid], !p.isDeadOrZombie { units.insert(unit) }
-    }
-    guard !units.isEmpty else { return ([:], []) }
-    guard procRoot == "/proc" else {
-        return (Dictionary(uniqueKeysWithValues: units.map { ($0, UnitInvocation.unavailable("--proc \(procRoot) is not the live system")) }), [])
-    }
-    let answer = UnitInvocationProbe.lookup(units: units.sorted(), manager: false)
-    let now = ClockStepProbe.now()
-    let clock = answer.unitPairs.sorted { $0.key < $1.key }
-        .map { ClockStepProbe.reference($0.value, source: .systemdUnit($0.key), now: now) }
-    return (answer.invocations, clock)
-}
-
 /// The process table, written by the worker that read it (before the snapshot call returns), and the POSIX
 /// scans, written by another worker (before the group is waited for).
 private final class ConcurrentReads: @unchecked Sendable {
@@ -439,7 +419,7 @@ public enum Inspector {
         var scope = options.scope.resolve(in: table)
         var clock = clock
         if var s = scope {
-            let units = unitInvocations(s, table: table, procRoot: options.procRoot)
+            let units = UnitInvocationProbe.invocations(for: s, table: table, procRoot: options.procRoot)
             s.unitInvocations = units.invocations
             clock.references += units.clock
             scope = s

@@ -275,7 +275,9 @@ final class NamespaceScenarioTests: XCTestCase {
 /// host's files), in the scenario's private IPC namespace.
 final class RemoveIPCScenarioTests: XCTestCase {
     /// A set of uid 1001 held by a live process (in-use), an orphan of uid 1002 and an in-use set of system uid 33.
+    /// ipcsweep ran once before them, as on a host after boot (its clock pair then covers the orphan).
     static let prelude = """
+        ipcsweep list > /dev/null
         C=$OUT/conf
         mkdir -p $C/etc/systemd/logind.conf.d $C/usr/lib/systemd/logind.conf.d
         printf '[Login]\\n#RemoveIPC=no\\nRemoveIPC=yes\\n' > $C/etc/systemd/logind.conf

@@ -43,6 +43,26 @@ public enum UnitInvocationProbe {
     /// that must never hang; a systemd that does not answer in time leaves the exception unused.
     static let deadlineSeconds = 3.0
 
+    /// The current invocation of every `--unit` service that has a live process other than this run (only those
+    /// processes can use the exception to inheritance, so a unit with none, ExecStopPost=, costs no lookup), and
+    /// each one's clock pair as a measurement of the wall clock's steps since it began.
+    static func invocations(for scope: ResolvedScope, table: ProcessTable, procRoot: String)
+        -> (invocations: [String: UnitInvocation], clock: [ClockReference]) {
+        var units: Set<String> = []
+        for (pid, unit) in scope.memberUnits where pid != table.ownPid && unit.hasSuffix(".service") {
+            if let p = table.byPid[pid], !p.isDeadOrZombie { units.insert(unit) }
+        }
+        guard !units.isEmpty else { return ([:], []) }
+        guard procRoot == "/proc" else {
+            return (Dictionary(uniqueKeysWithValues: units.map { ($0, UnitInvocation.unavailable("--proc \(procRoot) is not the live system")) }), [])
+        }
+        let answer = UnitInvocationProbe.lookup(units: units.sorted(), manager: false)
+        let now = ClockStepProbe.now()
+        let clock = answer.unitPairs.sorted { $0.key < $1.key }
+            .map { ClockStepProbe.reference($0.value, source: .systemdUnit($0.key), now: now) }
+        return (answer.invocations, clock)
+    }
+
     /// The result of a lookup that may still be running when its deadline passes.
     private final class Pending: @unchecked Sendable {
         var result: SystemdAnswer?
