@@ -5,12 +5,14 @@
 # audit units in such a sandbox, Tests/e2e/systemd/e2e-privateipc-unit.sh,
 # a PrivateIPC=yes unit there, Tests/e2e/systemd/e2e-alerts.sh, the alert
 # rules through node_exporter, Prometheus and Alertmanager there, and
+# Tests/e2e/systemd/e2e-removeipc-logind.sh, the audit's RemoveIPC= list
+# against the real systemd-logind there, and
 # Tests/e2e/systemd/e2e-clockstep-unit.sh, a forward step of the wall clock
 # there), each in its own private namespaces, and prints their output
 # indented, one "ok"/"not ok" line per scenario, and a final "N passed, M
 # failed" line counting scenarios. Needs root, Debian's apache2, curl,
 # PostgreSQL 15, prometheus, prometheus-node-exporter,
-# prometheus-alertmanager and gcc.
+# prometheus-alertmanager, dbus, libpam-systemd and gcc.
 # Usage: [IPCSWEEP=path/to/ipcsweep] Tests/e2e/run-all.sh [SCENARIO...]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -41,6 +43,8 @@ else
     # The shipped alert rules on the real path: the audit timer's textfile, Debian's node_exporter,
     # Prometheus and Alertmanager, in the same kind of sandbox (loopback only).
     scenarios+=("$here/systemd/e2e-alerts.sh")
+    # RemoveIPC=: the audit's list against what the real systemd-logind destroys at a user's last logout.
+    scenarios+=("$here/systemd/e2e-removeipc-logind.sh")
     # A +1 h step of ipcsweep's wall clock (LD_PRELOAD shim) never orphans a live service's set.
     scenarios+=("$here/systemd/e2e-clockstep-unit.sh")
 fi

@@ -343,10 +343,12 @@ active=$(get "http://$ALERTMANAGER/api/v2/alerts?active=true" | json 'print(" ".
 # ---------------------------------------------------------------- 2. an orphaned set
 # The tool runs inside the sandbox, a child pid namespace that no other pid namespace joins: it says so.
 vis=(--all-processes-visible)
-# A set of nobody, mode 0600, whose creator (ipcmk) exits at once: no process of that uid is left.
-id=$("$SANDBOX" ipc setpriv --reuid=nobody --regid=nogroup --clear-groups ipcmk -S 1 -p 0600 | awk '{ print $NF }')
+# A set of the system user daemon, mode 0600, whose creator (ipcmk) exits at once: no process of that
+# uid is left. (A system user: logind's RemoveIPC= would destroy a set of nobody, uid 65534, at its last
+# logout, and IPCSweepRemoveIPCAtRisk would rightly fire too.)
+id=$("$SANDBOX" ipc setpriv --reuid=daemon --regid=daemon --clear-groups ipcmk -S 1 -p 0600 | awk '{ print $NF }')
 verdict=$(sb "$bin" list "${vis[@]}" --type sem --id "$id" --format json | json 'print(d["objects"][0]["verdict"])')
-[ "$verdict" = orphaned ] && ok "semaphore set $id of nobody in the sandbox is orphaned" || not_ok "semaphore set $id of nobody is orphaned (it is '$verdict')"
+[ "$verdict" = orphaned ] && ok "semaphore set $id of daemon in the sandbox is orphaned" || not_ok "semaphore set $id of daemon is orphaned (it is '$verdict')"
 t0=$SECONDS
 if wait_for 40 firing IPCSweepSysVOrphans; then
     ok "IPCSweepSysVOrphans reached Alertmanager ($(elapsed $t0) after the set was made)"
