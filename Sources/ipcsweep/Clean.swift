@@ -78,6 +78,7 @@ struct Clean: ParsableCommand {
                               allProcessesVisible: source.allProcessesVisible)
         }
         let journal = dryRun ? nil : CleanSyslog(users: users)
+        let clockNoted = NoteSet()
         let environment = CleanEnvironment(
             read: { detail in
                 do {
@@ -93,7 +94,12 @@ struct Clean: ParsableCommand {
                     throw CLIError(e.description)
                 }
             },
-            classify: { $0.classify(users: users) },
+            classify: { reading in
+                let c = reading.classify(users: users)
+                // Said once per run (a confirmed run reads twice).
+                if let note = reading.clockNote(c), clockNoted.insert(note) { warn(note) }
+                return c
+            },
             decider: { reading in
                 let d = CleanDecider(reading: reading, users: users, watchBirths: Procfs.isLive(source.procRoot))
                 return CleanDecision(changesSincePlan: { d.changesSincePlan($0) }, holdersMayHaveChanged: { d.holdersMayHaveChanged() },
@@ -261,3 +267,10 @@ enum TestHook {
     }
 }
 #endif
+
+/// Notes already said in this run.
+final class NoteSet: Sendable {
+    private let seen = Locked(Set<String>())
+    /// Whether `note` is new (and now said).
+    func insert(_ note: String) -> Bool { seen.withLock { $0.insert(note).inserted } }
+}

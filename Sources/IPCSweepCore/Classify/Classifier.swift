@@ -5,7 +5,8 @@ import Musl
 #endif
 
 /// Decides a verdict for every object of the six kinds: a pure function of the objects, the process table (with
-/// what the probe found hidden, the descriptors and mappings read), the scope and the inheritance window. It
+/// what the probe found hidden, the descriptors and mappings read), the scope, the inheritance window and the
+/// wall clock's measured steps (`ClockSteps`). It
 /// produces typed `Evidence`; the verdict follows from it (`Evidence.verdict`), and `EvidenceText` words it. See
 /// the Verdicts section of the manual.
 ///
@@ -32,14 +33,15 @@ public struct Classifier: Sendable {
     public static let defaultInheritWindow: Double = 5
 
     public init(processes: ProcessTable, scope: ResolvedScope?, inheritWindow: Double = Classifier.defaultInheritWindow,
-                granularity: Double = Classifier.coarseClockGranularity(), mountDevices: [UInt64: Set<UInt64>] = [:]) {
+                granularity: Double = Classifier.coarseClockGranularity(), mountDevices: [UInt64: Set<UInt64>] = [:],
+                clock: ClockSteps = ClockSteps()) {
         self.processes = processes
         self.scope = scope
         self.inheritWindow = inheritWindow
         self.granularity = granularity
         self.mountDevices = mountDevices
-        finder = PossibleHolderFinder(processes: processes, scope: scope, inheritWindow: inheritWindow)
-        sysv = SysVEvidence(processes: processes)
+        finder = PossibleHolderFinder(processes: processes, scope: scope, inheritWindow: inheritWindow, clock: clock)
+        sysv = SysVEvidence(processes: processes, clock: clock)
         posix = PosixEvidence(processes: processes)
     }
 
@@ -82,9 +84,10 @@ public struct Classifier: Sendable {
     public func classify(_ object: IPCObject, cache: Cache) -> Classification {
         var evidence: [Evidence] = []
         var holders: [Holder] = []
+        var clockStep: ClockSteps.Widening?
         switch object {
         case .posix(let o): posix.direct(o, evidence: &evidence, holders: &holders)
-        default: sysv.direct(object, evidence: &evidence, holders: &holders)
+        default: clockStep = sysv.direct(object, evidence: &evidence, holders: &holders)
         }
 
         var possible: [Holder] = []
@@ -100,9 +103,10 @@ public struct Classifier: Sendable {
             let found = finder.find(access, lastActivity: object.activityWindow(granularity: granularity), cache: finderCache)
             for h in found.listed {
                 evidence.append(.possibleHolder(holder: h.holder, rule: h.rule, timing: h.timing, started: h.started,
-                                                lastActivity: last))
+                                                lastActivity: last, widened: h.widened))
                 possible.append(h.holder)
             }
+            clockStep = ClockSteps.wider(clockStep, found.clockStep)
             if found.total > found.listed.count { evidence.append(.morePossibleHolders(count: found.total - found.listed.count)) }
             if found.total == 0 {
                 evidence.append(.noPossibleHolder(access: access, lastActivity: last, scope: scope?.description,
@@ -111,6 +115,7 @@ public struct Classifier: Sendable {
             evidence += found.ruledOut.map { .inheritanceRuledOut(unit: $0.unit, invocationBegan: $0.began, processes: $0.processes) }
             evidence += found.notRuledOut.map { .inheritanceNotRuledOut(unit: $0.unit, why: $0.why) }
         }
+        if let w = clockStep { evidence.append(.clockStep(step: w.amount, reference: w.reference)) }
         return Classification(object: object, verdict: Evidence.verdict(evidence), evidence: Self.decisiveFirst(evidence),
                               holders: holders, possibleHolders: possible)
     }
@@ -126,7 +131,7 @@ public struct Classifier: Sendable {
         // Every IPC namespace: without its own namespace the table counts every process as sharing it.
         let everyNamespace = ProcessTable(processes: reaching, threadGroups: processes.threadGroups,
                                           ownIPCNamespace: nil, ownPid: processes.ownPid, blindSpots: processes.blindSpots)
-        let f = PossibleHolderFinder(processes: everyNamespace, scope: scope, inheritWindow: inheritWindow)
+        let f = PossibleHolderFinder(processes: everyNamespace, scope: scope, inheritWindow: inheritWindow, clock: finder.clock)
         let made = (f, f.makeCache())
         cache.posix[device] = made
         return made

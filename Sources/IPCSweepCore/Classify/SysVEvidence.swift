@@ -4,14 +4,19 @@ struct SysVEvidence: Sendable {
     let processes: ProcessTable
     /// Processes that map each segment (from /proc/PID/maps), by shmid.
     let attachers: [Int32: [ProcessRecord]]
+    /// The wall clock's measured steps (a recorded pid is reused only if its process started after the event
+    /// even with its start moved back by them).
+    let clock: ClockSteps
 
-    init(processes: ProcessTable) {
+    init(processes: ProcessTable, clock: ClockSteps) {
         self.processes = processes
+        self.clock = clock
         attachers = processes.attachers()
     }
 
-    /// Appends the object's direct evidence and the processes that hold it.
-    func direct(_ object: IPCObject, evidence: inout [Evidence], holders: inout [Holder]) {
+    /// Appends the object's direct evidence and the processes that hold it; returns the clock-step widening that
+    /// kept a recorded pid from being called reused (nil: none did).
+    func direct(_ object: IPCObject, evidence: inout [Evidence], holders: inout [Holder]) -> ClockSteps.Widening? {
         switch object {
         case .shm(let s):
             if s.markedForRemoval { evidence.append(.markedForRemoval) }
@@ -35,13 +40,16 @@ struct SysVEvidence: Sendable {
         case .msg(let q):
             if q.qnum > 0 { evidence.append(.messages(count: q.qnum, bytes: q.cbytes)) }
         case .posix:
-            return
+            return nil
         }
-        recordedPids(object, evidence: &evidence, holders: &holders)
+        return recordedPids(object, evidence: &evidence, holders: &holders)
     }
 
-    /// Live recorded pids are direct evidence; dead, zombie, reused, foreign and hidden ones are explained.
-    private func recordedPids(_ object: IPCObject, evidence: inout [Evidence], holders: inout [Holder]) {
+    /// Live recorded pids are direct evidence; dead, zombie, reused, foreign and hidden ones are explained. A
+    /// pid is reused only when its process started at or after the recorded second + 1 even with its start
+    /// moved back by the clock-step widening; returns that widening when it kept a pid from being reused.
+    private func recordedPids(_ object: IPCObject, evidence: inout [Evidence], holders: inout [Holder]) -> ClockSteps.Widening? {
+        var kept: ClockSteps.Widening?
         // Each pid once (a set's semaphores often share their last operator). Few pids per object: a
         // linear check, and no allocation for the common objects whose recorded pids are all 0.
         var seen: [Int32] = []
@@ -65,10 +73,11 @@ struct SysVEvidence: Sendable {
                 evidence.append(.recordedPidZombie(role: rp.role, recordedPid: rp.pid, holder: Holder(p, relation: .recorded)))
             } else if !processes.sharesIPCNamespace(p) {
                 evidence.append(.recordedPidInOtherNamespace(role: rp.role, pid: rp.pid, command: p.comm))
-            } else if p.startTime >= Double(rp.recordedAt) + 1 {
+            } else if clock.effectiveStart(p.startTime) >= Double(rp.recordedAt) + 1 {
                 evidence.append(.recordedPidReused(role: rp.role, pid: rp.pid, command: p.comm,
                                                    after: p.startTime - Double(rp.recordedAt)))
             } else {
+                if p.startTime >= Double(rp.recordedAt) + 1 { kept = ClockSteps.wider(kept, clock.widening(forStart: p.startTime)) }
                 let h = Holder(p, relation: .recorded)
                 evidence.append(.liveRecordedPid(role: rp.role, recordedPid: rp.pid, holder: h))
                 holders.append(h)
@@ -76,6 +85,7 @@ struct SysVEvidence: Sendable {
         }
         // A pid recorded but hidden by a pid namespace reads 0: "not visible", not "dead".
         for role in hiddenPidRoles(object) { evidence.append(.recordedPidHidden(role: role)) }
+        return kept
     }
 
     /// Recorded-pid fields that read 0 although the matching event happened.

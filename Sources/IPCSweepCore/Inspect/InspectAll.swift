@@ -89,10 +89,11 @@ extension Inspector {
         }
         for i in found.indices { found[i].mountDevices = mountDevices }
         complete(&found, table: &table, probe: procProbe, options: options)
+        let clock = measureClock(options)
         return found.map { f in
             var t = table
             t.ownIPCNamespace = f.namespace?.inode
-            var i = reading(f, table: t, options: options).inspection(users: users)
+            var i = reading(f, table: t, options: options, clock: clock).inspection(users: users)
             i.warnings = failures + i.warnings
             return i
         }

@@ -62,6 +62,10 @@ public struct Inspection: Sendable {
     public var namespace: IPCNamespaceInfo?
     /// The thread inside that namespace, for more reads there (its limits); nil for the tool's own namespace.
     public var namespaceThread: IPCNamespaceThread?
+    /// The wall clock's steps measured for the run, and the note said when orphaned verdicts rest on an
+    /// unmeasured stretch (it is among `warnings` too).
+    public var clock = ClockSteps()
+    public var clockNote: String? = nil
 
     public init(snapshot: IPCSnapshot, processes: ProcessTable, scope: ResolvedScope?, objects: [Classification],
                 now: Double, warnings: [String], posixScans: [PosixScanResult] = [], posixNotes: [String] = [],
@@ -102,6 +106,8 @@ extension Inspector {
         public var namespaceThread: IPCNamespaceThread? = nil
         /// The POSIX filesystems each scanned mount namespace reaches, by its inode (for the possible holders).
         public var mountDevices: [UInt64: Set<UInt64>] = [:]
+        /// The wall clock's steps measured for this run (nothing for a procfs copy).
+        public var clock = ClockSteps()
 
         public init(snapshot: IPCSnapshot, processes: ProcessTable, scope: ResolvedScope?, now: Double, warnings: [String],
                     options: InspectionOptions, posixObjects: [PosixIPCObject] = []) {
@@ -117,9 +123,15 @@ extension Inspector {
         /// Every object read: System V by kind and id, then POSIX in path order.
         public var objects: [IPCObject] { snapshot.objects + posixObjects.map(IPCObject.posix) }
 
-        /// The pure classifier over this process table and scope.
+        /// The pure classifier over this process table, scope and clock.
         public var classifier: Classifier {
-            Classifier(processes: processes, scope: scope, inheritWindow: options.inheritWindow, mountDevices: mountDevices)
+            Classifier(processes: processes, scope: scope, inheritWindow: options.inheritWindow, mountDevices: mountDevices,
+                       clock: clock)
+        }
+
+        /// Said once per run when orphaned verdicts rest on a time where no clock step could be measured.
+        public func clockNote(_ objects: [Classification]) -> String? {
+            clock.uncoveredNote(orphanedLastActivities: objects.filter { $0.verdict == .orphaned }.map(\.object.lastActivity))
         }
 
         /// Every object classified, with its reasons worded (and its namespace, when chosen).
@@ -134,9 +146,14 @@ extension Inspector {
 
         /// Everything classified.
         public func inspection(users: UserDirectory) -> Inspection {
-            Inspection(snapshot: snapshot, processes: processes, scope: scope, objects: classify(users: users), now: now,
-                       warnings: warnings, posixScans: posixScans, posixNotes: posixNotes, namespace: namespace,
-                       namespaceThread: namespaceThread)
+            let objects = classify(users: users)
+            let note = clockNote(objects)
+            var i = Inspection(snapshot: snapshot, processes: processes, scope: scope, objects: objects, now: now,
+                               warnings: warnings + [note].compactMap { $0 }, posixScans: posixScans, posixNotes: posixNotes,
+                               namespace: namespace, namespaceThread: namespaceThread)
+            i.clock = clock
+            i.clockNote = note
+            return i
         }
     }
 }

@@ -6,20 +6,6 @@ import Glibc
 import Musl
 #endif
 
-/// The current invocation of every `--unit` service that has a live process other than this run: only those
-/// processes can use the exception to inheritance, so a unit with none (ExecStopPost=) costs no lookup.
-private func unitInvocations(_ scope: ResolvedScope, table: ProcessTable, procRoot: String) -> [String: UnitInvocation] {
-    var units: Set<String> = []
-    for (pid, unit) in scope.memberUnits where pid != table.ownPid && unit.hasSuffix(".service") {
-        if let p = table.byPid[pid], !p.isDeadOrZombie { units.insert(unit) }
-    }
-    guard !units.isEmpty else { return [:] }
-    guard Procfs.isLive(procRoot) else {
-        return Dictionary(uniqueKeysWithValues: units.map { ($0, UnitInvocation.unavailable("--proc \(procRoot) is not the live system")) })
-    }
-    return UnitInvocationProbe.invocations(of: units.sorted())
-}
-
 /// The process table, written by the worker that read it (before the snapshot call returns), and the POSIX
 /// scans, written by another worker (before the group is waited for).
 private final class ConcurrentReads: Sendable {
@@ -103,7 +89,7 @@ public enum Inspector {
         // (clean's decider).
         let lastPid = Procfs.isLive(options.procRoot) ? BirthWatch(procRoot: options.procRoot)?.lastPid() : nil
         complete(&found, table: &table, probe: procProbe, options: options)
-        var r = reading(found[0], table: table, options: options)
+        var r = reading(found[0], table: table, options: options, clock: measureClock(options))
         r.lastPid = lastPid
         return r
     }
@@ -154,8 +140,15 @@ public enum Inspector {
         }
     }
 
-    /// The scope resolved over the completed table (its `ownIPCNamespace` is the namespace inspected).
-    static func reading(_ f: Found, table: ProcessTable, options: InspectionOptions) -> Reading {
+    /// The wall clock's steps, measured once per run on the live system (`ClockStepProbe`); a procfs copy
+    /// measures nothing.
+    static func measureClock(_ options: InspectionOptions) -> ClockSteps {
+        Procfs.isLive(options.procRoot) ? ClockStepProbe.measure() : ClockSteps()
+    }
+
+    /// The scope resolved over the completed table (its `ownIPCNamespace` is the namespace inspected), with the
+    /// clock's steps measured for the run and those since each `--unit` service's invocation began.
+    static func reading(_ f: Found, table: ProcessTable, options: InspectionOptions, clock: ClockSteps) -> Reading {
         let now = currentTime()
         var table = table
         // What keeps this run from seeing every process of the namespace inspected (a live system only).
@@ -167,8 +160,11 @@ public enum Inspector {
                 .blindSpots(inspecting: f.namespace?.inode, hasVisibleProcess: visible)
         }
         var scope = options.scope.resolve(in: table)
+        var clock = clock
         if var s = scope {
-            s.unitInvocations = unitInvocations(s, table: table, procRoot: options.procRoot)
+            let units = UnitInvocationProbe.invocations(for: s, table: table, procRoot: options.procRoot)
+            s.unitInvocations = units.invocations
+            clock.references += units.clock
             scope = s
         }
         var r = Reading(snapshot: f.snapshot, processes: table, scope: scope, now: now,
@@ -179,6 +175,7 @@ public enum Inspector {
         r.namespace = f.namespace
         r.namespaceThread = f.thread
         r.mountDevices = f.mountDevices
+        r.clock = clock
         return r
     }
 }

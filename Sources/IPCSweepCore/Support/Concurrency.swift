@@ -7,12 +7,12 @@ import Synchronization
 /// ThreadSanitizer does not see the mutex on Linux (it parks on a raw futex, in a library that is not
 /// instrumented), so every section tells it about the lock: acquire after locking, release before unlocking. Without
 /// that, a `--sanitize=thread` build reports every access to a guarded value as a race.
-final class Locked<Value>: Sendable {
+public final class Locked<Value>: Sendable {
     private let mutex: Mutex<Value>
 
-    init(_ value: sending Value) { mutex = Mutex(value) }
+    public init(_ value: sending Value) { mutex = Mutex(value) }
 
-    func withLock<Result>(_ body: (inout sending Value) throws -> sending Result) rethrows -> sending Result {
+    public func withLock<Result>(_ body: (inout sending Value) throws -> sending Result) rethrows -> sending Result {
         try mutex.withLock { value in
             let address = Unmanaged.passUnretained(self).toOpaque()
             cipc_tsan_acquire(address)
