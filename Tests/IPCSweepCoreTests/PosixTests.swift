@@ -235,6 +235,32 @@ final class PosixTests: XCTestCase {
         XCTAssertLessThan(acl.lowerBound, atime.lowerBound)
     }
 
+    /// `-o/--columns` selects the JSON fields of POSIX objects as of System V ones (issue 18: POSIX objects used to
+    /// keep every field): `-o verdict` gives every object `verdict` alone; `-o name,inode` gives a System V object
+    /// neither (it has no name, no inode); `-o type,queue` gives a queue its state and a file `queue: null`.
+    func testColumnsSelectPosixFieldsLikeSystemVFields() throws {
+        let shm = Classification(object: .posix(object("seg")), verdict: .orphaned, reasons: [])
+        let q = Classification(object: .posix(object("q", kind: .posixMq, queue: MessageQueueStatus(qsize: 3, messages: 1))),
+                               verdict: .orphaned, reasons: [])
+        let perm = IPCPermissions(key: 0x10, uid: 0, gid: 0, cuid: 0, cgid: 0, mode: 0o600)
+        let sem = Classification(object: .sem(SemaphoreSet(id: 7, perm: perm, nsems: 1, otime: 0, ctime: 0)), verdict: .orphaned,
+                                 reasons: [])
+        var doc = ObjectDocument(objects: [sem, shm, q], users: UserDirectory(), scope: nil, warnings: [], source: "syscall")
+        func objects() throws -> [[String: Any]] {
+            let d = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(doc.bytes())) as? [String: Any])
+            return try XCTUnwrap(d["objects"] as? [[String: Any]])
+        }
+        doc.fields = try ObjectFields.table.jsonFields(.only(["verdict"]), kinds: [], command: "list")
+        XCTAssertEqual(try objects().map { Set($0.keys) }, [["verdict"], ["verdict"], ["verdict"]])
+        doc.fields = try ObjectFields.table.jsonFields(.only(["name", "inode"]), kinds: [], command: "list")
+        XCTAssertEqual(try objects().map { Set($0.keys) }, [[], ["name", "inode"], ["name", "inode"]])
+        doc.fields = try ObjectFields.table.jsonFields(.only(["type", "queue"]), kinds: [], command: "list")
+        let selected = try objects()
+        XCTAssertEqual(selected.map { Set($0.keys) }, [["type"], ["type", "queue"], ["type", "queue"]])
+        XCTAssertTrue(selected[1]["queue"] is NSNull)
+        XCTAssertEqual((selected[2]["queue"] as? [String: Any])?["messages"] as? Int, 1)
+    }
+
     func testNamesAreEscapedForTerminals() {
         XCTAssertEqual(TextEscape.escaped("a\u{1b}[31mb\\c"), "a\\x1b[31mb\\x5cc")
         XCTAssertEqual(TextEscape.escaped("plain.name"), "plain.name")
