@@ -79,6 +79,7 @@ struct Clean: ParsableCommand {
                               posixKinds: sel.posix.kinds, namespace: ns, allProcessesVisible: source.allProcessesVisible)
         }
         let journal = dryRun ? nil : CleanSyslog(users: users)
+        let saver = saveWriter(namespace: ns)
         let environment = CleanEnvironment(
             read: { detail in
                 do {
@@ -111,6 +112,7 @@ struct Clean: ParsableCommand {
                 // In another IPC namespace every re-check and removal runs on the thread inside it.
                 let kernel: any RemovalKernel = ns.map { NamespacedRemovalKernel(namespace: $0) } ?? LiveRemovalKernel()
                 let remover = Remover(kernel: kernel, policy: policy)
+                remover.saver = saver
                 remover.pendingSignal = CleanSignals.pending
                 if let journal {
                     remover.log = { journal.log($0) }
@@ -123,6 +125,7 @@ struct Clean: ParsableCommand {
             classifyPosix: { $0.classifyPosix(users: users) },
             posixRemover: { policy in
                 let remover = PosixRemover(policy: policy)
+                remover.saver = saver
                 remover.pendingSignal = CleanSignals.pending
                 if let journal {
                     remover.log = { journal.log($0) }
@@ -157,6 +160,18 @@ struct Clean: ParsableCommand {
         }
         let status = run.exitStatus
         if status != 0 { throw ExitCode(status) }
+    }
+
+    /// The writer of --save-to files, shared by both families: progress on a terminal (not with --quiet), the IPC
+    /// namespace the objects come from (recorded in each file).
+    func saveWriter(namespace ns: IPCNamespaceThread?) -> ObjectSaver {
+        let saver = ObjectSaver()
+        saver.progress = progressReporter(quiet: quiet)
+        saver.namespace = ns?.inode ?? FileIO.readLink("/proc/self/ns/ipc").flatMap(ProcessProbe.namespaceInode)
+        #if DEBUG
+        saver.stageHook = SaveTestHook.fromEnvironment()
+        #endif
+        return saver
     }
 
     /// Creates the --save-to directory (mode 0700) when missing, and checks that it is a writable directory.

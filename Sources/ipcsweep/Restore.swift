@@ -46,25 +46,37 @@ struct Restore: ParsableCommand {
     @Flag(name: .customLong("no-headings"), help: "Print the table without its header line.")
     var noHeadings = false
 
+    @Option(name: .customLong("namespace"), help: ArgumentHelp("Create the objects in the IPC namespace of this process (a host pid: System V objects and POSIX queues there, POSIX files in its /dev/shm, reached through /proc/PID/root without following links) or of this namespace file (System V objects and POSIX queues only) instead of the tool's own.", valueName: "PID|PATH"),
+            completion: .file())
+    var namespace: String?
+
+    @Flag(name: [.customShort("q"), .customLong("quiet")], help: "Show no progress (a restore that takes more than a second shows its progress on standard error when that is a terminal).")
+    var quiet = false
+
     func validate() throws {
         if files.isEmpty { throw ValidationError("give at least one save file (written by clean --save-to DIR)") }
         try requireNonEmpty("FILE", files, what: "a save file path")
+        if let n = namespace, n.isEmpty { throw ValidationError("--namespace needs a pid or a namespace file") }
     }
 
     func run() throws {
         let users = UserDirectory()
-        let privileged = geteuid() == 0
-        let limits = try? SysVKernel.limits().get()
+        let thread = try NamespaceOptions.open(namespace, procRoot: "/proc")
+        let target = thread.map { RestoreTarget.namespace($0) } ?? .own()
+        // The limits of the namespace the objects go to.
+        let limits = target.namespace.map { t in t.perform { try? SysVKernel.limits().get() } } ?? (try? SysVKernel.limits().get())
+        let options = RestoreOptions(privileged: geteuid() == 0, target: target, limits: limits,
+                                     progress: progressReporter(quiet: quiet))
         var plans: [RestorePlan] = []
         var refused: [RestoreError] = []
         for path in files {
-            do { plans.append(try Restorer.load(path, limits: limits, privileged: privileged)) } catch { refused.append(error) }
+            do { plans.append(try Restorer.load(path, options: options)) } catch { refused.append(error) }
         }
         var restored: [RestoredObject] = []
         var failed = refused
         if refused.isEmpty {
             for plan in plans {
-                switch Restorer.restore(plan, privileged: privileged) {
+                switch Restorer.restore(plan, options: options) {
                 case .success(let r): restored.append(r)
                 case .failure(let e): failed.append(e)
                 }

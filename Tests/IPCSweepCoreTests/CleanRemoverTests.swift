@@ -93,6 +93,15 @@ final class FakeRemovalKernel: RemovalKernel {
         }
         return .success(r)
     }
+
+    /// How the segment's data is read while attached: by default its bytes (a dense mapping); a test can make it
+    /// fail (the shmem file cannot be opened) or give another source (sparse, failing reads).
+    var segmentSource: ((SharedMemorySegment, UnsafeRawBufferPointer) -> Result<SegmentData, SaveFailure>)?
+
+    func segmentData(_ segment: SharedMemorySegment, mapping: UnsafeRawBufferPointer) -> Result<SegmentData, SaveFailure> {
+        if let segmentSource { return segmentSource(segment, mapping) }
+        return .success(SegmentData(source: MemoryDataSource(bytes: mapping, description: "its mapping"), fd: -1))
+    }
 }
 
 /// The fake kernel behind a lock, for the parallel pass.
@@ -109,6 +118,9 @@ final class LockedKernel: RemovalKernel, @unchecked Sendable {
     }
     func withReadOnlyAttachment<R>(segment id: Int32, size: Int, _ body: (UnsafeRawBufferPointer) -> R) -> Result<R, Errno> {
         lock.withLock { fake.withReadOnlyAttachment(segment: id, size: size, body) }
+    }
+    func segmentData(_ segment: SharedMemorySegment, mapping: UnsafeRawBufferPointer) -> Result<SegmentData, SaveFailure> {
+        fake.segmentData(segment, mapping: mapping)
     }
 }
 

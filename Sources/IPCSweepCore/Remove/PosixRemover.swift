@@ -93,6 +93,8 @@ public final class PosixRemover {
     /// 2,000 processes): a batch's unlinks take milliseconds, so the window a new opener can slip into stays
     /// that short, while a clean of 10,000 orphans reads /proc ten times, not 10,000.
     public var batchSize = 1024
+    /// Writes the --save-to files (streamed, space-checked, crash-consistent).
+    public var saver = ObjectSaver()
 
     public init(policy: CleanPolicy) { self.policy = policy }
 
@@ -252,9 +254,9 @@ public final class PosixRemover {
             }
         } else if let dirOut = policy.saveTo {
             switch saveFile(c, dir: dir, to: dirOut) {
-            case .success(let path):
-                saved = path
-                extra = "; \(o.size) bytes saved"
+            case .success(let file):
+                saved = file.path
+                extra = "; \(SaveSpace.dataText(file)) saved"
             case .failure(let r): return r
             }
         }
@@ -287,10 +289,6 @@ public final class PosixRemover {
         return nil
     }
 
-    private func savePath(_ o: PosixIPCObject, _ dir: String) -> String {
-        (dir.hasSuffix("/") ? dir : dir + "/") + Self.fileName(o)
-    }
-
     private func header(_ o: PosixIPCObject) -> [(String, String)] {
         [("type", o.kind.rawValue), ("name", PosixRender.escaped(o.name)), ("path", PosixRender.escaped(o.path)),
          ("owner", String(o.uid)), ("group", String(o.gid)), ("mode", IPCTextFormat.octal(o.mode)),
@@ -312,44 +310,26 @@ public final class PosixRemover {
         return .success(fd)
     }
 
-    /// Copies the file's bytes (read, bounded by its planned size) into the save file, atomically.
-    private func saveFile(_ c: PosixClassification, dir: Int32, to out: String) -> Result<String, PosixCleanResult> {
+    /// Streams the file's data extents (never its holes) into the save file; re-checked before it is committed.
+    private func saveFile(_ c: PosixClassification, dir: Int32, to out: String) -> Result<SavedFile, PosixCleanResult> {
         let fd: Int32
         switch openChecked(c, dir: dir, flags: O_RDONLY) {
         case .success(let f): fd = f
         case .failure(let r): return .failure(r)
         }
         defer { close(fd) }
-        let size = Int(max(0, c.object.size))
-        var bytes = [UInt8](repeating: 0, count: size)
-        var got = 0
-        while got < size {
-            let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + got, size - got, off_t(got)) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
-            got += n
+        let size = max(0, c.object.size)
+        switch saver.saveData(FileDataSource(fd: fd, size: size, description: "the file"), directory: out,
+                              name: Self.fileName(c.object), header: header(c.object) + [("size", String(size))],
+                              label: "saving \(name(c.object))", beforeCommit: { recheck(c, dir: dir) }) {
+        case .saved(let file): return .success(file)
+        case .stopped(let problem): return .failure(problem)
+        case .failed(.changed(let why)):
+            return .failure(result(c, .skipped, "changed since planned (while saving): \(why); left in place (run clean again to re-decide)",
+                                   changes: [why]))
+        case .failed(let why):
+            return .failure(result(c, .failed, "saving \(name(c.object)) failed: \(why); not removed (fix --save-to)"))
         }
-        guard got == size else {
-            return .failure(result(c, .skipped, "changed since planned: read \(got) of \(size) bytes while saving; left in place",
-                                   changes: ["size changed while saving"]))
-        }
-        let path = savePath(c.object, out)
-        do throws(FileError) {
-            let w = try AtomicFileWriter(path: path)
-            var failure: FileError?
-            let fields = header(c.object) + [("size", String(size))]
-            bytes.withUnsafeBytes { raw in
-                do throws(FileError) {
-                    try SaveFile.writeSegment(header: fields, bytes: raw) { (piece) throws(FileError) in try w.write(piece) }
-                } catch { failure = error }
-            }
-            if let failure { throw failure }
-            if let problem = recheck(c, dir: dir) { return .failure(problem) }
-            try w.commit()
-        } catch {
-            return .failure(result(c, .failed, "saving \(name(c.object)) failed: \(error.description); not removed (fix --save-to)"))
-        }
-        return .success(path)
     }
 
     /// Receives every message (mq_timedreceive on a non-blocking descriptor, highest priority first, as the queue
@@ -379,15 +359,13 @@ public final class PosixRemover {
             messages.append(QueuedMessage(type: Int(prio), bytes: buffer[0..<n].map { UInt8(bitPattern: $0) }))
             total += n
         }
-        let path = savePath(c.object, out)
-        do throws(FileError) {
-            let w = try AtomicFileWriter(path: path)
-            try w.write(SaveFile.encodeMessages(header: header(c.object)
-                                                    + [("messages", String(messages.count)), ("bytes", String(total)),
-                                                       ("message-type", "priority"), ("maxmsg", String(maxmsg)),
-                                                       ("msgsize", String(msgsize))], messages))
-            try w.commit()
-        } catch {
+        let fields = header(c.object) + [("messages", String(messages.count)), ("bytes", String(total)),
+                                         ("message-type", "priority"), ("maxmsg", String(maxmsg)), ("msgsize", String(msgsize))]
+        let outcome: SaveOutcome<Never> = saver.saveMessages(messages, directory: out, name: Self.fileName(c.object), header: fields,
+                                                             label: "saving \(name(c.object))", beforeCommit: { nil })
+        guard case .saved(let file) = outcome else {
+            let error: String
+            if case .failed(let why) = outcome { error = why.description } else { error = "not saved" }
             // The messages were received already: put them back so that nothing is lost.
             for m in messages {
                 let back = openat(dir, c.object.entry, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
@@ -398,9 +376,9 @@ public final class PosixRemover {
                     close(back)
                 }
             }
-            return .failure(result(c, .failed, "saving \(name(c.object)) failed: \(error.description); its messages were put back and it was not removed (fix --save-to)"))
+            return .failure(result(c, .failed, "saving \(name(c.object)) failed: \(error); its messages were put back and it was not removed (fix --save-to)"))
         }
-        return .success((path, messages.count, total))
+        return .success((file.path, messages.count, total))
     }
 }
 

@@ -34,10 +34,18 @@ public protocol RemovalKernel {
     func withReadOnlyAttachment<R>(segment id: Int32, size: Int, _ body: (UnsafeRawBufferPointer) -> R) -> Result<R, Errno>
     /// True when the kernel may only be called from one thread at a time (test fakes).
     var serialOnly: Bool { get }
+    /// The data of a segment attached at `mapping` (called while attached): its shmem file (`SegmentData.open`).
+    func segmentData(_ segment: SharedMemorySegment, mapping: UnsafeRawBufferPointer) -> Result<SegmentData, SaveFailure>
 }
 
 extension RemovalKernel {
     public var serialOnly: Bool { false }
+
+    /// Its shmem file through /proc/self/map_files; the mapping only when its holes are negligible (rss and
+    /// swap from /proc/sysvipc/shm, read by this thread, so in the segment's namespace).
+    public func segmentData(_ segment: SharedMemorySegment, mapping: UnsafeRawBufferPointer) -> Result<SegmentData, SaveFailure> {
+        SegmentData.open(segment: segment, mapping: mapping, usage: { SegmentData.usage(ofSegment: segment.id) })
+    }
 }
 
 /// The real kernel, through `SysVKernel` and the SysV calls Swift can make directly.

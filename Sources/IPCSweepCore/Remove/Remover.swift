@@ -120,6 +120,8 @@ public final class Remover: @unchecked Sendable {
     public var beforeRecheck: ((Int, IPCObjectRef) -> Void)?
     /// Objects per unit of work handed to a CPU.
     public var chunkSize = 64
+    /// Writes the --save-to files (streamed, space-checked, crash-consistent).
+    public var saver = ObjectSaver()
 
     public init(kernel: any RemovalKernel, policy: CleanPolicy) {
         self.kernel = kernel
@@ -323,11 +325,6 @@ public final class Remover: @unchecked Sendable {
         }
     }
 
-    private func savePath(_ o: IPCObject) -> String {
-        let dir = policy.saveTo ?? "."
-        return (dir.hasSuffix("/") ? dir : dir + "/") + SaveFile.fileName(for: o)
-    }
-
     private func saveFailed(_ c: Classification, _ why: String) -> CleanResult {
         CleanResult(classification: c, outcome: .failed,
                     reason: "saving \(name(c.object.ref, c.object.perm.key)) failed: \(why); not removed (fix --save-to, or use --discard-messages for queues)",
@@ -349,17 +346,15 @@ public final class Remover: @unchecked Sendable {
         case .failure(let e):
             return saveFailed(c, "msgrcv(MSG_COPY) of queue id \(q.id): \(e)")
         }
-        let path = savePath(current)
-        do throws(FileError) {
-            let w = try AtomicFileWriter(path: path)
-            try w.write(SaveFile.encodeMessages(header: SaveFile.header(for: current, savedAt: kernel.now()), messages))
-            // Nothing may have moved while copying: re-check before committing and removing.
-            if let problem = recheckAgain(c, against: current) { return problem }
-            try w.commit()
-        } catch {
-            return saveFailed(c, error.description)
+        // Nothing may have moved while copying: re-checked before the save is committed and the queue removed.
+        switch saver.saveMessages(messages, directory: policy.saveTo ?? ".", name: SaveFile.fileName(for: current),
+                                  header: SaveFile.header(for: current, savedAt: kernel.now()),
+                                  label: "saving \(name(current.ref, q.perm.key))", beforeCommit: { recheckAgain(c, against: current) }) {
+        case .stopped(let problem): return problem
+        case .failed(let why): return saveFailed(c, why.description)
+        case .saved(let file):
+            return rmid(c, saved: file.path, extra: "; \(messages.count) message\(messages.count == 1 ? "" : "s") (\(q.cbytes) bytes) saved")
         }
-        return rmid(c, saved: path, extra: "; \(messages.count) message\(messages.count == 1 ? "" : "s") (\(q.cbytes) bytes) saved")
     }
 
     /// A second stat that must equal `expected` exactly; a result when it does not (or when the id is gone).
@@ -388,19 +383,21 @@ public final class Remover: @unchecked Sendable {
             let d = Recheck.differences(planned: c.object, current: afterAttach,
                                         ownAttach: OwnAttach(pid: kernel.pid, attached: true, since: since))
             if !d.isEmpty { return changed(c, d, stage: " (after attaching it read-only to save it)") }
-            let path = savePath(c.object)
-            do throws(FileError) {
-                let w = try AtomicFileWriter(path: path)
-                try SaveFile.writeSegment(header: SaveFile.header(for: c.object, savedAt: kernel.now()), bytes: bytes) {
-                    (piece) throws(FileError) in try w.write(piece)
-                }
-                // 2. Anyone else attaching or detaching while we copied changes lpid, nattch or dtime.
-                if let problem = recheckAgain(c, against: afterAttach) { return problem }
-                try w.commit()
-            } catch {
-                return saveFailed(c, error.description)
+            // 2. Its data through its shmem file (never its holes), streamed; anyone else attaching or detaching
+            // while we copied changes lpid, nattch or dtime: re-checked before the save is committed.
+            let data: SegmentData
+            switch kernel.segmentData(s, mapping: bytes) {
+            case .success(let d): data = d
+            case .failure(let why): return saveFailed(c, why.description)
             }
-            return rmid(c, saved: path, extra: "; \(bytes.count) bytes saved")
+            switch saver.saveData(data.source, directory: policy.saveTo ?? ".", name: SaveFile.fileName(for: c.object),
+                                  header: SaveFile.header(for: c.object, savedAt: kernel.now()), label: "saving \(name(c.object.ref, s.perm.key))",
+                                  beforeCommit: { recheckAgain(c, against: afterAttach) }) {
+            case .stopped(let problem): return problem
+            case .failed(.changed(let why)): return changed(c, [why], stage: " (while saving)")
+            case .failed(let why): return saveFailed(c, why.description)
+            case .saved(let file): return rmid(c, saved: file.path, extra: "; \(SaveSpace.dataText(file)) saved")
+            }
         }
         switch outcome {
         case .success(let r): return r

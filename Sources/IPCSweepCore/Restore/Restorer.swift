@@ -17,7 +17,10 @@ public struct RestoreError: Error, CustomStringConvertible, Equatable {
 /// A save file read and checked, ready to be re-created.
 public struct RestorePlan: Sendable, Equatable {
     public var path: String
+    /// Its header (no content: the content is streamed from the file again when it is restored).
     public var file: SaveFile
+    /// What the checking read found (counts, sizes, the content checksum).
+    public var summary: SaveSummary
     public var kind: IPCKind
     /// The saved key (0: IPC_PRIVATE) and id.
     public var key: Int32
@@ -28,7 +31,7 @@ public struct RestorePlan: Sendable, Equatable {
     public var mode: UInt32
     /// A queue's saved capacity (msg_qbytes), when the file has it.
     public var qbytes: UInt64?
-    /// Total message bytes (msg) or the segment size (shm).
+    /// Total message bytes (msg) or the logical size (shm and POSIX files).
     public var bytes: Int
     /// A POSIX object's kind (then `kind` is .shm for a file, .msg for a queue, and `key`/`savedId` are unused).
     public var posix: PosixIPCKind? = nil
@@ -38,7 +41,7 @@ public struct RestorePlan: Sendable, Equatable {
     public var mqAttr: (maxmsg: Int, msgsize: Int)? = nil
 
     public static func == (a: RestorePlan, b: RestorePlan) -> Bool {
-        a.path == b.path && a.file == b.file && a.kind == b.kind && a.posix == b.posix && a.entry == b.entry
+        a.path == b.path && a.file == b.file && a.summary == b.summary && a.kind == b.kind && a.posix == b.posix && a.entry == b.entry
     }
 }
 
@@ -55,7 +58,7 @@ public struct RestoredObject: Sendable, Equatable {
     public var mode: UInt32
     /// Messages re-sent (msg).
     public var messages: Int
-    /// Message bytes (msg) or segment size (shm).
+    /// Message bytes (msg) or the logical size (shm, POSIX files).
     public var bytes: Int
     /// What differs from the saved object and why (key taken, owner kept, ...).
     public var notes: [String]
@@ -63,35 +66,48 @@ public struct RestoredObject: Sendable, Equatable {
     public var posix: PosixIPCKind? = nil
     public var name: String? = nil
     public var createdPath: String? = nil
+    /// Bytes of data written (the rest of `bytes` are holes), for segments and files.
+    public var dataBytes: Int? = nil
 }
 
 /// Re-creates what `clean --save-to` saved: a queue with every message (type and bytes, in the saved order) or a
-/// segment with its bytes.
+/// segment with its data, holes left as holes.
 ///
-/// `load` reads and checks a file before anything is created: a regular file, the save format (version 2 with a
-/// matching CRC-32, or version 1), counts that agree with the body, sizes this kernel accepts (msgmax, the
-/// queue capacity, shmmax). `restore` then creates the object with the saved key when it is free (else
-/// IPC_PRIVATE), mode 0600 while it is filled; sends each message with IPC_NOWAIT / copies the bytes; verifies
-/// (IPC_STAT count and bytes, MSG_COPY of every message or a read-only attach compared byte for byte); and only
-/// then sets the saved mode, and the saved owner and group when run as root. Any failure after the create
-/// removes the new object again: a restore is whole or absent.
+/// `load` reads and checks a whole file before anything is created, streaming it through a fixed buffer
+/// (`SaveReader`): a regular file, the save format (version 3 or 2 with matching checksums, or version 1),
+/// counts that agree with the body, sizes the target namespace accepts (msgmax, the queue capacity, shmmax).
+/// `restore` then creates the object with the saved key when it is free (else IPC_PRIVATE), mode 0600 while it
+/// is filled; reads the file again into it (each message sent with IPC_NOWAIT; each data extent copied to its
+/// offset, holes never touched), checking the file's checksums again; verifies (IPC_STAT count and bytes, and
+/// the content checksum of what the object now holds: every message read back with MSG_COPY, or the segment's
+/// data as written); and only then sets the saved mode, and the saved owner and group when run as root. Any
+/// failure after the create removes the new object again: a restore is whole or absent.
 public enum Restorer {
-    /// The most a save file may be: physical memory (a segment must fit in memory to be restored).
-    static var fileLimit: Int {
-        let pages = sysconf(Int32(_SC_PHYS_PAGES))
-        let size = sysconf(Int32(_SC_PAGESIZE))
-        return pages > 0 && size > 0 ? Int(pages) * Int(size) : 1 << 34
+    /// Reads a save file through `sink` (streamed). Errors are worded for the user.
+    static func read<Sink: SaveContentSink>(_ path: String, syscalls: any SaveSyscalls,
+                                            into sink: inout Sink) throws(RestoreError) -> SaveSummary {
+        let fd: Int32
+        do { fd = try FileIO.openForReading(path) } catch {
+            throw RestoreError(path: path, reason: "cannot read it: \(error.problem ?? "\(error.errno)")")
+        }
+        defer { close(fd) }
+        do {
+            return try SaveReader(FileSaveInput(fd: fd, path: path, syscalls: syscalls)).read(into: &sink)
+        } catch let e as FileError {
+            throw RestoreError(path: path, reason: "cannot read it: \(e.problem ?? "\(e.errno)")")
+        } catch {
+            throw RestoreError(path: path, reason: "\(error)")
+        }
     }
 
     /// Reads and checks one save file; nothing is created.
-    public static func load(_ path: String, limits: KernelLimits?, privileged: Bool) throws(RestoreError) -> RestorePlan {
+    public static func load(_ path: String, options: RestoreOptions) throws(RestoreError) -> RestorePlan {
         func refuse(_ why: String) -> RestoreError { RestoreError(path: path, reason: why + "; nothing was created") }
-        let bytes: [UInt8]
-        do { bytes = try FileIO.read(path, limit: fileLimit) } catch {
-            throw refuse("cannot read it: \(error.problem ?? "\(error.errno)")")
-        }
-        let file: SaveFile
-        do { file = try SaveFile.parse(bytes) } catch { throw refuse(error.description) }
+        var discard = DiscardingSink()
+        let summary: SaveSummary
+        do { summary = try read(path, syscalls: options.syscalls, into: &discard) } catch { throw refuse(error.reason) }
+        var file = SaveFile(header: summary.fields)
+        file.version = summary.version
         guard let type = file.value("type") else { throw refuse("the save file names no type") }
         let kind: IPCKind
         switch type {
@@ -101,46 +117,66 @@ public enum Restorer {
             guard let posix = PosixIPCKind(rawValue: type) else {
                 throw refuse("a save of type \(type), which this ipcsweep cannot restore (it restores msg, shm, posix-shm, posix-sem and posix-mq)")
             }
-            return try PosixRestorer.load(path, file: file, kind: posix)
+            return try PosixRestorer.load(path, file: file, summary: summary, kind: posix, options: options)
         }
         guard let key = file.value("key").flatMap(ObjectFilter.parseKey) else { throw refuse("the save file has no valid key") }
         let mode = file.value("mode").flatMap { UInt32($0, radix: 8) } ?? 0o600
-        var plan = RestorePlan(path: path, file: file, kind: kind, key: key, savedId: file.value("id").flatMap { Int32($0) },
+        var plan = RestorePlan(path: path, file: file, summary: summary, kind: kind, key: key, savedId: file.value("id").flatMap { Int32($0) },
                                uid: file.value("owner").flatMap { UInt32($0) }, gid: file.value("group").flatMap { UInt32($0) },
                                mode: mode & 0o777, qbytes: file.value("qbytes").flatMap { UInt64($0) }, bytes: 0)
+        let limits = options.limits
         switch kind {
         case .msg:
-            if file.data != nil { throw refuse("a queue's save file holds segment data") }
-            plan.bytes = file.messages.reduce(0) { $0 + $1.bytes.count }
-            for (n, m) in file.messages.enumerated() {
-                if m.type <= 0 { throw refuse("message \(n + 1) has type \(m.type); message types are positive") }
-                if let l = limits, l.msgmax >= 0, m.bytes.count > l.msgmax {
-                    throw refuse("message \(n + 1) is \(m.bytes.count) bytes, above this kernel's msgmax (\(l.msgmax)); raise it first (sysctl kernel.msgmax=\(m.bytes.count))")
-                }
+            if summary.size != nil { throw refuse("a queue's save file holds segment data") }
+            plan.bytes = Int(summary.messageBytes)
+            if let t = summary.lowestType, t.value <= 0 {
+                throw refuse("message \(t.index + 1) has type \(t.value); message types are positive")
             }
-            if let l = limits, l.msgmnb >= 0, plan.bytes > l.msgmnb, !privileged {
+            if let l = limits, l.msgmax >= 0, let m = summary.largestMessage, m.value > l.msgmax {
+                throw refuse("message \(m.index + 1) is \(m.value) bytes, above this kernel's msgmax (\(l.msgmax)); raise it first (sysctl kernel.msgmax=\(m.value))")
+            }
+            if let l = limits, l.msgmnb >= 0, plan.bytes > l.msgmnb, !options.privileged {
                 throw refuse("its messages total \(plan.bytes) bytes, more than a queue holds here (kernel.msgmnb \(l.msgmnb)) and raising a queue's capacity needs root; run restore as root, or raise kernel.msgmnb")
             }
         case .shm:
-            guard let data = file.data else { throw refuse("a segment's save file holds no data") }
-            if data.isEmpty { throw refuse("the saved segment has size 0") }
-            if let l = limits, l.shmmax >= 0, Int64(data.count) > l.shmmax {
-                throw refuse("the segment is \(data.count) bytes, above this kernel's shmmax (\(l.shmmax)); raise it first (sysctl kernel.shmmax)")
+            guard let size = summary.size, summary.messages == 0 else { throw refuse("a segment's save file holds no data") }
+            if size == 0 { throw refuse("the saved segment has size 0") }
+            if let l = limits, l.shmmax >= 0, size > l.shmmax {
+                throw refuse("the segment is \(size) bytes, above this kernel's shmmax (\(l.shmmax)); raise it first (sysctl kernel.shmmax)")
             }
-            plan.bytes = data.count
+            guard let n = Int(exactly: size) else { throw refuse("the segment's size \(size) is too large") }
+            plan.bytes = n
         case .sem:
             throw refuse("semaphore sets are not saved")
         }
         return plan
     }
 
-    /// Re-creates one checked save file.
-    public static func restore(_ plan: RestorePlan, privileged: Bool) -> Result<RestoredObject, RestoreError> {
-        if plan.posix != nil { return PosixRestorer.restore(plan, privileged: privileged) }
-        switch plan.kind {
-        case .msg: return restoreQueue(plan, privileged: privileged)
-        case .shm: return restoreSegment(plan, privileged: privileged)
-        case .sem: return .failure(RestoreError(path: plan.path, reason: "semaphore sets are not saved"))
+    /// Re-creates one checked save file in the options' target.
+    public static func restore(_ plan: RestorePlan, options: RestoreOptions) -> Result<RestoredObject, RestoreError> {
+        if plan.posix != nil { return PosixRestorer.restore(plan, options: options) }
+        let result: Result<RestoredObject, RestoreError> = options.target.perform {
+            switch plan.kind {
+            case .msg: return restoreQueue(plan, options: options)
+            case .shm: return restoreSegment(plan, options: options)
+            case .sem: return .failure(RestoreError(path: plan.path, reason: "semaphore sets are not saved"))
+            }
+        }
+        return result.map { r in
+            var r = r
+            if let note = options.target.namespaceNote(plan.file) { r.notes.insert(note, at: 0) }
+            return r
+        }
+    }
+
+    /// The second read, into the new object: the file must be what was checked.
+    static func fill<Sink: SaveContentSink>(_ plan: RestorePlan, options: RestoreOptions, into sink: inout Sink) -> String? {
+        do {
+            let again = try read(plan.path, syscalls: options.syscalls, into: &sink)
+            guard again == plan.summary else { return "the save file changed since it was checked" }
+            return nil
+        } catch {
+            return error.reason
         }
     }
 
@@ -163,7 +199,7 @@ public enum Restorer {
     }
 
     private static func createFailed(_ plan: RestorePlan, _ noun: String, _ e: Int32) -> RestoreError {
-        let hint = e == ENOSPC ? " (the kernel's limit on \(noun)s is reached: see `ipcsweep audit`)" : ""
+        let hint = e == ENOSPC ? " (the kernel's limit on \(noun)s is reached: see `ipcsweep audit`)" : e == ENOMEM ? " (not enough memory)" : ""
         return RestoreError(path: plan.path, reason: "cannot create the \(noun): \(errnoText(e))\(hint); nothing was created")
     }
 
@@ -184,7 +220,7 @@ public enum Restorer {
         return me
     }
 
-    private static func restoreQueue(_ plan: RestorePlan, privileged: Bool) -> Result<RestoredObject, RestoreError> {
+    private static func restoreQueue(_ plan: RestorePlan, options: RestoreOptions) -> Result<RestoredObject, RestoreError> {
         var notes: [String] = []
         let created: (id: Int32, key: Int32)
         switch create(plan, noun: "message queue", notes: &notes, { msgget($0, $1) }) {
@@ -192,7 +228,7 @@ public enum Restorer {
         case .failure(let e): return .failure(e)
         }
         let ref = IPCObjectRef(kind: .msg, id: created.id)
-        let messages = plan.file.messages
+        let count = plan.summary.messages
         // Capacity: the saved one (or at least what the messages need) where this user may set it.
         guard case .success(let fresh) = SysVKernel.queue(id: created.id) else {
             return .failure(undo(plan, ref, "cannot stat the new queue"))
@@ -208,45 +244,43 @@ public enum Restorer {
                 notes.append("capacity is \(capacity) bytes (saved: \(wanted); raising it above kernel.msgmnb needs root)")
             }
         }
-        for (n, m) in messages.enumerated() {
-            let rc = m.bytes.withUnsafeBytes { cipc_msg_send(created.id, m.type, $0.baseAddress, $0.count) }
-            if rc != 0 {
-                return .failure(undo(plan, ref, "sending message \(n + 1) of \(messages.count) (type \(m.type), \(m.bytes.count) bytes) failed: \(errnoText(errno))"))
-            }
-        }
-        // Verify: count and bytes, then every message's type and bytes.
+        var sink = QueueFillSink(send: { type, bytes in cipc_msg_send(created.id, type, bytes.baseAddress, bytes.count) },
+                                 total: count, what: "type")
+        if let why = fill(plan, options: options, into: &sink) { return .failure(undo(plan, ref, why)) }
+        // Verify: count and bytes, then every message's type and bytes (their content checksum).
         guard case .success(let q) = SysVKernel.queue(id: created.id) else {
             return .failure(undo(plan, ref, "cannot stat the new queue to verify it"))
         }
-        if q.qnum != UInt64(messages.count) || q.cbytes != UInt64(plan.bytes) {
-            return .failure(undo(plan, ref, "verification failed: the queue holds \(q.qnum) messages of \(q.cbytes) bytes, the save file \(messages.count) of \(plan.bytes) (did another process use it meanwhile?)"))
+        if q.qnum != UInt64(count) || q.cbytes != UInt64(plan.bytes) {
+            return .failure(undo(plan, ref, "verification failed: the queue holds \(q.qnum) messages of \(q.cbytes) bytes, the save file \(count) of \(plan.bytes) (did another process use it meanwhile?)"))
         }
-        switch LiveRemovalKernel().copyMessages(queue: created.id, count: messages.count, bufferSize: 8192) {
+        switch LiveRemovalKernel().copyMessages(queue: created.id, count: count, bufferSize: 8192) {
         case .success(let copied):
-            if copied != messages {
-                let n = zip(copied, messages).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(copied.count, messages.count)
-                return .failure(undo(plan, ref, "verification failed: message \(n + 1) in the queue differs from the save file"))
+            if ContentChecksum.of(messages: copied) != plan.summary.content {
+                return .failure(undo(plan, ref, "verification failed: the messages in the queue differ from the save file"))
             }
         case .failure(let e) where e == .noFunction || e == .notSupported:
             notes.append("messages verified by count and size only (this kernel has no msgrcv MSG_COPY)")
         case .failure(let e):
             return .failure(undo(plan, ref, "verification failed: msgrcv(MSG_COPY): \(e)"))
         }
-        let (uid, gid) = owner(plan, privileged: privileged, notes: &notes)
+        let (uid, gid) = owner(plan, privileged: options.privileged, notes: &notes)
         if cipc_msg_set(created.id, uid, gid, plan.mode, capacity) != 0 {
             return .failure(undo(plan, ref, "cannot set owner \(uid):\(gid) and mode \(IPCTextFormat.octal(plan.mode)): \(errnoText(errno))"))
         }
         return .success(RestoredObject(path: plan.path, kind: .msg, id: created.id, key: created.key, savedId: plan.savedId,
-                                       savedKey: plan.key, uid: uid, gid: gid, mode: plan.mode, messages: messages.count,
+                                       savedKey: plan.key, uid: uid, gid: gid, mode: plan.mode, messages: count,
                                        bytes: plan.bytes, notes: notes))
     }
 
-    private static func restoreSegment(_ plan: RestorePlan, privileged: Bool) -> Result<RestoredObject, RestoreError> {
+    /// Creates the segment, attaches it read-write, copies each data extent to its offset (holes are never
+    /// touched, so never allocated) and checksums what the segment now holds.
+    private static func restoreSegment(_ plan: RestorePlan, options: RestoreOptions) -> Result<RestoredObject, RestoreError> {
         var notes: [String] = []
-        guard let data = plan.file.data else { return .failure(RestoreError(path: plan.path, reason: "no data")) }
+        let size = plan.bytes
         let created: (id: Int32, key: Int32)
         // A lookup of the key's holder (flags 0) asks for size 0, which matches a segment of any size.
-        switch create(plan, noun: "shared memory segment", notes: &notes, { shmget($0, $1 == 0 ? 0 : data.count, $1) }) {
+        switch create(plan, noun: "shared memory segment", notes: &notes, { shmget($0, $1 == 0 ? 0 : size, $1) }) {
         case .success(let c): created = c
         case .failure(let e): return .failure(e)
         }
@@ -254,32 +288,28 @@ public enum Restorer {
         guard let base = shmat(created.id, nil, 0), base != UnsafeMutableRawPointer(bitPattern: -1) else {
             return .failure(undo(plan, ref, "cannot attach the new segment: \(errnoText(errno))"))
         }
-        data.withUnsafeBytes { raw in
-            if let from = raw.baseAddress { base.copyMemory(from: from, byteCount: raw.count) }
-        }
+        let task = options.progress?.begin("restoring shm id \(created.id) from \(PosixRender.escaped(plan.path))",
+                                           total: plan.summary.dataBytes)
+        var sink = SegmentFillSink(base: base, size: Int64(size), task: task)
+        let failure = fill(plan, options: options, into: &sink)
+        task?.end()
         shmdt(base)
-        // Verify: size, then the bytes through a fresh read-only attach.
-        guard case .success(let s) = SysVKernel.segment(id: created.id), s.size == UInt64(data.count) else {
-            return .failure(undo(plan, ref, "verification failed: the new segment does not have the saved size \(data.count)"))
+        if let why = failure { return .failure(undo(plan, ref, why)) }
+        guard sink.content.value == plan.summary.content else {
+            return .failure(undo(plan, ref, "verification failed: the new segment's content differs from the save file"))
         }
-        let same = LiveRemovalKernel().withReadOnlyAttachment(segment: created.id, size: data.count) { mapped in
-            data.withUnsafeBytes { raw in
-                guard let a = mapped.baseAddress, let b = raw.baseAddress else { return false }
-                return memcmp(a, b, data.count) == 0
-            }
-        }
-        guard case .success(true) = same else {
-            return .failure(undo(plan, ref, "verification failed: the new segment's bytes differ from the save file"))
+        guard case .success(let s) = SysVKernel.segment(id: created.id), s.size == UInt64(size) else {
+            return .failure(undo(plan, ref, "verification failed: the new segment does not have the saved size \(size)"))
         }
         if plan.file.value("mode").flatMap({ UInt32($0, radix: 8) }).map({ $0 & SHMModeFlag.locked != 0 }) == true {
             notes.append("the saved segment was locked in memory (SHM_LOCK); the restored one is not")
         }
-        let (uid, gid) = owner(plan, privileged: privileged, notes: &notes)
+        let (uid, gid) = owner(plan, privileged: options.privileged, notes: &notes)
         if cipc_shm_set(created.id, uid, gid, plan.mode) != 0 {
             return .failure(undo(plan, ref, "cannot set owner \(uid):\(gid) and mode \(IPCTextFormat.octal(plan.mode)): \(errnoText(errno))"))
         }
         return .success(RestoredObject(path: plan.path, kind: .shm, id: created.id, key: created.key, savedId: plan.savedId,
                                        savedKey: plan.key, uid: uid, gid: gid, mode: plan.mode, messages: 0,
-                                       bytes: data.count, notes: notes))
+                                       bytes: size, notes: notes, dataBytes: Int(plan.summary.dataBytes)))
     }
 }
