@@ -117,6 +117,8 @@ public struct SharedMemorySegment: Sendable, Equatable {
     /// Resident and swapped bytes: only /proc/sysvipc/shm reports them (kernels since ~2.6.37).
     public var rss: UInt64?
     public var swap: UInt64?
+    /// Memory really used: rss + swap (nil when not known: a procfs copy without those columns).
+    public var usedBytes: UInt64? { rss.map { $0 &+ (swap ?? 0) } }
 
     public init(id: Int32, perm: IPCPermissions, size: UInt64, cpid: Int32, lpid: Int32, nattch: UInt64,
                 atime: Int64, dtime: Int64, ctime: Int64, rss: UInt64? = nil, swap: UInt64? = nil) {
@@ -295,7 +297,7 @@ public enum IPCObject: Sendable, Equatable {
     public var sizeSummary: String {
         switch self {
         case .sem(let s): return "\(s.nsems) sem\(s.nsems == 1 ? "" : "s")"
-        case .shm(let s): return "\(s.size) B"
+        case .shm(let s): return "\(s.size) B" + (s.usedBytes.map { " (\(PosixAuditSection.size(Int64(clamping: $0))) used)" } ?? "")
         case .msg(let q): return "\(q.qnum) msg\(q.qnum == 1 ? "" : "s")"
         }
     }

@@ -139,6 +139,7 @@ public struct IPCProbe: Sendable {
         }
         if kinds.contains(.shm) {
             snap.segments = try scan(.shm, completeOnly, warnings: &snap.warnings) { SysVKernel.segment(atIndex: $0, any: $1) }
+            addSegmentUsage(&snap.segments)
         }
         if kinds.contains(.msg) {
             snap.queues = try scan(.msg, completeOnly, warnings: &snap.warnings) { SysVKernel.queue(atIndex: $0, any: $1) }

@@ -43,7 +43,8 @@ public struct ObjectDetail {
             field("semaphores", String(s.nsems))
             field("last semop", when(s.otime))
         case .shm(let s):
-            field("size", "\(s.size) bytes" + (s.rss.map { ", rss \($0)" } ?? "") + (s.swap.map { ", swap \($0)" } ?? ""))
+            field("size", "\(s.size) bytes" + (s.usedBytes.map { ", \($0) bytes of memory used" } ?? "")
+                + (s.rss.map { " (rss \($0)" + (s.swap.map { ", swap \($0))" } ?? ")") } ?? ""))
             field("attached", "\(s.nattch) time\(s.nattch == 1 ? "" : "s") (nattch)")
             field("creator pid", pidText(s.cpid))
             field("last pid", pidText(s.lpid))

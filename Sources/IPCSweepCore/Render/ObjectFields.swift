@@ -332,8 +332,10 @@ public enum ObjectFields {
                segment { Int64(clamping: $0.nattch) }),
         time("atime", "ATIME", "The last attach.", [.shm], key: "atime", iso: "atimeISO") { segment { $0.atime }($0) ?? 0 },
         time("dtime", "DTIME", "The last detach.", [.shm], key: "dtime", iso: "dtimeISO") { segment { $0.dtime }($0) ?? 0 },
-        number("rss", "RSS", "Resident bytes (null with --source syscall).", [.shm], key: "rss", segment { $0.rss.map { Int64(clamping: $0) } }),
-        number("swap", "SWAP", "Swapped bytes (null with --source syscall).", [.shm], key: "swap", segment { $0.swap.map { Int64(clamping: $0) } }),
+        number("rss", "RSS", "Resident bytes (from /proc/sysvipc/shm; null when it has no such column).", [.shm], key: "rss", segment { $0.rss.map { Int64(clamping: $0) } }),
+        number("swap", "SWAP", "Swapped bytes (from /proc/sysvipc/shm; null when it has no such column).", [.shm], key: "swap", segment { $0.swap.map { Int64(clamping: $0) } }),
+        number("used", "USED", "Memory really used: rss + swap bytes (SIZE counts the holes too; null when not known).", [.shm],
+               key: "usedBytes", segment { $0.usedBytes.map { Int64(clamping: $0) } }),
         bool("dest", "DEST", "Marked for removal (SHM_DEST): goes at the last detach.", [.shm], key: "markedForRemoval") {
             segment { $0.markedForRemoval }($0) ?? false
         },

@@ -25,7 +25,7 @@ public enum PosixRender {
             guard let n = q.messages else { return "\(q.qsize) B queued" }
             return "\(n) msg\(n == 1 ? "" : "s") (\(q.qsize) B)"
         }
-        return "\(o.size) B"
+        return "\(o.size) B (\(PosixAuditSection.size(o.usedBytes)) used)"
     }
 
     /// The holder pids, deduplicated: "812,813", or "-".
