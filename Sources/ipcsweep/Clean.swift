@@ -41,11 +41,11 @@ struct Clean: ParsableCommand {
     @Flag(name: .customLong("discard-messages"), help: "Remove message queues that still hold messages, dropping the messages.")
     var discardMessages = false
 
-    @Option(name: .customLong("save-to"), help: ArgumentHelp("Before removing, save each queue's messages and each segment's bytes to a file in DIR (created if missing; mode 0600 files, written atomically).", valueName: "DIR"),
+    @Option(name: .customLong("save-to"), help: ArgumentHelp("Before removing, save each queue's messages and each segment's or POSIX file's data to a file in DIR (created if missing; mode 0600 files, streamed, checked against DIR's free space, in place only when complete).", valueName: "DIR"),
             completion: .directory)
     var saveTo: String?
 
-    @Flag(name: [.customShort("q"), .customLong("quiet")], help: "Print nothing when there is nothing to clean, and only planned objects otherwise (for ExecStopPost=).")
+    @Flag(name: [.customShort("q"), .customLong("quiet")], help: "Print nothing when there is nothing to clean, and only planned objects otherwise (for ExecStopPost=); no progress.")
     var quiet = false
 
     @Option(name: .customLong("lock-file"), help: ArgumentHelp("Lock this file instead of /run/ipcsweep.lock (or its fallbacks).", valueName: "PATH"),
