@@ -193,6 +193,17 @@ final class SaveFormatTests: XCTestCase {
         XCTAssertThrowsError(try read(lying))
     }
 
+    func testDocumentedVersion3ExampleParses() throws {
+        // docs/clean.md, byte for byte (its checksums computed with zlib).
+        let text = "IPCSWEEP-SAVE 3\ntype shm\nid 32769\nkey 0x0000abce\nowner 33\ngroup 33\ncreator 33\ncreator-group 33\nmode 0600\nctime 1700000000\nsaved 1700000100\nsize 12288\nipc-namespace 4026531839\ndata-bytes 6\nextents 1\n\nhole 0 4096\nextent 4096 6\nhello!\nhole 4102 8186\nend\ncontent crc32 84906756\nchecksum crc32 512bf957\n"
+        let f = try SaveFile.parse(Array(text.utf8))
+        XCTAssertEqual(f.data, [UInt8](repeating: 0, count: 4096) + Array("hello!".utf8) + [UInt8](repeating: 0, count: 8186))
+        XCTAssertEqual(f.value("ipc-namespace"), "4026531839")
+        let doc = try String(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("docs/clean.md"), encoding: .utf8)
+        XCTAssertTrue(doc.contains("content crc32 84906756") && doc.contains("checksum crc32 512bf957"), "docs/clean.md shows this example")
+    }
+
     func testAHugeClaimedMessageIsRefusedWithoutAllocatingIt() throws {
         var b = Array("IPCSWEEP-SAVE 3\ntype msg\n\nmessage 1 9000000000\n".utf8)
         b += [UInt8](repeating: 0, count: 100)
