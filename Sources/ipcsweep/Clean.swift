@@ -283,14 +283,19 @@ enum TestHook {
             setenv("IPCSWEEP_TEST_TYPE", ref.kind.rawValue, 1)
             setenv("IPCSWEEP_TEST_ID", String(ref.id), 1)
             setenv("IPCSWEEP_TEST_SEQ", String(seq), 1)
-            var pid: pid_t = 0
-            let args = ["/bin/sh", "-c", command]
-            var argv: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
-            defer { argv.forEach { free($0) } }
-            guard posix_spawn(&pid, "/bin/sh", nil, nil, &argv, environ) == 0 else { return }
-            var status: Int32 = 0
-            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            spawn(command)
         }
+    }
+
+    /// Runs `/bin/sh -c COMMAND` and waits for it.
+    static func spawn(_ command: String) {
+        var pid: pid_t = 0
+        let args = ["/bin/sh", "-c", command]
+        var argv: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        guard posix_spawn(&pid, "/bin/sh", nil, nil, &argv, environ) == 0 else { return }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
     }
 
     /// The same hook for POSIX objects, before each object's re-check: IPCSWEEP_TEST_TYPE is the kind

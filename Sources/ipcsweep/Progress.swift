@@ -28,13 +28,7 @@ enum SaveTestHook {
             if let at, at != stage.rawValue { return }
             setenv("IPCSWEEP_TEST_SAVE_STAGE", stage.rawValue, 1)
             setenv("IPCSWEEP_TEST_SAVE_FILE", path, 1)
-            var pid: pid_t = 0
-            let args = ["/bin/sh", "-c", command]
-            var argv: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
-            defer { argv.forEach { free($0) } }
-            guard posix_spawn(&pid, "/bin/sh", nil, nil, &argv, environ) == 0 else { return }
-            var status: Int32 = 0
-            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            TestHook.spawn(command)
         }
     }
 }

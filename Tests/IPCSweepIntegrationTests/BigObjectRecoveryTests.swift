@@ -9,12 +9,6 @@ final class BigObjectRecoveryTests: XCTestCase {
         try Scenario.run(Scenario.scratchPrelude + BigObjectScenarioTests.prelude + script, file: file, line: line)
     }
 
-    func lines(_ s: Scenario, _ name: String) throws -> [String] {
-        try s.file(name).split(separator: "\n").map(String.init)
-    }
-
-    func text(_ s: Scenario, _ name: String) -> String { (try? s.file(name)) ?? "" }
-
     /// Objects of every kind that is saved; clean runs again and again, each killed with SIGKILL at the Nth save
     /// while it is being written (after its first chunk), or once it is in place but before the object is
     /// removed, or before an object's re-check; a last run finishes. Then every object is gone, the save directory
@@ -62,7 +56,7 @@ final class BigObjectRecoveryTests: XCTestCase {
             for f in kill_sparse kill_dense; do /usr/bin/python3 /run/h/digest.py file /dev/shm/$f > "$OUT/after-$f"; done
             ipcsweep-testkit msg-dump --id $(ipcs -q | awk '$1 == "0x00019013" { print $2 }') > "$OUT/messages"
             """)
-        let kills = try lines(s, "kills")
+        let kills = try s.lines("kills")
         XCTAssertEqual(kills.filter { $0.hasPrefix("writing ") }.count, 5, kills.joined(separator: "\n"))
         XCTAssertEqual(kills.filter { $0.hasPrefix("written ") }.count, 5, kills.joined(separator: "\n"))
         for kind in ["shm-", "msg-", "posix-shm-"] {
@@ -72,14 +66,14 @@ final class BigObjectRecoveryTests: XCTestCase {
         let status = try s.file("status").split(separator: "\n").compactMap { Int($0) }
         XCTAssertTrue(status.contains(137), "some runs were killed: \(status)")
         XCTAssertEqual(status.suffix(2), [0, 0], "the last clean and the restore succeed: \(status)")
-        XCTAssertEqual(text(s, "partial"), "", "no partial file was ever left in the save directory")
-        XCTAssertEqual(try lines(s, "saved").count, 5, "one save per object: \(text(s, "saved"))")
+        XCTAssertEqual(s.text("partial"), "", "no partial file was ever left in the save directory")
+        XCTAssertEqual(try s.lines("saved").count, 5, "one save per object: \(s.text("saved"))")
         XCTAssertEqual(try s.file("left-sysv"), "0\n")
         XCTAssertEqual(try s.file("left-shm"), "")
         for name in ["0x19011", "0x19012", "kill_sparse", "kill_dense"] {
-            XCTAssertEqual(try lines(s, "after-\(name)"), try lines(s, "before-\(name)"), name)
+            XCTAssertEqual(try s.lines("after-\(name)"), try s.lines("before-\(name)"), name)
         }
-        let messages = try lines(s, "messages")
+        let messages = try s.lines("messages")
         XCTAssertEqual(messages.count, 2, "\(messages)")
         XCTAssertTrue(messages.first?.hasPrefix("3 5000 ") == true && messages.last?.hasPrefix("1 6 ") == true, "\(messages)")
     }
@@ -105,6 +99,6 @@ final class BigObjectRecoveryTests: XCTestCase {
         let restore = try s.file("tty-restore")
         XCTAssertTrue(restore.contains("\rrestoring shm id") && restore.contains(" of 16 MiB ("), restore)
         XCTAssertEqual(try s.file("notty-clean"), "")
-        XCTAssertFalse(try s.file("tty-quiet").contains("restoring"), text(s, "tty-quiet"))
+        XCTAssertFalse(try s.file("tty-quiet").contains("restoring"), s.text("tty-quiet"))
     }
 }

@@ -95,13 +95,6 @@ final class BigObjectScenarioTests: XCTestCase {
         try s.json(name)["results"] as? [[String: Any]] ?? []
     }
 
-    /// A file the scenario wrote, or "" (for assertion messages).
-    func text(_ s: Scenario, _ name: String) -> String { (try? s.file(name)) ?? "" }
-
-    func lines(_ s: Scenario, _ name: String) throws -> [String] {
-        try s.file(name).split(separator: "\n").map(String.init)
-    }
-
     /// An 8 GiB segment with one page written: saved without making any hole resident (its rss stays one page
     /// while the save is in place), in a save file of a few KiB, by a tool whose peak RSS is that of a small
     /// run; restored with the same data extents and holes, one page resident.
@@ -134,9 +127,9 @@ final class BigObjectScenarioTests: XCTestCase {
         XCTAssertEqual(try s.file("rss-before"), "4096 0\n")
         XCTAssertEqual(try s.file("rss-saved"), "4096 0\n", "saving made no hole resident")
         XCTAssertEqual(try s.file("rss-restored"), "4096 0\n", "the restore recreated the holes")
-        let before = try lines(s, "before")
+        let before = try s.lines("before")
         XCTAssertEqual(before.count, 2, "one data extent: \(before)")
-        XCTAssertEqual(try lines(s, "after"), before, "same size, same data extents at the same offsets, same bytes")
+        XCTAssertEqual(try s.lines("after"), before, "same size, same data extents at the same offsets, same bytes")
         let r = try XCTUnwrap(try results(s, "clean.json").first)
         XCTAssertEqual(r["outcome"] as? String, "removed", "\(r)")
         XCTAssertTrue((r["reason"] as? String ?? "").contains("8589934592 bytes (4 KiB (4096 bytes) of data in 1 extent) saved"), "\(r)")
@@ -149,11 +142,11 @@ final class BigObjectScenarioTests: XCTestCase {
         XCTAssertLessThan(try peak(s, "clean").kib, 64 << 10, "the tool's peak RSS does not grow with the segment")
         XCTAssertLessThan(try peak(s, "restore").kib, 64 << 10)
         // list and show say how much of the 8 GiB is really used.
-        XCTAssertTrue(try s.file("list.txt").contains("8589934592 B (4 KiB used)"), text(s, "list.txt"))
+        XCTAssertTrue(try s.file("list.txt").contains("8589934592 B (4 KiB used)"), s.text("list.txt"))
         let listed = try XCTUnwrap((try s.json("list.json")["objects"] as? [[String: Any]])?.first)
         XCTAssertEqual(listed["usedBytes"] as? Int, 4096)
         XCTAssertEqual(listed["rss"] as? Int, 4096)
-        XCTAssertTrue(try s.file("show.txt").contains("8589934592 bytes, 4096 bytes of memory used (rss 4096, swap 0)"), text(s, "show.txt"))
+        XCTAssertTrue(try s.file("show.txt").contains("8589934592 bytes, 4096 bytes of memory used (rss 4096, swap 0)"), s.text("show.txt"))
     }
 
     /// A 1 TiB sparse file with 8 bytes of data in the scenario's /dev/shm: saved in a few KiB by a small tool
@@ -178,8 +171,8 @@ final class BigObjectScenarioTests: XCTestCase {
             /usr/bin/python3 /run/h/digest.py file /dev/shm/big_sparse > "$OUT/after"
             """)
         XCTAssertEqual(try statuses(s), [0, 0, 0])
-        XCTAssertEqual(try lines(s, "after"), try lines(s, "before"))
-        XCTAssertEqual(try lines(s, "before").first, "size 1099511627776")
+        XCTAssertEqual(try s.lines("after"), try s.lines("before"))
+        XCTAssertEqual(try s.lines("before").first, "size 1099511627776")
         let r = try XCTUnwrap(try results(s, "clean.json").first)
         XCTAssertEqual(r["outcome"] as? String, "removed", "\(r)")
         let after = try s.file("stat-after").split(separator: " ").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
@@ -189,8 +182,8 @@ final class BigObjectScenarioTests: XCTestCase {
         XCTAssertLessThan(Int(try s.file("file-stat").split(separator: " ")[0]) ?? .max, 8192)
         XCTAssertLessThan(try peak(s, "clean").kib, 64 << 10)
         XCTAssertLessThan(try peak(s, "restore").kib, 64 << 10)
-        XCTAssertTrue(try s.file("list.txt").contains("1099511627776 B (4 KiB used)"), text(s, "list.txt"))
-        XCTAssertTrue(try s.file("audit.txt").contains("4 KiB of it in 1 orphaned file"), text(s, "audit.txt"))
+        XCTAssertTrue(try s.file("list.txt").contains("1099511627776 B (4 KiB used)"), s.text("list.txt"))
+        XCTAssertTrue(try s.file("audit.txt").contains("4 KiB of it in 1 orphaned file"), s.text("audit.txt"))
     }
 
     /// A dense 300 MiB segment and a 200 MiB save directory: kept, one line naming it, its data size and the free
@@ -220,8 +213,8 @@ final class BigObjectScenarioTests: XCTestCase {
         XCTAssertEqual(r.first { $0["type"] as? String == "sem" }?["outcome"] as? String, "removed")
         let table = try s.file("clean.txt")
         XCTAssertEqual(table.components(separatedBy: "not enough space in /mnt/save").count, 2, "one line names it: \(table)")
-        XCTAssertEqual(try lines(s, "saved").count, 1, "only the queue's save, no partial file")
-        XCTAssertTrue(try lines(s, "saved")[0].hasPrefix("msg-"))
+        XCTAssertEqual(try s.lines("saved").count, 1, "only the queue's save, no partial file")
+        XCTAssertTrue(try s.lines("saved")[0].hasPrefix("msg-"))
         XCTAssertTrue(try s.file("ipcs").contains("0x00019003"), "the segment is kept")
     }
 
@@ -255,8 +248,16 @@ final class BigObjectScenarioTests: XCTestCase {
         XCTAssertEqual(file["outcome"] as? String, "failed")
         XCTAssertTrue((file["reason"] as? String ?? "").contains("not enough space in /mnt/save"), "\(file)")
         XCTAssertEqual(r.first { $0["type"] as? String == "sem" }?["outcome"] as? String, "removed")
-        XCTAssertEqual(try lines(s, "saved"), ["filler"], "no partial save left behind")
-        XCTAssertEqual(try lines(s, "shm"), ["dense_file"])
-        XCTAssertEqual(try lines(s, "after"), try lines(s, "before"), "the segment is kept as it was")
+        XCTAssertEqual(try s.lines("saved"), ["filler"], "no partial save left behind")
+        XCTAssertEqual(try s.lines("shm"), ["dense_file"])
+        XCTAssertEqual(try s.lines("after"), try s.lines("before"), "the segment is kept as it was")
     }
+}
+
+extension Scenario {
+    /// The lines of a file the scenario wrote.
+    func lines(_ name: String) throws -> [String] { try file(name).split(separator: "\n").map(String.init) }
+
+    /// A file the scenario wrote, or "" (for assertion messages).
+    func text(_ name: String) -> String { (try? file(name)) ?? "" }
 }

@@ -12,12 +12,6 @@ final class RestoreNamespaceScenarioTests: XCTestCase {
         try Scenario.run(Scenario.scratchPrelude + BigObjectScenarioTests.prelude + script, file: file, line: line)
     }
 
-    func lines(_ s: Scenario, _ name: String) throws -> [String] {
-        try s.file(name).split(separator: "\n").map(String.init)
-    }
-
-    func text(_ s: Scenario, _ name: String) -> String { (try? s.file(name)) ?? "" }
-
     func inode(_ s: Scenario, _ name: String) throws -> String {
         String(try s.file(name).drop { $0 != "[" }.dropFirst().prefix { $0 != "]" })
     }
@@ -88,23 +82,23 @@ final class RestoreNamespaceScenarioTests: XCTestCase {
         XCTAssertEqual(try s.file("status").split(separator: "\n").compactMap { Int($0) }, [0, 0, 1, 0, 0])
         let own = try inode(s, "ns-own"), container = try inode(s, "ns-container")
         XCTAssertNotEqual(own, container)
-        XCTAssertEqual(try lines(s, "recorded"), Array(repeating: "ipc-namespace \(own)", count: 3))
+        XCTAssertEqual(try s.lines("recorded"), Array(repeating: "ipc-namespace \(own)", count: 3))
         let restored = try XCTUnwrap(try s.json("restore.json")["restored"] as? [[String: Any]])
         XCTAssertEqual(restored.count, 3, "\(restored)")
         for r in restored {
             let notes = r["notes"] as? [String] ?? []
             XCTAssertTrue(notes.contains { $0.hasPrefix("saved from IPC namespace \(own), restored into IPC namespace \(container) (pid ") }, "\(r)")
         }
-        XCTAssertEqual(try lines(s, "after-shm"), try lines(s, "before-shm"))
-        XCTAssertEqual(try lines(s, "after-file"), try lines(s, "before-file"))
+        XCTAssertEqual(try s.lines("after-shm"), try s.lines("before-shm"))
+        XCTAssertEqual(try s.lines("after-file"), try s.lines("before-file"))
         XCTAssertEqual(try s.file("file-owner"), "65534 644\n")
-        let q = try lines(s, "after-q")
+        let q = try s.lines("after-q")
         XCTAssertEqual(q.count, 2, "\(q)")
         XCTAssertTrue(q.first?.hasPrefix("7 3000 ") == true && q.last?.hasPrefix("2 13 ") == true, "\(q)")
         XCTAssertEqual(try s.file("own-shm"), "0\n")
         XCTAssertEqual(try s.file("own-files"), "")
-        XCTAssertTrue(try s.file("nsfile.err").contains("names no /dev/shm: give the pid of a process in that namespace"), text(s, "nsfile.err"))
-        XCTAssertEqual(Set(try lines(s, "recorded2")), ["ipc-namespace \(container)"])
+        XCTAssertTrue(try s.file("nsfile.err").contains("names no /dev/shm: give the pid of a process in that namespace"), s.text("nsfile.err"))
+        XCTAssertEqual(Set(try s.lines("recorded2")), ["ipc-namespace \(container)"])
         let home = try XCTUnwrap((try s.json("home.json")["restored"] as? [[String: Any]])?.first)
         XCTAssertTrue((home["notes"] as? [String] ?? []).contains("saved from IPC namespace \(container), restored into this IPC namespace (\(own))"), "\(home)")
     }
@@ -132,6 +126,6 @@ final class RestoreNamespaceScenarioTests: XCTestCase {
         XCTAssertTrue(why.contains("CAP_SYS_ADMIN") && why.contains("holes resident") && why.contains("run clean as root"), why)
         XCTAssertEqual(try s.file("rss"), "4096 0\n")
         XCTAssertEqual(r.first { $0["key"] as? Int == 0x19052 }?["outcome"] as? String, "removed", "\(r)")
-        XCTAssertEqual(try lines(s, "saved").count, 1)
+        XCTAssertEqual(try s.lines("saved").count, 1)
     }
 }
