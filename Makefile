@@ -2,7 +2,9 @@
 #
 #   make                      self-contained release binary (Swift runtime linked statically, no RPATH,
 #                             FoundationEssentials only): .build/release/ipcsweep
-#   make install              PREFIX=/usr/local (default) DESTDIR= (staging root, for packages)
+#   make install              PREFIX=/usr/local (default) DESTDIR= (staging root, for packages):
+#                             binary, man pages, completions, systemd units, example drop-in and
+#                             the Prometheus alert rules (PREFIX/share/ipcsweep/prometheus)
 #   make install-strip        the same with a stripped binary
 #   make uninstall            removes exactly what install put there (same PREFIX, DESTDIR)
 #   make deb                  Debian package (dpkg-buildpackage -us -uc -b), written to .build/deb/
@@ -38,6 +40,8 @@ FISHCOMPDIR  ?= $(DATADIR)/fish/vendor_completions.d
 # systemd looks in /usr/local/lib/systemd/system and /usr/lib/systemd/system; Debian 12 packages
 # ship units in /lib/systemd/system (debian/rules sets UNITDIR).
 UNITDIR      ?= $(PREFIX)/lib/systemd/system
+# Prometheus alert rules for the audit's series (a Prometheus server loads them with rule_files:).
+PROMRULESDIR ?= $(DATADIR)/ipcsweep/prometheus
 DEBDIR       ?= $(CURDIR)/.build/deb
 
 INSTALL      ?= install
@@ -52,6 +56,7 @@ ZSHCOMP      := $(wildcard completions/_*)
 FISHCOMP     := $(wildcard completions/*.fish)
 UNITS        := $(wildcard dist/systemd/*.service dist/systemd/*.timer)
 EXAMPLES     := $(wildcard dist/examples/*/*)
+PROMRULES    := $(wildcard dist/prometheus/*.yml)
 
 .PHONY: all build install install-strip uninstall deb check check-binary clean
 
@@ -92,6 +97,9 @@ install: $(BINARY)
 	    $(INSTALL) -d $(DESTDIR)$(DOCDIR)/examples/$${d%/*}; \
 	    sed 's|@BINDIR@|$(BINDIR)|g' $$e > $(DESTDIR)$(DOCDIR)/examples/$$d; \
 	    chmod 0644 $(DESTDIR)$(DOCDIR)/examples/$$d; done
+	@set -e; for r in $(PROMRULES); do \
+	    echo "$(INSTALL) -D -m 0644 $$r $(DESTDIR)$(PROMRULESDIR)/$${r##*/}"; \
+	    $(INSTALL) -D -m 0644 $$r $(DESTDIR)$(PROMRULESDIR)/$${r##*/}; done
 
 install-strip: install
 	$(STRIP) --strip-all $(DESTDIR)$(BINDIR)/ipcsweep
@@ -110,6 +118,9 @@ uninstall:
 	    echo "rm -f $(DESTDIR)$(DOCDIR)/examples/$$d"; rm -f $(DESTDIR)$(DOCDIR)/examples/$$d; \
 	    rmdir $(DESTDIR)$(DOCDIR)/examples/$${d%/*} 2>/dev/null || true; done
 	-rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null
+	@set -e; for r in $(PROMRULES); do \
+	    echo "rm -f $(DESTDIR)$(PROMRULESDIR)/$${r##*/}"; rm -f $(DESTDIR)$(PROMRULESDIR)/$${r##*/}; done
+	-rmdir $(DESTDIR)$(PROMRULESDIR) $(DESTDIR)$(DATADIR)/ipcsweep 2>/dev/null
 
 # The package is built by Debian's own tools (dpkg-buildpackage, debhelper) from debian/, in a copy
 # of the checkout's files (tracked and untracked, not ignored) under $(DEBDIR), so that its outputs

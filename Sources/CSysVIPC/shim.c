@@ -183,6 +183,17 @@ int cipc_shm_set(int shmid, uint32_t uid, uint32_t gid, uint32_t mode) {
     return shmctl(shmid, IPC_SET, &d);
 }
 
+int cipc_sem_set(int semid, uint32_t uid, uint32_t gid, uint32_t mode) {
+    struct semid_ds d;
+    union semun arg;
+    arg.buf = &d;
+    if (semctl(semid, 0, IPC_STAT, arg) != 0) return -1;
+    d.sem_perm.uid = uid;
+    d.sem_perm.gid = gid;
+    d.sem_perm.mode = (unsigned short)(mode & 0777);
+    return semctl(semid, 0, IPC_SET, arg);
+}
+
 int cipc_msg_send(int msqid, long mtype, const void *bytes, size_t len) {
     struct msgbuf *m = malloc(sizeof(long) + (len ? len : 1));
     if (!m) return -1;

@@ -6,6 +6,7 @@
 //   sem-op       --id ID [--num N] [--delta D] [--undo] [--hold]             semop, then optionally stay alive
 //   sem-wait     --id ID [--num N] [--zero]                                  block in semop (ncnt / zcnt)
 //   sem-setval   --id ID [--num N] --value V
+//   sem-chown    --id ID --uid U [--gid G] [--mode M]                        IPC_SET: a new owner (the creator stays)
 //   shm-create   [--key K] [--size S] [--mode M] [--as-uid U] [--count C]
 //   shm-attach   --id ID [--hold] [--write TEXT [--offset N]]                attach (and write at N), then stay alive
 //   msg-create   [--key K] [--mode M] [--as-uid U] [--count C]
@@ -119,6 +120,9 @@ case "sem-wait":
     holdForever()
 case "sem-setval":
     _ = check(cipc_sem_setval(Int32(int("id")), Int32(int("num", 0)), Int32(int("value"))), "semctl SETVAL")
+case "sem-chown":
+    let uid = UInt32(int("uid"))
+    _ = check(cipc_sem_set(Int32(int("id")), uid, UInt32(int("gid", Int(uid))), UInt32(mode(0o600))), "semctl IPC_SET")
 case "shm-create":
     dropPrivileges()
     for n in 0..<count {

@@ -43,7 +43,7 @@ struct Audit: ParsableCommand {
             completion: .file())
     var logindConf: String?
 
-    @Option(name: .customLong("login-defs"), help: ArgumentHelp("Read SYS_UID_MAX (the highest system uid, which RemoveIPC= spares) from FILE instead of /etc/login.defs (default 999 when absent).", valueName: "FILE"),
+    @Option(name: .customLong("login-defs"), help: ArgumentHelp("Compare SYS_UID_MAX of FILE instead of /etc/login.defs with the system uid boundary systemd-logind was built with (system_uid_max in systemd.pc); FILE counts only where that systemd reads login.defs at run time.", valueName: "FILE"),
             completion: .file())
     var loginDefs: String?
 
@@ -58,7 +58,7 @@ struct Audit: ParsableCommand {
             completion: .file())
     var stateFile: String?
 
-    @Option(name: .customLong("fail-on"), help: ArgumentHelp("Exit 3 when a finding of this class exists: orphaned, suspect, limits (a limit at or above the warning threshold), insecure, or removeipc (RemoveIPC=yes and a non-system user owns in-use or suspect objects) (repeatable).", valueName: "CLASS"))
+    @Option(name: .customLong("fail-on"), help: ArgumentHelp("Exit 3 when a finding of this class exists: orphaned, suspect, limits (a limit at or above the warning threshold), insecure, or removeipc (RemoveIPC=yes and systemd-logind would destroy objects of a non-system user at its last logout) (repeatable).", valueName: "CLASS"))
     var failOn: [AuditFindingClass] = []
 
     @Flag(name: .customLong("quiet-if-clean"), help: "Print nothing in text format when there is nothing to report.")
@@ -122,13 +122,18 @@ struct Audit: ParsableCommand {
                                                 posixExplicit: sel.posixExplicit, scope: scope, namespace: namespace,
                                                 all: allNamespaces, users: users, posixScanner: posix)
         try checkConfigPaths()
-        // RemoveIPC=: logind cleans its own IPC namespace only (that of a visible systemd-logind, else ours).
-        var configWarnings: [String] = []
-        let removeIPC = LogindConfig.effective(logindConf: logindConf, loginDefs: loginDefs, warnings: &configWarnings)
-        configWarnings.forEach(warn)
+        // RemoveIPC=: logind cleans the IPC namespace it runs in (those of the visible systemd-logind processes, or
+        // the tool's own when none is visible), with the system uid boundary it was built with.
         let own = FileIO.readLink("/proc/self/ns/ipc").flatMap(ProcessProbe.namespaceInode)
-        let logindNamespace = inspections.first?.processes.byPid.values
-            .first { $0.comm == "systemd-logind" && !$0.isDeadOrZombie }?.ipcNamespace ?? own
+        let loginds = (inspections.first?.processes.byPid.values.filter { $0.comm == "systemd-logind" && !$0.isDeadOrZombie } ?? [])
+            .sorted { $0.pid < $1.pid }
+        let logindNamespaces = Set(loginds.compactMap(\.ipcNamespace))
+        let judged: (UInt64?) -> Bool = { ns in logindNamespaces.isEmpty ? ns == own : ns.map(logindNamespaces.contains) ?? false }
+        let logind = loginds.first { $0.ipcNamespace == own } ?? loginds.first
+        var configWarnings: [String] = []
+        let boundary = SystemUidBoundary.detect(loginDefs: loginDefs, logindPid: logind?.pid, procRoot: source.procRoot)
+        let removeIPC = LogindConfig.effective(logindConf: logindConf, boundary: boundary, warnings: &configWarnings)
+        configWarnings.forEach(warn)
         let request = AuditRequest(
             filter: filter, format: format, pretty: pretty || (outputFile == nil && Terminal.stdoutIsTerminal),
             outputFile: outputFile, stateFile: stateFile, failOn: Set(failOn), quietIfClean: quietIfClean,
@@ -146,7 +151,8 @@ struct Audit: ParsableCommand {
             namespaceLimits: { result in
                 try IPCProbe(procRoot: source.procRoot, namespace: result.namespaceThread).limits()
             },
-            removeIPC: { result in (result.namespace?.inode ?? own) == logindNamespace ? removeIPC : nil })
+            removeIPC: { result in judged(result.namespace?.inode ?? own) ? removeIPC : nil },
+            walkShm: { ShmTreeWalker().walk($0) })
         let status: Int32
         do { status = try AuditSession(request: request, environment: environment).run() } catch let e as AuditSessionError {
             if let path = e.notRegularOutput, let error = e.fileError { throw Self.notRegularOutput(path, error) }

@@ -1,8 +1,8 @@
 import XCTest
 @testable import IPCSweepCore
 
-/// Pure parts of the namespace and RemoveIPC= features: namespace owners, logind.conf parsing and ordering,
-/// login.defs, the RemoveIPC findings, lock names and journal lines.
+/// Pure parts of the namespace and RemoveIPC= features: namespace owners, logind.conf parsing and ordering, lock
+/// names and journal lines (the RemoveIPC= analysis and boundary: `RemoveIPCAnalysisTests`).
 final class NamespaceAndRemoveIPCTests: XCTestCase {
     func process(_ pid: Int32, cgroup: String?, start: Double = 100, ns: UInt64? = 4_026_532_300,
                  state: Character = "S", comm: String = "sh") -> ProcessRecord {
@@ -69,39 +69,6 @@ final class NamespaceAndRemoveIPCTests: XCTestCase {
                                "/r/etc/systemd/logind.conf.d/50-admin.conf",
                                "/r/run/systemd/logind.conf.d/60-run.conf",
                                "/r/etc/systemd/logind.conf.d/90-late.conf"])
-    }
-
-    func testSysUidMaxFromLoginDefs() {
-        XCTAssertEqual(LogindConfig.sysUidMax(inLoginDefs: "# SYS_UID_MAX 10\nUID_MIN 1000\nSYS_UID_MAX\t\t999\n"), 999)
-        XCTAssertEqual(LogindConfig.sysUidMax(inLoginDefs: "SYS_UID_MAX 4999\n"), 4999)
-        XCTAssertNil(LogindConfig.sysUidMax(inLoginDefs: "#SYS_UID_MAX 10\n"))
-        XCTAssertNil(LogindConfig.sysUidMax(inLoginDefs: ""))
-    }
-
-    func testRemoveIPCFindingsNameNonSystemOwnersOfLiveObjects() {
-        func sem(_ id: Int32, uid: UInt32, cuid: UInt32? = nil) -> IPCObject {
-            .sem(SemaphoreSet(id: id, perm: IPCPermissions(key: 0, uid: uid, gid: uid, cuid: cuid ?? uid, cgid: uid,
-                                                          mode: 0o600), nsems: 1, otime: 0, ctime: 1, semaphores: []))
-        }
-        let items = [
-            Classification(object: sem(1, uid: 1001), verdict: .inUse, reasons: []),
-            Classification(object: sem(2, uid: 1001), verdict: .suspect, reasons: []),
-            Classification(object: sem(3, uid: 1001), verdict: .orphaned, reasons: []),  // an orphan is no loss
-            Classification(object: sem(4, uid: 33), verdict: .inUse, reasons: []),  // system uid: spared
-            Classification(object: sem(5, uid: 33, cuid: 1002), verdict: .inUse, reasons: []),  // creator counts
-            Classification(object: sem(6, uid: 1003), verdict: .unknown, reasons: []),
-        ]
-        let names = NameLookup(user: { $0 == 1001 ? "alice" : nil }, group: { _ in nil })
-        let on = RemoveIPCSetting(enabled: true, source: "x line 2")
-        let r = RemoveIPCReport.analyse(items, setting: on, names: names)
-        XCTAssertEqual(r.findings.map(\.uid), [1001, 1002])
-        XCTAssertEqual(r.findings[0].objects, [IPCObjectRef(kind: .sem, id: 1), IPCObjectRef(kind: .sem, id: 2)])
-        XCTAssertEqual(r.findings[0].message, "RemoveIPC=yes: these 2 objects (1 in-use, 1 suspect) of uid 1001 (alice) will be destroyed when alice's last session ends (sem 1, sem 2); run the service as a system user (uid up to 999) or set RemoveIPC=no in a drop-in such as /etc/systemd/logind.conf.d/ipc.conf")
-        XCTAssertTrue(r.findings[1].message.hasPrefix("RemoveIPC=yes: this in-use object of uid 1002 (no passwd entry) will be destroyed when uid 1002's last session ends (sem 5)"), r.findings[1].message)
-        XCTAssertEqual(RemoveIPCReport.analyse(items, setting: RemoveIPCSetting(enabled: false, source: "x"), names: names).findings, [])
-        var higher = on
-        higher.sysUidMax = 1001
-        XCTAssertEqual(RemoveIPCReport.analyse(items, setting: higher, names: names).findings.map(\.uid), [1002])
     }
 
     func testLockPerNamespaceAndJournalLineNameTheNamespace() {

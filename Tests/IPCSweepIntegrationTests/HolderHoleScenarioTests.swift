@@ -112,7 +112,8 @@ final class HolderHoleScenarioTests: XCTestCase {
         let s = try Scenario.run("""
             S=$(ipcsweep-testkit sem-create --key 0x66 --as-uid 4301)
             setpriv --reuid=4301 --regid=4301 --clear-groups bash -c "ipcsweep-testkit sem-op --id $S; sleep 2.5; sleep 100 &"
-            D=$(pgrep -u 4301 -x sleep)
+            # The forked child may not have exec'd sleep yet when its parent exits (a loaded machine).
+            for i in $(seq 1 100); do D=$(pgrep -u 4301 -x sleep) && break; sleep 0.02; done
             echo "$D $(awk '{print $4}' /proc/$D/stat)" > "$OUT/daemon"
             ipcsweep list --format json > "$OUT/list.json"
             ipcsweep list --format json --inherit-window 1s > "$OUT/narrow.json"

@@ -50,6 +50,7 @@ final class PackagingTests: XCTestCase {
             "/lib/systemd/system/ipcsweep-audit.service",
             "/lib/systemd/system/ipcsweep-audit.timer",
             "/usr/share/doc/ipcsweep/examples/apache2.service.d/ipcsweep.conf",
+            "/usr/share/ipcsweep/prometheus/ipcsweep.rules.yml",
         ]
         // Every man page of man/, in the section its name says.
         let pages = try FileManager.default.contentsOfDirectory(atPath: Self.root.appendingPathComponent("man").path)
@@ -70,6 +71,9 @@ final class PackagingTests: XCTestCase {
         for line in ["ProtectSystem=strict", "ReadWritePaths=/var/lib/prometheus/node-exporter", "NoNewPrivileges=yes"] {
             XCTAssertTrue(service.contains("\n\(line)\n"), line)
         }
+        // The alert rules are installed as they are in dist/ (the README's rule_files: path).
+        XCTAssertEqual(try Data(contentsOf: dest.appendingPathComponent("usr/share/ipcsweep/prometheus/ipcsweep.rules.yml")),
+                       try Data(contentsOf: Self.root.appendingPathComponent("dist/prometheus/ipcsweep.rules.yml")))
         let bash = try String(contentsOf: dest.appendingPathComponent("usr/share/bash-completion/completions/ipcsweep"), encoding: .utf8)
         XCTAssertFalse(bash.hasPrefix("#!"), "a sourced bash completion has no hashbang (lintian)")
 
@@ -78,6 +82,7 @@ final class PackagingTests: XCTestCase {
         XCTAssertEqual(uninstall.status, 0, uninstall.output)
         XCTAssertEqual(files(under: dest), [], "make uninstall leaves files behind")
         XCTAssertFalse(FileManager.default.fileExists(atPath: dest.appendingPathComponent("usr/share/doc/ipcsweep").path))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dest.appendingPathComponent("usr/share/ipcsweep").path))
     }
 
     func testDebianVersionIsTheBinarysVersion() throws {

@@ -2,11 +2,16 @@
 # Tests/e2e/run-all.sh: runs every end-to-end scenario (Tests/e2e/*-*.sh,
 # except this file, and Tests/e2e/systemd/e2e-apache-unit.sh, which boots a
 # real systemd in a sandbox, Tests/e2e/systemd/e2e-audit-unit.sh, the shipped
-# audit units in such a sandbox, and Tests/e2e/systemd/e2e-privateipc-unit.sh,
-# a PrivateIPC=yes unit there), each in its own private namespaces, and
-# prints their output indented, one "ok"/"not ok" line per scenario, and a
-# final "N passed, M failed" line counting scenarios. Needs root, Debian's
-# apache2, curl and PostgreSQL 15.
+# audit units in such a sandbox, Tests/e2e/systemd/e2e-privateipc-unit.sh,
+# a PrivateIPC=yes unit there, Tests/e2e/systemd/e2e-alerts.sh, the alert
+# rules through node_exporter, Prometheus and Alertmanager there, and
+# Tests/e2e/systemd/e2e-removeipc-logind.sh, the audit's RemoveIPC= list
+# against the real systemd-logind there), each
+# in its own private namespaces, and prints their output indented, one
+# "ok"/"not ok" line per scenario, and a final "N passed, M failed" line
+# counting scenarios. Needs root, Debian's apache2, curl, PostgreSQL 15,
+# prometheus, prometheus-node-exporter, prometheus-alertmanager, dbus and
+# libpam-systemd.
 # Usage: [IPCSWEEP=path/to/ipcsweep] Tests/e2e/run-all.sh [SCENARIO...]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -34,6 +39,11 @@ else
     scenarios+=("$here/systemd/e2e-postgres-unit.sh")
     # A container-like unit (PrivateIPC=yes) seen and cleaned from the sandbox's namespace.
     scenarios+=("$here/systemd/e2e-privateipc-unit.sh")
+    # The shipped alert rules on the real path: the audit timer's textfile, Debian's node_exporter,
+    # Prometheus and Alertmanager, in the same kind of sandbox (loopback only).
+    scenarios+=("$here/systemd/e2e-alerts.sh")
+    # RemoveIPC=: the audit's list against what the real systemd-logind destroys at a user's last logout.
+    scenarios+=("$here/systemd/e2e-removeipc-logind.sh")
 fi
 
 if [ "$(id -u)" != 0 ]; then

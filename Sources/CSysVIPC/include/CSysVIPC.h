@@ -89,6 +89,8 @@ int cipc_msg_rmid(int msqid);
 // a queue, msg_qbytes (its capacity; above kernel.msgmnb needs CAP_SYS_RESOURCE). 0 or -1 with errno.
 int cipc_msg_set(int msqid, uint32_t uid, uint32_t gid, uint32_t mode, uint64_t qbytes);
 int cipc_shm_set(int shmid, uint32_t uid, uint32_t gid, uint32_t mode);
+// The same for a semaphore set (the tests hand a set to another owner: its creator stays).
+int cipc_sem_set(int semid, uint32_t uid, uint32_t gid, uint32_t mode);
 
 // msgsnd of one message (mtype and `len` bytes, copied into a struct msgbuf) with IPC_NOWAIT: a full queue is
 // EAGAIN, never a wait. 0 or -1 with errno.

@@ -98,17 +98,43 @@ public enum AuditJSON {
             "source": .string(r.setting.source),
             "sysUidMax": .int(Int64(r.setting.sysUidMax)),
             "sysUidMaxSource": .string(r.setting.sysUidMaxSource),
+            "sysUidMaxNote": r.setting.sysUidMaxNote.map(JSONValue.string) ?? .null,
             "atRisk": .array(r.findings.map { f in
                 .object([
                     "uid": .int(Int64(f.uid)),
                     "user": f.user.map(JSONValue.string) ?? .null,
                     "inUse": .int(Int64(f.inUse)),
                     "suspect": .int(Int64(f.suspect)),
-                    "objects": .array(f.objects.map { .object(["type": .string($0.kind.rawValue), "id": .int(Int64($0.id))]) }),
+                    "orphaned": .int(Int64(f.orphaned)),
+                    "unknown": .int(Int64(f.unknown)),
+                    "entries": .int(Int64(f.entries)),
+                    "objects": .array(f.items.map(removeIPCItem)),
                     "message": .string(f.message),
                 ])
             }),
+            "attached": .array(r.attached.map { a in
+                .object([
+                    "uid": .int(Int64(a.uid)),
+                    "user": a.user.map(JSONValue.string) ?? .null,
+                    "objects": .array(a.segments.map(removeIPCItem)),
+                    "message": .string(a.message),
+                ])
+            }),
+            "notes": .array(r.notes.map(JSONValue.string)),
         ])
+    }
+
+    /// One object or entry of the RemoveIPC= lists: System V by id and key, POSIX objects and /dev/shm entries by path.
+    static func removeIPCItem(_ i: RemoveIPCItem) -> JSONValue {
+        var o: [String: JSONValue] = ["type": .string(i.kind.rawValue)]
+        if let id = i.id { o["id"] = .int(Int64(id)) }
+        if let key = i.key { o["key"] = .int(Int64(key)) }
+        if let path = i.path { o["path"] = .string(path) }
+        if let name = i.name { o["name"] = .string(name) }
+        if let t = i.fileType { o["fileType"] = .string(t.rawValue) }
+        if let n = i.nattch { o["nattch"] = .int(Int64(clamping: n)) }
+        o["verdict"] = i.verdict.map { .string($0.rawValue) } ?? .null
+        return .object(o)
     }
 
     /// The document as bytes (sorted keys, final newline), through the one JSON writer.

@@ -55,9 +55,14 @@ public enum AuditPrometheus {
             family("removeipc_enabled", "1 when systemd-logind's effective RemoveIPC= is yes (it destroys non-system users' IPC objects at their last logout), 0 when no (only for the namespace logind cleans).") { r in
                 r.removeIPC.map { [([], $0.setting.enabled ? 1 : 0)] } ?? []
             }
-            family("removeipc_objects_at_risk", "In-use and suspect objects of a non-system uid that RemoveIPC=yes destroys at its last logout.") { r in
+            family("removeipc_objects_at_risk", "Objects of a non-system uid that RemoveIPC=yes destroys at its last logout, in use or not: System V sets, queues and unattached segments it owns, its POSIX objects, its files and directories under /dev/shm.") { r in
                 (r.removeIPC?.findings ?? []).map { f in
-                    ([("uid", String(f.uid)), ("user", f.user ?? String(f.uid))], Double(f.inUse + f.suspect))
+                    ([("uid", String(f.uid)), ("user", f.user ?? String(f.uid))], Double(f.items.count))
+                }
+            }
+            family("removeipc_objects_attached", "Attached System V segments of a non-system uid: RemoveIPC=yes destroys them at a logout of that uid once they are detached.") { r in
+                (r.removeIPC?.attached ?? []).map { a in
+                    ([("uid", String(a.uid)), ("user", a.user ?? String(a.uid))], Double(a.segments.count))
                 }
             }
         }

@@ -8,7 +8,8 @@ public enum AuditFindingClass: String, Sendable, Codable, CaseIterable, Comparab
     case limits
     /// An object grants access beyond its owner (mode bits or POSIX ACL), or its owner/creator has no passwd/group entry.
     case insecure
-    /// RemoveIPC=yes and a non-system uid owns in-use or suspect objects: logind destroys them at its last logout.
+    /// RemoveIPC=yes and a non-system uid owns objects logind destroys at its last logout (`RemoveIPCReport.findings`:
+    /// its System V sets, queues and unattached segments, its POSIX objects, its entries under /dev/shm).
     case removeipc
 
     public static func < (a: Self, b: Self) -> Bool {

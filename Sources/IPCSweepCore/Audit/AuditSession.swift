@@ -65,6 +65,9 @@ public struct AuditEnvironment {
     public var namespaceLimits: ((Inspection) throws -> KernelLimits)? = nil
     /// The effective RemoveIPC= when it applies to an inspection's namespace (logind's own); nil: not judged.
     public var removeIPC: (Inspection) -> RemoveIPCSetting? = { _ in nil }
+    /// Walks a /dev/shm root for the entries that are not POSIX objects (`ShmTreeWalker`); asked only when
+    /// RemoveIPC= is on for that namespace.
+    public var walkShm: (String) -> ShmTree = { ShmTree(root: $0) }
 
     public init(inspect: @escaping () throws -> Inspection, limits: @escaping () throws -> KernelLimits,
                 scanPosix: @escaping () -> [PosixScanResult],
@@ -74,7 +77,9 @@ public struct AuditEnvironment {
                 names: NameLookup, pageSize: Int64,
                 inspections: (() throws -> [Inspection])? = nil,
                 namespaceLimits: ((Inspection) throws -> KernelLimits)? = nil,
-                removeIPC: @escaping (Inspection) -> RemoveIPCSetting? = { _ in nil }) {
+                removeIPC: @escaping (Inspection) -> RemoveIPCSetting? = { _ in nil },
+                walkShm: @escaping (String) -> ShmTree = { ShmTree(root: $0) }) {
+        self.walkShm = walkShm
         self.inspections = inspections
         self.namespaceLimits = namespaceLimits
         self.removeIPC = removeIPC
@@ -143,6 +148,12 @@ public struct AuditSession {
                                    now: result.now, source: result.snapshot.source, scope: result.scope?.description,
                                    warnings: result.warnings, namespace: result.namespace, removeIPC: env.removeIPC(result))
             if let pf = request.posixFilter { input.posixClassifications = result.posix.filter { pf.matches($0, now: result.now) } }
+            if input.removeIPC?.enabled == true, let shm = read.posix.first(where: { $0.kind == .shm && $0.scanned }) {
+                let filter = request.posixFilter ?? PosixFilter()
+                var tree = env.walkShm(shm.root)
+                tree.entries = tree.entries.filter(filter.matches)
+                input.shmTree = tree
+            }
             reports.append(Auditor.report(input, names: env.names))
         }
         guard let report = reports.first else { throw AuditSessionError(description: "no IPC namespace could be inspected") }

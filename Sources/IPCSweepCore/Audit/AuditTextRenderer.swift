@@ -32,10 +32,15 @@ public struct AuditTextRenderer: Sendable {
             }
         }
 
-        if let rm = r.removeIPC, !rm.findings.isEmpty {
+        if let rm = r.removeIPC, rm.setting.enabled,
+           !rm.findings.isEmpty || !rm.attached.isEmpty || !rm.notes.isEmpty || rm.setting.sysUidMaxNote != nil {
             out.append("")
-            out.append("RemoveIPC=yes (\(rm.setting.source)): \(rm.findings.count) non-system user\(rm.findings.count == 1 ? "" : "s") (uid above \(rm.setting.sysUidMax)) own\(rm.findings.count == 1 ? "s" : "") live objects that systemd-logind destroys at their last logout")
+            let n = rm.findings.count
+            let users = n == 0 ? "no non-system user owns objects" : "\(n) non-system user\(n == 1 ? " owns" : "s own") objects"
+            out.append("RemoveIPC=yes (\(rm.setting.source)): \(users) that systemd-logind destroys at their last logout, in use or not (POSIX objects are unlinked even while open or mapped); system users are uids up to \(rm.setting.sysUidMax), from \(rm.setting.sysUidMaxSource)")
             out += list(rm.findings, more: "`ipcsweep audit --format json` lists them all") { "  " + $0.message }
+            out += list(rm.attached, more: "`ipcsweep audit --format json` lists them all") { "  " + $0.message }
+            for note in (rm.setting.sysUidMaxNote.map { [$0] } ?? []) + rm.notes { out.append("  note: " + note) }
         }
 
         let px = r.posix

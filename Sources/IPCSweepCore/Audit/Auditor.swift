@@ -31,6 +31,9 @@ public struct AuditInput: Sendable {
     public var removeIPC: RemoveIPCSetting?
     /// Classified POSIX objects after the filters.
     public var posixClassifications: [PosixClassification] = []
+    /// The entries under /dev/shm that are not POSIX objects (directories and what is in them, links, special
+    /// files), after the filters: only RemoveIPC= uses them. nil: not walked.
+    public var shmTree: ShmTree?
 
     public init(classifications: [Classification], snapshot: IPCSnapshot, kinds: Set<IPCKind> = Set(IPCKind.allCases),
                 limits: KernelLimits?, limitsError: String? = nil, pageSize: Int64 = 4096, posix: [PosixScanResult] = [],
@@ -111,7 +114,13 @@ public enum Auditor {
             stateNote: input.stateNote,
             warnings: input.warnings + input.posix.flatMap(\.warnings))
         report.namespace = input.namespace
-        report.removeIPC = input.removeIPC.map { RemoveIPCReport.analyse(items, setting: $0, names: names) }
+        // POSIX objects count only when a POSIX root was read (not with --no-posix).
+        let posixRead = input.posix.contains { $0.scanned }
+        report.removeIPC = input.removeIPC.map {
+            RemoveIPCReport.analyse(items, posix: posixRead ? input.posixClassifications : nil,
+                                    tree: input.shmTree?.entries ?? [], setting: $0, names: names,
+                                    notes: input.shmTree?.warnings ?? [])
+        }
         report.posix = PosixAuditSection(input.posixClassifications, shm: input.posix.first { $0.kind == .shm })
         return report
     }

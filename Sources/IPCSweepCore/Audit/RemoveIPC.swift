@@ -4,30 +4,39 @@ import Glibc
 import Musl
 #endif
 
-/// systemd-logind's `RemoveIPC=` as this host has it configured, and the system uid range it spares.
+/// systemd-logind's `RemoveIPC=` as this host has it configured, and the system uid boundary it spares.
 ///
-/// With RemoveIPC=yes (systemd's and Debian's default) logind destroys every System V and POSIX IPC object
-/// owned or created by a non-system user when that user's last session ends, whether a process still uses it
-/// or not (systemd#2039, #4532: PostgreSQL and DB2 lost live semaphores).
+/// With RemoveIPC=yes (systemd's and Debian's default) logind destroys the IPC objects a non-system user owns when
+/// that user's last session ends, whether a process still uses them or not (systemd#2039, #4532: PostgreSQL and
+/// DB2 lost live semaphores); `RemoveIPCReport.analyse` says exactly which.
 public struct RemoveIPCSetting: Sendable, Equatable {
     /// The effective value.
     public var enabled: Bool
     /// Where it came from: "/etc/systemd/logind.conf.d/10-x.conf line 2", or "systemd's built-in default".
     public var source: String
-    /// The highest system uid: logind spares uids up to it (SYS_UID_MAX).
+    /// The highest system uid: logind spares uids up to it (`SystemUidBoundary`).
     public var sysUidMax: UInt32
-    /// Where `sysUidMax` came from: "/etc/login.defs", or "default".
+    /// Where `sysUidMax` came from, in words (systemd.pc's system_uid_max, or login.defs where logind reads it).
     public var sysUidMaxSource: String
+    /// A login.defs that disagrees with logind's boundary, or a source that could not be read; nil when none.
+    public var sysUidMaxNote: String?
 
-    public init(enabled: Bool, source: String, sysUidMax: UInt32 = 999, sysUidMaxSource: String = "default") {
+    public init(enabled: Bool, source: String, sysUidMax: UInt32 = SystemUidBoundary.systemdDefault,
+                sysUidMaxSource: String = "systemd's default", sysUidMaxNote: String? = nil) {
         self.enabled = enabled
         self.source = source
         self.sysUidMax = sysUidMax
         self.sysUidMaxSource = sysUidMaxSource
+        self.sysUidMaxNote = sysUidMaxNote
+    }
+
+    public init(enabled: Bool, source: String, boundary: SystemUidBoundary) {
+        self.init(enabled: enabled, source: source, sysUidMax: boundary.max, sysUidMaxSource: boundary.source,
+                  sysUidMaxNote: boundary.note)
     }
 }
 
-/// Reads logind.conf and its drop-ins the way systemd does, and SYS_UID_MAX from login.defs.
+/// Reads logind.conf and its drop-ins the way systemd does.
 public enum LogindConfig {
     /// The main file's candidates (the first that exists is read) and the drop-in directories, highest priority
     /// first, under a root ("/" on a real host; a scratch copy in tests).
@@ -87,22 +96,11 @@ public enum LogindConfig {
         }
     }
 
-    /// `SYS_UID_MAX` from login.defs text ("SYS_UID_MAX   999"); nil when absent or not a number. Pure.
-    public static func sysUidMax(inLoginDefs text: String) -> UInt32? {
-        var value: UInt32?
-        for raw in text.split(whereSeparator: \.isNewline) {
-            let fields = raw.split(whereSeparator: { $0 == " " || $0 == "\t" })
-            guard fields.count >= 2, fields[0] == "SYS_UID_MAX", !fields[0].hasPrefix("#") else { continue }
-            value = UInt32(fields[1])
-        }
-        return value
-    }
-
     /// The effective setting. `logindConf`: nil reads the host's files under "/"; a directory is a root holding
     /// etc/systemd/logind.conf and the drop-in directories; a file is the main file, with drop-ins in FILE.d.
-    /// `loginDefs`: the login.defs file (default /etc/login.defs; a missing file means SYS_UID_MAX 999).
-    /// Unreadable files are reported in `warnings`.
-    public static func effective(logindConf: String?, loginDefs: String?, warnings: inout [String]) -> RemoveIPCSetting {
+    /// `boundary`: logind's system uid boundary (`SystemUidBoundary.detect`). Unreadable files are reported in
+    /// `warnings`.
+    public static func effective(logindConf: String?, boundary: SystemUidBoundary, warnings: inout [String]) -> RemoveIPCSetting {
         let mains: [String]
         let dirs: [String]
         if let p = logindConf, !isDirectory(p) {
@@ -111,7 +109,7 @@ public enum LogindConfig {
             (mains, dirs) = layout(root: logindConf ?? "/")
         }
         let paths = files(mains: mains, dropInDirs: dirs, list: entries, isFile: isRegularFile)
-        var setting = RemoveIPCSetting(enabled: true, source: "systemd's built-in default")
+        var setting = RemoveIPCSetting(enabled: true, source: "systemd's built-in default", boundary: boundary)
         for path in paths {
             guard let text = readConfig(path) else {
                 warnings.append("cannot read \(path) (not a readable regular file of at most 1 MiB); RemoveIPC= is judged without it")
@@ -121,13 +119,6 @@ public enum LogindConfig {
                 setting.enabled = v
                 setting.source = "\(path) line \(line)"
             }
-        }
-        let defs = loginDefs ?? "/etc/login.defs"
-        if let text = readConfig(defs), let max = sysUidMax(inLoginDefs: text) {
-            setting.sysUidMax = max
-            setting.sysUidMaxSource = defs
-        } else if loginDefs != nil {
-            warnings.append("no SYS_UID_MAX in \(defs) (missing or unreadable): system uids are taken as 0-999")
         }
         return setting
     }
@@ -181,67 +172,3 @@ extension LogindConfig {
         return String(decoding: bytes[..<used], as: UTF8.self)
     }
 }
-
-/// The in-use and suspect objects of one non-system uid that logind would destroy at its last logout.
-public struct RemoveIPCFinding: Sendable, Equatable {
-    public var uid: UInt32
-    /// The login name; nil without a passwd entry.
-    public var user: String?
-    /// The objects (owner or creator is `uid`), in-use and suspect, by kind and id.
-    public var objects: [IPCObjectRef]
-    public var inUse: Int
-    public var suspect: Int
-    /// "RemoveIPC=yes: these 3 in-use objects of uid 1001 (alice) will be destroyed ...".
-    public var message: String
-
-    public init(uid: UInt32, user: String?, objects: [IPCObjectRef], inUse: Int, suspect: Int, message: String) {
-        self.uid = uid
-        self.user = user
-        self.objects = objects
-        self.inUse = inUse
-        self.suspect = suspect
-        self.message = message
-    }
-}
-
-/// RemoveIPC= in the audit: the setting and the uids at risk.
-public struct RemoveIPCReport: Sendable, Equatable {
-    public var setting: RemoveIPCSetting
-    public var findings: [RemoveIPCFinding]
-
-    public init(setting: RemoveIPCSetting, findings: [RemoveIPCFinding]) {
-        self.setting = setting
-        self.findings = findings
-    }
-
-    /// Every non-system uid (above SYS_UID_MAX) that owns or created in-use or suspect objects, when RemoveIPC
-    /// is on (systemd's clean-ipc matches the owner or the creator uid); none when it is off. Pure.
-    public static func analyse(_ items: [Classification], setting: RemoveIPCSetting, names: NameLookup) -> RemoveIPCReport {
-        guard setting.enabled else { return RemoveIPCReport(setting: setting, findings: []) }
-        var byUid: [UInt32: [Classification]] = [:]
-        for c in items where c.verdict == .inUse || c.verdict == .suspect {
-            for uid in Set([c.object.perm.uid, c.object.perm.cuid]) where uid > setting.sysUidMax {
-                byUid[uid, default: []].append(c)
-            }
-        }
-        let findings = byUid.keys.sorted().map { uid -> RemoveIPCFinding in
-            let list = (byUid[uid] ?? []).sorted { ($0.object.kind, $0.object.id) < ($1.object.kind, $1.object.id) }
-            let inUse = list.filter { $0.verdict == .inUse }.count
-            let suspect = list.count - inUse
-            let user = names.user(uid)
-            let who = user.map { "uid \(uid) (\($0))" } ?? "uid \(uid) (no passwd entry)"
-            let these: String
-            if list.count == 1 { these = "this \(inUse == 1 ? "in-use" : "suspect") object" }
-            else if suspect == 0 { these = "these \(inUse) in-use objects" }
-            else if inUse == 0 { these = "these \(suspect) suspect objects" }
-            else { these = "these \(list.count) objects (\(inUse) in-use, \(suspect) suspect)" }
-            let ids = list.prefix(10).map { "\($0.object.kind.rawValue) \($0.object.id)" }.joined(separator: ", ")
-                + (list.count > 10 ? ", ..." : "")
-            let message = "RemoveIPC=yes: \(these) of \(who) will be destroyed when \(user ?? "uid \(uid)")'s last session ends (\(ids)); run the service as a system user (uid up to \(setting.sysUidMax)) or set RemoveIPC=no in a drop-in such as /etc/systemd/logind.conf.d/ipc.conf"
-            return RemoveIPCFinding(uid: uid, user: user, objects: list.map(\.object.ref), inUse: inUse,
-                                    suspect: suspect, message: message)
-        }
-        return RemoveIPCReport(setting: setting, findings: findings)
-    }
-}
-

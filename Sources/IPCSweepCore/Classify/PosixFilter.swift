@@ -39,6 +39,13 @@ public struct PosixFilter: Sendable, Equatable {
         return true
     }
 
+    /// Whether an entry under /dev/shm that is not a POSIX object (listed for RemoveIPC= only) passes: it counts as
+    /// POSIX shared memory of its owner, has no verdict and no name programs use, so `--verdict`, `--name` and
+    /// `--idle-for` leave it out.
+    public func matches(_ e: ShmTreeEntry) -> Bool {
+        kinds.contains(.shm) && names.isEmpty && verdicts.isEmpty && idleFor == nil && (uids.isEmpty || uids.contains(e.uid))
+    }
+
     /// Whether a classified object passes every filter.
     public func matches(_ c: PosixClassification, now: Double) -> Bool {
         matches(c.object, now: now) && (verdicts.isEmpty || verdicts.contains(c.verdict))

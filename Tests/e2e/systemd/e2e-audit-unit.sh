@@ -150,6 +150,10 @@ else
 fi
 st=$(prop "$SERVICE" ExecMainStatus) res=$(prop "$SERVICE" Result)
 if [ "$st" = 0 ] && [ "$res" = success ]; then ok "$SERVICE exited 0 (Result=$res)"; else not_ok "$SERVICE exited 0 (status $st, Result=$res)"; sb journalctl -u "$SERVICE" --no-pager -n 30 | diag; fi
+# The run writes nothing to the journal but systemd's own start/finish lines (a positive Nice= once
+# made libdispatch log "Failed to set thread priority" for every worker thread, every hour).
+noise=$(sb journalctl -u "$SERVICE" --no-pager -q -o cat _COMM=ipcsweep 2>/dev/null || true)
+if [ -z "$noise" ]; then ok "$SERVICE logs nothing of its own to the journal"; else not_ok "$SERVICE logs nothing of its own to the journal"; printf '%s\n' "$noise" | head -5 | diag; fi
 if sb test -f "$PROM"; then
     ok "$PROM written"
     sb cat "$PROM" > "$work/ipcsweep.prom"

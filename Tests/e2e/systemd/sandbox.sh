@@ -18,6 +18,15 @@
 #                        0: share the host's network namespace (ports must be free)
 #   E2E_BOOT_TIMEOUT     seconds to wait for boot (default 30)
 #   E2E_STOP_TIMEOUT     seconds to wait for poweroff before SIGKILL (default 15)
+#   E2E_SANDBOX_LOGIN    1: run systemd-logind and D-Bus inside (unmasked, with
+#                        modprobe@.service masked) on a private tmpfs copy of
+#                        /var/lib/systemd, so that PAM logins (su -l) get real
+#                        logind sessions; 0 (default): both stay masked
+#   E2E_SANDBOX_ETC      a directory of replacement /etc files: each of passwd,
+#                        group, shadow, gshadow and login.defs found there is
+#                        bind-mounted over the host's file inside the sandbox
+#                        only (a test user, a different login.defs); edit them
+#                        in place (a rename onto a bind mount fails)
 #
 # What is private inside: /run, /tmp, /var/tmp, /dev/shm (tmpfs), /dev (an
 # overlay whose writes stay in the private /run), the IPC
@@ -45,6 +54,8 @@ console_log=$state_dir/console.log
 systemd_bin=/lib/systemd/systemd
 netns=${E2E_SANDBOX_NETNS:-1}
 boot_timeout=${E2E_BOOT_TIMEOUT:-30}
+login=${E2E_SANDBOX_LOGIN:-0}
+etc_dir=${E2E_SANDBOX_ETC:-}
 stop_timeout=${E2E_STOP_TIMEOUT:-15}
 
 # Units that would touch the host (or wait for hardware) if anything pulled
@@ -80,7 +91,10 @@ fstrim.timer logrotate.timer man-db.timer dpkg-db-backup.timer
 cron.service anacron.service anacron.timer ssh.service rsyslog.service
 apache2.service apache-htcacheclean.service postgresql.service
 networking.service ifupdown-pre.service dbus.service dbus.socket
+modprobe@.service
 "
+# With E2E_SANDBOX_LOGIN=1, logind and the system bus it needs run inside.
+login_units="systemd-logind.service dbus.service dbus.socket"
 
 die() { echo "sandbox.sh: $*" >&2; exit 1; }
 
@@ -153,6 +167,19 @@ cmd_start() {
     [ -x "$systemd_bin" ] || die "$systemd_bin missing (apt-get install systemd)"
     command -v unshare >/dev/null && command -v nsenter >/dev/null || die "needs util-linux unshare and nsenter"
     mkdir -p "$state_dir"
+    local masked=$masked_units u f
+    if [ "$login" = 1 ]; then
+        masked=$(for u in $masked_units; do case " $login_units " in *" $u "*) ;; *) echo "$u" ;; esac; done)
+    fi
+    # bind mounts of the replacement /etc files, made first in the new namespace
+    local etc_binds=""
+    if [ -n "$etc_dir" ]; then
+        [ -d "$etc_dir" ] || die "E2E_SANDBOX_ETC=$etc_dir: not a directory"
+        for f in passwd group shadow gshadow login.defs; do
+            if [ -f "$etc_dir/$f" ]; then etc_binds+="mount --bind '$etc_dir/$f' /etc/$f
+"; fi
+        done
+    fi
     # leftovers of a sandbox that died without "stop"
     [ -s "$cgroup_file" ] && remove_cgroups "$(cat "$cgroup_file")"
     rm -f "$pid_file" "$launcher_file" "$cgroup_file"
@@ -176,7 +203,7 @@ set -eu
 # systemd as PID 1 logs to the journal, or else to /dev/console: give it a
 # file, not the host's console
 mount --bind "$console_log" /dev/console
-mount -t tmpfs -o mode=755,nosuid,nodev tmpfs /run
+${etc_binds}mount -t tmpfs -o mode=755,nosuid,nodev tmpfs /run
 # /dev is the host's devtmpfs, one file system for every mount namespace:
 # journald's /dev/log link, anything systemd creates there would land on the
 # host. An overlay keeps its writes in the private /run (the console and
@@ -207,7 +234,14 @@ fi
 mount --bind /proc/sys /proc/sys && mount -o remount,bind,ro /proc/sys
 mount --rbind /sys /sys && mount -o remount,bind,ro /sys
 mkdir -p /run/systemd/system /run/systemd/system.conf.d /run/systemd/journald.conf.d /run/lock
-for u in $(echo $masked_units); do ln -sf /dev/null /run/systemd/system/\$u; done
+if [ "$login" = 1 ]; then
+    # logind's state (linger) in a private copy of /var/lib/systemd
+    cp -a /var/lib/systemd /tmp/.e2e-varlib
+    mount -t tmpfs -o mode=755,nosuid,nodev tmpfs /var/lib/systemd
+    cp -a /tmp/.e2e-varlib/. /var/lib/systemd/
+    rm -rf /tmp/.e2e-varlib
+fi
+for u in $(echo $masked); do ln -sf /dev/null /run/systemd/system/\$u; done
 # journald (volatile, in the private /run) so that units' output and syslog()
 # calls (ipcsweep logs removals there) can be read back with journalctl
 printf '[Unit]\nDescription=ipcsweep e2e sandbox\nDefaultDependencies=no\nWants=systemd-journald.socket systemd-journald-dev-log.socket\n' > /run/systemd/system/sandbox.target
