@@ -135,6 +135,15 @@ final class SaveFormatTests: XCTestCase {
         XCTAssertEqual(s.dataBytes, 4196)
         XCTAssertEqual(s.extents, 2)
         XCTAssertEqual(s.content, CRC32.checksum(page))
+        // Read through a small buffer, pages straddle the reads (the header shifts them): still whole pages.
+        var big = [UInt8](repeating: 0, count: 64 * 4096)
+        big[40 * 4096 + 7] = 9
+        var v2 = Array("IPCSWEEP-SAVE 1\ntype shm\nsize \(big.count)\n\ndata \(big.count)\n".utf8)
+        v2 += big + Array("\nend\n".utf8)
+        let (s2, r2) = try read(v2, bufferSize: 8192)
+        XCTAssertEqual(s2.dataBytes, 4096, "\(r2.events.filter { $0.hasPrefix("data") })")
+        XCTAssertEqual(r2.events.filter { $0.hasPrefix("data") }, ["data \(40 * 4096) 4096"])
+        XCTAssertEqual(r2.events.count, 64)
     }
 
     func testMessagesKeepTheirBytesAndOrderAndTheirContentChecksumIsTheRecords() throws {

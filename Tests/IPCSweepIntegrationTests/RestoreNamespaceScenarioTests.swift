@@ -105,7 +105,8 @@ final class RestoreNamespaceScenarioTests: XCTestCase {
 
     /// As uid 33, the owner of both segments: the shmem file cannot be opened (that needs CAP_SYS_ADMIN), so the
     /// sparse 1 GiB segment is kept with the reason and its rss stays one page; the dense 64 KiB one is read
-    /// through its mapping (nothing to allocate there), saved and removed.
+    /// through its mapping (nothing to allocate there), saved and removed, and restored by that user (through
+    /// the new segment's mapping) with the same data.
     func testANonRootSaveKeepsASparseSegmentRatherThanMakeItsHolesResident() throws {
         let s = try run("""
             savedir /mnt/save 100m uid=33,mode=0700
@@ -113,12 +114,17 @@ final class RestoreNamespaceScenarioTests: XCTestCase {
             ipcsweep-testkit shm-attach --id $S --write x --offset 8192
             D=$(ipcsweep-testkit shm-create --key 0x19052 --size 65536 --as-uid 33)
             /usr/bin/python3 /run/h/fill.py $D 65536 1
+            /usr/bin/python3 /run/h/digest.py shm $D > "$OUT/dense-before"
             sleep 1.2
             status setpriv --reuid 33 --regid 33 --clear-groups ipcsweep clean --yes --type shm --save-to /mnt/save --lock-file /run/h/lock --format json > "$OUT/clean.json"
             rss $S > "$OUT/rss"
             ls -A /mnt/save > "$OUT/saved"
+            # Restored by the same user: through the mapping (no shmem file), the data checked as written.
+            status setpriv --reuid 33 --regid 33 --clear-groups ipcsweep restore /mnt/save/shm-* > /dev/null
+            /usr/bin/python3 /run/h/digest.py shm $(shmid 0x19052) > "$OUT/dense-after"
             """)
-        XCTAssertEqual(try s.file("status"), "4\n")
+        XCTAssertEqual(try s.file("status"), "4\n0\n")
+        XCTAssertEqual(try s.lines("dense-after"), try s.lines("dense-before"))
         let r = try s.json("clean.json")["results"] as? [[String: Any]] ?? []
         let sparse = try XCTUnwrap(r.first { $0["key"] as? Int == 0x19051 })
         XCTAssertEqual(sparse["outcome"] as? String, "failed")

@@ -6,8 +6,11 @@
 #             restore of that save (the "before" tool's is a version 2 file of 1 GiB)
 #   file1t    a 1 TiB sparse file with 8 bytes of data in /dev/shm, save directory a 300 MiB tmpfs; then restore
 #   dense300  a 300 MiB segment with every page written, save directory a 200 MiB tmpfs
+#   dense1g   a 1 GiB segment with every page written, save directory a 2 GiB tmpfs (it fits); then restore
+#   v2file    (with BEFORE) a 1 GiB segment with one page saved by the BEFORE binary (a version 2 file holding all
+#             1 GiB), then restored by each binary
 # Each case runs in fresh private IPC, PID and mount namespaces with a private /dev/shm; nothing touches the host.
-# Needs root, python3, GNU time (/usr/bin/time). Transient memory: about 2.5 GiB for seg1g with the old tool.
+# Needs root, python3, GNU time (/usr/bin/time). Transient memory: up to about 3 GiB (seg1g, dense1g, v2file).
 #
 #   Tests/bench/big-objects.sh                                   # AFTER: a release build of this tree
 #   BEFORE=/path/to/old/ipcsweep Tests/bench/big-objects.sh      # also the same cases with an older binary
@@ -20,7 +23,8 @@ if [ -z "${AFTER:-}" ]; then
     swift build -c release --product ipcsweep >&2
     AFTER=$PWD/.build/release/ipcsweep
 fi
-CASES=${CASES:-"seg8g seg1g file1t dense300"}
+CASES=${CASES:-"seg8g seg1g file1t dense300 dense1g v2file"}
+export SAVER=${BEFORE:-}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -53,29 +57,30 @@ run() {
     /usr/bin/time -f '%e %M' -o /run/time "$@" > /run/out 2> /run/err &
     local pid=$! max=0 r
     while kill -0 $pid 2> /dev/null; do
-        r=$(awk 'NR > 1 { s += $15 } END { print s + 0 }' /proc/sysvipc/shm)
+        r=$(awk 'NR > 1 { s += $15 } END { printf "%.0f\n", s }' /proc/sysvipc/shm)
         [ "$r" -gt "$max" ] && max=$r
         sleep 0.01
     done
     set +e; wait $pid; local rc=$?; set -e
     local alloc
-    alloc=$(find /mnt/save -type f -printf '%b\n' 2> /dev/null | awk '{ s += $1 * 512 } END { print s + 0 }')
-    read -r secs kib < /run/time || true
+    alloc=$(find /mnt/save -type f -printf '%b\n' 2> /dev/null | awk '{ s += $1 * 512 } END { printf "%.0f\n", s }')
+    local secs kib
+    read -r secs kib < <(tail -1 /run/time) || true
     printf '%-9s %-7s %-8s %4s %8s %9s %13s %13s  %s\n' "$name" "$label" "$row" "$rc" "$secs" "$((kib / 1024)) MiB" \
-        "$((max / 1024)) KiB" "$((alloc / 1024)) KiB" "$(grep -aoE 'removed|failed|skipped|not enough space|No space left[^;]*|Fatal error[^\n]*' /run/out /run/err | head -1 | cut -d: -f2-)"
+        "$((max / 1024)) KiB" "$((alloc / 1024)) KiB" "$(grep -aoE 'removed|failed|skipped|not enough space|No space left[^;]*|Fatal error[^\n]*|[0-9]+ bytes( \([^)]*of data\))?' /run/out /run/err | head -1 | cut -d: -f2-)"
 }
 case $name in
 seg8g)
     savedir 300m; mk 8589934592 0; sleep 1.1
     run clean "$B" clean --all-processes-visible --yes --include-suspect --type shm --save-to /mnt/save
     f=$(ls /mnt/save/*.ipcsweep 2> /dev/null | head -1 || true)
-    [ -n "$f" ] && run restore "$B" restore "$f"
+    [ -n "$f" ] && run restore "$B" restore "$f" && echo "seg8g     $label   restored segment: rss $(awk 'NR > 1 { print $15 }' /proc/sysvipc/shm)"
     ;;
 seg1g)
     savedir 2g; mk 1073741824 0; sleep 1.1
     run clean "$B" clean --all-processes-visible --yes --include-suspect --type shm --save-to /mnt/save
     f=$(ls /mnt/save/*.ipcsweep 2> /dev/null | head -1 || true)
-    [ -n "$f" ] && run restore "$B" restore "$f"
+    [ -n "$f" ] && run restore "$B" restore "$f" && echo "seg1g     $label   restored segment: rss $(awk 'NR > 1 { print $15 }' /proc/sysvipc/shm)"
     ;;
 file1t)
     savedir 300m
@@ -85,6 +90,20 @@ file1t)
     f=$(ls /mnt/save/*.ipcsweep 2> /dev/null | head -1 || true)
     [ -n "$f" ] && run restore "$B" restore "$f"
     [ -e /dev/shm/big_sparse ] && echo "file1t    $label   /dev/shm/big_sparse: $(stat -c '%s bytes, %b blocks allocated' /dev/shm/big_sparse)"
+    ;;
+v2file)
+    [ -n "${SAVER:-}" ] || exit 0
+    savedir 2g; mk 1073741824 0; sleep 1.1
+    "$SAVER" clean --all-processes-visible --yes --include-suspect --type shm --save-to /mnt/save > /dev/null
+    f=$(ls /mnt/save/*.ipcsweep)
+    echo "v2file    $label   $(head -1 "$f"), $(stat -c %s "$f") bytes"
+    run restore "$B" restore "$f" && echo "v2file    $label   restored segment: rss $(awk 'NR > 1 { print $15 }' /proc/sysvipc/shm)"
+    ;;
+dense1g)
+    savedir 2g; mk 1073741824 1; sleep 1.1
+    run clean "$B" clean --all-processes-visible --yes --include-suspect --type shm --save-to /mnt/save
+    f=$(ls /mnt/save/*.ipcsweep 2> /dev/null | head -1 || true)
+    [ -n "$f" ] && run restore "$B" restore "$f"
     ;;
 dense300)
     savedir 200m; mk 314572800 1; sleep 1.1

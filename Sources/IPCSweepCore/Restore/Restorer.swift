@@ -77,8 +77,9 @@ public struct RestoredObject: Sendable, Equatable {
 /// (`SaveReader`): a regular file, the save format (version 3 or 2 with matching checksums, or version 1),
 /// counts that agree with the body, sizes the target namespace accepts (msgmax, the queue capacity, shmmax).
 /// `restore` then creates the object with the saved key when it is free (else IPC_PRIVATE), mode 0600 while it
-/// is filled; reads the file again into it (each message sent with IPC_NOWAIT; each data extent copied to its
-/// offset, holes never touched), checking the file's checksums again; verifies (IPC_STAT count and bytes, and
+/// is filled; reads the file again into it (each message sent with IPC_NOWAIT; each data extent written at its
+/// offset, through the segment's shmem file when it can be opened, holes never touched), checking the file's
+/// checksums again; verifies (IPC_STAT count and bytes, and
 /// the content checksum of what the object now holds: every message read back with MSG_COPY, or the segment's
 /// data as written); and only then sets the saved mode, and the saved owner and group when run as root. Any
 /// failure after the create removes the new object again: a restore is whole or absent.
@@ -181,6 +182,27 @@ public enum Restorer {
     }
 
     static func errnoText(_ e: Int32) -> String { "\(Errno(rawValue: e))" }
+
+    /// Writes a save's data into a new segment attached read-write at `mapping`, and returns the checksum of
+    /// what the segment then holds. Through its shmem file when it can be opened (root): pwrite at each
+    /// extent's offset, then the content read back with SEEK_DATA and pread, so no page is mapped into this
+    /// process; otherwise through the mapping, each piece checksummed as it now reads there. Holes are never
+    /// touched either way.
+    static func fillSegment(_ plan: RestorePlan, options: RestoreOptions, mapping: UnsafeMutableRawBufferPointer, label: String,
+                            task: SaveProgress.Task?) -> Result<UInt32, RestoreFillError> {
+        guard let base = mapping.baseAddress else { return .failure(RestoreFillError(description: "\(label) has no mapping")) }
+        let (fd, _) = SegmentData.shmemFile(mapping: UnsafeRawBufferPointer(mapping), flags: O_RDWR)
+        guard fd >= 0 else {
+            var sink = SegmentFillSink(base: base, size: Int64(mapping.count), task: task)
+            if let why = fill(plan, options: options, into: &sink) { return .failure(RestoreFillError(description: why)) }
+            return .success(sink.content.value)
+        }
+        defer { close(fd) }
+        var sink = FileFillSink(fd: fd, path: label, syscalls: options.syscalls, task: task)
+        if let why = fill(plan, options: options, into: &sink) { return .failure(RestoreFillError(description: why)) }
+        return ContentChecksum.of(FileDataSource(fd: fd, size: Int64(mapping.count), description: label, syscalls: options.syscalls))
+            .mapError { RestoreFillError(description: "verification failed: reading \(label) back: \($0)") }
+    }
 
     /// Creates with the saved key when it is free, else IPC_PRIVATE; `get(key, flags)` is msgget or shmget.
     private static func create(_ plan: RestorePlan, noun: String, notes: inout [String],
@@ -290,13 +312,15 @@ public enum Restorer {
         }
         let task = options.progress?.begin("restoring shm id \(created.id) from \(PosixRender.escaped(plan.path))",
                                            total: plan.summary.dataBytes)
-        var sink = SegmentFillSink(base: base, size: Int64(size), task: task)
-        let failure = fill(plan, options: options, into: &sink)
+        let content = fillSegment(plan, options: options, mapping: UnsafeMutableRawBufferPointer(start: base, count: size),
+                                  label: "the new segment id \(created.id)", task: task)
         task?.end()
         shmdt(base)
-        if let why = failure { return .failure(undo(plan, ref, why)) }
-        guard sink.content.value == plan.summary.content else {
+        switch content {
+        case .failure(let why): return .failure(undo(plan, ref, why.description))
+        case .success(let crc) where crc != plan.summary.content:
             return .failure(undo(plan, ref, "verification failed: the new segment's content differs from the save file"))
+        case .success: break
         }
         guard case .success(let s) = SysVKernel.segment(id: created.id), s.size == UInt64(size) else {
             return .failure(undo(plan, ref, "verification failed: the new segment does not have the saved size \(size)"))

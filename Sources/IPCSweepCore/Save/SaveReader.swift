@@ -219,30 +219,50 @@ public final class SaveReader<Input: SaveInput> {
     }
 
     /// A version 1 or 2 "data N" record: pages that are all zeros become holes (as `cp --sparse=always`), the
-    /// rest data.
+    /// rest data. Pages are counted from offset 0; a page split between two reads is completed first.
     private func dense<Sink: SaveContentSink>(_ n: Int64, into sink: inout Sink, summary s: inout SaveSummary) throws {
+        let page = Self.pageSize
         var at: Int64 = 0
+        var carry: [UInt8] = []
+        carry.reserveCapacity(page)
         var inData = false
-        let page = Int64(Self.pageSize)
+        func emit(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws {
+            if bytes.count == page, Self.allZero(bytes) {
+                try sink.hole(at: offset, length: Int64(page))
+                inData = false
+            } else {
+                try sink.data(at: offset, bytes)
+                s.dataBytes += Int64(bytes.count)
+                if !inData { s.extents += 1 }
+                inData = true
+            }
+        }
         try payload(n) { piece, crc in
             content.append(crc, length: UInt64(piece.count))
-            var off = 0
-            while off < piece.count {
-                let abs = at + Int64(off)
-                let next = min(Int64(piece.count - off), page - abs % page)
-                let p = UnsafeRawBufferPointer(rebasing: piece[off..<(off + Int(next))])
-                if next == page, Self.allZero(p) {
-                    try sink.hole(at: abs, length: next)
-                    inData = false
-                } else {
-                    try sink.data(at: abs, p)
-                    s.dataBytes += next
-                    if !inData { s.extents += 1 }
-                    inData = true
+            var i = 0
+            if !carry.isEmpty {
+                let k = min(page - carry.count, piece.count)
+                carry.append(contentsOf: piece[0..<k])
+                i = k
+                at += Int64(k)
+                if carry.count == page || at == n {
+                    try carry.withUnsafeBytes { try emit($0, at: at - Int64($0.count)) }
+                    carry.removeAll(keepingCapacity: true)
                 }
-                off += Int(next)
             }
-            at += Int64(piece.count)
+            while i < piece.count {
+                let left = piece.count - i
+                if left >= page || at + Int64(left) == n {
+                    let k = min(page, left)
+                    try emit(UnsafeRawBufferPointer(rebasing: piece[i..<(i + k)]), at: at)
+                    i += k
+                    at += Int64(k)
+                } else {
+                    carry.append(contentsOf: piece[i...])
+                    at += Int64(left)
+                    i = piece.count
+                }
+            }
         }
     }
 

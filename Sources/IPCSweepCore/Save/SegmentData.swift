@@ -34,12 +34,9 @@ public final class SegmentData {
     /// holes resident).
     public static func open(segment: SharedMemorySegment, mapping: UnsafeRawBufferPointer,
                             usage: () -> (rss: UInt64, swap: UInt64)? = { nil }) -> Result<SegmentData, SaveFailure> {
-        guard let base = mapping.baseAddress else { return .failure(.read("segment id \(segment.id) has no mapping")) }
-        let start = UInt(bitPattern: base)
+        guard mapping.baseAddress != nil else { return .failure(.read("segment id \(segment.id) has no mapping")) }
         let page = UInt(max(sysconf(Int32(_SC_PAGESIZE)), 4096))
-        let end = start + (UInt(mapping.count) + page - 1) / page * page
-        let path = "/proc/self/map_files/\(String(start, radix: 16))-\(String(end, radix: 16))"
-        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        let (fd, path) = shmemFile(mapping: mapping, flags: O_RDONLY)
         if fd >= 0 {
             var st = stat()
             guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, Int64(st.st_size) >= Int64(mapping.count) else {
@@ -56,6 +53,16 @@ public final class SegmentData {
         }
         let used = usage().map { " (\(SaveSpace.text(Int64($0.rss + $0.swap))) of its \(SaveSpace.text(Int64(size))) hold data)" } ?? ""
         return .failure(.read("cannot open its shmem file (\(path): \(e); that needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE), and reading it through its mapping would make its holes resident\(used); run clean as root to save it"))
+    }
+
+    /// Opens the shmem file behind an attach (`/proc/self/map_files/START-END` of the mapping), with `flags`
+    /// (O_RDONLY to save, O_RDWR to restore); the descriptor (or -1 with errno) and the path.
+    public static func shmemFile(mapping: UnsafeRawBufferPointer, flags: Int32) -> (Int32, String) {
+        let start = UInt(bitPattern: mapping.baseAddress)
+        let page = UInt(max(sysconf(Int32(_SC_PAGESIZE)), 4096))
+        let end = start + (UInt(mapping.count) + page - 1) / page * page
+        let path = "/proc/self/map_files/\(String(start, radix: 16))-\(String(end, radix: 16))"
+        return (Glibc.open(path, flags | O_CLOEXEC), path)
     }
 
     /// rss and swap of segment `id` from /proc/sysvipc/shm, read by the calling thread (so in its IPC namespace).
