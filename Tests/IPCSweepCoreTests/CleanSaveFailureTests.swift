@@ -59,7 +59,7 @@ final class CleanSaveFailureTests: XCTestCase {
             let run = r.run(plan(objects.map { F.classified($0) }, policy))
             let seg = try XCTUnwrap(run.results.first { $0.ref.kind == .shm })
             XCTAssertEqual(seg.outcome, .failed, "\(errno)")
-            XCTAssertTrue(seg.reason.contains("\(errno)") && seg.reason.contains("partial save was removed"), seg.reason)
+            XCTAssertTrue(seg.reason.contains("\(errno)") && seg.reason.contains("partial save file was deleted"), seg.reason)
             XCTAssertFalse(k.removedOrder.contains(seg.ref))
             XCTAssertEqual(run.results.first { $0.ref.kind == .sem }?.outcome, .removed)
             XCTAssertFalse(entries(dir).contains { $0.hasPrefix("shm-") || $0.hasPrefix(".") }, "\(entries(dir))")

@@ -60,7 +60,7 @@ final class ObjectSaverTests: XCTestCase {
             guard case .failed(let why) = save(saver, sparse(), dir: dir) else { XCTFail("\(op) #\(call): saved"); continue }
             guard case .write(let e, _, _) = why else { XCTFail("\(op) #\(call): \(why)"); continue }
             XCTAssertEqual(e.errno, errno, "\(op) #\(call)")
-            XCTAssertTrue(why.description.contains("partial save was removed"), why.description)
+            XCTAssertTrue(why.description.contains("partial save file was deleted"), why.description)
             if errno == .noSpace && op == "write" { XCTAssertTrue(why.description.contains("is full"), why.description) }
             if errno == .diskQuotaExceeded { XCTAssertTrue(why.description.contains("quota"), why.description) }
             XCTAssertEqual(entries(dir), [], "\(op) #\(call): nothing left in the directory")

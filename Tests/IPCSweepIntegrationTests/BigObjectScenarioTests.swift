@@ -243,7 +243,7 @@ final class BigObjectScenarioTests: XCTestCase {
         let seg = try XCTUnwrap(r.first { $0["type"] as? String == "shm" })
         XCTAssertEqual(seg["outcome"] as? String, "failed")
         let reason = seg["reason"] as? String ?? ""
-        XCTAssertTrue(reason.contains("No space left on device") && reason.contains("partial save was removed") && reason.contains("not removed"), reason)
+        XCTAssertTrue(reason.contains("No space left on device") && reason.contains("partial save file was deleted") && reason.contains("not removed"), reason)
         let file = try XCTUnwrap(r.first { $0["type"] as? String == "posix-shm" })
         XCTAssertEqual(file["outcome"] as? String, "failed")
         XCTAssertTrue((file["reason"] as? String ?? "").contains("not enough space in /mnt/save"), "\(file)")

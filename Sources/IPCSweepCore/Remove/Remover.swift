@@ -327,7 +327,8 @@ public final class Remover: @unchecked Sendable {
 
     private func saveFailed(_ c: Classification, _ why: String) -> CleanResult {
         CleanResult(classification: c, outcome: .failed,
-                    reason: "saving \(name(c.object.ref, c.object.perm.key)) failed: \(why); not removed (fix --save-to, or use --discard-messages for queues)",
+                    reason: "saving \(name(c.object.ref, c.object.perm.key)) failed: \(why); not removed"
+                        + (c.object.kind == .msg ? " (fix --save-to, or use --discard-messages to drop its messages)" : ""),
                     planned: true)
     }
 

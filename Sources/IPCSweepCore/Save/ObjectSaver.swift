@@ -41,7 +41,7 @@ public enum SaveFailure: Error, Equatable, CustomStringConvertible {
             case .ioError: s += " (an I/O error on the save directory's device)"
             default: break
             }
-            return s + "; the partial save was removed"
+            return s + "; the partial save file was deleted"
         case .read(let why): return why
         case .changed(let why): return why
         }
