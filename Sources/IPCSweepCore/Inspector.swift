@@ -63,20 +63,10 @@ public struct Inspection: Sendable {
     public var namespace: IPCNamespaceInfo?
     /// The thread inside that namespace, for more reads there (its limits); nil for the tool's own namespace.
     public var namespaceThread: IPCNamespaceThread?
-}
-
-/// The current invocation of every `--unit` service that has a live process other than this run: only those
-/// processes can use the exception to inheritance, so a unit with none (ExecStopPost=) costs no lookup.
-private func unitInvocations(_ scope: ResolvedScope, table: ProcessTable, procRoot: String) -> [String: UnitInvocation] {
-    var units: Set<String> = []
-    for (pid, unit) in scope.memberUnits where pid != table.ownPid && unit.hasSuffix(".service") {
-        if let p = table.byPid[pid], !p.isDeadOrZombie { units.insert(unit) }
-    }
-    guard !units.isEmpty else { return [:] }
-    guard procRoot == "/proc" else {
-        return Dictionary(uniqueKeysWithValues: units.map { ($0, UnitInvocation.unavailable("--proc \(procRoot) is not the live system")) })
-    }
-    return UnitInvocationProbe.invocations(of: units.sorted())
+    /// The wall clock's steps measured for the run, and the note said when orphaned verdicts rest on an
+    /// unmeasured stretch (it is among `warnings` too).
+    public var clock = ClockSteps()
+    public var clockNote: String? = nil
 }
 
 /// The process table, written by the worker that read it (before the snapshot call returns), and the POSIX
@@ -124,10 +114,18 @@ public enum Inspector {
         public var namespaceThread: IPCNamespaceThread? = nil
         /// The POSIX filesystems each scanned mount namespace reaches, by its inode (for the possible holders).
         public var mountDevices: [UInt64: Set<UInt64>] = [:]
+        /// The wall clock's steps measured for this run (nothing for a procfs copy).
+        public var clock = ClockSteps()
 
-        /// The pure classifier over this process table and scope.
+        /// The pure classifier over this process table, scope and clock.
         public var classifier: Classifier {
-            Classifier(processes: processes, scope: scope, inheritWindow: options.inheritWindow)
+            Classifier(processes: processes, scope: scope, inheritWindow: options.inheritWindow, clock: clock)
+        }
+
+        /// Said once per run when orphaned verdicts rest on a time where no clock step could be measured.
+        public func clockNote(_ sysv: [Classification], posix: [PosixClassification]) -> String? {
+            clock.uncoveredNote(orphanedLastActivities: sysv.filter { $0.verdict == .orphaned }.map(\.object.lastActivity)
+                + posix.filter { $0.verdict == .orphaned }.map(\.object.lastChange.seconds))
         }
 
         /// Every object of the snapshot classified, with its reasons worded (and its namespace, when chosen).
@@ -144,7 +142,7 @@ public enum Inspector {
         /// evidence), with their reasons worded.
         public func classifyPosix(users: UserDirectory) -> [PosixClassification] {
             var posix = PosixClassifier(processes: processes, scope: scope, inheritWindow: options.inheritWindow,
-                                        mountDevices: mountDevices).classify(posixObjects)
+                                        mountDevices: mountDevices, clock: clock).classify(posixObjects)
             EvidenceText(users: users).fillReasons(&posix)
             if let ns = namespace {
                 for i in posix.indices { posix[i].namespace = ns }
@@ -154,9 +152,13 @@ public enum Inspector {
 
         /// Everything classified.
         public func inspection(users: UserDirectory) -> Inspection {
-            Inspection(snapshot: snapshot, processes: processes, scope: scope, classifications: classify(users: users),
-                       now: now, warnings: warnings, posixScans: posixScans, posix: classifyPosix(users: users),
-                       posixNotes: posixNotes, namespace: namespace, namespaceThread: namespaceThread)
+            let sysv = classify(users: users)
+            let posix = classifyPosix(users: users)
+            let note = clockNote(sysv, posix: posix)
+            return Inspection(snapshot: snapshot, processes: processes, scope: scope, classifications: sysv,
+                              now: now, warnings: warnings + [note].compactMap { $0 },
+                              posixScans: posixScans, posix: posix, posixNotes: posixNotes, namespace: namespace,
+                              namespaceThread: namespaceThread, clock: clock, clockNote: note)
         }
     }
 
@@ -215,7 +217,7 @@ public enum Inspector {
         // (clean's decider).
         let lastPid = options.procRoot == "/proc" ? BirthWatch(procRoot: options.procRoot)?.lastPid() : nil
         complete(&found, table: &table, probe: procProbe, options: options)
-        var r = reading(found[0], table: table, options: options)
+        var r = reading(found[0], table: table, options: options, clock: measureClock(options))
         r.lastPid = lastPid
         return r
     }
@@ -304,10 +306,11 @@ public enum Inspector {
         }
         for i in found.indices { found[i].mountDevices = mountDevices }
         complete(&found, table: &table, probe: procProbe, options: options)
+        let clock = measureClock(options)
         return found.map { f in
             var t = table
             t.ownIPCNamespace = f.namespace?.inode
-            var i = reading(f, table: t, options: options).inspection(users: users)
+            var i = reading(f, table: t, options: options, clock: clock).inspection(users: users)
             i.warnings = failures + i.warnings
             return i
         }
@@ -394,8 +397,15 @@ public enum Inspector {
         }
     }
 
-    /// The scope resolved over the completed table (its `ownIPCNamespace` is the namespace inspected).
-    private static func reading(_ f: Found, table: ProcessTable, options: InspectionOptions) -> Reading {
+    /// The wall clock's steps, measured once per run on the live system (`ClockStepProbe`); a procfs copy
+    /// measures nothing.
+    private static func measureClock(_ options: InspectionOptions) -> ClockSteps {
+        options.procRoot == "/proc" ? ClockStepProbe.measure() : ClockSteps()
+    }
+
+    /// The scope resolved over the completed table (its `ownIPCNamespace` is the namespace inspected), with the
+    /// clock's steps measured for the run and those since each `--unit` service's invocation began.
+    private static func reading(_ f: Found, table: ProcessTable, options: InspectionOptions, clock: ClockSteps) -> Reading {
         let now = currentTime()
         var table = table
         // What keeps this run from seeing every process of the namespace inspected (a live system only).
@@ -407,13 +417,16 @@ public enum Inspector {
                 .blindSpots(inspecting: f.namespace?.inode, hasVisibleProcess: visible)
         }
         var scope = options.scope.resolve(in: table)
+        var clock = clock
         if var s = scope {
-            s.unitInvocations = unitInvocations(s, table: table, procRoot: options.procRoot)
+            let units = UnitInvocationProbe.invocations(for: s, table: table, procRoot: options.procRoot)
+            s.unitInvocations = units.invocations
+            clock.references += units.clock
             scope = s
         }
         return Reading(snapshot: f.snapshot, processes: table, scope: scope, now: now,
                        warnings: f.snapshot.warnings + (scope?.warnings ?? []) + f.scans.flatMap(\.warnings), options: options,
                        posixScans: f.scans, posixObjects: f.posixObjects, posixNotes: f.posixNotes, namespace: f.namespace,
-                       namespaceThread: f.thread, mountDevices: f.mountDevices)
+                       namespaceThread: f.thread, mountDevices: f.mountDevices, clock: clock)
     }
 }

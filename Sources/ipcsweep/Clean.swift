@@ -80,6 +80,7 @@ struct Clean: ParsableCommand {
         }
         let journal = dryRun ? nil : CleanSyslog(users: users)
         let saver = saveWriter(namespace: ns)
+        let clockNoted = NoteSet()
         let environment = CleanEnvironment(
             read: { detail in
                 do {
@@ -95,7 +96,12 @@ struct Clean: ParsableCommand {
                     throw CLIError(e.description)
                 }
             },
-            classify: { $0.classify(users: users) },
+            classify: { reading in
+                let c = reading.classify(users: users)
+                // Said once per run (a confirmed run reads twice).
+                if let note = reading.clockNote(c, posix: []), clockNoted.insert(note).inserted { warn(note) }
+                return c
+            },
             decider: { reading in
                 let d = CleanDecider(reading: reading, users: users, watchBirths: source.procRoot == "/proc")
                 return CleanDecision(changesSincePlan: { d.changesSincePlan($0) }, classify: { d.classify($0) })
@@ -122,7 +128,11 @@ struct Clean: ParsableCommand {
                 #endif
                 return remover
             },
-            classifyPosix: { $0.classifyPosix(users: users) },
+            classifyPosix: { reading in
+                let c = reading.classifyPosix(users: users)
+                if let note = reading.clockNote([], posix: c), clockNoted.insert(note).inserted { warn(note) }
+                return c
+            },
             posixRemover: { policy in
                 let remover = PosixRemover(policy: policy)
                 remover.saver = saver
@@ -310,3 +320,9 @@ enum TestHook {
     }
 }
 #endif
+
+/// Notes already said in this run.
+final class NoteSet: @unchecked Sendable {
+    private var seen: Set<String> = []
+    func insert(_ note: String) -> (inserted: Bool, memberAfterInsert: String) { seen.insert(note) }
+}

@@ -219,6 +219,26 @@ final class AuditRendererTests: XCTestCase {
         XCTAssertEqual(state["netGrowthPerDay"] as? Double, 2.0)
     }
 
+    /// The clock: a measured forward step and the note on orphans where a step could not be ruled out, in text and JSON.
+    func testClockStepsAreReported() throws {
+        var input = AuditSample.input()
+        input.clock = ClockSteps(references: [ClockReference(source: .systemdManager, since: AuditSample.now - 7200, step: 3600)])
+        input.clockNote = "steps of the wall clock are measured only since 2027-01-15T05:00:00Z (...)"
+        let r = Auditor.report(input, names: AuditSample.names)
+        let text = AuditTextRenderer().render(r, quietIfClean: false)
+        XCTAssertTrue(text.contains("\nClock: the wall clock was stepped forward by 60 min since "), text)
+        XCTAssertTrue(text.contains("\nClock: steps of the wall clock are measured only since 2027-01-15T05:00:00Z"), text)
+        let doc = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(AuditJSON.render(r, pretty: false))) as? [String: Any])
+        let clock = try XCTUnwrap(doc["clock"] as? [String: Any])
+        XCTAssertEqual(clock["stepMs"] as? Int, 3_600_000)
+        XCTAssertEqual(clock["source"] as? String, "systemd-manager")
+        XCTAssertEqual(clock["since"] as? Int, Int(AuditSample.now) - 10_800)
+        XCTAssertEqual(clock["note"] as? String, input.clockNote)
+        XCTAssertTrue(clock["unmeasured"] is NSNull)
+        // Nothing measured, nothing stepped: no paragraph.
+        XCTAssertFalse(AuditTextRenderer().render(AuditSample.report(), quietIfClean: false).contains("Clock:"))
+    }
+
     /// Every key the JSON document has, at every level, is documented in docs/audit.md.
     func testEveryJSONFieldIsDocumented() throws {
         let docURL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

@@ -40,14 +40,14 @@ final class ClassifierTests: XCTestCase {
     func classify(_ o: IPCObject, _ procs: [ProcessRecord], threads: [Int32: Int32] = [:], scope: Set<Int32>? = nil,
                   exclusive: Bool = false, ownPid: Int32? = nil, units: [Int32: String] = [:],
                   invocations: [String: UnitInvocation] = [:], blindSpots: [BlindSpot] = [],
-                  window: Double = Classifier.defaultInheritWindow) -> Classification {
+                  window: Double = Classifier.defaultInheritWindow, clock: ClockSteps = ClockSteps()) -> Classification {
         let table = ProcessTable(processes: procs, threadGroups: threads, ownIPCNamespace: ns, ownPid: ownPid,
                                  blindSpots: blindSpots)
         let resolved = scope.map {
             ResolvedScope(description: "unit x.service", members: $0, exclusive: exclusive, memberUnits: units,
                           unitInvocations: invocations)
         }
-        var c = [Classifier(processes: table, scope: resolved, inheritWindow: window).classify(o)]
+        var c = [Classifier(processes: table, scope: resolved, inheritWindow: window, clock: clock).classify(o)]
         EvidenceText(users: UserDirectory()).fillReasons(&c)
         return c[0]
     }
@@ -55,7 +55,7 @@ final class ClassifierTests: XCTestCase {
     /// The possible-holder evidence of a classification: (pid, rule, timing).
     func possible(_ c: Classification) -> [(Int32, ReachRule, HolderTiming)] {
         c.evidence.compactMap {
-            if case .possibleHolder(let h, let rule, let timing, _, _) = $0 { return (h.pid, rule, timing) }
+            if case .possibleHolder(let h, let rule, let timing, _, _, _) = $0 { return (h.pid, rule, timing) }
             return nil
         }
     }

@@ -227,7 +227,12 @@ extension ClassifierTests {
             let scoped = round % 2 == 0
             let table = ProcessTable(processes: procs, ownIPCNamespace: ns, ownPid: 7)
             let scope = scoped ? ResolvedScope(description: "s", members: members, exclusive: exclusive) : nil
-            let f = PossibleHolderFinder(processes: table, scope: scope, inheritWindow: 5)
+            // Some rounds with a measured forward step, and a unit's pair after which nothing moved.
+            let clock = round % 4 == 1 ? ClockSteps(references: [
+                ClockReference(source: .systemdManager, since: Double(T - 1000), step: Double.random(in: 0...8, using: &rng)),
+                ClockReference(source: .systemdUnit("u.service"), since: Double(T) + Double.random(in: -6...6, using: &rng), step: 0),
+            ]) : ClockSteps()
+            let f = PossibleHolderFinder(processes: table, scope: scope, inheritWindow: 5, clock: clock)
             let cache = f.makeCache()
             for _ in 0..<30 {
                 let a = AccessControl(uid: UInt32([0, 33, 1000].randomElement(using: &rng)!),
@@ -250,8 +255,9 @@ extension ClassifierTests {
                             || (p.hasIPCOwner && rootRule)
                     }
                     guard reach else { return false }
-                    if p.startTime < w.latest { return true }
-                    return p.startTime < w.latest + 5 && PossibleHolderFinder.reparenting(of: p, in: table) != nil
+                    let start = clock.effectiveStart(p.startTime)
+                    if start < w.latest { return true }
+                    return start < w.latest + 5 && PossibleHolderFinder.reparenting(of: p, in: table) != nil
                 }
                 let r = f.find(a, lastActivity: w, cache: cache)
                 XCTAssertEqual(r.total, brute.count, "round \(round) \(a) \(w)")

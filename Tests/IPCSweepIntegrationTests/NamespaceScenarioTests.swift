@@ -277,7 +277,9 @@ final class NamespaceScenarioTests: XCTestCase {
 final class RemoveIPCScenarioTests: XCTestCase {
     /// Of uid 1001: a set held by a live process (in-use), an attached and an unattached segment, a set it created
     /// and handed to uid 33; an orphan of uid 1002; an in-use set of system uid 33.
+    /// ipcsweep ran once before them, as on a host after boot (its clock pair then covers the orphan).
     static let prelude = """
+        ipcsweep list > /dev/null
         C=$OUT/conf
         mkdir -p $C/etc/systemd/logind.conf.d $C/usr/lib/systemd/logind.conf.d
         printf '[Login]\\n#RemoveIPC=no\\nRemoveIPC=yes\\n' > $C/etc/systemd/logind.conf

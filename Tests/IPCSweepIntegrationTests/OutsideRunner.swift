@@ -5,8 +5,8 @@ import Foundation
 /// /proc, no `--all-processes-visible`. Inside, the script calls `outside SUBCOMMAND ARGS...`; the request and the
 /// answer (standard output, standard error, exit status) travel through files in `$OUT`.
 ///
-/// Only what reads: `clean` must be given `--dry-run` (a real removal from the host would take its lock under the
-/// host's /run and log to the host's journal, which tests never touch).
+/// Only what reads: `clean` must be given `--dry-run` (a real removal from the host would log to the host's
+/// journal, which tests never touch). It runs with a private /run (its own mount namespace), like every scenario.
 final class OutsideRunner: @unchecked Sendable {
     /// The bash function every scenario script gets.
     static let bashFunction = """
@@ -92,9 +92,13 @@ final class OutsideRunner: @unchecked Sendable {
         }
         FileManager.default.createFile(atPath: prefix + ".out", contents: nil)
         FileManager.default.createFile(atPath: prefix + ".err", contents: nil)
+        // In a mount namespace of its own with a private /run, so that nothing it keeps there (the clock pair
+        // of its first run after boot) lands on the host; /proc and the pid namespace stay the host's.
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: binary)
-        p.arguments = [sub, "--namespace", String(pid)] + args.dropFirst()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+        p.arguments = ["--mount", "--propagation", "private", "/bin/sh", "-c",
+                       "mount -t tmpfs -o mode=755 outside-run /run && exec \"$0\" \"$@\"", binary,
+                       sub, "--namespace", String(pid)] + args.dropFirst()
         var env = ProcessInfo.processInfo.environment
         env["NO_COLOR"] = "1"
         p.environment = env

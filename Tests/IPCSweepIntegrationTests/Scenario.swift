@@ -5,8 +5,9 @@ import XCTest
 /// (`unshare --ipc --pid --fork --mount-proc`), so that every object and process
 /// a test makes dies with the namespace and the host's own IPC objects are never
 /// touched. A private tmpfs is mounted on /dev/shm first, so POSIX objects of the
-/// host are never seen, let alone cleaned. `ipcsweep` and `ipcsweep-testkit` are
-/// on PATH; `$OUT` is a directory whose files the test reads afterwards.
+/// host are never seen, let alone cleaned, and one on /run (clean's lock, the clock
+/// pair the first run keeps). `ipcsweep` and `ipcsweep-testkit` are on PATH; `$OUT`
+/// is a directory whose files the test reads afterwards.
 ///
 /// The scenario's pid namespace is a child one, where ipcsweep is blind by design (another pid namespace could
 /// share the IPC namespace unseen). Every scenario's namespaces are private and complete by construction, so by
@@ -151,7 +152,8 @@ struct Scenario {
         p.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
         p.arguments = ["--ipc", "--pid", "--fork", "--mount-proc", "--mount", "--propagation", "private"] + extraUnshare
             + ["/bin/bash", "-euo", "pipefail", "-c",
-               "mount -t tmpfs -o mode=1777,size=64m scenario-shm /dev/shm\n" + OutsideRunner.bashFunction + script]
+               "mount -t tmpfs -o mode=1777,size=64m scenario-shm /dev/shm\n"
+                + "mount -t tmpfs -o mode=755,size=16m scenario-run /run\n" + OutsideRunner.bashFunction + script]
         var env = ProcessInfo.processInfo.environment
         env["PATH"] = (allProcessesVisible ? visibleWrapper.path + ":" : "") + products.path + ":" + (env["PATH"] ?? "/usr/bin:/bin")
         env["OUT"] = out.path

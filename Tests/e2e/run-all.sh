@@ -6,12 +6,13 @@
 # a PrivateIPC=yes unit there, Tests/e2e/systemd/e2e-alerts.sh, the alert
 # rules through node_exporter, Prometheus and Alertmanager there, and
 # Tests/e2e/systemd/e2e-removeipc-logind.sh, the audit's RemoveIPC= list
-# against the real systemd-logind there), each
-# in its own private namespaces, and prints their output indented, one
-# "ok"/"not ok" line per scenario, and a final "N passed, M failed" line
-# counting scenarios. Needs root, Debian's apache2, curl, PostgreSQL 15,
-# prometheus, prometheus-node-exporter, prometheus-alertmanager, dbus and
-# libpam-systemd.
+# against the real systemd-logind there, and
+# Tests/e2e/systemd/e2e-clockstep-unit.sh, a forward step of the wall clock
+# there), each in its own private namespaces, and prints their output
+# indented, one "ok"/"not ok" line per scenario, and a final "N passed, M
+# failed" line counting scenarios. Needs root, Debian's apache2, curl,
+# PostgreSQL 15, prometheus, prometheus-node-exporter,
+# prometheus-alertmanager, dbus, libpam-systemd and gcc.
 # Usage: [IPCSWEEP=path/to/ipcsweep] Tests/e2e/run-all.sh [SCENARIO...]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -44,6 +45,8 @@ else
     scenarios+=("$here/systemd/e2e-alerts.sh")
     # RemoveIPC=: the audit's list against what the real systemd-logind destroys at a user's last logout.
     scenarios+=("$here/systemd/e2e-removeipc-logind.sh")
+    # A +1 h step of ipcsweep's wall clock (LD_PRELOAD shim) never orphans a live service's set.
+    scenarios+=("$here/systemd/e2e-clockstep-unit.sh")
 fi
 
 if [ "$(id -u)" != 0 ]; then

@@ -73,6 +73,23 @@ public enum AuditJSON {
             "warnings": .array(r.warnings.map(JSONValue.string)),
             "namespace": r.namespace.map(namespace) ?? .null,
             "removeIPC": r.removeIPC.map(removeIPC) ?? .null,
+            "clock": clock(r),
+        ])
+    }
+
+    /// `{"stepMs", "source", "since", "unit", "unmeasured", "note"}`: the largest forward step measured (0 and
+    /// nulls when none), why nothing could be measured, and the note on orphans where a step is not ruled out.
+    static func clock(_ r: AuditReport) -> JSONValue {
+        let f = r.clock.largestForward
+        var unit: JSONValue = .null
+        if let f, case .systemdUnit(let u) = f.source { unit = .string(u) }
+        return .object([
+            "stepMs": .int(Int64(((f?.step ?? 0) * 1000).rounded())),
+            "source": f.map { .string($0.source.name) } ?? .null,
+            "since": f.map { .int(Int64($0.taken.rounded(.down))) } ?? .null,
+            "unit": unit,
+            "unmeasured": r.clock.unmeasured.map(JSONValue.string) ?? .null,
+            "note": r.clockNote.map(JSONValue.string) ?? .null,
         ])
     }
 

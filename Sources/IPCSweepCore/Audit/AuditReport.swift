@@ -335,6 +335,10 @@ public struct AuditReport: Sendable, Equatable {
     public var removeIPC: RemoveIPCReport?
     /// POSIX objects: /dev/shm size and use, counts, orphans by name prefix.
     public var posix = PosixAuditSection()
+    /// The wall clock's measured steps (SPEC "Clock steps").
+    public var clock = ClockSteps()
+    /// Said when orphans rest on a stretch of time where no clock step could be measured.
+    public var clockNote: String?
 
     public init(generatedAt: Double, source: String, scope: String?, thresholds: AuditThresholds, kinds: [IPCKind],
                 counts: AuditCounts, orphans: [AuditObject], suspects: [AuditObject], unknown: [AuditObject],

@@ -154,6 +154,8 @@ public struct AuditSession {
                 tree.entries = tree.entries.filter(filter.matches)
                 input.shmTree = tree
             }
+            input.clock = result.clock
+            input.clockNote = result.clockNote
             reports.append(Auditor.report(input, names: env.names))
         }
         guard let report = reports.first else { throw AuditSessionError(description: "no IPC namespace could be inspected") }

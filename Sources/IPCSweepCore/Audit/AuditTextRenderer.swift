@@ -32,6 +32,16 @@ public struct AuditTextRenderer: Sendable {
             }
         }
 
+        // The wall clock: a forward step the verdicts allowed for, or orphans where one could not be ruled out.
+        let step = r.clock.largestForward.flatMap { $0.step >= 1 ? $0 : nil }
+        if step != nil || r.clockNote != nil { out.append("") }
+        if let f = step {
+            out.append("Clock: the wall clock was stepped forward by \(TimeFormat.duration(f.step)) since "
+                + "\(TimeFormat.iso8601(Int64(f.taken.rounded(.down))) ?? "then") (\(ClockSteps.describe(f.source))); "
+                + "verdicts compare older processes' starts as that much earlier")
+        }
+        if let note = r.clockNote { out.append("Clock: \(note)") }
+
         if let rm = r.removeIPC, rm.setting.enabled,
            !rm.findings.isEmpty || !rm.attached.isEmpty || !rm.notes.isEmpty || rm.setting.sysUidMaxNote != nil {
             out.append("")

@@ -34,6 +34,9 @@ public struct AuditInput: Sendable {
     /// The entries under /dev/shm that are not POSIX objects (directories and what is in them, links, special
     /// files), after the filters: only RemoveIPC= uses them. nil: not walked.
     public var shmTree: ShmTree?
+    /// The wall clock's measured steps, and the note on orphans where a step could not be ruled out.
+    public var clock = ClockSteps()
+    public var clockNote: String?
 
     public init(classifications: [Classification], snapshot: IPCSnapshot, kinds: Set<IPCKind> = Set(IPCKind.allCases),
                 limits: KernelLimits?, limitsError: String? = nil, pageSize: Int64 = 4096, posix: [PosixScanResult] = [],
@@ -122,6 +125,8 @@ public enum Auditor {
                                     notes: input.shmTree?.warnings ?? [])
         }
         report.posix = PosixAuditSection(input.posixClassifications, shm: input.posix.first { $0.kind == .shm })
+        report.clock = input.clock
+        report.clockNote = input.clockNote
         return report
     }
 

@@ -1,5 +1,5 @@
 /// Decides a verdict for every object: a pure function of the IPC snapshot, the process table (with what the
-/// probe found hidden), the scope and the inheritance window. It produces typed `Evidence`; the verdict follows
+/// probe found hidden), the scope, the inheritance window and the wall clock's measured steps. It produces typed `Evidence`; the verdict follows
 /// from it (`Evidence.verdict`), and `EvidenceText` words it. See the Verdicts section of the manual.
 public struct Classifier: Sendable {
     public let processes: ProcessTable
@@ -13,11 +13,12 @@ public struct Classifier: Sendable {
     /// The default inheritance window: 5 seconds.
     public static let defaultInheritWindow: Double = 5
 
-    public init(processes: ProcessTable, scope: ResolvedScope?, inheritWindow: Double = Classifier.defaultInheritWindow) {
+    public init(processes: ProcessTable, scope: ResolvedScope?, inheritWindow: Double = Classifier.defaultInheritWindow,
+                clock: ClockSteps = ClockSteps()) {
         self.processes = processes
         self.scope = scope
         self.inheritWindow = inheritWindow
-        finder = PossibleHolderFinder(processes: processes, scope: scope, inheritWindow: inheritWindow)
+        finder = PossibleHolderFinder(processes: processes, scope: scope, inheritWindow: inheritWindow, clock: clock)
         attachers = processes.attachers()
     }
 
@@ -60,7 +61,7 @@ public struct Classifier: Sendable {
             if q.qnum > 0 { evidence.append(.messages(count: q.qnum, bytes: q.cbytes)) }
         }
 
-        recordedPidEvidence(object, evidence: &evidence, holders: &holders)
+        var clockStep = recordedPidEvidence(object, evidence: &evidence, holders: &holders)
 
         var possible: [Holder] = []
         if !evidence.contains(where: { $0.weight == .direct }) {
@@ -70,9 +71,10 @@ public struct Classifier: Sendable {
             let found = finder.find(AccessControl(object.perm), lastActivity: ActivityWindow(second: last), cache: cache)
             for h in found.listed {
                 evidence.append(.possibleHolder(holder: h.holder, rule: h.rule, timing: h.timing, started: h.started,
-                                                lastActivity: last))
+                                                lastActivity: last, widened: h.widened))
                 possible.append(h.holder)
             }
+            clockStep = ClockSteps.wider(clockStep, found.clockStep)
             if found.total > found.listed.count { evidence.append(.morePossibleHolders(count: found.total - found.listed.count)) }
             if found.total == 0 {
                 evidence.append(.noPossibleHolder(access: AccessControl(object.perm), lastActivity: last,
@@ -82,6 +84,7 @@ public struct Classifier: Sendable {
             evidence += found.ruledOut.map { .inheritanceRuledOut(unit: $0.unit, invocationBegan: $0.began, processes: $0.processes) }
             evidence += found.notRuledOut.map { .inheritanceNotRuledOut(unit: $0.unit, why: $0.why) }
         }
+        if let w = clockStep { evidence.append(.clockStep(step: w.amount, reference: w.reference)) }
         let verdict = Evidence.verdict(evidence)
         return Classification(object: object, verdict: verdict, evidence: Self.decisiveFirst(evidence),
                               holders: holders, possibleHolders: possible)
@@ -96,8 +99,11 @@ public struct Classifier: Sendable {
 
     // MARK: recorded pids
 
-    /// Live recorded pids are direct evidence; dead, zombie, reused, foreign and hidden ones are explained.
-    private func recordedPidEvidence(_ object: IPCObject, evidence: inout [Evidence], holders: inout [Holder]) {
+    /// Live recorded pids are direct evidence; dead, zombie, reused, foreign and hidden ones are explained. A
+    /// pid is reused only when its process started at or after the recorded second + 1 even with its start
+    /// moved back by the clock-step widening; returns that widening when it kept a pid from being reused.
+    private func recordedPidEvidence(_ object: IPCObject, evidence: inout [Evidence], holders: inout [Holder]) -> ClockSteps.Widening? {
+        var kept: ClockSteps.Widening?
         // Each pid once (a set's semaphores often share their last operator). Few pids per object: a
         // linear check, and no allocation for the common objects whose recorded pids are all 0.
         var seen: [Int32] = []
@@ -121,10 +127,11 @@ public struct Classifier: Sendable {
                 evidence.append(.recordedPidZombie(role: rp.role, recordedPid: rp.pid, holder: Holder(p, relation: .recorded)))
             } else if !processes.sharesIPCNamespace(p) {
                 evidence.append(.recordedPidInOtherNamespace(role: rp.role, pid: rp.pid, command: p.comm))
-            } else if p.startTime >= Double(rp.recordedAt) + 1 {
+            } else if finder.clock.effectiveStart(p.startTime) >= Double(rp.recordedAt) + 1 {
                 evidence.append(.recordedPidReused(role: rp.role, pid: rp.pid, command: p.comm,
                                                    after: p.startTime - Double(rp.recordedAt)))
             } else {
+                if p.startTime >= Double(rp.recordedAt) + 1 { kept = ClockSteps.wider(kept, finder.clock.widening(forStart: p.startTime)) }
                 let h = Holder(p, relation: .recorded)
                 evidence.append(.liveRecordedPid(role: rp.role, recordedPid: rp.pid, holder: h))
                 holders.append(h)
@@ -132,6 +139,7 @@ public struct Classifier: Sendable {
         }
         // A pid recorded but hidden by a pid namespace reads 0: "not visible", not "dead".
         for role in hiddenPidRoles(object) { evidence.append(.recordedPidHidden(role: role)) }
+        return kept
     }
 
     /// Recorded-pid fields that read 0 although the matching event happened.

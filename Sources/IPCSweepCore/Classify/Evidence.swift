@@ -93,8 +93,10 @@ public enum Evidence: Sendable, Hashable {
     case queueStateUnreadable
 
     // Possible holders: suspect.
-    /// A live process that could reach the object and existed at its last activity or may have inherited it.
-    case possibleHolder(holder: Holder, rule: ReachRule, timing: HolderTiming, started: Double, lastActivity: Int64)
+    /// A live process that could reach the object and existed at its last activity or may have inherited it;
+    /// `widened`: only once its start is moved back by the measured forward step of the wall clock.
+    case possibleHolder(holder: Holder, rule: ReachRule, timing: HolderTiming, started: Double, lastActivity: Int64,
+                        widened: Bool = false)
     /// How many more possible holders there are than are listed.
     case morePossibleHolders(count: Int)
 
@@ -120,6 +122,9 @@ public enum Evidence: Sendable, Hashable {
     case inheritanceRuledOut(unit: String, invocationBegan: Double, processes: Int)
     /// Processes of a `--unit` scope inside the inheritance window stay possible holders: the exception did not apply.
     case inheritanceNotRuledOut(unit: String, why: UnitExceptionBlock)
+    /// The wall clock was stepped forward by `step` seconds since `reference` was taken, and a process counts
+    /// (a possible holder, a recorded pid not reused) only once its start is moved back by it.
+    case clockStep(step: Double, reference: ClockReference)
 
     /// What an evidence kind decides: the verdict is the heaviest class present.
     public enum Weight: Int, Sendable, Comparable {
@@ -136,7 +141,7 @@ public enum Evidence: Sendable, Hashable {
         case .noPossibleHolder: return .none
         case .recordedPidExited, .recordedPidZombie, .recordedPidInOtherNamespace, .recordedPidReused,
              .recordedPidIsThisRun, .messages, .inheritanceRuledOut, .inheritanceNotRuledOut, .noDescriptorOrMapping,
-             .notificationPidGone:
+             .notificationPidGone, .clockStep:
             return .note
         }
     }
@@ -181,6 +186,7 @@ public enum Evidence: Sendable, Hashable {
         case .queueStateUnreadable: return "queue-state-unreadable"
         case .noDescriptorOrMapping: return "no-descriptor-or-mapping"
         case .notificationPidGone: return "notification-pid-gone"
+        case .clockStep: return "clock-step"
         }
     }
 }

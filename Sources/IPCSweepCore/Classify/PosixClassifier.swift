@@ -98,6 +98,8 @@ public struct PosixClassifier: Sendable {
     public let inheritWindow: Double
     /// How far a file time (taken from the coarse clock) can lag the instant it records.
     public let granularity: Double
+    /// The wall clock's measured steps.
+    public let clock: ClockSteps
     private let finder: PossibleHolderFinder
     /// Who holds what: by device and inode.
     private let handles: [DeviceInode: [(ProcessRecord, PosixHandle)]]
@@ -109,16 +111,18 @@ public struct PosixClassifier: Sendable {
     /// `mountDevices`: a process in a mount namespace listed there is a possible holder only of objects on the
     /// devices listed for it; a process of a mount namespace not listed (or unknown) can reach every object.
     public init(processes: ProcessTable, scope: ResolvedScope?, inheritWindow: Double = Classifier.defaultInheritWindow,
-                granularity: Double = PosixClassifier.coarseClockGranularity(), mountDevices: [UInt64: Set<UInt64>] = [:]) {
+                granularity: Double = PosixClassifier.coarseClockGranularity(), mountDevices: [UInt64: Set<UInt64>] = [:],
+                clock: ClockSteps = ClockSteps()) {
         self.init(processes: processes, scope: scope, inheritWindow: inheritWindow, granularity: granularity,
-                  mountDevices: mountDevices, device: nil)
+                  mountDevices: mountDevices, device: nil, clock: clock)
     }
 
     /// With `device`, the possible holders are only the processes that can reach that filesystem; the direct
     /// holders (descriptors, mappings) are those of every process.
     private init(processes: ProcessTable, scope: ResolvedScope?, inheritWindow: Double, granularity: Double,
-                 mountDevices: [UInt64: Set<UInt64>], device: UInt64?) {
+                 mountDevices: [UInt64: Set<UInt64>], device: UInt64?, clock: ClockSteps) {
         self.processes = processes
+        self.clock = clock
         self.scope = scope
         self.inheritWindow = inheritWindow
         self.granularity = granularity
@@ -130,7 +134,7 @@ public struct PosixClassifier: Sendable {
         // Every IPC namespace: without its own namespace the table counts every process as sharing it.
         let everyNamespace = ProcessTable(processes: reaching, threadGroups: processes.threadGroups,
                                           ownIPCNamespace: nil, ownPid: processes.ownPid, blindSpots: processes.blindSpots)
-        finder = PossibleHolderFinder(processes: everyNamespace, scope: scope, inheritWindow: inheritWindow)
+        finder = PossibleHolderFinder(processes: everyNamespace, scope: scope, inheritWindow: inheritWindow, clock: clock)
         let live = processes.byPid.values.filter { !$0.isDeadOrZombie && $0.pid != processes.ownPid }
             .sorted { $0.pid < $1.pid }
         var index: [DeviceInode: [(ProcessRecord, PosixHandle)]] = [:]
@@ -159,7 +163,8 @@ public struct PosixClassifier: Sendable {
         return objects.map { o in
             let d = o.identity.device
             let c = byDevice[d] ?? PosixClassifier(processes: processes, scope: scope, inheritWindow: inheritWindow,
-                                                   granularity: granularity, mountDevices: mountDevices, device: d)
+                                                   granularity: granularity, mountDevices: mountDevices, device: d,
+                                                   clock: clock)
             byDevice[d] = c
             let cache = caches[d] ?? c.finder.makeCache()
             caches[d] = cache
@@ -220,7 +225,7 @@ public struct PosixClassifier: Sendable {
             let found = finder.find(access, lastActivity: window, cache: cache)
             for h in found.listed {
                 evidence.append(.possibleHolder(holder: h.holder, rule: h.rule, timing: h.timing, started: h.started,
-                                                lastActivity: last.seconds))
+                                                lastActivity: last.seconds, widened: h.widened))
                 if let p = processes.byPid[h.holder.pid] { possible.append(PosixHolder(p, relation: .possible)) }
             }
             if found.total > found.listed.count { evidence.append(.morePossibleHolders(count: found.total - found.listed.count)) }
@@ -230,6 +235,7 @@ public struct PosixClassifier: Sendable {
             }
             evidence += found.ruledOut.map { .inheritanceRuledOut(unit: $0.unit, invocationBegan: $0.began, processes: $0.processes) }
             evidence += found.notRuledOut.map { .inheritanceNotRuledOut(unit: $0.unit, why: $0.why) }
+            if let w = found.clockStep { evidence.append(.clockStep(step: w.amount, reference: w.reference)) }
         }
         return PosixClassification(object: o, verdict: Evidence.verdict(evidence), evidence: Classifier.decisiveFirst(evidence),
                                    holders: holders, possibleHolders: possible)

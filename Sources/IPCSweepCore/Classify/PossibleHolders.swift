@@ -56,6 +56,8 @@ public struct PossibleHolder: Sendable, Hashable {
     public var rule: ReachRule
     public var timing: HolderTiming
     public var started: Double
+    /// It counts only because its start was moved back by a measured forward step of the wall clock.
+    public var widened = false
 }
 
 /// Every possible holder of one object: the first few listed (most specific rule first), the total, and what
@@ -67,6 +69,8 @@ public struct PossibleHolderResult: Sendable, Equatable {
     public var ruledOut: [RuledOut] = []
     /// Units whose processes inside the inheritance window stayed possible holders, and why.
     public var notRuledOut: [NotRuledOut] = []
+    /// The largest clock-step widening that made a process count (nil: every one counts without it).
+    public var clockStep: ClockSteps.Widening?
 
     public struct RuledOut: Sendable, Hashable {
         public var unit: String
@@ -83,7 +87,8 @@ public struct PossibleHolderResult: Sendable, Equatable {
 /// Finds the possible holders of an object (SPEC "Verdicts"): live processes that could reach it (`ipcperms`;
 /// root and CAP_IPC_OWNER by the root rule; unreadable credentials count as reaching) and that existed at its
 /// last activity, or were re-parented and started within the inheritance window after it (unless a `--unit`
-/// service's current invocation began after the activity). Only the running ipcsweep never counts.
+/// service's current invocation began after the activity). Only the running ipcsweep never counts. Every
+/// start is compared as moved back by the wall clock's measured forward step (`ClockSteps`).
 ///
 /// A pure function of (access, last activity) over a process table and scope that are indexed once: lists by
 /// uid and by gid ordered by start time, and prefix counts, so that an object costs the matching uid/gid lists'
@@ -103,9 +108,15 @@ public struct PossibleHolderFinder: Sendable {
 
     public let scope: ResolvedScope?
     public let inheritWindow: Double
+    /// The wall clock's measured steps.
+    public let clock: ClockSteps
 
     let live: [ProcessRecord]
+    /// Start times as read (today's wall clock), ascending.
     let starts: [Double]
+    /// Start times as compared with a last activity (moved back by the clock-step widening), ascending too.
+    let effective: [Double]
+    let widenings: [ClockSteps.Widening?]
     let units: [String?]
     let inScope: [Bool]
     /// The `--unit` a member was selected by.
@@ -124,14 +135,18 @@ public struct PossibleHolderFinder: Sendable {
     /// Per `--unit`: why its exception cannot be used at all (nil: usable when its invocation is late enough).
     let unitBlocks: [String: UnitExceptionBlock]
 
-    public init(processes: ProcessTable, scope: ResolvedScope?, inheritWindow: Double) {
+    public init(processes: ProcessTable, scope: ResolvedScope?, inheritWindow: Double, clock: ClockSteps = ClockSteps()) {
         self.scope = scope
         self.inheritWindow = max(0, inheritWindow)
+        self.clock = clock
         let live = processes.byPid.values
             .filter { !$0.isDeadOrZombie && processes.sharesIPCNamespace($0) && $0.pid != processes.ownPid }
             .sorted { $0.startTime != $1.startTime ? $0.startTime < $1.startTime : $0.pid < $1.pid }
         self.live = live
         starts = live.map(\.startTime)
+        let widenings = live.map { clock.widening(forStart: $0.startTime) }
+        self.widenings = widenings
+        effective = zip(live, widenings).map { $0.startTime - ($1?.amount ?? 0) }
         units = live.map(\.unit)
         let members = scope?.members ?? []
         inScope = live.map { members.contains($0.pid) }
@@ -189,7 +204,8 @@ public struct PossibleHolderFinder: Sendable {
             case .none: blocks[unit] = .invocationUnknown("its invocation was not looked up")
             case .unavailable(let why): blocks[unit] = .invocationUnknown(why)
             case .began(let t):
-                if let old = live.indices.first(where: { memberUnit[$0] == unit && startTimes[$0] + Self.tickSlack < t }) {
+                let today = clock.invocationStart(unit: unit, began: t)
+                if let old = live.indices.first(where: { memberUnit[$0] == unit && startTimes[$0] + Self.tickSlack < today }) {
                     blocks[unit] = .olderProcess(pid: live[old].pid, began: t)
                 }
             }
@@ -233,13 +249,13 @@ public struct PossibleHolderFinder: Sendable {
         return r
     }
 
-    /// The first index whose start is not before `t`.
-    private func firstStart(notBefore t: Double) -> Int {
+    /// The first index whose start (effective, or as read) is not before `t`.
+    private func firstStart(notBefore t: Double, in list: [Double]) -> Int {
         var lo = 0
-        var hi = starts.count
+        var hi = list.count
         while lo < hi {
             let mid = (lo + hi) / 2
-            if starts[mid] < t { lo = mid + 1 } else { hi = mid }
+            if list[mid] < t { lo = mid + 1 } else { hi = mid }
         }
         return lo
     }
@@ -248,8 +264,8 @@ public struct PossibleHolderFinder: Sendable {
         cache.generation += 1
         let gen = cache.generation
         let exclusive = scope?.exclusive == true
-        let existedEnd = firstStart(notBefore: window.latest)
-        let windowEnd = inheritWindow > 0 ? firstStart(notBefore: window.latest + inheritWindow) : existedEnd
+        let existedEnd = firstStart(notBefore: window.latest, in: effective)
+        let windowEnd = inheritWindow > 0 ? firstStart(notBefore: window.latest + inheritWindow, in: effective) : existedEnd
         var result = PossibleHolderResult()
         var ruledOut: [String: (began: Double, count: Int)] = [:]
         var notRuledOut: [String: UnitExceptionBlock] = [:]
@@ -272,14 +288,14 @@ public struct PossibleHolderFinder: Sendable {
         }
 
         func timing(_ i: Int) -> HolderTiming? {
-            let s = starts[i]
+            let s = effective[i]
             if s < window.latest { return s >= window.earliest ? .sameSecond : .existed }
             guard s < window.latest + inheritWindow, let why = reparented[i] else { return nil }
             if let unit = scopeUnit[i] {
                 if let block = unitBlocks[unit] {
                     notRuledOut[unit] = block
                 } else if case .began(let t) = scope?.unitInvocations[unit] {
-                    if t >= window.latest && s + Self.tickSlack >= t {
+                    if t >= window.latest && starts[i] + Self.tickSlack >= clock.invocationStart(unit: unit, began: t) {
                         ruledOut[unit, default: (t, 0)].count += 1
                         return nil
                     }
@@ -290,9 +306,22 @@ public struct PossibleHolderFinder: Sendable {
             return .inherited(why)
         }
 
+        /// Counted only through the widening: by its start as read it neither existed nor falls in the window.
+        func widened(_ i: Int, _ t: HolderTiming) -> Bool {
+            guard widenings[i] != nil else { return false }
+            if case .inherited = t { return starts[i] >= window.latest + inheritWindow }
+            return starts[i] >= window.latest
+        }
+
+        func note(_ i: Int) {
+            if let w = widenings[i], w.amount > result.clockStep?.amount ?? 0 { result.clockStep = w }
+        }
+
         func holder(_ i: Int, _ rule: ReachRule, _ t: HolderTiming) -> PossibleHolder {
-            PossibleHolder(holder: Holder(live[i], unit: units[i], relation: .possible), rule: rule, timing: t,
-                           started: starts[i])
+            let w = widened(i, t)
+            if w { note(i) }
+            return PossibleHolder(holder: Holder(live[i], unit: units[i], relation: .possible), rule: rule, timing: t,
+                                  started: starts[i], widened: w)
         }
 
         /// Counts (and lists, while there is room) one candidate, once.
@@ -302,7 +331,7 @@ public struct PossibleHolderFinder: Sendable {
             guard scopeAllows(i), let r = rule(i), let t = timing(i) else { return }
             result.total += 1
             if ordinary[i] && i < existedEnd { ordinaryExistedCounted += 1 }
-            if result.listed.count < Self.listLimit { result.listed.append(holder(i, r, t)) }
+            if result.listed.count < Self.listLimit { result.listed.append(holder(i, r, t)) } else if widened(i, t) { note(i) }
         }
 
         func visit(_ list: [Int]?) {
@@ -335,10 +364,16 @@ public struct PossibleHolderFinder: Sendable {
                     cache.stamp[i] = gen
                     guard scopeAllows(i), let r = rule(i), let t = timing(i) else { continue }
                     sliceCount += 1
-                    if sliceListed.count < Self.listLimit { sliceListed.append(holder(i, r, t)) }
+                    if sliceListed.count < Self.listLimit { sliceListed.append(holder(i, r, t)) } else if widened(i, t) { note(i) }
                 }
             }
             let existed = exclusive ? ordinaryInScopeBefore[existedEnd] : ordinaryBefore[existedEnd]
+            // Counted by prefix: those that existed only by their effective start (the widest first).
+            var j = firstStart(notBefore: window.latest, in: starts)
+            while j < existedEnd && (result.clockStep?.amount ?? 0) < (widenings[j]?.amount ?? 0) {
+                if ordinary[j] && scopeAllows(j) { note(j); break }
+                j += 1
+            }
             result.total += existed - ordinaryExistedCounted + sliceCount
             var i = 0
             while result.listed.count < Self.listLimit && i < existedEnd {

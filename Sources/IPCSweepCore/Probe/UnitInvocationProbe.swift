@@ -7,9 +7,34 @@ import Glibc
 import Musl
 #endif
 
+/// A (realtime, monotonic) pair systemd took at one instant (microseconds of CLOCK_REALTIME and CLOCK_MONOTONIC).
+public struct SystemdClockPair: Sendable, Hashable {
+    public var realtime: UInt64
+    public var monotonic: UInt64
+    public init(realtime: UInt64, monotonic: UInt64) {
+        self.realtime = realtime
+        self.monotonic = monotonic
+    }
+}
+
+/// What one sd-bus lookup found: each unit's invocation and its clock pair, and the manager's pair when asked.
+public struct SystemdAnswer: Sendable {
+    public var invocations: [String: UnitInvocation] = [:]
+    /// `InactiveExitTimestamp` with `InactiveExitTimestampMonotonic`, for the units that have both.
+    public var unitPairs: [String: SystemdClockPair] = [:]
+    /// `UserspaceTimestamp` with `UserspaceTimestampMonotonic` of the manager, or why not (nil: not asked).
+    public var manager: Result<SystemdClockPair, SystemdUnavailable>?
+}
+
+/// Why systemd could not say something (the text names what was asked).
+public struct SystemdUnavailable: Error, Sendable, Hashable {
+    public var description: String
+}
+
 /// Asks systemd when each unit's current invocation began: the `InactiveExitTimestamp` property of
-/// `org.freedesktop.systemd1.Unit`, over one sd-bus connection (root: systemd's private socket
-/// /run/systemd/private, as systemctl does, which needs no D-Bus daemon; otherwise the system bus).
+/// `org.freedesktop.systemd1.Unit` (with its monotonic twin), and, when asked, the manager's
+/// `UserspaceTimestamp` pair (`org.freedesktop.systemd1.Manager`), over one sd-bus connection (root: systemd's
+/// private socket /run/systemd/private, as systemctl does, which needs no D-Bus daemon; otherwise the system bus).
 public enum UnitInvocationProbe {
     /// How long one property read may take before the lookup gives up (the exception then does not apply).
     static let timeoutMicroseconds: UInt64 = 2_000_000
@@ -18,28 +43,56 @@ public enum UnitInvocationProbe {
     /// that must never hang; a systemd that does not answer in time leaves the exception unused.
     static let deadlineSeconds = 3.0
 
+    /// The current invocation of every `--unit` service that has a live process other than this run (only those
+    /// processes can use the exception to inheritance, so a unit with none, ExecStopPost=, costs no lookup), and
+    /// each one's clock pair as a measurement of the wall clock's steps since it began.
+    static func invocations(for scope: ResolvedScope, table: ProcessTable, procRoot: String)
+        -> (invocations: [String: UnitInvocation], clock: [ClockReference]) {
+        var units: Set<String> = []
+        for (pid, unit) in scope.memberUnits where pid != table.ownPid && unit.hasSuffix(".service") {
+            if let p = table.byPid[pid], !p.isDeadOrZombie { units.insert(unit) }
+        }
+        guard !units.isEmpty else { return ([:], []) }
+        guard procRoot == "/proc" else {
+            return (Dictionary(uniqueKeysWithValues: units.map { ($0, UnitInvocation.unavailable("--proc \(procRoot) is not the live system")) }), [])
+        }
+        let answer = UnitInvocationProbe.lookup(units: units.sorted(), manager: false)
+        let now = ClockStepProbe.now()
+        let clock = answer.unitPairs.sorted { $0.key < $1.key }
+            .map { ClockStepProbe.reference($0.value, source: .systemdUnit($0.key), now: now) }
+        return (answer.invocations, clock)
+    }
+
     /// The result of a lookup that may still be running when its deadline passes.
     private final class Pending: @unchecked Sendable {
-        var result: [String: UnitInvocation]?
+        var result: SystemdAnswer?
     }
 
     /// The invocation start of each unit, or why it is unavailable (the text names the unit). Never waits more
     /// than `deadlineSeconds`: the lookup runs on another thread, which is left behind if systemd is stuck.
     public static func invocations(of units: [String], privateSocket: String = "/run/systemd/private",
                                    systemBus: Bool = true) -> [String: UnitInvocation] {
-        guard !units.isEmpty else { return [:] }
+        lookup(units: units, manager: false, privateSocket: privateSocket, systemBus: systemBus).invocations
+    }
+
+    /// The units' invocations and clock pairs, and the manager's pair when `manager`; never waits more than
+    /// `deadlineSeconds`.
+    public static func lookup(units: [String], manager: Bool, privateSocket: String = "/run/systemd/private",
+                              systemBus: Bool = true) -> SystemdAnswer {
+        guard !units.isEmpty || manager else { return SystemdAnswer() }
         let pending = Pending()
         let done = DispatchSemaphore(value: 0)
         DispatchQueue.global().async {
-            pending.result = lookup(units, privateSocket: privateSocket, systemBus: systemBus)
+            pending.result = lookup(units, manager: manager, privateSocket: privateSocket, systemBus: systemBus)
             done.signal()
         }
         if done.wait(timeout: .now() + deadlineSeconds) == .success, let r = pending.result { return r }
         let why = "systemd did not answer within \(Int(deadlineSeconds)) s"
-        return Dictionary(uniqueKeysWithValues: units.map { ($0, UnitInvocation.unavailable(why)) })
+        return SystemdAnswer(invocations: Dictionary(uniqueKeysWithValues: units.map { ($0, UnitInvocation.unavailable(why)) }),
+                             manager: manager ? .failure(SystemdUnavailable(description: why)) : nil)
     }
 
-    private static func lookup(_ units: [String], privateSocket: String, systemBus: Bool) -> [String: UnitInvocation] {
+    private static func lookup(_ units: [String], manager: Bool, privateSocket: String, systemBus: Bool) -> SystemdAnswer {
         var bus: OpaquePointer?
         var r: Int32 = -1
         var tried: [String] = []
@@ -57,32 +110,59 @@ public enum UnitInvocationProbe {
         }
         guard let bus else {
             let why = "cannot reach systemd through \(tried.joined(separator: " or ")): \(String(cString: strerror(-r)))"
-            return Dictionary(uniqueKeysWithValues: units.map { ($0, UnitInvocation.unavailable(why)) })
+            return SystemdAnswer(invocations: Dictionary(uniqueKeysWithValues: units.map { ($0, UnitInvocation.unavailable(why)) }),
+                                 manager: manager ? .failure(SystemdUnavailable(description: why)) : nil)
         }
         defer { _ = sd_bus_flush_close_unref(bus) }
         _ = sd_bus_set_method_call_timeout(bus, timeoutMicroseconds)
-        var out: [String: UnitInvocation] = [:]
+        var out = SystemdAnswer()
         for unit in units {
-            out[unit] = invocation(of: unit, bus: bus)
+            var path: UnsafeMutablePointer<CChar>?
+            let r = sd_bus_path_encode("/org/freedesktop/systemd1/unit", unit, &path)
+            guard r >= 0, let path else {
+                out.invocations[unit] = .unavailable("cannot name unit \(unit) on the bus: \(String(cString: strerror(-r)))")
+                continue
+            }
+            defer { free(path) }
+            switch timestamp(bus, path, "org.freedesktop.systemd1.Unit", "InactiveExitTimestamp") {
+            case .failure(let message):
+                out.invocations[unit] = .unavailable("systemd did not say when \(unit) started: \(message.description)")
+            case .success(0):
+                out.invocations[unit] = .unavailable("systemd reports no start of \(unit) (not loaded, or never started)")
+            case .success(let usec):
+                out.invocations[unit] = .began(Double(usec) / 1e6)
+                if case .success(let mono) = timestamp(bus, path, "org.freedesktop.systemd1.Unit", "InactiveExitTimestampMonotonic"),
+                   mono > 0 {
+                    out.unitPairs[unit] = SystemdClockPair(realtime: usec, monotonic: mono)
+                }
+            }
+        }
+        if manager {
+            let object = "/org/freedesktop/systemd1"
+            let interface = "org.freedesktop.systemd1.Manager"
+            switch (timestamp(bus, object, interface, "UserspaceTimestamp"), timestamp(bus, object, interface, "UserspaceTimestampMonotonic")) {
+            case (.success(let real), .success(let mono)) where real > 0 && mono > 0:
+                out.manager = .success(SystemdClockPair(realtime: real, monotonic: mono))
+            case (.failure(let e), _), (_, .failure(let e)):
+                out.manager = .failure(SystemdUnavailable(description: "systemd did not give its UserspaceTimestamp: \(e.description)"))
+            default:
+                out.manager = .failure(SystemdUnavailable(description: "systemd reports no UserspaceTimestamp"))
+            }
         }
         return out
     }
 
-    private static func invocation(of unit: String, bus: OpaquePointer) -> UnitInvocation {
-        var path: UnsafeMutablePointer<CChar>?
-        var r = sd_bus_path_encode("/org/freedesktop/systemd1/unit", unit, &path)
-        guard r >= 0, let path else { return .unavailable("cannot name unit \(unit) on the bus: \(String(cString: strerror(-r)))") }
-        defer { free(path) }
+    /// One `t` (uint64, microseconds) property.
+    private static func timestamp(_ bus: OpaquePointer, _ path: UnsafePointer<CChar>, _ interface: String,
+                                  _ member: String) -> Result<UInt64, SystemdUnavailable> {
         var error = sd_bus_error()
         defer { sd_bus_error_free(&error) }
         var usec: UInt64 = 0
-        r = sd_bus_get_property_trivial(bus, "org.freedesktop.systemd1", path, "org.freedesktop.systemd1.Unit",
-                                        "InactiveExitTimestamp", &error, CChar(UInt8(ascii: "t")), &usec)
+        let r = sd_bus_get_property_trivial(bus, "org.freedesktop.systemd1", path, interface, member, &error,
+                                            CChar(UInt8(ascii: "t")), &usec)
         guard r >= 0 else {
-            let message = error.message.map { String(cString: $0) } ?? String(cString: strerror(-r))
-            return .unavailable("systemd did not say when \(unit) started: \(message)")
+            return .failure(SystemdUnavailable(description: error.message.map { String(cString: $0) } ?? String(cString: strerror(-r))))
         }
-        guard usec > 0 else { return .unavailable("systemd reports no start of \(unit) (not loaded, or never started)") }
-        return .began(Double(usec) / 1e6)
+        return .success(usec)
     }
 }

@@ -10,7 +10,7 @@ extension Evidence {
     /// The members of its `evidence` JSON entry (the man page lists them): `kind` always; then, as they apply,
     /// `pid`, `recordedPid`, `role`, `command`, `uid`, `unit`, `rule`, `timing`, `reparented`, `startTime`,
     /// `startOffsetMs` (start minus the last activity second), `count`, `bytes`, `semaphore`, `detail`,
-    /// `blindSpot`, `lastActivity`, `scope`, `exclusive`, `invocationStart`.
+    /// `blindSpot`, `lastActivity`, `scope`, `exclusive`, `invocationStart`, `clockStep`, `source`, `since`, `stepMs`.
     ///
     /// Calls `body` once per member in sorted key order (as every ipcsweep document), without
     /// building anything: the object field table writes it.
@@ -64,8 +64,8 @@ extension Evidence {
             case .namespaceWithoutVisibleProcess(let ipc, let pid): body("detail", .string("ipc:[\(ipc)] pid:[\(pid)]"))
             }
             body("kind", kind)
-        case .possibleHolder(let h, let rule, let timing, let started, let last):
-            body("command", .string(h.command)); body("kind", kind); body("pid", int(h.pid))
+        case .possibleHolder(let h, let rule, let timing, let started, let last, let widened):
+            body("clockStep", .bool(widened)); body("command", .string(h.command)); body("kind", kind); body("pid", int(h.pid))
             if case .inherited(let why) = timing { body("reparented", .string(why.rawValue)) } else { body("reparented", .null) }
             body("rule", .string(rule.rawValue)); body("startOffsetMs", ms(started - Double(last)))
             body("startTime", seconds(started)); body("timing", .string(timing.name)); body("uid", int(h.uid))
@@ -99,6 +99,10 @@ extension Evidence {
                 body("detail", .string("not a service")); body("invocationStart", .null)
             }
             body("kind", kind); body("unit", .string(unit))
+        case .clockStep(let step, let r):
+            body("detail", .string(ClockSteps.describe(r.source))); body("kind", kind); body("since", seconds(r.taken))
+            body("source", .string(r.source.name)); body("stepMs", ms(step))
+            if case .systemdUnit(let unit) = r.source { body("unit", .string(unit)) } else { body("unit", .null) }
         }
     }
 

@@ -100,9 +100,9 @@ public final class EvidenceText: @unchecked Sendable {
             return "\(role.phrase) pid 0: not visible from this pid namespace (it was recorded by a process of another pid namespace)"
         case .blindSpot(let b):
             return blindSpot(b)
-        case .possibleHolder(let h, let rule, let timing, let started, let last):
+        case .possibleHolder(let h, let rule, let timing, let started, let last, let widened):
             return "possible holder: pid \(h.pid) \(h.command) (\(user(h.uid))\(h.unit.map { ", " + $0 } ?? "")) "
-                + timingText(timing, started: started, last: last) + "; " + ruleText(rule)
+                + timingText(timing, started: started, last: last, widened: widened) + "; " + ruleText(rule)
         case .morePossibleHolders(let n):
             return "and \(plural(n, "more possible holder"))"
         case .noPossibleHolder(let access, let last, let scope, let exclusive, let window):
@@ -135,11 +135,22 @@ public final class EvidenceText: @unchecked Sendable {
             case .notAService:
                 return lead + "it is not a service (the processes of a scope are moved in, not forked by systemd)"
             }
+        case .clockStep(let step, let r):
+            let since: String
+            if case .systemdUnit(let unit) = r.source { since = "the current invocation of \(unit) began (\(iso(r.taken)))" } else {
+                since = iso(r.taken)
+            }
+            return "the wall clock was stepped forward by \(TimeFormat.duration(step)) since \(since), measured by "
+                + ClockSteps.describe(r.source) + ": process starts are compared as up to that much earlier, so a "
+                + "process that only looks younger than the last activity still counts (clock-step)"
         }
     }
 
-    private func timingText(_ t: HolderTiming, started: Double, last: Int64) -> String {
+    private func timingText(_ t: HolderTiming, started: Double, last: Int64, widened: Bool) -> String {
+        let byToday = "started \(TimeFormat.duration(started - Double(last))) after the last activity by today's clock"
         switch t {
+        case .existed where widened, .sameSecond where widened:
+            return byToday + ", before it once the clock step is allowed for (clock-step)"
         case .existed:
             return "started before the last use"
         case .sameSecond:
@@ -151,6 +162,10 @@ public final class EvidenceText: @unchecked Sendable {
             case .parentNotVisible: parent = "its parent is not visible"
             case .parentYounger: parent = "its parent is younger than it"
             case .parentIsSubreaper: parent = "its parent is a subreaper"
+            }
+            if widened {
+                return byToday + ", within the inheritance window once the clock step is allowed for (clock-step), "
+                    + "and may have inherited it (\(parent): it may have been re-parented)"
             }
             return "started \(TimeFormat.duration(started - Double(last))) after the last activity, within the "
                 + "inheritance window, and may have inherited it (\(parent): it may have been re-parented)"

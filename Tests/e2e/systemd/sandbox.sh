@@ -234,13 +234,12 @@ fi
 mount --bind /proc/sys /proc/sys && mount -o remount,bind,ro /proc/sys
 mount --rbind /sys /sys && mount -o remount,bind,ro /sys
 mkdir -p /run/systemd/system /run/systemd/system.conf.d /run/systemd/journald.conf.d /run/lock
-if [ "$login" = 1 ]; then
-    # logind's state (linger) in a private copy of /var/lib/systemd
-    cp -a /var/lib/systemd /tmp/.e2e-varlib
-    mount -t tmpfs -o mode=755,nosuid,nodev tmpfs /var/lib/systemd
-    cp -a /tmp/.e2e-varlib/. /var/lib/systemd/
-    rm -rf /tmp/.e2e-varlib
-fi
+# systemd's state (timer stamps of Persistent= timers, logind's linger, ...) in a private copy of
+# /var/lib/systemd: an enabled ipcsweep-audit.timer once left its stamp on the host
+cp -a /var/lib/systemd /tmp/.e2e-varlib
+mount -t tmpfs -o mode=755,nosuid,nodev tmpfs /var/lib/systemd
+cp -a /tmp/.e2e-varlib/. /var/lib/systemd/
+rm -rf /tmp/.e2e-varlib
 for u in $(echo $masked); do ln -sf /dev/null /run/systemd/system/\$u; done
 # journald (volatile, in the private /run) so that units' output and syslog()
 # calls (ipcsweep logs removals there) can be read back with journalctl
