@@ -575,15 +575,19 @@ _ipcsweep_audit() {
 
 _ipcsweep_restore() {
     repeating_flags=()
-    non_repeating_flags=(--pretty --no-headings --version -h --help)
+    non_repeating_flags=(--pretty --no-headings -q --quiet --version -h --help)
     repeating_options=()
-    non_repeating_options=(--format)
+    non_repeating_options=(--format --namespace)
     __ipcsweep_offer_flags_options -1
 
     # Offer option value completions
     case "${prev}" in
     '--format')
         __ipcsweep_add_completions -W 'table'$'\n''json'
+        return
+        ;;
+    '--namespace')
+        __ipcsweep_add_completions -f
         return
         ;;
     esac

@@ -33,7 +33,7 @@ function __ipcsweep_parse_tokens -S
         case 'audit'
             __ipcsweep_parse_subcommand 0 'proc=' 'source=' 'all-processes-visible' 'type=+' 'name=+' 'user=+' 'key=+' 'id=+' 'verdict=+' 'idle-for=' 'unit=+' 'cgroup=+' 'pidfile=+' 'exe=+' 'exclusive' 'inherit-window=' 'namespace=' 'all-namespaces' 'logind-conf=' 'login-defs=' 'format=' 'output=' 'state=' 'fail-on=+' 'quiet-if-clean' 'warn-at=' 'critical-at=' 'pretty' 'shm-root=' 'mqueue-root=' 'no-posix' 'version' 'h/help'
         case 'restore'
-            __ipcsweep_parse_subcommand -r 1 'format=' 'pretty' 'no-headings' 'version' 'h/help'
+            __ipcsweep_parse_subcommand -r 1 'format=' 'pretty' 'no-headings' 'namespace=' 'q/quiet' 'version' 'h/help'
         case 'help'
             __ipcsweep_parse_subcommand -r 1 'version'
         end
@@ -96,7 +96,7 @@ complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_positional "i
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_positional "ipcsweep" -eq 1' -fa 'orphans' -d 'List the objects judged orphaned or suspect, each with its reasons.'
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_positional "ipcsweep" -eq 1' -fa 'clean' -d 'Remove orphans that match the filters, after re-checking each one.'
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_positional "ipcsweep" -eq 1' -fa 'audit' -d 'Report for cron, monitoring and humans: counts, verdicts, limits and headroom, insecure objects.'
-complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_positional "ipcsweep" -eq 1' -fa 'restore' -d 'Put back what clean --save-to saved: re-create each queue (every message, its type, in order) or segment (its bytes).'
+complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_positional "ipcsweep" -eq 1' -fa 'restore' -d 'Put back what clean --save-to saved: re-create each queue (every message, its type, in order) or segment (its data, holes left as holes).'
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_positional "ipcsweep" -eq 1' -fa 'help' -d 'Show subcommand help information.'
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep list" proc' -l 'proc' -d 'Read procfs from DIR instead of /proc (tests, forensic copies).' -rfa '(__ipcsweep_complete_directories)'
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep list" source' -l 'source' -d 'Where IPC objects are read from: auto picks the faster source that works here (the *_STAT_ANY syscalls on a live system) and falls back to the other; proc parses /proc/sysvipc/*; syscall uses semctl/shmctl/msgctl.' -rfka 'auto proc syscall'
@@ -192,8 +192,8 @@ complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_opti
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep clean" y yes' -s 'y' -l 'yes' -d 'Remove without asking (needed when standard input is not a terminal).'
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep clean" include-suspect' -l 'include-suspect' -d 'Also remove objects judged suspect (possible holders exist but none provably uses them).'
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep clean" discard-messages' -l 'discard-messages' -d 'Remove message queues that still hold messages, dropping the messages.'
-complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep clean" save-to' -l 'save-to' -d 'Before removing, save each queue\'s messages and each segment\'s bytes to a file in DIR (created if missing; mode 0600 files, written atomically).' -rfa '(__ipcsweep_complete_directories)'
-complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep clean" q quiet' -s 'q' -l 'quiet' -d 'Print nothing when there is nothing to clean, and only planned objects otherwise (for ExecStopPost=).'
+complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep clean" save-to' -l 'save-to' -d 'Before removing, save each queue\'s messages and each segment\'s or POSIX file\'s data to a file in DIR (created if missing; mode 0600 files, streamed, checked against DIR\'s free space, in place only when complete).' -rfa '(__ipcsweep_complete_directories)'
+complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep clean" q quiet' -s 'q' -l 'quiet' -d 'Print nothing when there is nothing to clean, and only planned objects otherwise (for ExecStopPost=); no progress.'
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep clean" lock-file' -l 'lock-file' -d 'Lock this file instead of /run/ipcsweep.lock (or its fallbacks).' -rF
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep clean" lock-wait' -l 'lock-wait' -d 'How long to wait for another clean to finish before giving up (30s, 2m).' -rfka ''
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep clean" version' -l 'version' -d 'Show the version.'
@@ -235,6 +235,8 @@ complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_positional "i
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep restore" format' -l 'format' -d 'Output format: table or json.' -rfka 'table json'
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep restore" pretty' -l 'pretty' -d 'Indent JSON for people (the default on a terminal; otherwise JSON is compact, one line).'
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep restore" no-headings' -l 'no-headings' -d 'Print the table without its header line.'
+complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep restore" namespace' -l 'namespace' -d 'Create the objects in the IPC namespace of this process (a host pid: System V objects and POSIX queues there, POSIX files in its /dev/shm, reached through /proc/PID/root without following links) or of this namespace file (System V objects and POSIX queues only) instead of the tool\'s own.' -rF
+complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep restore" q quiet' -s 'q' -l 'quiet' -d 'Show no progress (a restore that takes more than a second shows its progress on standard error when that is a terminal).'
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep restore" version' -l 'version' -d 'Show the version.'
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep restore" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'ipcsweep' -n '__ipcsweep_should_offer_completions_for_flags_or_options "ipcsweep help" version' -l 'version' -d 'Show the version.'

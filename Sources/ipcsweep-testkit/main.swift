@@ -8,7 +8,7 @@
 //   sem-setval   --id ID [--num N] --value V
 //   sem-chown    --id ID --uid U [--gid G] [--mode M]                        IPC_SET: a new owner (the creator stays)
 //   shm-create   [--key K] [--size S] [--mode M] [--as-uid U] [--count C]
-//   shm-attach   --id ID [--hold] [--write TEXT]                             attach (and write), then stay alive
+//   shm-attach   --id ID [--hold] [--write TEXT [--offset N]]                attach (and write at N), then stay alive
 //   msg-create   [--key K] [--mode M] [--as-uid U] [--count C]
 //   msg-send     --id ID [--type T] [--text S | --size N [--seed S]] [--count C]   --size: N pattern bytes (0..255, with NULs and newlines)
 //   msg-dump     --id ID                                                     receive every message: "TYPE LENGTH FNV1A64" per line
@@ -135,7 +135,7 @@ case "shm-attach":
     }
     if let text = options["write"] {
         let bytes = Array(text.utf8)
-        p.copyMemory(from: bytes, byteCount: bytes.count)
+        (p + int("offset", 0)).copyMemory(from: bytes, byteCount: bytes.count)
     }
     if flags.contains("hold") { holdForever() }
 case "msg-create":

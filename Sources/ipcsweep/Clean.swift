@@ -41,11 +41,11 @@ struct Clean: ParsableCommand {
     @Flag(name: .customLong("discard-messages"), help: "Remove message queues that still hold messages, dropping the messages.")
     var discardMessages = false
 
-    @Option(name: .customLong("save-to"), help: ArgumentHelp("Before removing, save each queue's messages and each segment's bytes to a file in DIR (created if missing; mode 0600 files, written atomically).", valueName: "DIR"),
+    @Option(name: .customLong("save-to"), help: ArgumentHelp("Before removing, save each queue's messages and each segment's or POSIX file's data to a file in DIR (created if missing; mode 0600 files, streamed, checked against DIR's free space, in place only when complete).", valueName: "DIR"),
             completion: .directory)
     var saveTo: String?
 
-    @Flag(name: [.customShort("q"), .customLong("quiet")], help: "Print nothing when there is nothing to clean, and only planned objects otherwise (for ExecStopPost=).")
+    @Flag(name: [.customShort("q"), .customLong("quiet")], help: "Print nothing when there is nothing to clean, and only planned objects otherwise (for ExecStopPost=); no progress.")
     var quiet = false
 
     @Option(name: .customLong("lock-file"), help: ArgumentHelp("Lock this file instead of /run/ipcsweep.lock (or its fallbacks).", valueName: "PATH"),
@@ -78,6 +78,7 @@ struct Clean: ParsableCommand {
                               allProcessesVisible: source.allProcessesVisible)
         }
         let journal = dryRun ? nil : CleanSyslog(users: users)
+        let saver = saveWriter(namespace: ns)
         let clockNoted = NoteSet()
         let environment = CleanEnvironment(
             read: { detail in
@@ -117,6 +118,7 @@ struct Clean: ParsableCommand {
                 // In another IPC namespace every System V call runs on the thread inside it.
                 let kernel: any KernelCalls = ns.map { NamespacedKernelCalls(namespace: $0) } ?? Kernel.live
                 var pipeline = CleanPipeline(policy: policy, kernel: kernel)
+                pipeline.saver = saver
                 pipeline.pendingSignal = { CleanSignals.pending() }
                 if let journal {
                     pipeline.log = { journal.log($0) }
@@ -150,6 +152,18 @@ struct Clean: ParsableCommand {
         }
         let status = run.exitStatus
         if status != 0 { throw ExitCode(status) }
+    }
+
+    /// The writer of --save-to files, shared by both families: progress on a terminal (not with --quiet), the IPC
+    /// namespace the objects come from (recorded in each file).
+    func saveWriter(namespace ns: IPCNamespaceThread?) -> ObjectSaver {
+        var saver = ObjectSaver()
+        saver.progress = progressReporter(quiet: quiet)
+        saver.namespace = ns?.inode ?? FileIO.readLink("/proc/self/ns/ipc").flatMap(ProcessProbe.namespaceInode)
+        #if DEBUG
+        saver.stageHook = SaveTestHook.fromEnvironment()
+        #endif
+        return saver
     }
 
     /// Creates the --save-to directory (mode 0700) when missing, and checks that it is a writable directory.
@@ -256,14 +270,19 @@ enum TestHook {
                 setenv("IPCSWEEP_TEST_NAME", p.name, 1)
                 setenv("IPCSWEEP_TEST_PATH", p.path, 1)
             }
-            var pid: pid_t = 0
-            let args = ["/bin/sh", "-c", command]
-            var argv: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
-            defer { argv.forEach { free($0) } }
-            guard posix_spawn(&pid, "/bin/sh", nil, nil, &argv, environ) == 0 else { return }
-            var status: Int32 = 0
-            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            spawn(command)
         }
+    }
+
+    /// Runs `/bin/sh -c COMMAND` and waits for it.
+    static func spawn(_ command: String) {
+        var pid: pid_t = 0
+        let args = ["/bin/sh", "-c", command]
+        var argv: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        guard posix_spawn(&pid, "/bin/sh", nil, nil, &argv, environ) == 0 else { return }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
     }
 }
 #endif

@@ -63,8 +63,11 @@ struct NamespaceOptions: ParsableArguments {
     }
 
     /// A thread inside the namespace; nil without --namespace or when it is the tool's own namespace.
-    func open(procRoot: String) throws -> IPCNamespaceThread? {
-        guard let target = namespace else { return nil }
+    func open(procRoot: String) throws -> IPCNamespaceThread? { try Self.open(namespace, procRoot: procRoot) }
+
+    /// A thread inside the namespace `target` names; nil for none or the tool's own (also `restore --namespace`).
+    static func open(_ target: String?, procRoot: String) throws -> IPCNamespaceThread? {
+        guard let target else { return nil }
         guard Procfs.isLive(procRoot) else {
             throw CLIError("--namespace \(target) reads the running kernel; it cannot be combined with --proc \(procRoot)")
         }

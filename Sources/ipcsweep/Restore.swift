@@ -10,22 +10,31 @@ enum RestoreFormat: String, ExpressibleByArgument, CaseIterable { case table, js
 /// `restore FILE...`: puts back what `clean --save-to` saved.
 struct Restore: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Put back what clean --save-to saved: re-create each queue (every message, its type, in order) or segment (its bytes).",
+        abstract: "Put back what clean --save-to saved: re-create each queue (every message, its type, in order) or segment (its data, holes left as holes).",
         discussion: """
-            Every FILE is read and checked first: a save file (format version 2 with a matching CRC-32 checksum, or \
-            version 1), not truncated, its counts matching its body, sizes this kernel accepts (msgmax, msgmnb, \
-            shmmax). If any FILE fails a check, nothing is created. Then each object is created with its saved key \
-            when that key is free (else with IPC_PRIVATE, key 0, and a note), filled (each message sent with its type \
-            in the saved order; the segment's bytes copied), verified (message count and bytes, each message read \
-            back with MSG_COPY; the segment compared byte for byte) and given its saved mode, and, when run as root, \
-            its saved owner and group. A restore that fails part-way removes what it created. The new ids are \
-            printed; the save files are left as they are.
+            Every FILE is read and checked first, streamed through a fixed buffer whatever its size: a save file \
+            (format version 3 with matching file and content checksums, or version 2 or 1), not truncated, its \
+            records in order, its counts matching its body, sizes the target accepts (msgmax, msgmnb, shmmax, the \
+            free space of the shm tmpfs). If any FILE fails a check, nothing is created. Then each object is \
+            created with its saved key when that key is free (else with IPC_PRIVATE, key 0, and a note), filled \
+            from the file read again (each message sent with its type in the saved order; each data extent copied \
+            to its offset, holes never touched, so a restored 8 GiB segment with one page of data has one page \
+            resident), verified (message count and bytes and every message's checksum read back with MSG_COPY; \
+            the segment's content checksum) and given its saved mode, and, when run as root, its saved owner and \
+            group. A restore that fails part-way removes what it created. The new ids are printed; the save files \
+            are left as they are.
 
             POSIX saves (posix-shm, posix-sem, posix-mq) are re-created under their saved name: a file in the \
-            /dev/shm tmpfs (created exclusively, written, fsynced, read back and compared), or a queue made with \
-            mq_open and its saved mq_maxmsg and mq_msgsize, each message sent with its priority in the saved \
-            order and the count verified; then the saved mode and, as root, owner and group. A name that is \
-            already taken is refused in the check, never overwritten: move the existing object away first.
+            /dev/shm tmpfs (created exclusively, sized, its data extents written, fsynced, its content checksum \
+            read back), or a queue made with mq_open and its saved mq_maxmsg and mq_msgsize, each message sent \
+            with its priority in the saved order and the count verified; then the saved mode and, as root, owner \
+            and group. A name that is already taken is refused in the check, never overwritten: move the \
+            existing object away first.
+
+            --namespace PID creates them in the IPC namespace of that process (POSIX files in its /dev/shm, \
+            reached through /proc/PID/root without following links); a note says when a save came from another \
+            namespace. A restore that takes more than a second shows its progress on standard error when that is \
+            a terminal (not with --quiet).
 
             Exit status: 0 every file restored; 1 a file was refused or a restore failed (the others are restored).
 
@@ -46,25 +55,37 @@ struct Restore: ParsableCommand {
     @Flag(name: .customLong("no-headings"), help: "Print the table without its header line.")
     var noHeadings = false
 
+    @Option(name: .customLong("namespace"), help: ArgumentHelp("Create the objects in the IPC namespace of this process (a host pid: System V objects and POSIX queues there, POSIX files in its /dev/shm, reached through /proc/PID/root without following links) or of this namespace file (System V objects and POSIX queues only) instead of the tool's own.", valueName: "PID|PATH"),
+            completion: .file())
+    var namespace: String?
+
+    @Flag(name: [.customShort("q"), .customLong("quiet")], help: "Show no progress (a restore that takes more than a second shows its progress on standard error when that is a terminal).")
+    var quiet = false
+
     func validate() throws {
         if files.isEmpty { throw ValidationError("give at least one save file (written by clean --save-to DIR)") }
         try requireNonEmpty("FILE", files, what: "a save file path")
+        if let n = namespace, n.isEmpty { throw ValidationError("--namespace needs a pid or a namespace file") }
     }
 
     func run() throws {
         let users = UserDirectory()
-        let privileged = geteuid() == 0
-        let limits = try? SysVKernel().limits().get()
+        let thread = try NamespaceOptions.open(namespace, procRoot: "/proc")
+        let target = thread.map { RestoreTarget.namespace($0) } ?? .own()
+        // The limits of the namespace the objects go to.
+        let limits = target.namespace.map { t in t.perform { try? SysVKernel().limits().get() } } ?? (try? SysVKernel().limits().get())
+        let options = RestoreOptions(privileged: geteuid() == 0, target: target, limits: limits,
+                                     progress: progressReporter(quiet: quiet))
         var plans: [RestorePlan] = []
         var refused: [RestoreError] = []
         for path in files {
-            do { plans.append(try Restorer.load(path, limits: limits, privileged: privileged)) } catch { refused.append(error) }
+            do throws(RestoreError) { plans.append(try Restorer.load(path, options: options)) } catch { refused.append(error) }
         }
         var restored: [RestoredObject] = []
         var failed = refused
         if refused.isEmpty {
             for plan in plans {
-                switch Restorer.restore(plan, privileged: privileged) {
+                switch Restorer.restore(plan, options: options) {
                 case .success(let r): restored.append(r)
                 case .failure(let e): failed.append(e)
                 }

@@ -49,7 +49,7 @@ final class CleanPipelineTests: XCTestCase {
         let objects = [F.sem(1), F.sem(2), F.shm(3)]
         let k = FakeKernel(objects)
         var p = pipeline(k)
-        let logged = Locked<[IPCObjectRef]>([])
+        let logged = LockedBox<[IPCObjectRef]>([])
         p.log = { r in logged.mutate { $0.append(r.ref) } }
         let run = p.run(objects, decision: F.deciding())
         XCTAssertEqual(run.results.map(\.outcome), [.removed, .removed, .removed])
@@ -127,7 +127,7 @@ final class CleanPipelineTests: XCTestCase {
         let objects = (1...5).map { F.sem(Int32($0)) }
         let k = FakeKernel(objects)
         var p = pipeline(k)
-        let pending = Locked<PendingSignal?>(nil)
+        let pending = LockedBox<PendingSignal?>(nil)
         p.beforeRecheck = { seq, _ in if seq == 2 { pending.mutate { $0 = PendingSignal(signo: 15, senderPid: 321, senderUid: 0) } } }
         p.pendingSignal = { pending.value }
         let run = p.run(objects, decision: F.deciding())
@@ -149,7 +149,7 @@ final class CleanPipelineTests: XCTestCase {
         var waited = F.sem(2)
         if case .sem(var s) = waited { s.semaphores?[1].ncnt = 1; waited = .sem(s) }
         let k = FakeKernel([F.sem(1), waited, F.shm(3)])
-        let decided = Locked<[IPCObject]>([])
+        let decided = LockedBox<[IPCObject]>([])
         let run = pipeline(k).run([F.sem(1), F.sem(2), F.shm(3)].map(cheap), decision: CleanDecision { fresh in
             decided.mutate { $0.append(fresh) }
             guard case .sem(let s) = fresh, let sems = s.semaphores, sems.contains(where: { $0.ncnt > 0 }) else {
@@ -272,7 +272,7 @@ final class CleanPipelineTests: XCTestCase {
 }
 
 /// A value shared with the pipeline's `@Sendable` closures in tests.
-final class Locked<T>: @unchecked Sendable {  // guarded by its lock
+final class LockedBox<T>: @unchecked Sendable {  // guarded by its lock
     private let lock = NSLock()
     private var stored: T
     init(_ value: T) { stored = value }

@@ -35,14 +35,16 @@ final class CleanSaveFileTests: XCTestCase {
         XCTAssertEqual(CRC32.checksum([UInt8]()), 0)
     }
 
-    func testVersion2EndsWithAChecksumThatCatchesEveryDamagedByte() throws {
+    func testVersion3EndsWithChecksumsThatCatchEveryDamagedByte() throws {
         let good = SaveFile.encodeMessages(header: [("type", "msg"), ("messages", "2"), ("bytes", "4")],
                                            [QueuedMessage(type: 1, bytes: [0, 10, 255]), QueuedMessage(type: 9, bytes: [7])])
         let text = String(decoding: good, as: UTF8.self)
-        XCTAssertTrue(text.hasPrefix("IPCSWEEP-SAVE 2\n"), text)
-        let trailer = try XCTUnwrap(text.split(separator: "\n").last)
+        XCTAssertTrue(text.hasPrefix("IPCSWEEP-SAVE 3\n"), text)
+        let lines = text.split(separator: "\n")
+        let trailer = try XCTUnwrap(lines.last)
         XCTAssertTrue(trailer.hasPrefix("checksum crc32 "), text)
-        XCTAssertEqual(try SaveFile.parse(good).version, 2)
+        XCTAssertTrue(lines[lines.count - 2].hasPrefix("content crc32 "), text)
+        XCTAssertEqual(try SaveFile.parse(good).version, 3)
         // Flip each byte of the covered part in turn: every one is caught.
         let covered = good.count - trailer.utf8.count - 1
         for i in 0..<covered {
@@ -51,9 +53,20 @@ final class CleanSaveFileTests: XCTestCase {
             XCTAssertThrowsError(try SaveFile.parse(bad), "flipped byte \(i)")
         }
         var damaged = good
-        damaged[20] ^= 1
+        damaged[30] ^= 1
         XCTAssertThrowsError(try SaveFile.parse(damaged)) { e in
             XCTAssertTrue("\(e)".contains("checksum does not match") || "\(e)".contains("not an ipcsweep save file"), "\(e)")
+        }
+    }
+
+    func testVersion2ChecksumStillCatchesDamage() throws {
+        // docs/clean.md's version 2 example: still read, and still checked.
+        let text = "IPCSWEEP-SAVE 2\ntype msg\nid 32768\nkey 0x0000abcd\nowner 33\ngroup 33\ncreator 0\ncreator-group 0\nmode 0600\nctime 1700000000\nsaved 1700000100\nmessages 2\nbytes 11\nqbytes 16384\n\nmessage 1 5\nhello\nmessage 7 6\nworld!\nend\nchecksum crc32 54cf1cbf\n"
+        let good = Array(text.utf8)
+        for i in 0..<(good.count - 24) {
+            var bad = good
+            bad[i] ^= 0x20
+            XCTAssertThrowsError(try SaveFile.parse(bad), "flipped byte \(i)")
         }
     }
 
@@ -76,17 +89,18 @@ final class CleanSaveFileTests: XCTestCase {
         }
     }
 
-    func testSegmentWriterAndParserAgree() throws {
-        var out: [UInt8] = []
+    func testSegmentEncoderAndParserAgree() throws {
         let data = (0..<5000).map { UInt8(truncatingIfNeeded: $0 * 7) }
-        try data.withUnsafeBytes { raw in
-            try SaveFile.writeSegment(header: [("type", "shm"), ("size", "5000")], bytes: raw) { (p) throws(FileError) in
-                out += Array(p)
-            }
-        }
-        let f = try SaveFile.parse(out)
-        XCTAssertEqual(f.data, data)
-        XCTAssertEqual(f.version, 2)
+        var e = SaveEncoder(output: ArraySaveOutput())
+        try e.begin([("type", "shm"), ("size", "9000")])
+        try e.hole(at: 0, length: 4000)
+        try e.beginExtent(at: 4000, length: 5000)
+        try e.data(data)
+        try e.endExtent()
+        try e.finish()
+        let f = try SaveFile.parse(e.output.bytes)
+        XCTAssertEqual(f.data, [UInt8](repeating: 0, count: 4000) + data)
+        XCTAssertEqual(f.version, 3)
     }
 
     func testFileNameIdentifiesTheObjectGeneration() {

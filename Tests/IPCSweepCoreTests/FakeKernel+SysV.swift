@@ -118,6 +118,11 @@ extension FakeKernel {
         }
     }
 
+    func segmentData(_ segment: SharedMemorySegment, mapping: UnsafeRawBufferPointer) -> Result<SegmentData, SaveFailure> {
+        if let segmentSource = lock.withLock({ segmentSource }) { return segmentSource(segment, mapping) }
+        return .success(SegmentData(source: MemoryDataSource(bytes: mapping, description: "its mapping"), fd: -1))
+    }
+
     func ipcLimits() -> Result<cipc_limits_t, Errno> { .failure(.noFunction) }
     func msgGet(key: Int32, flags: Int32) -> Result<Int32, Errno> { .failure(.noFunction) }
     func shmGet(key: Int32, size: Int, flags: Int32) -> Result<Int32, Errno> { .failure(.noFunction) }

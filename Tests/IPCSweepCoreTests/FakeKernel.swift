@@ -27,6 +27,9 @@ final class FakeKernel: KernelCalls, @unchecked Sendable {  // every member is g
     var clock: Int64 = 2_000
     let pid: Int32 = 4242
     var attachments: [UnsafeMutableRawPointer: (id: Int32, size: Int)] = [:]
+    /// How a segment's data is read while attached: by default its bytes (a dense mapping); a test can make it
+    /// fail (the shmem file cannot be opened) or give another source (sparse, failing reads).
+    var segmentSource: ((SharedMemorySegment, UnsafeRawBufferPointer) -> Result<SegmentData, SaveFailure>)?
 
     init(_ objects: [IPCObject] = []) {
         for o in objects { self.objects[o.ref] = o }
@@ -58,6 +61,9 @@ final class FakeKernel: KernelCalls, @unchecked Sendable {  // every member is g
     var device: UInt64 = DeviceInode(major: 0, minor: 23, inode: 0).device
     /// Bytes that can still be written (nil: no limit); a write beyond writes what fits, then fails with ENOSPC.
     var spaceLeft: Int?
+    /// What fstatvfs says is free, in bytes (of a 1 GiB filesystem); nil: all of it (a disk that fills up while
+    /// a save is written is `spaceLeft`).
+    var statvfsFree: Int64?
     /// The errno a call returns, by "call" or "call path" (the full path of the file it names), once each.
     var fail: [String: Errno] = [:]
     /// Every call that changed something, in order ("unlinkat /dev/shm/x", "mq_send /dev/mqueue/q", ...).
@@ -135,6 +141,8 @@ final class FakeKernel: KernelCalls, @unchecked Sendable {  // every member is g
         lock.withLock {
             let p = full(dir, path)
             if let e = failing("openat", p) { return .failure(e) }
+            // No O_TMPFILE here: the save writer falls back to a hidden name it renames into place.
+            if flags & 0o20_000_000 != 0 { return .failure(.notSupported) }
             if !directories.contains(p) {
                 if let f = files[p] {
                     if f.kind == .symlink && flags & O_NOFOLLOW != 0 { return .failure(.tooManySymbolicLinkLevels) }
@@ -212,7 +220,32 @@ final class FakeKernel: KernelCalls, @unchecked Sendable {  // every member is g
         return .success(n)
     }
 
-    func lseek(_ fd: Int32, _ offset: Int64, _ whence: Int32) -> Result<Int64, Errno> { .failure(.noFunction) }
+    /// SEEK_SET, SEEK_CUR and SEEK_END; no SEEK_DATA/SEEK_HOLE (EINVAL: a filesystem without holes).
+    func lseek(_ fd: Int32, _ offset: Int64, _ whence: Int32) -> Result<Int64, Errno> {
+        lock.withLock {
+            guard let o = open[fd] else { return .failure(.badFileDescriptor) }
+            let end = Int64(files[o.path]?.bytes.count ?? 0)
+            let to: Int64
+            switch whence {
+            case SEEK_SET: to = offset
+            case SEEK_CUR: to = Int64(o.offset) + offset
+            case SEEK_END: to = end + offset
+            default: return .failure(.invalidArgument)
+            }
+            open[fd]?.offset = Int(to)
+            return .success(to)
+        }
+    }
+
+    func ftruncate(_ fd: Int32, _ size: Int64) -> Result<Void, Errno> {
+        lock.withLock {
+            guard let p = open[fd]?.path, var f = files[p] else { return .failure(.badFileDescriptor) }
+            if let e = failing("ftruncate", p) { return .failure(e) }
+            f.bytes = Array(f.bytes.prefix(Int(size))) + [UInt8](repeating: 0, count: max(0, Int(size) - f.bytes.count))
+            files[p] = f
+            return .success(())
+        }
+    }
 
     func fstat(_ fd: Int32) -> Result<stat, Errno> {
         lock.withLock {
@@ -234,7 +267,18 @@ final class FakeKernel: KernelCalls, @unchecked Sendable {  // every member is g
         lock.withLock { .success(open[fd]?.path.hasSuffix("mqueue") == true ? PosixIPCScanner.mqueueMagic : 0x0102_1994) }
     }
 
-    func fstatvfsUsage(_ fd: Int32) -> Result<(size: UInt64, used: UInt64), Errno> { .success((1 << 30, 0)) }
+    func fstatvfs(_ fd: Int32) -> Result<statvfs, Errno> {
+        lock.withLock {
+            var v = statvfs()
+            v.f_bsize = 4096
+            v.f_frsize = 4096
+            v.f_blocks = 1 << 18
+            let free = UInt((statvfsFree ?? (1 << 30)) / 4096)
+            v.f_bfree = free
+            v.f_bavail = free
+            return .success(v)
+        }
+    }
 
     func unlinkat(_ dir: Int32, _ path: String, _ flags: Int32) -> Result<Void, Errno> {
         lock.withLock {

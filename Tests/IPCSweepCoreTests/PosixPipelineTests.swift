@@ -169,14 +169,14 @@ final class PosixPipelineTests: XCTestCase {
         let k = FakeKernel()
         k.add("/dev/shm/data", bytes: [UInt8](repeating: 1, count: 5000))
         let path = try restorable(k, try object(k, "/dev/shm/data"))
-        let plan = try Restorer.load(path, limits: nil, privileged: false, kernel: k)
+        let plan = try Restorer.load(path, options: RestoreOptions(privileged: false, kernel: k))
         k.spaceLeft = 100
-        guard case .failure(let e) = Restorer.restore(plan, privileged: false, kernel: k) else { return XCTFail("restored") }
-        XCTAssertTrue(e.reason.contains("writing /dev/shm/data failed after 100 of 5000 bytes: No space left on device"), e.reason)
+        guard case .failure(let e) = Restorer.restore(plan, options: RestoreOptions(privileged: false, kernel: k)) else { return XCTFail("restored") }
+        XCTAssertTrue(e.reason.contains("writing /dev/shm/data at offset 100 failed: No space left on device"), e.reason)
         XCTAssertTrue(e.reason.contains("was removed again"), e.reason)
         XCTAssertNil(k.files["/dev/shm/data"])
         k.spaceLeft = nil
-        guard case .success(let r) = Restorer.restore(plan, privileged: false, kernel: k) else { return XCTFail("not restored") }
+        guard case .success(let r) = Restorer.restore(plan, options: RestoreOptions(privileged: false, kernel: k)) else { return XCTFail("not restored") }
         XCTAssertEqual(r.createdPath, "/dev/shm/data")
         XCTAssertEqual(k.files["/dev/shm/data"]?.bytes, [UInt8](repeating: 1, count: 5000))
     }
@@ -184,13 +184,13 @@ final class PosixPipelineTests: XCTestCase {
     func testRestoreOfAQueueThatFillsUpIsUndone() throws {
         let k = FakeKernel()
         let path = try restorable(k, try queue(k, "/dev/mqueue/jobs", two))
-        let plan = try Restorer.load(path, limits: nil, privileged: false, kernel: k)
+        let plan = try Restorer.load(path, options: RestoreOptions(privileged: false, kernel: k))
         k.fail["mq_send /dev/mqueue/jobs"] = .resourceTemporarilyUnavailable
-        guard case .failure(let e) = Restorer.restore(plan, privileged: false, kernel: k) else { return XCTFail("restored") }
+        guard case .failure(let e) = Restorer.restore(plan, options: RestoreOptions(privileged: false, kernel: k)) else { return XCTFail("restored") }
         XCTAssertTrue(e.reason.contains("sending message 1 of 2"), e.reason)
         XCTAssertTrue(e.reason.contains("(the queue is full)"), e.reason)
         XCTAssertNil(k.files["/dev/mqueue/jobs"], "the half-made queue was unlinked")
-        guard case .success = Restorer.restore(plan, privileged: false, kernel: k) else { return XCTFail("not restored") }
+        guard case .success = Restorer.restore(plan, options: RestoreOptions(privileged: false, kernel: k)) else { return XCTFail("not restored") }
         XCTAssertEqual(k.files["/dev/mqueue/jobs"]?.queued, two)
     }
 
@@ -198,7 +198,7 @@ final class PosixPipelineTests: XCTestCase {
         let k = FakeKernel()
         let path = try restorable(k, try queue(k, "/dev/mqueue/jobs", two))
         _ = try queue(k, "/dev/mqueue/jobs", [])
-        XCTAssertThrowsError(try Restorer.load(path, limits: nil, privileged: false, kernel: k)) { e in
+        XCTAssertThrowsError(try Restorer.load(path, options: RestoreOptions(privileged: false, kernel: k))) { e in
             XCTAssertTrue("\(e)".contains("the message queue /jobs already exists"), "\(e)")
         }
     }

@@ -17,6 +17,25 @@ final class SysVIPCProcParserTests: XCTestCase {
         XCTAssertEqual(sets[1].nsems, 250)
     }
 
+    /// The lean rss/swap reader that fills segments read with the syscalls agrees with the full parser.
+    func testSegmentUsageAgreesWithTheParserAndSkipsWhatItCannotRead() throws {
+        var warnings: [String] = []
+        let bytes = try Fixture.bytes("shm-current.txt")
+        let full = try SysVIPCProcParser.parseSegments(bytes, warnings: &warnings)
+        let lean = IPCProbe.segmentUsage(bytes)
+        XCTAssertEqual(lean.count, full.count)
+        for s in full {
+            XCTAssertEqual(lean[s.id]?.rss, s.rss)
+            XCTAssertEqual(lean[s.id]?.swap, s.swap)
+        }
+        let text = "key shmid perms size rss swap\n  1   7  600  8589934592   4096    8192\n  2  x8  600 1 1 1\n\n  3 9 600 1 12\n"
+        let u = IPCProbe.segmentUsage(Array(text.utf8))
+        XCTAssertEqual(u.count, 1)
+        XCTAssertEqual(u[7]?.rss, 4096)
+        XCTAssertEqual(u[7]?.swap, 8192)
+        XCTAssertTrue(IPCProbe.segmentUsage(try Fixture.bytes("shm-old-kernel.txt")).isEmpty, "no rss column: nothing")
+    }
+
     func testCurrentShmFormatWithDestFlagAndRss() throws {
         var warnings: [String] = []
         let segs = try SysVIPCProcParser.parseSegments(try Fixture.bytes("shm-current.txt"), warnings: &warnings)

@@ -139,7 +139,7 @@ final class PosixRestoreScenarioTests: XCTestCase {
         // Damaged: refused by its checksum, nothing created.
         XCTAssertEqual(try rc(s, "damaged"), 1)
         let damaged = try s.file("damaged.err")
-        XCTAssertTrue(damaged.contains("restore /run/damaged: damaged: its checksum does not match"), damaged)
+        XCTAssertTrue(damaged.contains("restore /run/damaged: damaged: its content checksum does not match"), damaged)
         XCTAssertEqual(damaged.split(separator: "\n").count, 1, damaged)
         XCTAssertEqual(try s.file("after-damaged"), "/dev/shm:\n\n/run/mqueue:\nrq_ref\n")
         XCTAssertEqual(try rc(s, "table"), 0, text(s, "table.err"))

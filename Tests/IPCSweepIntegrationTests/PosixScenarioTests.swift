@@ -138,7 +138,8 @@ final class PosixScenarioTests: XCTestCase {
         XCTAssertEqual(try s.file("gone"), "gone\n")
         let saved = try s.file("saved")
         XCTAssertTrue(saved.contains("type posix-shm\nname psm_killed\n"), saved)
-        XCTAssertTrue(saved.contains("data 8192\nbytes of a dead job"), saved)
+        // Its data extent (the page written), and the rest of its 8192 bytes a hole.
+        XCTAssertTrue(saved.contains("extent 0 4096\nbytes of a dead job") && saved.contains("hole 4096 4096\nend\n"), saved)
     }
 
     /// Objects whose creator exited, held afterwards by a process that keeps only a descriptor, and by one that

@@ -65,7 +65,7 @@ final class RestoreScenarioTests: XCTestCase {
             """)
         XCTAssertEqual(try rc(s, "restore"), 0, text(s, "restore.err"))
         XCTAssertEqual(try s.file("restore.err"), "")
-        XCTAssertTrue(try s.file("msg-header").contains("IPCSWEEP-SAVE 2\ntype msg\n"), text(s, "msg-header"))
+        XCTAssertTrue(try s.file("msg-header").contains("IPCSWEEP-SAVE 3\ntype msg\n"), text(s, "msg-header"))
         XCTAssertTrue(try s.file("msg-header").contains("qbytes 65536"), text(s, "msg-header"))
         XCTAssertTrue(try s.file("msg-trailer").hasPrefix("checksum crc32 "), text(s, "msg-trailer"))
         // Every message, its type and bytes, in the saved order (compared with the queue that was never cleaned).
@@ -147,10 +147,25 @@ final class RestoreScenarioTests: XCTestCase {
             s[300] ^= 0x80
             open("flipped.shm", "wb").write(s)
             open("truncated.msg", "wb").write(open("good.msg", "rb").read()[:-100])
-            open("newer.msg", "wb").write(open("good.msg", "rb").read().replace(b"IPCSWEEP-SAVE 2", b"IPCSWEEP-SAVE 9", 1))
-            # Version 1: no checksum line; still restored.
-            v2 = open("good.shm", "rb").read()
-            open("v1.shm", "wb").write(v2[:v2.rindex(b"checksum ")].replace(b"IPCSWEEP-SAVE 2", b"IPCSWEEP-SAVE 1", 1))
+            open("newer.msg", "wb").write(open("good.msg", "rb").read().replace(b"IPCSWEEP-SAVE 3", b"IPCSWEEP-SAVE 9", 1))
+            # Versions 1 (no checksum) and 2 (the segment whole, one checksum), as earlier ipcsweep wrote them, from
+            # the version 3 save: still restored.
+            import zlib
+            v3 = open("good.shm", "rb").read()
+            head, body = v3.split(b"\\n\\n", 1)
+            fields = [l for l in head.split(b"\\n")[1:] if l.split(b" ")[0] not in (b"data-bytes", b"extents", b"ipc-namespace")]
+            size = int([l for l in fields if l.startswith(b"size ")][0].split()[1])
+            data, pos = bytearray(size), 0
+            while True:
+                line, body = body.split(b"\\n", 1)
+                if line == b"end": break
+                kind, off, n = line.split(b" "); off, n = int(off), int(n)
+                if kind == b"extent":
+                    data[off:off + n] = body[:n]; body = body[n + 1:]
+            old = b"\\n".join(fields) + b"\\n\\ndata %d\\n" % size + bytes(data) + b"\\nend\\n"
+            open("v1.shm", "wb").write(b"IPCSWEEP-SAVE 1\\n" + old)
+            v2 = b"IPCSWEEP-SAVE 2\\n" + old
+            open("v2.shm", "wb").write(v2 + b"checksum crc32 %08x\\n" % zlib.crc32(v2))
             '
             printf 'root:x:0:0:root:/root:/bin/bash\\n' > passwd
             : > empty
@@ -171,6 +186,9 @@ final class RestoreScenarioTests: XCTestCase {
             echo $(count) > "$OUT/after-msgmax"
             try_ v1 ipcsweep restore /mnt/v1.shm > /dev/null
             echo $(count) > "$OUT/after-v1"
+            ipcs -m | awk '$1 == "0x00006001" { print $2 }' | xargs -r -n1 ipcrm -m
+            try_ v2 ipcsweep restore /mnt/v2.shm > /dev/null
+            echo $(count) > "$OUT/after-v2"
             """)
         XCTAssertEqual(try s.file("before"), "0\n")
         let expected: [(String, String)] = [
@@ -197,5 +215,7 @@ final class RestoreScenarioTests: XCTestCase {
         XCTAssertEqual(try s.file("after-msgmax"), "0\n")
         XCTAssertEqual(try rc(s, "v1"), 0, text(s, "v1.err"))
         XCTAssertEqual(try s.file("after-v1"), "1\n", "a version 1 file is still restored")
+        XCTAssertEqual(try rc(s, "v2"), 0, text(s, "v2.err"))
+        XCTAssertEqual(try s.file("after-v2"), "1\n", "a version 2 file is still restored")
     }
 }

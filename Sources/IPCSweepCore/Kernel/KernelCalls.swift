@@ -52,8 +52,10 @@ public protocol KernelCalls: Sendable {
     func fstatat(_ dir: Int32, _ path: String, _ flags: Int32) -> Result<stat, Errno>
     /// fstatfs(2): the filesystem's magic number.
     func fstatfsType(_ fd: Int32) -> Result<Int, Errno>
-    /// fstatvfs(3): total and used bytes of the filesystem.
-    func fstatvfsUsage(_ fd: Int32) -> Result<(size: UInt64, used: UInt64), Errno>
+    /// fstatvfs(3): the size and free space of the filesystem.
+    func fstatvfs(_ fd: Int32) -> Result<statvfs, Errno>
+    /// ftruncate(2).
+    func ftruncate(_ fd: Int32, _ size: Int64) -> Result<Void, Errno>
     /// unlinkat(2).
     func unlinkat(_ dir: Int32, _ path: String, _ flags: Int32) -> Result<Void, Errno>
     /// linkat(2).
@@ -113,6 +115,10 @@ public protocol KernelCalls: Sendable {
     func shmAttach(id: Int32, readOnly: Bool) -> Result<UnsafeMutableRawPointer, Errno>
     /// shmdt(2).
     func shmDetach(_ address: UnsafeMutableRawPointer) -> Result<Void, Errno>
+    /// The data of a segment attached at `mapping` (called while attached): its shmem file through
+    /// /proc/self/map_files, or the mapping when its holes are negligible (`SegmentData.open`; rss and swap read in
+    /// the segment's IPC namespace).
+    func segmentData(_ segment: SharedMemorySegment, mapping: UnsafeRawBufferPointer) -> Result<SegmentData, SaveFailure>
     /// IPC_INFO of all three kinds.
     func ipcLimits() -> Result<cipc_limits_t, Errno>
     /// msgget(2) / shmget(2).

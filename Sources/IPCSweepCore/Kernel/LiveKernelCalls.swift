@@ -63,13 +63,12 @@ public struct LiveKernelCalls: KernelCalls {
         return Self.none(CACL.fstatfs(fd, &fs)).map { Int(fs.f_type) }
     }
 
-    public func fstatvfsUsage(_ fd: Int32) -> Result<(size: UInt64, used: UInt64), Errno> {
+    public func fstatvfs(_ fd: Int32) -> Result<statvfs, Errno> {
         var vfs = statvfs()
-        return Self.none(Glibc.fstatvfs(fd, &vfs)).map {
-            let unit = UInt64(vfs.f_frsize)
-            return (UInt64(vfs.f_blocks) * unit, (UInt64(vfs.f_blocks) - UInt64(vfs.f_bfree)) * unit)
-        }
+        return Self.none(Glibc.fstatvfs(fd, &vfs)).map { vfs }
     }
+
+    public func ftruncate(_ fd: Int32, _ size: Int64) -> Result<Void, Errno> { Self.none(Glibc.ftruncate(fd, off_t(size))) }
 
     public func unlinkat(_ dir: Int32, _ path: String, _ flags: Int32) -> Result<Void, Errno> {
         Self.none(Glibc.unlinkat(dir, path, flags))
@@ -224,6 +223,10 @@ public struct LiveKernelCalls: KernelCalls {
     public func ipcLimits() -> Result<cipc_limits_t, Errno> {
         var l = cipc_limits_t()
         return Self.none(cipc_limits(&l)).map { l }
+    }
+
+    public func segmentData(_ segment: SharedMemorySegment, mapping: UnsafeRawBufferPointer) -> Result<SegmentData, SaveFailure> {
+        SegmentData.open(segment: segment, mapping: mapping, usage: { SegmentData.usage(ofSegment: segment.id) })
     }
 
     public func msgGet(key: Int32, flags: Int32) -> Result<Int32, Errno> { Self.value(msgget(key, flags)) }

@@ -29,7 +29,8 @@ public struct NamespacedKernelCalls: KernelCalls {
     public func fstat(_ fd: Int32) -> Result<stat, Errno> { inner.fstat(fd) }
     public func fstatat(_ dir: Int32, _ path: String, _ flags: Int32) -> Result<stat, Errno> { inner.fstatat(dir, path, flags) }
     public func fstatfsType(_ fd: Int32) -> Result<Int, Errno> { inner.fstatfsType(fd) }
-    public func fstatvfsUsage(_ fd: Int32) -> Result<(size: UInt64, used: UInt64), Errno> { inner.fstatvfsUsage(fd) }
+    public func fstatvfs(_ fd: Int32) -> Result<statvfs, Errno> { inner.fstatvfs(fd) }
+    public func ftruncate(_ fd: Int32, _ size: Int64) -> Result<Void, Errno> { inner.ftruncate(fd, size) }
     public func unlinkat(_ dir: Int32, _ path: String, _ flags: Int32) -> Result<Void, Errno> { inner.unlinkat(dir, path, flags) }
     public func linkat(_ oldDir: Int32, _ oldPath: String, _ newDir: Int32, _ newPath: String, _ flags: Int32) -> Result<Void, Errno> {
         inner.linkat(oldDir, oldPath, newDir, newPath, flags)
@@ -74,6 +75,9 @@ public struct NamespacedKernelCalls: KernelCalls {
     }
     public func shmAttach(id: Int32, readOnly: Bool) -> Result<UnsafeMutableRawPointer, Errno> { namespace.perform { inner.shmAttach(id: id, readOnly: readOnly) } }
     public func shmDetach(_ address: UnsafeMutableRawPointer) -> Result<Void, Errno> { namespace.perform { inner.shmDetach(address) } }
+    public func segmentData(_ segment: SharedMemorySegment, mapping: UnsafeRawBufferPointer) -> Result<SegmentData, SaveFailure> {
+        namespace.perform { inner.segmentData(segment, mapping: mapping) }
+    }
     public func ipcLimits() -> Result<cipc_limits_t, Errno> { namespace.perform { inner.ipcLimits() } }
     public func msgGet(key: Int32, flags: Int32) -> Result<Int32, Errno> { namespace.perform { inner.msgGet(key: key, flags: flags) } }
     public func shmGet(key: Int32, size: Int, flags: Int32) -> Result<Int32, Errno> { namespace.perform { inner.shmGet(key: key, size: size, flags: flags) } }

@@ -132,14 +132,14 @@ public enum IPCObject: Sendable, Equatable {
     public var sizeSummary: String {
         switch self {
         case .sem(let s): return "\(s.nsems) sem\(s.nsems == 1 ? "" : "s")"
-        case .shm(let s): return "\(s.size) B"
+        case .shm(let s): return "\(s.size) B" + (s.usedBytes.map { " (\(PosixAuditSection.size(Int64(clamping: $0))) used)" } ?? "")
         case .msg(let q): return "\(q.qnum) msg\(q.qnum == 1 ? "" : "s")"
         case .posix(let o):
             if let q = o.queue {
                 guard let n = q.messages else { return "\(q.qsize) B queued" }
                 return "\(n) msg\(n == 1 ? "" : "s") (\(q.qsize) B)"
             }
-            return "\(o.size) B"
+            return "\(o.size) B (\(PosixAuditSection.size(o.usedBytes)) used)"
         }
     }
 

@@ -92,6 +92,8 @@ public struct SharedMemorySegment: Sendable, Equatable {
     /// Resident and swapped bytes: only /proc/sysvipc/shm reports them (kernels since ~2.6.37).
     public var rss: UInt64?
     public var swap: UInt64?
+    /// Memory really used: rss + swap (nil when not known: a procfs copy without those columns).
+    public var usedBytes: UInt64? { rss.map { $0 &+ (swap ?? 0) } }
 
     public init(id: Int32, perm: IPCPermissions, size: UInt64, cpid: Int32, lpid: Int32, nattch: UInt64,
                 atime: Int64, dtime: Int64, ctime: Int64, rss: UInt64? = nil, swap: UInt64? = nil) {

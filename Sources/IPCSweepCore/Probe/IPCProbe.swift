@@ -144,6 +144,7 @@ public struct IPCProbe: Sendable {
         }
         if kinds.contains(.shm) {
             snap.segments = try scan(.shm, completeOnly, warnings: &snap.warnings) { sysv.segment(atIndex: $0, any: $1) }
+            addSegmentUsage(&snap.segments)
         }
         if kinds.contains(.msg) {
             snap.queues = try scan(.msg, completeOnly, warnings: &snap.warnings) { sysv.queue(atIndex: $0, any: $1) }

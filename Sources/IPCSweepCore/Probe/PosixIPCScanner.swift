@@ -167,9 +167,10 @@ public struct PosixIPCScanner: Sendable {
         } else if mount == nil {
             warnings.append("\(root) is not a mount of its own in \(mountInfoPath): its objects were read, but its size and use are unknown")
         }
-        if mount != nil, case .success(let usage) = kernel.fstatvfsUsage(dir) {
-            mount?.sizeBytes = usage.size
-            mount?.usedBytes = usage.used
+        if mount != nil, case .success(let vfs) = kernel.fstatvfs(dir) {
+            let unit = UInt64(vfs.f_frsize)
+            mount?.sizeBytes = UInt64(vfs.f_blocks) * unit
+            mount?.usedBytes = (UInt64(vfs.f_blocks) - UInt64(vfs.f_bfree)) * unit
         }
         let names: [String]
         switch kernel.directoryEntries(dir) {

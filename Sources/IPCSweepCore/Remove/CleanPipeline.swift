@@ -40,11 +40,14 @@ public struct CleanPipeline: Sendable {
     public var beforeRecheck: (@Sendable (Int, IPCObject) -> Void)?
     /// Objects per unit of work handed to a CPU.
     public var chunkSize = 64
+    /// Writes the --save-to files (streamed, space-checked, crash-consistent), through the same seam.
+    public var saver: ObjectSaver
 
     public init(policy: CleanPolicy, kernel: any KernelCalls = Kernel.live) {
         self.policy = policy
         sysv = SysVBackend(kernel: kernel)
         posix = PosixBackend(kernel: kernel)
+        saver = ObjectSaver(syscalls: KernelSaveSyscalls(kernel: kernel))
     }
 
     func backend(_ o: IPCObject) -> any RemovalBackend { o.family == .posix ? posix : sysv }
@@ -138,14 +141,15 @@ public struct CleanPipeline: Sendable {
         var saved: (path: String, detail: String)?
         var extra = ""
         if let dir = policy.saveTo, backend.saves(c.object) {
-            switch inHand.save(to: dir) {
+            switch inHand.save(to: dir, with: saver) {
             case .saved(let path, let detail): saved = (path, detail)
             case .changed(let d, let stage): return changed(c, d, stage: stage)
             case .failed(let e, let step): return failure(c, e, during: step, backend)
             case .notWritten(let why):
-                let hint = c.object.queuedMessages != nil && c.object.family == .sysv ? ", or use --discard-messages for queues" : ""
+                let hint = c.object.kind == .msg ? " (fix --save-to, or use --discard-messages to drop its messages)"
+                    : c.object.family == .posix ? " (fix --save-to)" : ""
                 return CleanResult(classification: c, status: .failed,
-                                   reason: "saving \(c.object.displayName) failed: \(why); not removed (fix --save-to\(hint))")
+                                   reason: "saving \(c.object.displayName) failed: \(why); not removed\(hint)")
             }
         } else if let q = c.object.queuedMessages {
             let n = q.count.map { "\($0) message\($0 == 1 ? "" : "s")" } ?? "its messages"

@@ -113,15 +113,14 @@ final class PosixCandidate: CandidateInHand {
         return sent
     }
 
-    func save(to directory: String) -> SaveStep {
-        let path = (directory.hasSuffix("/") ? directory : directory + "/") + SaveFile.fileName(for: fresh)
+    func save(to directory: String, with saver: ObjectSaver) -> SaveStep {
         let fd: Int32
         switch openChecked() {
         case .opened(let f): fd = f
         case .stopped(let step): return step
         }
         defer { kernel.close(fd) }
-        return object.kind == .posixMq ? saveQueue(fd, to: path) : saveFile(fd, to: path)
+        return object.kind == .posixMq ? saveQueue(fd, to: directory, saver) : saveFile(fd, to: directory, saver)
     }
 
     /// Opens the entry read-only without following a link and without blocking, and checks it is the object read.
@@ -155,47 +154,24 @@ final class PosixCandidate: CandidateInHand {
         }
     }
 
-    /// Copies the file's bytes (read, bounded by its size at the fresh read) into the save file, atomically.
-    private func saveFile(_ fd: Int32, to path: String) -> SaveStep {
-        let size = Int(max(0, object.size))
-        var bytes = [UInt8](repeating: 0, count: size)
-        var got = 0
-        while got < size {
-            let r = bytes.withUnsafeMutableBytes { raw in
-                kernel.pread(fd, into: UnsafeMutableRawBufferPointer(rebasing: raw[got...]), at: Int64(got))
-            }
-            guard case .success(let n) = r else {
-                if case .failure(.interrupted) = r { continue }
-                if case .failure(let e) = r { return .notWritten("pread: \(e)") }
-                break
-            }
-            if n == 0 { break }
-            got += n
+    /// Streams the file's data extents (never its holes) into the save file; re-checked before it is committed.
+    private func saveFile(_ fd: Int32, to directory: String, _ saver: ObjectSaver) -> SaveStep {
+        let size = max(0, object.size)
+        let source = FileDataSource(fd: fd, size: size, description: "the file", syscalls: KernelSaveSyscalls(kernel: kernel))
+        switch saver.saveData(source, directory: directory, name: SaveFile.fileName(for: fresh),
+                              header: SaveFile.header(for: fresh, savedAt: kernel.now()),
+                              label: "saving \(fresh.displayName)", beforeCommit: { unchanged() }) {
+        case .stopped(let step): return step
+        case .failed(.changed(let why)): return .changed([why], stage: " (while saving)")
+        case .failed(let why): return .notWritten(why.description)
+        case .saved(let file): return .saved(path: file.path, detail: SaveSpace.dataText(file))
         }
-        guard got == size else { return .changed(["size changed while saving (read \(got) of \(size) bytes)"], stage: "") }
-        do throws(FileError) {
-            let w = try AtomicFileWriter(path: path, kernel: kernel)
-            var failure: FileError?
-            bytes.withUnsafeBytes { raw in
-                do throws(FileError) {
-                    try SaveFile.writeSegment(header: SaveFile.header(for: fresh, savedAt: kernel.now()), bytes: raw) {
-                        (piece) throws(FileError) in try w.write(piece)
-                    }
-                } catch { failure = error }
-            }
-            if let failure { throw failure }
-            if let problem = unchanged() { return problem }
-            try w.commit()
-        } catch {
-            return .notWritten(error.description)
-        }
-        return .saved(path: path, detail: "\(size) bytes")
     }
 
     /// Receives every message (mq_timedreceive on a non-blocking descriptor, highest priority first, as the queue
     /// delivers them) into the save file, committed before the queue is removed; if the file cannot be written,
     /// the messages are sent back.
-    private func saveQueue(_ fd: Int32, to path: String) -> SaveStep {
+    private func saveQueue(_ fd: Int32, to directory: String, _ saver: ObjectSaver) -> SaveStep {
         let attributes: MQAttributes
         switch kernel.mqGetAttributes(fd) {
         case .success(let a): attributes = a
@@ -216,22 +192,22 @@ final class PosixCandidate: CandidateInHand {
                 return .notWritten("mq_timedreceive: \(e) after \(messages.count) messages; \(back) of them were put back: not removed")
             }
         }
-        do throws(FileError) {
-            let w = try AtomicFileWriter(path: path, kernel: kernel)
-            try w.write(SaveFile.encodeMessages(
-                header: SaveFile.header(for: fresh, savedAt: kernel.now())
-                    + [("messages", String(messages.count)), ("bytes", String(total)), ("message-type", "priority"),
-                       ("maxmsg", String(attributes.maxMessages)), ("msgsize", String(attributes.messageSize))],
-                messages))
-            try w.commit()
-        } catch {
+        let header = SaveFile.header(for: fresh, savedAt: kernel.now())
+            + [("messages", String(messages.count)), ("bytes", String(total)), ("message-type", "priority"),
+               ("maxmsg", String(attributes.maxMessages)), ("msgsize", String(attributes.messageSize))]
+        let outcome: SaveOutcome<Never> = saver.saveMessages(messages, directory: directory, name: SaveFile.fileName(for: fresh),
+                                                             header: header, label: "saving \(fresh.displayName)",
+                                                             beforeCommit: { nil })
+        guard case .saved(let file) = outcome else {
+            let error: String
+            if case .failed(let why) = outcome { error = why.description } else { error = "not saved" }
             // The messages were received already: put them back so that nothing is lost.
             let back = send(messages)
             let kept = back == messages.count ? "its messages were put back" : "only \(back) of its \(messages.count) messages could be put back"
-            return .notWritten("\(error.description); \(kept) and it was not removed")
+            return .notWritten("\(error); \(kept) and it was not removed")
         }
-        drained = (messages, path)
-        return .saved(path: path, detail: "\(messages.count) message\(messages.count == 1 ? "" : "s") (\(total) bytes)")
+        drained = (messages, file.path)
+        return .saved(path: file.path, detail: "\(messages.count) message\(messages.count == 1 ? "" : "s") (\(total) bytes)")
     }
 }
 

@@ -35,10 +35,11 @@ public enum FreshRead {
 public protocol CandidateInHand: AnyObject {
     /// The fresh read.
     var fresh: IPCObject { get }
-    /// Saves its data into a file in `directory`, committed (fsynced and renamed into place) before this returns
-    /// `.saved`; nothing irreversible happens to the object unless the save is complete. A queue whose messages
-    /// had to be received to save them gets them back when the save fails.
-    func save(to directory: String) -> SaveStep
+    /// Saves its data into a file in `directory` through `saver` (streamed, checked against the free space,
+    /// committed — fsynced and linked into place — before this returns `.saved`); nothing irreversible happens to
+    /// the object unless the save is complete. A queue whose messages had to be received to save them gets them
+    /// back when the save fails.
+    func save(to directory: String, with saver: ObjectSaver) -> SaveStep
     /// The removal call. After a save that took something from the object (a drained queue), a failed removal
     /// puts it back (the save file stays, and the note says where).
     func remove() -> RemoveStep

@@ -6,44 +6,14 @@ import Glibc
 import Musl
 #endif
 
-/// The file `clean --save-to DIR` writes for one object before removing it, and `restore` reads.
-///
-/// Format (version 2), binary-safe, with a text header a person can read with `head`:
-///
-///     IPCSWEEP-SAVE 2
-///     type msg                        the kind of object: msg or shm (the --type names; more kinds may follow)
-///     id 32768
-///     key 0x0000abcd
-///     owner 33
-///     group 33
-///     creator 0
-///     creator-group 0
-///     mode 0600
-///     ctime 1700000000
-///     saved 1700000100
-///     messages 2                      (msg)    | size 4096   (shm)
-///     bytes 11                        (msg)
-///     qbytes 16384                    (msg: the queue's capacity)
-///                                     (an empty line ends the header)
-///     message 1 5                     msg: "message TYPE LENGTH", LENGTH raw bytes, "\n"; once per message, in queue order
-///     hello
-///     message 7 6
-///     world!
-///     end
-///     checksum crc32 54cf1cbf         CRC-32 (zlib's) of every byte before this line
-///
-/// For a segment the body is `data SIZE`, SIZE raw bytes, "\n", then `end`. Version 1 is the same without the
-/// `checksum` line and `qbytes`; it is still read. A reader ignores header fields it does not know; a `type` it
-/// does not know is refused by name. The file is created mode 0600 and written atomically (temporary file in DIR,
-/// fsync, rename, fsync of DIR).
+/// A save file in memory: its header, and its messages or its bytes (tests and small files; `restore` streams
+/// the file through `SaveReader` instead). The format is described in `SaveFormat` (version 3, written by
+/// `clean --save-to` through `ObjectSaver`) and in the manual's FILES section; versions 1 and 2 are still read.
 public struct SaveFile: Sendable, Equatable {
     /// The first line of the files this version writes.
-    public static let magic = "IPCSWEEP-SAVE 2"
-    /// The first line of the files earlier versions wrote (no checksum).
-    public static let magicV1 = "IPCSWEEP-SAVE 1"
-    static let magicPrefix = "IPCSWEEP-SAVE "
+    public static let magic = SaveFormat.magic
     /// The current format version.
-    public static let currentVersion = 2
+    public static let currentVersion = SaveFormat.currentVersion
 
     /// The format version the file was read from (the current one for files built in memory).
     public var version: Int = SaveFile.currentVersion
@@ -123,155 +93,57 @@ public struct SaveFile: Sendable, Equatable {
         return h
     }
 
-    /// The header block: magic line, "name value" lines, an empty line.
-    public static func encodeHeader(_ header: [(String, String)]) -> [UInt8] {
-        Array((([magic] + header.map { "\($0.0) \($0.1)" }).joined(separator: "\n") + "\n\n").utf8)
-    }
-
-    /// The last line: the CRC-32 of everything before it.
-    public static func trailer(_ checksum: CRC32) -> [UInt8] {
-        let h = String(checksum.value, radix: 16)
-        return Array("checksum crc32 \(String(repeating: "0", count: 8 - h.count))\(h)\n".utf8)
-    }
-
-    /// The whole file for a queue's messages.
-    public static func encodeMessages(header: [(String, String)], _ messages: [QueuedMessage]) -> [UInt8] {
-        var out = encodeHeader(header)
-        for m in messages {
-            out += Array("message \(m.type) \(m.bytes.count)\n".utf8)
-            out += m.bytes
-            out.append(10)
-        }
-        out += Array("end\n".utf8)
-        var sum = CRC32()
-        sum.update(out)
-        out += trailer(sum)
-        return out
-    }
-
-    /// Writes the file for a segment's bytes in pieces through `write` (the bytes are not copied).
-    public static func writeSegment(header: [(String, String)], bytes: UnsafeRawBufferPointer,
-                                    to write: (UnsafeRawBufferPointer) throws(FileError) -> Void) throws(FileError) {
-        var sum = CRC32()
-        func piece(_ b: [UInt8]) throws(FileError) {
-            var failure: FileError?
-            b.withUnsafeBytes { raw in
-                sum.update(raw)
-                do throws(FileError) { try write(raw) } catch { failure = error }
-            }
-            if let failure { throw failure }
-        }
-        try piece(encodeHeader(header) + Array("data \(bytes.count)\n".utf8))
-        sum.update(bytes)
-        try write(bytes)
-        try piece(Array("\nend\n".utf8))
-        let tail = trailer(sum)
-        var failure: FileError?
-        tail.withUnsafeBytes { raw in
-            do throws(FileError) { try write(raw) } catch { failure = error }
-        }
-        if let failure { throw failure }
-    }
-
     /// A malformed save file, naming what was wrong.
-    public struct FormatError: Error, CustomStringConvertible, Equatable {
-        public var description: String
+    public typealias FormatError = SaveFormatError
+
+    /// A whole (version 3) file for a queue's messages.
+    public static func encodeMessages(header: [(String, String)], _ messages: [QueuedMessage]) -> [UInt8] {
+        SaveFormat.encodeMessages(header: header, messages)
     }
 
-    /// Parses a save file (the inverse of the encoders): version 2 only when its checksum matches, version 1 as
-    /// it is; then checks that the body agrees with the header's counts (messages, bytes, size).
-    public static func parse(_ bytes: [UInt8]) throws(FormatError) -> SaveFile {
-        guard let firstNewline = bytes.prefix(64).firstIndex(of: 10) else {
-            throw FormatError(description: "not an ipcsweep save file (it does not start with \"\(magicPrefix)N\")")
+    /// The most `parse` materialises (holes included).
+    public static let parseLimit = 1 << 30
+
+    /// Parses a whole save file of any version in memory (through `SaveReader`: every check it makes), with a
+    /// segment's or file's holes as zeros.
+    public static func parse(_ bytes: [UInt8]) throws(SaveFormatError) -> SaveFile {
+        var sink = Collector()
+        let summary: SaveSummary
+        do { summary = try SaveReader(MemorySaveInput(bytes)).read(into: &sink) } catch let e as SaveFormatError {
+            throw e
+        } catch {
+            throw SaveFormatError("\(error)")
         }
-        let first = String(decoding: bytes[..<firstNewline], as: UTF8.self)
-        let version: Int
-        switch first {
-        case magic: version = 2
-        case magicV1: version = 1
-        default:
-            if first.hasPrefix(magicPrefix), let v = Int(first.dropFirst(magicPrefix.count)), v > currentVersion {
-                throw FormatError(description: "a save file of format version \(v), newer than this ipcsweep reads (\(currentVersion)): restore it with the newer ipcsweep")
-            }
-            throw FormatError(description: "not an ipcsweep save file (it does not start with \"\(magicPrefix)N\")")
+        var file = SaveFile(header: summary.fields, messages: sink.messages)
+        if let size = summary.size {
+            sink.data += [UInt8](repeating: 0, count: max(0, Int(size) - sink.data.count))
+            file.data = sink.data
         }
-        var end = bytes.count
-        if version >= 2 {
-            // The last line is "checksum crc32 XXXXXXXX" over everything before it.
-            guard bytes.last == 10 else { throw FormatError(description: "truncated: it does not end with its checksum line") }
-            let lineStart = (bytes[..<(bytes.count - 1)].lastIndex(of: 10) ?? -1) + 1
-            let line = String(decoding: bytes[lineStart..<(bytes.count - 1)], as: UTF8.self)
-            let f = line.split(separator: " ")
-            guard f.count == 3, f[0] == "checksum", f[1] == "crc32", let want = UInt32(f[2], radix: 16) else {
-                throw FormatError(description: "truncated: it does not end with its checksum line")
-            }
-            let have = CRC32.checksum(bytes[..<lineStart])
-            guard have == want else {
-                throw FormatError(description: "damaged: its checksum does not match (the file says crc32 \(f[2]), its contents give \(String(have, radix: 16)))")
-            }
-            end = lineStart
-        }
-        var file = try parseBody(bytes[..<end], from: firstNewline + 1)
-        file.version = version
-        try file.checkCounts()
+        file.version = summary.version
         return file
     }
 
-    /// Header and body, from just after the magic line to the end of `bytes` (which must be "end\n").
-    private static func parseBody(_ bytes: ArraySlice<UInt8>, from start: Int) throws(FormatError) -> SaveFile {
-        var pos = start
-        func line() throws(FormatError) -> String {
-            guard let nl = bytes[pos...].firstIndex(of: 10) else { throw FormatError(description: "truncated: unterminated line at byte \(pos)") }
-            let s = String(decoding: bytes[pos..<nl], as: UTF8.self)
-            pos = nl + 1
-            return s
-        }
-        func raw(_ n: Int) throws(FormatError) -> [UInt8] {
-            guard n >= 0, n <= bytes.endIndex - pos - 1, bytes[pos + n] == 10 else {
-                throw FormatError(description: "truncated: the payload of \(n) bytes at byte \(pos) is cut short or not followed by a newline")
-            }
-            let out = Array(bytes[pos..<(pos + n)])
-            pos += n + 1
-            return out
-        }
-        var file = SaveFile(header: [])
-        while true {
-            let l = try line()
-            if l.isEmpty { break }
-            let parts = l.split(separator: " ", maxSplits: 1)
-            guard let name = parts.first else { throw FormatError(description: "malformed header line \"\(l.prefix(40))\"") }
-            file.header.append((String(name), parts.count > 1 ? String(parts[1]) : ""))
-        }
-        while true {
-            let l = try line()
-            let f = l.split(separator: " ")
-            if l == "end" { break }
-            if f.count == 3, f[0] == "message", let type = Int(f[1]), let n = Int(f[2]) {
-                file.messages.append(QueuedMessage(type: type, bytes: try raw(n)))
-            } else if f.count == 2, f[0] == "data", let n = Int(f[1]), file.data == nil {
-                file.data = try raw(n)
-            } else {
-                throw FormatError(description: "unexpected line \"\(l.prefix(40))\"")
-            }
-        }
-        if pos != bytes.endIndex {
-            throw FormatError(description: "\(bytes.endIndex - pos) bytes after its \"end\" line")
-        }
-        return file
-    }
+    /// Keeps messages and bytes.
+    private struct Collector: SaveContentSink {
+        var messages: [QueuedMessage] = []
+        var data: [UInt8] = []
 
-    /// The header's `messages`, `bytes` and `size` (where present) agree with the body.
-    private func checkCounts() throws(FormatError) {
-        if let v = value("messages"), Int(v) != messages.count {
-            throw FormatError(description: "its header says \(v) messages, its body holds \(messages.count)")
+        mutating func message(index: Int, type: Int, bytes: UnsafeRawBufferPointer) throws {
+            messages.append(QueuedMessage(type: type, bytes: Array(bytes)))
         }
-        if let v = value("bytes"), Int(v) != messages.reduce(0, { $0 + $1.bytes.count }) {
-            throw FormatError(description: "its header says \(v) message bytes, its body holds \(messages.reduce(0) { $0 + $1.bytes.count })")
+
+        mutating func grow(to end: Int64) throws {
+            guard end <= SaveFile.parseLimit else { throw SaveFormatError("its content is too large to read into memory here (\(end) bytes)") }
+            if Int(end) > data.count { data += [UInt8](repeating: 0, count: Int(end) - data.count) }
         }
-        if let v = value("size") {
-            guard let d = data, Int(v) == d.count else {
-                throw FormatError(description: "its header says a segment of \(v) bytes, its body holds \(data?.count ?? 0)")
+
+        mutating func data(at offset: Int64, _ bytes: UnsafeRawBufferPointer) throws {
+            try grow(to: offset + Int64(bytes.count))
+            data.withUnsafeMutableBytes { d in
+                if let to = d.baseAddress, let from = bytes.baseAddress { (to + Int(offset)).copyMemory(from: from, byteCount: bytes.count) }
             }
         }
+
+        mutating func hole(at offset: Int64, length: Int64) throws { try grow(to: offset + length) }
     }
 }

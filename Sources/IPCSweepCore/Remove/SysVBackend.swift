@@ -51,10 +51,10 @@ final class SysVCandidate: CandidateInHand {
 
     private var sysv: SysVKernel { SysVKernel(kernel) }
 
-    func save(to directory: String) -> SaveStep {
+    func save(to directory: String, with saver: ObjectSaver) -> SaveStep {
         switch fresh {
-        case .msg(let q): return saveQueue(q, to: directory)
-        case .shm(let s): return saveSegment(s, to: directory)
+        case .msg(let q): return saveQueue(q, to: directory, saver)
+        case .shm(let s): return saveSegment(s, to: directory, saver)
         default: return .notWritten("a \(fresh.kind.noun) has no data to save")
         }
     }
@@ -73,10 +73,6 @@ final class SysVCandidate: CandidateInHand {
         }
     }
 
-    private func path(_ directory: String) -> String {
-        (directory.hasSuffix("/") ? directory : directory + "/") + SaveFile.fileName(for: fresh)
-    }
-
     /// A second stat that must equal `expected` exactly (with our own attach accounted for).
     private func unchanged(since expected: IPCObject, own: OwnAttach? = nil, stage: String) -> SaveStep? {
         switch sysv.read(fresh.ref) {
@@ -88,8 +84,18 @@ final class SysVCandidate: CandidateInHand {
         }
     }
 
-    /// MSG_COPY every message, write the save file, re-check that nothing moved meanwhile, commit.
-    private func saveQueue(_ q: MessageQueue, to directory: String) -> SaveStep {
+    /// What the saver did, as a step of the pipeline.
+    private func step(_ outcome: SaveOutcome<SaveStep>, detail: (SavedFile) -> String) -> SaveStep {
+        switch outcome {
+        case .stopped(let step): return step
+        case .failed(.changed(let why)): return .changed([why], stage: " (while saving)")
+        case .failed(let why): return .notWritten(why.description)
+        case .saved(let file): return .saved(path: file.path, detail: detail(file))
+        }
+    }
+
+    /// MSG_COPY every message; the saver writes them and, before committing, nothing may have moved.
+    private func saveQueue(_ q: MessageQueue, to directory: String, _ saver: ObjectSaver) -> SaveStep {
         let bufferSize = Int(max(q.qbytes ?? 0, q.cbytes, 8192))
         let messages: [QueuedMessage]
         switch sysv.copyMessages(queue: q.id, count: Int(q.qnum), bufferSize: bufferSize) {
@@ -103,22 +109,17 @@ final class SysVCandidate: CandidateInHand {
         case .failure(let e):
             return .notWritten("msgrcv(MSG_COPY) of queue id \(q.id): \(e)")
         }
-        let path = path(directory)
-        do throws(FileError) {
-            let w = try AtomicFileWriter(path: path, kernel: kernel)
-            try w.write(SaveFile.encodeMessages(header: SaveFile.header(for: fresh, savedAt: kernel.now()), messages))
-            // Nothing may have moved while copying: re-check before committing.
-            if let problem = unchanged(since: fresh, stage: " (while saving)") { return problem }
-            try w.commit()
-        } catch {
-            return .notWritten(error.description)
-        }
-        return .saved(path: path, detail: "\(messages.count) message\(messages.count == 1 ? "" : "s") (\(q.cbytes) bytes)")
+        let outcome = saver.saveMessages(messages, directory: directory, name: SaveFile.fileName(for: fresh),
+                                         header: SaveFile.header(for: fresh, savedAt: kernel.now()),
+                                         label: "saving \(fresh.displayName)",
+                                         beforeCommit: { unchanged(since: fresh, stage: " (while saving)") })
+        return step(outcome) { _ in "\(messages.count) message\(messages.count == 1 ? "" : "s") (\(q.cbytes) bytes)" }
     }
 
-    /// Attach read-only; check that only our attach changed it; write its bytes; check again that nobody else
-    /// attached or detached meanwhile; commit. The attachment is kept until `release`.
-    private func saveSegment(_ s: SharedMemorySegment, to directory: String) -> SaveStep {
+    /// Attach read-only; check that only our attach changed it; stream its data (its shmem file's data extents,
+    /// never its holes); before committing, check again that nobody else attached or detached meanwhile. The
+    /// attachment is kept until `release`.
+    private func saveSegment(_ s: SharedMemorySegment, to directory: String, _ saver: ObjectSaver) -> SaveStep {
         let since = kernel.now()
         let base: UnsafeMutableRawPointer
         switch kernel.shmAttach(id: s.id, readOnly: true) {
@@ -136,19 +137,16 @@ final class SysVCandidate: CandidateInHand {
         let d = Recheck.differences(planned: fresh, current: afterAttach,
                                     ownAttach: OwnAttach(pid: kernel.pid, attached: true, since: since))
         if !d.isEmpty { return .changed(d, stage: " (after attaching it read-only to save it)") }
-        let path = path(directory)
-        do throws(FileError) {
-            let w = try AtomicFileWriter(path: path, kernel: kernel)
-            try SaveFile.writeSegment(header: SaveFile.header(for: fresh, savedAt: kernel.now()),
-                                      bytes: UnsafeRawBufferPointer(start: base, count: Int(s.size))) {
-                (piece) throws(FileError) in try w.write(piece)
-            }
-            // 2. Anyone else attaching or detaching while we copied changes lpid, nattch or dtime.
-            if let problem = unchanged(since: afterAttach, stage: " (while saving)") { return problem }
-            try w.commit()
-        } catch {
-            return .notWritten(error.description)
+        // 2. Its data; anyone else attaching or detaching while we copied changes lpid, nattch or dtime.
+        let data: SegmentData
+        switch kernel.segmentData(s, mapping: UnsafeRawBufferPointer(start: base, count: Int(s.size))) {
+        case .success(let sd): data = sd
+        case .failure(let why): return .notWritten(why.description)
         }
-        return .saved(path: path, detail: "\(s.size) bytes")
+        let outcome = saver.saveData(data.source, directory: directory, name: SaveFile.fileName(for: fresh),
+                                     header: SaveFile.header(for: fresh, savedAt: kernel.now()),
+                                     label: "saving \(fresh.displayName)",
+                                     beforeCommit: { unchanged(since: afterAttach, stage: " (while saving)") })
+        return step(outcome) { SaveSpace.dataText($0) }
     }
 }

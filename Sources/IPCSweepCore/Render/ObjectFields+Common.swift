@@ -112,7 +112,8 @@ extension ObjectFields {
           detail: { c, _ in
               switch c.object {
               case .shm(let s):
-                  return [("size", "\(s.size) bytes" + (s.rss.map { ", rss \($0)" } ?? "") + (s.swap.map { ", swap \($0)" } ?? ""))]
+                  return [("size", "\(s.size) bytes" + (s.usedBytes.map { ", \($0) bytes of memory used" } ?? "")
+                               + (s.rss.map { " (rss \($0)" + (s.swap.map { ", swap \($0))" } ?? ")") } ?? ""))]
               case .posix(let o) where o.queue == nil && o.kind != .posixMq:
                   return [("size", "\(o.size) bytes, \(o.usedBytes) bytes of memory used (\(o.blocks) blocks)")]
               default: return []

@@ -53,8 +53,14 @@ extension ObjectFields {
                }, posixObject { Int64(bitPattern: $0.identity.inode) }),
         number("blocks", "BLOCKS", "Memory a POSIX object really uses, in 512-byte blocks (st_blocks).", IPCKind.posix, key: "blocks",
                posixObject { $0.blocks }),
-        number("used-bytes", "USED", "Memory a POSIX object really uses, in bytes (st_blocks x 512).", IPCKind.posix, key: "usedBytes",
-               posixObject { $0.usedBytes }),
+        number("used", "USED", "Memory really used, in bytes (SIZE counts the holes too): a segment's rss + swap (from /proc/sysvipc/shm; null when not known), a POSIX object's st_blocks x 512.",
+               IPCKind.posix.union([.shm]), key: "usedBytes") { o in
+            switch o {
+            case .shm(let s): return s.usedBytes.map { Int64(clamping: $0) }
+            case .posix(let p): return p.usedBytes
+            default: return nil
+            }
+        },
         F("acl", "ACL", help: "A POSIX object's access ACL beyond its mode bits (JSON: [{tag, qualifier, perms}], null without one).",
           kinds: IPCKind.posix, layout: ColumnLayout(flexible: true, minWidth: 3), jsonKeys: ["acl"],
           text: { c, _ in Table.Cell(c.object.acl.map(PosixFields.acl) ?? "-") },

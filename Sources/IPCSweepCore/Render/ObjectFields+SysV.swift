@@ -95,8 +95,8 @@ extension ObjectFields {
              detail: { c, ctx in ifShm(c.object) { [("last detach", when($0.dtime, ctx))] } ?? [] }) {
             FileTime(seconds: segment { $0.dtime }($0) ?? 0)
         },
-        number("rss", "RSS", "Resident bytes (null with --source syscall).", [.shm], key: "rss", segment { $0.rss.map { Int64(clamping: $0) } }),
-        number("swap", "SWAP", "Swapped bytes (null with --source syscall).", [.shm], key: "swap", segment { $0.swap.map { Int64(clamping: $0) } }),
+        number("rss", "RSS", "Resident bytes (from /proc/sysvipc/shm; null when it has no such column).", [.shm], key: "rss", segment { $0.rss.map { Int64(clamping: $0) } }),
+        number("swap", "SWAP", "Swapped bytes (from /proc/sysvipc/shm; null when it has no such column).", [.shm], key: "swap", segment { $0.swap.map { Int64(clamping: $0) } }),
         bool("dest", "DEST", "Marked for removal (SHM_DEST): goes at the last detach.", [.shm], key: "markedForRemoval") {
             segment { $0.markedForRemoval }($0) ?? false
         },

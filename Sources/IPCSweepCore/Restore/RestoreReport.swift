@@ -26,9 +26,11 @@ public enum RestoreReport {
             })
     }
 
-    /// "3 messages, 120 bytes" or "8192 bytes".
+    /// "3 messages, 120 bytes", "8192 bytes", or "8589934592 bytes (4 KiB of data)" when holes were left.
     public static func content(_ r: RestoredObject) -> String {
-        r.kind == .msg || r.kind == .posixMq ? "\(r.messages) message\(r.messages == 1 ? "" : "s"), \(r.bytes) bytes" : "\(r.bytes) bytes"
+        if r.kind == .msg || r.kind == .posixMq { return "\(r.messages) message\(r.messages == 1 ? "" : "s"), \(r.bytes) bytes" }
+        guard let data = r.dataBytes, data < r.bytes else { return "\(r.bytes) bytes" }
+        return "\(r.bytes) bytes (\(PosixAuditSection.size(Int64(data))) of data)"
     }
 
     /// `{"schemaVersion": 1, "restored": [...], "failed": [{"file": S, "error": S}]}`.
@@ -54,6 +56,7 @@ public enum RestoreReport {
                         o["bytes"] = .int(Int64(r.bytes))
                     } else {
                         o["size"] = .int(Int64(r.bytes))
+                        o["dataBytes"] = r.dataBytes.map { .int(Int64($0)) } ?? .null
                     }
                     return .object(o)
                 }
@@ -72,6 +75,7 @@ public enum RestoreReport {
                     o["bytes"] = .int(Int64(r.bytes))
                 } else {
                     o["size"] = .int(Int64(r.bytes))
+                    o["dataBytes"] = r.dataBytes.map { .int(Int64($0)) } ?? .null
                 }
                 return .object(o)
             }),
