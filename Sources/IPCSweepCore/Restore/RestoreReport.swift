@@ -41,36 +41,27 @@ public enum RestoreReport {
         return .object([
             "schemaVersion": .int(Int64(jsonSchemaVersion)),
             "restored": .array(restored.map { r in
-                if r.kind.isPosix {
-                    let kind = r.kind
-                    var o: [String: JSONValue] = [
-                        "file": .string(r.path), "type": .string(kind.rawValue), "name": .string(r.name ?? ""),
-                        "path": .string(r.createdPath ?? ""),
-                        "owner": who(r.uid, users.userName(r.uid), group: false),
-                        "group": who(r.gid, users.groupName(r.gid), group: true),
-                        "mode": .int(Int64(r.mode)), "perms": .string(IPCTextFormat.octal(r.mode)),
-                        "notes": .array(r.notes.map(JSONValue.string)),
-                    ]
-                    if kind == .posixMq {
-                        o["messages"] = .int(Int64(r.messages))
-                        o["bytes"] = .int(Int64(r.bytes))
-                    } else {
-                        o["size"] = .int(Int64(r.bytes))
-                        o["dataBytes"] = r.dataBytes.map { .int(Int64($0)) } ?? .null
-                    }
-                    return .object(o)
-                }
+                // What every kind has, then how the object is named (a POSIX name and path, or ids and keys),
+                // then its content (messages, or size and data).
                 var o: [String: JSONValue] = [
-                    "file": .string(r.path), "type": .string(r.kind.rawValue), "id": .int(Int64(r.id)),
-                    "key": .int(Int64(r.key)), "keyHex": .string(IPCTextFormat.hexKey(r.key)),
-                    "savedId": r.savedId.map { .int(Int64($0)) } ?? .null, "savedKey": .int(Int64(r.savedKey)),
-                    "savedKeyHex": .string(IPCTextFormat.hexKey(r.savedKey)),
+                    "file": .string(r.path), "type": .string(r.kind.rawValue),
                     "owner": who(r.uid, users.userName(r.uid), group: false),
                     "group": who(r.gid, users.groupName(r.gid), group: true),
                     "mode": .int(Int64(r.mode)), "perms": .string(IPCTextFormat.octal(r.mode)),
                     "notes": .array(r.notes.map(JSONValue.string)),
                 ]
-                if r.kind == .msg {
+                if r.kind.isPosix {
+                    o["name"] = .string(r.name ?? "")
+                    o["path"] = .string(r.createdPath ?? "")
+                } else {
+                    o["id"] = .int(Int64(r.id))
+                    o["key"] = .int(Int64(r.key))
+                    o["keyHex"] = .string(IPCTextFormat.hexKey(r.key))
+                    o["savedId"] = r.savedId.map { .int(Int64($0)) } ?? .null
+                    o["savedKey"] = .int(Int64(r.savedKey))
+                    o["savedKeyHex"] = .string(IPCTextFormat.hexKey(r.savedKey))
+                }
+                if r.kind == .msg || r.kind == .posixMq {
                     o["messages"] = .int(Int64(r.messages))
                     o["bytes"] = .int(Int64(r.bytes))
                 } else {
