@@ -139,11 +139,12 @@ static void map_clear(map_t *m) {
     m->used = 0;
 }
 
-// Reads a whole (procfs) file into a reused buffer: open, read until EOF (one read when it fits), close.
+// Reads a whole (procfs) file into a reused buffer: open, read until EOF, close. A file made by one show
+// call (single_open: status, stat, cgroup) comes whole in the first read when it fits: no second read then.
 static char *buf;
 static size_t bufcap;
 
-static ssize_t slurp(const char *path) {
+static ssize_t slurp_file(const char *path, int single) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return -1;
     if (!bufcap) bufcap = 65536, buf = xrealloc(NULL, bufcap);
@@ -159,13 +160,15 @@ static ssize_t slurp(const char *path) {
         }
         if (n == 0) break;
         used += (size_t)n;
-        // procfs returns a small file whole: a short read of a small file is its end.
-        if (used < 4096 && used + 1 < bufcap) break;
+        if (single && used + 1 < bufcap) break;
     }
     close(fd);
     buf[used] = 0;
     return (ssize_t)used;
 }
+
+static ssize_t slurp(const char *path) { return slurp_file(path, 0); }
+static ssize_t slurp_single(const char *path) { return slurp_file(path, 1); }
 
 static double now_real(void) {
     struct timespec t;
@@ -371,7 +374,7 @@ static int read_status(proc_t *p) {
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/status", p->pid);
     n_status++;
-    if (slurp(path) < 0) return errno == ENOENT || errno == ESRCH ? -1 : 0;
+    if (slurp_single(path) < 0) return errno == ENOENT || errno == ESRCH ? -1 : 0;
     for (char *l = buf; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
         if (!strncmp(l, "State:\t", 7)) p->state = l[7];
         else if (!strncmp(l, "PPid:\t", 6)) p->ppid = atoi(l + 6);
@@ -403,7 +406,7 @@ static void read_stat(proc_t *p) {
     snprintf(path, sizeof path, "/proc/%d/stat", p->pid);
     n_stat++;
     p->statread = 1;
-    if (slurp(path) < 0) return;
+    if (slurp_single(path) < 0) return;
     char *open_ = strchr(buf, '('), *close_ = strrchr(buf, ')');
     if (!open_ || !close_) return;
     size_t n = (size_t)(close_ - open_ - 1);
@@ -531,7 +534,7 @@ static proc_t *live_recorded(int pid, double at) {
             char path[64];
             snprintf(path, sizeof path, "/proc/%d/status", pid);
             n_threads++;
-            if (slurp(path) >= 0) {
+            if (slurp_single(path) >= 0) {
                 char *t = strstr(buf, "Tgid:\t");
                 if (t) tgid = atoi(t + 6);
             }
@@ -582,7 +585,7 @@ static void read_cgroup(proc_t *p) {
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/cgroup", p->pid);
     n_cgroup++;
-    slurp(path);
+    slurp_single(path);
 }
 
 // ---------------------------------------------------------------- the commands
@@ -754,6 +757,11 @@ int main(int argc, char **argv) {
                 mode, json ? " --json" : "", nobjs, nprocs, n_status, n_stat, n_parents, n_ns, n_maps, n_cgroup,
                 n_threads, n_semctl, n_names);
         if (!strcmp(mode, "clean")) fprintf(stderr, "; removed %ld, kept %ld", removed, kept);
+        else {
+            long direct = 0;
+            for (size_t i = 0; i < nobjs; i++) direct += objs[i].direct;
+            fprintf(stderr, "; %ld with direct evidence", direct);
+        }
         fprintf(stderr, "; %.1f ms\n", (now_real() - t0) * 1000);
     }
     return 0;
