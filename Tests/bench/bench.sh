@@ -485,13 +485,13 @@ echo
 echo "Summary ($MODE; System V state: $top sets, $(get "$R" objects) objects, $(get "$R" processes) processes;" \
     "load average $load_end at the end; $((SECONDS - started)) s):"
 echo
-printf '| %-44s | %9s | %-24s | %9s | %-16s | %-7s |\n' command "now (ms)" "against" "ms" "ratio (target)" met
-printf '|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..46})" "-----------" "--------------------------" "-----------" "------------------" "---------"
+printf '| %-46s | %9s | %-24s | %9s | %-16s | %-7s |\n' command "now (ms)" "against" "ms" "ratio (target)" met
+printf '|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..48})" "-----------" "--------------------------" "-----------" "------------------" "---------"
 line() { # line COMMAND NOW AGAINST AGAINST_MS TARGET
     local r met
     r=$(ratio "$2" "$4")
     met=$(awk -v r="$r" -v t="$5" 'BEGIN {if (r == "-") print "-"; else if (r + 0 <= t + 0) print "yes"; else printf "no %.1fx\n", r / t}')
-    printf '| %-44s | %9s | %-24s | %9s | %-16s | %-7s |\n' "$1" "$2" "$3" "$4" "$r (<= $5)" "$met"
+    printf '| %-46s | %9s | %-24s | %9s | %-16s | %-7s |\n' "$1" "$2" "$3" "$4" "$r (<= $5)" "$met"
 }
 if part sysv; then
     line "list --format json" "$(get "$R" list)" "its floor" "$(get "$R" floor_list)" 1.5
@@ -519,20 +519,21 @@ fi
 [ -z "${cpu_note:-}" ] || { echo; echo "$cpu_note"; }
 if part sysv; then
     echo
-    printf '| %-44s | %9s | %-16s | %-7s |\n' "peak RSS at $top sets" "MiB" "target" met
-    printf '|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..46})" "-----------" "------------------" "---------"
+    printf '| %-46s | %9s | %-16s | %-7s |\n' "peak RSS at $top sets" "MiB" "target" met
+    printf '|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..48})" "-----------" "------------------" "---------"
     for k in "list --format json:rss_list" "orphans:rss_orphans" "clean --yes --type sem:rss_clean" "clean --yes --type sem --format json:rss_clean_json"; do
         m=$(mib "$(get "$R" "${k#*:}")")
-        printf '| %-44s | %9s | %-16s | %-7s |\n' "${k%%:*}" "$m" "< 64" "$(awk -v m="$m" 'BEGIN {print (m == "-" ? "-" : (m + 0 < 64 ? "yes" : "no"))}')"
+        printf '| %-46s | %9s | %-16s | %-7s |\n' "${k%%:*}" "$m" "< 64" "$(awk -v m="$m" 'BEGIN {print (m == "-" ? "-" : (m + 0 < 64 ? "yes" : "no"))}')"
     done
     if [ ${#sizes[@]} -ge 3 ]; then
         # Linear in objects plus processes: the cost of each added object is the same from the first size to
         # the second as from the second to the third (a fixed part, the processes, cancels out).
         echo
         a=${sizes[0]} b=${sizes[1]} c=${sizes[2]}
-        printf '| %-30s | %9s | %9s | %9s | %-14s | %-14s | %-9s |\n' "linearity (wall ms)" "$a sets" "$b sets" "$c sets" \
-            "µs/object $a-$b" "µs/object $b-$c" "ratio"
-        printf '|%s|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..32})" "-----------" "-----------" "-----------" "----------------" "----------------" "-----------"
+        printf '| %-30s | %10s | %10s | %10s | %-22s | %-22s | %-6s |\n' "linearity (wall ms)" "$a sets" "$b sets" "$c sets" \
+            "us per object $a-$b" "us per object $b-$c" "ratio"
+        printf '|%s|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..32})" "------------" "------------" "------------" \
+            "------------------------" "------------------------" "--------"
         for k in "list --format json:list" "floor of list --format json:floor_list" "orphans:orphans" "clean --yes --type sem:clean" "clean --format json:clean_json"; do
             key=${k#*:}
             ta=$(get "$work/$a/results" "$key") tb=$(get "$work/$b/results" "$key") tc=$(get "$work/$c/results" "$key")
@@ -540,7 +541,7 @@ if part sysv; then
             case $key in clean*) oa=$a ob=$b oc=$c ;; esac  # clean handles SETS sets
             awk -v l="${k%%:*}" -v ta="$ta" -v tb="$tb" -v tc="$tc" -v oa="$oa" -v ob="$ob" -v oc="$oc" 'BEGIN {
                 m1 = (tb - ta) * 1000 / (ob - oa); m2 = (tc - tb) * 1000 / (oc - ob)
-                printf "| %-30s | %9s | %9s | %9s | %-14.2f | %-14.2f | %-9.2f |\n", l, ta, tb, tc, m1, m2, (m1 > 0 ? m2 / m1 : 0) }'
+                printf "| %-30s | %10s | %10s | %10s | %-22.2f | %-22.2f | %-6.2f |\n", l, ta, tb, tc, m1, m2, (m1 > 0 ? m2 / m1 : 0) }'
         done
     fi
     echo
