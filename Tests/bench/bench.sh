@@ -4,8 +4,8 @@
 # ending with one summary table (SPEC "Performance targets"). Needs root.
 #
 #   Tests/bench/bench.sh                every part (about 6 minutes on 2 shared cores)
-#   Tests/bench/bench.sh --quick        32,000 sets only (no linearity), fewer runs (about 3 minutes)
-#   Tests/bench/bench.sh --smoke        tiny states, one run each: checks that every part works (about 1 minute)
+#   Tests/bench/bench.sh --quick        32,000 sets only (no linearity), fewer runs (about 2 minutes)
+#   Tests/bench/bench.sh --smoke        tiny states, one run each: checks that every part works (under a minute)
 #   Tests/bench/bench.sh SETS...        the System V part at these sizes (default 1000 8000 32000)
 #   PARTS="sysv small posix" Tests/bench/bench.sh   which parts run (default: all three)
 #   Tests/bench/bench.sh --hold SETS DIR            build the System V state and keep it for profiling
