@@ -1,39 +1,69 @@
 #!/usr/bin/env bash
-# ipcsweep benchmark (issue 6): ipcsweep side by side with the tools people use today.
+# ipcsweep benchmark (issues 6 and 20): every command against its floor (Tests/bench/floor.c: a C program that
+# makes only the reads and calls the command cannot avoid) and against the tools people run today, in one run,
+# ending with one summary table (SPEC "Performance targets"). Needs root.
 #
-#   Tests/bench/bench.sh [SETS...]        default: 1000 8000 32000
+#   Tests/bench/bench.sh                every part (about 6 minutes on 2 shared cores)
+#   Tests/bench/bench.sh --quick        32,000 sets only (no linearity), fewer runs (about 2 minutes)
+#   Tests/bench/bench.sh --smoke        tiny states, one run each: checks that every part works (under a minute)
+#   Tests/bench/bench.sh SETS...        the System V part at these sizes (default 1000 8000 32000)
+#   PARTS="sysv small posix" Tests/bench/bench.sh   which parts run (default: all three)
+#   Tests/bench/bench.sh --hold SETS DIR            build the System V state and keep it for profiling
 #
-# For each SETS it starts fresh private IPC + PID + mount namespaces
-# (unshare --ipc --pid --fork --mount-proc --mount --propagation private), so no
-# object is ever created in the host's IPC namespace and every process started
-# dies with the namespace. Inside, it creates
-#   - 2,000 live processes of 50 uids (10000..10049): OLD_PER_UID (default 1) of each uid started
-#     before the objects, the others 6.2 s after them (beyond the one-second slack and the 5 s
-#     inheritance window, so provably younger and not heirs),
-#   - SETS semaphore sets of 1..4 semaphores, owned by 100 uids (10000..10099:
-#     the half whose uid has an older live process -> suspect, the other half -> orphaned),
-#   - 4,096 shared memory segments and 4,000 message queues owned the same way,
-#   - a few holders that give direct evidence (a live sempid, attached segments),
-# (their uids get passwd and group entries, bind-mounted over /etc/passwd and /etc/group inside the
-# mount namespace only), and times, as the median of RUNS runs after WARMUP warm-up runs (wall clock,
-# bash $EPOCHREALTIME around each command, output to /dev/null):
-#   cat /proc/sysvipc/{sem,shm,msg}  (the floor), lsipc -s --json, ipcs -a,
-#   ipcsweep list --format json, ipcsweep orphans,
-#   ipcsweep clean --yes --type sem of SETS orphaned sets vs one ipcrm -s ID ... call
-#   over the same ids (the sets are recreated before each run),
-# and the peak RSS (/usr/bin/time -v) of `ipcsweep list --format json`.
+# Parts:
+#   sysv   (this script) fresh private IPC + PID + mount namespaces per size, holding SETS semaphore sets
+#          (1-4 semaphores), 4,096 segments, 4,000 queues and 2,000 processes of 50 uids. Interleaved rounds,
+#          medians: list --format json and its floor, lsipc -s --json, ipcs -a, cat /proc/sysvipc/*,
+#          orphans; then clean --yes --type sem (table, JSON, quiet) of SETS orphaned sets, its floor and one
+#          ipcrm over the same ids, the sets recreated before every run; peak RSS of list, orphans, clean.
+#   small  Tests/bench/startup.sh: --version against a static one-line Swift program, and `list` on a small
+#          system (4 objects, 300 processes) against lsipc -s and its floor.
+#   posix  Tests/bench/posix-bench.sh: list --type posix against lsof /dev/shm (4,000 objects, 1,000 processes).
 #
-# Environment: RUNS (default 7), WARMUP (default 1), PROCS (2000), UIDS (50), OLD_PER_UID (1: processes
-# of each uid started before the objects; the others start after them),
-# SEGMENTS (4096), QUEUES (4000), BIN (a directory holding ipcsweep and
-# ipcsweep-testkit; default: build release with `swift build -c release`),
-# IPCSWEEP_ARGS (extra arguments for every ipcsweep command, e.g. "--source proc"),
-# BASE_BIN (a directory holding an older ipcsweep: its list and clean are measured in the same rounds,
-# for an A/B ratio on a shared, noisy machine).
-# Needs root (unshare, setpriv), util-linux (lsipc, ipcs, ipcrm, setpriv) and
-# GNU time (/usr/bin/time, Debian package `time`).
+# The state (System V part):
+#   - 2,000 live processes of 50 uids (10000..10049): OLD_PER_UID (default 1) of each uid started before the
+#     objects, the others 6.2 s after them (beyond the one-second slack and the 5 s inheritance window: they are
+#     pid 1's children, so they look re-parented; provably younger and not possible holders),
+#   - SETS sets, 4,096 segments and 4,000 queues owned by 100 uids (10000..10099): the half whose uid has an
+#     older live process is suspect, the other half orphaned; 10 sets with a live sempid and 10 attached
+#     segments are in-use. The verdicts are checked object by object against that rule before anything is
+#     timed (the run stops when they differ), and the last clean (every type) must remove exactly the
+#     orphaned half.
+#   - The owners have passwd and group entries (bind-mounted inside the mount namespace only), /dev/shm and
+#     /run are private tmpfs (the lock and the clock pair stay inside).
+# Every ipcsweep command gets IPCSWEEP_ARGS (default --all-processes-visible: the namespace is complete, and
+# without it a child pid namespace is a blind spot and every verdict unknown).
+#
+# Environment: RUNS (default 7; --quick 5, --smoke 1), WARMUP (1; smoke 0), PROCS (2000), UIDS (50),
+# OLD_PER_UID (1), SEGMENTS (4096), QUEUES (4000), BIN (a directory with ipcsweep and ipcsweep-testkit;
+# default: `make build` and the testkit with the same flags), IPCSWEEP_ARGS, BASE_BIN (an older ipcsweep
+# timed in the same rounds, for an A/B ratio; BASE_ARGS its arguments), SMALL_RUNS (101), POSIX_OBJECTS
+# (4000), POSIX_PROCS (1000), KEEP (a directory to keep every part's raw results in).
+# Needs util-linux (unshare, setpriv, lsipc, ipcs, ipcrm, ipcmk), jq, lsof, GNU time (/usr/bin/time), cc.
 set -euo pipefail
 
+MODE=full
+case "${1:-}" in
+--quick) MODE=quick; shift ;;
+--smoke) MODE=smoke; shift ;;
+esac
+if [ "$MODE" = quick ]; then
+    RUNS=${RUNS:-5}
+    SMALL_RUNS=${SMALL_RUNS:-51}
+    POSIX_RUNS=${POSIX_RUNS:-5}
+elif [ "$MODE" = smoke ]; then
+    RUNS=${RUNS:-1}
+    WARMUP=${WARMUP:-0}
+    PROCS=${PROCS:-100}
+    UIDS=${UIDS:-10}
+    SEGMENTS=${SEGMENTS:-64}
+    QUEUES=${QUEUES:-64}
+    SMALL_RUNS=${SMALL_RUNS:-3}
+    SMALL_PROCS=${SMALL_PROCS:-30}
+    POSIX_RUNS=${POSIX_RUNS:-1}
+    POSIX_OBJECTS=${POSIX_OBJECTS:-200}
+    POSIX_PROCS=${POSIX_PROCS:-150}
+fi
 RUNS=${RUNS:-7}
 WARMUP=${WARMUP:-1}
 PROCS=${PROCS:-2000}
@@ -41,12 +71,9 @@ UIDS=${UIDS:-50}
 OLD_PER_UID=${OLD_PER_UID:-1}
 SEGMENTS=${SEGMENTS:-4096}
 QUEUES=${QUEUES:-4000}
+IPCSWEEP_ARGS=${IPCSWEEP_ARGS---all-processes-visible}
+BASE_ARGS=${BASE_ARGS-$IPCSWEEP_ARGS}
 BASE_UID=10000
-
-us_now() { # microseconds since the epoch, no fork
-    local t=${EPOCHREALTIME/./}
-    echo "$t"
-}
 
 median() { # median of the arguments (numbers)
     printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'
@@ -56,11 +83,11 @@ median() { # median of the arguments (numbers)
 if [ "${1:-}" = "--inner" ]; then
     SETS=$2
     OUTDIR=$3
-    MODE=${4:-measure}
+    STAGE=${4:-measure}
     export PATH="$BIN:$PATH"
-    read -r -a EXTRA <<<"${IPCSWEEP_ARGS:-}"
+    read -r -a EXTRA <<<"$IPCSWEEP_ARGS"
+    read -r -a BEXTRA <<<"$BASE_ARGS"
     [ "$$" = 1 ] || { echo "bench: --inner must run as pid 1 of a private pid namespace" >&2; exit 1; }
-
 
     # Limits are per IPC namespace: room for every object with margin.
     echo "32000 1024000000 500 $((SETS > 32000 ? SETS : 32000))" >/proc/sys/kernel/sem
@@ -75,10 +102,15 @@ if [ "${1:-}" = "--inner" ]; then
         echo "bench$u:x:$u:$u:ipcsweep bench:/nonexistent:/usr/sbin/nologin" >>"$OUTDIR/passwd"
         echo "bench$u:x:$u:" >>"$OUTDIR/group"
     done
-    # A private /dev/shm: the host's POSIX objects are neither measured nor touched.
+    # A private /dev/shm (the host's POSIX objects are neither measured nor touched) and /run (clean's lock,
+    # the clock pair).
     mount -t tmpfs -o mode=1777,size=64m bench-shm /dev/shm
+    mount -t tmpfs -o mode=755,size=16m bench-run /run
     mount --bind "$OUTDIR/passwd" /etc/passwd
     mount --bind "$OUTDIR/group" /etc/group
+
+    # ipcsweep's clock pair (kept in the private /run) from before the objects, as on a host running since boot.
+    ipcsweep list "${EXTRA[@]}" >/dev/null
 
     pids=()
     cleanup() {
@@ -138,14 +170,38 @@ if [ "${1:-}" = "--inner" ]; then
     for id in "${shmids[@]}"; do ipcsweep-testkit shm-attach --id "$id" --hold & pids+=($!); done
     sleep 0.5
 
+    # The verdict of every object as the state intends it: in-use for the 20 above, else orphaned when its
+    # owner has no live process (uid >= BASE_UID + UIDS), else suspect. "TYPE ID VERDICT" per line.
+    expected() { # expected INUSE_IDS...: from /proc/sysvipc, "sem:ID" / "shm:ID" entries are in-use
+        local f
+        for f in sem shm msg; do
+            awk -v t="$f" -v lim=$((BASE_UID + UIDS)) -v inuse=" $* " '
+                NR == 1 { for (i = 1; i <= NF; i++) { if ($i ~ /^(semid|shmid|msqid)$/) idc = i; if ($i == "uid") uc = i }; next }
+                { v = index(inuse, " " t ":" $idc " ") ? "in-use" : ($uc >= lim ? "orphaned" : "suspect"); print t, $idc, v }
+            ' "/proc/sysvipc/$f"
+        done
+    }
+    inuse=()
+    for id in "${semids[@]}"; do inuse+=("sem:$id"); done
+    for id in "${shmids[@]}"; do inuse+=("shm:$id"); done
+    expected "${inuse[@]}" | sort >"$OUTDIR/expected"
+    ipcsweep list "${EXTRA[@]}" --format json | jq -r '.objects[] | select(.type == "sem" or .type == "shm" or .type == "msg") | "\(.type) \(.id) \(.verdict)"' | sort >"$OUTDIR/got"
     nproc_live=$(ls -d /proc/[0-9]* | wc -l)
     nsem=$(($(wc -l </proc/sysvipc/sem) - 1))
     nshm=$(($(wc -l </proc/sysvipc/shm) - 1))
     nmsg=$(($(wc -l </proc/sysvipc/msg) - 1))
-    verdicts=$(ipcsweep list "${EXTRA[@]}" --format json | jq -r '[.objects[].verdict] | group_by(.) | map("\(.[0]) \(length)") | join(", ")')
+    verdicts=$(awk '{n[$3]++} END {s = ""; for (v in n) s = s (s ? ", " : "") v " " n[v]; print s}' "$OUTDIR/got")
     echo "state: $nsem sets, $nshm segments, $nmsg queues, $nproc_live processes; verdicts: $verdicts" >"$OUTDIR/state"
+    if ! cmp -s "$OUTDIR/expected" "$OUTDIR/got"; then
+        {
+            echo "bench: the verdicts are not the state's intended ones ($(diff "$OUTDIR/expected" "$OUTDIR/got" | grep -c '^>') differ; expected < > got):"
+            diff "$OUTDIR/expected" "$OUTDIR/got" | head -10
+            echo "(without --all-processes-visible in IPCSWEEP_ARGS every verdict is unknown here)"
+        } >&2
+        exit 1
+    fi
 
-    if [ "$MODE" = hold ]; then
+    if [ "$STAGE" = hold ]; then
         # Keep the state for profiling: enter it with
         #   nsenter -t "$(cat DIR/pid)" -i -p -m -- COMMAND
         touch "$OUTDIR/ready"
@@ -153,11 +209,24 @@ if [ "${1:-}" = "--inner" ]; then
         exit 0
     fi
 
+    declare -A WALL CPU
+    # timed NAME COMMAND...: one run, output to /dev/null; wall clock (µs) and CPU time (user + system, ms)
+    # kept unless warming up ($i < WARMUP).
+    timed() {
+        local name=$1 t0 t1 u s
+        shift
+        TIMEFORMAT='%3U %3S'
+        t0=${EPOCHREALTIME/./}
+        { time "$@" >/dev/null 2>&1; } 2>"$OUTDIR/cpu"
+        t1=${EPOCHREALTIME/./}
+        read -r u s <"$OUTDIR/cpu"
+        [ "$i" -lt "$WARMUP" ] || { WALL[$name]+=" $((t1 - t0))"; CPU[$name]+=" $(awk -v u="$u" -v s="$s" 'BEGIN {print (u + s) * 1000}')"; }
+    }
+
     # Interleaved rounds (each command once per round), so that a change in the machine's load during the
     # run affects every command alike; the median of RUNS rounds after WARMUP rounds.
-    names=(floor lsipc ipcs list orphans floor_list)
+    names=(floor lsipc ipcs list floor_list orphans)
     [ -z "${BASE_BIN:-}" ] || names+=(base_list)
-    declare -A RESULT SAMPLES
     run_named() {
         case $1 in
         floor) cat /proc/sysvipc/sem /proc/sysvipc/shm /proc/sysvipc/msg ;;
@@ -165,88 +234,101 @@ if [ "${1:-}" = "--inner" ]; then
         ipcs) ipcs -a ;;
         list) ipcsweep list "${EXTRA[@]}" --format json ;;
         orphans) ipcsweep orphans "${EXTRA[@]}" ;;
-        base_list) "$BASE_BIN/ipcsweep" list "${EXTRA[@]}" --format json ;;
-        floor_list) "$FLOOR_BIN" list ;;
+        base_list) "$BASE_BIN/ipcsweep" list "${BEXTRA[@]}" --format json ;;
+        floor_list) "$FLOOR_BIN" list --json --quiet ;;
         esac
     }
     for ((i = 0; i < WARMUP + RUNS; i++)); do
-        for name in "${names[@]}"; do
-            t0=$(us_now)
-            run_named "$name" >/dev/null 2>&1
-            t1=$(us_now)
-            [ "$i" -lt "$WARMUP" ] || SAMPLES[$name]+=" $((t1 - t0))"
-        done
+        for name in "${names[@]}"; do timed "$name" run_named "$name"; done
     done
-    for name in "${names[@]}"; do
-        # shellcheck disable=SC2086
-        RESULT[$name]=$(median ${SAMPLES[$name]} | awk '{printf "%.1f", $1 / 1000}')
-    done
+    "$FLOOR_BIN" list --json 2>"$OUTDIR/floor_list.reads" >/dev/null
     list_bytes=$(ipcsweep list "${EXTRA[@]}" --format json | wc -c)
-    rss_list=$(/usr/bin/time -v ipcsweep list "${EXTRA[@]}" --format json 2>&1 >/dev/null | awk -F: '/Maximum resident/ {gsub(/ /, "", $2); print $2}')
-    rss_orphans=$(/usr/bin/time -v ipcsweep orphans "${EXTRA[@]}" 2>&1 >/dev/null | awk -F: '/Maximum resident/ {gsub(/ /, "", $2); print $2}')
+    peak() { /usr/bin/time -v "$@" 2>&1 >/dev/null | awk -F: '/Maximum resident/ {gsub(/ /, "", $2); print $2}'; }
+    rss_list=$(peak ipcsweep list "${EXTRA[@]}" --format json)
+    rss_orphans=$(peak ipcsweep orphans "${EXTRA[@]}")
 
-    # 4. clean vs ipcrm: SETS orphaned sets (owned by uids with no live process), recreated before every run.
-    #    The holders' sets go too, so stop them first; segments, queues and processes stay.
+    # 4. clean vs its floor and ipcrm: SETS orphaned sets (owned by uids with no live process), recreated before
+    #    every run. The holders' sets go too, so stop them first; segments, queues and processes stay.
     kill "${pids[@]: -20}" 2>/dev/null || true
     sleep 0.3
     recreate() {
         ipcrm --all=sem
         make_sets "$SETS" $((BASE_UID + UIDS)) "$UIDS"
     }
-    # clean in each output format (and the older binary's, with BASE_BIN), then ipcrm; each on freshly made sets.
-    cleans=(clean clean_json clean_quiet floor_clean)
+    cleans=(clean clean_json clean_quiet floor_clean ipcrm)
     [ -z "${BASE_BIN:-}" ] || cleans+=(base_clean base_clean_json base_clean_quiet)
+    ipcrm_ids() { awk 'NR > 1 {printf " -s %s", $2}' /proc/sysvipc/sem; }
     run_clean() {
         case $1 in
         clean) ipcsweep clean "${EXTRA[@]}" --yes --type sem ;;
         clean_json) ipcsweep clean "${EXTRA[@]}" --yes --type sem --format json ;;
         clean_quiet) ipcsweep clean "${EXTRA[@]}" --yes --type sem --quiet ;;
-        floor_clean) "$FLOOR_BIN" clean ;;
-        base_clean) "$BASE_BIN/ipcsweep" clean "${EXTRA[@]}" --yes --type sem ;;
-        base_clean_json) "$BASE_BIN/ipcsweep" clean "${EXTRA[@]}" --yes --type sem --format json ;;
-        base_clean_quiet) "$BASE_BIN/ipcsweep" clean "${EXTRA[@]}" --yes --type sem --quiet ;;
+        floor_clean) "$FLOOR_BIN" clean --quiet ;;
+        # shellcheck disable=SC2086
+        ipcrm) ipcrm $IPCRM_ARGS ;;
+        base_clean) "$BASE_BIN/ipcsweep" clean "${BEXTRA[@]}" --yes --type sem ;;
+        base_clean_json) "$BASE_BIN/ipcsweep" clean "${BEXTRA[@]}" --yes --type sem --format json ;;
+        base_clean_quiet) "$BASE_BIN/ipcsweep" clean "${BEXTRA[@]}" --yes --type sem --quiet ;;
         esac
     }
-    declare -A CLEAN_SAMPLES
-    ipcrm_samples=()
     clean_ok=yes
     for ((i = 0; i < WARMUP + RUNS; i++)); do
         for name in "${cleans[@]}"; do
             recreate
-            t0=$(us_now)
-            run_clean "$name" >"$OUTDIR/$name.out" 2>"$OUTDIR/$name.err" || clean_ok="no ($name exit $?)"
-            t1=$(us_now)
+            IPCRM_ARGS=$(ipcrm_ids)
+            timed "$name" run_clean "$name"
             left=$(($(wc -l </proc/sysvipc/sem) - 1))
             [ "$left" = 0 ] || clean_ok="no ($name left $left sets)"
-            [ "$i" -lt "$WARMUP" ] || CLEAN_SAMPLES[$name]+=" $((t1 - t0))"
+            [ "$(($(wc -l </proc/sysvipc/shm) - 1)):$(($(wc -l </proc/sysvipc/msg) - 1))" = "$nshm:$nmsg" ] ||
+                clean_ok="no ($name removed a segment or a queue)"
         done
-
-        recreate
-        args=()
-        while read -r id; do args+=(-s "$id"); done < <(awk 'NR > 1 {print $2}' /proc/sysvipc/sem)
-        t0=$(us_now)
-        ipcrm "${args[@]}"
-        t1=$(us_now)
-        left=$(($(wc -l </proc/sysvipc/sem) - 1))
-        [ "$left" = 0 ] || { echo "bench: ipcrm left $left sets" >&2; exit 1; }
-        [ "$i" -lt "$WARMUP" ] || ipcrm_samples+=($((t1 - t0)))
     done
+    # The JSON report says so too.
     recreate
-    rss_clean=$(/usr/bin/time -v ipcsweep clean "${EXTRA[@]}" --yes --type sem --format json 2>&1 >/dev/null | awk -F: '/Maximum resident/ {gsub(/ /, "", $2); print $2}')
-    for name in "${cleans[@]}"; do
-        # shellcheck disable=SC2086
-        RESULT[$name]=$(median ${CLEAN_SAMPLES[$name]} | awk '{printf "%.1f", $1 / 1000}')
-    done
-    RESULT[ipcrm]=$(median "${ipcrm_samples[@]}" | awk '{printf "%.1f", $1 / 1000}')
+    removed=$(ipcsweep clean "${EXTRA[@]}" --yes --type sem --format json | jq '.summary.removed')
+    [ "$removed" = "$SETS" ] || clean_ok="no (clean --format json reported $removed removed of $SETS)"
+    recreate
+    rss_clean=$(peak ipcsweep clean "${EXTRA[@]}" --yes --type sem)
+    recreate
+    rss_clean_json=$(peak ipcsweep clean "${EXTRA[@]}" --yes --type sem --format json)
+    recreate
+    "$FLOOR_BIN" clean 2>"$OUTDIR/floor_clean.reads"
+
+    # 5. clean of every type removes exactly the orphaned half: every object of the uids without a process.
+    recreate
+    lim=$((BASE_UID + UIDS))
+    owners() { for f in sem shm msg; do awk -v t=$f 'NR == 1 {for (i = 1; i <= NF; i++) if ($i == "uid") uc = i; next} {print t, $uc}' "/proc/sysvipc/$f"; done; }
+    keep_before=$(owners | awk -v lim=$lim '$2 < lim' | wc -l)
+    drop_before=$(owners | awk -v lim=$lim '$2 >= lim' | wc -l)
+    all_removed=$(ipcsweep clean "${EXTRA[@]}" --yes --format json | jq '.summary.removed')
+    keep_after=$(owners | awk -v lim=$lim '$2 < lim' | wc -l)
+    drop_after=$(owners | awk -v lim=$lim '$2 >= lim' | wc -l)
+    if [ "$all_removed:$keep_after:$drop_after" = "$drop_before:$keep_before:0" ]; then
+        final_ok="yes ($all_removed orphaned removed, $keep_after suspect kept)"
+    else
+        final_ok="no (removed $all_removed of $drop_before orphaned; suspect kept $keep_after of $keep_before; orphaned left $drop_after)"
+    fi
 
     {
-        for k in floor lsipc ipcs list orphans floor_list clean clean_json clean_quiet floor_clean ipcrm base_list base_clean base_clean_json \
-            base_clean_quiet; do echo "$k ${RESULT[$k]:--}"; done
+        for k in floor lsipc ipcs list floor_list orphans base_list clean clean_json clean_quiet floor_clean ipcrm \
+            base_clean base_clean_json base_clean_quiet; do
+            # shellcheck disable=SC2086
+            if [ -n "${WALL[$k]:-}" ]; then
+                echo "$k $(median ${WALL[$k]} | awk '{printf "%.1f", $1 / 1000}')"
+                echo "cpu_$k $(median ${CPU[$k]} | awk '{printf "%.1f", $1}')"
+            else
+                echo "$k -"
+            fi
+        done
         echo "rss_list $rss_list"
         echo "rss_orphans $rss_orphans"
         echo "rss_clean $rss_clean"
+        echo "rss_clean_json $rss_clean_json"
         echo "list_bytes $list_bytes"
+        echo "objects $((nsem + nshm + nmsg))"
+        echo "processes $nproc_live"
         echo "clean_ok $clean_ok"
+        echo "final_ok $final_ok"
     } >"$OUTDIR/results"
     exit 0
 fi
@@ -254,25 +336,30 @@ fi
 # ---------------------------------------------------------------- on the host
 cd "$(dirname "$0")/../.."
 [ "$(id -u)" = 0 ] || { echo "bench: needs root (unshare, setpriv)" >&2; exit 1; }
-for tool in unshare setpriv lsipc ipcs ipcrm jq /usr/bin/time; do
-    command -v "$tool" >/dev/null || { echo "bench: $tool is missing (util-linux, jq, time)" >&2; exit 1; }
+for tool in unshare setpriv lsipc ipcs ipcrm ipcmk jq lsof cc /usr/bin/time; do
+    command -v "$tool" >/dev/null || { echo "bench: $tool is missing (util-linux, jq, lsof, gcc, time)" >&2; exit 1; }
 done
 if [ -z "${BIN:-}" ]; then
+    # The shipped binary (`make build`: static Swift runtime, lld), and the test kit with the same flags (one
+    # build directory, so nothing is compiled twice).
     export PATH=/opt/swift/usr/bin:$PATH
-    swift build -c release >&2
-    BIN=$(swift build -c release --show-bin-path)
+    make -s build >&2
+    # shellcheck disable=SC2046
+    swift build -c release --static-swift-stdlib --disable-local-rpath --product ipcsweep-testkit \
+        $(make -s --eval 'print-ldflags: ; @echo $(SWIFT_LDFLAGS)' print-ldflags) >&2
+    BIN=$PWD/.build/release
 fi
-# The floor of list and clean: a C loop of only the syscalls they need (Tests/bench/clean-floor.c).
-FLOOR_BIN=$(mktemp /tmp/ipcsweep-clean-floor.XXXXXX)
-cc -O2 -o "$FLOOR_BIN" Tests/bench/clean-floor.c
-export BIN RUNS WARMUP PROCS UIDS OLD_PER_UID SEGMENTS QUEUES BASE_BIN FLOOR_BIN
+BIN=$(cd "$BIN" && pwd)
+work=$(mktemp -d /tmp/ipcsweep-bench.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+FLOOR_BIN=$work/floor
+cc -O2 -Wall -o "$FLOOR_BIN" Tests/bench/floor.c
+export BIN RUNS WARMUP PROCS UIDS OLD_PER_UID SEGMENTS QUEUES BASE_BIN IPCSWEEP_ARGS BASE_ARGS FLOOR_BIN
 
-# Tests/bench/bench.sh --hold SETS DIR: build the state of SETS sets and keep it until DIR/stop exists
-# (for profiling: DIR/pid is the namespace's init; run commands inside with
-# `nsenter -t "$(cat DIR/pid)" -i -p -m -- valgrind --tool=callgrind ipcsweep list --format json`).
 if [ "${1:-}" = "--hold" ]; then
     mkdir -p "$3"
     rm -f "$3/ready" "$3/stop"
+    cp "$FLOOR_BIN" "$3/floor"
     unshare --ipc --pid --fork --mount-proc --mount --propagation private \
         bash "$PWD/Tests/bench/bench.sh" --inner "$2" "$3" hold &
     upid=$!
@@ -280,96 +367,185 @@ if [ "${1:-}" = "--hold" ]; then
         sleep 0.5
         kill -0 "$upid" 2>/dev/null || { echo "bench: the state could not be built" >&2; exit 1; }
     done
-    cat "/proc/$upid/task/$upid/children" | awk '{print $1}' >"$3/pid"
-    echo "bench: holding $2 sets; nsenter -t $(cat "$3/pid") -i -p -m -- COMMAND; touch $3/stop to end" >&2
+    awk '{print $1}' "/proc/$upid/task/$upid/children" >"$3/pid"
+    echo "bench: holding $2 sets ($(cat "$3/state")); nsenter -t $(cat "$3/pid") -i -p -m -- COMMAND" \
+        "(the floor is $3/floor); touch $3/stop to end" >&2
     wait "$upid"
     exit 0
 fi
 
 host_objects() { (tail -n +2 /proc/sysvipc/sem; tail -n +2 /proc/sysvipc/shm; tail -n +2 /proc/sysvipc/msg) | wc -l; }
 before=$(host_objects)
+host_shm_before=$(ls -A /dev/shm | wc -l)
 
 sizes=("$@")
-[ ${#sizes[@]} -gt 0 ] || sizes=(1000 8000 32000)
-work=$(mktemp -d /tmp/ipcsweep-bench.XXXXXX)
-trap 'rm -rf "$work" "$FLOOR_BIN"' EXIT
+if [ ${#sizes[@]} -eq 0 ]; then
+    case $MODE in
+    full) sizes=(1000 8000 32000) ;;
+    quick) sizes=(32000) ;;
+    smoke) sizes=(100 200 300) ;;
+    esac
+fi
+PARTS=${PARTS:-sysv small posix}
+top=${sizes[-1]}
+part() { [[ " $PARTS " == *" $1 "* ]]; }
 
-echo "ipcsweep benchmark: $(uname -r), $(nproc) CPUs, median of $RUNS runs after $WARMUP warm-up; times in ms"
-for sets in "${sizes[@]}"; do
-    mkdir -p "$work/$sets"
-    unshare --ipc --pid --fork --mount-proc --mount --propagation private \
-        bash "$PWD/Tests/bench/bench.sh" --inner "$sets" "$work/$sets"
-done
+echo "ipcsweep benchmark ($MODE): $(uname -r), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) at the start;" \
+    "median of $RUNS runs after $WARMUP warm-up; times in ms"
+echo "binary: $BIN/ipcsweep ($(git describe --always --dirty 2>/dev/null || echo '?')); ipcsweep arguments: ${IPCSWEEP_ARGS:-none}"
+started=$SECONDS
+
+if part sysv; then
+    for sets in "${sizes[@]}"; do
+        mkdir -p "$work/$sets"
+        unshare --ipc --pid --fork --mount-proc --mount --propagation private \
+            bash "$PWD/Tests/bench/bench.sh" --inner "$sets" "$work/$sets"
+    done
+fi
+if part small; then
+    echo
+    RUNS=${SMALL_RUNS:-101} WARMUP=5 PROCS=${SMALL_PROCS:-300} RESULTS=$work/small FLOOR_BIN=$FLOOR_BIN \
+        Tests/bench/startup.sh
+fi
+if part posix; then
+    echo
+    RUNS=${POSIX_RUNS:-7} OBJECTS=${POSIX_OBJECTS:-4000} PROCS=${POSIX_PROCS:-1000} RESULTS=$work/posix \
+        Tests/bench/posix-bench.sh
+fi
+load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
 after=$(host_objects)
-if [ "$after" != "$before" ]; then
-    echo "bench: FAIL: the host's IPC namespace held $before objects before and $after after" >&2
+if [ "$after" != "$before" ] || [ "$(ls -A /dev/shm | wc -l)" != "$host_shm_before" ]; then
+    echo "bench: FAIL: the host's IPC namespace held $before objects before and $after after (or /dev/shm changed)" >&2
     exit 1
 fi
 
-get() { awk -v k="$2" '$1 == k {print $2}' "$work/$1/results"; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'; }
-echo
-for sets in "${sizes[@]}"; do echo "SETS=$sets $(cat "$work/$sets/state")"; done
-echo
-printf '%-34s' "command"
-for sets in "${sizes[@]}"; do printf '%12s' "$sets sets"; done
-echo
-row() { # row LABEL KEY
-    printf '%-34s' "$1"
-    for sets in "${sizes[@]}"; do printf '%12s' "$(get "$sets" "$2")"; done
+get() { # get FILE KEY
+    [ -f "$1" ] || { echo -; return; }
+    awk -v k="$2" '$1 == k {$1 = ""; sub(/^ /, ""); print; found = 1} END {if (!found) print "-"}' "$1"
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a == "-" || b == "-" || b + 0 <= 0) print "-"; else printf "%.2f", a / b}'; }
+mib() { awk -v k="$1" 'BEGIN {if (k == "-" || k == "") print "-"; else printf "%.1f", k / 1024}'; }
+
+if part sysv; then
     echo
-}
-row "cat /proc/sysvipc/{sem,shm,msg}" floor
-row "lsipc -s --json" lsipc
-row "ipcs -a" ipcs
-row "ipcsweep list --format json" list
-row "C floor of list (clean-floor.c)" floor_list
-row "ipcsweep orphans" orphans
-row "ipcsweep clean --yes --type sem" clean
-row "  ... --format json" clean_json
-row "  ... --quiet" clean_quiet
-row "C floor of clean (clean-floor.c)" floor_clean
-row "ipcrm -s ID ... (same ids)" ipcrm
-if [ -n "${BASE_BIN:-}" ]; then
-    row "base: list --format json" base_list
-    row "base: clean --yes --type sem" base_clean
-    row "base:   ... --format json" base_clean_json
-    row "base:   ... --quiet" base_clean_quiet
+    for sets in "${sizes[@]}"; do echo "SETS=$sets $(cat "$work/$sets/state")"; done
+    echo
+    printf '%-36s' "command (wall ms; cpu ms)"
+    for sets in "${sizes[@]}"; do printf '%20s' "$sets sets"; done
+    echo
+    row() { # row LABEL KEY
+        printf '%-36s' "$1"
+        for sets in "${sizes[@]}"; do
+            printf '%20s' "$(get "$work/$sets/results" "$2") ($(get "$work/$sets/results" "cpu_$2"))"
+        done
+        echo
+    }
+    row "cat /proc/sysvipc/{sem,shm,msg}" floor
+    row "lsipc -s --json" lsipc
+    row "ipcs -a" ipcs
+    row "ipcsweep list --format json" list
+    row "floor of list --format json" floor_list
+    row "ipcsweep orphans" orphans
+    row "ipcsweep clean --yes --type sem" clean
+    row "  ... --format json" clean_json
+    row "  ... --quiet" clean_quiet
+    row "floor of clean" floor_clean
+    row "ipcrm -s ID ... (same ids)" ipcrm
+    if [ -n "${BASE_BIN:-}" ]; then
+        row "base: list --format json" base_list
+        row "base: clean --yes --type sem" base_clean
+        row "base:   ... --format json" base_clean_json
+        row "base:   ... --quiet" base_clean_quiet
+    fi
+    kv() { # kv LABEL KEY
+        printf '%-36s' "$1"
+        for sets in "${sizes[@]}"; do printf '%20s' "$(get "$work/$sets/results" "$2")"; done
+        echo
+    }
+    kv "peak RSS KiB: list --format json" rss_list
+    kv "peak RSS KiB: orphans" rss_orphans
+    kv "peak RSS KiB: clean" rss_clean
+    kv "peak RSS KiB: clean --format json" rss_clean_json
+    kv "list --format json output bytes" list_bytes
+    echo
+    for sets in "${sizes[@]}"; do
+        echo "SETS=$sets clean removed every set, and nothing else: $(get "$work/$sets/results" clean_ok)"
+        echo "SETS=$sets clean of every type removed the orphaned half: $(get "$work/$sets/results" final_ok)"
+        echo "SETS=$sets floor reads, list --json: $(cut -d: -f2- "$work/$sets/floor_list.reads")"
+        echo "SETS=$sets floor reads, clean:       $(cut -d: -f2- "$work/$sets/floor_clean.reads")"
+    done
 fi
+
+# ---------------------------------------------------------------- the summary (SPEC "Performance targets")
+R=$work/$top/results
+S=$work/small
+P=$work/posix
 echo
-printf '%-34s' "ratio (target)"
+echo "Summary ($MODE; System V state: $top sets, $(get "$R" objects) objects, $(get "$R" processes) processes;" \
+    "load average $load_end at the end; $((SECONDS - started)) s):"
 echo
-rrow() { # rrow LABEL A B TARGET
-    printf '%-34s' "$1"
-    for sets in "${sizes[@]}"; do printf '%12s' "$(ratio "$(get "$sets" "$2")" "$(get "$sets" "$3")")"; done
-    printf '   (target <= %s)\n' "$4"
+printf '| %-46s | %9s | %-24s | %9s | %-16s | %-7s |\n' command "now (ms)" "against" "ms" "ratio (target)" met
+printf '|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..48})" "-----------" "--------------------------" "-----------" "------------------" "---------"
+line() { # line COMMAND NOW AGAINST AGAINST_MS TARGET
+    local r met
+    r=$(ratio "$2" "$4")
+    met=$(awk -v r="$r" -v t="$5" 'BEGIN {if (r == "-") print "-"; else if (r + 0 <= t + 0) print "yes"; else printf "no %.1fx\n", r / t}')
+    printf '| %-46s | %9s | %-24s | %9s | %-16s | %-7s |\n' "$1" "$2" "$3" "$4" "$r (<= $5)" "$met"
 }
-rrow "list json / lsipc -s --json" list lsipc 1.0
-rrow "list json / /proc floor" list floor 2.0
-rrow "clean / ipcrm" clean ipcrm 2.0
-rrow "clean json / ipcrm" clean_json ipcrm 2.0
-rrow "clean quiet / ipcrm" clean_quiet ipcrm 2.0
-rrow "C floor of clean / ipcrm" floor_clean ipcrm 2.0
-rrow "list json / C floor of list" list floor_list 1.0
-if [ -n "${BASE_BIN:-}" ]; then
-    rrow "list json / base list json" list base_list 1.0
-    rrow "clean json / base clean json" clean_json base_clean_json 1.0
+if part sysv; then
+    line "list --format json" "$(get "$R" list)" "its floor" "$(get "$R" floor_list)" 1.5
+    line "list --format json" "$(get "$R" list)" "lsipc -s --json" "$(get "$R" lsipc)" 2.0
+    line "orphans (table)" "$(get "$R" orphans)" "list --format json" "$(get "$R" list)" 1.0
+    line "clean --yes --type sem (table)" "$(get "$R" clean)" "its floor" "$(get "$R" floor_clean)" 1.5
+    line "clean --yes --type sem --format json" "$(get "$R" clean_json)" "its floor" "$(get "$R" floor_clean)" 1.5
+    line "clean --yes --type sem --quiet" "$(get "$R" clean_quiet)" "its floor" "$(get "$R" floor_clean)" 1.5
+    line "clean --yes --type sem (table)" "$(get "$R" clean)" "ipcrm over the same ids" "$(get "$R" ipcrm)" 4.0
+    line "clean --yes --type sem --format json" "$(get "$R" clean_json)" "ipcrm over the same ids" "$(get "$R" ipcrm)" 4.0
+    cpu_note="CPU time (user + system, ms; the floor runs on one thread, ipcsweep on two):"
+    cpu_note+=" list --format json $(get "$R" cpu_list) vs floor $(get "$R" cpu_floor_list) ($(ratio "$(get "$R" cpu_list)" "$(get "$R" cpu_floor_list)") x);"
+    cpu_note+=" orphans $(get "$R" cpu_orphans) ($(ratio "$(get "$R" cpu_orphans)" "$(get "$R" cpu_list)") x list);"
+    cpu_note+=" clean $(get "$R" cpu_clean) vs floor $(get "$R" cpu_floor_clean) ($(ratio "$(get "$R" cpu_clean)" "$(get "$R" cpu_floor_clean)") x)"
 fi
-echo
-printf '%-34s' "peak RSS KiB: list --format json"
-for sets in "${sizes[@]}"; do printf '%12s' "$(get "$sets" rss_list)"; done
-echo "   (target < 65536)"
-printf '%-34s' "peak RSS KiB: orphans"
-for sets in "${sizes[@]}"; do printf '%12s' "$(get "$sets" rss_orphans)"; done
-echo
-printf '%-34s' "peak RSS KiB: clean --format json"
-for sets in "${sizes[@]}"; do printf '%12s' "$(get "$sets" rss_clean)"; done
-echo
-printf '%-34s' "list --format json output bytes"
-for sets in "${sizes[@]}"; do printf '%12s' "$(get "$sets" list_bytes)"; done
-echo
-printf '%-34s' "clean removed every set"
-for sets in "${sizes[@]}"; do printf '%12s' "$(get "$sets" clean_ok)"; done
-echo
+if part small; then
+    line "list, 4 objects + $(get "$S" small_procs) processes" "$(get "$S" small_list)" "lsipc -s" "$(get "$S" small_lsipc)" 4.0
+    line "list, 4 objects + $(get "$S" small_procs) processes" "$(get "$S" small_list)" "its floor" "$(get "$S" small_floor)" 1.5
+    line "list --format json, small system" "$(get "$S" small_list_json)" "its floor" "$(get "$S" small_floor_json)" 1.5
+    line "--version" "$(get "$S" version)" "static one-line Swift" "$(get "$S" hello)" 1.5
+fi
+if part posix; then
+    line "list --type posix, $(get "$P" files) files, $(get "$P" processes) processes" "$(get "$P" list_posix)" "lsof /dev/shm" "$(get "$P" lsof)" 1.0
+fi
+[ -z "${cpu_note:-}" ] || { echo; echo "$cpu_note"; }
+if part sysv; then
+    echo
+    printf '| %-46s | %9s | %-16s | %-7s |\n' "peak RSS at $top sets" "MiB" "target" met
+    printf '|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..48})" "-----------" "------------------" "---------"
+    for k in "list --format json:rss_list" "orphans:rss_orphans" "clean --yes --type sem:rss_clean" "clean --yes --type sem --format json:rss_clean_json"; do
+        m=$(mib "$(get "$R" "${k#*:}")")
+        printf '| %-46s | %9s | %-16s | %-7s |\n' "${k%%:*}" "$m" "< 64" "$(awk -v m="$m" 'BEGIN {print (m == "-" ? "-" : (m + 0 < 64 ? "yes" : "no"))}')"
+    done
+    if [ ${#sizes[@]} -ge 3 ]; then
+        # Linear in objects plus processes: the cost of each added object is the same from the first size to
+        # the second as from the second to the third (a fixed part, the processes, cancels out).
+        echo
+        a=${sizes[0]} b=${sizes[1]} c=${sizes[2]}
+        printf '| %-30s | %10s | %10s | %10s | %-22s | %-22s | %-6s |\n' "linearity (wall ms)" "$a sets" "$b sets" "$c sets" \
+            "us per object $a-$b" "us per object $b-$c" "ratio"
+        printf '|%s|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..32})" "------------" "------------" "------------" \
+            "------------------------" "------------------------" "--------"
+        for k in "list --format json:list" "floor of list --format json:floor_list" "orphans:orphans" "clean --yes --type sem:clean" "clean --format json:clean_json"; do
+            key=${k#*:}
+            ta=$(get "$work/$a/results" "$key") tb=$(get "$work/$b/results" "$key") tc=$(get "$work/$c/results" "$key")
+            oa=$(get "$work/$a/results" objects) ob=$(get "$work/$b/results" objects) oc=$(get "$work/$c/results" objects)
+            case $key in clean*) oa=$a ob=$b oc=$c ;; esac  # clean handles SETS sets
+            awk -v l="${k%%:*}" -v ta="$ta" -v tb="$tb" -v tc="$tc" -v oa="$oa" -v ob="$ob" -v oc="$oc" 'BEGIN {
+                m1 = (tb - ta) * 1000 / (ob - oa); m2 = (tc - tb) * 1000 / (oc - ob)
+                printf "| %-30s | %10s | %10s | %10s | %-22.2f | %-22.2f | %-6.2f |\n", l, ta, tb, tc, m1, m2, (m1 > 0 ? m2 / m1 : 0) }'
+        done
+    fi
+    echo
+    echo "clean removed every set and nothing else: $(get "$R" clean_ok); clean of every type removed the orphaned half: $(get "$R" final_ok)"
+fi
+if [ -n "${KEEP:-}" ]; then mkdir -p "$KEEP" && cp -r "$work"/. "$KEEP"/; fi
 echo "host IPC namespace: $after objects before and after (unchanged)"

@@ -1,20 +1,24 @@
 #!/usr/bin/env bash
-# POSIX IPC benchmark (issue 12): `ipcsweep list` over 10,000 POSIX objects with 2,000 live processes,
-# next to `ls -l` of the same directories (lsipc 2.38 on Debian 12 has no POSIX support).
+# POSIX IPC benchmark (issues 12 and 20): `ipcsweep list` over POSIX objects with live processes, next to
+# `lsof /dev/shm` (the tool people use to ask who holds those files) and `ls -l` of the same directories
+# (lsipc 2.38 on Debian 12 has no POSIX support).
 #
-#   Tests/bench/posix-bench.sh
+#   Tests/bench/posix-bench.sh        (also run by Tests/bench/bench.sh with 4,000 objects and 1,000 processes)
 #
-# Runs in fresh private IPC + PID + mount namespaces with a private tmpfs on /dev/shm and a private mqueue
-# mount (/run/mqueue; the host's are never touched). Inside it creates
+# Runs in fresh private IPC + PID + mount namespaces with a private tmpfs on /dev/shm and /run and a private
+# mqueue mount (/run/mqueue; the host's are never touched). Inside it creates
 #   - PROCS (2000) live processes of UIDS (50) uids, 100 of which hold one object each (a descriptor, a
 #     mapping, or a sem_open'ed semaphore),
-#   - OBJECTS (10000) POSIX objects owned by 2 × UIDS uids: 94 % shared memory files (4 KiB), 4 % named
-#     semaphores (sem.NAME), 2 % message queues,
-# and times, as the median of RUNS (7) runs after one warm-up (wall clock, output to /dev/null):
-#   ls -l /dev/shm /run/mqueue, ipcsweep list --type posix (table), ipcsweep list --format json --type posix,
-#   ipcsweep list --format json (System V and POSIX), and ipcsweep list --type sysv (no System V objects here:
-#   the cost of reading 2,000 processes, which every list pays).
-# Environment: RUNS, PROCS, UIDS, OBJECTS, BIN (directory with a release ipcsweep; default .build/release).
+#   - OBJECTS (10000) POSIX objects owned by 2 × UIDS uids (with passwd and group entries, bind-mounted inside
+#     the mount namespace): 94 % shared memory files (4 KiB), 4 % named semaphores (sem.NAME), 2 % message
+#     queues,
+# and times, as the median of RUNS (7) interleaved runs after one warm-up (wall clock, output to /dev/null):
+#   lsof /dev/shm, ls -l /dev/shm /run/mqueue, ipcsweep list --type posix (table),
+#   ipcsweep list --format json --type posix, ipcsweep list --format json (System V and POSIX), and
+#   ipcsweep list --type sysv (no System V objects here: the cost of reading the processes, which every list pays).
+# ipcsweep runs with IPCSWEEP_ARGS (default --all-processes-visible: the namespace is complete).
+# Environment: RUNS, PROCS, UIDS, OBJECTS, BIN (directory with a release ipcsweep; default .build/release),
+# RESULTS (a file for "KEY VALUE" lines), PROFILE (a perf.data path: record one list instead of timing).
 set -euo pipefail
 RUNS=${RUNS:-7}
 PROCS=${PROCS:-2000}
@@ -25,6 +29,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 BIN=${BIN:-$here/../../.build/release}
 PROFILE=${PROFILE:-}
 PROFILE_ARGS=${PROFILE_ARGS:-}
+IPCSWEEP_ARGS=${IPCSWEEP_ARGS---all-processes-visible}
+RESULTS=${RESULTS:-}
 
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 
@@ -33,8 +39,20 @@ if [ "${1:-}" = --inner ]; then
     mount -t tmpfs -o mode=755 bench-run /run
     mkdir -p /run/mqueue && mount -t mqueue none /run/mqueue
     echo 1024 >/proc/sys/fs/mqueue/queues_max
+    read -r -a EXTRA <<<"$IPCSWEEP_ARGS"
+    # The owners exist in the passwd and group databases, as on a real host (lsof and ipcsweep name them).
+    db=$(mktemp -d /tmp/ipcsweep-posix-bench.XXXXXX)
+    cp /etc/passwd /etc/group "$db/"
+    for ((u = BASE_UID; u < BASE_UID + 2 * UIDS; u++)); do
+        echo "bench$u:x:$u:$u:ipcsweep bench:/nonexistent:/usr/sbin/nologin" >>"$db/passwd"
+        echo "bench$u:x:$u:" >>"$db/group"
+    done
+    mount --bind "$db/passwd" /etc/passwd
+    mount --bind "$db/group" /etc/group
+    # ipcsweep's clock pair (kept in the private /run) from before the objects, as on a host running since boot.
+    "$BIN/ipcsweep" list "${EXTRA[@]}" --type posix >/dev/null
     pids=()
-    trap 'kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true' EXIT
+    trap 'kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$db"' EXIT
     # Objects: created by root, then given to their owners (one Python process: fast).
     /usr/bin/python3 - "$OBJECTS" "$BASE_UID" "$UIDS" <<'PY'
 import ctypes, os, sys
@@ -55,15 +73,19 @@ for i in range(n):
     os.write(fd, b"x")
     os.fchown(fd, uid, uid); os.close(fd)
 PY
-    sleep 3.5
+    # Every process starts more than the one-second slack and the 5 s inheritance window after the last object
+    # (they are pid 1's children, so they look re-parented): none is a possible holder, so the objects nobody
+    # holds are orphaned and the 100 held ones in-use.
+    sleep 6.2
     # Processes: every uid; the first 100 hold one shared memory file each (50 by descriptor, 50 by mapping).
     per_uid=$((PROCS / UIDS))
     held=0
+    torch=($(ls /dev/shm | grep '^torch_'))
     for ((u = 0; u < UIDS; u++)); do
         uid=$((BASE_UID + u))
         for ((k = 0; k < per_uid; k++)); do
             if [ $held -lt 100 ]; then
-                f=$(ls /dev/shm | grep '^torch_' | sed -n "$((held * 7 + 3))p")
+                f=${torch[$(((held * 7 + 3) % ${#torch[@]}))]}
                 if [ $((held % 2)) = 0 ]; then
                     setpriv --reuid=0 sh -c "exec 5</dev/shm/$f; exec sleep 100000" & pids+=($!)
                 else
@@ -78,34 +100,52 @@ PY
     sleep 2
     nproc=$(ls -d /proc/[0-9]* | wc -l)
     nshm=$(ls /dev/shm | wc -l); nmq=$(ls /run/mqueue | wc -l)
-    verdicts=$("$BIN/ipcsweep" list --format json --type posix | python3 -c 'import json,sys,collections; print(dict(collections.Counter(o["verdict"] for o in json.load(sys.stdin)["objects"])))')
+    verdicts=$("$BIN/ipcsweep" list "${EXTRA[@]}" --format json --type posix | /usr/bin/python3 -c 'import json,sys,collections; c = collections.Counter(o["verdict"] for o in json.load(sys.stdin)["objects"]); print(" ".join(f"{k} {c[k]}" for k in sorted(c)))')
     echo "state: $nshm files in /dev/shm, $nmq queues, $nproc processes; POSIX verdicts: $verdicts"
+    held_files=$(for ((h = 0; h < held; h++)); do echo "${torch[$(((h * 7 + 3) % ${#torch[@]}))]}"; done | sort -u | wc -l)
+    if [ "$verdicts" != "in-use $held_files orphaned $((nshm + nmq - held_files))" ]; then
+        echo "posix-bench: the verdicts are not the state's intended ones (in-use $held_files, orphaned $((nshm + nmq - held_files)); without --all-processes-visible every verdict is unknown here)" >&2
+        exit 1
+    fi
+    [ -z "$RESULTS" ] || { echo "files $nshm"; echo "queues $nmq"; echo "processes $nproc"; echo "posix_verdicts $verdicts"; } >>"$RESULTS"
     if [ -n "${PROFILE:-}" ]; then  # PROFILE=FILE: perf record one `list` instead of measuring
-        perf record -g -o "$PROFILE" "$BIN/ipcsweep" list ${PROFILE_ARGS:---type posix} >/dev/null 2>&1
+        perf record -g -o "$PROFILE" "$BIN/ipcsweep" list "${EXTRA[@]}" ${PROFILE_ARGS:---type posix} >/dev/null 2>&1
         exit 0
     fi
     declare -A T
-    names=(ls list-table list-json list-all-json sysv)
+    names=(lsof ls list-table list-json list-all-json sysv)
+    label() {
+        case $1 in
+        lsof) echo 'lsof /dev/shm' ;;
+        ls) echo 'ls -l /dev/shm /run/mqueue' ;;
+        list-table) echo 'ipcsweep list --type posix' ;;
+        list-json) echo 'ipcsweep list --format json --type posix' ;;
+        list-all-json) echo 'ipcsweep list --format json (all kinds)' ;;
+        sysv) echo 'ipcsweep list --type sysv (no objects: the process table)' ;;
+        esac
+    }
     for ((r = 0; r <= RUNS; r++)); do
         for n in "${names[@]}"; do
             t0=${EPOCHREALTIME/./}
             case $n in
+            lsof) lsof /dev/shm ;;
             ls) ls -l /dev/shm /run/mqueue ;;
-            list-table) "$BIN/ipcsweep" list --type posix ;;
-            list-json) "$BIN/ipcsweep" list --format json --type posix ;;
-            list-all-json) "$BIN/ipcsweep" list --format json ;;
-            sysv) "$BIN/ipcsweep" list --type sysv ;;
-            esac >/dev/null
+            list-table) "$BIN/ipcsweep" list "${EXTRA[@]}" --type posix ;;
+            list-json) "$BIN/ipcsweep" list "${EXTRA[@]}" --format json --type posix ;;
+            list-all-json) "$BIN/ipcsweep" list "${EXTRA[@]}" --format json ;;
+            sysv) "$BIN/ipcsweep" list "${EXTRA[@]}" --type sysv ;;
+            esac >/dev/null 2>&1 || true
             t1=${EPOCHREALTIME/./}
             [ $r -gt 0 ] && T[$n]="${T[$n]:-} $(( (t1 - t0) ))"
         done
     done
     for n in "${names[@]}"; do
         # shellcheck disable=SC2086
-        printf '%-58s %8.1f ms\n' "$(case $n in ls) echo 'ls -l /dev/shm /run/mqueue';; list-table) echo 'ipcsweep list --type posix';; list-json) echo 'ipcsweep list --format json --type posix';; list-all-json) echo 'ipcsweep list --format json (all kinds)';; sysv) echo 'ipcsweep list --type sysv (no objects: the process table)';; esac)" \
-            "$(median ${T[$n]} | awk '{print $1 / 1000}')"
+        m=$(median ${T[$n]} | awk '{printf "%.1f", $1 / 1000}')
+        printf '%-58s %8.1f ms\n' "$(label "$n")" "$m"
+        [ -z "$RESULTS" ] || echo "${n/list-table/list_posix} $m" >>"$RESULTS"
     done
-    rss=$( { /usr/bin/time -v "$BIN/ipcsweep" list --format json --type posix >/dev/null; } 2>&1 | awk '/Maximum resident/ {print $6}')
+    rss=$( { /usr/bin/time -v "$BIN/ipcsweep" list "${EXTRA[@]}" --format json --type posix >/dev/null; } 2>&1 | awk '/Maximum resident/ {print $6}')
     echo "peak RSS of ipcsweep list --format json --type posix: $((rss / 1024)) MiB"
     exit 0
 fi
@@ -113,5 +153,5 @@ fi
 [ "$(id -u)" = 0 ] || { echo "posix-bench: needs root" >&2; exit 1; }
 [ -x "$BIN/ipcsweep" ] || { echo "posix-bench: no $BIN/ipcsweep; build with swift build -c release" >&2; exit 1; }
 BIN=$(cd "$BIN" && pwd)
-export RUNS PROCS UIDS OBJECTS BIN PROFILE PROFILE_ARGS
+export RUNS PROCS UIDS OBJECTS BIN PROFILE PROFILE_ARGS IPCSWEEP_ARGS RESULTS
 unshare --ipc --pid --fork --mount-proc --mount --propagation private bash "$0" --inner
