@@ -20,10 +20,12 @@ struct List: ParsableCommand {
     func run() throws {
         let users = UserDirectory()
         let filter = try filters.filter(users: users)
-        let results = try inspectNamespaces(source: source, kinds: filter.selectableKinds, posixExplicit: filters.posixExplicit,
+        var results = try inspectNamespaces(source: source, kinds: filter.selectableKinds, posixExplicit: filters.posixExplicit,
                                             scope: scope, namespace: namespace, all: allNamespaces, users: users)
-        guard let result = results.merged else { return }
-        let items = result.objects.filter { filter.matches($0, now: result.now) }
+        guard var result = results.merged else { return }
+        results = []  // the only reference to the objects is now `result`'s: filtered in place
+        result.keep(filter)
+        let items = result.objects
         try ObjectOutput(output: output, users: users, inspection: result, kinds: filters.kinds, command: "list").print(items)
         retainUntilExit(result, items)
     }

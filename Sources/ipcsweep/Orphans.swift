@@ -22,10 +22,12 @@ struct Orphans: ParsableCommand {
         var filter = try filters.filter(users: users)
         let wanted: Set<Verdict> = [.orphaned, .suspect]
         filter.verdicts = filter.verdicts.isEmpty ? wanted : filter.verdicts.intersection(wanted)
-        let results = try inspectNamespaces(source: source, kinds: filter.selectableKinds, posixExplicit: filters.posixExplicit,
+        var results = try inspectNamespaces(source: source, kinds: filter.selectableKinds, posixExplicit: filters.posixExplicit,
                                             scope: scope, namespace: namespace, all: allNamespaces, users: users)
-        guard let result = results.merged else { return }
-        let items = result.objects.filter { filter.matches($0, now: result.now) }
+        guard var result = results.merged else { return }
+        results = []  // the only reference to the objects is now `result`'s: filtered in place
+        result.keep(filter)
+        let items = result.objects
         let orphaned = items.filter { $0.verdict == .orphaned }.count
         let suspect = items.count - orphaned
         var summary: SafeText = "\(orphaned) orphaned, \(suspect) suspect"

@@ -131,7 +131,7 @@ extension Inspector {
 
         /// Said once per run when orphaned verdicts rest on a time where no clock step could be measured.
         public func clockNote(_ objects: [Classification]) -> String? {
-            clock.uncoveredNote(orphanedLastActivities: objects.filter { $0.verdict == .orphaned }.map(\.object.lastActivity))
+            clock.uncoveredNote(orphanedLastActivities: objects.compactMap { $0.verdict == .orphaned ? $0.object.lastActivity : nil })
         }
 
         /// Every object classified, with its reasons worded (and its namespace, when chosen).
