@@ -29,11 +29,14 @@ final class ProcFileReader {
     private var base: UnsafeMutableRawPointer { buffer.base }
 
     /// openat + bounded read until EOF + close, then `parse` on the bytes; nil when the file cannot be read.
-    func read<T>(_ dir: Int32, _ name: String, _ parse: (UnsafeBufferPointer<UInt8>) -> T) -> T? {
+    /// `whole`: the file is made whole by one `show` call (stat, status, cgroup), so on live procfs one short read
+    /// is all of it (`FileIO.readAll`'s `shortReadEnds`); a copy's files are read to their end.
+    func read<T>(_ dir: Int32, _ name: String, whole: Bool = false, _ parse: (UnsafeBufferPointer<UInt8>) -> T) -> T? {
         do throws(FileError) {
             let fd = try FileIO.openForReading(name, relativeTo: dir, requireRegular: requireRegular, kernel: kernel)
             defer { kernel.close(fd) }
-            let used = try FileIO.readAll(fd, into: buffer, limit: FileIO.Limit.procfs, path: name, kernel: kernel)
+            let used = try FileIO.readAll(fd, into: buffer, limit: FileIO.Limit.procfs, path: name,
+                                          shortReadEnds: whole && !requireRegular, kernel: kernel)
             lastErrno = 0
             return parse(buffer.bytes(used))
         } catch {

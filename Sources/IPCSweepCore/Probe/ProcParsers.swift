@@ -132,6 +132,10 @@ extension ProcessProbe {
         public var tgid: Int32
         /// The last `NSpid:` value is 1: the init of its (possibly nested) pid namespace.
         public var isNamespaceInit: Bool
+        /// `State:` (its letter; "?" when absent), `PPid:` (0 when absent) and `Name:` (as status escapes it).
+        public var state: Character = "?"
+        public var ppid: Int32 = 0
+        public var name = ""
     }
 
     static let groupsPrefix = Array("Groups:".utf8)
@@ -157,6 +161,9 @@ extension ProcessProbe {
         var capEff: UInt64?
         var tgid: Int32?
         var nsInit = false
+        var state: Character = "?"
+        var ppid: Int32 = 0
+        var name = ""
         func isBlank(_ c: UInt8) -> Bool { c == 9 || c == 32 }
         /// The blank-separated fields of a line after its "Name:" prefix.
         func fields(_ line: UnsafeBufferPointer<UInt8>, from start: Int, _ body: (UnsafeBufferPointer<UInt8>) -> Bool) {
@@ -180,6 +187,14 @@ extension ProcessProbe {
             }
             guard let a = first, let b = second else { return (nil, nil) }
             return (a, b)
+        }
+        /// The line after its prefix, without the blanks around it.
+        func value(_ line: UnsafeBufferPointer<UInt8>, _ prefix: Int) -> UnsafeBufferPointer<UInt8> {
+            var s = prefix
+            var e = line.count
+            while s < e && isBlank(line[s]) { s += 1 }
+            while e > s && isBlank(line[e - 1]) { e -= 1 }
+            return UnsafeBufferPointer(rebasing: line[s..<e])
         }
         var lineStart = 0
         while lineStart < b.count {
@@ -218,18 +233,20 @@ extension ProcessProbe {
                     return false
                 }
             } else if line.starts(with: [84, 103, 105, 100, 58]) {  // "Tgid:"
-                var s = 5
-                var e = line.count
-                while s < e && isBlank(line[s]) { s += 1 }
-                while e > s && isBlank(line[e - 1]) { e -= 1 }
-                tgid = parseDecimal(UnsafeBufferPointer(rebasing: line[s..<e])).flatMap { Int32(exactly: $0) }
+                tgid = parseDecimal(value(line, 5)).flatMap { Int32(exactly: $0) }
+            } else if line.starts(with: [80, 80, 105, 100, 58]) {  // "PPid:"
+                ppid = parseDecimal(value(line, 5)).flatMap { Int32(exactly: $0) } ?? 0
+            } else if line.starts(with: [83, 116, 97, 116, 101, 58]) {  // "State:"
+                if let c = value(line, 6).first { state = Character(Unicode.Scalar(c)) }
+            } else if line.starts(with: [78, 97, 109, 101, 58]) {  // "Name:"
+                name = String(decoding: value(line, 5), as: UTF8.self)
             }
             if capEff != nil { break }  // the last line we need
             lineStart = end + 1
         }
         guard let u = uid, let e = euid, let t = tgid else { return nil }
         return StatusFields(uid: u, euid: e, gid: gid ?? u, egid: egid ?? gid ?? u, groups: groups,
-                            capEff: capEff ?? 0, tgid: t, isNamespaceInit: nsInit)
+                            capEff: capEff ?? 0, tgid: t, isNamespaceInit: nsInit, state: state, ppid: ppid, name: name)
     }
 
     /// /proc/PID/cgroup: the `name=systemd` (cgroup v1) path when present and not the root, else the v2 `0::` path.

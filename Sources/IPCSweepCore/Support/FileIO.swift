@@ -127,7 +127,11 @@ public enum FileIO {
 
     /// read(2) until end of file into `buffer` (EINTR retried), at most `limit` bytes: a file that has more is an
     /// error (EFBIG), so endless input stops at once. Returns the number of bytes read.
-    public static func readAll(_ fd: Int32, into buffer: ReadBuffer, limit: Int, path: String,
+    ///
+    /// `shortReadEnds`: a read that returns less than was asked for is the end, without the read that returns 0.
+    /// True of a procfs file that one `show` call makes whole (`single_open`: /proc/PID/stat, status, cgroup), not
+    /// of a multi-record seq_file (/proc/PID/maps, /proc/sysvipc/*), which returns one page of records at a time.
+    public static func readAll(_ fd: Int32, into buffer: ReadBuffer, limit: Int, path: String, shortReadEnds: Bool = false,
                                kernel: any KernelCalls = Kernel.live) throws(FileError) -> Int {
         var used = 0
         while true {
@@ -146,7 +150,7 @@ public enum FileIO {
             }
             if n == 0 { break }
             used += n
-            if used > limit { break }
+            if used > limit || (shortReadEnds && n < room) { break }
         }
         if used > limit {
             throw FileError(path: path, operation: "read", errno: .fileTooLarge,
