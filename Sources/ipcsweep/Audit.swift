@@ -119,7 +119,8 @@ struct Audit: ParsableCommand {
         // Every System V kind is read: the limits count every object of the namespace, whatever the filters.
         let inspections = try inspectNamespaces(source: source, kinds: noPosix ? IPCKind.sysv : Set(IPCKind.allCases),
                                                 posixExplicit: filters.posixExplicit, scope: scope, namespace: namespace,
-                                                all: allNamespaces, users: users, posixScanner: posix)
+                                                all: allNamespaces, users: users, posixScanner: posix,
+                                                processReads: .whole)
         try checkConfigPaths()
         // RemoveIPC=: logind cleans the IPC namespace it runs in (those of the visible systemd-logind processes, or
         // the tool's own when none is visible), with the system uid boundary it was built with.

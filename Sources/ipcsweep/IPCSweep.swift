@@ -62,12 +62,13 @@ let ipcsweepVersion = "0.1.0"
 /// side could not see). Another namespace's POSIX objects are those of its process's mount namespace.
 func inspect(source: SourceOptions, kinds: Set<IPCKind>, posixExplicit: Bool = false, scope: ScopeOptions,
              namespace: IPCNamespaceThread? = nil, users: UserDirectory,
-             posixScanner: PosixIPCScanner = PosixIPCScanner()) throws -> Inspection {
+             posixScanner: PosixIPCScanner = PosixIPCScanner(),
+             processReads: InspectionOptions.ProcessReads = .verdicts) throws -> Inspection {
     do {
         let options = InspectionOptions(procRoot: source.procRoot, source: source.source, kinds: kinds,
                                         scope: try scope.spec(), inheritWindow: scope.inheritWindow,
                                         posixScanner: posixScanner, namespace: namespace,
-                                        allProcessesVisible: source.allProcessesVisible)
+                                        allProcessesVisible: source.allProcessesVisible, processReads: processReads)
         var result = try Inspector.inspect(options, users: users)
         result.warnings.forEach(warn)
         // What the POSIX side could not see (no mqueue mount, a procfs copy): said when POSIX kinds were asked for.
@@ -86,7 +87,8 @@ func inspect(source: SourceOptions, kinds: Set<IPCKind>, posixExplicit: Bool = f
 /// namespace (read through /proc/PID/root), each filesystem listed under one namespace only.
 func inspectNamespaces(source: SourceOptions, kinds: Set<IPCKind>, posixExplicit: Bool = false,
                        scope: ScopeOptions, namespace: NamespaceOptions, all: AllNamespacesOption, users: UserDirectory,
-                       posixScanner: PosixIPCScanner = PosixIPCScanner()) throws -> [Inspection] {
+                       posixScanner: PosixIPCScanner = PosixIPCScanner(),
+                       processReads: InspectionOptions.ProcessReads = .verdicts) throws -> [Inspection] {
     if all.allNamespaces {
         if let n = namespace.namespace {
             throw CLIError("--namespace \(n) and --all-namespaces exclude each other; give one")
@@ -107,7 +109,8 @@ func inspectNamespaces(source: SourceOptions, kinds: Set<IPCKind>, posixExplicit
         }
     }
     return [try inspect(source: source, kinds: kinds, posixExplicit: posixExplicit, scope: scope,
-                        namespace: try namespace.open(procRoot: source.procRoot), users: users, posixScanner: posixScanner)]
+                        namespace: try namespace.open(procRoot: source.procRoot), users: users, posixScanner: posixScanner,
+                        processReads: processReads)]
 }
 
 extension Inspection {

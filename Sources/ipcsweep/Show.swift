@@ -32,7 +32,7 @@ struct Show: ParsableCommand {
         let names = ids.filter { Int32($0) == nil }
         let read = kinds.filter { $0.isPosix ? !names.isEmpty : !numeric.isEmpty }
         let result = try inspect(source: source, kinds: read, posixExplicit: true, scope: scope,
-                                 namespace: try namespace.open(procRoot: source.procRoot), users: users)
+                                 namespace: try namespace.open(procRoot: source.procRoot), users: users, processReads: .whole)
         let items = result.objects.filter { c in
             if let o = c.object.posix { return names.contains { Self.named(o, $0) } }
             return numeric.contains(c.object.id)

@@ -276,15 +276,7 @@ public struct PossibleHolderFinder: Sendable {
         /// Root counts only by the root rule; a non-root process by ipcperms, and with CAP_IPC_OWNER also by the
         /// root rule.
         func rule(_ i: Int) -> ReachRule? {
-            let p = live[i]
-            if !p.credentialsKnown { return .unreadableStatus }
-            let rootRule = scope == nil ? access.rootObject : inScope[i]
-            if p.isRoot { return rootRule ? .root : nil }
-            if p.uid == access.uid || p.euid == access.uid { return .ownerUID }
-            if p.uid == access.cuid || p.euid == access.cuid { return .creatorUID }
-            if access.groupCanReach, p.inGroup(access.gid) || p.inGroup(access.cgid) { return .groupAccess }
-            if access.anyoneCanReach { return .otherAccess }
-            return p.hasIPCOwner && rootRule ? .ipcOwner : nil
+            Self.reachRule(live[i], access, rootRule: scope == nil ? access.rootObject : inScope[i])
         }
 
         func timing(_ i: Int) -> HolderTiming? {

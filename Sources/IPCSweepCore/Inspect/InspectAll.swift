@@ -9,7 +9,7 @@ extension Inspector {
     /// classified against the processes of that namespace. The process table is read once for all of them.
     /// A namespace that cannot be entered (its processes exited meanwhile, permission) is a warning.
     public static func inspectAll(_ options: InspectionOptions, users: UserDirectory) throws -> [Inspection] {
-        let procProbe = processProbe(options)
+        let procProbe = processProbe(options, needs: nil, allNamespaces: true)
         guard Procfs.isLive(options.procRoot) else {
             throw ProbeError(description: "--all-namespaces reads the running kernel, not the procfs copy in \(options.procRoot)")
         }

@@ -18,11 +18,23 @@ public struct InspectionOptions: Sendable {
     public var namespace: IPCNamespaceThread?
     /// `--all-processes-visible`: no process of another pid namespace shares the inspected IPC namespace.
     public var allProcessesVisible: Bool
+    /// How much of each process is read.
+    public var processReads: ProcessReads
+
+    /// How much of each process an inspection reads.
+    public enum ProcessReads: Sendable {
+        /// What the verdicts need (`ProcessNeeds`: every process's status, the rest only for the processes that
+        /// may reach an object or that the evidence names; units for the holders shown): list, orphans, clean.
+        /// Without a scope and in the tool's own namespace; otherwise whole.
+        case verdicts
+        /// Every file of every process (`show` and `audit` tell about processes beyond the verdicts).
+        case whole
+    }
 
     public init(procRoot: String = Procfs.live, source: IPCSource = .auto, kinds: Set<IPCKind> = IPCKind.sysv,
                 scope: ScopeSpec = ScopeSpec(), inheritWindow: Double = Classifier.defaultInheritWindow,
                 semaphoreDetail: Bool = true, posixScanner: PosixIPCScanner = PosixIPCScanner(),
-                namespace: IPCNamespaceThread? = nil, allProcessesVisible: Bool = false) {
+                namespace: IPCNamespaceThread? = nil, allProcessesVisible: Bool = false, processReads: ProcessReads = .verdicts) {
         self.procRoot = procRoot
         self.source = source
         self.kinds = kinds
@@ -32,7 +44,13 @@ public struct InspectionOptions: Sendable {
         self.posixScanner = posixScanner
         self.namespace = namespace
         self.allProcessesVisible = allProcessesVisible
+        self.processReads = processReads
     }
+
+    /// Whether the process table is read for the verdicts only: asked for, without a scope (it selects by cgroup,
+    /// executable and ancestry) and in the tool's own namespace (another namespace's processes are found by their
+    /// ns/ipc).
+    public var readsForVerdictsOnly: Bool { processReads == .verdicts && scope.isEmpty && namespace == nil }
 
     /// The System V kinds to read.
     public var sysvKinds: Set<IPCKind> { kinds.intersection(IPCKind.sysv) }
@@ -108,6 +126,8 @@ extension Inspector {
         public var mountDevices: [UInt64: Set<UInt64>] = [:]
         /// The wall clock's steps measured for this run (nothing for a procfs copy).
         public var clock = ClockSteps()
+        /// What the verdicts need of each process, when the table was read for them only (nil: read whole).
+        public var processNeeds: ProcessNeeds? = nil
 
         public init(snapshot: IPCSnapshot, processes: ProcessTable, scope: ResolvedScope?, now: Double, warnings: [String],
                     options: InspectionOptions, posixObjects: [PosixIPCObject] = []) {
@@ -134,19 +154,29 @@ extension Inspector {
             clock.uncoveredNote(orphanedLastActivities: objects.compactMap { $0.verdict == .orphaned ? $0.object.lastActivity : nil })
         }
 
-        /// Every object classified, with its reasons worded (and its namespace, when chosen).
+        /// Every object classified, with its reasons worded (and its namespace, when chosen). A table read for the
+        /// verdicts only gets the units of the holders shown first (`ProcessProbe.fillUnits`).
         public func classify(users: UserDirectory) -> [Classification] {
+            classified(users: users).objects
+        }
+
+        /// `classify`, and the table with the cgroups it read.
+        private func classified(users: UserDirectory) -> (objects: [Classification], processes: ProcessTable) {
             var results = classifier.classify(objects)
+            var table = processes
+            if processNeeds != nil {
+                Inspector.processProbe(options, needs: processNeeds).fillUnits(&results, table: &table)
+            }
             EvidenceText(users: users).fillReasons(&results)
             if let ns = namespace {
                 for i in results.indices { results[i].namespace = ns }
             }
-            return results
+            return (results, table)
         }
 
         /// Everything classified.
         public func inspection(users: UserDirectory) -> Inspection {
-            let objects = classify(users: users)
+            let (objects, processes) = classified(users: users)
             let note = clockNote(objects)
             var i = Inspection(snapshot: snapshot, processes: processes, scope: scope, objects: objects, now: now,
                                warnings: warnings + [note].compactMap { $0 }, posixScans: posixScans, posixNotes: posixNotes,

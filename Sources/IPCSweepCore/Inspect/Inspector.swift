@@ -6,10 +6,11 @@ import Glibc
 import Musl
 #endif
 
-/// The process table, written by the worker that read it (before the snapshot call returns), and the POSIX
-/// scans, written by another worker (before the group is waited for).
+/// The process table and what the verdicts need of it, written by the worker that read it (before the snapshot
+/// call returns), and the POSIX scans, written by another worker (before the group is waited for).
 private final class ConcurrentReads: Sendable {
     let table = SharedSlot<Result<ProcessTable, ProbeError>?>(nil)
+    let needs = SharedSlot<ProcessNeeds?>(nil)
     let scans = SharedSlot<[PosixScanResult]>([])
 }
 
@@ -30,13 +31,14 @@ public enum Inspector {
     }
 
     /// Reads the IPC snapshot and the process table (with the catch-up pass, maps and thread ids) and resolves the scope.
+    ///
+    /// The objects are listed first; what the verdicts need of each process follows from their permissions
+    /// (`ProcessNeeds`, unless the table is read whole), and the process table is read on another thread while
+    /// the IPC objects' per-semaphore detail is read. The POSIX roots are scanned on a third thread from the start
+    /// (the table waits for them when it is read for the verdicts: their permissions count too).
     public static func read(_ options: InspectionOptions) throws -> Reading {
         let ipc = IPCProbe(procRoot: options.procRoot, kinds: options.sysvKinds, semaphoreDetail: options.semaphoreDetail,
                            namespace: options.namespace)
-        let procProbe = processProbe(options)
-
-        // The process table is read on another thread while the IPC objects' per-semaphore detail is read,
-        // and the POSIX roots on a third.
         let read = ConcurrentReads()
         let posixGroup = DispatchGroup()
         // POSIX objects belong to a mount namespace: the tool's own is read alongside; another namespace's after
@@ -46,16 +48,26 @@ public enum Inspector {
             let scanner = options.posixScanner
             DispatchQueue.global().async(group: posixGroup) { read.scans.value = scanner.scan() }
         }
-        let readTable: @Sendable () -> Result<ProcessTable, ProbeError> = {
-            do { return .success(try procProbe.read()) } catch let e as ProbeError { return .failure(e) } catch {
+        let posixKinds = options.posixKinds
+        let readTable: @Sendable (IPCSnapshot?) -> Result<ProcessTable, ProbeError> = { listed in
+            var needs: ProcessNeeds?
+            if options.readsForVerdictsOnly, let listed {
+                posixGroup.wait()
+                needs = ProcessNeeds(listed, posix: read.scans.value.flatMap(\.objects).filter { posixKinds.contains($0.kind) })
+            }
+            read.needs.value = needs
+            do { return .success(try processProbe(options, needs: needs).read()) } catch let e as ProbeError {
+                return .failure(e)
+            } catch {
                 return .failure(ProbeError(description: "\(error)"))
             }
         }
-        let snapshot = try ipc.snapshot(source: options.source, alongside: { read.table.value = readTable() })
+        let snapshot = try ipc.snapshot(source: options.source, alongside: { read.table.value = readTable($0) })
         var table: ProcessTable
-        do { table = try (read.table.value ?? readTable()).get() } catch {
+        do { table = try (read.table.value ?? readTable(snapshot)).get() } catch {
             throw ProbeError(description: "\(error): cannot read the process table")
         }
+        let procProbe = processProbe(options, needs: read.needs.value)
         // The POSIX roots are read before the catch-up pass (in `complete`), for the same reason as the objects.
         posixGroup.wait()
         var scans = read.scans.value
@@ -91,15 +103,18 @@ public enum Inspector {
         complete(&found, table: &table, probe: procProbe, options: options)
         var r = reading(found[0], table: table, options: options, clock: measureClock(options))
         r.lastPid = lastPid
+        r.processNeeds = procProbe.needs
         return r
     }
 
-    static func processProbe(_ options: InspectionOptions) -> ProcessProbe {
-        // exe (a readlink per process) only for --exe scopes; the mount namespace only when POSIX objects are read.
+    /// The probe of the process table: read whole (`needs` nil) or for the verdicts only.
+    static func processProbe(_ options: InspectionOptions, needs: ProcessNeeds?, allNamespaces: Bool = false) -> ProcessProbe {
+        // exe (a readlink per process) only for --exe scopes; the mount namespace only where it tells which POSIX
+        // filesystems a process reaches: another namespace's objects (--namespace, --all-namespaces).
         var details: ProcessProbe.Details = []
         if !options.scope.exes.isEmpty { details.insert(.exe) }
-        if !options.posixKinds.isEmpty { details.insert(.mountNamespace) }
-        return ProcessProbe(procRoot: options.procRoot, details: details)
+        if !options.posixKinds.isEmpty && (options.namespace != nil || allNamespaces) { details.insert(.mountNamespace) }
+        return ProcessProbe(procRoot: options.procRoot, details: details, needs: needs)
     }
 
     /// What the table needs once every snapshot is read: the processes started meanwhile, the SysV mappings of
@@ -137,6 +152,12 @@ public enum Inspector {
                 for q in f.snapshot.queues { note(q.lspid); note(q.lrpid) }
             }
             procProbe.resolveThreads(in: &table, pids: unknown.sorted())
+        }
+        // Read for the verdicts: the processes the evidence names, and their parents, are read whole too.
+        if procProbe.needs != nil {
+            var pids: Set<Int32> = []
+            for f in found { pids.formUnion(ProcessNeeds.evidencePids(of: f.snapshot, posix: f.posixObjects, in: table)) }
+            procProbe.addDetail(to: &table, pids: pids)
         }
     }
 

@@ -38,6 +38,21 @@ public struct ProcessRecord: Sendable, Equatable {
     public var posixHandles: [PosixHandle]
     /// Why its descriptors or mappings could not be read (permission), when they could not.
     public var handlesUnreadable: String?
+    /// The /proc files the probe looked at for it (read, or found unreadable). A verdict reads only what it needs
+    /// (`ProcessNeeds`): without `.stat` only status was read, the start is unknown (0, as for an unreadable
+    /// stat), the command is status's `Name:` and the namespaces are unread; without `.cgroup` the unit is unread.
+    public var files: Files = .all
+
+    /// Files of /proc/PID.
+    public struct Files: OptionSet, Sendable, Hashable {
+        public let rawValue: UInt8
+        public init(rawValue: UInt8) { self.rawValue = rawValue }
+        public static let status = Files(rawValue: 1)
+        /// stat, and with it ns/ipc (and ns/mnt, exe when the probe reads them).
+        public static let stat = Files(rawValue: 2)
+        public static let cgroup = Files(rawValue: 4)
+        public static let all: Files = [.status, .stat, .cgroup]
+    }
 
     public init(pid: Int32, ppid: Int32, state: Character, uid: UInt32, euid: UInt32, gid: UInt32? = nil,
                 egid: UInt32? = nil, groups: [UInt32] = [], capEff: UInt64 = 0, credentialsKnown: Bool = true,

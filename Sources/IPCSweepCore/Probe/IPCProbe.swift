@@ -56,11 +56,13 @@ public struct IPCProbe: Sendable {
     }
 
     /// `snapshot(source:)`, running `work` exactly once meanwhile: on another thread while the per-semaphore
-    /// detail is read (the longest part), or after the snapshot when there is none. Runs it even when the
-    /// snapshot fails.
-    public func snapshot(source: IPCSource, alongside work: (@Sendable () -> Void)?) throws -> IPCSnapshot {
-        let once = work.map(OnceWork.init)
-        defer { once?.run() }
+    /// detail is read (the longest part), or after the snapshot when there is none. It is given the objects as
+    /// listed (sets without their semaphores), or nil when they are not known to it (another namespace's objects
+    /// are read on a thread inside it while the work runs; the snapshot failed). Runs it even when the snapshot
+    /// fails.
+    public func snapshot(source: IPCSource, alongside work: (@Sendable (IPCSnapshot?) -> Void)?) throws -> IPCSnapshot {
+        let once = work.map { OnceWork<IPCSnapshot?>($0) }
+        defer { once?.run(nil) }
         if let ns = namespace {
             // Inside the namespace on its thread (the per-semaphore detail one set after another there), the
             // work alongside on this thread meanwhile.
@@ -70,12 +72,12 @@ public struct IPCProbe: Sendable {
             var inside = self
             inside.namespace = nil
             return try ns.perform({ Result { try inside.read(source: source, alongside: nil, serial: true) } },
-                                  meanwhile: { once?.run() }).get()
+                                  meanwhile: { once?.run(nil) }).get()
         }
         return try read(source: source, alongside: once, serial: false)
     }
 
-    private func read(source: IPCSource, alongside once: OnceWork?, serial: Bool) throws -> IPCSnapshot {
+    private func read(source: IPCSource, alongside once: OnceWork<IPCSnapshot?>?, serial: Bool) throws -> IPCSnapshot {
         switch source {
         case .proc: return try fromProc(alongside: once, serial: serial)
         case .syscall:
@@ -94,7 +96,7 @@ public struct IPCProbe: Sendable {
     // MARK: /proc/sysvipc
 
     /// Parses /proc/sysvipc/{sem,shm,msg} (one read per file), then adds per-semaphore detail.
-    func fromProc(alongside once: OnceWork?, serial: Bool = false) throws -> IPCSnapshot {
+    func fromProc(alongside once: OnceWork<IPCSnapshot?>?, serial: Bool = false) throws -> IPCSnapshot {
         var warnings: [String] = []
         var snap = IPCSnapshot(source: "proc")
         func load(_ name: String) throws -> ([UInt8], String) {
@@ -128,6 +130,7 @@ public struct IPCProbe: Sendable {
             for i in snap.semaphoreSets.indices {
                 snap.semaphoreSets[i].detailError = "per-semaphore pids and waiters are not in a procfs copy (\(procRoot))"
             }
+            once?.run(snap)
         }
         return snap
     }
@@ -137,7 +140,7 @@ public struct IPCProbe: Sendable {
     /// SEM_INFO for the highest index, then SEM_STAT_ANY over 0...max (SEM_STAT before Linux 4.17); same for shm and msg.
     /// With `completeOnly`, a scan that could not read some object (no *_STAT_ANY, no read permission) throws
     /// instead of returning the readable ones, so that `auto` falls back to /proc/sysvipc.
-    func fromSyscalls(alongside once: OnceWork?, completeOnly: Bool = false, serial: Bool = false) throws -> IPCSnapshot {
+    func fromSyscalls(alongside once: OnceWork<IPCSnapshot?>?, completeOnly: Bool = false, serial: Bool = false) throws -> IPCSnapshot {
         var snap = IPCSnapshot(source: "syscall")
         if kinds.contains(.sem) {
             snap.semaphoreSets = try scan(.sem, completeOnly, warnings: &snap.warnings) { sysv.semaphoreSet(atIndex: $0, any: $1) }
@@ -197,8 +200,12 @@ public struct IPCProbe: Sendable {
     /// These are most of the syscalls of a run (three per semaphore), each on its own set, so the sets are
     /// read in chunks by several threads at once (DispatchQueue.concurrentPerform); results keep the sets' order.
     /// `serial`: all on the calling thread (the thread inside another IPC namespace: Dispatch's workers are not).
-    private func addSemaphoreDetail(_ snap: inout IPCSnapshot, alongside once: OnceWork?, serial: Bool) {
-        guard semaphoreDetail else { return }  // `once` runs after the snapshot (the caller's defer)
+    private func addSemaphoreDetail(_ snap: inout IPCSnapshot, alongside once: OnceWork<IPCSnapshot?>?, serial: Bool) {
+        guard semaphoreDetail else {
+            once?.run(snap)
+            return
+        }
+        let listed = snap
         let sets = snap.semaphoreSets
         var results = [Result<[Semaphore], Errno>](repeating: .success([]), count: sets.count)
         let chunk = 256
@@ -211,7 +218,7 @@ public struct IPCProbe: Sendable {
             let out = UnsafeSendableBuffer(out)
             let read: @Sendable (Int) -> Void = { i in
                 if i < extra {
-                    once?.run()
+                    once?.run(listed)
                     return
                 }
                 let c = i - extra

@@ -9,10 +9,14 @@ import Musl
 
 /// Reads the process table in one pass over /proc.
 ///
-/// Per process: /proc/PID/stat (ppid, state, comm, start ticks), status (uids), cgroup and ns/ipc, and,
-/// when asked for (`details`), exe. Files are opened relative to a /proc/PID directory
-/// descriptor and read into one reused buffer; the parsers work on bytes. /proc/PID/maps is read in a
-/// second pass only for the processes the caller names (those that could map an attached segment).
+/// Per process, read whole (`needs` nil): /proc/PID/stat (ppid, state, comm, start ticks), status (uids), cgroup
+/// and ns/ipc, and, when asked for (`details`), exe and ns/mnt. For the verdicts only (`needs` given): status
+/// first, and stat, ns/ipc (and the details) only when its credentials may reach an object (`ProcessNeeds`);
+/// no cgroup (`addDetail` and `fillUnits` read the rest for the processes the evidence names). Files are opened
+/// relative to a /proc/PID directory descriptor (every file of one record is of one process, whatever pid reuse
+/// does meanwhile) and read into one reused buffer, stat, status and cgroup with one read each; the parsers work
+/// on bytes. /proc/PID/maps is read in a second pass only for the processes the caller names (those that could
+/// map an attached segment).
 public struct ProcessProbe: Sendable {
     /// Optional per-process fields, read only when something needs them.
     public struct Details: OptionSet, Sendable {
@@ -27,12 +31,16 @@ public struct ProcessProbe: Sendable {
 
     public var procRoot: String
     public var details: Details
+    /// What the verdicts need of each process; nil: every process is read whole.
+    public var needs: ProcessNeeds?
     /// The kernel calls (a fake in unit tests).
     public var kernel: any KernelCalls
 
-    public init(procRoot: String = Procfs.live, details: Details = .all, kernel: any KernelCalls = Kernel.live) {
+    public init(procRoot: String = Procfs.live, details: Details = .all, needs: ProcessNeeds? = nil,
+                kernel: any KernelCalls = Kernel.live) {
         self.procRoot = procRoot
         self.details = details
+        self.needs = needs
         self.kernel = kernel
     }
 
@@ -103,21 +111,50 @@ public struct ProcessProbe: Sendable {
 
     func record(_ pid: Int32, boot: Double, ticksPerSecond: Double, reader: ProcFileReader) -> ProcessRecord? {
         let dir: Int32
-        switch kernel.openat(AT_FDCWD, "\(procRoot)/\(pid)", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0) {
+        switch openProcess(pid) {
         case .success(let fd): dir = fd
         // Gone (ENOENT, ESRCH) is no process; anything else (EACCES under hidepid=1) is a process we cannot read.
         case .failure(let e): return Self.vanished(e.rawValue) ? nil : Self.unreadable(pid)
         }
         defer { kernel.close(dir) }
-        let stat = reader.read(dir, "stat", { Self.parseStat($0) })
+        var status: StatusFields??
+        if let needs {
+            // Status first: it says whether anything else of this process can matter.
+            let s = reader.read(dir, "status", whole: true, { Self.parseStatus($0) }) ?? nil
+            if s == nil, Self.vanished(reader.lastErrno) { return nil }
+            if let s {
+                let partial = Self.credentialsOnly(pid, s)
+                if !needs.mayReach(partial) { return partial }
+            }
+            status = .some(s)
+        }
+        return detail(pid, dir: dir, status: status, boot: boot, ticksPerSecond: ticksPerSecond, reader: reader)
+    }
+
+    /// /proc/PID (a directory descriptor).
+    func openProcess(_ pid: Int32) -> Result<Int32, Errno> {
+        kernel.openat(AT_FDCWD, "\(procRoot)/\(pid)", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0)
+    }
+
+    /// stat, status (unless `status` holds it already), cgroup (when read whole), exe and the namespaces (as
+    /// `details` and `needs` ask); nil when the process vanished.
+    func detail(_ pid: Int32, dir: Int32, status known: StatusFields??, boot: Double, ticksPerSecond: Double,
+                reader: ProcFileReader) -> ProcessRecord? {
+        let stat = reader.read(dir, "stat", whole: true, { Self.parseStat($0) })
         if stat == nil, Self.vanished(reader.lastErrno) { return nil }
-        let status = reader.read(dir, "status", { Self.parseStatus($0) }) ?? nil
+        let status = known ?? (reader.read(dir, "status", whole: true, { Self.parseStatus($0) }) ?? nil)
+        let files: ProcessRecord.Files = needs == nil ? .all : [.status, .stat]
         guard let parsed = stat ?? nil else {
+            // Nothing more is read of a process whose stat cannot be read; its state and parent are status's.
             var r = Self.unreadable(pid)
-            if let status { Self.apply(status, to: &r) }
+            if let status {
+                Self.apply(status, to: &r)
+                r.state = status.state
+                r.ppid = status.ppid
+            }
             return r
         }
-        let cgroup = reader.read(dir, "cgroup", { Self.parseCgroup($0) }) ?? nil
+        let cgroup = needs == nil ? reader.read(dir, "cgroup", whole: true, { Self.parseCgroup($0) }) ?? nil : nil
         let exe = details.contains(.exe) ? reader.readLink(dir, "exe", { String(decoding: $0, as: UTF8.self) }) : nil
         let ns = reader.readLink(dir, "ns/ipc", { Self.namespaceInode($0) }) ?? nil
         var r = ProcessRecord(
@@ -128,6 +165,17 @@ public struct ProcessProbe: Sendable {
             r.mountNamespace = reader.readLink(dir, "ns/mnt", { Self.namespaceInode($0) }) ?? nil
         }
         if let status { Self.apply(status, to: &r) }
+        r.files = files
+        return r
+    }
+
+    /// A process known only by its status: its credentials reach no object in view. State, parent and name are
+    /// status's; the start is unknown (0, the boot), its namespaces unread.
+    static func credentialsOnly(_ pid: Int32, _ s: StatusFields) -> ProcessRecord {
+        var r = ProcessRecord(pid: pid, ppid: s.ppid, state: s.state, uid: s.uid, euid: s.euid, statKnown: false,
+                              comm: s.name, startTime: 0)
+        apply(s, to: &r)
+        r.files = [.status]
         return r
     }
 

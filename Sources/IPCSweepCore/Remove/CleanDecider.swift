@@ -53,7 +53,7 @@ public final class CleanDecider: Sendable {
 
     /// A decider for a live system (`births` on) or over a fixed table (tests, procfs copies).
     public init(reading: Inspector.Reading, users: UserDirectory, watchBirths: Bool) {
-        probe = Inspector.processProbe(reading.options)
+        probe = Inspector.processProbe(reading.options, needs: reading.processNeeds)
         births = watchBirths ? BirthWatch(procRoot: reading.options.procRoot) : nil
         planLastPid = births == nil ? nil : reading.lastPid
         posixIdentities = Set(reading.posixObjects.map(\.identity))
@@ -77,7 +77,9 @@ public final class CleanDecider: Sendable {
     public func classify(_ fresh: IPCObject) -> Classification {
         state.withLock { s in
             bringUpToDate(&s, for: fresh)
-            var c = s.classifier.classify(fresh, cache: s.cache)
+            var one = CollectionOfOne(s.classifier.classify(fresh, cache: s.cache))
+            if probe.needs != nil { probe.fillUnits(&one, table: &s.reading.processes) }
+            var c = one[0]
             c.reasons = s.text.reasons(c.evidence)
             c.namespace = s.reading.namespace
             return c
@@ -141,6 +143,7 @@ public final class CleanDecider: Sendable {
             }
             changed = changed || s.reading.processes.threadGroups.count != before
         }
+        var detail: Set<Int32> = []
         if fresh.posix != nil && s.reading.options.isLive {
             if let n = s.sinceHolderRead, n < Self.refreshEvery {
                 s.sinceHolderRead = n + 1
@@ -149,6 +152,21 @@ public final class CleanDecider: Sendable {
                 probe.addHandles(to: &s.reading.processes, sysvPids: [], posix: posixIdentities)
                 s.sinceHolderRead = 1
                 changed = true
+                if probe.needs != nil { detail = ProcessNeeds.holderPids(in: s.reading.processes) }
+            }
+        }
+        // A table read for the verdicts: the processes this object's evidence names are read whole, and when its
+        // owner, group or mode changed since the plan, every process its new access lets reach it.
+        if let needs = probe.needs {
+            detail.formUnion(ProcessNeeds.recordedPids(of: CollectionOfOne(fresh), in: s.reading.processes))
+            if !needs.covers(fresh.access) {
+                let one = ProcessNeeds(accesses: CollectionOfOne(fresh.access))
+                for p in s.reading.processes.byPid.values where !p.files.contains(.stat) && one.mayReach(p) { detail.insert(p.pid) }
+            }
+            if detail.contains(where: { s.reading.processes.byPid[$0]?.files.contains(.stat) == false }) || changed {
+                let before = s.reading.processes
+                probe.addDetail(to: &s.reading.processes, pids: detail)
+                changed = changed || s.reading.processes != before
             }
         }
         if changed {

@@ -34,18 +34,19 @@ struct UnsafeSendableBuffer<Element>: @unchecked Sendable {
 }
 
 /// Work that must run exactly once, from whichever thread gets to it first.
-final class OnceWork: Sendable {
-    private let work: @Sendable () -> Void
+final class OnceWork<Argument>: Sendable {
+    private let work: @Sendable (Argument) -> Void
     private let done = Locked(false)
 
-    init(_ work: @escaping @Sendable () -> Void) { self.work = work }
+    init(_ work: @escaping @Sendable (Argument) -> Void) { self.work = work }
 
-    func run() {
+    /// Runs the work with `argument`, unless it ran already.
+    func run(_ argument: Argument) {
         let first = done.withLock { done in
             defer { done = true }
             return !done
         }
-        if first { work() }
+        if first { work(argument) }
     }
 }
 

@@ -1,0 +1,310 @@
+import XCTest
+@testable import IPCSweepCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A process table read for the verdicts only (`ProcessNeeds`: status of every process, the rest only for the
+/// processes that may reach an object or that the evidence names, units after the verdicts) gives every verdict,
+/// every piece of evidence and every holder that a whole read gives: randomised snapshots over procfs copies.
+final class ProcessNeedsTests: XCTestCase {
+    /// SplitMix64: reproducible rounds (the seed of a failing round is in the message).
+    struct Rand: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    static let T: Int64 = 1_800_000_000
+    static let boot: Int64 = T - 86_400
+    static let ownNamespace: UInt64 = 4_026_531_839
+    static let otherNamespace: UInt64 = 4_026_532_000
+
+    struct Proc {
+        var pid: Int32
+        var ppid: Int32
+        var state: Character
+        var uid: UInt32
+        var euid: UInt32
+        var gid: UInt32
+        var groups: [UInt32]
+        var capEff: UInt64
+        var credentialsReadable: Bool
+        var statReadable: Bool
+        var namespaceInit: Bool
+        var comm: String
+        var startTicks: Int64
+        var cgroup: String
+        var namespace: UInt64
+        var maps: [Int32]
+    }
+
+    struct World {
+        var processes: [Proc] = []
+        var snapshot = IPCSnapshot(source: "test")
+        var posix: [PosixIPCObject] = []
+
+        var objects: [IPCObject] { snapshot.objects + posix.map(IPCObject.posix) }
+
+        static func random(_ r: inout Rand) -> World {
+            var w = World()
+            // Objects of uids 0 and 1000-1004, processes of 0, 1000-1003 and 1005-1009 (who own nothing).
+            let uids: [UInt32] = [0, 1000, 1001, 1002, 1003]
+            let otherUids: [UInt32] = [1005, 1006, 1007, 1008, 1009]
+            let gids: [UInt32] = [0, 100, 1000, 2000, 3000]
+            let comms = ["postgres", "apache2", "systemd", "worker", "containerd-shim", "a b", "x)y"]
+            var pids: [Int32] = []
+            for _ in 0..<Int.random(in: 4...40, using: &r) {
+                var pid: Int32
+                repeat { pid = Int32.random(in: 2...600, using: &r) } while pids.contains(pid)
+                pids.append(pid)
+            }
+            func someUid() -> UInt32 { uids.randomElement(using: &r) ?? 0 }
+            func someGid() -> UInt32 { gids.randomElement(using: &r) ?? 0 }
+            // A pid of a process, of no process, or none.
+            func somePid() -> Int32 {
+                switch Int.random(in: 0..<20, using: &r) {
+                case 0...11: return 0
+                case 12...16: return pids.randomElement(using: &r) ?? 0
+                default: return Int32.random(in: 601...700, using: &r)
+                }
+            }
+            func someTime() -> Int64 { T - Int64.random(in: 0...15, using: &r) }
+            let segmentIDs = (0..<Int.random(in: 0...6, using: &r)).map { Int32(100 + $0) }
+            for pid in pids {
+                let uid = Int.random(in: 0..<2, using: &r) == 0 ? (otherUids.randomElement(using: &r) ?? 1005) : someUid()
+                let parent: Int32 = Int.random(in: 0..<10, using: &r) < 5 ? 1
+                    : Int.random(in: 0..<10, using: &r) < 7 ? (pids.randomElement(using: &r) ?? 1) : 999
+                // Users who own nothing mostly have their own group, and rarely one of the others.
+                let own = otherUids.contains(uid) && Int.random(in: 0..<5, using: &r) != 0
+                w.processes.append(Proc(
+                    pid: pid, ppid: parent, state: Int.random(in: 0..<20, using: &r) == 0 ? "Z" : "S",
+                    uid: uid, euid: Int.random(in: 0..<10, using: &r) == 0 ? someUid() : uid, gid: own ? uid : someGid(),
+                    groups: own ? [] : gids.filter { _ in Int.random(in: 0..<4, using: &r) == 0 },
+                    capEff: Int.random(in: 0..<15, using: &r) == 0 ? 1 << 15 : 0,
+                    credentialsReadable: Int.random(in: 0..<30, using: &r) != 0,
+                    statReadable: Int.random(in: 0..<40, using: &r) != 0,
+                    namespaceInit: Int.random(in: 0..<30, using: &r) == 0,
+                    comm: comms.randomElement(using: &r) ?? "worker",
+                    startTicks: (T - boot - 20 + Int64.random(in: 0...30, using: &r)) * 100 + Int64.random(in: 0...99, using: &r),
+                    cgroup: Int.random(in: 0..<3, using: &r) == 0 ? "0::/user.slice" : "0::/system.slice/s\(Int.random(in: 0...3, using: &r)).service",
+                    namespace: Int.random(in: 0..<10, using: &r) == 0 ? otherNamespace : ownNamespace,
+                    maps: segmentIDs.filter { _ in Int.random(in: 0..<25, using: &r) == 0 }))
+            }
+            let modes: [UInt32] = [0o600, 0o640, 0o660, 0o400, 0o600, 0o640, 0o060, 0o600, 0o644, 0o666, 0o604]
+            func perm() -> IPCPermissions {
+                let uid = Int.random(in: 0..<8, using: &r) == 0 ? 1004 : someUid()
+                let cuid = Int.random(in: 0..<3, using: &r) == 0 ? someUid() : uid
+                let gid = someGid()
+                return IPCPermissions(key: Int32.random(in: 0...0xffff, using: &r), uid: uid, gid: gid, cuid: cuid,
+                                      cgid: Int.random(in: 0..<4, using: &r) == 0 ? someGid() : gid,
+                                      mode: (Int.random(in: 0..<30, using: &r) == 0 ? modes : Array(modes.prefix(7))).randomElement(using: &r) ?? 0o600)
+            }
+            for id in 0..<Int.random(in: 0...12, using: &r) {
+                let n = Int.random(in: 1...3, using: &r)
+                let sems = (0..<n).map { _ in
+                    Semaphore(value: 1, pid: somePid(), ncnt: Int.random(in: 0..<25, using: &r) == 0 ? 1 : 0, zcnt: 0)
+                }
+                w.snapshot.semaphoreSets.append(SemaphoreSet(id: Int32(id), perm: perm(), nsems: n, otime: someTime(),
+                                                             ctime: someTime() - 5, semaphores: sems))
+            }
+            for id in segmentIDs {
+                let mapped = w.processes.filter { $0.maps.contains(id) }.count
+                w.snapshot.segments.append(SharedMemorySegment(
+                    id: id, perm: perm(), size: 4096, cpid: somePid(), lpid: somePid(),
+                    nattch: UInt64(mapped + (Int.random(in: 0..<5, using: &r) == 0 ? 1 : 0)), atime: someTime(),
+                    dtime: someTime(), ctime: someTime() - 5))
+            }
+            for id in 0..<Int.random(in: 0...6, using: &r) {
+                w.snapshot.queues.append(MessageQueue(
+                    id: Int32(200 + id), perm: perm(), cbytes: 0, qnum: 0, lspid: somePid(), lrpid: somePid(),
+                    stime: Int.random(in: 0..<2, using: &r) == 0 ? 0 : someTime(), rtime: someTime(), ctime: someTime() - 5))
+            }
+            for i in 0..<Int.random(in: 0...6, using: &r) {
+                let p = perm()
+                let kind: IPCKind = [.posixShm, .posixSem, .posixMq].randomElement(using: &r) ?? .posixShm
+                let t = FileTime(seconds: someTime(), nanoseconds: Int64.random(in: 0..<1_000_000_000, using: &r))
+                w.posix.append(PosixIPCObject(
+                    path: kind == .posixMq ? "/dev/mqueue/q\(i)" : "/dev/shm/\(kind == .posixSem ? "sem." : "")o\(i)",
+                    kind: kind, uid: p.uid, gid: p.gid, mode: p.mode, identity: DeviceInode(device: 22, inode: UInt64(5000 + i)),
+                    mtimeNs: t, ctime: t, queue: kind == .posixMq ? MessageQueueStatus(qsize: 0, notifyPid: somePid()) : nil))
+            }
+            return w
+        }
+
+        /// The processes as a procfs copy under `root`: stat, status, cgroup, maps and the ns/ipc link of each, and
+        /// the boot time (`btime`) in `root/stat`.
+        func write(to root: String) throws {
+            func put(_ path: String, _ text: String) throws {
+                try FileIO.writeAtomically(Array(text.utf8), to: path)
+            }
+            try put("\(root)/stat", "cpu  1 2 3 4\nbtime \(ProcessNeedsTests.boot)\n")
+            for p in processes {
+                let dir = "\(root)/\(p.pid)"
+                XCTAssertEqual(mkdir(dir, 0o755), 0)
+                XCTAssertEqual(mkdir("\(dir)/ns", 0o755), 0)
+                let fields = ["\(p.state)", "\(p.ppid)"] + Array(repeating: "0", count: 17) + ["\(p.startTicks)", "1000", "10"]
+                try put("\(dir)/stat", p.statReadable ? "\(p.pid) (\(p.comm)) \(fields.joined(separator: " "))\n" : "garbage\n")
+                let caps = String(p.capEff, radix: 16)
+                let uidLine = p.credentialsReadable ? "Uid:\t\(p.uid)\t\(p.euid)\t\(p.uid)\t\(p.uid)\n" : ""
+                try put("\(dir)/status", """
+                    Name:\t\(p.comm)
+                    Umask:\t0022
+                    State:\t\(p.state) (sleeping)
+                    Tgid:\t\(p.pid)
+                    Ngid:\t0
+                    Pid:\t\(p.pid)
+                    PPid:\t\(p.ppid)
+                    TracerPid:\t0
+                    \(uidLine)Gid:\t\(p.gid)\t\(p.gid)\t\(p.gid)\t\(p.gid)
+                    FDSize:\t64
+                    Groups:\t\(p.groups.map(String.init).joined(separator: " "))
+                    NStgid:\t\(p.pid)
+                    NSpid:\t\(p.pid)\(p.namespaceInit ? "\t1" : "")
+                    CapInh:\t0000000000000000
+                    CapEff:\t\(String(repeating: "0", count: 16 - caps.count) + caps)
+
+                    """)
+                try put("\(dir)/cgroup", p.cgroup + "\n")
+                try put("\(dir)/maps", p.maps.map { "7f0000\($0)000-7f0000\($0)fff rw-s 00000000 00:01 \($0)                  /SYSV0000abcd (deleted)\n" }.joined())
+                XCTAssertEqual(symlink("ipc:[\(p.namespace)]", "\(dir)/ns/ipc"), 0)
+            }
+        }
+    }
+
+    /// The classifications of a world over its procfs copy, with the table read whole or for the verdicts; and the
+    /// processes of which only status was read.
+    func classify(_ w: World, root: String, forVerdicts: Bool) throws -> (results: [Classification], credentialsOnly: Int) {
+        let probe = ProcessProbe(procRoot: root, details: [], needs: forVerdicts ? ProcessNeeds(w.snapshot, posix: w.posix) : nil)
+        var table = try probe.read()
+        table.ownIPCNamespace = Self.ownNamespace
+        var found = [Inspector.Found(snapshot: w.snapshot, namespace: nil, thread: nil, posixObjects: w.posix)]
+        Inspector.complete(&found, table: &table, probe: probe,
+                           options: InspectionOptions(procRoot: root, kinds: Set(IPCKind.allCases)))
+        let classifier = Classifier(processes: table, scope: nil, inheritWindow: 5, granularity: 0.004)
+        var results = classifier.classify(w.objects)
+        if forVerdicts { probe.fillUnits(&results, table: &table) }
+        return (results, table.byPid.values.filter { $0.files == [.status] }.count)
+    }
+
+    func testAReadForTheVerdictsGivesTheVerdictsOfAWholeRead() throws {
+        let seed: UInt64 = UInt64(ProcessInfo.processInfo.environment["NEEDS_SEED"] ?? "20") ?? 20
+        var r = Rand(state: seed)
+        var skipped = 0
+        var verdicts: [Verdict: Int] = [:]
+        for round in 0..<(Int(ProcessInfo.processInfo.environment["NEEDS_ROUNDS"] ?? "150") ?? 150) {
+            let w = World.random(&r)
+            let root = try scratchDirectory()
+            try w.write(to: root)
+            let whole = try classify(w, root: root, forVerdicts: false)
+            let lazy = try classify(w, root: root, forVerdicts: true)
+            XCTAssertEqual(whole.credentialsOnly, 0)
+            skipped += lazy.credentialsOnly
+            XCTAssertEqual(whole.results.count, lazy.results.count)
+            for (a, b) in zip(whole.results, lazy.results) {
+                verdicts[a.verdict, default: 0] += 1
+                XCTAssertEqual(a, b, "seed \(seed), round \(round): \(a.object.displayName)")
+            }
+        }
+        // The rounds covered every verdict, and the read for the verdicts left processes out.
+        XCTAssertGreaterThan(skipped, 500)
+        for v in [Verdict.inUse, .orphaned, .suspect, .unknown] { XCTAssertGreaterThan(verdicts[v] ?? 0, 10, "\(v)") }
+    }
+
+    /// `clean` re-checks each object just before removing it, with the plan's table: when its owner, group or mode
+    /// changed since the plan (IPC_SET, chown, chmod), the processes its new access lets reach it are read whole
+    /// before its verdict (`ProcessNeeds.covers`), so a decider over a table read for the plan's verdicts gives
+    /// the verdict of a decider over a whole table, for fresh reads with random new permissions.
+    func testCleanDecidesAnObjectWhosePermissionsChangedSinceThePlanAsAWholeReadDoes() throws {
+        var r = Rand(state: 2020)
+        var changed = 0
+        var uncovered = 0
+        for round in 0..<60 {
+            let w = World.random(&r)
+            guard !w.objects.isEmpty else { continue }
+            let root = try scratchDirectory()
+            try w.write(to: root)
+            func decider(forVerdicts: Bool) throws -> CleanDecider {
+                let needs = forVerdicts ? ProcessNeeds(w.snapshot, posix: w.posix) : nil
+                let probe = ProcessProbe(procRoot: root, details: [], needs: needs)
+                var table = try probe.read()
+                table.ownIPCNamespace = Self.ownNamespace
+                let options = InspectionOptions(procRoot: root, kinds: Set(IPCKind.allCases), inheritWindow: 5)
+                var found = [Inspector.Found(snapshot: w.snapshot, namespace: nil, thread: nil, posixObjects: w.posix)]
+                Inspector.complete(&found, table: &table, probe: probe, options: options)
+                var reading = Inspector.Reading(snapshot: w.snapshot, processes: table, scope: nil, now: Double(Self.T),
+                                                warnings: [], options: options, posixObjects: w.posix)
+                reading.processNeeds = needs
+                return CleanDecider(reading: reading, users: UserDirectory(), watchBirths: false)
+            }
+            let whole = try decider(forVerdicts: false)
+            let lazy = try decider(forVerdicts: true)
+            let needs = ProcessNeeds(w.snapshot, posix: w.posix)
+            for o in w.objects {
+                // The same object, read again after its owner, group or mode changed (or not).
+                let uid: UInt32 = [0, 1000, 1003, 1005, 1007, 1009].randomElement(using: &r) ?? 0
+                let gid: UInt32 = [0, 100, 1005, 2000, 4000].randomElement(using: &r) ?? 0
+                let mode: UInt32 = [0o600, 0o660, 0o606, 0o640, o.perm.mode].randomElement(using: &r) ?? 0o600
+                let fresh: IPCObject
+                switch o {
+                case .sem(var x): x.perm.uid = uid; x.perm.gid = gid; x.perm.mode = mode; fresh = .sem(x)
+                case .shm(var x): x.perm.uid = uid; x.perm.gid = gid; x.perm.mode = mode; fresh = .shm(x)
+                case .msg(var x): x.perm.uid = uid; x.perm.gid = gid; x.perm.mode = mode; fresh = .msg(x)
+                case .posix(var x): x.uid = uid; x.gid = gid; x.mode = mode; fresh = .posix(x)
+                }
+                if fresh.access != o.access { changed += 1 }
+                if !needs.covers(fresh.access) { uncovered += 1 }
+                XCTAssertEqual(whole.classify(fresh), lazy.classify(fresh), "round \(round): \(fresh.displayName)")
+            }
+        }
+        XCTAssertGreaterThan(changed, 100)
+        XCTAssertGreaterThan(uncovered, 50)
+    }
+
+    /// `covers`: every process that may reach an object of a covered access may reach some object of the needs.
+    func testCoveredAccessesNeedNoOtherProcess() {
+        var r = Rand(state: 11)
+        var covered = 0
+        for _ in 0..<2000 {
+            let w = World.random(&r)
+            let needs = ProcessNeeds(w.snapshot, posix: w.posix)
+            let other = World.random(&r).objects.map(\.access)
+            for a in w.objects.map(\.access) { XCTAssertTrue(needs.covers(a), "\(a)") }
+            for a in other where needs.covers(a) {
+                covered += 1
+                let one = ProcessNeeds(accesses: [a])
+                for p in w.processes {
+                    let record = ProcessRecord(pid: p.pid, ppid: p.ppid, state: p.state, uid: p.uid, euid: p.euid, gid: p.gid,
+                                               groups: p.groups, capEff: p.capEff, credentialsKnown: p.credentialsReadable,
+                                               comm: p.comm, startTime: 0)
+                    if one.mayReach(record) { XCTAssertTrue(needs.mayReach(record), "\(a) \(p.uid) \(p.groups)") }
+                }
+            }
+        }
+        XCTAssertGreaterThan(covered, 100)
+    }
+
+    /// `mayReach` is exactly "some object's access gives the process a rule" (`PossibleHolderFinder.reachRule`
+    /// without a scope), over random credentials and permissions.
+    func testMayReachIsTheReachRuleOverEveryObject() {
+        var r = Rand(state: 7)
+        for _ in 0..<2000 {
+            let w = World.random(&r)
+            let accesses = w.objects.map(\.access)
+            let needs = ProcessNeeds(accesses: accesses)
+            for p in w.processes {
+                let record = ProcessRecord(pid: p.pid, ppid: p.ppid, state: p.state, uid: p.uid, euid: p.euid, gid: p.gid,
+                                           groups: p.groups, capEff: p.capEff, credentialsKnown: p.credentialsReadable,
+                                           comm: p.comm, startTime: 0)
+                let some = accesses.contains { PossibleHolderFinder.reachRule(record, $0, rootRule: $0.rootObject) != nil }
+                XCTAssertEqual(needs.mayReach(record), some, "uid \(p.uid) euid \(p.euid) gid \(p.gid) groups \(p.groups) cred \(p.credentialsReadable) cap \(p.capEff) \(accesses)")
+            }
+        }
+    }
+}
