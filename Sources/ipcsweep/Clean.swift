@@ -125,6 +125,7 @@ struct Clean: ParsableCommand {
                 }
                 #if DEBUG
                 pipeline.beforeRecheck = TestHook.fromEnvironment()
+                if let hook = TestHook.beforeUnlink() { pipeline.posix = PosixBackend(kernel: kernel, beforeUnlink: hook) }
                 #endif
                 return pipeline
             })
@@ -270,6 +271,17 @@ enum TestHook {
                 setenv("IPCSWEEP_TEST_NAME", p.name, 1)
                 setenv("IPCSWEEP_TEST_PATH", p.path, 1)
             }
+            spawn(command)
+        }
+    }
+
+    /// IPCSWEEP_TEST_BEFORE_UNLINK: a command run between a POSIX object's re-check under its lease and its
+    /// removal, with IPCSWEEP_TEST_NAME and IPCSWEEP_TEST_PATH set (a race: something opens it just then).
+    static func beforeUnlink() -> (@Sendable (PosixIPCObject) -> Void)? {
+        guard let command = ProcessEnv.get("IPCSWEEP_TEST_BEFORE_UNLINK"), !command.isEmpty else { return nil }
+        return { o in
+            setenv("IPCSWEEP_TEST_NAME", o.name, 1)
+            setenv("IPCSWEEP_TEST_PATH", o.path, 1)
             spawn(command)
         }
     }
