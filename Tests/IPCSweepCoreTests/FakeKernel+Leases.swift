@@ -9,14 +9,15 @@ import SystemPackage
 extension FakeKernel {
     func setLease(_ fd: Int32, _ type: LeaseType) -> Result<Void, Errno> {
         lock.withLock {
-            guard let p = open[fd]?.path, let f = files[p] else { return .failure(.badFileDescriptor) }
+            guard let p = open[fd]?.path else { return .failure(.badFileDescriptor) }
             if let e = failing("F_SETLEASE", p) { return .failure(e) }
-            if type == .none {
+            if type == .none {  // an unlinked file's descriptor too
                 leased.removeValue(forKey: fd)
                 brokenLeases.remove(fd)
                 calls.append("unlease \(p)")
                 return .success(())
             }
+            guard let f = files[p] else { return .failure(.badFileDescriptor) }
             guard leaseCaller.mayLease(ownedBy: f.uid) else { return .failure(.permissionDenied) }
             if heldElsewhere.contains(p) || open.contains(where: { $0.key != fd && $0.value.path == p }) {
                 return .failure(.resourceTemporarilyUnavailable)
