@@ -6,6 +6,7 @@
 #     F_SETLEASE F_WRLCK, F_SETLEASE F_UNLCK, close); unlinkat, against clean's removal under the lease;
 #   - ipcsweep list --type posix-shm (release build, --all-processes-visible), which leases every file;
 #   - ipcsweep clean --yes --type posix-shm of the 10,000 orphans (one run per fresh set of files).
+# The files belong to uid 20000, which runs no process: every one is orphaned.
 # Environment: RUNS, OBJECTS, BIN (directory with a release ipcsweep; default .build/release), CC.
 set -euo pipefail
 RUNS=${RUNS:-7}
@@ -27,7 +28,7 @@ if [ "${1:-}" = --inner ]; then
 import os, sys
 for i in range(int(sys.argv[1])):
     fd = os.open("/dev/shm/bench_%05d" % i, os.O_CREAT | os.O_RDWR, 0o600)
-    os.ftruncate(fd, 4096); os.close(fd)
+    os.ftruncate(fd, 4096); os.fchown(fd, 20000, 20000); os.close(fd)
 PY
     }
     seconds() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null; t1=$(date +%s.%N); echo "$t1 - $t0" | bc -l; }
