@@ -205,7 +205,8 @@ struct Clean: ParsableCommand {
         }
         let t = CleanFields.table
         let ctx = RenderContext(users: users, now: 0, style: .table(absoluteTimes: false))
-        let columns = (try? t.columns(.defaults, kinds: [], command: "clean")) ?? []
+        let columns = ObjectFields.tableColumns((try? t.columns(.defaults, kinds: [], command: "clean")) ?? [], of: t,
+                                                for: preview, selection: .defaults) { $0.classification }
         // The table escapes its cells; the question is the program's own.
         writeStandardError(t.table(preview, columns: columns, context: ctx)
             .render(width: Terminal.width, headings: true, color: output.useColor))
@@ -234,12 +235,14 @@ struct Clean: ParsableCommand {
                     .write(pretty: output.prettyJSON) { OutputSink.standardOutput.write($0) }
             case .csv:
                 let ctx = RenderContext(users: users, now: reading.now, style: .csv)
-                let columns = try t.columns(output.columns, kinds: kinds, command: "clean")
+                let columns = ObjectFields.csvColumns(try t.columns(output.columns, kinds: kinds, command: "clean"), of: t,
+                                                      for: shown, selection: output.columns) { $0.classification }
                 OutputSink.standardOutput.write(t.table(shown, columns: columns, context: ctx).csv(headings: !output.noHeadings))
             case .table:
                 if !shown.isEmpty {
                     let ctx = RenderContext(users: users, now: reading.now, style: .table(absoluteTimes: false))
-                    let columns = try t.columns(output.columns, kinds: kinds, command: "clean")
+                    let columns = ObjectFields.tableColumns(try t.columns(output.columns, kinds: kinds, command: "clean"),
+                                                            of: t, for: shown, selection: output.columns) { $0.classification }
                     t.table(shown, columns: columns, context: ctx)
                         .renderBytes(width: Terminal.width, headings: !output.noHeadings, color: output.useColor)
                         .withUnsafeBytes { OutputSink.standardOutput.write($0) }

@@ -90,6 +90,7 @@ final class PosixScenarioTests: XCTestCase {
             outside list --format json --type posix > "$OUT/killed-host.json"
             ipcsweep orphans --type posix > "$OUT/orphans.txt"
             status ipcsweep clean --dry-run --name 'psm_*' --format json > "$OUT/dry.json"
+            ipcsweep clean --dry-run --name 'psm_*' > "$OUT/dry.txt" || true
             test -e /dev/shm/psm_killed && echo kept > "$OUT/kept-by-dry-run"
             mkdir -p /run/save
             status ipcsweep clean --yes --name 'psm_*' --save-to /run/save --format json > "$OUT/clean.json"
@@ -113,6 +114,10 @@ final class PosixScenarioTests: XCTestCase {
         XCTAssertNotNil(killed?["inode"] as? Int)
         XCTAssertEqual(try outcomes(s, "dry.json")["posix-shm:psm_killed"], "planned")
         XCTAssertEqual(try s.file("kept-by-dry-run"), "kept\n")
+        // clean's table names a POSIX object by its NAME (no ID or KEY column when every row is POSIX).
+        let dryTable = try s.file("dry.txt").split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+        XCTAssertEqual(dryTable.first, ["TYPE", "NAME", "OWNER", "VERDICT", "OUTCOME", "REASON"], "\(dryTable)")
+        XCTAssertEqual(dryTable.dropFirst().first?.prefix(2), ["posix-shm", "psm_killed"], "\(dryTable)")
         let table = try s.file("orphans.txt")
         XCTAssertTrue(table.contains("posix-shm") && table.contains("psm_killed") && table.contains("orphaned"), table)
         XCTAssertTrue(table.contains("1 orphaned, 0 suspect"), table)
