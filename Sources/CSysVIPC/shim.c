@@ -2,6 +2,9 @@
 #include "CSysVIPC.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <pthread.h>
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <linux/nsfs.h>
@@ -300,6 +303,24 @@ int cipc_mq_open(const char *name, int oflag, unsigned int mode, long maxmsg, lo
 }
 
 int cipc_mq_unlink(const char *name) { return mq_unlink(name); }
+
+int cipc_lease_read(void) { return F_RDLCK; }
+int cipc_lease_write(void) { return F_WRLCK; }
+int cipc_lease_none(void) { return F_UNLCK; }
+
+static pthread_once_t lease_signal_once = PTHREAD_ONCE_INIT;
+static void ignore_lease_break_signal(void) { signal(SIGIO, SIG_IGN); }
+
+int cipc_set_lease(int fd, int type) {
+    if (type != F_UNLCK) pthread_once(&lease_signal_once, ignore_lease_break_signal);
+    return fcntl(fd, F_SETLEASE, type);
+}
+
+int cipc_get_lease(int fd) { return fcntl(fd, F_GETLEASE); }
+
+int cipc_rename_noreplace(int olddir, const char *oldpath, int newdir, const char *newpath) {
+    return renameat2(olddir, oldpath, newdir, newpath, RENAME_NOREPLACE);
+}
 
 // Weak: resolved only when the ThreadSanitizer runtime is linked into the executable.
 extern void __tsan_acquire(void *addr) __attribute__((weak));

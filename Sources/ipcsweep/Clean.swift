@@ -125,6 +125,7 @@ struct Clean: ParsableCommand {
                 }
                 #if DEBUG
                 pipeline.beforeRecheck = TestHook.fromEnvironment()
+                if let hook = TestHook.beforeUnlink() { pipeline.posix = PosixBackend(kernel: kernel, beforeUnlink: hook) }
                 #endif
                 return pipeline
             })
@@ -204,7 +205,8 @@ struct Clean: ParsableCommand {
         }
         let t = CleanFields.table
         let ctx = RenderContext(users: users, now: 0, style: .table(absoluteTimes: false))
-        let columns = (try? t.columns(.defaults, kinds: [], command: "clean")) ?? []
+        let columns = ObjectFields.tableColumns((try? t.columns(.defaults, kinds: [], command: "clean")) ?? [], of: t,
+                                                for: preview, selection: .defaults) { $0.classification }
         // The table escapes its cells; the question is the program's own.
         writeStandardError(t.table(preview, columns: columns, context: ctx)
             .render(width: Terminal.width, headings: true, color: output.useColor))
@@ -233,12 +235,14 @@ struct Clean: ParsableCommand {
                     .write(pretty: output.prettyJSON) { OutputSink.standardOutput.write($0) }
             case .csv:
                 let ctx = RenderContext(users: users, now: reading.now, style: .csv)
-                let columns = try t.columns(output.columns, kinds: kinds, command: "clean")
+                let columns = ObjectFields.csvColumns(try t.columns(output.columns, kinds: kinds, command: "clean"), of: t,
+                                                      for: shown, selection: output.columns) { $0.classification }
                 OutputSink.standardOutput.write(t.table(shown, columns: columns, context: ctx).csv(headings: !output.noHeadings))
             case .table:
                 if !shown.isEmpty {
                     let ctx = RenderContext(users: users, now: reading.now, style: .table(absoluteTimes: false))
-                    let columns = try t.columns(output.columns, kinds: kinds, command: "clean")
+                    let columns = ObjectFields.tableColumns(try t.columns(output.columns, kinds: kinds, command: "clean"),
+                                                            of: t, for: shown, selection: output.columns) { $0.classification }
                     t.table(shown, columns: columns, context: ctx)
                         .renderBytes(width: Terminal.width, headings: !output.noHeadings, color: output.useColor)
                         .withUnsafeBytes { OutputSink.standardOutput.write($0) }
@@ -270,6 +274,17 @@ enum TestHook {
                 setenv("IPCSWEEP_TEST_NAME", p.name, 1)
                 setenv("IPCSWEEP_TEST_PATH", p.path, 1)
             }
+            spawn(command)
+        }
+    }
+
+    /// IPCSWEEP_TEST_BEFORE_UNLINK: a command run between a POSIX object's re-check under its lease and its
+    /// removal, with IPCSWEEP_TEST_NAME and IPCSWEEP_TEST_PATH set (a race: something opens it just then).
+    static func beforeUnlink() -> (@Sendable (PosixIPCObject) -> Void)? {
+        guard let command = ProcessEnv.get("IPCSWEEP_TEST_BEFORE_UNLINK"), !command.isEmpty else { return nil }
+        return { o in
+            setenv("IPCSWEEP_TEST_NAME", o.name, 1)
+            setenv("IPCSWEEP_TEST_PATH", o.path, 1)
             spawn(command)
         }
     }

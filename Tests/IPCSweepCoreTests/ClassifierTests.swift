@@ -4,6 +4,9 @@ import XCTest
 /// The Verdicts rules, one by one, on built snapshots.
 final class ClassifierTests: XCTestCase {
     let T: Int64 = 1_800_000_000  // the last activity of most objects below
+    /// The coarse clock's lag the classifier is given in these tests (a 250 Hz tick).
+    static let G = 0.004
+    var G: Double { Self.G }
     let ns: UInt64 = 4_026_531_839
 
     func proc(_ pid: Int32, uid: UInt32 = 33, euid: UInt32? = nil, gid: UInt32? = nil, groups: [UInt32] = [],
@@ -40,14 +43,16 @@ final class ClassifierTests: XCTestCase {
     func classify(_ o: IPCObject, _ procs: [ProcessRecord], threads: [Int32: Int32] = [:], scope: Set<Int32>? = nil,
                   exclusive: Bool = false, ownPid: Int32? = nil, units: [Int32: String] = [:],
                   invocations: [String: UnitInvocation] = [:], blindSpots: [BlindSpot] = [],
-                  window: Double = Classifier.defaultInheritWindow, clock: ClockSteps = ClockSteps()) -> Classification {
+                  window: Double = Classifier.defaultInheritWindow, clock: ClockSteps = ClockSteps(),
+                  granularity: Double = ClassifierTests.G) -> Classification {
         let table = ProcessTable(processes: procs, threadGroups: threads, ownIPCNamespace: ns, ownPid: ownPid,
                                  blindSpots: blindSpots)
         let resolved = scope.map {
             ResolvedScope(description: "unit x.service", members: $0, exclusive: exclusive, memberUnits: units,
                           unitInvocations: invocations)
         }
-        var c = [Classifier(processes: table, scope: resolved, inheritWindow: window, clock: clock).classify(o)]
+        var c = [Classifier(processes: table, scope: resolved, inheritWindow: window, granularity: granularity,
+                            clock: clock).classify(o)]
         EvidenceText(users: UserDirectory()).fillReasons(&c)
         return c[0]
     }
@@ -111,8 +116,8 @@ final class ClassifierTests: XCTestCase {
     }
 
     func testPidReusedByProcessStartedOneSecondAfterIsNotAHolder() {
-        // Started exactly at U + 1: provably younger than the operation at second U.
-        let c = classify(sem(pids: [4181]), [proc(4181, uid: 0, start: Double(T + 1), comm: "sleep")], window: 0)
+        // Started at U + 1 + the coarse clock's lag: provably younger than the operation recorded as second U.
+        let c = classify(sem(pids: [4181]), [proc(4181, uid: 0, start: Double(T + 1) + G, comm: "sleep")], window: 0)
         XCTAssertEqual(c.verdict, .orphaned)
         XCTAssertTrue(c.reasons.contains("pid 4181 reused by sleep (started 1 s after the last operation)"), "\(c.reasons)")
     }
@@ -121,6 +126,21 @@ final class ClassifierTests: XCTestCase {
         // Started at U + 0.99: the operation (truncated to U) may have come after; err toward in-use.
         let c = classify(sem(pids: [4181]), [proc(4181, uid: 0, start: Double(T) + 0.99, comm: "sleep")])
         XCTAssertEqual(c.verdict, .inUse)
+    }
+
+    func testCoarseClockLagKeepsAProcessJustPastTheSecondAHolder() {
+        // The kernel records System V seconds from the coarse clock, which can still read U for up to one tick
+        // after the precise clock (a process's start time) passed U + 1: a process started at U + 1.002 may have
+        // operated on the set at "second U" itself, so its pid is not reused and it is a possible holder.
+        let start = Double(T + 1) + 0.002
+        let live = classify(sem(pids: [4181]), [proc(4181, uid: 0, start: start, comm: "sleep")], window: 0, granularity: 0.004)
+        XCTAssertEqual(live.verdict, .inUse, "\(live.reasons)")
+        let owner = classify(sem(pids: [4181]), [proc(880, start: start, ppid: 0)], window: 0, granularity: 0.004)
+        XCTAssertEqual(owner.verdict, .suspect, "\(owner.reasons)")
+        // Past the lag it is provably younger.
+        let later = Double(T + 1) + 0.004
+        XCTAssertEqual(classify(sem(pids: [4181]), [proc(4181, uid: 0, start: later, comm: "sleep")], window: 0, granularity: 0.004).verdict, .orphaned)
+        XCTAssertEqual(classify(sem(pids: [4181]), [proc(880, start: later, ppid: 0)], window: 0, granularity: 0.004).verdict, .orphaned)
     }
 
     func testSetvalTimeCountsForSempidWhenOtimeIsZero() {
@@ -194,7 +214,7 @@ final class ClassifierTests: XCTestCase {
     func testOwnerProcessStartedAfterLastActivityIsNotAHolder() {
         // Its parent (older, ordinary, alive) is its original parent: it cannot have inherited the set.
         let parent = proc(870, uid: 1000, start: Double(T - 50), comm: "bash")
-        XCTAssertEqual(classify(sem(pids: [4181]), [parent, proc(880, start: Double(T + 1), ppid: 870)]).verdict, .orphaned)
+        XCTAssertEqual(classify(sem(pids: [4181]), [parent, proc(880, start: Double(T + 1) + G, ppid: 870)]).verdict, .orphaned)
         // Within the one-second window it cannot be ordered: suspect.
         XCTAssertEqual(classify(sem(pids: [4181]), [proc(880, start: Double(T) + 0.5)]).verdict, .suspect)
     }

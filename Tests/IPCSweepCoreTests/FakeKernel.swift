@@ -72,6 +72,13 @@ final class FakeKernel: KernelCalls, @unchecked Sendable {  // every member is g
     var nextFD: Int32 = 10
     var open: [Int32: (path: String, offset: Int)] = [:]
     var temporaries = 0
+    /// Leases (FakeKernel+Leases): who may take them, files other processes hold open, leases held by descriptor,
+    /// the ones broken since, and a hook that runs when one is read back (an opener arriving mid-removal).
+    var leaseCaller = LeaseCaller(euid: 0, capLease: true)
+    var heldElsewhere: Set<String> = []
+    var leased: [Int32: LeaseType] = [:]
+    var brokenLeases: Set<Int32> = []
+    var onGetLease: ((FakeKernel, String) -> Void)?
 
     /// Adds a file; its inode is returned.
     @discardableResult
@@ -156,13 +163,25 @@ final class FakeKernel: KernelCalls, @unchecked Sendable {  // every member is g
                     return .failure(.noSuchFileOrDirectory)
                 }
             }
+            // An open breaks a write lease another descriptor holds on the file; a non-blocking one fails.
+            let leases = leased.keys.filter { open[$0]?.path == p }
+            if !leases.isEmpty {
+                brokenLeases.formUnion(leases)
+                if flags & O_NONBLOCK != 0 { return .failure(.resourceTemporarilyUnavailable) }
+            }
             nextFD += 1
             open[nextFD] = (p, 0)
             return .success(nextFD)
         }
     }
 
-    func close(_ fd: Int32) { lock.withLock { _ = open.removeValue(forKey: fd) } }
+    func close(_ fd: Int32) {
+        lock.withLock {
+            open.removeValue(forKey: fd)
+            leased.removeValue(forKey: fd)
+            brokenLeases.remove(fd)
+        }
+    }
 
     /// The text the kernel gives for a queue's file.
     private func queueText(_ f: File) -> [UInt8] {

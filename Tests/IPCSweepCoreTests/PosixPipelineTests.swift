@@ -39,8 +39,11 @@ final class PosixPipelineTests: XCTestCase {
         XCTAssertEqual(file.value("type"), "posix-shm")
         XCTAssertEqual(file.value("name"), "torch_1")
         XCTAssertTrue(run.results[0].reason.hasPrefix("removed (orphaned"), run.results[0].reason)
+        let hidden = "/dev/shm/.ipcsweep-removing.\(k.pid).\(o.posix?.identity.inode ?? 0)"
         XCTAssertLessThan(k.calls.firstIndex { $0.hasPrefix("rename /save/") } ?? .max,
-                          k.calls.firstIndex(of: "unlinkat /dev/shm/torch_1") ?? -1, "the save is committed before the unlink")
+                          k.calls.firstIndex(of: "rename /dev/shm/torch_1 -> \(hidden)") ?? -1, "the save is committed before the removal")
+        XCTAssertEqual(k.calls.suffix(3), ["rename /dev/shm/torch_1 -> \(hidden)", "unlinkat \(hidden)", "unlease \(hidden)"],
+                       "under the lease: to a hidden name, unlinked there, then the lease let go")
     }
 
     /// The queue was drained into its save file, then the removal was refused: the messages go back into the
@@ -89,18 +92,24 @@ final class PosixPipelineTests: XCTestCase {
         XCTAssertEqual(k.files.keys.filter { $0.hasPrefix("/save/") }, [])
     }
 
-    /// Gone before the fresh read, or between it and the unlink: already gone, not a failure.
+    /// Gone before the fresh read, or between it and the removal (under a lease: its rename; without one: its
+    /// unlink): already gone, not a failure.
     func testAnObjectThatVanishesIsAlreadyGone() throws {
         let k = FakeKernel()
         k.add("/dev/shm/a")
         k.add("/dev/shm/b")
-        let a = try object(k, "/dev/shm/a"), b = try object(k, "/dev/shm/b")
+        k.add("/dev/shm/c")
+        let a = try object(k, "/dev/shm/a"), b = try object(k, "/dev/shm/b"), c = try object(k, "/dev/shm/c")
         k.files["/dev/shm/a"] = nil
-        k.fail["unlinkat /dev/shm/b"] = .noSuchFileOrDirectory
+        k.fail["renameat2 /dev/shm/b"] = .noSuchFileOrDirectory
         let run = pipeline(k).run([a, b], decision: F.deciding())
         XCTAssertEqual(run.results.map(\.status), [.alreadyGone, .alreadyGone])
         XCTAssertTrue(run.results[0].reason.hasPrefix("already gone: POSIX shared memory object /dev/shm/a"), run.results[0].reason)
         XCTAssertEqual(run.exitStatus, 0)
+        k.leaseCaller = LeaseCaller(euid: 1, capLease: false)
+        k.fail["unlinkat /dev/shm/c"] = .noSuchFileOrDirectory
+        let unleased = pipeline(k).run([c], decision: F.deciding())
+        XCTAssertEqual(unleased.results.map(\.status), [.alreadyGone], unleased.results.first?.reason ?? "")
     }
 
     /// A symbolic link (or another file) in its place is never followed or removed.

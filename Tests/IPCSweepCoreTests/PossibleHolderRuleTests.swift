@@ -91,8 +91,10 @@ extension ClassifierTests {
         XCTAssertEqual(c.verdict, .suspect)
         XCTAssertEqual(possible(c).first?.2, .inherited(.parentIsInit))
         XCTAssertTrue(c.reasons[0].contains("after the last activity, within the inheritance window, and may have inherited it (its parent is pid 1"), c.reasons[0])
-        // Beyond the window (it ends 1 s + 5 s after the truncated second) it cannot have inherited it.
-        XCTAssertEqual(classify(sem(uid: 33, cuid: 33, pids: [899]), [proc(900, uid: 33, start: Double(T) + 6.0, ppid: 1)]).verdict, .orphaned)
+        // Beyond the window (it ends 1 s + the coarse clock's lag + 5 s after the truncated second) it cannot have
+        // inherited it.
+        XCTAssertEqual(classify(sem(uid: 33, cuid: 33, pids: [899]), [proc(900, uid: 33, start: Double(T) + 6.0 + G, ppid: 1)]).verdict, .orphaned)
+        XCTAssertEqual(classify(sem(uid: 33, cuid: 33, pids: [899]), [proc(900, uid: 33, start: Double(T) + 6.0, ppid: 1)]).verdict, .suspect)
         XCTAssertEqual(classify(sem(uid: 33, cuid: 33, pids: [899]), [proc(900, uid: 33, start: Double(T) + 5.9, ppid: 1)]).verdict, .suspect)
         // --inherit-window 2s: 2.5 s is now outside; 0 turns inheritance off.
         XCTAssertEqual(classify(sem(uid: 33, cuid: 33, pids: [899]), [daemon], window: 2).verdict, .suspect, "1 s + 2 s > 2.5 s")
@@ -136,13 +138,14 @@ extension ClassifierTests {
         let cg = "/system.slice/apache2.service"
         let p = proc(5000, uid: 0, start: Double(T) + 1.5, comm: "apache2", cgroup: cg, ppid: 1)
         let units: [Int32: String] = [5000: "apache2.service"]
-        // Began at T + 1.45 ≥ T + 1: every process of the invocation descends from systemd.
+        // Began at T + 1.45 ≥ T + 1 + G: every process of the invocation descends from systemd.
         let ok = classify(o, [p], scope: [5000], units: units, invocations: ["apache2.service": .began(Double(T) + 1.45)])
         XCTAssertEqual(ok.verdict, .orphaned, "\(ok.reasons)")
         XCTAssertTrue(ok.reasons.contains { $0.hasPrefix("1 process of apache2.service started within the inheritance window but cannot have inherited it") },
                       "\(ok.reasons)")
-        // Exactly at T + 1 still counts as after; just before does not.
-        XCTAssertEqual(classify(o, [p], scope: [5000], units: units, invocations: ["apache2.service": .began(Double(T + 1))]).verdict, .orphaned)
+        // Exactly at T + 1 + G still counts as after; T + 1 does not (the coarse clock may still have read T).
+        XCTAssertEqual(classify(o, [p], scope: [5000], units: units, invocations: ["apache2.service": .began(Double(T + 1) + G)]).verdict, .orphaned)
+        XCTAssertEqual(classify(o, [p], scope: [5000], units: units, invocations: ["apache2.service": .began(Double(T + 1))]).verdict, .suspect)
         let early = classify(o, [p], scope: [5000], units: units, invocations: ["apache2.service": .began(Double(T) + 0.99)])
         XCTAssertEqual(early.verdict, .suspect)
         XCTAssertTrue(early.evidence.contains { if case .inheritanceNotRuledOut(_, .invocationTooEarly) = $0 { return true }; return false })
@@ -240,7 +243,7 @@ extension ClassifierTests {
                                       cuid: UInt32([0, 33, 1001].randomElement(using: &rng)!),
                                       cgid: UInt32([100, 5000].randomElement(using: &rng)!),
                                       mode: [0o600, 0o640, 0o660, 0o606, 0o666, 0o644].randomElement(using: &rng)!)
-                let w = ActivityWindow(second: T + Int64.random(in: -5...5, using: &rng))
+                let w = ActivityWindow(second: T + Int64.random(in: -5...5, using: &rng), granularity: 0.004)
                 let brute = procs.filter { p in
                     if p.pid == 7 { return false }  // this run
                     let inScope = members.contains(p.pid)

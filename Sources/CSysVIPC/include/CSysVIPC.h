@@ -128,6 +128,20 @@ int cipc_mq_open(const char *name, int oflag, unsigned int mode, long maxmsg, lo
 /// mq_unlink; 0 or -1.
 int cipc_mq_unlink(const char *name);
 
+// Write leases (fcntl F_SETLEASE / F_GETLEASE, GNU-only constants) and renameat2 RENAME_NOREPLACE.
+/// The lease types: F_RDLCK, F_WRLCK, F_UNLCK.
+int cipc_lease_read(void);
+int cipc_lease_write(void);
+int cipc_lease_none(void);
+/// fcntl(fd, F_SETLEASE, type); 0 or -1. Before the first one, SIGIO (the lease-break signal, whose default
+/// action ends the process) is ignored for the process: a break is read back with F_GETLEASE instead.
+int cipc_set_lease(int fd, int type);
+/// fcntl(fd, F_GETLEASE): the lease type held, or the type it is being broken to (F_RDLCK/F_UNLCK while a
+/// break is pending); -1 on error.
+int cipc_get_lease(int fd);
+/// renameat2(olddir, oldpath, newdir, newpath, RENAME_NOREPLACE); 0 or -1 (EEXIST: the new name exists).
+int cipc_rename_noreplace(int olddir, const char *oldpath, int newdir, const char *newpath);
+
 // ThreadSanitizer annotations for a lock it cannot see (Synchronization.Mutex on Linux parks on a raw futex):
 // a happens-before edge from each release to the next acquire of `addr`. No-ops unless the ThreadSanitizer
 // runtime is linked in (`swift build --sanitize=thread`).

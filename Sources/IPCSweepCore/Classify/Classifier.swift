@@ -18,7 +18,8 @@ public struct Classifier: Sendable {
     public let scope: ResolvedScope?
     /// How long after an object's last activity a re-parented process may still have inherited it.
     public let inheritWindow: Double
-    /// How far a POSIX file time (from the coarse clock) may lag the instant it records.
+    /// How far an object's time (POSIX file times, System V seconds: both from the coarse clock) may lag the
+    /// instant it records.
     public let granularity: Double
     /// The POSIX filesystems (st_dev) each scanned mount namespace reaches, by its inode: a process of a mount
     /// namespace listed here is a possible holder only of objects on those devices; empty: every process can
@@ -41,7 +42,7 @@ public struct Classifier: Sendable {
         self.granularity = granularity
         self.mountDevices = mountDevices
         finder = PossibleHolderFinder(processes: processes, scope: scope, inheritWindow: inheritWindow, clock: clock)
-        sysv = SysVEvidence(processes: processes, clock: clock)
+        sysv = SysVEvidence(processes: processes, clock: clock, granularity: granularity)
         posix = PosixEvidence(processes: processes)
     }
 

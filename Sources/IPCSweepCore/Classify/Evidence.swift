@@ -79,6 +79,9 @@ public enum Evidence: Sendable, Hashable {
     case mapped(holder: Holder, mappings: Int)
     /// A POSIX queue's registered notification process (mq_notify; NOTIFY_PID) is alive.
     case queueNotification(holder: Holder)
+    /// The kernel refused a write lease on a POSIX object (EAGAIN): a descriptor or mapping of it exists in a
+    /// process the tool cannot see (none it can see holds it).
+    case openElsewhere
 
     // Could not read enough: unknown.
     /// Per-semaphore pids and waiters unreadable; the text says why.
@@ -115,6 +118,9 @@ public enum Evidence: Sendable, Hashable {
     case messages(count: UInt64, bytes: UInt64)
     /// The descriptors and mappings of every visible process were read and none is this POSIX object.
     case noDescriptorOrMapping
+    /// The kernel granted a write lease on a POSIX object: no descriptor or mapping of it exists in any process
+    /// of any namespace.
+    case leaseGranted
     /// A POSIX queue's NOTIFY_PID is no live process.
     case notificationPidGone(pid: Int32)
     /// Processes of a `--unit` service started inside the inheritance window were ruled out: the unit's current
@@ -135,13 +141,13 @@ public enum Evidence: Sendable, Hashable {
     public var weight: Weight {
         switch self {
         case .attached, .attachedInvisibly, .markedForRemoval, .waiters, .liveRecordedPid, .openDescriptor, .mapped,
-             .queueNotification: return .direct
+             .queueNotification, .openElsewhere: return .direct
         case .detailUnreadable, .recordedPidHidden, .blindSpot, .handlesUnreadable, .queueStateUnreadable: return .unreadable
         case .possibleHolder, .morePossibleHolders: return .possible
         case .noPossibleHolder: return .none
         case .recordedPidExited, .recordedPidZombie, .recordedPidInOtherNamespace, .recordedPidReused,
              .recordedPidIsThisRun, .messages, .inheritanceRuledOut, .inheritanceNotRuledOut, .noDescriptorOrMapping,
-             .notificationPidGone, .clockStep:
+             .leaseGranted, .notificationPidGone, .clockStep:
             return .note
         }
     }
@@ -182,6 +188,8 @@ public enum Evidence: Sendable, Hashable {
         case .openDescriptor: return "open-descriptor"
         case .mapped: return "mapped"
         case .queueNotification: return "queue-notification"
+        case .openElsewhere: return "open-elsewhere"
+        case .leaseGranted: return "lease-granted"
         case .handlesUnreadable: return "handles-unreadable"
         case .queueStateUnreadable: return "queue-state-unreadable"
         case .noDescriptorOrMapping: return "no-descriptor-or-mapping"

@@ -1,6 +1,8 @@
 /// The direct evidence of a POSIX object: live processes with a descriptor (/proc/PID/fd) or a mapping
-/// (/proc/PID/maps) of it, matched by device and inode, and a queue's live NOTIFY_PID; and, when there is none,
-/// what could still hide a holder (processes whose descriptors or mappings could not be read).
+/// (/proc/PID/maps) of it, matched by device and inode, a write lease the kernel refused (held by a process the
+/// tool cannot see), and a queue's live NOTIFY_PID; and, when there is none, what could still hide a holder
+/// (processes whose descriptors or mappings could not be read — unless a granted lease makes "no descriptor or
+/// mapping anywhere" certain).
 struct PosixEvidence: Sendable {
     let processes: ProcessTable
     /// Descriptors and mappings by object, from every live process of any namespace (a file's device and inode
@@ -39,6 +41,8 @@ struct PosixEvidence: Sendable {
                 holders.append(Holder(p, relation: .mapping, mappings: maps))
             }
         }
+        // The kernel knows of a descriptor or mapping no visible process has.
+        if o.lease == .refused && perProcess.isEmpty { evidence.append(.openElsewhere) }
         if let q = o.queue {
             if q.notifyPid > 0 {
                 if let p = processes.process(forRecordedPid: q.notifyPid), !p.isDeadOrZombie, p.pid != processes.ownPid {
@@ -54,9 +58,11 @@ struct PosixEvidence: Sendable {
         }
     }
 
-    /// Without direct evidence: that no descriptor or mapping was found, and (fail closed) every process that
-    /// could reach it whose descriptors or mappings are hidden from us.
+    /// Without direct evidence: that no descriptor or mapping exists (a granted lease: certain, whoever is
+    /// unreadable), or that none was found and (fail closed) every process that could reach it whose descriptors
+    /// or mappings are hidden from us.
     func undecided(_ o: PosixIPCObject, access: AccessControl, reaches: (ProcessRecord) -> Bool) -> [Evidence] {
+        if o.lease == .granted { return [.leaseGranted] }
         var out: [Evidence] = [.noDescriptorOrMapping]
         for p in unreadable where reaches(p) && access.reachable(by: p) {
             out.append(.handlesUnreadable(pid: p.pid, command: p.comm, detail: p.handlesUnreadable ?? "unreadable"))
@@ -64,13 +70,16 @@ struct PosixEvidence: Sendable {
         return out
     }
 
-    /// The processes that hold it now, in words ("pid 812 (postgres) descriptor 5"), and the reaching processes
-    /// whose descriptors cannot be read: what appeared since a plan that found none (clean's re-check).
+    /// The processes that hold it now, in words ("pid 812 (postgres) descriptor 5"), a holder only a refused
+    /// lease tells of, and the reaching processes whose descriptors cannot be read (unless a lease was granted):
+    /// what appeared since a plan that found none (clean's re-check).
     func holdersNow(_ o: PosixIPCObject, reaches: (ProcessRecord) -> Bool) -> [String] {
         var out: [String] = []
         for (p, h) in handles[o.identity] ?? [] {
             out.append("pid \(p.pid) (\(p.comm)) " + (h.fd.map { "descriptor \($0)" } ?? "mapping \(h.mapping ?? "")"))
         }
+        if o.lease == .refused && out.isEmpty { out.append("a process this tool cannot see (a write lease was refused)") }
+        if o.lease == .granted { return out }
         let access = AccessControl(o)
         for p in unreadable where reaches(p) && access.reachable(by: p) {
             out.append("pid \(p.pid) (\(p.comm)), whose descriptors cannot be read (\(p.handlesUnreadable ?? "unreadable"))")

@@ -30,8 +30,8 @@ public struct AccessControl: Sendable, Hashable {
     public var gids: [UInt32] { gid == cgid ? [gid] : [gid, cgid] }
 }
 
-/// When the last activity happened: some instant in [earliest, latest). A System V time is a truncated
-/// second U, so [U, U + 1); a POSIX file time is precise up to the coarse clock's granularity.
+/// When the last activity happened: some instant in [earliest, latest). A System V time is a second U truncated
+/// from the coarse clock, so [U, U + 1 + granularity); a POSIX file time is precise up to that granularity.
 public struct ActivityWindow: Sendable, Hashable {
     public var earliest: Double
     public var latest: Double
@@ -45,8 +45,9 @@ public struct ActivityWindow: Sendable, Hashable {
     }
 
     /// A whole-second IPC time.
-    public init(second: Int64) {
-        self.init(earliest: Double(second), latest: Double(second) + 1, reported: second)
+    /// A System V second, stamped from the coarse clock that lags the precise one by up to `granularity`.
+    public init(second: Int64, granularity: Double) {
+        self.init(earliest: Double(second), latest: Double(second) + 1 + granularity, reported: second)
     }
 }
 

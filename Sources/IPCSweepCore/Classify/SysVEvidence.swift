@@ -7,10 +7,13 @@ struct SysVEvidence: Sendable {
     /// The wall clock's measured steps (a recorded pid is reused only if its process started after the event
     /// even with its start moved back by them).
     let clock: ClockSteps
+    /// How long the coarse clock, whose whole seconds the kernel records, may lag the precise one.
+    let granularity: Double
 
-    init(processes: ProcessTable, clock: ClockSteps) {
+    init(processes: ProcessTable, clock: ClockSteps, granularity: Double) {
         self.processes = processes
         self.clock = clock
+        self.granularity = granularity
         attachers = processes.attachers()
     }
 
@@ -46,7 +49,8 @@ struct SysVEvidence: Sendable {
     }
 
     /// Live recorded pids are direct evidence; dead, zombie, reused, foreign and hidden ones are explained. A
-    /// pid is reused only when its process started at or after the recorded second + 1 even with its start
+    /// pid is reused only when its process started at or after the recorded second + 1 (+ the coarse clock's lag)
+    /// even with its start
     /// moved back by the clock-step widening; returns that widening when it kept a pid from being reused.
     private func recordedPids(_ object: IPCObject, evidence: inout [Evidence], holders: inout [Holder]) -> ClockSteps.Widening? {
         var kept: ClockSteps.Widening?
@@ -73,11 +77,11 @@ struct SysVEvidence: Sendable {
                 evidence.append(.recordedPidZombie(role: rp.role, recordedPid: rp.pid, holder: Holder(p, relation: .recorded)))
             } else if !processes.sharesIPCNamespace(p) {
                 evidence.append(.recordedPidInOtherNamespace(role: rp.role, pid: rp.pid, command: p.comm))
-            } else if clock.effectiveStart(p.startTime) >= Double(rp.recordedAt) + 1 {
+            } else if clock.effectiveStart(p.startTime) >= Double(rp.recordedAt) + 1 + granularity {
                 evidence.append(.recordedPidReused(role: rp.role, pid: rp.pid, command: p.comm,
                                                    after: p.startTime - Double(rp.recordedAt)))
             } else {
-                if p.startTime >= Double(rp.recordedAt) + 1 { kept = ClockSteps.wider(kept, clock.widening(forStart: p.startTime)) }
+                if p.startTime >= Double(rp.recordedAt) + 1 + granularity { kept = ClockSteps.wider(kept, clock.widening(forStart: p.startTime)) }
                 let h = Holder(p, relation: .recorded)
                 evidence.append(.liveRecordedPid(role: rp.role, recordedPid: rp.pid, holder: h))
                 holders.append(h)

@@ -23,6 +23,29 @@ public struct MQAttributes: Sendable, Equatable {
     }
 }
 
+/// A file lease's type (F_RDLCK, F_WRLCK, F_UNLCK).
+public enum LeaseType: Sendable, Equatable {
+    case read, write, none
+}
+
+/// Whom the kernel lets lease a file: its owner (the caller's fsuid, which is its euid), or a process with
+/// CAP_LEASE (bit 28).
+public struct LeaseCaller: Sendable, Equatable {
+    public var euid: UInt32
+    public var capLease: Bool
+
+    public init(euid: UInt32, capLease: Bool) {
+        self.euid = euid
+        self.capLease = capLease
+    }
+
+    /// CAP_LEASE's bit in CapEff.
+    public static let capLeaseBit: UInt64 = 1 << 28
+
+    /// Whether it may lease a file owned by `uid`.
+    public func mayLease(ownedBy uid: UInt32) -> Bool { capLease || uid == euid }
+}
+
 /// The one set of thin system-call wrappers the probe, the clean pipeline's backends and the restorer reach the
 /// kernel through (as swift-system's `Internals/Syscalls.swift`): each method makes exactly one call (or, where
 /// named, one fixed C-shim sequence) and returns its value or its errno, nothing more. The live implementation
@@ -80,6 +103,18 @@ public protocol KernelCalls: Sendable {
     func makeTemporaryFile(in directory: String, base: String) -> Result<(fd: Int32, path: String), Errno>
     /// lgetxattr(2) of `name` with no buffer: the value's size (0 or ENODATA when there is none).
     func extendedAttributeSize(_ path: String, _ name: String) -> Result<Int, Errno>
+
+    // MARK: write leases (the kernel's answer to "is this file open or mapped anywhere?")
+    /// fcntl(F_SETLEASE): takes (`.write`) or releases (`.none`) a lease on an open file. Before the first lease the
+    /// lease-break signal (SIGIO, which would end the process) is ignored: a break is read back with `getLease`.
+    func setLease(_ fd: Int32, _ type: LeaseType) -> Result<Void, Errno>
+    /// fcntl(F_GETLEASE): the lease held, or the type it is being broken to while a break is pending.
+    func getLease(_ fd: Int32) -> Result<LeaseType, Errno>
+    /// renameat2(2) with RENAME_NOREPLACE (EEXIST when the new name exists).
+    func renameNoReplace(_ oldDir: Int32, _ oldPath: String, _ newDir: Int32, _ newPath: String) -> Result<Void, Errno>
+    /// Who the kernel lets take a lease: the caller's effective uid (geteuid(2)) and CAP_LEASE in its effective
+    /// capabilities (/proc/self/status `CapEff:`).
+    var leaseCaller: LeaseCaller { get }
 
     // MARK: POSIX message queues (a queue descriptor: mq_open's, or open(2) of a file of an mqueue mount)
     /// mq_getattr(3).

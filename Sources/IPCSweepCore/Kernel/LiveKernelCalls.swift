@@ -130,6 +130,37 @@ public struct LiveKernelCalls: KernelCalls {
         Self.value(lgetxattr(path, name, nil, 0))
     }
 
+    public func setLease(_ fd: Int32, _ type: LeaseType) -> Result<Void, Errno> {
+        Self.none(cipc_set_lease(fd, Self.leaseValue(type)))
+    }
+
+    public func getLease(_ fd: Int32) -> Result<LeaseType, Errno> {
+        let v = cipc_get_lease(fd)
+        if v < 0 { return .failure(Errno(rawValue: Glibc.errno)) }
+        return .success(v == cipc_lease_write() ? .write : v == cipc_lease_read() ? .read : .none)
+    }
+
+    static func leaseValue(_ type: LeaseType) -> Int32 {
+        switch type {
+        case .read: return cipc_lease_read()
+        case .write: return cipc_lease_write()
+        case .none: return cipc_lease_none()
+        }
+    }
+
+    public func renameNoReplace(_ oldDir: Int32, _ oldPath: String, _ newDir: Int32, _ newPath: String) -> Result<Void, Errno> {
+        Self.none(cipc_rename_noreplace(oldDir, oldPath, newDir, newPath))
+    }
+
+    public var leaseCaller: LeaseCaller { Self.caller }
+
+    /// The process's credentials do not change while it runs: read once.
+    private static let caller: LeaseCaller = {
+        let status = (try? FileIO.read("/proc/self/status", limit: FileIO.Limit.procfs, requireRegular: false))
+            .flatMap(ProcessProbe.parseStatus)
+        return LeaseCaller(euid: geteuid(), capLease: (status?.capEff ?? 0) & LeaseCaller.capLeaseBit != 0)
+    }()
+
     public func mqGetAttributes(_ fd: Int32) -> Result<MQAttributes, Errno> {
         var maxmsg = 0, msgsize = 0, cur = 0
         return Self.none(cipc_mq_getattr(fd, &maxmsg, &msgsize, &cur))

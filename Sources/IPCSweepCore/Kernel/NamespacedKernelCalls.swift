@@ -50,6 +50,12 @@ public struct NamespacedKernelCalls: KernelCalls {
         inner.makeTemporaryFile(in: directory, base: base)
     }
     public func extendedAttributeSize(_ path: String, _ name: String) -> Result<Int, Errno> { inner.extendedAttributeSize(path, name) }
+    public func setLease(_ fd: Int32, _ type: LeaseType) -> Result<Void, Errno> { inner.setLease(fd, type) }
+    public func getLease(_ fd: Int32) -> Result<LeaseType, Errno> { inner.getLease(fd) }
+    public func renameNoReplace(_ oldDir: Int32, _ oldPath: String, _ newDir: Int32, _ newPath: String) -> Result<Void, Errno> {
+        inner.renameNoReplace(oldDir, oldPath, newDir, newPath)
+    }
+    public var leaseCaller: LeaseCaller { inner.leaseCaller }
     public func mqGetAttributes(_ fd: Int32) -> Result<MQAttributes, Errno> { inner.mqGetAttributes(fd) }
     public func mqReceiveNow(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) -> Result<(length: Int, priority: UInt32), Errno> {
         inner.mqReceiveNow(fd, into: buffer)

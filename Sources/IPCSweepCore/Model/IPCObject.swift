@@ -84,15 +84,17 @@ public enum IPCObject: Sendable, Equatable {
         }
     }
 
-    /// When the last activity can have happened: a truncated System V second U is [U, U + 1); a POSIX file time
-    /// is late by at most the coarse clock's `granularity`.
+    /// When the last activity can have happened. A POSIX file time is late by at most the coarse clock's
+    /// `granularity`. A System V second U is truncated, and taken from the same coarse clock
+    /// (ktime_get_real_seconds), which can still read U for up to `granularity` after the precise clock passed
+    /// U + 1: [U, U + 1 + granularity).
     public func activityWindow(granularity: Double) -> ActivityWindow {
         switch self {
         case .posix(let o):
             let t = o.lastChange
             return ActivityWindow(earliest: t.value, latest: t.value + granularity, reported: t.seconds)
         default:
-            return ActivityWindow(second: lastActivity)
+            return ActivityWindow(second: lastActivity, granularity: granularity)
         }
     }
 

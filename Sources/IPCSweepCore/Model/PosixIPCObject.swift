@@ -136,6 +136,9 @@ public struct PosixIPCObject: Sendable, Equatable {
     public var acl: [ACLEntry]?
     /// A queue's state; nil for shared memory and semaphores.
     public var queue: MessageQueueStatus?
+    /// What a write lease said when it was read (`PosixLeases`); nil: none was asked for (a fixture, a procfs
+    /// copy).
+    public var lease: PosixLease? = nil
 
     public init(path: String, kind: IPCKind, name: String? = nil, entry: String? = nil, uid: UInt32, gid: UInt32,
                 mode: UInt32, size: Int64 = 0, blocks: Int64 = 0, directory: String? = nil,

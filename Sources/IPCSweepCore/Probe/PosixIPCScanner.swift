@@ -28,6 +28,9 @@ public struct PosixIPCScanner: Sendable {
     public var processRoot: String?
     /// The kernel calls (a fake in unit tests).
     public var kernel: any KernelCalls = Kernel.live
+    /// Ask each object for a write lease (`PosixLeases`), where the caller may: the kernel's answer to whether
+    /// any process has it open or mapped.
+    public var takeLeases = true
 
     /// The default shm root (glibc's shm_open and sem_open use /dev/shm).
     public static let defaultShmRoot = "/dev/shm"
@@ -181,12 +184,14 @@ public struct PosixIPCScanner: Sendable {
         }
         let reader = PosixObjectReader(kernel: kernel, directory: root, device: device, rootKind: kind,
                                        aclThroughDescriptor: processRoot != nil)
+        let leases = takeLeases ? PosixLeases(kernel: kernel) : nil
         var objects: [PosixIPCObject] = []
         objects.reserveCapacity(names.count)
         var ignored: [String] = []
         for name in names {
             switch reader.read(dir: dir, entry: name) {
-            case .object(let o, let warning):
+            case .object(var o, let warning):
+                o.lease = leases?.probe(dir: dir, o)
                 objects.append(o)
                 if let warning { warnings.append(warning) }
             case .ignored(let what): ignored.append(what)
@@ -195,6 +200,7 @@ public struct PosixIPCScanner: Sendable {
             }
         }
         objects.sort { $0.path < $1.path }
+        warnings += PosixLeases.notes(root: root, objects)
         return PosixScanResult(root: root, kind: kind, scanned: true, objects: objects, warnings: warnings,
                                mount: mount ?? PosixMount(mountPoint: root, fsType: kind == .posixMq ? "mqueue" : "?", device: device),
                                ignored: ignored.sorted())

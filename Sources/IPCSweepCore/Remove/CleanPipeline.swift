@@ -155,13 +155,20 @@ public struct CleanPipeline: Sendable {
             let n = q.count.map { "\($0) message\($0 == 1 ? "" : "s")" } ?? "its messages"
             extra = "; discarded \(n) (\(q.bytes) bytes)"
         }
-        switch inHand.remove() {
-        case .removed:
+        let step = inHand.remove()
+        switch step {
+        case .removed, .removedWithNote:
             var reason = "removed (\(verdictPhrase(c)))"
             if let saved { reason += "; saved to \(saved.path); \(saved.detail) saved" }
+            if case .removedWithNote(let note) = step { reason += "; \(note)" }
             return CleanResult(classification: c, status: .removed, reason: reason + extra, savedTo: saved?.path)
         case .changed(let d):
             return changed(c, d)
+        case .openedDuringRemoval(let what):
+            let kept = saved.map { "; its save file \($0.path) is kept" } ?? ""
+            return CleanResult(classification: c, status: .openedDuringRemoval,
+                               reason: "opened during removal, restored: \(what)\(kept); run clean again to re-decide",
+                               changes: ["opened during removal"], savedTo: saved?.path)
         case .failed(let e, let step, let note):
             var r = failure(c, e, during: step, backend)
             if let note { r.reason += "; \(note)" } else if let saved { r.reason += "; its save file \(saved.path) is kept" }

@@ -13,6 +13,9 @@ public struct CleanResult: Sendable, Equatable {
         case keptForData
         /// The fresh read differs from the plan (or it changed while being saved): left in place.
         case changed
+        /// A process opened it while it was being removed (its write lease broke): its name was restored, or never
+        /// taken; left in place.
+        case openedDuringRemoval
         /// It no longer existed (removed by someone else): not a failure.
         case alreadyGone
         /// A signal stopped the run before this object.
@@ -46,7 +49,7 @@ public struct CleanResult: Sendable, Equatable {
         case .removed: return .removed
         case .wouldRemove: return .planned
         case .failed: return .failed
-        case .notEligible, .keptForData, .changed, .alreadyGone, .notAttempted: return .skipped
+        case .notEligible, .keptForData, .changed, .openedDuringRemoval, .alreadyGone, .notAttempted: return .skipped
         }
     }
 
@@ -59,7 +62,7 @@ public struct CleanResult: Sendable, Equatable {
     /// A planned object that was left behind or failed: these make `clean` exit 4.
     public var isProblem: Bool {
         switch status {
-        case .keptForData, .changed, .notAttempted, .failed: return true
+        case .keptForData, .changed, .openedDuringRemoval, .notAttempted, .failed: return true
         case .removed, .wouldRemove, .notEligible, .alreadyGone: return false
         }
     }
@@ -116,6 +119,8 @@ public struct CleanRun: Sendable, Equatable {
         public var alreadyGone = 0
         /// Skipped because changed since planned.
         public var changed = 0
+        /// Skipped because a process opened it while it was being removed.
+        public var openedDuringRemoval = 0
         /// Skipped because removing them would lose their data.
         public var keptForData = 0
         /// Matched the filters but never eligible (in-use, unknown, suspect without --include-suspect).
@@ -137,6 +142,7 @@ public struct CleanRun: Sendable, Equatable {
             switch r.status {
             case .alreadyGone: c.alreadyGone += 1
             case .changed: c.changed += 1
+            case .openedDuringRemoval: c.openedDuringRemoval += 1
             case .keptForData: c.keptForData += 1
             case .notEligible: c.notEligible += 1
             case .notAttempted: c.notAttempted += 1
@@ -164,10 +170,11 @@ public struct CleanRun: Sendable, Equatable {
                 : "nothing to clean: \(n.notEligible) matching object\(n.notEligible == 1 ? " is" : "s are") in use, unknown or suspect (see the reasons)"
         }
         var parts: [String] = [dryRun ? "dry run: would remove \(n.planned)" : "removed \(n.removed)"]
-        let problemSkips = n.changed + n.notAttempted + n.keptForData
+        let problemSkips = n.changed + n.openedDuringRemoval + n.notAttempted + n.keptForData
         if problemSkips > 0 {
             var why: [String] = []
             if n.changed > 0 { why.append("\(n.changed) changed since planned") }
+            if n.openedDuringRemoval > 0 { why.append("\(n.openedDuringRemoval) opened during removal") }
             if n.notAttempted > 0 { why.append("\(n.notAttempted) not attempted") }
             if n.keptForData > 0 { why.append("\(n.keptForData) kept for their data") }
             parts.append("skipped \(problemSkips) (\(why.joined(separator: ", ")))")

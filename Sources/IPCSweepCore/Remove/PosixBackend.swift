@@ -7,14 +7,21 @@ import Musl
 #endif
 
 /// The POSIX part of `clean`: the fresh read opens the object's mount root again (walked with O_NOFOLLOW inside
-/// another mount namespace), checks it is still the filesystem the object was found on, and reads the entry
-/// with the scanner's own reader (fstatat AT_SYMLINK_NOFOLLOW, a queue's state); the save copies a file's bytes
-/// or receives a queue's messages; the removal is unlinkat(2) on the root's descriptor. Never follows a symbolic
-/// link, never descends into a directory or another mount.
+/// another mount namespace), checks it is still the filesystem the object was found on, reads the entry with the
+/// scanner's own reader (fstatat AT_SYMLINK_NOFOLLOW, a queue's state) and takes a write lease on it
+/// (`PosixLeases`), held until the removal: while it is held, any process's open(2) of the file waits and breaks
+/// it. The save copies a file's bytes or receives a queue's messages through the leased descriptor; the removal
+/// (`PosixCandidate.remove`) re-checks under the lease and goes by unlinkat(2) on the root's descriptor. Never
+/// follows a symbolic link, never descends into a directory or another mount.
 public struct PosixBackend: RemovalBackend {
     public let kernel: any KernelCalls
+    /// Runs between the re-check under the lease and the removal call (debug builds' race hook); nil otherwise.
+    public var beforeUnlink: (@Sendable (PosixIPCObject) -> Void)?
 
-    public init(kernel: any KernelCalls = Kernel.live) { self.kernel = kernel }
+    public init(kernel: any KernelCalls = Kernel.live, beforeUnlink: (@Sendable (PosixIPCObject) -> Void)? = nil) {
+        self.kernel = kernel
+        self.beforeUnlink = beforeUnlink
+    }
 
     public func readFresh(_ planned: IPCObject) -> FreshRead {
         guard let o = planned.posix else { return .failed(.invalidArgument, during: "fstatat") }
@@ -31,8 +38,18 @@ public struct PosixBackend: RemovalBackend {
                                        rootKind: o.kind == .posixMq ? .posixMq : .posixShm,
                                        aclThroughDescriptor: o.directory.hasPrefix("/proc/"))
         switch reader.read(dir: dir, entry: o.entry) {
-        case .object(let fresh, _):
-            return .read(PosixCandidate(kernel: kernel, dir: dir, fresh: fresh))
+        case .object(var fresh, _):
+            // The lease is the fresh read's answer to "open or mapped anywhere?", and is kept until the removal.
+            let leases = PosixLeases(kernel: kernel)
+            let taken = leases.take(dir: dir, fresh)
+            if case .changed(let inode) = taken {
+                kernel.close(dir)
+                return .changed(["another file took its name (inode \(fresh.identity.inode) -> \(inode))"])
+            }
+            fresh.lease = taken.lease
+            var held: Int32?
+            if case .held(let fd) = taken { held = fd }
+            return .read(PosixCandidate(kernel: kernel, dir: dir, fresh: fresh, lease: held, beforeUnlink: beforeUnlink))
         case .ignored(let what):
             kernel.close(dir)
             return .changed(["now a \(what)"])
@@ -49,38 +66,58 @@ public struct PosixBackend: RemovalBackend {
     public func meansGone(_ e: Errno) -> Bool { e == .noSuchFileOrDirectory }
 
     public func permissionText(_ e: Errno, during step: String, _ o: IPCObject) -> String {
-        if step == "unlinkat" {
+        if step == "unlinkat" || step == "renameat2" {
             return "not allowed to remove \(o.displayName) (\(e)): removing it needs write permission on its directory (and, with the sticky bit, being its owner); run clean as its owner or as root"
         }
         return "cannot \(step) \(o.displayName) (\(e)): run clean as its owner or as root; left in place"
     }
 }
 
-/// One POSIX object in hand: its root's descriptor (every call below is relative to it), its fresh read, and the
-/// messages a save received from a queue (put back if the removal then fails).
+/// One POSIX object in hand: its root's descriptor (every call below is relative to it), its fresh read, the
+/// descriptor that holds its write lease (nil: no lease could be taken), and the messages a save received from a
+/// queue (put back if the removal then fails).
 final class PosixCandidate: CandidateInHand {
     let kernel: any KernelCalls
     let dir: Int32
     let fresh: IPCObject
-    private let object: PosixIPCObject
+    let object: PosixIPCObject
+    let leases: PosixLeases
+    /// The leased descriptor, open from the fresh read until `release`.
+    private(set) var lease: Int32?
+    let beforeUnlink: (@Sendable (PosixIPCObject) -> Void)?
     /// Messages received from the queue by its save, and the file that holds them.
-    private var drained: (messages: [QueuedMessage], path: String)?
+    var drained: (messages: [QueuedMessage], path: String)?
 
-    init(kernel: any KernelCalls, dir: Int32, fresh: PosixIPCObject) {
+    init(kernel: any KernelCalls, dir: Int32, fresh: PosixIPCObject, lease: Int32? = nil,
+         beforeUnlink: (@Sendable (PosixIPCObject) -> Void)? = nil) {
         self.kernel = kernel
         self.dir = dir
         self.fresh = .posix(fresh)
         object = fresh
+        leases = PosixLeases(kernel: kernel)
+        self.lease = lease
+        self.beforeUnlink = beforeUnlink
     }
 
-    func release() { kernel.close(dir) }
+    func release() {
+        dropLease()
+        kernel.close(dir)
+    }
+
+    /// Lets go of the lease (before the tool opens the object again itself, which would break it).
+    func dropLease() {
+        if let fd = lease { leases.release(fd) }
+        lease = nil
+    }
 
     func remove() -> RemoveStep {
-        // The name must still be the object read: nothing else is unlinked under it.
+        if let fd = lease { return removeUnderLease(fd) }
+        // No lease: the name must still be the object read, nothing else is unlinked under it.
         if case .success(let st) = kernel.fstatat(dir, object.entry, AT_SYMLINK_NOFOLLOW),
            UInt64(st.st_dev) != object.identity.device || UInt64(st.st_ino) != object.identity.inode {
             return .changed(["another file took its name (inode \(object.identity.inode) -> \(st.st_ino))"])
         }
+        beforeUnlink?(object)
         switch kernel.unlinkat(dir, object.entry, 0) {
         case .success: return .removed
         case .failure(let e): return .failed(e, during: "unlinkat", note: putBack())
@@ -88,7 +125,7 @@ final class PosixCandidate: CandidateInHand {
     }
 
     /// After a failed removal: the messages a save received go back into the queue (the save file stays).
-    private func putBack() -> String? {
+    func putBack() -> String? {
         guard let (messages, path) = drained else { return nil }
         drained = nil
         let back = send(messages)
@@ -98,8 +135,10 @@ final class PosixCandidate: CandidateInHand {
         return "only \(back) of its \(messages.count) messages could be put back into the queue: all of them are in \(path); restore them from there"
     }
 
-    /// Sends messages back into the queue (a non-blocking queue descriptor); how many went.
+    /// Sends messages back into the queue (a non-blocking queue descriptor); how many went. The lease goes first:
+    /// the tool's own open would break it.
     private func send(_ messages: [QueuedMessage]) -> Int {
+        dropLease()
         guard case .success(let fd) = kernel.openat(dir, object.entry, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0) else {
             return 0
         }
@@ -114,12 +153,18 @@ final class PosixCandidate: CandidateInHand {
     }
 
     func save(to directory: String, with saver: ObjectSaver) -> SaveStep {
+        // Through the leased descriptor when there is one: opening the object again would break the lease.
         let fd: Int32
-        switch openChecked() {
-        case .opened(let f): fd = f
-        case .stopped(let step): return step
+        let opened: Bool
+        if let held = lease {
+            (fd, opened) = (held, false)
+        } else {
+            switch openChecked() {
+            case .opened(let f): (fd, opened) = (f, true)
+            case .stopped(let step): return step
+            }
         }
-        defer { kernel.close(fd) }
+        defer { if opened { kernel.close(fd) } }
         return object.kind == .posixMq ? saveQueue(fd, to: directory, saver) : saveFile(fd, to: directory, saver)
     }
 

@@ -62,6 +62,11 @@ public enum SaveStep: Sendable {
 /// What a removal call did.
 public enum RemoveStep: Sendable {
     case removed
+    /// Removed, with something the user must know (a process opened it at the very moment its name went).
+    case removedWithNote(String)
+    /// A process opened it while it was being removed (its write lease broke): its name is still there (put
+    /// back, or never taken), in words.
+    case openedDuringRemoval(String)
     /// Its name is no longer the object read (another file took it): nothing was removed.
     case changed([String])
     /// The call failed; `note` says what was done about a save that preceded it.

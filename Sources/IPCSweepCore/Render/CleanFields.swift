@@ -150,6 +150,8 @@ public struct CleanDocument {
         w.int(n.notAttempted)
         w.key("notEligible")
         w.int(n.notEligible)
+        w.key("openedDuringRemoval")
+        w.int(n.openedDuringRemoval)
         w.key("planned")
         w.int(run.results.count - n.notEligible)
         w.key("removed")

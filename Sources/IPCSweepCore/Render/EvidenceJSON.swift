@@ -38,7 +38,7 @@ extension Evidence {
             body("unit", optional(h.unit))
         case .handlesUnreadable(let pid, let command, let detail):
             body("command", .string(command)); body("detail", .string(detail)); body("kind", kind); body("pid", int(pid))
-        case .queueStateUnreadable, .noDescriptorOrMapping:
+        case .queueStateUnreadable, .noDescriptorOrMapping, .openElsewhere, .leaseGranted:
             body("kind", kind)
         case .notificationPidGone(let pid):
             body("kind", kind); body("pid", int(pid))

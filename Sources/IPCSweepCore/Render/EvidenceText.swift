@@ -85,6 +85,10 @@ public final class EvidenceText {
             return "its state (QSIZE, NOTIFY_PID, depth) could not be read: run as root"
         case .noDescriptorOrMapping:
             return "no process has it open or mapped (/proc/PID/fd and /proc/PID/maps, by device and inode)"
+        case .openElsewhere:
+            return "held by a process this tool cannot see: the kernel refused a write lease on it (F_SETLEASE: EAGAIN), so a descriptor or mapping of it is open somewhere"
+        case .leaseGranted:
+            return "no descriptor or mapping of it exists in any process (the kernel granted a write lease on it)"
         case .notificationPidGone(let pid):
             return "the process registered for its notification (NOTIFY_PID \(pid)) is gone"
         case .markedForRemoval:

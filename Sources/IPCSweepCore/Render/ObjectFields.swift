@@ -25,30 +25,38 @@ public enum ObjectFields {
 
     /// The columns a table shows for these rows: the CSV's (`csvColumns`), without STATUS when no row has a
     /// flag and without ID and KEY when no row is a System V object, unless `--columns` asked for them.
-    public static func tableColumns(_ columns: [F], for items: [Classification], selection: ColumnSelection) -> [F] {
-        let cut = csvColumns(columns, for: items, selection: selection)
+    /// `classification` finds the object of a row (a clean result's or the row itself).
+    public static func tableColumns<Row>(_ columns: [Field<Row>], of table: FieldTable<Row>, for rows: [Row],
+                                         selection: ColumnSelection,
+                                         _ classification: (Row) -> Classification) -> [Field<Row>] {
+        let cut = csvColumns(columns, of: table, for: rows, selection: selection, classification)
         guard selection == .defaults else { return cut }
-        let flags = items.contains { $0.object.family == .sysv && !IPCTextFormat.status($0.object.perm.mode).isEmpty }
-        let sysv = items.contains { $0.object.family == .sysv }
+        let flags = rows.contains {
+            let o = classification($0).object
+            return o.family == .sysv && !IPCTextFormat.status(o.perm.mode).isEmpty
+        }
+        let sysv = rows.contains { classification($0).object.family == .sysv }
         return cut.filter { f in
-            (f.name != "status" || flags) && ((f.name != "id" && f.name != "key") || sysv || items.isEmpty)
+            (f.name != "status" || flags) && ((f.name != "id" && f.name != "key") || sysv || rows.isEmpty)
         }
     }
 
     /// The columns a CSV (and a table) has for these rows when `--columns` did not choose them: NAMESPACE first
     /// when some row has one (--namespace, --all-namespaces), NAME after KEY when some row is a POSIX object.
-    public static func csvColumns(_ columns: [F], for items: [Classification], selection: ColumnSelection) -> [F] {
+    public static func csvColumns<Row>(_ columns: [Field<Row>], of table: FieldTable<Row>, for rows: [Row],
+                                       selection: ColumnSelection,
+                                       _ classification: (Row) -> Classification) -> [Field<Row>] {
         switch selection {
         case .only, .all: return columns
         case .defaults, .adding: break
         }
         var out = columns
-        if items.contains(where: { $0.object.family == .posix }), !out.contains(where: { $0.name == "name" }),
+        if rows.contains(where: { classification($0).object.family == .posix }), !out.contains(where: { $0.name == "name" }),
            let name = table.field("name") {
             let at = (out.firstIndex { $0.name == "key" } ?? out.firstIndex { $0.name == "type" }).map { $0 + 1 } ?? 0
             out.insert(name, at: at)
         }
-        if items.contains(where: { $0.namespace != nil }), !out.contains(where: { $0.name == "namespace" }),
+        if rows.contains(where: { classification($0).namespace != nil }), !out.contains(where: { $0.name == "namespace" }),
            let ns = table.field("namespace") {
             out.insert(ns, at: 0)
         }
