@@ -244,8 +244,9 @@ struct Clean: ParsableCommand {
                     let columns = ObjectFields.tableColumns(try t.columns(output.columns, kinds: kinds, command: "clean"),
                                                             of: t, for: shown, selection: output.columns) { $0.classification }
                     t.table(shown, columns: columns, context: ctx)
-                        .renderBytes(width: Terminal.width, headings: !output.noHeadings, color: output.useColor)
-                        .withUnsafeBytes { OutputSink.standardOutput.write($0) }
+                        .render(width: Terminal.width, headings: !output.noHeadings, color: output.useColor) {
+                            OutputSink.standardOutput.write($0)
+                        }
                 }
                 let ns: SafeText = reading.namespace.map { "IPC namespace \($0.inode) (\($0.owner)): " } ?? ""
                 emit("\(ns)\(run.summary)\n")

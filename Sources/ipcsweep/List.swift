@@ -70,8 +70,9 @@ struct ObjectOutput {
                     table = fields.table(items, columns: columns, context: ctx)
                 }
                 if !items.isEmpty {
-                    table.renderBytes(width: width, headings: !output.noHeadings, color: output.useColor)
-                        .withUnsafeBytes { OutputSink.standardOutput.write($0) }
+                    table.render(width: width, headings: !output.noHeadings, color: output.useColor) {
+                        OutputSink.standardOutput.write($0)
+                    }
                 }
                 if let summary { emit(summary + "\n") }
             }

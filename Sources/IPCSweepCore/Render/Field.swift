@@ -201,9 +201,13 @@ public struct FieldTable<Row>: Sendable {
     public func table(_ rows: [Row], columns: [Field<Row>], context: RenderContext) -> Table {
         let cols = columns.map { Table.Column($0.header, right: $0.layout.rightAligned, flexible: $0.layout.flexible,
                                               minWidth: $0.layout.minWidth) }
+        // Which columns apply to each kind (by rank), worked out once per table, not per cell.
+        var applies = [[Bool]](repeating: [], count: IPCKind.allCases.count)
+        for kind in IPCKind.allCases { applies[kind.rank] = columns.map { $0.kinds.contains(kind) } }
+        let texts = columns.map(\.text)
         let cells = rows.map { row -> [Table.Cell] in
-            let kind = kindOf(row)
-            return columns.map { $0.kinds.contains(kind) ? $0.text(row, context) : Table.Cell("-") }
+            let applied = applies[kindOf(row).rank]
+            return texts.indices.map { applied[$0] ? texts[$0](row, context) : Table.Cell("-") }
         }
         return Table(columns: cols, rows: cells)
     }

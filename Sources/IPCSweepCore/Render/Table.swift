@@ -38,12 +38,17 @@ public struct Table {
 
     /// Characters in a cell's text: its UTF-8 length when it is ASCII (most cells), else grapheme clusters.
     static func characterCount(_ s: String) -> Int {
-        var ascii = true
-        for b in s.utf8 where b >= 0x80 {
-            ascii = false
-            break
-        }
+        let ascii = s.utf8.withContiguousStorageIfAvailable { b in !b.contains { $0 >= 0x80 } } ?? !s.utf8.contains { $0 >= 0x80 }
         return ascii ? s.utf8.count : s.count
+    }
+
+    /// A cell's text as shown (escaped), its width in characters, and whether escaping changed it: one look at
+    /// its bytes for the common cell (printable ASCII without a backslash: shown as it is, a character a byte).
+    static func shown(_ s: String) -> (text: String, count: Int, changed: Bool) {
+        let plain = s.utf8.withContiguousStorageIfAvailable { b in !b.contains { $0 < 0x20 || $0 >= 0x7f || $0 == 0x5c } }
+        if plain == true { return (s, s.utf8.count, false) }
+        let text = TextEscape.escaped(s)
+        return (text, characterCount(text), text != s)
     }
 
     /// The width of the widest line when nothing is truncated.
@@ -51,7 +56,7 @@ public struct Table {
         var widths = columns.map { headings ? Self.characterCount($0.header) : 0 }
         for row in rows {
             for (i, cell) in row.enumerated() where i < widths.count {
-                widths[i] = max(widths[i], Self.characterCount(TextEscape.escaped(cell.text)))
+                widths[i] = max(widths[i], Self.shown(cell.text).count)
             }
         }
         return widths.reduce(0, +) + 2 * max(0, widths.count - 1)
@@ -62,14 +67,28 @@ public struct Table {
         String(decoding: renderBytes(width: width, headings: headings, color: color), as: UTF8.self)
     }
 
-    /// `render` as UTF-8 bytes, for standard output (no String of the whole table).
+    /// `render` as UTF-8 bytes (no String of the whole table).
     public func renderBytes(width: Int?, headings: Bool, color: Bool) -> [UInt8] {
+        var all: [UInt8] = []
+        render(width: width, headings: headings, color: color) { all.append(contentsOf: $0) }
+        return all
+    }
+
+    /// `render` as UTF-8 bytes handed to `write` in pieces of about 64 KiB, for standard output: the table's text
+    /// is never whole in memory. Each cell is escaped and measured once (only the cells that escaping changes
+    /// are kept aside).
+    public func render(width: Int?, headings: Bool, color: Bool, to write: (UnsafeRawBufferPointer) -> Void) {
         var widths = columns.map { headings ? Self.characterCount($0.header) : 0 }
-        let texts = rows.map { row in row.map { TextEscape.escaped($0.text) } }
-        // Counted once per cell (grapheme counting is what dominated rendering large tables).
-        let counts = texts.map { row in row.map { Self.characterCount($0) } }
-        for row in counts {
-            for (i, n) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], n) }
+        let ncol = columns.count
+        var counts = [Int32](repeating: 0, count: rows.count * ncol)
+        var escaped: [Int: String] = [:]
+        for (r, row) in rows.enumerated() {
+            for (i, cell) in row.enumerated() where i < ncol {
+                let (text, n, changed) = Self.shown(cell.text)
+                if changed { escaped[r * ncol + i] = text }
+                counts[r * ncol + i] = Int32(clamping: n)
+                widths[i] = max(widths[i], n)
+            }
         }
         if let width {
             var excess = widths.reduce(0, +) + 2 * (widths.count - 1) - width
@@ -82,19 +101,24 @@ public struct Table {
                 excess -= cut
             }
         }
+        let chunk = 1 << 16
         var out: [UInt8] = []
-        out.reserveCapacity((rows.count + 1) * (widths.reduce(0, +) + 2 * widths.count + 1))
+        out.reserveCapacity(chunk + 4096)
+        func flush(_ force: Bool) {
+            guard force || out.count >= chunk else { return }
+            out.withUnsafeBytes(write)
+            out.removeAll(keepingCapacity: true)
+        }
         func spaces(_ n: Int) { if n > 0 { out.append(contentsOf: repeatElement(32, count: n)) } }
         func append(_ s: String) {
             var s = s
             s.withUTF8 { out.append(contentsOf: $0) }  // one copy, not a byte at a time
         }
-        func line(_ cells: [Cell], _ texts: [String], _ counts: [Int]?) {
+        /// One line: `text(i)` is column i's shown text and width.
+        func line(_ color: (Int) -> String?, _ text: (Int) -> (String, Int)) {
             for (i, col) in columns.enumerated() {
                 if i > 0 { out.append(contentsOf: [32, 32]) }
-                let cell = i < cells.count ? cells[i] : Cell("")
-                var text = i < texts.count ? texts[i] : ""
-                var n = counts.map { i < $0.count ? $0[i] : 0 } ?? Self.characterCount(text)
+                var (text, n) = text(i)
                 if n > widths[i] {
                     text = String(text.prefix(max(0, widths[i] - 1))) + "…"
                     n = text.count
@@ -102,7 +126,7 @@ public struct Table {
                 let pad = widths[i] - n
                 let isLast = i == columns.count - 1
                 if col.rightAligned { spaces(pad) }
-                if color, let c = cell.color {
+                if let c = color(i) {
                     append("\u{1B}[\(c)m")
                     append(text)
                     append("\u{1B}[0m")
@@ -112,10 +136,16 @@ public struct Table {
                 if !col.rightAligned && !isLast { spaces(pad) }
             }
             out.append(10)
+            flush(false)
         }
-        if headings { line(columns.map { Cell($0.header) }, columns.map(\.header), nil) }
-        for (i, row) in rows.enumerated() { line(row, texts[i], counts[i]) }
-        return out
+        if headings { line({ _ in nil }, { (self.columns[$0].header, Self.characterCount(self.columns[$0].header)) }) }
+        for (r, row) in rows.enumerated() {
+            line({ i in color && i < row.count ? row[i].color : nil }, { i in
+                guard i < row.count else { return ("", 0) }
+                return (escaped[r * ncol + i] ?? row[i].text, Int(counts[r * ncol + i]))
+            })
+        }
+        flush(true)
     }
 
     /// RFC 4180 CSV of the same columns, with full (untruncated) values.
