@@ -34,7 +34,7 @@ struct IPCSweep: ParsableCommand {
         }
         var status: Int32 = 0
         do {
-            var command = try parseAsRoot()
+            var command = try parsedSubcommand() ?? parseAsRoot()
             try command.run()
         } catch {
             let text = fullMessage(for: error)
@@ -51,6 +51,21 @@ struct IPCSweep: ParsableCommand {
         }
         OutputSink.standardOutput.finish()
         Glibc.exit(status)
+    }
+
+    /// `ipcsweep SUBCOMMAND ARGUMENTS` parsed by the subcommand's own command tree, when that gives a command to
+    /// run. Parsing through the whole tree costs ArgumentParser's reflection over every subcommand's options (a
+    /// third of a small `list`'s instructions); a subcommand alone parses the same arguments the same way (the
+    /// root has no options of its own). Anything else — help, completion scripts, an error, another first
+    /// argument — is nil: the whole tree parses it again, so its messages and usage are the tree's.
+    static func parsedSubcommand() -> ParsableCommand? {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        guard let name = arguments.first,
+              let sub = configuration.subcommands.first(where: { $0.configuration.commandName == name })
+        else { return nil }
+        // Only the subcommand itself (not a command ArgumentParser adds, such as `help`).
+        guard let command = try? sub.parseAsRoot(Array(arguments.dropFirst())), type(of: command) == sub else { return nil }
+        return command
     }
 }
 
