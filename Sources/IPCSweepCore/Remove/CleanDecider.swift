@@ -75,15 +75,26 @@ public final class CleanDecider: Sendable {
     /// (they repeat across objects of one owner and second; a cache per object cost more than the
     /// classification itself).
     public func classify(_ fresh: IPCObject) -> Classification {
+        state.withLock { s in classify(fresh, &s) }
+    }
+
+    /// `classify` and then `changesSincePlan` of one fresh read, under one taking of the lock (the pass's workers
+    /// share it: one taking per object, not two).
+    public func decide(_ fresh: IPCObject) -> (classification: Classification, changes: [String]) {
         state.withLock { s in
-            bringUpToDate(&s, for: fresh)
-            var one = CollectionOfOne(s.classifier.classify(fresh, cache: s.cache))
-            if probe.needs != nil { probe.fillUnits(&one, table: &s.reading.processes) }
-            var c = one[0]
-            c.reasons = s.text.reasons(c.evidence)
-            c.namespace = s.reading.namespace
-            return c
+            let c = classify(fresh, &s)
+            return (c, changesSincePlan(fresh, s))
         }
+    }
+
+    private func classify(_ fresh: IPCObject, _ s: inout State) -> Classification {
+        bringUpToDate(&s, for: fresh)
+        var one = CollectionOfOne(s.classifier.classify(fresh, cache: s.cache))
+        if probe.needs != nil { probe.fillUnits(&one, table: &s.reading.processes) }
+        var c = one[0]
+        c.reasons = s.text.reasons(c.evidence)
+        c.namespace = s.reading.namespace
+        return c
     }
 
     /// What happened since the plan that the fresh read's own fields may not show: recorded pids of processes
@@ -91,23 +102,25 @@ public final class CleanDecider: Sendable {
     /// not have them; whole-second times may not show their activity), and processes that hold a POSIX object
     /// now (the plan found none, or it would not be planned). Call after `classify` of the same read.
     public func changesSincePlan(_ fresh: IPCObject) -> [String] {
-        state.withLock { s in
-            if let o = fresh.posix {
-                let before = planHolders[o.identity] ?? []
-                return s.classifier.posix.holdersNow(o) { s.classifier.reaches($0, device: o.identity.device) }
-                    .filter { !before.contains($0) }.map { "now held by " + $0 }
-            }
-            var out: [String] = []
-            fresh.forEachRecordedPid { r in
-                guard r.pid > 0 else { return }
-                let born = s.bornAfterPlan.contains(r.pid)
-                    || planLastPid.map { Int64(r.pid) > $0 && s.reading.processes.byPid[r.pid] == nil } == true
-                if born {
-                    out.append("\(r.role.rawValue)\(r.semnum.map { " of semaphore \($0)" } ?? "") \(r.pid) is a process started after the plan")
-                }
-            }
-            return out
+        state.withLock { s in changesSincePlan(fresh, s) }
+    }
+
+    private func changesSincePlan(_ fresh: IPCObject, _ s: State) -> [String] {
+        if let o = fresh.posix {
+            let before = planHolders[o.identity] ?? []
+            return s.classifier.posix.holdersNow(o) { s.classifier.reaches($0, device: o.identity.device) }
+                .filter { !before.contains($0) }.map { "now held by " + $0 }
         }
+        var out: [String] = []
+        fresh.forEachRecordedPid { r in
+            guard r.pid > 0 else { return }
+            let born = s.bornAfterPlan.contains(r.pid)
+                || planLastPid.map { Int64(r.pid) > $0 && s.reading.processes.byPid[r.pid] == nil } == true
+            if born {
+                out.append("\(r.role.rawValue)\(r.semnum.map { " of semaphore \($0)" } ?? "") \(r.pid) is a process started after the plan")
+            }
+        }
+        return out
     }
 
     /// Something outside may have opened or mapped the objects (a test hook ran): the next POSIX verdict reads

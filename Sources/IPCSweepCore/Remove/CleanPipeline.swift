@@ -8,13 +8,25 @@ public struct CleanDecision: Sendable {
     public var classify: @Sendable (IPCObject) -> Classification?
     public var changesSincePlan: @Sendable (IPCObject) -> [String]
     public var holdersMayHaveChanged: @Sendable () -> Void
+    /// `classify` and then `changesSincePlan` of one fresh read (what the pipeline calls): one step, so that a
+    /// decider behind a lock takes it once per object.
+    public var decide: @Sendable (IPCObject) -> (classification: Classification?, changes: [String])
 
     public init(changesSincePlan: @escaping @Sendable (IPCObject) -> [String] = { _ in [] },
                 holdersMayHaveChanged: @escaping @Sendable () -> Void = {},
                 classify: @escaping @Sendable (IPCObject) -> Classification?) {
+        self.init(changesSincePlan: changesSincePlan, holdersMayHaveChanged: holdersMayHaveChanged, classify: classify) {
+            (classify($0), changesSincePlan($0))
+        }
+    }
+
+    public init(changesSincePlan: @escaping @Sendable (IPCObject) -> [String],
+                holdersMayHaveChanged: @escaping @Sendable () -> Void, classify: @escaping @Sendable (IPCObject) -> Classification?,
+                decide: @escaping @Sendable (IPCObject) -> (classification: Classification?, changes: [String])) {
         self.classify = classify
         self.changesSincePlan = changesSincePlan
         self.holdersMayHaveChanged = holdersMayHaveChanged
+        self.decide = decide
     }
 }
 
@@ -122,8 +134,9 @@ public struct CleanPipeline: Sendable {
         let fresh = inHand.fresh
         var diffs = Recheck.differences(planned: planned, current: fresh)
         if !diffs.isEmpty { return changed(undecided(planned, "it changed since planned"), diffs) }
-        let decided = decision.classify(fresh)
-        diffs = decision.changesSincePlan(fresh)  // after the decision, which learns which pids and holders are new
+        let decided: Classification?
+        // The changes after the decision, which learns which pids and holders are new.
+        (decided, diffs) = decision.decide(fresh)
         if !diffs.isEmpty { return changed(undecided(planned, "it changed since planned"), diffs) }
         guard let c = decided else { return nil }
         let entry = CleanPlanner(policy: policy).entry(c)

@@ -100,8 +100,9 @@ public struct CleanSession {
             let going = plan.filter(\.goesAhead).map(\.classification.object)
             let confirmed = Set(going.map(\.ref))
             let confirmedOnly = CleanDecision(changesSincePlan: decide.changesSincePlan,
-                                              holdersMayHaveChanged: decide.holdersMayHaveChanged) { fresh in
-                confirmed.contains(fresh.ref) ? decide.classify(fresh) : nil
+                                              holdersMayHaveChanged: decide.holdersMayHaveChanged,
+                                              classify: { confirmed.contains($0.ref) ? decide.classify($0) : nil }) { fresh in
+                confirmed.contains(fresh.ref) ? decide.decide(fresh) : (nil, decide.changesSincePlan(fresh))
             }
             let pass = env.pipeline(policy).run(going, decision: confirmedOnly)
             return CleanSessionResult(run: CleanRun(results: Self.results(of: plan, pass: pass), interruption: pass.interruption,
@@ -116,10 +117,14 @@ public struct CleanSession {
         let candidates = reading.objects.filter { filter.matches($0, now: reading.now) }
         let decide = env.decider(reading)
         let verdicts = filter.verdicts
-        let wanted = CleanDecision(changesSincePlan: decide.changesSincePlan,
-                                   holdersMayHaveChanged: decide.holdersMayHaveChanged) { fresh in
-            guard let c = decide.classify(fresh) else { return nil }
+        @Sendable func matching(_ c: Classification?) -> Classification? {
+            guard let c else { return nil }
             return verdicts.isEmpty || verdicts.contains(c.verdict) ? c : nil
+        }
+        let wanted = CleanDecision(changesSincePlan: decide.changesSincePlan, holdersMayHaveChanged: decide.holdersMayHaveChanged,
+                                   classify: { matching(decide.classify($0)) }) { fresh in
+            let (c, changes) = decide.decide(fresh)
+            return (matching(c), changes)
         }
         let run = env.pipeline(policy).run(candidates, decision: wanted)
         return CleanSessionResult(run: run, lockPath: lock?.path, reading: reading)
