@@ -65,25 +65,42 @@ public struct CleanPipeline: Sendable {
     func backend(_ o: IPCObject) -> any RemovalBackend { o.family == .posix ? posix : sysv }
 
     /// Runs the pass over the objects as the plan read them (sets possibly without semaphores).
+    ///
+    /// The results are written straight into the storage of the array returned (each worker at its objects'
+    /// indexes), then the objects left out (nil) are closed up in place: one array of results, not a second one
+    /// of optionals to copy from (tens of MB at 32,000 objects).
     public func run(_ planned: [IPCObject], decision: CleanDecision) -> CleanRun {
-        var slots = [CleanResult?](repeating: nil, count: planned.count)
+        var present = [Bool](repeating: false, count: planned.count)
         let state = PassState()
         let serial = beforeRecheck != nil || planned.count <= chunkSize
-        slots.withUnsafeMutableBufferPointer { out in
-            let out = UnsafeSendableBuffer(out)
-            let work: @Sendable (Int) -> Void = { chunk in
-                let end = serial ? planned.count : min(planned.count, (chunk + 1) * chunkSize)
-                for i in (serial ? 0 : chunk * chunkSize)..<end {
-                    out.buffer[i] = one(planned[i], state: state, decision: decision)
+        let results = [CleanResult](unsafeUninitializedCapacity: planned.count) { storage, count in
+            guard let base = storage.baseAddress else { return }
+            present.withUnsafeMutableBufferPointer { flags in
+                let out = UnsafeSendableBuffer(storage)
+                let flags = UnsafeSendableBuffer(flags)
+                let work: @Sendable (Int) -> Void = { chunk in
+                    let end = serial ? planned.count : min(planned.count, (chunk + 1) * chunkSize)
+                    for i in (serial ? 0 : chunk * chunkSize)..<end {
+                        guard let r = one(planned[i], state: state, decision: decision) else { continue }
+                        out.buffer.initializeElement(at: i, to: r)
+                        flags.buffer[i] = true
+                    }
+                }
+                if serial {
+                    work(0)
+                } else {
+                    DispatchQueue.concurrentPerform(iterations: (planned.count + chunkSize - 1) / chunkSize, execute: work)
                 }
             }
-            if serial {
-                work(0)
-            } else {
-                DispatchQueue.concurrentPerform(iterations: (planned.count + chunkSize - 1) / chunkSize, execute: work)
+            // Close up the gaps: every initialized element moves down to the next free index, in order.
+            var next = 0
+            for i in present.indices where present[i] {
+                if i != next { (base + next).moveInitialize(from: base + i, count: 1) }
+                next += 1
             }
+            count = next
         }
-        return CleanRun(results: slots.compactMap { $0 }, interruption: state.interruption, dryRun: policy.dryRun)
+        return CleanRun(results: results, interruption: state.interruption, dryRun: policy.dryRun)
     }
 
     /// What the workers share: the first signal seen, and the count of objects attempted.
