@@ -170,6 +170,13 @@ public struct ProcessTable: Sendable, Equatable {
                      ownPid: ownPid, blindSpots: blindSpots)
     }
 
+    /// The same table with these records in place of those of their pids (files read after the table: a
+    /// process's stat, its cgroup); a record of a pid the table does not have is left out. In place, without
+    /// building the table again.
+    public mutating func update(_ records: some Sequence<ProcessRecord>) {
+        for r in records where byPid[r.pid] != nil { byPid[r.pid] = r }
+    }
+
     public var processes: [ProcessRecord] { byPid.values.sorted { $0.pid < $1.pid } }
 
     /// The process a recorded pid means: itself, or its thread group leader when it is a thread id.

@@ -12,7 +12,7 @@ extension ProcessProbe {
     /// a process may have been re-parented compares its start with its parent's). Vanished ones stay as they were.
     public func addDetail(to table: inout ProcessTable, pids: some Sequence<Int32>) {
         var records = table.byPid
-        var changed = false
+        var changed: [ProcessRecord] = []
         func complete(_ pids: some Sequence<Int32>, reader: ProcFileReader, boot: Double, ticks: Double) {
             for pid in pids {
                 guard let p = records[pid], !p.files.contains(.stat) else { continue }
@@ -25,7 +25,7 @@ extension ProcessProbe {
                 r.posixHandles = p.posixHandles
                 r.handlesUnreadable = p.handlesUnreadable
                 records[pid] = r
-                changed = true
+                changed.append(r)
             }
         }
         let wanted = pids.filter { records[$0].map { !$0.files.contains(.stat) } ?? false }
@@ -39,7 +39,8 @@ extension ProcessProbe {
         let ticks = ticksPerSecond()
         complete(wanted, reader: reader, boot: boot, ticks: ticks)
         complete(Set(parents()), reader: reader, boot: boot, ticks: ticks)
-        if changed { table = table.replacingProcesses(Array(records.values)) }
+        records = [:]  // the table's own dictionary is then the only one: updated in place
+        table.update(changed)
     }
 
     /// Clock ticks per second (sysconf), 100 when it cannot be read.
@@ -70,17 +71,17 @@ extension ProcessProbe {
     /// Reads /proc/PID/cgroup of these pids into the table (a vanished process keeps no cgroup).
     public func addCgroups(to table: inout ProcessTable, pids: some Sequence<Int32>) {
         let reader = newReader()
-        var records = table.byPid
+        var read: [ProcessRecord] = []
         for pid in pids {
-            guard var p = records[pid], !p.files.contains(.cgroup) else { continue }
+            guard var p = table.byPid[pid], !p.files.contains(.cgroup) else { continue }
             if case .success(let dir) = openProcess(pid) {
                 p.cgroup = reader.read(dir, "cgroup", whole: true, { Self.parseCgroup($0) }) ?? nil
                 kernel.close(dir)
             }
             p.files.insert(.cgroup)
-            records[pid] = p
+            read.append(p)
         }
-        table = table.replacingProcesses(Array(records.values))
+        table.update(read)
     }
 }
 
@@ -93,11 +94,18 @@ extension Classification {
     }
 
     /// Sets the unit of every holder it names (`unit` of its pid), after a classification over a table read
-    /// without cgroups.
+    /// without cgroups. Arrays whose units are already right are left alone: they are often shared with the
+    /// classifier's cache and other objects' classifications (writing would copy each).
     mutating func fillUnits(_ unit: (Int32) -> String?) {
-        for i in holders.indices { holders[i].unit = unit(holders[i].pid) }
-        for i in possibleHolders.indices { possibleHolders[i].unit = unit(possibleHolders[i].pid) }
-        for i in evidence.indices { evidence[i].setHolderUnit(unit) }
+        if holders.contains(where: { $0.unit != unit($0.pid) }) {
+            for i in holders.indices { holders[i].unit = unit(holders[i].pid) }
+        }
+        if possibleHolders.contains(where: { $0.unit != unit($0.pid) }) {
+            for i in possibleHolders.indices { possibleHolders[i].unit = unit(possibleHolders[i].pid) }
+        }
+        if evidence.contains(where: { e in e.holder.map { $0.unit != unit($0.pid) } ?? false }) {
+            for i in evidence.indices { evidence[i].setHolderUnit(unit) }
+        }
     }
 }
 
