@@ -138,10 +138,6 @@ extension ProcessProbe {
         public var name = ""
     }
 
-    static let groupsPrefix = Array("Groups:".utf8)
-    static let nspidPrefix = Array("NSpid:".utf8)
-    static let capEffPrefix = Array("CapEff:".utf8)
-
     /// /proc/PID/status: real and effective uid, and the thread group id.
     public static func parseStatusIDs(_ bytes: [UInt8]) -> (uid: UInt32, euid: UInt32, tgid: Int32)? {
         parseStatus(bytes).map { ($0.uid, $0.euid, $0.tgid) }
@@ -196,28 +192,41 @@ extension ProcessProbe {
             while e > s && isBlank(line[e - 1]) { e -= 1 }
             return UnsafeBufferPointer(rebasing: line[s..<e])
         }
+        /// Whether the line starts with the prefix.
+        func has(_ line: UnsafeBufferPointer<UInt8>, _ prefix: StaticString) -> Bool {
+            prefix.withUTF8Buffer { p in
+                guard line.count >= p.count else { return false }
+                for i in 0..<p.count where line[i] != p[i] { return false }
+                return true
+            }
+        }
         var lineStart = 0
         while lineStart < b.count {
             var end = lineStart
             while end < b.count && b[end] != 10 { end += 1 }
             let line = UnsafeBufferPointer(rebasing: b[lineStart..<end])
-            if line.starts(with: [85, 105, 100, 58]) {  // "Uid:": real, effective, saved, fs
+            // One look at the first byte, then the prefix compared in place (no array per comparison: this runs
+            // for every line of every process's status).
+            switch line.first {
+            case UInt8(ascii: "U") where has(line, "Uid:"):  // real, effective, saved, fs
                 (uid, euid) = pair(line, 4)
-            } else if line.starts(with: [71, 105, 100, 58]) {  // "Gid:"
+            case UInt8(ascii: "G") where has(line, "Gid:"):
                 (gid, egid) = pair(line, 4)
-            } else if line.starts(with: Self.groupsPrefix) {
+            case UInt8(ascii: "G") where has(line, "Groups:"):
                 fields(line, from: 7) { f in
                     if let g = parseDecimal(f).flatMap({ UInt32(exactly: $0) }) { groups.append(g) }
                     return true
                 }
-            } else if line.starts(with: Self.nspidPrefix) {
+            case UInt8(ascii: "N") where has(line, "NSpid:"):
                 var last: Int64?
                 fields(line, from: 6) { f in
                     last = parseDecimal(f)
                     return true
                 }
                 nsInit = last == 1
-            } else if line.starts(with: Self.capEffPrefix) {
+            case UInt8(ascii: "N") where has(line, "Name:"):
+                name = String(decoding: value(line, 5), as: UTF8.self)
+            case UInt8(ascii: "C") where has(line, "CapEff:"):
                 fields(line, from: 7) { f in
                     var v: UInt64 = 0
                     var ok = !f.isEmpty && f.count <= 16
@@ -232,14 +241,14 @@ extension ProcessProbe {
                     if ok { capEff = v }
                     return false
                 }
-            } else if line.starts(with: [84, 103, 105, 100, 58]) {  // "Tgid:"
+            case UInt8(ascii: "T") where has(line, "Tgid:"):
                 tgid = parseDecimal(value(line, 5)).flatMap { Int32(exactly: $0) }
-            } else if line.starts(with: [80, 80, 105, 100, 58]) {  // "PPid:"
+            case UInt8(ascii: "P") where has(line, "PPid:"):
                 ppid = parseDecimal(value(line, 5)).flatMap { Int32(exactly: $0) } ?? 0
-            } else if line.starts(with: [83, 116, 97, 116, 101, 58]) {  // "State:"
+            case UInt8(ascii: "S") where has(line, "State:"):
                 if let c = value(line, 6).first { state = Character(Unicode.Scalar(c)) }
-            } else if line.starts(with: [78, 97, 109, 101, 58]) {  // "Name:"
-                name = String(decoding: value(line, 5), as: UTF8.self)
+            default:
+                break
             }
             if capEff != nil { break }  // the last line we need
             lineStart = end + 1
