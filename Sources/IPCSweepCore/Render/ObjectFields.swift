@@ -29,15 +29,11 @@ public enum ObjectFields {
     public static func tableColumns<Row>(_ columns: [Field<Row>], of table: FieldTable<Row>, for rows: [Row],
                                          selection: ColumnSelection,
                                          _ classification: (Row) -> Classification) -> [Field<Row>] {
-        let cut = csvColumns(columns, of: table, for: rows, selection: selection, classification)
+        let facts = RowFacts(rows, classification)
+        let cut = csvColumns(columns, of: table, facts: facts, selection: selection)
         guard selection == .defaults else { return cut }
-        let flags = rows.contains {
-            let o = classification($0).object
-            return o.family == .sysv && !IPCTextFormat.status(o.perm.mode).isEmpty
-        }
-        let sysv = rows.contains { classification($0).object.family == .sysv }
         return cut.filter { f in
-            (f.name != "status" || flags) && ((f.name != "id" && f.name != "key") || sysv || rows.isEmpty)
+            (f.name != "status" || facts.flags) && ((f.name != "id" && f.name != "key") || facts.sysv || rows.isEmpty)
         }
     }
 
@@ -46,21 +42,48 @@ public enum ObjectFields {
     public static func csvColumns<Row>(_ columns: [Field<Row>], of table: FieldTable<Row>, for rows: [Row],
                                        selection: ColumnSelection,
                                        _ classification: (Row) -> Classification) -> [Field<Row>] {
+        csvColumns(columns, of: table, facts: RowFacts(rows, classification), selection: selection)
+    }
+
+    static func csvColumns<Row>(_ columns: [Field<Row>], of table: FieldTable<Row>, facts: RowFacts,
+                                selection: ColumnSelection) -> [Field<Row>] {
         switch selection {
         case .only, .all: return columns
         case .defaults, .adding: break
         }
         var out = columns
-        if rows.contains(where: { classification($0).object.family == .posix }), !out.contains(where: { $0.name == "name" }),
-           let name = table.field("name") {
+        if facts.posix, !out.contains(where: { $0.name == "name" }), let name = table.field("name") {
             let at = (out.firstIndex { $0.name == "key" } ?? out.firstIndex { $0.name == "type" }).map { $0 + 1 } ?? 0
             out.insert(name, at: at)
         }
-        if rows.contains(where: { classification($0).namespace != nil }), !out.contains(where: { $0.name == "namespace" }),
-           let ns = table.field("namespace") {
+        if facts.namespace, !out.contains(where: { $0.name == "namespace" }), let ns = table.field("namespace") {
             out.insert(ns, at: 0)
         }
         return out
+    }
+
+    /// What the rows hold that chooses columns, found in one pass over them (a row's classification is a large
+    /// value: looked at once, not once per question), stopping when every answer is yes.
+    struct RowFacts {
+        /// Some row is a POSIX object; is a System V object; is a System V object with a status flag; has a namespace.
+        var posix = false
+        var sysv = false
+        var flags = false
+        var namespace = false
+
+        init<Row>(_ rows: [Row], _ classification: (Row) -> Classification) {
+            for row in rows {
+                let c = classification(row)
+                if c.object.family == .posix {
+                    posix = true
+                } else {
+                    sysv = true
+                    flags = flags || !IPCTextFormat.status(c.object.perm.mode).isEmpty
+                }
+                namespace = namespace || c.namespace != nil
+                if posix && flags && namespace { break }
+            }
+        }
     }
 
     // MARK: builders
