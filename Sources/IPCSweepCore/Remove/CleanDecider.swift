@@ -18,7 +18,11 @@ import Musl
 /// Then the table covers every process alive at the fresh read, as the plan's table covered every process
 /// alive at the plan's read.
 ///
-/// The workers of the pass share one decider: its state is behind a lock (`Locked`: the compiler checks it).
+/// The workers of the pass share one decider. Its state (the table, the classifier and its cache, the wording) is
+/// kept in a few slots, each behind its own lock (`Locked`: the compiler checks it): a worker decides on the first
+/// slot nobody holds, so two workers never wait for each other's verdicts. Each slot is complete on its own: it
+/// brings its own table up to date (the catch-up pass, recorded pids, POSIX holders) before each verdict, exactly
+/// as the one shared state did, so a slot that was idle for a while catches up on its next object.
 public final class CleanDecider: Sendable {
     private struct State {
         var reading: Inspector.Reading
@@ -36,7 +40,8 @@ public final class CleanDecider: Sendable {
         var sinceHolderRead: Int?
     }
 
-    private let state: Locked<State>
+    /// One state per worker that may run at once (plus one): the first free one is taken for each object.
+    private let slots: [Locked<State>]
     private let probe: ProcessProbe
     private let births: BirthWatch?
     /// The last pid allocated before the plan's table was completed (`Inspector.Reading.lastPid`).
@@ -63,25 +68,38 @@ public final class CleanDecider: Sendable {
             held[o.identity] = Set(classifier.posix.holdersNow(o) { classifier.reaches($0, device: o.identity.device) })
         }
         planHolders = held
-        state = Locked(State(reading: reading, classifier: classifier, cache: classifier.makeCache(),
-                            text: EvidenceText(users: users), lastPid: planLastPid ?? 0))
+        let start = planLastPid ?? 0
+        slots = (0..<Self.slotCount).map { _ in
+            Locked(State(reading: reading, classifier: classifier, cache: classifier.makeCache(),
+                         text: EvidenceText(users: users), lastPid: start))
+        }
+    }
+
+    /// The CPUs online plus one (at most 9): the pass's workers never outnumber the CPUs.
+    static var slotCount: Int { min(8, max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))) + 1 }
+
+    /// Runs `body` on the first slot no other worker holds (the last slot, waiting for it, when all are taken).
+    private func withSlot<R: Sendable>(_ body: (inout State) -> R) -> R {
+        for slot in slots.dropLast() {
+            if let r = slot.withLockIfAvailable({ body(&$0) }) { return r }
+        }
+        return slots[slots.count - 1].withLock { body(&$0) }
     }
 
     /// Objects active this recently (seconds before the plan) can have a possible holder born after the table
     /// (the one-second slack, the inheritance window): for them the last pid is checked before each verdict.
     static let recentActivity: Int64 = 60
 
-    /// The verdict of a freshly read object, with one possible-holder cache and one evidence wording for the pass
+    /// The verdict of a freshly read object, with one possible-holder cache and one evidence wording per slot
     /// (they repeat across objects of one owner and second; a cache per object cost more than the
     /// classification itself).
     public func classify(_ fresh: IPCObject) -> Classification {
-        state.withLock { s in classify(fresh, &s) }
+        withSlot { s in classify(fresh, &s) }
     }
 
-    /// `classify` and then `changesSincePlan` of one fresh read, under one taking of the lock (the pass's workers
-    /// share it: one taking per object, not two).
+    /// `classify` and then `changesSincePlan` of one fresh read, on one slot taken once.
     public func decide(_ fresh: IPCObject) -> (classification: Classification, changes: [String]) {
-        state.withLock { s in
+        withSlot { s in
             let c = classify(fresh, &s)
             return (c, changesSincePlan(fresh, s))
         }
@@ -102,7 +120,7 @@ public final class CleanDecider: Sendable {
     /// not have them; whole-second times may not show their activity), and processes that hold a POSIX object
     /// now (the plan found none, or it would not be planned). Call after `classify` of the same read.
     public func changesSincePlan(_ fresh: IPCObject) -> [String] {
-        state.withLock { s in changesSincePlan(fresh, s) }
+        withSlot { s in changesSincePlan(fresh, s) }
     }
 
     private func changesSincePlan(_ fresh: IPCObject, _ s: State) -> [String] {
@@ -126,7 +144,7 @@ public final class CleanDecider: Sendable {
     /// Something outside may have opened or mapped the objects (a test hook ran): the next POSIX verdict reads
     /// every process's descriptors and mappings again.
     public func holdersMayHaveChanged() {
-        state.withLock { $0.sinceHolderRead = nil }
+        for slot in slots { slot.withLock { $0.sinceHolderRead = nil } }
     }
 
     /// Reads the processes born since the table (when the last pid moved, for recently active objects) and

@@ -20,6 +20,16 @@ public final class Locked<Value>: Sendable {
             return try body(&value)
         }
     }
+
+    /// `withLock` when the lock is free now; nil (and `body` not run) when another thread holds it.
+    public func withLockIfAvailable<Result>(_ body: (inout sending Value) throws -> sending Result) rethrows -> sending Result? {
+        try mutex.withLockIfAvailable { value in
+            let address = Unmanaged.passUnretained(self).toOpaque()
+            cipc_tsan_acquire(address)
+            defer { cipc_tsan_release(address) }
+            return try body(&value)
+        }
+    }
 }
 
 /// A buffer written at distinct indexes by concurrent workers (`DispatchQueue.concurrentPerform`), each index by
