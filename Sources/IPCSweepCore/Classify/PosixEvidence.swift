@@ -13,7 +13,11 @@ struct PosixEvidence: Sendable {
 
     init(processes: ProcessTable) {
         self.processes = processes
-        let live = processes.byPid.values.filter { !$0.isDeadOrZombie && $0.pid != processes.ownPid }.sorted { $0.pid < $1.pid }
+        // Only the processes with a handle or unreadable descriptors matter here: the others are not copied or sorted
+        // (this is rebuilt with every classifier, also when no POSIX object is in view).
+        let live = processes.byPid.values.filter {
+            (!$0.posixHandles.isEmpty || $0.handlesUnreadable != nil) && !$0.isDeadOrZombie && $0.pid != processes.ownPid
+        }.sorted { $0.pid < $1.pid }
         var index: [DeviceInode: [(ProcessRecord, PosixHandle)]] = [:]
         for p in live { for h in p.posixHandles { index[h.object, default: []].append((p, h)) } }
         handles = index

@@ -56,8 +56,8 @@ extension ProcessProbe {
     public func fillUnits<C: MutableCollection<Classification>>(_ results: inout C, table: inout ProcessTable) {
         var missing: Set<Int32> = []
         var any = false
-        for c in results {
-            c.forEachHolder { h in
+        for i in results.indices {
+            results[i].forEachHolder { h in
                 any = true
                 if table.byPid[h.pid]?.files.contains(.cgroup) == false { missing.insert(h.pid) }
             }
