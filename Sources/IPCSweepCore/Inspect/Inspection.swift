@@ -141,7 +141,10 @@ extension Inspector {
         }
 
         /// Every object read: System V by kind and id, then POSIX in path order.
-        public var objects: [IPCObject] { snapshot.objects + posixObjects.map(IPCObject.posix) }
+        public var objects: [IPCObject] {
+            // Without POSIX objects the snapshot's own array (shared, not copied object by object).
+            posixObjects.isEmpty ? snapshot.objects : snapshot.objects + posixObjects.map(IPCObject.posix)
+        }
 
         /// The pure classifier over this process table, scope and clock.
         public var classifier: Classifier {

@@ -64,8 +64,17 @@ extension ProcessProbe {
         }
         guard any else { return }
         if !missing.isEmpty { addCgroups(to: &table, pids: missing) }
+        // A record's unit is parsed from its cgroup at each use: once per pid here, not once per holder named.
         let records = table.byPid
-        for i in results.indices { results[i].fillUnits { records[$0]?.unit } }
+        var units: [Int32: String?] = [:]
+        for i in results.indices {
+            results[i].fillUnits { pid in
+                if let known = units[pid] { return known }
+                let u = records[pid]?.unit
+                units[pid] = .some(u)
+                return u
+            }
+        }
     }
 
     /// Reads /proc/PID/cgroup of these pids into the table (a vanished process keeps no cgroup).

@@ -81,8 +81,9 @@ public struct CleanPlanner: Sendable {
 
     /// The plan entry for one classified object.
     public func entry(_ c: Classification) -> PlanEntry {
-        let first = c.reasons.first.map { ": " + $0 } ?? ""
-        let deliberately = Self.deliberateRemoval(c.object)
+        // Worded only for the entries that are skipped (a clean of orphans words none).
+        var first: String { c.reasons.first.map { ": " + $0 } ?? "" }
+        var deliberately: String { Self.deliberateRemoval(c.object) }
         switch c.verdict {
         case .inUse:
             return PlanEntry(classification: c, skip: .notEligible,
