@@ -103,8 +103,10 @@ struct Clean: ParsableCommand {
             },
             decider: { reading in
                 let d = CleanDecider(reading: reading, users: users, watchBirths: Procfs.isLive(source.procRoot))
-                return CleanDecision(changesSincePlan: { d.changesSincePlan($0) }, holdersMayHaveChanged: { d.holdersMayHaveChanged() },
-                                     classify: { d.classify($0) }, decide: { let r = d.decide($0); return (r.classification, r.changes) })
+                return CleanDecision(holdersMayHaveChanged: { d.holdersMayHaveChanged() }) {
+                    let r = d.decide($0)
+                    return (r.classification, r.changes)
+                }
             },
             prepareSaveDirectory: prepareSaveDirectory,
             lock: {

@@ -128,6 +128,18 @@ func inspectNamespaces(source: SourceOptions, kinds: Set<IPCKind>, posixExplicit
                         processReads: processReads)]
 }
 
+/// What `list` and `orphans` show: the namespaces asked for, inspected, merged into one inspection and filtered
+/// in place (the returned inspection holds the only reference to the objects); nil when there is none.
+func inspectFiltered(_ filter: ObjectFilter, filters: FilterOptions, source: SourceOptions, scope: ScopeOptions,
+                     namespace: NamespaceOptions, all: AllNamespacesOption, users: UserDirectory) throws -> Inspection? {
+    guard var result = try inspectNamespaces(source: source, kinds: filter.selectableKinds,
+                                             posixExplicit: filters.posixExplicit, scope: scope, namespace: namespace,
+                                             all: all, users: users).merged
+    else { return nil }
+    result.keep(filter)
+    return result
+}
+
 extension Inspection {
     /// Keeps the objects that pass `filter`, in place (no second array of classifications).
     mutating func keep(_ filter: ObjectFilter) {

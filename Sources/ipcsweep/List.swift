@@ -20,11 +20,8 @@ struct List: ParsableCommand {
     func run() throws {
         let users = UserDirectory()
         let filter = try filters.filter(users: users)
-        var results = try inspectNamespaces(source: source, kinds: filter.selectableKinds, posixExplicit: filters.posixExplicit,
-                                            scope: scope, namespace: namespace, all: allNamespaces, users: users)
-        guard var result = results.merged else { return }
-        results = []  // the only reference to the objects is now `result`'s: filtered in place
-        result.keep(filter)
+        guard let result = try inspectFiltered(filter, filters: filters, source: source, scope: scope,
+                                               namespace: namespace, all: allNamespaces, users: users) else { return }
         let items = result.objects
         try ObjectOutput(output: output, users: users, inspection: result, kinds: filters.kinds, command: "list").print(items)
         retainUntilExit(result, items)

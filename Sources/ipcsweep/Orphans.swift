@@ -22,11 +22,8 @@ struct Orphans: ParsableCommand {
         var filter = try filters.filter(users: users)
         let wanted: Set<Verdict> = [.orphaned, .suspect]
         filter.verdicts = filter.verdicts.isEmpty ? wanted : filter.verdicts.intersection(wanted)
-        var results = try inspectNamespaces(source: source, kinds: filter.selectableKinds, posixExplicit: filters.posixExplicit,
-                                            scope: scope, namespace: namespace, all: allNamespaces, users: users)
-        guard var result = results.merged else { return }
-        results = []  // the only reference to the objects is now `result`'s: filtered in place
-        result.keep(filter)
+        guard let result = try inspectFiltered(filter, filters: filters, source: source, scope: scope,
+                                               namespace: namespace, all: allNamespaces, users: users) else { return }
         let items = result.objects
         let orphaned = items.filter { $0.verdict == .orphaned }.count
         let suspect = items.count - orphaned

@@ -118,11 +118,7 @@ public final class CleanDecider: Sendable {
     /// What happened since the plan that the fresh read's own fields may not show: recorded pids of processes
     /// started after the plan (allocated after the plan's last pid, or alive now although the plan's table did
     /// not have them; whole-second times may not show their activity), and processes that hold a POSIX object
-    /// now (the plan found none, or it would not be planned). Call after `classify` of the same read.
-    public func changesSincePlan(_ fresh: IPCObject) -> [String] {
-        withSlot { s in changesSincePlan(fresh, s) }
-    }
-
+    /// now (the plan found none, or it would not be planned). Taken on the slot that just classified the read.
     private func changesSincePlan(_ fresh: IPCObject, _ s: State) -> [String] {
         if let o = fresh.posix {
             let before = planHolders[o.identity] ?? []

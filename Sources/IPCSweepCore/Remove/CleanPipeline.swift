@@ -4,27 +4,20 @@ import SystemPackage
 /// How the pass judges a fresh read: the verdict, what changed since the plan that the read's own fields cannot
 /// show, and a note that something outside may have touched the objects (a test hook ran).
 public struct CleanDecision: Sendable {
-    /// The verdict of a fresh read; nil when it no longer matches the filters (then it is left out of the report).
-    public var classify: @Sendable (IPCObject) -> Classification?
-    public var changesSincePlan: @Sendable (IPCObject) -> [String]
     public var holdersMayHaveChanged: @Sendable () -> Void
-    /// `classify` and then `changesSincePlan` of one fresh read (what the pipeline calls): one step, so that a
-    /// decider behind a lock takes it once per object.
+    /// The verdict of a fresh read (nil when it no longer matches the filters: then it is left out of the report)
+    /// and what changed since the plan, in one step, so that a decider behind a lock takes it once per object.
     public var decide: @Sendable (IPCObject) -> (classification: Classification?, changes: [String])
 
+    /// A decision from a verdict and, separately, the changes since the plan.
     public init(changesSincePlan: @escaping @Sendable (IPCObject) -> [String] = { _ in [] },
                 holdersMayHaveChanged: @escaping @Sendable () -> Void = {},
                 classify: @escaping @Sendable (IPCObject) -> Classification?) {
-        self.init(changesSincePlan: changesSincePlan, holdersMayHaveChanged: holdersMayHaveChanged, classify: classify) {
-            (classify($0), changesSincePlan($0))
-        }
+        self.init(holdersMayHaveChanged: holdersMayHaveChanged) { (classify($0), changesSincePlan($0)) }
     }
 
-    public init(changesSincePlan: @escaping @Sendable (IPCObject) -> [String],
-                holdersMayHaveChanged: @escaping @Sendable () -> Void, classify: @escaping @Sendable (IPCObject) -> Classification?,
+    public init(holdersMayHaveChanged: @escaping @Sendable () -> Void,
                 decide: @escaping @Sendable (IPCObject) -> (classification: Classification?, changes: [String])) {
-        self.classify = classify
-        self.changesSincePlan = changesSincePlan
         self.holdersMayHaveChanged = holdersMayHaveChanged
         self.decide = decide
     }

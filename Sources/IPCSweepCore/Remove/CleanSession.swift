@@ -99,10 +99,9 @@ public struct CleanSession {
             let decide = env.decider(reading)
             let going = plan.filter(\.goesAhead).map(\.classification.object)
             let confirmed = Set(going.map(\.ref))
-            let confirmedOnly = CleanDecision(changesSincePlan: decide.changesSincePlan,
-                                              holdersMayHaveChanged: decide.holdersMayHaveChanged,
-                                              classify: { confirmed.contains($0.ref) ? decide.classify($0) : nil }) { fresh in
-                confirmed.contains(fresh.ref) ? decide.decide(fresh) : (nil, decide.changesSincePlan(fresh))
+            let confirmedOnly = CleanDecision(holdersMayHaveChanged: decide.holdersMayHaveChanged) { fresh in
+                let (c, changes) = decide.decide(fresh)
+                return (confirmed.contains(fresh.ref) ? c : nil, changes)
             }
             let pass = env.pipeline(policy).run(going, decision: confirmedOnly)
             return CleanSessionResult(run: CleanRun(results: Self.results(of: plan, pass: pass), interruption: pass.interruption,
@@ -121,8 +120,7 @@ public struct CleanSession {
             guard let c else { return nil }
             return verdicts.isEmpty || verdicts.contains(c.verdict) ? c : nil
         }
-        let wanted = CleanDecision(changesSincePlan: decide.changesSincePlan, holdersMayHaveChanged: decide.holdersMayHaveChanged,
-                                   classify: { matching(decide.classify($0)) }) { fresh in
+        let wanted = CleanDecision(holdersMayHaveChanged: decide.holdersMayHaveChanged) { fresh in
             let (c, changes) = decide.decide(fresh)
             return (matching(c), changes)
         }
