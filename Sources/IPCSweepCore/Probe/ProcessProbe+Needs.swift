@@ -18,7 +18,8 @@ extension ProcessProbe {
                 guard let p = records[pid], !p.files.contains(.stat) else { continue }
                 guard case .success(let dir) = openProcess(pid) else { continue }
                 defer { kernel.close(dir) }
-                let known: ProcessProbe.StatusFields?? = nil
+                // Its status was read with the table: not again (nil: read it now).
+                let known = Self.statusFields(of: p).map { Optional($0) }
                 guard var r = detail(pid, dir: dir, status: known, boot: boot, ticksPerSecond: ticks, reader: reader)
                 else { continue }
                 r.attachedSegments = p.attachedSegments

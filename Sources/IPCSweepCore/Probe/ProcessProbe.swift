@@ -188,6 +188,14 @@ public struct ProcessProbe: Sendable {
                       statKnown: false, comm: "?", startTime: 0)
     }
 
+    /// What a record read from /proc/PID/status holds of it (`apply` undone), so that completing the record later
+    /// does not read status again; nil when its status was not read or could not be.
+    static func statusFields(of r: ProcessRecord) -> StatusFields? {
+        guard r.files.contains(.status), r.credentialsKnown else { return nil }
+        return StatusFields(uid: r.uid, euid: r.euid, gid: r.gid, egid: r.egid, groups: r.groups, capEff: r.capEff,
+                            tgid: r.pid, isNamespaceInit: r.isNamespaceInit, state: r.state, ppid: r.ppid, name: r.comm)
+    }
+
     static func apply(_ s: StatusFields, to r: inout ProcessRecord) {
         r.uid = s.uid
         r.euid = s.euid
