@@ -267,6 +267,45 @@ final class ProcessNeedsTests: XCTestCase {
         XCTAssertGreaterThan(uncovered, 50)
     }
 
+    /// A parent read only by its status (its user reaches no object) and completed later, because its child reaches
+    /// one, keeps the start the table's boot instant gives, even when the clocks read later give another instant
+    /// (on a live host two reads differ by microseconds; here the copy's `btime` moves by a second). Both started
+    /// in the same tick: the parent is not younger than its child, so the child is not "re-parented" and does not
+    /// become a possible holder of a set whose last operation was 2 s before it started (a flaky `suspect` once).
+    func testProcessesCompletedLaterKeepTheTablesBootInstant() throws {
+        let ticks = (Self.T - Self.boot) * 100
+        func proc(_ pid: Int32, parent: Int32, uid: UInt32) -> Proc {
+            Proc(pid: pid, ppid: parent, state: "S", uid: uid, euid: uid, gid: uid, groups: [], capEff: 0,
+                 credentialsReadable: true, statReadable: true, namespaceInit: false, comm: "python3", startTicks: ticks,
+                 cgroup: "0::/user.slice", namespace: Self.ownNamespace, maps: [])
+        }
+        var w = World()
+        w.processes = [proc(10, parent: 1, uid: 1005), proc(11, parent: 10, uid: 1000)]
+        w.processes[0].startTicks = ticks - 100  // the parent, the only process of uid 1005, started 1 s earlier
+        w.processes.append(proc(12, parent: 10, uid: 1005))
+        w.processes[2].ppid = 10
+        w.processes[1].ppid = 12  // 11's parent is 12, of uid 1005 (reaches nothing), started in 11's tick
+        let perm = IPCPermissions(key: 0x1234, uid: 1000, gid: 1000, cuid: 1000, cgid: 1000, mode: 0o600)
+        w.snapshot.semaphoreSets = [SemaphoreSet(id: 1, perm: perm, nsems: 1, otime: Self.T - 2, ctime: Self.T - 10,
+                                                 semaphores: [Semaphore(value: 1, pid: 650, ncnt: 0, zcnt: 0)])]
+        let root = try scratchDirectory()
+        try w.write(to: root)
+        let probe = ProcessProbe(procRoot: root, details: [], needs: ProcessNeeds(w.snapshot, posix: w.posix))
+        var table = try probe.read()
+        table.ownIPCNamespace = Self.ownNamespace
+        XCTAssertEqual(table.byPid[12]?.files, [.status], "read by its status only: its user reaches no object")
+        // Later reads of the clocks give another boot instant.
+        try FileIO.writeAtomically(Array("cpu  1 2 3 4\nbtime \(Self.boot + 1)\n".utf8), to: "\(root)/stat")
+        var found = [Inspector.Found(snapshot: w.snapshot, namespace: nil, thread: nil, posixObjects: w.posix)]
+        Inspector.complete(&found, table: &table, probe: probe,
+                           options: InspectionOptions(procRoot: root, kinds: Set(IPCKind.allCases)))
+        XCTAssertTrue(table.byPid[12]?.files.contains(.stat) == true, "completed: the parent of a process that may reach the set")
+        XCTAssertEqual(table.byPid[12]?.startTime, table.byPid[11]?.startTime)
+        XCTAssertEqual(table.byPid[11]?.startTime, Double(Self.T))
+        let result = Classifier(processes: table, scope: nil, inheritWindow: 5, granularity: 0.004).classify(w.objects)
+        XCTAssertEqual(result.first?.verdict, .orphaned, "\(String(describing: result.first))")
+    }
+
     /// `covers`: every process that may reach an object of a covered access may reach some object of the needs.
     func testCoveredAccessesNeedNoOtherProcess() {
         var r = Rand(state: 11)

@@ -131,7 +131,8 @@ public struct Classifier: Sendable {
         let reaching = processes.byPid.values.filter { reaches($0, device: device) }
         // Every IPC namespace: without its own namespace the table counts every process as sharing it.
         let everyNamespace = ProcessTable(processes: reaching, threadGroups: processes.threadGroups,
-                                          ownIPCNamespace: nil, ownPid: processes.ownPid, blindSpots: processes.blindSpots)
+                                          ownIPCNamespace: nil, ownPid: processes.ownPid, blindSpots: processes.blindSpots,
+                                          bootInstant: processes.bootInstant)
         let f = PossibleHolderFinder(processes: everyNamespace, scope: scope, inheritWindow: inheritWindow, clock: finder.clock)
         let made = (f, f.makeCache())
         cache.posix[device] = made

@@ -151,9 +151,13 @@ public struct ProcessTable: Sendable, Equatable {
     public var ownPid: Int32?
     /// What the tool cannot see of the processes sharing its IPC namespace (hidepid, pid namespaces).
     public var blindSpots: [BlindSpot]
+    /// The boot instant (epoch seconds) the start times were converted with. Records added to the table later
+    /// use it too: two reads of the clocks differ by a few microseconds, enough to make a parent that started in
+    /// the same tick as its child look younger than it (then the child would look re-parented).
+    public var bootInstant: Double?
 
     public init(processes: [ProcessRecord], threadGroups: [Int32: Int32] = [:], ownIPCNamespace: UInt64? = nil,
-                ownPid: Int32? = nil, blindSpots: [BlindSpot] = []) {
+                ownPid: Int32? = nil, blindSpots: [BlindSpot] = [], bootInstant: Double? = nil) {
         var map: [Int32: ProcessRecord] = [:]
         map.reserveCapacity(processes.count)
         for p in processes { map[p.pid] = p }
@@ -162,12 +166,13 @@ public struct ProcessTable: Sendable, Equatable {
         self.ownIPCNamespace = ownIPCNamespace
         self.ownPid = ownPid
         self.blindSpots = blindSpots
+        self.bootInstant = bootInstant
     }
 
     /// The same facts about the table, with other records.
     public func replacingProcesses(_ processes: [ProcessRecord]) -> ProcessTable {
         ProcessTable(processes: processes, threadGroups: threadGroups, ownIPCNamespace: ownIPCNamespace,
-                     ownPid: ownPid, blindSpots: blindSpots)
+                     ownPid: ownPid, blindSpots: blindSpots, bootInstant: bootInstant)
     }
 
     /// The same table with these records in place of those of their pids (files read after the table: a

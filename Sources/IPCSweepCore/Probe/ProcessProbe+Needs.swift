@@ -36,7 +36,7 @@ extension ProcessProbe {
         }
         guard !wanted.isEmpty || !parents().isEmpty else { return }
         let reader = newReader()
-        let boot = bootInstant()
+        let boot = table.bootInstant ?? bootInstant()
         let ticks = ticksPerSecond()
         complete(wanted, reader: reader, boot: boot, ticks: ticks)
         complete(Set(parents()), reader: reader, boot: boot, ticks: ticks)

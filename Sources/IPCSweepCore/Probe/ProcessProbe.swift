@@ -68,14 +68,16 @@ public struct ProcessProbe: Sendable {
     /// Every process under procRoot. Entries that vanish while being read are skipped.
     public func read() throws -> ProcessTable {
         var problem: String?
-        let records = records(of: try FileIO.numericEntries(procRoot), problem: &problem)
+        let boot = bootInstant()
+        let records = records(of: try FileIO.numericEntries(procRoot), boot: boot, problem: &problem)
         if let problem {
             throw ProbeError(description: "\(problem) under --proc \(procRoot): a procfs copy must hold regular files; copy it again (e.g. with cp -r of the files, not of FIFOs or devices)")
         }
         let live = Procfs.isLive(procRoot)
         let own = FileIO.readLink("\(procRoot)/self/ns/ipc").flatMap(Self.namespaceInode)
         return ProcessTable(processes: records, ownIPCNamespace: live ? own : nil,
-                            ownPid: live ? FileIO.readLink("\(procRoot)/self").flatMap { Int32($0) } : nil)
+                            ownPid: live ? FileIO.readLink("\(procRoot)/self").flatMap { Int32($0) } : nil,
+                            bootInstant: boot)
     }
 
     /// Adds the processes that appeared in /proc since `table` was read (one more directory listing;
@@ -83,15 +85,16 @@ public struct ProcessProbe: Sendable {
     public func addProcessesStarted(since table: inout ProcessTable) {
         guard let pids = try? FileIO.numericEntries(procRoot) else { return }
         var problem: String?
-        let new = records(of: pids.filter { table.byPid[$0] == nil }, problem: &problem)
+        let new = records(of: pids.filter { table.byPid[$0] == nil }, boot: table.bootInstant ?? bootInstant(),
+                          problem: &problem)
         guard !new.isEmpty else { return }
         table = table.replacingProcesses(Array(table.byPid.values) + new)
     }
 
-    /// The records of these pids, with one boot instant and one reused read buffer; vanished ones are skipped.
-    private func records(of pids: [Int32], problem: inout String?) -> [ProcessRecord] {
+    /// The records of these pids, with the table's boot instant and one reused read buffer; vanished ones are
+    /// skipped.
+    private func records(of pids: [Int32], boot: Double, problem: inout String?) -> [ProcessRecord] {
         guard !pids.isEmpty else { return [] }
-        let boot = bootInstant()
         let clockTicks = Double(sysconf(Int32(_SC_CLK_TCK)))
         let ticks = clockTicks > 0 ? clockTicks : 100
         let reader = newReader()
