@@ -14,6 +14,7 @@ extension AuditRequest.Format: ChoiceArgument {}
 struct Audit: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit",
+        _superCommandName: IPCSweep.fastPathName,
         abstract: "Report for cron, monitoring and humans: counts, verdicts, limits and headroom, insecure objects.",
         discussion: """
             Counts objects per type, verdict and owner; lists every orphan and suspect with its decisive reason; \

@@ -8,6 +8,7 @@ import Glibc
 struct Clean: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "clean",
+        _superCommandName: IPCSweep.fastPathName,
         abstract: "Remove orphans that match the filters, after re-checking each one.",
         discussion: """
             Only objects judged orphaned are removed (and suspect ones with --include-suspect); in-use and unknown \
@@ -208,7 +209,7 @@ struct Clean: ParsableCommand {
         let t = CleanFields.table
         let ctx = RenderContext(users: users, now: 0, style: .table(absoluteTimes: false))
         let columns = ObjectFields.tableColumns((try? t.columns(.defaults, kinds: [], command: "clean")) ?? [], of: t,
-                                                for: preview, selection: .defaults) { $0.classification }
+                                                for: preview, selection: .defaults) { ObjectFields.RowFact($0.classification) }
         // The table escapes its cells; the question is the program's own.
         writeStandardError(t.table(preview, columns: columns, context: ctx)
             .render(width: Terminal.width, headings: true, color: output.useColor))
@@ -238,13 +239,13 @@ struct Clean: ParsableCommand {
             case .csv:
                 let ctx = RenderContext(users: users, now: reading.now, style: .csv)
                 let columns = ObjectFields.csvColumns(try t.columns(output.columns, kinds: kinds, command: "clean"), of: t,
-                                                      for: shown, selection: output.columns) { $0.classification }
+                                                      for: shown, selection: output.columns) { ObjectFields.RowFact($0.classification) }
                 OutputSink.standardOutput.write(t.table(shown, columns: columns, context: ctx).csv(headings: !output.noHeadings))
             case .table:
                 if !shown.isEmpty {
                     let ctx = RenderContext(users: users, now: reading.now, style: .table(absoluteTimes: false))
                     let columns = ObjectFields.tableColumns(try t.columns(output.columns, kinds: kinds, command: "clean"),
-                                                            of: t, for: shown, selection: output.columns) { $0.classification }
+                                                            of: t, for: shown, selection: output.columns) { ObjectFields.RowFact($0.classification) }
                     t.table(shown, columns: columns, context: ctx)
                         .render(width: Terminal.width, headings: !output.noHeadings, color: output.useColor) {
                             OutputSink.standardOutput.write($0)

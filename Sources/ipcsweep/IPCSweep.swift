@@ -23,6 +23,9 @@ struct IPCSweep: ParsableCommand {
     /// ArgumentParser's main, with every message written through the output sink: help, version and completion
     /// scripts go to standard output (a failed write is an error there too), errors to standard error; then
     /// standard output is closed and checked (`OutputSink.finish`) before the exit status is returned.
+    /// The super-command name of every subcommand (see `parsedSubcommand`).
+    static let fastPathName = "ipcsweep"
+
     static func main() {
         OutputSink.prepare()
         // `ipcsweep --version` alone is answered before ArgumentParser builds its command tree (most of the
@@ -59,6 +62,11 @@ struct IPCSweep: ParsableCommand {
     /// root has no options of its own). Anything else — help, completion scripts, an error, another first
     /// argument — is nil: the whole tree parses it again, so its messages and usage are the tree's.
     static func parsedSubcommand() -> ParsableCommand? {
+        // Each subcommand names this as its super-command (`_superCommandName`, which ArgumentParser reads only
+        // where that command is the root, i.e. here): then its own parse does not first try its arguments as a
+        // `--generate-completion-script` request (two more parsers, an eighth of a small `list`). Such a request
+        // is then an unknown option here, so the whole tree parses it, as any other error.
+
         let arguments = Array(CommandLine.arguments.dropFirst())
         guard let name = arguments.first,
               let sub = configuration.subcommands.first(where: { $0.configuration.commandName == name })
@@ -132,10 +140,11 @@ func inspectNamespaces(source: SourceOptions, kinds: Set<IPCKind>, posixExplicit
 /// in place (the returned inspection holds the only reference to the objects); nil when there is none.
 func inspectFiltered(_ filter: ObjectFilter, filters: FilterOptions, source: SourceOptions, scope: ScopeOptions,
                      namespace: NamespaceOptions, all: AllNamespacesOption, users: UserDirectory) throws -> Inspection? {
-    guard var result = try inspectNamespaces(source: source, kinds: filter.selectableKinds,
-                                             posixExplicit: filters.posixExplicit, scope: scope, namespace: namespace,
-                                             all: all, users: users).merged
-    else { return nil }
+    var inspections = try inspectNamespaces(source: source, kinds: filter.selectableKinds,
+                                            posixExplicit: filters.posixExplicit, scope: scope, namespace: namespace,
+                                            all: all, users: users)
+    guard var result = inspections.takeMerged() else { return nil }
+    inspections = []
     result.keep(filter)
     return result
 }
@@ -149,6 +158,12 @@ extension Inspection {
 }
 
 extension Array where Element == Inspection {
+    /// `merged`, taking a single inspection out of the array, so that the caller holds the only reference to its
+    /// objects (filtering them in place then copies none).
+    mutating func takeMerged() -> Inspection? {
+        count == 1 ? removeLast() : merged
+    }
+
     /// Several namespaces' inspections as one: the objects in order, warnings once each. One inspection is itself
     /// (its objects are not copied: 40,000 classifications are 13 MB).
     var merged: Inspection? {

@@ -4,6 +4,7 @@ import IPCSweepCore
 struct List: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list",
+        _superCommandName: IPCSweep.fastPathName,
         abstract: "List every object with owner, mode, size, times, recorded pids and verdict.")
 
     @OptionGroup var source: SourceOptions
@@ -51,12 +52,12 @@ struct ObjectOutput {
                 doc.write(pretty: output.prettyJSON) { OutputSink.standardOutput.write($0) }
             case .csv:
                 let columns = ObjectFields.csvColumns(try fields.columns(output.columns, kinds: kinds, command: command),
-                                                      of: fields, for: items, selection: output.columns) { $0 }
+                                                      of: fields, for: items, selection: output.columns) { ObjectFields.RowFact($0) }
                 let ctx = RenderContext(users: users, now: inspection.now, style: .csv)
                 OutputSink.standardOutput.write(fields.table(items, columns: columns, context: ctx).csv(headings: !output.noHeadings))
             case .table:
                 let columns = ObjectFields.tableColumns(try fields.columns(output.columns, kinds: kinds, command: command),
-                                                        of: fields, for: items, selection: output.columns) { $0 }
+                                                        of: fields, for: items, selection: output.columns) { ObjectFields.RowFact($0) }
                 let width = Terminal.width
                 let ctx = RenderContext(users: users, now: inspection.now, style: .table(absoluteTimes: true))
                 var table = fields.table(items, columns: columns, context: ctx)

@@ -4,6 +4,7 @@ import IPCSweepCore
 struct Orphans: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "orphans",
+        _superCommandName: IPCSweep.fastPathName,
         abstract: "List the objects judged orphaned or suspect, each with its reasons.")
 
     @OptionGroup var source: SourceOptions
@@ -25,7 +26,9 @@ struct Orphans: ParsableCommand {
         guard let result = try inspectFiltered(filter, filters: filters, source: source, scope: scope,
                                                namespace: namespace, all: allNamespaces, users: users) else { return }
         let items = result.objects
-        let orphaned = items.filter { $0.verdict == .orphaned }.count
+        // Counted in place (a filtered array would copy every orphaned classification).
+        var orphaned = 0
+        for i in items.indices where items[i].verdict == .orphaned { orphaned += 1 }
         let suspect = items.count - orphaned
         var summary: SafeText = "\(orphaned) orphaned, \(suspect) suspect"
         if suspect > 0 && result.scope == nil {

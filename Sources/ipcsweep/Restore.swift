@@ -10,6 +10,8 @@ enum RestoreFormat: String, ExpressibleByArgument, CaseIterable { case table, js
 /// `restore FILE...`: puts back what `clean --save-to` saved.
 struct Restore: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "restore",
+        _superCommandName: IPCSweep.fastPathName,
         abstract: "Put back what clean --save-to saved: re-create each queue (every message, its type, in order) or segment (its data, holes left as holes).",
         discussion: """
             Every FILE is read and checked first, streamed through a fixed buffer whatever its size: a save file \

@@ -4,6 +4,7 @@ import IPCSweepCore
 struct Show: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "show",
+        _superCommandName: IPCSweep.fastPathName,
         abstract: "Show objects in depth: each semaphore's value, pid and waiters; the processes attached to a segment; a queue's depth; the verdict with all its evidence.")
 
     @Argument(help: ArgumentHelp("Ids of System V objects (an id may exist for several kinds; all are shown), or names or paths of POSIX objects (PostgreSQL.1234, /dev/shm/x, sem.NAME).", valueName: "ID|NAME"))

@@ -63,7 +63,7 @@ final class RenderTests: XCTestCase {
         let t = FieldTable(fields: ObjectFields.table.fields, defaultColumns: defaults, kindOf: { $0.object.kind })
         let chosen = try t.columns(columns, kinds: kinds, command: "list")
         return t.table([classification()],
-                       columns: style == .csv ? chosen : ObjectFields.tableColumns(chosen, of: ObjectFields.table, for: [classification()], selection: columns) { $0 },
+                       columns: style == .csv ? chosen : ObjectFields.tableColumns(chosen, of: ObjectFields.table, for: [classification()], selection: columns) { ObjectFields.RowFact($0) },
                        context: RenderContext(users: users, now: now, style: style))
     }
 

@@ -31,6 +31,19 @@ final class DocumentationDriftTests: XCTestCase {
         }
     }
 
+    /// `ipcsweep SUB ...` is parsed by the subcommand alone first (start-up); a completion request or help given
+    /// after a subcommand must still be answered by the whole tree: the same script as the root's, and the
+    /// subcommand's help with the full command name in its usage.
+    func testCompletionRequestAndHelpAfterASubcommandAreTheTrees() throws {
+        let root = try run(["--generate-completion-script", "bash"])
+        XCTAssertTrue(root.hasPrefix("#!/bin/bash"), String(root.prefix(80)))
+        for sub in ["list", "show", "orphans", "clean", "audit", "restore"] {
+            XCTAssertEqual(try run([sub, "--generate-completion-script", "bash"]), root, sub)
+            let help = try run([sub, "--help"])
+            XCTAssertTrue(help.contains("USAGE: ipcsweep \(sub)"), "\(sub): \(help.prefix(200))")
+        }
+    }
+
     func testEveryOptionOfEverySubcommandIsInTheManPage() throws {
         let man = try String(contentsOf: Self.root.appendingPathComponent("man/ipcsweep.1"), encoding: .utf8)
             .replacingOccurrences(of: "\\-", with: "-")

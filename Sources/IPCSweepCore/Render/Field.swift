@@ -139,8 +139,12 @@ public struct FieldTable<Row>: Sendable {
         self.defaultColumns = defaultColumns
         self.kindOf = kindOf
         var order: [IPCKind: [Field<Row>]] = [:]
+        // Indices sorted by keys worded once (a stable sort, as before): sorting the fields themselves copied
+        // each field and worded its key at every comparison.
+        let keys = fields.map(\.sortKey)
         for kind in IPCKind.allCases {
-            order[kind] = fields.filter { $0.json != nil && $0.jsonKinds.contains(kind) }.sorted { $0.sortKey < $1.sortKey }
+            order[kind] = fields.indices.filter { fields[$0].json != nil && fields[$0].jsonKinds.contains(kind) }
+                .sorted { keys[$0] < keys[$1] }.map { fields[$0] }
         }
         jsonOrder = order
     }
@@ -198,6 +202,10 @@ public struct FieldTable<Row>: Sendable {
     }
 
     /// The rows as a text table (or CSV) of these columns.
+    // Specialized for the two row types (called from the command module, which would otherwise run the generic
+    // version: it copies every row, a large value, to pass it to the cells).
+    @_specialize(exported: true, where Row == Classification)
+    @_specialize(exported: true, where Row == CleanResult)
     public func table(_ rows: [Row], columns: [Field<Row>], context: RenderContext) -> Table {
         let cols = columns.map { Table.Column($0.header, right: $0.layout.rightAligned, flexible: $0.layout.flexible,
                                               minWidth: $0.layout.minWidth) }

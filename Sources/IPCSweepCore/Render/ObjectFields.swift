@@ -25,11 +25,13 @@ public enum ObjectFields {
 
     /// The columns a table shows for these rows: the CSV's (`csvColumns`), without STATUS when no row has a
     /// flag and without ID and KEY when no row is a System V object, unless `--columns` asked for them.
-    /// `classification` finds the object of a row (a clean result's or the row itself).
+    /// `fact` reads what chooses columns from a row's object (a clean result's or the row itself).
+    @_specialize(exported: true, where Row == Classification)
+    @_specialize(exported: true, where Row == CleanResult)
     public static func tableColumns<Row>(_ columns: [Field<Row>], of table: FieldTable<Row>, for rows: [Row],
                                          selection: ColumnSelection,
-                                         _ classification: (Row) -> Classification) -> [Field<Row>] {
-        let facts = RowFacts(rows, classification)
+                                         _ fact: (Row) -> RowFact) -> [Field<Row>] {
+        let facts = RowFacts(rows, fact)
         let cut = csvColumns(columns, of: table, facts: facts, selection: selection)
         guard selection == .defaults else { return cut }
         return cut.filter { f in
@@ -39,10 +41,12 @@ public enum ObjectFields {
 
     /// The columns a CSV (and a table) has for these rows when `--columns` did not choose them: NAMESPACE first
     /// when some row has one (--namespace, --all-namespaces), NAME after KEY when some row is a POSIX object.
+    @_specialize(exported: true, where Row == Classification)
+    @_specialize(exported: true, where Row == CleanResult)
     public static func csvColumns<Row>(_ columns: [Field<Row>], of table: FieldTable<Row>, for rows: [Row],
                                        selection: ColumnSelection,
-                                       _ classification: (Row) -> Classification) -> [Field<Row>] {
-        csvColumns(columns, of: table, facts: RowFacts(rows, classification), selection: selection)
+                                       _ fact: (Row) -> RowFact) -> [Field<Row>] {
+        csvColumns(columns, of: table, facts: RowFacts(rows, fact), selection: selection)
     }
 
     static func csvColumns<Row>(_ columns: [Field<Row>], of table: FieldTable<Row>, facts: RowFacts,
@@ -62,8 +66,22 @@ public enum ObjectFields {
         return out
     }
 
-    /// What the rows hold that chooses columns, found in one pass over them (a row's classification is a large
-    /// value: looked at once, not once per question), stopping when every answer is yes.
+    /// What one row's object says about the columns: read from the classification in place (a classification is
+    /// a large value: a closure returning it would copy it, once per row).
+    public struct RowFact {
+        var posix: Bool
+        /// A System V object with a status flag.
+        var flagged: Bool
+        var namespaced: Bool
+
+        public init(_ c: borrowing Classification) {
+            posix = c.object.family == .posix
+            flagged = !posix && !IPCTextFormat.status(c.object.perm.mode).isEmpty
+            namespaced = c.namespace != nil
+        }
+    }
+
+    /// What the rows hold that chooses columns, found in one pass over them, stopping when every answer is yes.
     struct RowFacts {
         /// Some row is a POSIX object; is a System V object; is a System V object with a status flag; has a namespace.
         var posix = false
@@ -71,16 +89,13 @@ public enum ObjectFields {
         var flags = false
         var namespace = false
 
-        init<Row>(_ rows: [Row], _ classification: (Row) -> Classification) {
+        init<Row>(_ rows: [Row], _ fact: (Row) -> RowFact) {
             for row in rows {
-                let c = classification(row)
-                if c.object.family == .posix {
-                    posix = true
-                } else {
-                    sysv = true
-                    flags = flags || !IPCTextFormat.status(c.object.perm.mode).isEmpty
-                }
-                namespace = namespace || c.namespace != nil
+                let f = fact(row)
+                posix = posix || f.posix
+                sysv = sysv || !f.posix
+                flags = flags || f.flagged
+                namespace = namespace || f.namespaced
                 if posix && flags && namespace { break }
             }
         }
