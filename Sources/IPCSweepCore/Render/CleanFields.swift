@@ -10,10 +10,17 @@ public enum CleanFields {
 
     public static let table = FieldTable<CleanResult>(
         fields: ObjectFields.table.fields.filter { $0.name != "reason" }.map { f in
-            f.lifted(inDefaultJSON: objectFieldsInDocument.contains(f.name)) { (r: CleanResult) in r.classification }
+            f.lifted(inDefaultJSON: objectFieldsInDocument.contains(f.name), ResultClassification.self)
         } + own,
         defaultColumns: ["type", "id", "key", "owner", "verdict", "outcome", "reason"],
         kindOf: { $0.classification.object.kind })
+
+    /// A clean result's classification, for the object fields.
+    enum ResultClassification: RowPart {
+        static func with<T>(_ r: CleanResult, _ body: (Classification) throws -> T) rethrows -> T {
+            try body(r.classification)
+        }
+    }
 
     static func outcomeColor(_ r: CleanResult) -> String? {
         switch r.outcome {

@@ -78,18 +78,27 @@ public struct Field<Row>: Sendable {
     public var sortKey: String { jsonKeys.first.map { "\($0)" } ?? "" }
 
     /// The same field read from a larger row (a clean result's classification); `inDefaultJSON` overrides
-    /// whether the larger row's document carries it.
-    public func lifted<Outer>(inDefaultJSON: Bool? = nil, _ part: @escaping @Sendable (Outer) -> Row) -> Field<Outer> {
+    /// whether the larger row's document carries it. The part is lent to the field's closures in place
+    /// (`RowPart.with`): a closure returning it would copy it for every cell.
+    public func lifted<Part: RowPart>(inDefaultJSON: Bool? = nil, _ part: Part.Type) -> Field<Part.Outer>
+    where Part.Inner == Row {
         let text = self.text
-        var outerJSON: (@Sendable (Outer, inout JSONStreamWriter, RenderContext) -> Void)?
-        if let j = self.json { outerJSON = { row, w, ctx in j(part(row), &w, ctx) } }
-        var outerDetail: (@Sendable (Outer, RenderContext) -> [(String, String)])?
-        if let d = self.detail { outerDetail = { row, ctx in d(part(row), ctx) } }
-        let outerText: @Sendable (Outer, RenderContext) -> Table.Cell = { row, ctx in text(part(row), ctx) }
-        return Field<Outer>(name, header, help: help, kinds: kinds, layout: layout, jsonKeys: jsonKeys,
-                            jsonKinds: jsonKinds, inDefaultJSON: inDefaultJSON ?? self.inDefaultJSON,
-                            text: outerText, json: outerJSON, detail: outerDetail)
+        var outerJSON: (@Sendable (Part.Outer, inout JSONStreamWriter, RenderContext) -> Void)?
+        if let j = self.json { outerJSON = { row, w, ctx in Part.with(row) { j($0, &w, ctx) } } }
+        var outerDetail: (@Sendable (Part.Outer, RenderContext) -> [(String, String)])?
+        if let d = self.detail { outerDetail = { row, ctx in Part.with(row) { d($0, ctx) } } }
+        let outerText: @Sendable (Part.Outer, RenderContext) -> Table.Cell = { row, ctx in Part.with(row) { text($0, ctx) } }
+        return Field<Part.Outer>(name, header, help: help, kinds: kinds, layout: layout, jsonKeys: jsonKeys,
+                                 jsonKinds: jsonKinds, inDefaultJSON: inDefaultJSON ?? self.inDefaultJSON,
+                                 text: outerText, json: outerJSON, detail: outerDetail)
     }
+}
+
+/// A row held inside a larger one (a clean result's classification), lent to a body without a copy.
+public protocol RowPart: Sendable {
+    associatedtype Outer
+    associatedtype Inner
+    static func with<T>(_ outer: Outer, _ body: (Inner) throws -> T) rethrows -> T
 }
 
 /// Which columns to show: `--columns LIST`, `+LIST` (added to the defaults) or `all`.
