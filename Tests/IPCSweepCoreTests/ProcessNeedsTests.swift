@@ -280,11 +280,8 @@ final class ProcessNeedsTests: XCTestCase {
                  cgroup: "0::/user.slice", namespace: Self.ownNamespace, maps: [])
         }
         var w = World()
-        w.processes = [proc(10, parent: 1, uid: 1005), proc(11, parent: 10, uid: 1000)]
-        w.processes[0].startTicks = ticks - 100  // the parent, the only process of uid 1005, started 1 s earlier
-        w.processes.append(proc(12, parent: 10, uid: 1005))
-        w.processes[2].ppid = 10
-        w.processes[1].ppid = 12  // 11's parent is 12, of uid 1005 (reaches nothing), started in 11's tick
+        // 11 (uid 1000, reaches the set) is the child of 12 (uid 1005, reaches nothing), started in the same tick.
+        w.processes = [proc(12, parent: 1, uid: 1005), proc(11, parent: 12, uid: 1000)]
         let perm = IPCPermissions(key: 0x1234, uid: 1000, gid: 1000, cuid: 1000, cgid: 1000, mode: 0o600)
         w.snapshot.semaphoreSets = [SemaphoreSet(id: 1, perm: perm, nsems: 1, otime: Self.T - 2, ctime: Self.T - 10,
                                                  semaphores: [Semaphore(value: 1, pid: 650, ncnt: 0, zcnt: 0)])]
