@@ -70,10 +70,10 @@ public struct Classifier: Sendable {
         classify(snapshot.objects)
     }
 
-    /// Every object, in order (reasons not yet filled: `EvidenceText.fillReasons`).
+    /// Every object, in order (reasons not yet filled: `EvidenceText.fillReasons`). Each verdict depends on its
+    /// object alone, so many objects are classified in chunks on several threads, each chunk with its own cache.
     public func classify(_ objects: [IPCObject]) -> [Classification] {
-        let cache = makeCache()
-        return objects.map { classify($0, cache: cache) }
+        Parallel.map(objects.count, state: { makeCache() }) { cache, i in classify(objects[i], cache: cache) }
     }
 
     /// The verdict for one object, with its evidence.

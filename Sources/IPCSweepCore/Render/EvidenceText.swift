@@ -9,9 +9,16 @@ public final class EvidenceText {
 
     public init(users: UserDirectory) { self.users = users }
 
-    /// Fills `reasons` of every classification from its evidence.
+    /// Fills `reasons` of every classification from its evidence (many in chunks on several threads, each chunk
+    /// with its own texts cache).
     public func fillReasons(_ items: inout [Classification]) {
-        for i in items.indices { items[i].reasons = reasons(items[i].evidence) }
+        let users = self.users
+        items.withUnsafeMutableBufferPointer { buffer in
+            let items = UnsafeSendableBuffer(buffer)
+            Parallel.forEach(items.buffer.count, state: { EvidenceText(users: users) }) { text, i in
+                items.buffer[i].reasons = text.reasons(items.buffer[i].evidence)
+            }
+        }
     }
 
     /// One line per evidence, in order; possible holders beyond the first few are counted in one line.

@@ -243,7 +243,7 @@ public struct FieldTable<Row>: Sendable {
     public typealias Writer = @Sendable (Row, inout JSONStreamWriter, RenderContext) -> Void
 
     /// Writes rows as JSON objects (see `objectWriter`).
-    public struct ObjectWriter {
+    public struct ObjectWriter: Sendable {
         let byKind: [[Writer]]
         let kindOf: @Sendable (Row) -> IPCKind
 

@@ -1,5 +1,12 @@
 import CSysVIPC
+import Dispatch
 import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 
 /// A value behind a `Synchronization.Mutex`: the one lock of the program. `Sendable` because the mutex is, so the
 /// compiler checks every sharing of what it guards.
@@ -70,5 +77,42 @@ final class SharedSlot<Value: Sendable>: Sendable {
     var value: Value {
         get { slot.withLock { $0 } }
         set { slot.withLock { $0 = newValue } }
+    }
+}
+
+/// Pure work over many items spread over the CPUs: the items in contiguous chunks, each chunk on one worker
+/// with its own `State` (a pass's caches, which are not shared between threads), the results in the items'
+/// order. Fewer than `serialBelow` items, or one CPU, run on the calling thread in one chunk: a small system
+/// (every `ExecStopPost=` and cron run) starts no thread for it.
+enum Parallel {
+    /// The CPUs this process may use (at most 8: the work is memory-bound beyond that).
+    static let workers = min(8, max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    /// Below this many items the work stays on the calling thread.
+    static let serialBelow = 2048
+
+    /// `body(state, i)` for every `i` in `0..<count`, each `i` once, the chunks on several threads.
+    static func forEach<State>(_ count: Int, serialBelow: Int = Parallel.serialBelow, state makeState: @Sendable () -> State,
+                               _ body: @Sendable (State, Int) -> Void) {
+        let chunks = count < serialBelow || workers == 1 ? 1 : workers * 2
+        let size = max(1, (count + chunks - 1) / chunks)
+        @Sendable func work(_ c: Int) {
+            let lower = c * size, upper = min(count, lower + size)
+            guard lower < upper else { return }
+            let state = makeState()
+            for i in lower..<upper { body(state, i) }
+        }
+        if chunks == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: chunks, execute: work) }
+    }
+
+    /// `body(state, i)` for every `i` in `0..<count`, in order.
+    static func map<State, T>(_ count: Int, serialBelow: Int = Parallel.serialBelow, state makeState: @Sendable () -> State,
+                              _ body: @Sendable (State, Int) -> T) -> [T] {
+        [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+            let out = UnsafeSendableBuffer(buffer)
+            forEach(count, serialBelow: serialBelow, state: makeState) { state, i in
+                (out.buffer.baseAddress! + i).initialize(to: body(state, i))
+            }
+            initialized = count
+        }
     }
 }
