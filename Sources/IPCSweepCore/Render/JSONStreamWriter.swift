@@ -394,30 +394,20 @@ public struct JSONStreamWriter {
         }
         // One writer per worker for the whole document, continuing this one (same layout and depth); never
         // flushed itself: its block goes to this one's sink, in order, after each round.
-        var parts = (0..<workers).map { _ in JSONStreamWriter(pretty: pretty, flushThreshold: 1 << 18, sink: { _ in }) }
-        var start = 0
-        while start < count {
-            let round = start
-            let first = self.first
-            let depth = self.depth
-            parts.withUnsafeMutableBufferPointer { buffer in
-                let parts = UnsafeSendableBuffer(buffer)
-                Parallel.forEach(workers, serialBelow: 0, state: { () }) { _, j in
-                    parts.buffer[j].count = 0
-                    parts.buffer[j].depth = depth
-                    parts.buffer[j].first = j == 0 ? first : false
-                    for i in stride(from: round + j * block, to: min(count, round + (j + 1) * block), by: 1) {
-                        body(&parts.buffer[j], states.value[j], i)
-                    }
-                }
-            }
-            for part in parts where part.count > 0 {
-                flush()
-                sink(UnsafeRawBufferPointer(start: part.base, count: part.count))
-                self.first = false
-            }
-            start += workers * block
-        }
+        let parts = (0..<workers).map { _ in JSONStreamWriter(pretty: pretty, flushThreshold: 1 << 18, sink: { _ in }) }
+        let depth = self.depth
+        let first = self.first
+        Parallel.rounds(count, block: block, parts: parts, fill: { part, j, range in
+            part.count = 0
+            part.depth = depth
+            part.first = range.lowerBound == 0 ? first : false
+            for i in range { body(&part, states.value[j], i) }
+        }, emit: { part in
+            guard part.count > 0 else { return }
+            flush()
+            sink(UnsafeRawBufferPointer(start: part.base, count: part.count))
+            self.first = false
+        })
     }
 }
 

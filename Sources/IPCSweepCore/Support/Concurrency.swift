@@ -93,7 +93,7 @@ enum Parallel {
     /// `body(state, i)` for every `i` in `0..<count`, each `i` once, the chunks on several threads.
     static func forEach<State>(_ count: Int, serialBelow: Int = Parallel.serialBelow, state makeState: @Sendable () -> State,
                                _ body: @Sendable (State, Int) -> Void) {
-        let chunks = count < serialBelow || workers == 1 ? 1 : workers * 2
+        let chunks = count < serialBelow || workers == 1 ? 1 : min(count, workers * 2)
         let size = max(1, (count + chunks - 1) / chunks)
         @Sendable func work(_ c: Int) {
             let lower = c * size, upper = min(count, lower + size)
@@ -102,6 +102,29 @@ enum Parallel {
             for i in lower..<upper { body(state, i) }
         }
         if chunks == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: chunks, execute: work) }
+    }
+
+    /// Output of `count` items in order, made in blocks of `block` items on several threads: a round of one
+    /// block per worker at a time, worker `j` filling `parts[j]` (kept from round to round: a buffer that has
+    /// grown to a block's size), then `emit` with each part of the round, in order, on the calling thread.
+    /// The memory held stays one block per worker, whatever the count.
+    static func rounds<Part>(_ count: Int, block: Int = 256, parts: [Part], fill: @Sendable (inout Part, Int, Range<Int>) -> Void,
+                             emit: (Part) -> Void) {
+        var parts = parts
+        var start = 0
+        while start < count {
+            let round = start
+            let n = parts.count
+            parts.withUnsafeMutableBufferPointer { buffer in
+                let parts = UnsafeSendableBuffer(buffer)
+                forEach(n, serialBelow: 0, state: { () }) { _, j in
+                    let lower = min(count, round + j * block)
+                    fill(&parts.buffer[j], j, lower..<min(count, lower + block))
+                }
+            }
+            for part in parts { emit(part) }
+            start += n * block
+        }
     }
 
     /// `body(state, i)` for every `i` in `0..<count`, in order.
