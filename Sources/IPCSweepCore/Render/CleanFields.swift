@@ -102,7 +102,6 @@ public struct CleanDocument {
     }
 
     private func write(to w: inout JSONStreamWriter) {
-        let ctx = RenderContext(users: users, now: 0)
         let objectWriter = CleanFields.table.objectWriter(fields)
         let n = run.counts
         w.beginObject()
@@ -133,10 +132,10 @@ public struct CleanDocument {
         }
         w.key("results")
         w.beginArray()
-        for r in shown {
+        let (shown, users) = (self.shown, self.users)
+        w.elements(shown.count, state: { RenderContext(users: users, now: 0) }) { w, ctx, i in
             w.element()
-            objectWriter.write(r, to: &w, context: ctx)
-            w.flushIfNeeded()
+            objectWriter.write(shown[i], to: &w, context: ctx)
         }
         w.endArray()
         w.key("schemaVersion")
