@@ -1,8 +1,8 @@
 import XCTest
 @testable import IPCSweepCore
 
-/// Many objects are classified, worded and written on several threads (`Parallel`): every result is the one a
-/// pass over one object at a time gives, in the same order, byte for byte. The sizes are above
+/// Many objects are classified and worded on several threads (`Parallel`): every result is the one a pass over
+/// one object at a time gives, in the same order. The sizes are above
 /// `Parallel.serialBelow`, so that the threads are used.
 final class ParallelPassTests: XCTestCase {
     let T: Int64 = 1_800_000_000
@@ -47,65 +47,6 @@ final class ParallelPassTests: XCTestCase {
             var alone = classifier.classify(object)
             alone.reasons = EvidenceText(users: users).reasons(alone.evidence)
             XCTAssertEqual(together[i], alone, "set \(i)")
-        }
-    }
-
-    func sample() -> [Classification] {
-        let (objects, processes) = world()
-        let classifier = Classifier(processes: ProcessTable(processes: processes, ownIPCNamespace: ns), scope: nil, granularity: 0.004)
-        var out = classifier.classify(Array(objects.prefix(50)))
-        EvidenceText(users: UserDirectory()).fillReasons(&out)
-        return out
-    }
-
-    /// The document of many objects is the objects' one-object documents joined, in order, compact and pretty.
-    func testManyObjectsDocumentIsTheirDocumentsJoined() throws {
-        let sample = sample()
-        let objects = (0..<(many / sample.count + 1)).flatMap { _ in sample }
-        let users = UserDirectory()
-        for pretty in [false, true] {
-            let head = Array((pretty ? "{\n  \"objects\": [" : "{\"objects\":[").utf8)
-            let separator = Array((pretty ? "\n  ]," : "],").utf8)
-            func document(_ objects: [Classification]) -> [UInt8] {
-                ObjectDocument(objects: objects, users: users, scope: nil, warnings: ["w"], source: "syscall").bytes(pretty: pretty)
-            }
-            // One object's document: head, the object, and the tail after the array.
-            func split(_ doc: [UInt8]) throws -> (element: ArraySlice<UInt8>, tail: ArraySlice<UInt8>) {
-                XCTAssertEqual(Array(doc.prefix(head.count)), head)
-                let end = try XCTUnwrap((head.count..<(doc.count - separator.count)).last { Array(doc[$0..<($0 + separator.count)]) == separator })
-                return (doc[head.count..<end], doc[end...])
-            }
-            var expected = head
-            var tail: ArraySlice<UInt8> = []
-            for (i, c) in objects.enumerated() {
-                let one = try split(document([c]))
-                if i > 0 { expected.append(UInt8(ascii: ",")) }
-                expected += one.element
-                tail = one.tail
-            }
-            expected += tail
-            let got = document(objects)
-            XCTAssertEqual(got.count, expected.count, "pretty: \(pretty)")
-            XCTAssertTrue(got == expected, "pretty: \(pretty): first difference at byte \(zip(got, expected).prefix { $0 == $1 }.count)")
-        }
-    }
-
-    /// A table of many rows is the heading and the rows' lines, in order: the same rows repeated give the same
-    /// widths, so the big table is the small one's lines repeated.
-    func testManyRowsTableIsTheirLinesInOrder() {
-        let sample = sample()
-        let copies = many / sample.count + 1
-        let rows = (0..<copies).flatMap { _ in sample }
-        let fields = FieldTable(fields: ObjectFields.table.fields, defaultColumns: ObjectFields.orphansColumns, kindOf: { $0.object.kind })
-        let columns = (try? fields.columns(.defaults, kinds: [], command: "orphans")) ?? []
-        let context = RenderContext(users: UserDirectory(), now: Double(T) + 60, style: .table(absoluteTimes: true))
-        for color in [false, true] {
-            let small = fields.table(sample, columns: columns, context: context).render(width: nil, headings: true, color: color)
-            let lines = small.split(separator: "\n", omittingEmptySubsequences: false)
-            let heading = lines[0] + "\n"
-            let body = lines.dropFirst().dropLast().map { $0 + "\n" }.joined()
-            let big = fields.table(rows, columns: columns, context: context).render(width: nil, headings: true, color: color)
-            XCTAssertTrue(big == heading + String(repeating: body, count: copies), "color: \(color)")
         }
     }
 }

@@ -94,14 +94,22 @@ public struct Classifier: Sendable {
         var possible: [Holder] = []
         if !evidence.contains(where: { $0.weight == .direct }) {
             let access = object.access
-            let (finder, finderCache) = possibleHolders(of: object, cache: cache)
             if let o = object.posix {
                 evidence += posix.undecided(o, access: access) { reaches($0, device: o.identity.device) }
             }
             // Without direct evidence, a blind spot means a hidden process may hold it.
             evidence += processes.blindSpots.map(Evidence.blindSpot)
             let last = object.lastActivity
-            let found = finder.find(access, lastActivity: object.activityWindow(granularity: granularity), cache: finderCache)
+            let window = object.activityWindow(granularity: granularity)
+            // The System V finder is used in place (a copy per object retained each of its arrays: on several
+            // threads, every object then wrote to the same reference counts).
+            let found: PossibleHolderResult
+            if let o = object.posix {
+                let (posixFinder, posixCache) = possibleHolders(of: o, cache: cache)
+                found = posixFinder.find(access, lastActivity: window, cache: posixCache)
+            } else {
+                found = finder.find(access, lastActivity: window, cache: cache.sysv)
+            }
             for h in found.listed {
                 evidence.append(.possibleHolder(holder: h.holder, rule: h.rule, timing: h.timing, started: h.started,
                                                 lastActivity: last, widened: h.widened))
@@ -124,8 +132,7 @@ public struct Classifier: Sendable {
     /// The finder of an object's possible holders: for System V the processes of the inspected IPC namespace;
     /// for a POSIX object (a file, reached through a mount, not an IPC namespace) the processes of every IPC
     /// namespace whose mount namespace reaches its filesystem (or that were not scanned: fail closed).
-    private func possibleHolders(of object: IPCObject, cache: Cache) -> (PossibleHolderFinder, PossibleHolderFinder.Cache) {
-        guard let o = object.posix else { return (finder, cache.sysv) }
+    private func possibleHolders(of o: PosixIPCObject, cache: Cache) -> (PossibleHolderFinder, PossibleHolderFinder.Cache) {
         let device = mountDevices.isEmpty ? 0 : o.identity.device
         if let made = cache.posix[device] { return made }
         let reaching = processes.byPid.values.filter { reaches($0, device: device) }
@@ -148,7 +155,9 @@ public struct Classifier: Sendable {
 
     /// Heaviest first (the evidence that decided the verdict), each weight in the order it was found.
     static func decisiveFirst(_ evidence: [Evidence]) -> [Evidence] {
-        evidence.enumerated()
+        // Most lists are in that order already (one entry, or the direct evidence first).
+        if zip(evidence, evidence.dropFirst()).allSatisfy({ $0.weight >= $1.weight }) { return evidence }
+        return evidence.enumerated()
             .sorted { $0.element.weight != $1.element.weight ? $0.element.weight > $1.element.weight : $0.offset < $1.offset }
             .map(\.element)
     }

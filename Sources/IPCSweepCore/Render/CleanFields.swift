@@ -102,6 +102,7 @@ public struct CleanDocument {
     }
 
     private func write(to w: inout JSONStreamWriter) {
+        let ctx = RenderContext(users: users, now: 0)
         let objectWriter = CleanFields.table.objectWriter(fields)
         let n = run.counts
         w.beginObject()
@@ -132,10 +133,10 @@ public struct CleanDocument {
         }
         w.key("results")
         w.beginArray()
-        let (shown, users) = (self.shown, self.users)
-        w.elements(shown.count, state: { RenderContext(users: users, now: 0) }) { w, ctx, i in
+        for r in shown {
             w.element()
-            objectWriter.write(shown[i], to: &w, context: ctx)
+            objectWriter.write(r, to: &w, context: ctx)
+            w.flushIfNeeded()
         }
         w.endArray()
         w.key("schemaVersion")

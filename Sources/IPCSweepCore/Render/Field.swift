@@ -215,20 +215,16 @@ public struct FieldTable<Row>: Sendable {
     // version: it copies every row, a large value, to pass it to the cells).
     @_specialize(exported: true, where Row == Classification)
     @_specialize(exported: true, where Row == CleanResult)
-    public func table(_ rows: [Row], columns: [Field<Row>], context: RenderContext) -> Table where Row: Sendable {
+    public func table(_ rows: [Row], columns: [Field<Row>], context: RenderContext) -> Table {
         let cols = columns.map { Table.Column($0.header, right: $0.layout.rightAligned, flexible: $0.layout.flexible,
                                               minWidth: $0.layout.minWidth) }
         // Which columns apply to each kind (by rank), worked out once per table, not per cell.
         var applies = [[Bool]](repeating: [], count: IPCKind.allCases.count)
         for kind in IPCKind.allCases { applies[kind.rank] = columns.map { $0.kinds.contains(kind) } }
         let texts = columns.map(\.text)
-        let kindOf = self.kindOf
-        let applying = applies
-        let settings = context.settings
-        // Many rows in chunks on several threads, each with its own context (its caches are not shared).
-        let cells = Parallel.map(rows.count, state: { settings.context() }) { context, i -> [Table.Cell] in
-            let applied = applying[kindOf(rows[i]).rank]
-            return texts.indices.map { applied[$0] ? texts[$0](rows[i], context) : Table.Cell("-") }
+        let cells = rows.map { row -> [Table.Cell] in
+            let applied = applies[kindOf(row).rank]
+            return texts.indices.map { applied[$0] ? texts[$0](row, context) : Table.Cell("-") }
         }
         return Table(columns: cols, rows: cells)
     }
@@ -247,7 +243,7 @@ public struct FieldTable<Row>: Sendable {
     public typealias Writer = @Sendable (Row, inout JSONStreamWriter, RenderContext) -> Void
 
     /// Writes rows as JSON objects (see `objectWriter`).
-    public struct ObjectWriter: Sendable {
+    public struct ObjectWriter {
         let byKind: [[Writer]]
         let kindOf: @Sendable (Row) -> IPCKind
 

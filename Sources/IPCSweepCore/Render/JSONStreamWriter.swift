@@ -374,46 +374,4 @@ public struct JSONStreamWriter {
         sink(UnsafeRawBufferPointer(start: base, count: count))
         count = 0
     }
-
-    // MARK: elements written on several threads
-
-    /// The elements `0..<count` of the array being written, each written by `body` (which starts it with
-    /// `element()`), in order and flushed as they go. Many elements are written in blocks on several threads
-    /// (`Parallel`), a round of one block per worker at a time, so that the memory held stays a few blocks; each
-    /// worker has its own `State` (a render context's caches) for the whole document.
-    mutating func elements<State>(_ count: Int, block: Int = 256, state makeState: () -> State,
-                                  _ body: @Sendable (inout JSONStreamWriter, State, Int) -> Void) {
-        let workers = count < Parallel.serialBelow ? 1 : Parallel.workers
-        let states = UnsafeSendableBox((0..<workers).map { _ in makeState() })
-        guard workers > 1 else {
-            for i in 0..<count {
-                body(&self, states.value[0], i)
-                flushIfNeeded()
-            }
-            return
-        }
-        // One writer per worker for the whole document, continuing this one (same layout and depth); never
-        // flushed itself: its block goes to this one's sink, in order, after each round.
-        let parts = (0..<workers).map { _ in JSONStreamWriter(pretty: pretty, flushThreshold: 1 << 18, sink: { _ in }) }
-        let depth = self.depth
-        let first = self.first
-        Parallel.rounds(count, block: block, parts: parts, fill: { part, j, range in
-            part.count = 0
-            part.depth = depth
-            part.first = range.lowerBound == 0 ? first : false
-            for i in range { body(&part, states.value[j], i) }
-        }, emit: { part in
-            guard part.count > 0 else { return }
-            flush()
-            sink(UnsafeRawBufferPointer(start: part.base, count: part.count))
-            self.first = false
-        })
-    }
-}
-
-/// A value handed to concurrent workers that use disjoint parts of it, or each its own element (see
-/// `JSONStreamWriter.elements`), never at the same time.
-struct UnsafeSendableBox<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
 }

@@ -29,15 +29,15 @@ public struct ObjectDocument {
     }
 
     private func write(to w: inout JSONStreamWriter) {
+        let ctx = RenderContext(users: users, now: 0)
         let objectWriter = ObjectFields.table.objectWriter(fields)
-        let objects = self.objects
-        let users = self.users
         w.beginObject()
         w.key("objects")
         w.beginArray()
-        w.elements(objects.count, state: { RenderContext(users: users, now: 0) }) { w, ctx, i in
+        for c in objects {
             w.element()
-            objectWriter.write(objects[i], to: &w, context: ctx)
+            objectWriter.write(c, to: &w, context: ctx)
+            w.flushIfNeeded()
         }
         w.endArray()
         w.key("schemaVersion")

@@ -32,14 +32,6 @@ public final class RenderContext {
         self.processes = processes
     }
 
-    /// What a context is made of, without its caches: a worker thread's own context is made from it.
-    struct Settings: Sendable {
-        let users: UserDirectory, now: Double, style: Style, processes: ProcessTable?
-        func context() -> RenderContext { RenderContext(users: users, now: now, style: style, processes: processes) }
-    }
-
-    var settings: Settings { Settings(users: users, now: now, style: style, processes: processes) }
-
     /// The user name as a JSON value (quoted, or null when the uid has no passwd entry).
     func userJSON(_ uid: UInt32) -> [UInt8] {
         userNames.value(for: uid) { users.userName($0).map(JSONStreamWriter.quoted) ?? Array("null".utf8) }

@@ -74,29 +74,21 @@ public struct Table {
         return all
     }
 
-    /// `render` as UTF-8 bytes handed to `write` in pieces (a block of rows each), for standard output: the
-    /// table's text is never whole in memory. Each cell is escaped and measured once (only the cells that escaping
-    /// changes are kept aside); many rows are measured, and their lines written, on several threads (`Parallel`).
+    /// `render` as UTF-8 bytes handed to `write` in pieces of about 64 KiB, for standard output: the table's text
+    /// is never whole in memory. Each cell is escaped and measured once (only the cells that escaping changes
+    /// are kept aside).
     public func render(width: Int?, headings: Bool, color: Bool, to write: (UnsafeRawBufferPointer) -> Void) {
         var widths = columns.map { headings ? Self.characterCount($0.header) : 0 }
         let ncol = columns.count
-        let rows = self.rows
-        // A cell's width, negated (minus one) when escaping changes its text.
         var counts = [Int32](repeating: 0, count: rows.count * ncol)
-        counts.withUnsafeMutableBufferPointer { buffer in
-            let counts = UnsafeSendableBuffer(buffer)
-            Parallel.forEach(rows.count, state: { () }) { _, r in
-                for (i, cell) in rows[r].enumerated() where i < ncol {
-                    let (_, n, changed) = Self.shown(cell.text)
-                    counts.buffer[r * ncol + i] = changed ? -1 - Int32(clamping: n) : Int32(clamping: n)
-                }
-            }
-        }
         var escaped: [Int: String] = [:]
-        for (k, n) in counts.enumerated() {
-            let i = k % ncol
-            if n < 0 { escaped[k] = Self.shown(rows[k / ncol][i].text).text }
-            widths[i] = max(widths[i], Int(n < 0 ? -1 - n : n))
+        for (r, row) in rows.enumerated() {
+            for (i, cell) in row.enumerated() where i < ncol {
+                let (text, n, changed) = Self.shown(cell.text)
+                if changed { escaped[r * ncol + i] = text }
+                counts[r * ncol + i] = Int32(clamping: n)
+                widths[i] = max(widths[i], n)
+            }
         }
         if let width {
             var excess = widths.reduce(0, +) + 2 * (widths.count - 1) - width
@@ -109,39 +101,21 @@ public struct Table {
                 excess -= cut
             }
         }
-        let layout = Layout(columns: columns, widths: widths)
-        if headings {
-            var out: [UInt8] = []
-            layout.line(&out, { _ in nil }, { (self.columns[$0].header, Self.characterCount(self.columns[$0].header)) })
+        let chunk = 1 << 16
+        var out: [UInt8] = []
+        out.reserveCapacity(chunk + 4096)
+        func flush(_ force: Bool) {
+            guard force || out.count >= chunk else { return }
             out.withUnsafeBytes(write)
-        }
-        let (lengths, texts) = (counts, escaped)
-        let workers = rows.count < Parallel.serialBelow ? 1 : Parallel.workers
-        Parallel.rounds(rows.count, block: 512, parts: [[UInt8]](repeating: [], count: workers), fill: { out, _, range in
             out.removeAll(keepingCapacity: true)
-            for r in range {
-                let row = rows[r]
-                layout.line(&out, { i in color && i < row.count ? row[i].color : nil }, { i in
-                    guard i < row.count else { return ("", 0) }
-                    let n = lengths[r * ncol + i]
-                    return n < 0 ? (texts[r * ncol + i] ?? "", Int(-1 - n)) : (row[i].text, Int(n))
-                })
-            }
-        }, emit: { out in if !out.isEmpty { out.withUnsafeBytes(write) } })
-    }
-
-    /// The columns and their widths: how one line is written.
-    private struct Layout: Sendable {
-        let columns: [Column]
-        let widths: [Int]
-
+        }
+        func spaces(_ n: Int) { if n > 0 { out.append(contentsOf: repeatElement(32, count: n)) } }
+        func append(_ s: String) {
+            var s = s
+            s.withUTF8 { out.append(contentsOf: $0) }  // one copy, not a byte at a time
+        }
         /// One line: `text(i)` is column i's shown text and width.
-        func line(_ out: inout [UInt8], _ color: (Int) -> String?, _ text: (Int) -> (String, Int)) {
-            func spaces(_ n: Int) { if n > 0 { out.append(contentsOf: repeatElement(32, count: n)) } }
-            func append(_ s: String) {
-                var s = s
-                s.withUTF8 { out.append(contentsOf: $0) }  // one copy, not a byte at a time
-            }
+        func line(_ color: (Int) -> String?, _ text: (Int) -> (String, Int)) {
             for (i, col) in columns.enumerated() {
                 if i > 0 { out.append(contentsOf: [32, 32]) }
                 var (text, n) = text(i)
@@ -162,7 +136,16 @@ public struct Table {
                 if !col.rightAligned && !isLast { spaces(pad) }
             }
             out.append(10)
+            flush(false)
         }
+        if headings { line({ _ in nil }, { (self.columns[$0].header, Self.characterCount(self.columns[$0].header)) }) }
+        for (r, row) in rows.enumerated() {
+            line({ i in color && i < row.count ? row[i].color : nil }, { i in
+                guard i < row.count else { return ("", 0) }
+                return (escaped[r * ncol + i] ?? row[i].text, Int(counts[r * ncol + i]))
+            })
+        }
+        flush(true)
     }
 
     /// RFC 4180 CSV of the same columns, with full (untruncated) values.

@@ -104,29 +104,6 @@ enum Parallel {
         if chunks == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: chunks, execute: work) }
     }
 
-    /// Output of `count` items in order, made in blocks of `block` items on several threads: a round of one
-    /// block per worker at a time, worker `j` filling `parts[j]` (kept from round to round: a buffer that has
-    /// grown to a block's size), then `emit` with each part of the round, in order, on the calling thread.
-    /// The memory held stays one block per worker, whatever the count.
-    static func rounds<Part>(_ count: Int, block: Int = 256, parts: [Part], fill: @Sendable (inout Part, Int, Range<Int>) -> Void,
-                             emit: (Part) -> Void) {
-        var parts = parts
-        var start = 0
-        while start < count {
-            let round = start
-            let n = parts.count
-            parts.withUnsafeMutableBufferPointer { buffer in
-                let parts = UnsafeSendableBuffer(buffer)
-                forEach(n, serialBelow: 0, state: { () }) { _, j in
-                    let lower = min(count, round + j * block)
-                    fill(&parts.buffer[j], j, lower..<min(count, lower + block))
-                }
-            }
-            for part in parts { emit(part) }
-            start += n * block
-        }
-    }
-
     /// `body(state, i)` for every `i` in `0..<count`, in order.
     static func map<State, T>(_ count: Int, serialBelow: Int = Parallel.serialBelow, state makeState: @Sendable () -> State,
                               _ body: @Sendable (State, Int) -> T) -> [T] {
