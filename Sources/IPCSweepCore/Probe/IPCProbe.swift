@@ -142,48 +142,63 @@ public struct IPCProbe: Sendable {
     /// instead of returning the readable ones, so that `auto` falls back to /proc/sysvipc.
     func fromSyscalls(alongside once: OnceWork<IPCSnapshot?>?, completeOnly: Bool = false, serial: Bool = false) throws -> IPCSnapshot {
         var snap = IPCSnapshot(source: "syscall")
+        let sysv = self.sysv
         if kinds.contains(.sem) {
-            snap.semaphoreSets = try scan(.sem, completeOnly, warnings: &snap.warnings) { sysv.semaphoreSet(atIndex: $0, any: $1) }
+            snap.semaphoreSets = try scan(.sem, completeOnly, serial: serial, warnings: &snap.warnings) { sysv.semaphoreSet(atIndex: $0, any: $1) }
         }
         if kinds.contains(.shm) {
-            snap.segments = try scan(.shm, completeOnly, warnings: &snap.warnings) { sysv.segment(atIndex: $0, any: $1) }
+            snap.segments = try scan(.shm, completeOnly, serial: serial, warnings: &snap.warnings) { sysv.segment(atIndex: $0, any: $1) }
             addSegmentUsage(&snap.segments)
         }
         if kinds.contains(.msg) {
-            snap.queues = try scan(.msg, completeOnly, warnings: &snap.warnings) { sysv.queue(atIndex: $0, any: $1) }
+            snap.queues = try scan(.msg, completeOnly, serial: serial, warnings: &snap.warnings) { sysv.queue(atIndex: $0, any: $1) }
         }
         addSemaphoreDetail(&snap, alongside: once, serial: serial)
         return snap
     }
 
-    private func scan<T>(_ kind: IPCKind, _ completeOnly: Bool, warnings: inout [String],
-                         stat: (CInt, Bool) -> Result<T, Errno>) throws -> [T] {
+    /// What one chunk of indexes held: the objects read, the slots refused, whether any slot answered.
+    private struct ScanChunk<T: Sendable>: Sendable {
+        var found: [T] = []
+        var denied = 0
+        var answered = false
+    }
+
+    /// The objects of one kind, by index. Many indexes are read in chunks on several threads (`serial`: all on
+    /// the calling thread, as in `addSemaphoreDetail`), the objects kept in index order.
+    private func scan<T: Sendable>(_ kind: IPCKind, _ completeOnly: Bool, serial: Bool, warnings: inout [String],
+                                   stat: @escaping @Sendable (CInt, Bool) -> Result<T, Errno>) throws -> [T] {
         let maxIndex: CInt
         switch sysv.maxIndex(kind) {
         case .success(let m): maxIndex = m
         case .failure(let e): throw ProbeError(description: "\(kind.rawValue)ctl(\(kind.rawValue.uppercased())_INFO) failed: \(e)")
         }
         guard maxIndex >= 0 else { return [] }
+        let chunk = 1024
+        let count = Int(maxIndex) / chunk + 1
         var out: [T] = []
         var denied = 0
-        var anyUnsupported = true
         for any in [true, false] {
-            out.removeAll(keepingCapacity: true)
-            denied = 0
-            for index in 0...maxIndex {
-                switch stat(index, any) {
-                case .success(let v):
-                    out.append(v)
-                    anyUnsupported = false
-                case .failure(let e) where e.meansNoPermission:
-                    denied += 1
-                    anyUnsupported = false
-                case .failure:
-                    continue  // empty slot, or removed meanwhile
+            let chunks = Parallel.map(count, serialBelow: serial ? Int.max : 2, state: { () }) { _, c -> ScanChunk<T> in
+                var r = ScanChunk<T>()
+                for index in CInt(c * chunk)...min(maxIndex, CInt(c * chunk + chunk - 1)) {
+                    switch stat(index, any) {
+                    case .success(let v):
+                        r.found.append(v)
+                        r.answered = true
+                    case .failure(let e) where e.meansNoPermission:
+                        r.denied += 1
+                        r.answered = true
+                    case .failure:
+                        continue  // empty slot, or removed meanwhile
+                    }
                 }
+                return r
             }
+            out = chunks.flatMap(\.found)
+            denied = chunks.reduce(0) { $0 + $1.denied }
             // Before Linux 4.17, *_STAT_ANY is an unknown command: EINVAL for every slot. Fall back to *_STAT.
-            if !(any && anyUnsupported) { break }
+            if !any || chunks.contains(where: \.answered) { break }
         }
         if denied > 0 {
             if completeOnly {
