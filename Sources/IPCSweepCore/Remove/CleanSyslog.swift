@@ -45,6 +45,9 @@ public final class CleanSyslog: Sendable {
 
     /// syslog(3) (through vsyslog with "%s"): LOG_NOTICE for removals, LOG_ERR for failures.
     public func log(_ r: CleanResult) {
+        // Not even worded when it cannot be delivered: the message was a third of the instructions of a clean
+        // of 32,000 sets.
+        guard deliverable else { return }
         note(Self.message(r, users: users), error: r.outcome != .removed)
     }
 
