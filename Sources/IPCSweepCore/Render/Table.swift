@@ -101,51 +101,73 @@ public struct Table {
                 excess -= cut
             }
         }
-        let chunk = 1 << 16
-        var out: [UInt8] = []
-        out.reserveCapacity(chunk + 4096)
-        func flush(_ force: Bool) {
-            guard force || out.count >= chunk else { return }
-            out.withUnsafeBytes(write)
-            out.removeAll(keepingCapacity: true)
+        var out = Lines(columns: columns, widths: widths)
+        if headings {
+            for i in columns.indices { out.cell(i, columns[i].header, Self.characterCount(columns[i].header), color: nil) }
+            out.endLine()
         }
-        func spaces(_ n: Int) { if n > 0 { out.append(contentsOf: repeatElement(32, count: n)) } }
-        func append(_ s: String) {
-            var s = s
-            s.withUTF8 { out.append(contentsOf: $0) }  // one copy, not a byte at a time
-        }
-        /// One line: `text(i)` is column i's shown text and width.
-        func line(_ color: (Int) -> String?, _ text: (Int) -> (String, Int)) {
-            for (i, col) in columns.enumerated() {
-                if i > 0 { out.append(contentsOf: [32, 32]) }
-                var (text, n) = text(i)
-                if n > widths[i] {
-                    text = String(text.prefix(max(0, widths[i] - 1))) + "…"
-                    n = text.count
-                }
-                let pad = widths[i] - n
-                let isLast = i == columns.count - 1
-                if col.rightAligned { spaces(pad) }
-                if let c = color(i) {
-                    append("\u{1B}[\(c)m")
-                    append(text)
-                    append("\u{1B}[0m")
-                } else {
-                    append(text)
-                }
-                if !col.rightAligned && !isLast { spaces(pad) }
-            }
-            out.append(10)
-            flush(false)
-        }
-        if headings { line({ _ in nil }, { (self.columns[$0].header, Self.characterCount(self.columns[$0].header)) }) }
         for (r, row) in rows.enumerated() {
-            line({ i in color && i < row.count ? row[i].color : nil }, { i in
-                guard i < row.count else { return ("", 0) }
-                return (escaped[r * ncol + i] ?? row[i].text, Int(counts[r * ncol + i]))
-            })
+            for i in columns.indices {
+                if i < row.count {
+                    out.cell(i, escaped[r * ncol + i] ?? row[i].text, Int(counts[r * ncol + i]), color: color ? row[i].color : nil)
+                } else {
+                    out.cell(i, "", 0, color: nil)
+                }
+            }
+            out.endLine()
+            if out.bytes.count >= 1 << 16 { out.flush(write) }
         }
-        flush(true)
+        out.flush(write)
+    }
+
+    /// The lines of a table as bytes: each cell padded to its column's width (shortened with "…" past it).
+    /// A struct with its buffer, not closures sharing a captured one: each append was an exclusivity check.
+    private struct Lines {
+        let columns: [Column]
+        let widths: [Int]
+        var bytes: [UInt8] = []
+
+        init(columns: [Column], widths: [Int]) {
+            self.columns = columns
+            self.widths = widths
+            bytes.reserveCapacity((1 << 16) + 4096)
+        }
+
+        mutating func spaces(_ n: Int) { if n > 0 { bytes.append(contentsOf: repeatElement(32, count: n)) } }
+
+        mutating func append(_ s: String) {
+            var s = s
+            s.withUTF8 { bytes.append(contentsOf: $0) }  // one copy, not a byte at a time
+        }
+
+        /// Column `i`'s cell: its shown text and width.
+        mutating func cell(_ i: Int, _ shown: String, _ count: Int, color: String?) {
+            if i > 0 { bytes.append(contentsOf: [32, 32] as [UInt8]) }
+            var (text, n) = (shown, count)
+            if n > widths[i] {
+                text = String(text.prefix(max(0, widths[i] - 1))) + "…"
+                n = text.count
+            }
+            let pad = widths[i] - n
+            let right = columns[i].rightAligned
+            if right { spaces(pad) }
+            if let c = color {
+                append("\u{1B}[\(c)m")
+                append(text)
+                append("\u{1B}[0m")
+            } else {
+                append(text)
+            }
+            if !right && i != columns.count - 1 { spaces(pad) }
+        }
+
+        mutating func endLine() { bytes.append(10) }
+
+        mutating func flush(_ write: (UnsafeRawBufferPointer) -> Void) {
+            guard !bytes.isEmpty else { return }
+            bytes.withUnsafeBytes(write)
+            bytes.removeAll(keepingCapacity: true)
+        }
     }
 
     /// RFC 4180 CSV of the same columns, with full (untruncated) values.
