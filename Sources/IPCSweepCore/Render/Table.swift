@@ -136,13 +136,18 @@ public struct Table {
         mutating func spaces(_ n: Int) { if n > 0 { bytes.append(contentsOf: repeatElement(32, count: n)) } }
 
         mutating func append(_ s: String) {
-            var s = s
-            s.withUTF8 { bytes.append(contentsOf: $0) }  // one copy, not a byte at a time
+            // One copy, not a byte at a time (a native string's bytes are contiguous).
+            if s.utf8.withContiguousStorageIfAvailable({ bytes.append(contentsOf: $0) }) == nil {
+                bytes.append(contentsOf: s.utf8)
+            }
         }
 
         /// Column `i`'s cell: its shown text and width.
         mutating func cell(_ i: Int, _ shown: String, _ count: Int, color: String?) {
-            if i > 0 { bytes.append(contentsOf: [32, 32] as [UInt8]) }
+            if i > 0 {
+                bytes.append(32)
+                bytes.append(32)
+            }
             var (text, n) = (shown, count)
             if n > widths[i] {
                 text = String(text.prefix(max(0, widths[i] - 1))) + "…"
