@@ -2,8 +2,8 @@ import XCTest
 @testable import IPCSweepCore
 
 /// Many objects are classified and worded on several threads (`Parallel`): every result is the one a pass over
-/// one object at a time gives, in the same order. The sizes are above
-/// `Parallel.serialBelow`, so that the threads are used.
+/// one object at a time gives, in the same order. The sizes are above `Parallel.serialBelow`, so that the
+/// threads are used.
 final class ParallelPassTests: XCTestCase {
     let T: Int64 = 1_800_000_000
     let ns: UInt64 = 4_026_531_839

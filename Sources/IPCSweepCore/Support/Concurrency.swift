@@ -85,7 +85,7 @@ final class SharedSlot<Value: Sendable>: Sendable {
 /// order. Fewer than `serialBelow` items, or one CPU, run on the calling thread in one chunk: a small system
 /// (every `ExecStopPost=` and cron run) starts no thread for it.
 enum Parallel {
-    /// The CPUs this process may use (at most 8: the work is memory-bound beyond that).
+    /// The CPUs online (at most 8: the work is memory-bound beyond that).
     static let workers = min(8, max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     /// Below this many items the work stays on the calling thread.
     static let serialBelow = 2048
