@@ -46,6 +46,40 @@ final class ProbeAgreementTests: XCTestCase {
         XCTAssertNotNil(sys.values.first { $0["type"] as? String == "msg" }?["qbytes"] as? Int)
     }
 
+    /// More set indexes than one chunk of the index scan (1,024), with gaps: the syscall source, read in chunks
+    /// on several threads, lists every set exactly once, as the proc source and /proc/sysvipc/sem do; from the
+    /// host (`--namespace`, whose thread inside the namespace scans alone) the same sets, with the same verdicts
+    /// (a held set in the last chunk is in use, the others orphaned). A chunk boundary read twice or skipped fails it.
+    func testManyIndexesScannedInChunksListEverySetOnce() throws {
+        let s = try Scenario.run("""
+            ipcsweep-testkit sem-create --count 1300 --as-uid 33 >/dev/null
+            ipcsweep-testkit sem-create --count 1300 --as-uid 65534 --nsems 2 >/dev/null
+            # Gaps: every seventh set goes.
+            ipcrm $(awk 'NR > 1 && (NR - 2) % 7 == 0 {printf " -s %s", $2}' /proc/sysvipc/sem)
+            H=$(awk 'NR > 1 {id = $2} END {print id}' /proc/sysvipc/sem)
+            echo "$H" > "$OUT/held"
+            ipcsweep-testkit sem-op --id $H --delta 1 --undo --hold &
+            sleep 0.3
+            awk 'NR > 1 {print $2}' /proc/sysvipc/sem > "$OUT/ids"
+            ipcsweep list --format json --type sem --source syscall > "$OUT/syscall.json"
+            ipcsweep list --format json --type sem --source proc > "$OUT/proc.json"
+            outside list --format json --type sem --source syscall > "$OUT/host.json"
+            """)
+        let expected = try s.file("ids").split(separator: "\n").compactMap { Int($0) }
+        XCTAssertEqual(expected.count, 2228, "2,600 sets less every seventh (372)")
+        func ids(_ name: String) throws -> [Int] {
+            (try s.json(name)["objects"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? Int }
+        }
+        XCTAssertEqual(try ids("syscall.json"), expected, "the syscall source, scanned in chunks")
+        XCTAssertEqual(try ids("proc.json"), expected, "the proc source")
+        XCTAssertEqual(try ids("host.json"), expected, "from the host (--namespace)")
+        let held = try XCTUnwrap(Int(s.file("held").trimmingCharacters(in: .whitespacesAndNewlines)))
+        let inside = try s.objects("syscall.json")
+        XCTAssertEqual(inside["sem:\(held)"]?["verdict"] as? String, "in-use")
+        XCTAssertEqual(inside.values.filter { $0["verdict"] as? String == "orphaned" }.count, expected.count - 1)
+        try s.assertHostAgrees(inside: "syscall.json", host: "host.json", expected.map { "sem:\($0)" })
+    }
+
     /// A JSON value as text with sorted keys, so that equal values compare equal.
     func canonical(_ value: Any) throws -> String {
         String(decoding: try JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed]),

@@ -157,15 +157,14 @@ public struct IPCProbe: Sendable {
         return snap
     }
 
-    /// What one chunk of indexes held: the objects read, the slots refused, whether any slot answered.
+    /// What one chunk of indexes held: the objects read and the slots refused (read permission).
     private struct ScanChunk<T: Sendable>: Sendable {
         var found: [T] = []
         var denied = 0
-        var answered = false
     }
 
     /// The objects of one kind, by index. Many indexes are read in chunks on several threads (`serial`: all on
-    /// the calling thread, as in `addSemaphoreDetail`), the objects kept in index order.
+    /// the calling thread, as in `addSemaphoreDetail`).
     private func scan<T: Sendable>(_ kind: IPCKind, _ completeOnly: Bool, serial: Bool, warnings: inout [String],
                                    stat: @escaping @Sendable (CInt, Bool) -> Result<T, Errno>) throws -> [T] {
         let maxIndex: CInt
@@ -183,12 +182,8 @@ public struct IPCProbe: Sendable {
                 var r = ScanChunk<T>()
                 for index in CInt(c * chunk)...min(maxIndex, CInt(c * chunk + chunk - 1)) {
                     switch stat(index, any) {
-                    case .success(let v):
-                        r.found.append(v)
-                        r.answered = true
-                    case .failure(let e) where e.meansNoPermission:
-                        r.denied += 1
-                        r.answered = true
+                    case .success(let v): r.found.append(v)
+                    case .failure(let e) where e.meansNoPermission: r.denied += 1
                     case .failure:
                         continue  // empty slot, or removed meanwhile
                     }
@@ -197,8 +192,9 @@ public struct IPCProbe: Sendable {
             }
             out = chunks.flatMap(\.found)
             denied = chunks.reduce(0) { $0 + $1.denied }
-            // Before Linux 4.17, *_STAT_ANY is an unknown command: EINVAL for every slot. Fall back to *_STAT.
-            if !any || chunks.contains(where: \.answered) { break }
+            // Before Linux 4.17, *_STAT_ANY is an unknown command: EINVAL for every slot (nothing found, nothing
+            // refused). Fall back to *_STAT.
+            if !any || !out.isEmpty || denied > 0 { break }
         }
         if denied > 0 {
             if completeOnly {

@@ -225,21 +225,11 @@ public struct ProcessProbe: Sendable {
         guard !sysvPids.isEmpty || !posix.isEmpty else { return }
         let devices = Set(posix.map(\.device))
         let wanted = table.byPid.values.filter { sysvPids.contains($0.pid) || (!posix.isEmpty && !$0.isDeadOrZombie) }
-        // The reads are system calls on independent /proc entries: chunks of processes on several threads.
-        var read = [HandleRead?](repeating: nil, count: wanted.count)
-        let chunk = 128
-        let chunks = (wanted.count + chunk - 1) / chunk
-        read.withUnsafeMutableBufferPointer { out in
-            let out = UnsafeSendableBuffer(out)
-            let work: @Sendable (Int) -> Void = { c in
-                let reader = self.newReader()
-                for i in (c * chunk)..<min(wanted.count, (c + 1) * chunk) {
-                    let pid = wanted[i].pid
-                    out.buffer[i] = self.handles(of: pid, reader: reader, sysv: sysvPids.contains(pid),
-                                                 posix: posix.isEmpty ? nil : (posix, devices))
-                }
-            }
-            if chunks > 1 { DispatchQueue.concurrentPerform(iterations: chunks, execute: work) } else if chunks == 1 { work(0) }
+        // The reads are system calls on independent /proc entries: chunks of processes on several threads, each
+        // with its own read buffer (from 129 processes, more than one chunk of 128 as before `Parallel`).
+        let read = Parallel.map(wanted.count, serialBelow: 129, state: { self.newReader() }) { reader, i in
+            let pid = wanted[i].pid
+            return self.handles(of: pid, reader: reader, sysv: sysvPids.contains(pid), posix: posix.isEmpty ? nil : (posix, devices))
         }
         var records = table.byPid
         for case let r? in read {

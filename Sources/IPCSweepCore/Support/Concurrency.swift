@@ -80,10 +80,11 @@ final class SharedSlot<Value: Sendable>: Sendable {
     }
 }
 
-/// Pure work over many items spread over the CPUs: the items in contiguous chunks, each chunk on one worker
-/// with its own `State` (a pass's caches, which are not shared between threads), the results in the items'
-/// order. Fewer than `serialBelow` items, or one CPU, run on the calling thread in one chunk: a small system
-/// (every `ExecStopPost=` and cron run) starts no thread for it.
+/// Work over many independent items spread over the CPUs: the items in contiguous chunks (two per CPU, so that
+/// a slow chunk does not leave a CPU idle), each chunk with its own `State` (a pass's caches, a read buffer: not
+/// shared between threads), the results in the items' order. Fewer than `serialBelow` items run on the calling
+/// thread in one chunk: a small system (every `ExecStopPost=` and cron run) starts no thread for it. One CPU
+/// still gets two chunks, run one after the other: the same partition on every machine.
 enum Parallel {
     /// The CPUs online (at most 8: the work is memory-bound beyond that).
     static let workers = min(8, max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))))
@@ -93,7 +94,7 @@ enum Parallel {
     /// `body(state, i)` for every `i` in `0..<count`, each `i` once, the chunks on several threads.
     static func forEach<State>(_ count: Int, serialBelow: Int = Parallel.serialBelow, state makeState: @Sendable () -> State,
                                _ body: @Sendable (State, Int) -> Void) {
-        let chunks = count < serialBelow || workers == 1 ? 1 : min(count, workers * 2)
+        let chunks = count < serialBelow ? 1 : min(count, workers * 2)
         let size = max(1, (count + chunks - 1) / chunks)
         @Sendable func work(_ c: Int) {
             let lower = c * size, upper = min(count, lower + size)
