@@ -74,7 +74,9 @@ public struct Holder: Sendable, Equatable, Hashable {
 public struct Classification: Sendable, Equatable {
     /// `@unchecked Sendable`: written only through `unique()`, when this classification holds the only reference.
     private final class Storage: @unchecked Sendable {
-        @exclusivity(unchecked) var object: IPCObject
+        /// Never changed after the classification is made: a `let`, so a field writer borrows it in place
+        /// (a `var` of a class must be copied to be lent to a closure, the whole payload with its arrays).
+        let object: IPCObject
         @exclusivity(unchecked) var verdict: Verdict
         @exclusivity(unchecked) var evidence: [Evidence]
         @exclusivity(unchecked) var reasons: [String]
@@ -107,7 +109,6 @@ public struct Classification: Sendable, Equatable {
 
     public var object: IPCObject {
         _read { yield storage.object }
-        _modify { unique(); yield &storage.object }
     }
     public var verdict: Verdict {
         _read { yield storage.verdict }

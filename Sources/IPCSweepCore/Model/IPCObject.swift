@@ -1,7 +1,11 @@
 /// Any IPC object of the six kinds: the one type the classifier, the filter, the field table, the clean
 /// pipeline and the audit take. The common part (identity, owner, group and creator, mode and ACL, size, times)
 /// is read the same way for every kind; what only one family has stays in its payload.
-public enum IPCObject: Sendable, Equatable {
+///
+/// `indirect`: each payload lives in its own box, so an object is one reference. Every field writer, filter
+/// and classifier step switches on it; with the payloads inline, each switch copied the largest payload (a
+/// few hundred bytes) and retained its arrays (a sixth of `list --format json`'s instructions).
+public indirect enum IPCObject: Sendable, Equatable {
     case sem(SemaphoreSet)
     case shm(SharedMemorySegment)
     case msg(MessageQueue)
