@@ -28,11 +28,10 @@ final class RenderTests: XCTestCase {
     }
 
     func testUserWithoutPasswdEntryIsNullInJSON() throws {
-        var c = classification()
-        if case .sem(var s) = c.object {
-            s.perm.uid = 4_242_424
-            c.object = .sem(s)
-        }
+        let made = classification()
+        guard case .sem(var s) = made.object else { return XCTFail("the fixture is a semaphore set") }
+        s.perm.uid = 4_242_424
+        let c = Classification(object: .sem(s), verdict: made.verdict, evidence: made.evidence, reasons: made.reasons)
         let json = String(decoding: ObjectDocument(objects: [c], users: users, scope: nil, warnings: [], source: "x").bytes(),
                           as: UTF8.self)
         XCTAssertTrue(json.contains(#""owner":{"uid":4242424,"user":null}"#), json)
