@@ -46,6 +46,20 @@ final class RenderTests: XCTestCase {
                        "123456  a very long reason that cannot fit\n")
     }
 
+    func testTableCellsShownAsTheyAreOnlyWhenPrintableASCIIWithoutBackslash() {
+        // The boundaries of the one-pass check: space and "~" stay; a control, DEL, a backslash, a C1 control
+        // and a bidi override are escaped, and the column is as wide as the escaped text; plain UTF-8 stays.
+        let cells = [" ~", "a\u{1F}", "a\u{7F}", "a\\b", "a\u{9B}", "a\u{202E}b", "é", String(repeating: "x", count: 40)]
+        let t = Table(columns: [.init("NAME"), .init("END")], rows: cells.map { [.init($0), .init("|")] })
+        let shown = t.render(width: nil, headings: false, color: false).split(separator: "\n").map(String.init)
+        let escaped = cells.map { TextEscape.escaped($0) }
+        XCTAssertEqual(escaped[0], " ~")
+        XCTAssertEqual(escaped[6], "é")
+        for e in escaped.dropFirst().dropLast(2) { XCTAssertTrue(e.contains("\\"), e) }
+        let width = escaped.map(\.count).max()!
+        XCTAssertEqual(shown, escaped.map { $0 + String(repeating: " ", count: width - $0.count) + "  |" })
+    }
+
     func testColourOnlyWhenAsked() {
         let t = Table(columns: [.init("VERDICT")], rows: [[.init("orphaned", color: VerdictColor.code(.orphaned))]])
         XCTAssertEqual(t.render(width: nil, headings: false, color: false), "orphaned\n")

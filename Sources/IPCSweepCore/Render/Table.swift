@@ -45,10 +45,20 @@ public struct Table {
     /// A cell's text as shown (escaped), its width in characters, and whether escaping changed it: one look at
     /// its bytes for the common cell (printable ASCII without a backslash: shown as it is, a character a byte).
     static func shown(_ s: String) -> (text: String, count: Int, changed: Bool) {
-        let plain = s.utf8.withContiguousStorageIfAvailable { b in !b.contains { $0 < 0x20 || $0 >= 0x7f || $0 == 0x5c } }
-        if plain == true { return (s, s.utf8.count, false) }
+        if let n = plainCount(s) { return (s, n, false) }
         let text = TextEscape.escaped(s)
         return (text, characterCount(text), text != s)
+    }
+
+    /// The length of a cell shown as it is (printable ASCII without a backslash), nil for any other: one pass
+    /// over its bytes without a branch per byte.
+    @inline(__always)
+    static func plainCount(_ s: borrowing String) -> Int? {
+        s.utf8.withContiguousStorageIfAvailable { b -> Int? in
+            var odd: UInt8 = 0
+            for c in b { odd |= (c &- 0x20) >= 0x5f || c == 0x5c ? 1 : 0 }
+            return odd == 0 ? b.count : nil
+        } ?? nil
     }
 
     /// The width of the widest line when nothing is truncated.
@@ -76,18 +86,29 @@ public struct Table {
 
     /// `render` as UTF-8 bytes handed to `write` in pieces of about 64 KiB, for standard output: the table's text
     /// is never whole in memory. Each cell is escaped and measured once (only the cells that escaping changes
-    /// are kept aside).
+    /// are kept aside). The rows and cells are read in place (`withUnsafeBufferPointer`): iterating them copied
+    /// each row and cell, a reference count per string, for every one of the table's cells.
     public func render(width: Int?, headings: Bool, color: Bool, to write: (UnsafeRawBufferPointer) -> Void) {
         var widths = columns.map { headings ? Self.characterCount($0.header) : 0 }
         let ncol = columns.count
         var counts = [Int32](repeating: 0, count: rows.count * ncol)
         var escaped: [Int: String] = [:]
-        for (r, row) in rows.enumerated() {
-            for (i, cell) in row.enumerated() where i < ncol {
-                let (text, n, changed) = Self.shown(cell.text)
-                if changed { escaped[r * ncol + i] = text }
-                counts[r * ncol + i] = Int32(clamping: n)
-                widths[i] = max(widths[i], n)
+        rows.withUnsafeBufferPointer { rows in
+            for r in rows.indices {
+                rows[r].withUnsafeBufferPointer { cells in
+                    for i in 0..<min(ncol, cells.count) {
+                        var n: Int
+                        if let plain = Self.plainCount(cells[i].text) {
+                            n = plain
+                        } else {
+                            let (text, count, changed) = Self.shown(cells[i].text)
+                            if changed { escaped[r * ncol + i] = text }
+                            n = count
+                        }
+                        counts[r * ncol + i] = Int32(clamping: n)
+                        widths[i] = max(widths[i], n)
+                    }
+                }
             }
         }
         if let width {
@@ -106,16 +127,26 @@ public struct Table {
             for i in columns.indices { out.cell(i, columns[i].header, Self.characterCount(columns[i].header), color: nil) }
             out.endLine()
         }
-        for (r, row) in rows.enumerated() {
-            for i in columns.indices {
-                if i < row.count {
-                    out.cell(i, escaped[r * ncol + i] ?? row[i].text, Int(counts[r * ncol + i]), color: color ? row[i].color : nil)
-                } else {
-                    out.cell(i, "", 0, color: nil)
+        rows.withUnsafeBufferPointer { rows in
+            for r in rows.indices {
+                rows[r].withUnsafeBufferPointer { cells in
+                    for i in 0..<ncol {
+                        if i < cells.count {
+                            let at = r * ncol + i
+                            let colour = color ? cells[i].color : nil
+                            if escaped.isEmpty {
+                                out.cell(i, cells[i].text, Int(counts[at]), color: colour)
+                            } else {
+                                out.cell(i, escaped[at] ?? cells[i].text, Int(counts[at]), color: colour)
+                            }
+                        } else {
+                            out.cell(i, "", 0, color: nil)
+                        }
+                    }
                 }
+                out.endLine()
+                if out.bytes.count >= 1 << 16 { out.flush(write) }
             }
-            out.endLine()
-            if out.bytes.count >= 1 << 16 { out.flush(write) }
         }
         out.flush(write)
     }
@@ -123,38 +154,46 @@ public struct Table {
     /// The lines of a table as bytes: each cell padded to its column's width (shortened with "…" past it).
     /// A struct with its buffer, not closures sharing a captured one: each append was an exclusivity check.
     private struct Lines {
-        let columns: [Column]
         let widths: [Int]
+        /// Per column: right-aligned; the last column (no padding after it).
+        let right: [Bool]
+        let last: Int
         var bytes: [UInt8] = []
 
         init(columns: [Column], widths: [Int]) {
-            self.columns = columns
             self.widths = widths
+            right = columns.map(\.rightAligned)
+            last = columns.count - 1
             bytes.reserveCapacity((1 << 16) + 4096)
         }
 
         mutating func spaces(_ n: Int) { if n > 0 { bytes.append(contentsOf: repeatElement(32, count: n)) } }
 
-        mutating func append(_ s: String) {
-            // One copy, not a byte at a time (a native string's bytes are contiguous).
-            if s.utf8.withContiguousStorageIfAvailable({ bytes.append(contentsOf: $0) }) == nil {
-                bytes.append(contentsOf: s.utf8)
+        mutating func append(_ s: borrowing String) {
+            // One copy, not a byte at a time (a native or small string's bytes are contiguous).
+            let done: Void? = s.utf8.withContiguousStorageIfAvailable { b in
+                bytes.append(contentsOf: UnsafeRawBufferPointer(b))
             }
+            if done == nil { bytes.append(contentsOf: s.utf8) }
         }
 
         /// Column `i`'s cell: its shown text and width.
-        mutating func cell(_ i: Int, _ shown: String, _ count: Int, color: String?) {
+        mutating func cell(_ i: Int, _ shown: borrowing String, _ count: Int, color: String?) {
             if i > 0 {
                 bytes.append(32)
                 bytes.append(32)
             }
-            var (text, n) = (shown, count)
-            if n > widths[i] {
-                text = String(text.prefix(max(0, widths[i] - 1))) + "…"
-                n = text.count
+            let w = widths[i]
+            if count > w {
+                let cut = String(String(copy shown).prefix(max(0, w - 1))) + "…"
+                return pad(i, cut, cut.count, color: color)
             }
+            pad(i, shown, count, color: color)
+        }
+
+        private mutating func pad(_ i: Int, _ text: borrowing String, _ n: Int, color: String?) {
             let pad = widths[i] - n
-            let right = columns[i].rightAligned
+            let right = right[i]
             if right { spaces(pad) }
             if let c = color {
                 append("\u{1B}[\(c)m")
@@ -163,7 +202,7 @@ public struct Table {
             } else {
                 append(text)
             }
-            if !right && i != columns.count - 1 { spaces(pad) }
+            if !right && i != last { spaces(pad) }
         }
 
         mutating func endLine() { bytes.append(10) }
