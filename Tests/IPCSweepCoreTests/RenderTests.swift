@@ -157,6 +157,9 @@ final class RenderTests: XCTestCase {
         XCTAssertEqual(IPCTextFormat.modeString(0o1640), "rw-r----- dest")
         XCTAssertEqual(IPCTextFormat.modeString(0o2666), "rw-rw-rw- locked")
         XCTAssertEqual(IPCTextFormat.octal(0o600), "0600")
+        XCTAssertEqual(IPCTextFormat.octal(0), "0000")
+        XCTAssertEqual(IPCTextFormat.octal(0o7777), "7777")
+        XCTAssertEqual(IPCTextFormat.octal(0o10644), "10644")
         XCTAssertEqual(IPCTextFormat.hexKey(0), "0x00000000")
     }
 }

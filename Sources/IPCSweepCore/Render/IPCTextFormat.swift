@@ -16,8 +16,12 @@ public enum IPCTextFormat {
 
     /// "0600"
     public static func octal(_ bits: UInt32) -> String {
-        let o = String(bits, radix: 8)
-        return String(repeating: "0", count: max(0, 4 - o.count)) + o
+        // Every mode's permission part (up to 0o7777) in four digits, written in place; wider values as they are.
+        guard bits <= 0o7777 else { return String(bits, radix: 8) }
+        return String(unsafeUninitializedCapacity: 4) { out in
+            for i in 0..<4 { out[i] = 48 + UInt8(truncatingIfNeeded: (bits >> UInt32(9 - 3 * i)) & 7) }
+            return 4
+        }
     }
 
     /// "rw-------" plus markers for SHM_DEST ("dest") and SHM_LOCKED ("locked").
