@@ -246,10 +246,12 @@ struct Clean: ParsableCommand {
                     let ctx = RenderContext(users: users, now: reading.now, style: .table(absoluteTimes: false))
                     let columns = ObjectFields.tableColumns(try t.columns(output.columns, kinds: kinds, command: "clean"),
                                                             of: t, for: shown, selection: output.columns) { ObjectFields.RowFact($0.classification) }
-                    t.table(shown, columns: columns, context: ctx)
-                        .render(width: Terminal.width, headings: !output.noHeadings, color: output.useColor) {
-                            OutputSink.standardOutput.write($0)
-                        }
+                    let table = t.table(shown, columns: columns, context: ctx)
+                    table.render(width: Terminal.width, headings: !output.noHeadings, color: output.useColor) {
+                        OutputSink.standardOutput.write($0)
+                    }
+                    // A cell per column and row: freed by the exit, as the results are.
+                    retainUntilExit(table)
                 }
                 let ns: SafeText = reading.namespace.map { "IPC namespace \($0.inode) (\($0.owner)): " } ?? ""
                 emit("\(ns)\(run.summary)\n")

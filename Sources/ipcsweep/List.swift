@@ -24,7 +24,9 @@ struct List: ParsableCommand {
         guard let result = try inspectFiltered(filter, filters: filters, source: source, scope: scope,
                                                namespace: namespace, all: allNamespaces, users: users) else { return }
         let items = result.objects
+        phaseMark("inspected")
         try ObjectOutput(output: output, users: users, inspection: result, kinds: filters.kinds, command: "list").print(items)
+        phaseMark("printed")
         retainUntilExit(result, items)
     }
 }
@@ -72,6 +74,8 @@ struct ObjectOutput {
                         OutputSink.standardOutput.write($0)
                     }
                 }
+                // A cell per column and row: freed by the exit, as the results are.
+                retainUntilExit(table)
                 if let summary { emit(summary + "\n") }
             }
         } catch {
