@@ -181,10 +181,11 @@ public struct CleanPipeline: Sendable {
         let step = inHand.remove()
         switch step {
         case .removed, .removedWithNote:
-            var reason = "removed (\(verdictPhrase(c)))"
+            var reason = verdictPhrase(c, after: "removed (", then: ")", room: extra.utf8.count)
             if let saved { reason += "; saved to \(saved.path); \(saved.detail) saved" }
             if case .removedWithNote(let note) = step { reason += "; \(note)" }
-            return CleanResult(classification: c, status: .removed, reason: reason + extra, savedTo: saved?.path)
+            reason += extra
+            return CleanResult(classification: c, status: .removed, reason: reason, savedTo: saved?.path)
         case .changed(let d):
             return changed(c, d)
         case .openedDuringRemoval(let what):
@@ -205,12 +206,25 @@ public struct CleanPipeline: Sendable {
         Classification(object: o, verdict: .unknown, reasons: ["not decided: \(why)"])
     }
 
-    private func verdictPhrase(_ c: Classification) -> String {
-        c.verdict.rawValue + (c.reasons.first.map { ": " + $0 } ?? "")
+    /// `before`, the verdict and its first reason, `then`, in one string sized once (`room` bytes more to come):
+    /// every removal's result says it, and growing it piece by piece cost more than the removal's own work.
+    private func verdictPhrase(_ c: Classification, after before: String, then: String, room: Int = 0) -> String {
+        let verdict = c.verdict.rawValue
+        let first = c.reasons.first
+        var s = ""
+        s.reserveCapacity(before.utf8.count + verdict.utf8.count + (first.map { $0.utf8.count + 2 } ?? 0) + then.utf8.count + room)
+        s += before
+        s += verdict
+        if let first {
+            s += ": "
+            s += first
+        }
+        s += then
+        return s
     }
 
     private func plannedReason(_ c: Classification, _ backend: any RemovalBackend) -> String {
-        var s = "would remove (\(verdictPhrase(c)))"
+        var s = verdictPhrase(c, after: "would remove (", then: ")")
         let n = c.object.queuedMessages.map { q in q.count.map { "\($0) message\($0 == 1 ? "" : "s")" } ?? "its messages" }
         if let dir = policy.saveTo, backend.saves(c.object) {
             let what = n.map { "save \($0)" } ?? (c.object.kind == .shm ? "save its bytes" : "save it")
