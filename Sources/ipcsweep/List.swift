@@ -24,9 +24,7 @@ struct List: ParsableCommand {
         guard let result = try inspectFiltered(filter, filters: filters, source: source, scope: scope,
                                                namespace: namespace, all: allNamespaces, users: users) else { return }
         let items = result.objects
-        phaseMark("inspected")
         try ObjectOutput(output: output, users: users, inspection: result, kinds: filters.kinds, command: "list").print(items)
-        phaseMark("printed")
         retainUntilExit(result, items)
     }
 }
