@@ -86,15 +86,15 @@ public struct ProcessNeeds: Sendable, Equatable {
     /// descriptors could not be read).
     public static func evidencePids(of snapshot: IPCSnapshot, posix: [PosixIPCObject], in table: ProcessTable) -> Set<Int32> {
         var out = holderPids(in: table)
-        out.formUnion(recordedPids(of: snapshot.semaphoreSets.lazy.map(IPCObject.sem), in: table))
-        out.formUnion(recordedPids(of: snapshot.segments.lazy.map(IPCObject.shm), in: table))
-        out.formUnion(recordedPids(of: snapshot.queues.lazy.map(IPCObject.msg), in: table))
+        out.formUnion(recordedPids(of: snapshot.semaphoreSets, in: table))
+        out.formUnion(recordedPids(of: snapshot.segments, in: table))
+        out.formUnion(recordedPids(of: snapshot.queues, in: table))
         out.formUnion(recordedPids(of: posix.lazy.map(IPCObject.posix), in: table))
         return out
     }
 
     /// The recorded pids of these objects (and the thread groups they resolve to), and a queue's notification pid.
-    public static func recordedPids(of objects: some Sequence<IPCObject>, in table: ProcessTable) -> Set<Int32> {
+    public static func recordedPids(of objects: some Sequence<some RecordedPidSource>, in table: ProcessTable) -> Set<Int32> {
         var out: Set<Int32> = []
         func note(_ pid: Int32) {
             guard pid > 0 else { return }
@@ -103,7 +103,7 @@ public struct ProcessNeeds: Sendable, Equatable {
         }
         for o in objects {
             o.forEachRecordedPid { note($0.pid) }
-            if let q = o.posix?.queue { note(q.notifyPid) }
+            if let pid = o.notifyPid { note(pid) }
         }
         return out
     }

@@ -116,23 +116,15 @@ public indirect enum IPCObject: Sendable, Equatable {
     /// Calls `body` with each recorded pid, in the order of `recordedPids`, without building the array.
     public func forEachRecordedPid(_ body: (RecordedPid) -> Void) {
         switch self {
-        case .sem(let s):
-            guard let sems = s.semaphores else { return }
-            // sempid moves on semop (otime), SETVAL/SETALL (ctime) and SEM_UNDO at exit (otime).
-            let at = max(s.otime, s.ctime)
-            for (n, sem) in sems.enumerated() {
-                body(RecordedPid(pid: sem.pid, role: .sempid, recordedAt: at, semnum: n))
-            }
-        case .shm(let s):
-            body(RecordedPid(pid: s.cpid, role: .cpid, recordedAt: s.ctime, semnum: nil))
-            body(RecordedPid(pid: s.lpid, role: .lpid, recordedAt: max(s.atime, s.dtime, s.ctime), semnum: nil))
-        case .msg(let q):
-            body(RecordedPid(pid: q.lspid, role: .lspid, recordedAt: max(q.stime, q.ctime), semnum: nil))
-            body(RecordedPid(pid: q.lrpid, role: .lrpid, recordedAt: max(q.rtime, q.ctime), semnum: nil))
-        case .posix:
-            return
+        case .sem(let s): s.forEachRecordedPid(body)
+        case .shm(let s): s.forEachRecordedPid(body)
+        case .msg(let q): q.forEachRecordedPid(body)
+        case .posix: return
         }
     }
+
+    /// A POSIX queue's notification pid (mq_notify), nil for every other object.
+    public var notifyPid: Int32? { posix?.queue?.notifyPid }
 
     /// A short size description: "2 sems", "4096 B", "3 msgs"; a POSIX queue "3 msgs (24 B)".
     public var sizeSummary: String {
@@ -203,4 +195,43 @@ public struct IPCObjectRef: Sendable, Hashable, Comparable, CustomStringConverti
 
     /// "sem id 32769", "posix-shm /dev/shm/x".
     public var description: String { path.map { "\(kind.rawValue) \($0)" } ?? "\(kind.rawValue) id \(id)" }
+}
+
+/// An object whose recorded pids can be walked as it is: a payload of the snapshot is not wrapped in an
+/// `IPCObject` (a box per object, since the enum is indirect) only to be asked for its pids.
+public protocol RecordedPidSource {
+    /// Calls `body` with each pid the kernel recorded, with the latest second it can date from.
+    func forEachRecordedPid(_ body: (RecordedPid) -> Void)
+    /// A POSIX queue's notification pid.
+    var notifyPid: Int32? { get }
+}
+
+extension IPCObject: RecordedPidSource {}
+
+extension SemaphoreSet: RecordedPidSource {
+    public func forEachRecordedPid(_ body: (RecordedPid) -> Void) {
+        guard let sems = semaphores else { return }
+        // sempid moves on semop (otime), SETVAL/SETALL (ctime) and SEM_UNDO at exit (otime).
+        let at = max(otime, ctime)
+        for (n, sem) in sems.enumerated() {
+            body(RecordedPid(pid: sem.pid, role: .sempid, recordedAt: at, semnum: n))
+        }
+    }
+    public var notifyPid: Int32? { nil }
+}
+
+extension SharedMemorySegment: RecordedPidSource {
+    public func forEachRecordedPid(_ body: (RecordedPid) -> Void) {
+        body(RecordedPid(pid: cpid, role: .cpid, recordedAt: ctime, semnum: nil))
+        body(RecordedPid(pid: lpid, role: .lpid, recordedAt: max(atime, dtime, ctime), semnum: nil))
+    }
+    public var notifyPid: Int32? { nil }
+}
+
+extension MessageQueue: RecordedPidSource {
+    public func forEachRecordedPid(_ body: (RecordedPid) -> Void) {
+        body(RecordedPid(pid: lspid, role: .lspid, recordedAt: max(stime, ctime), semnum: nil))
+        body(RecordedPid(pid: lrpid, role: .lrpid, recordedAt: max(rtime, ctime), semnum: nil))
+    }
+    public var notifyPid: Int32? { nil }
 }
