@@ -60,6 +60,18 @@ final class RenderTests: XCTestCase {
         XCTAssertEqual(shown, escaped.map { $0 + String(repeating: " ", count: width - $0.count) + "  |" })
     }
 
+    func testStringFromUTF8PiecesIsTheirConcatenation() {
+        let pieces = ["removed (", "orphaned", ": ", "pid 4181 (\u{1b}[31mé\u{301}) exited — ok", "", ")"]
+        XCTAssertEqual(String(utf8Pieces: pieces), pieces.joined())
+        XCTAssertEqual(String(utf8Pieces: pieces, room: 100), pieces.joined())
+        XCTAssertEqual(String(utf8Pieces: []), "")
+        XCTAssertEqual(String(utf8Pieces: ["", ""], room: 8), "")
+        let long = String(repeating: "x", count: 300)
+        var grown = String(utf8Pieces: ["a", long], room: 10)
+        grown += "; b"
+        XCTAssertEqual(grown, "a" + long + "; b")
+    }
+
     func testColourOnlyWhenAsked() {
         let t = Table(columns: [.init("VERDICT")], rows: [[.init("orphaned", color: VerdictColor.code(.orphaned))]])
         XCTAssertEqual(t.render(width: nil, headings: false, color: false), "orphaned\n")

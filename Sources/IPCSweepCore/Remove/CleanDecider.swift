@@ -109,10 +109,11 @@ public final class CleanDecider: Sendable {
         bringUpToDate(&s, for: fresh)
         var one = CollectionOfOne(s.classifier.classify(fresh, cache: s.cache))
         if probe.needs != nil { probe.fillUnits(&one, table: &s.reading.processes) }
-        var c = one[0]
-        c.reasons = s.text.reasons(c.evidence)
-        c.namespace = s.reading.namespace
-        return c
+        // Worded in place: a copy taken out first would share the classification's storage, and its first
+        // change would copy every field.
+        one[0].reasons = s.text.reasons(one[0].evidence)
+        if let ns = s.reading.namespace { one[0].namespace = ns }
+        return one[0]
     }
 
     /// What happened since the plan that the fresh read's own fields may not show: recorded pids of processes

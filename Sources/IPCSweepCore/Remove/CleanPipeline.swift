@@ -184,7 +184,7 @@ public struct CleanPipeline: Sendable {
             var reason = verdictPhrase(c, after: "removed (", then: ")", room: extra.utf8.count)
             if let saved { reason += "; saved to \(saved.path); \(saved.detail) saved" }
             if case .removedWithNote(let note) = step { reason += "; \(note)" }
-            reason += extra
+            if !extra.isEmpty { reason += extra }
             return CleanResult(classification: c, status: .removed, reason: reason, savedTo: saved?.path)
         case .changed(let d):
             return changed(c, d)
@@ -206,21 +206,12 @@ public struct CleanPipeline: Sendable {
         Classification(object: o, verdict: .unknown, reasons: ["not decided: \(why)"])
     }
 
-    /// `before`, the verdict and its first reason, `then`, in one string sized once (`room` bytes more to come):
-    /// every removal's result says it, and growing it piece by piece cost more than the removal's own work.
+    /// `before`, the verdict and its first reason, `then`, in one string sized once (`room` bytes more to come),
+    /// copied byte by byte (`String(utf8Pieces:)`): every removal's result says it, and appending piece by piece
+    /// cost more than the removal's own work.
     private func verdictPhrase(_ c: Classification, after before: String, then: String, room: Int = 0) -> String {
-        let verdict = c.verdict.rawValue
         let first = c.reasons.first
-        var s = ""
-        s.reserveCapacity(before.utf8.count + verdict.utf8.count + (first.map { $0.utf8.count + 2 } ?? 0) + then.utf8.count + room)
-        s += before
-        s += verdict
-        if let first {
-            s += ": "
-            s += first
-        }
-        s += then
-        return s
+        return String(utf8Pieces: [before, c.verdict.rawValue, first == nil ? "" : ": ", first ?? "", then], room: room)
     }
 
     private func plannedReason(_ c: Classification, _ backend: any RemovalBackend) -> String {
