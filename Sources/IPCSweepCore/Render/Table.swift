@@ -97,7 +97,7 @@ public struct Table {
             for r in rows.indices {
                 rows[r].withUnsafeBufferPointer { cells in
                     for i in 0..<min(ncol, cells.count) {
-                        var n: Int
+                        let n: Int
                         if let plain = Self.plainCount(cells[i].text) {
                             n = plain
                         } else {
