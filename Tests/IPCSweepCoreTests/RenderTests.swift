@@ -58,6 +58,17 @@ final class RenderTests: XCTestCase {
         for e in escaped.dropFirst().dropLast(2) { XCTAssertTrue(e.contains("\\"), e) }
         let width = escaped.map(\.count).max()!
         XCTAssertEqual(shown, escaped.map { $0 + String(repeating: " ", count: width - $0.count) + "  |" })
+        // The same bytes at every offset of a long cell (read eight at a time): each is found wherever it is.
+        let filler = String(repeating: "y", count: 23)
+        for odd in ["\u{1F}", "\u{7F}", "\\", "\u{9B}", "é", "\u{0}"] {
+            for at in 0...filler.count {
+                var cell = filler
+                cell.insert(contentsOf: odd, at: cell.index(cell.startIndex, offsetBy: at))
+                XCTAssertNil(Table.plainCount(cell), "\(TextEscape.escaped(cell))")
+            }
+        }
+        XCTAssertEqual(Table.plainCount(String(repeating: " ~}!0Az", count: 9)), 63)
+        XCTAssertEqual(Table.plainCount(""), 0)
     }
 
     func testStringFromUTF8PiecesIsTheirConcatenation() {
