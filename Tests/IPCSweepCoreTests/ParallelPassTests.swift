@@ -49,4 +49,17 @@ final class ParallelPassTests: XCTestCase {
             XCTAssertEqual(together[i], alone, "set \(i)")
         }
     }
+
+    /// One wording instance for a whole pass (its caches: every text by evidence, and the last one looked up)
+    /// says what a fresh instance says, whatever the order the evidence comes in.
+    func testOneWordingForManyObjectsSaysWhatAFreshOneSays() {
+        let (objects, processes) = world()
+        let classifier = Classifier(processes: ProcessTable(processes: processes, ownIPCNamespace: ns), scope: nil, granularity: 0.004)
+        let users = UserDirectory()
+        let evidence = objects.prefix(300).map { classifier.classify($0).evidence }
+        let shared = EvidenceText(users: users)
+        for e in evidence + evidence.reversed() + evidence.filter({ !$0.isEmpty }).map({ [$0[0], $0[0]] }) {
+            XCTAssertEqual(shared.reasons(e), EvidenceText(users: users).reasons(e))
+        }
+    }
 }
