@@ -288,16 +288,8 @@ public struct JSONStreamWriter {
             // and the lead bytes of C1 and bidi controls, which a terminal must not get raw either).
             if i + 8 <= n {
                 let w = UnsafeRawPointer(src + i).loadUnaligned(as: UInt64.self)
-                let ones: UInt64 = 0x0101_0101_0101_0101
-                let high: UInt64 = 0x8080_8080_8080_8080
-                let quote = w ^ (ones &* 0x22)
-                let slash = w ^ (ones &* 0x5C)
-                let below = (w &- ones &* 0x20) & ~w & high
-                let hasQuote = (quote &- ones) & ~quote & high
-                let hasSlash = (slash &- ones) & ~slash & high
-                let del = w ^ (ones &* 0x7F)
-                let hasDel = (del &- ones) & ~del & high
-                if below | hasQuote | hasSlash | hasDel | (w & high) == 0 {
+                if ByteWord.below(w, 0x20) | ByteWord.equal(w, 0x22) | ByteWord.equal(w, 0x5C) | ByteWord.equal(w, 0x7F)
+                    | ByteWord.nonASCII(w) == 0 {
                     i &+= 8
                     continue
                 }

@@ -61,14 +61,8 @@ public struct Table {
             var odd: UInt64 = 0
             while i + 8 <= n {
                 let w = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
-                let ones: UInt64 = 0x0101_0101_0101_0101
-                let high: UInt64 = 0x8080_8080_8080_8080
-                let del = w ^ (ones &* 0x7F)
-                let slash = w ^ (ones &* 0x5C)
-                // A byte from 0x80 up, below 0x20, DEL or a backslash (the "has a byte less than" and "has a zero
-                // byte" tests, exact for whether any byte is one).
-                odd |= (w & high) | ((w &- ones &* 0x20) & ~w & high) | ((del &- ones) & ~del & high)
-                    | ((slash &- ones) & ~slash & high)
+                // A byte from 0x80 up, below 0x20, DEL or a backslash.
+                odd |= ByteWord.nonASCII(w) | ByteWord.below(w, 0x20) | ByteWord.equal(w, 0x7F) | ByteWord.equal(w, 0x5C)
                 i &+= 8
             }
             while i < n {
