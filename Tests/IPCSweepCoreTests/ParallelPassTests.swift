@@ -62,4 +62,15 @@ final class ParallelPassTests: XCTestCase {
             XCTAssertEqual(shared.reasons(e), EvidenceText(users: users).reasons(e))
         }
     }
+
+    /// A pass's memo makes each key's value once, and answers every later ask with it, whether the key is the one
+    /// asked last or an older one.
+    func testMemoMakesEachValueOnceAndAnswersEveryKeyWithIt() {
+        var memo = Memo<Int, String>()
+        var made: [Int] = []
+        for key in [1, 1, 2, 1, 2, 2, 3, 1] {
+            XCTAssertEqual(memo.value(for: key) { made.append(key); return "v\(key)" }, "v\(key)", "key \(key)")
+        }
+        XCTAssertEqual(made, [1, 2, 3])
+    }
 }

@@ -232,9 +232,7 @@ public struct PossibleHolderFinder: Sendable {
 
     /// Reused between objects of one classification pass: results per (access, activity), and visit marks.
     public final class Cache {
-        var results: [Key: PossibleHolderResult] = [:]
-        /// The result found last: objects listed together mostly share their permissions and second.
-        var last: (key: Key, result: PossibleHolderResult)?
+        var results = Memo<Key, PossibleHolderResult>()
         var stamp: [Int]
         var generation = 0
         struct Key: Hashable {
@@ -250,16 +248,7 @@ public struct PossibleHolderFinder: Sendable {
     public func find(_ access: AccessControl, lastActivity window: ActivityWindow, cache: Cache? = nil) -> PossibleHolderResult {
         let cache = cache ?? makeCache()
         let key = Cache.Key(access: access, window: window)
-        if let last = cache.last, last.key == key { return last.result }
-        let r: PossibleHolderResult
-        if let known = cache.results[key] {
-            r = known
-        } else {
-            r = compute(access, window, cache)
-            cache.results[key] = r
-        }
-        cache.last = (key, r)
-        return r
+        return cache.results.value(for: key) { compute(access, window, cache) }
     }
 
     /// The first index whose start (effective, or as read) is not before `t`.

@@ -5,10 +5,7 @@ public final class EvidenceText {
     /// How many possible holders are spelled out before "and N more possible holders".
     public static let shownPossibleHolders = 5
     /// Texts that repeat across objects (the same owners and second, the same process), built once.
-    private var cache: [Evidence: String] = [:]
-    /// The text looked up last: objects listed next to each other (made by one program, one after the other)
-    /// mostly have the same evidence, and comparing it costs a fraction of hashing it.
-    private var last: (evidence: Evidence, text: String)?
+    private var cache = Memo<Evidence, String>()
 
     public init(users: UserDirectory) { self.users = users }
 
@@ -58,16 +55,7 @@ public final class EvidenceText {
     public func text(_ e: Evidence) -> String {
         switch e {
         case .possibleHolder, .noPossibleHolder, .blindSpot, .inheritanceRuledOut, .inheritanceNotRuledOut:
-            if let last, last.evidence == e { return last.text }
-            let t: String
-            if let known = cache[e] {
-                t = known
-            } else {
-                t = compose(e)
-                cache[e] = t
-            }
-            last = (e, t)
-            return t
+            return cache.value(for: e) { compose(e) }
         default:
             return compose(e)
         }
