@@ -46,6 +46,11 @@ public struct Table {
     /// its bytes for the common cell (printable ASCII without a backslash: shown as it is, a character a byte).
     static func shown(_ s: String) -> (text: String, count: Int, changed: Bool) {
         if let n = plainCount(s) { return (s, n, false) }
+        return escapedShown(s)
+    }
+
+    /// `shown` of a cell that is not plain printable ASCII.
+    private static func escapedShown(_ s: String) -> (text: String, count: Int, changed: Bool) {
         let text = TextEscape.escaped(s)
         return (text, characterCount(text), text != s)
     }
@@ -114,7 +119,7 @@ public struct Table {
                         if let plain = Self.plainCount(cells[i].text) {
                             n = plain
                         } else {
-                            let (text, count, changed) = Self.shown(cells[i].text)
+                            let (text, count, changed) = Self.escapedShown(cells[i].text)
                             if changed { escaped[r * ncol + i] = text }
                             n = count
                         }
@@ -146,12 +151,9 @@ public struct Table {
                     for i in 0..<ncol {
                         if i < cells.count {
                             let at = r * ncol + i
-                            let colour = color ? cells[i].color : nil
-                            if escaped.isEmpty {
-                                out.cell(i, cells[i].text, Int(counts[at]), color: colour)
-                            } else {
-                                out.cell(i, escaped[at] ?? cells[i].text, Int(counts[at]), color: colour)
-                            }
+                            // Most tables escape nothing: no lookup per cell then.
+                            out.cell(i, (escaped.isEmpty ? nil : escaped[at]) ?? cells[i].text, Int(counts[at]),
+                                     color: color ? cells[i].color : nil)
                         } else {
                             out.cell(i, "", 0, color: nil)
                         }
