@@ -185,6 +185,29 @@ final class ObjectDocumentTests: XCTestCase {
         XCTAssertEqual((scope["pids"] as? [NSNumber])?.map(\.intValue), [1, 3])
     }
 
+    /// Integers are written as Swift words them, at every boundary of the digit count (the writer counts digits
+    /// with comparisons and writes two at a time), signed and unsigned.
+    func testIntegersAtEveryDigitBoundary() {
+        var values: [Int64] = [0, 1, 9, Int64.max, Int64.min, Int64.min + 1]
+        var p: Int64 = 10
+        while true {
+            values += [p - 1, p, p + 1, -(p - 1), -p, -p - 1, p / 2 * 3]
+            guard p <= Int64.max / 10 else { break }
+            p *= 10
+        }
+        for v in values {
+            XCTAssertEqual(String(decoding: JSONValue.int(v).document(pretty: false).dropLast(), as: UTF8.self), String(v))
+        }
+        var text: [UInt8] = []
+        var w = JSONStreamWriter(flushThreshold: 0) { text.append(contentsOf: $0) }
+        for v: UInt64 in [UInt64.max, UInt64.max - 1, 10_000_000_000_000_000_000, 9_999_999_999_999_999_999, 1_796_394_764] {
+            text = []
+            w.int(v)
+            w.flush()
+            XCTAssertEqual(String(decoding: text, as: UTF8.self), String(v))
+        }
+    }
+
     /// The pretty document, byte for byte (jq's layout): Fixtures/golden/list-pretty.json.
     /// IPCSWEEP_UPDATE_GOLDEN=1 rewrites it (review the diff).
     func testGoldenPrettyDocument() throws {
