@@ -111,20 +111,25 @@ public struct Table {
         let ncol = columns.count
         var counts = [Int32](repeating: 0, count: rows.count * ncol)
         var escaped: [Int: String] = [:]
-        rows.withUnsafeBufferPointer { rows in
-            for r in rows.indices {
-                rows[r].withUnsafeBufferPointer { cells in
-                    for i in 0..<min(ncol, cells.count) {
-                        let n: Int
-                        if let plain = Self.plainCount(cells[i].text) {
-                            n = plain
-                        } else {
-                            let (text, count, changed) = Self.escapedShown(cells[i].text)
-                            if changed { escaped[r * ncol + i] = text }
-                            n = count
+        // Counts and widths through their buffers: a subscript assignment checked the array's uniqueness per cell.
+        counts.withUnsafeMutableBufferPointer { counts in
+            widths.withUnsafeMutableBufferPointer { widths in
+                rows.withUnsafeBufferPointer { rows in
+                    for r in rows.indices {
+                        rows[r].withUnsafeBufferPointer { cells in
+                            for i in 0..<min(ncol, cells.count) {
+                                let n: Int
+                                if let plain = Self.plainCount(cells[i].text) {
+                                    n = plain
+                                } else {
+                                    let (text, count, changed) = Self.escapedShown(cells[i].text)
+                                    if changed { escaped[r * ncol + i] = text }
+                                    n = count
+                                }
+                                counts[r * ncol + i] = Int32(clamping: n)
+                                if n > widths[i] { widths[i] = n }
+                            }
                         }
-                        counts[r * ncol + i] = Int32(clamping: n)
-                        widths[i] = max(widths[i], n)
                     }
                 }
             }
@@ -160,43 +165,88 @@ public struct Table {
                     }
                 }
                 out.endLine()
-                if out.bytes.count >= 1 << 16 { out.flush(write) }
+                if out.count >= 1 << 16 { out.flush(write) }
             }
         }
         out.flush(write)
+        out.free()
     }
 
     /// The lines of a table as bytes: each cell padded to its column's width (shortened with "…" past it).
-    /// A struct with its buffer, not closures sharing a captured one: each append was an exclusivity check.
+    /// A struct with its buffer, not closures sharing a captured one: each append was an exclusivity check. The
+    /// buffer is a plain allocation written through a pointer, as `JSONStreamWriter`'s: appending to an array
+    /// checked its capacity and uniqueness for every piece (a quarter of the render's instructions).
     private struct Lines {
         let widths: [Int]
         /// Per column: right-aligned; the last column (no padding after it).
         let right: [Bool]
         let last: Int
-        var bytes: [UInt8] = []
+        private var base: UnsafeMutablePointer<UInt8>
+        private var capacity: Int
+        private(set) var count = 0
 
         init(columns: [Column], widths: [Int]) {
             self.widths = widths
             right = columns.map(\.rightAligned)
             last = columns.count - 1
-            bytes.reserveCapacity((1 << 16) + 4096)
+            capacity = (1 << 16) + 4096
+            base = .allocate(capacity: capacity)
         }
 
-        mutating func spaces(_ n: Int) { if n > 0 { bytes.append(contentsOf: repeatElement(32, count: n)) } }
+        /// Frees the buffer (the owner calls it once, after the last flush).
+        func free() { base.deallocate() }
 
-        mutating func append(_ s: borrowing String) {
+        @inline(__always)
+        private mutating func reserve(_ n: Int) {
+            if count &+ n > capacity { grow(count &+ n) }
+        }
+
+        private mutating func grow(_ needed: Int) {
+            let newCapacity = max(capacity * 2, needed)
+            let p = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
+            p.update(from: base, count: count)
+            base.deallocate()
+            base = p
+            capacity = newCapacity
+        }
+
+        @inline(__always)
+        private mutating func byte(_ b: UInt8) {
+            reserve(1)
+            base[count] = b
+            count &+= 1
+        }
+
+        private mutating func spaces(_ n: Int) {
+            guard n > 0 else { return }
+            reserve(n)
+            (base + count).initialize(repeating: 32, count: n)
+            count &+= n
+        }
+
+        private mutating func append(_ b: UnsafeBufferPointer<UInt8>) {
+            guard let p = b.baseAddress else { return }
+            reserve(b.count)
+            (base + count).update(from: p, count: b.count)
+            count &+= b.count
+        }
+
+        private mutating func append(_ s: borrowing String) {
             // One copy, not a byte at a time (a native or small string's bytes are contiguous).
-            let done: Void? = s.utf8.withContiguousStorageIfAvailable { b in
-                bytes.append(contentsOf: UnsafeRawBufferPointer(b))
+            let done: Void? = s.utf8.withContiguousStorageIfAvailable { append($0) }
+            if done == nil {
+                var copy = String(copy s)
+                copy.withUTF8 { append($0) }
             }
-            if done == nil { bytes.append(contentsOf: s.utf8) }
         }
 
         /// Column `i`'s cell: its shown text and width.
         mutating func cell(_ i: Int, _ shown: borrowing String, _ count: Int, color: String?) {
             if i > 0 {
-                bytes.append(32)
-                bytes.append(32)
+                reserve(2)
+                base[self.count] = 32
+                base[self.count &+ 1] = 32
+                self.count &+= 2
             }
             let w = widths[i]
             if count > w {
@@ -220,12 +270,12 @@ public struct Table {
             if !right && i != last { spaces(pad) }
         }
 
-        mutating func endLine() { bytes.append(10) }
+        mutating func endLine() { byte(10) }
 
         mutating func flush(_ write: (UnsafeRawBufferPointer) -> Void) {
-            guard !bytes.isEmpty else { return }
-            bytes.withUnsafeBytes(write)
-            bytes.removeAll(keepingCapacity: true)
+            guard count > 0 else { return }
+            write(UnsafeRawBufferPointer(start: base, count: count))
+            count = 0
         }
     }
 
