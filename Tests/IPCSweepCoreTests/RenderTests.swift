@@ -71,6 +71,31 @@ final class RenderTests: XCTestCase {
         XCTAssertEqual(Table.plainCount(""), 0)
     }
 
+    /// The check reads sixteen bytes a step, a tail in one overlapping block, a short text in two overlapping
+    /// words or one padded word: at every length up to 40 and every offset, each unsafe byte is found (by the table
+    /// and by the JSON writer, which also escapes '"'), and a text without one is shown or written as it is.
+    func testUnsafeBytesFoundAtEveryLengthAndOffset() throws {
+        for length in 0...40 {
+            let filler = String(repeating: "y", count: length)
+            XCTAssertEqual(Table.plainCount(filler), length)
+            XCTAssertEqual(String(decoding: JSONValue.string(filler).document(pretty: false), as: UTF8.self), "\"\(filler)\"\n")
+            for odd in ["\u{1F}", "\u{7F}", "\\", "\u{9B}", "é", "\u{0}", "\""] {
+                for at in 0...length {
+                    var cell = filler
+                    cell.insert(contentsOf: odd, at: cell.index(cell.startIndex, offsetBy: at))
+                    if odd != "\"" { XCTAssertNil(Table.plainCount(cell), "\(TextEscape.escaped(cell))") }
+                    let json = JSONValue.string(cell).document(pretty: false)
+                    XCTAssertFalse(json.contains { $0 < 0x20 && $0 != 10 || $0 == 0x7F }, "\(TextEscape.escaped(cell))")
+                    let back = try JSONSerialization.jsonObject(with: Data(json), options: .fragmentsAllowed) as? String
+                    XCTAssertEqual(back, cell)
+                    if odd == "\"" || odd == "\\" {
+                        XCTAssertTrue(String(decoding: json, as: UTF8.self).contains("\\" + odd), "\(TextEscape.escaped(cell))")
+                    }
+                }
+            }
+        }
+    }
+
     func testStringFromUTF8PiecesIsTheirConcatenation() {
         let pieces = ["removed (", "orphaned", ": ", "pid 4181 (\u{1b}[31mé\u{301}) exited — ok", "", ")"]
         XCTAssertEqual(String(utf8Pieces: pieces), pieces.joined())
