@@ -210,4 +210,21 @@ final class RenderTests: XCTestCase {
         XCTAssertEqual(IPCTextFormat.octal(0o10644), "10644")
         XCTAssertEqual(IPCTextFormat.hexKey(0), "0x00000000")
     }
+
+    /// Numbers in cells written in place, with their unit: the same text as String(v) and the unit.
+    func testDecimalCellsAtEveryDigitCount() {
+        var values: [Int64] = [0, 1, 9, Int64.max, Int64.min]
+        var p: Int64 = 10
+        while p <= Int64.max / 10 {
+            values += [p - 1, p, -p, -(p - 1)]
+            p *= 10
+        }
+        for v in values {
+            XCTAssertEqual(IPCTextFormat.decimal(v), String(v))
+            XCTAssertEqual(IPCTextFormat.decimal(v, " sems"), String(v) + " sems")
+        }
+        let set = { (n: Int) in IPCObject.sem(SemaphoreSet(id: 1, perm: IPCPermissions(key: 0, uid: 0, gid: 0, cuid: 0, cgid: 0, mode: 0o600), nsems: n, otime: 0, ctime: 0)) }
+        XCTAssertEqual(set(1).sizeSummary, "1 sem")
+        XCTAssertEqual(set(250).sizeSummary, "250 sems")
+    }
 }

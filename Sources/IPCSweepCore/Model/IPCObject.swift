@@ -129,10 +129,13 @@ public indirect enum IPCObject: Sendable, Equatable {
     /// A short size description: "2 sems", "4096 B", "3 msgs"; a POSIX queue "3 msgs (24 B)".
     public var sizeSummary: String {
         switch self {
-        // Two pieces joined, not an interpolation (a table cell of every row: interpolation cost five times as much).
-        case .sem(let s): return String(s.nsems) + (s.nsems == 1 ? " sem" : " sems")
-        case .shm(let s): return "\(s.size) B" + (s.usedBytes.map { " (\(PosixAuditSection.size(Int64(clamping: $0))) used)" } ?? "")
-        case .msg(let q): return String(q.qnum) + (q.qnum == 1 ? " msg" : " msgs")
+        // Written in place, not an interpolation (a table cell of every row: interpolation cost five times as much).
+        case .sem(let s): return s.nsems == 1 ? "1 sem" : IPCTextFormat.decimal(Int64(s.nsems), " sems")
+        case .shm(let s):
+            let size = IPCTextFormat.decimal(Int64(clamping: s.size), " B")
+            guard let used = s.usedBytes else { return size }
+            return String(utf8Pieces: [size, " (", PosixAuditSection.size(Int64(clamping: used)), " used)"])
+        case .msg(let q): return q.qnum == 1 ? "1 msg" : IPCTextFormat.decimal(Int64(clamping: q.qnum), " msgs")
         case .posix(let o):
             if let q = o.queue {
                 guard let n = q.messages else { return "\(q.qsize) B queued" }

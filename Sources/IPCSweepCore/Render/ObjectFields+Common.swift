@@ -10,7 +10,7 @@ extension ObjectFields {
           }),
         F("id", "ID", help: "The id of a System V object (ipcrm's argument).", kinds: IPCKind.sysv, layout: ColumnLayout(right: true),
           jsonKeys: ["id"],
-          text: { c, _ in Table.Cell(String(c.object.id)) },
+          text: { c, _ in Table.Cell(IPCTextFormat.decimal(Int64(c.object.id))) },
           json: { c, w, _ in
               w.key("id")
               w.int(c.object.id)
