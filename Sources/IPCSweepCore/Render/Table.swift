@@ -142,9 +142,15 @@ public struct Table {
                     for i in 0..<ncol {
                         if i < cells.count {
                             let at = r * ncol + i
-                            // Most tables escape nothing: no lookup per cell then.
-                            out.cell(i, (escaped.isEmpty ? nil : escaped[at]) ?? cells[i].text, Int(counts[at]),
-                                     color: color ? cells[i].color : nil)
+                            // Most tables escape nothing: no lookup per cell then, and the cell's text is lent in
+                            // place (choosing between it and an escaped text made a copy, a reference count each).
+                            if !escaped.isEmpty, let e = escaped[at] {
+                                out.cell(i, e, Int(counts[at]), color: color ? cells[i].color : nil)
+                            } else if color, let c = cells[i].color {
+                                out.cell(i, cells[i].text, Int(counts[at]), color: c)
+                            } else {
+                                out.cell(i, cells[i].text, Int(counts[at]), color: nil)
+                            }
                         } else {
                             out.cell(i, "", 0, color: nil)
                         }
