@@ -50,6 +50,27 @@ final class ParallelPassTests: XCTestCase {
         }
     }
 
+    /// A table of many rows is made on several threads, each chunk of rows with its own context: every cell is
+    /// the one a table of that row alone has, with every column and in both time styles.
+    func testManyRowsGetTheCellsOfOneAtATime() {
+        let (objects, processes) = world()
+        let classifier = Classifier(processes: ProcessTable(processes: processes, ownIPCNamespace: ns), scope: nil, granularity: 0.004)
+        var rows = classifier.classify(objects)
+        let users = UserDirectory()
+        EvidenceText(users: users).fillReasons(&rows)
+        let fields = ObjectFields.table
+        XCTAssertGreaterThan(rows.count, FieldTable<Classification>.rowsPerChunk, "more than one chunk")
+        for style in [RenderContext.Style.table(absoluteTimes: true), .table(absoluteTimes: false), .csv] {
+            let together = fields.table(rows, columns: fields.fields, context: RenderContext(users: users, now: Double(T), style: style))
+            XCTAssertEqual(together.rows.count, rows.count)
+            for (i, row) in rows.enumerated() {
+                let alone = fields.table([row], columns: fields.fields, context: RenderContext(users: users, now: Double(T), style: style))
+                XCTAssertEqual(together.rows[i].map(\.text), alone.rows[0].map(\.text), "row \(i)")
+                XCTAssertEqual(together.rows[i].map(\.color), alone.rows[0].map(\.color), "row \(i)")
+            }
+        }
+    }
+
     /// One wording instance for a whole pass (its caches: every text by evidence, and the last one looked up)
     /// says what a fresh instance says, whatever the order the evidence comes in.
     func testOneWordingForManyObjectsSaysWhatAFreshOneSays() {

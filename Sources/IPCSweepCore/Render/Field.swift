@@ -215,19 +215,55 @@ public struct FieldTable<Row>: Sendable {
     // version: it copies every row, a large value, to pass it to the cells).
     @_specialize(exported: true, where Row == Classification)
     @_specialize(exported: true, where Row == CleanResult)
-    public func table(_ rows: [Row], columns: [Field<Row>], context: RenderContext) -> Table {
+    ///
+    /// The cells are made a column at a time within each chunk of rows (a closure taken out of the column list once
+    /// per chunk, not once per cell: its context's reference count is then not shared by the CPUs), the chunks on
+    /// every CPU, each with its own `RenderContext` (the caches of names and times are written as cells are made).
+    public func table(_ rows: [Row], columns: [Field<Row>], context: RenderContext) -> Table where Row: Sendable {
         let cols = columns.map { Table.Column($0.header, right: $0.layout.rightAligned, flexible: $0.layout.flexible,
                                               minWidth: $0.layout.minWidth) }
         // Which columns apply to each kind (by rank), worked out once per table, not per cell.
-        var applies = [[Bool]](repeating: [], count: IPCKind.allCases.count)
-        for kind in IPCKind.allCases { applies[kind.rank] = columns.map { $0.kinds.contains(kind) } }
+        var applying = [[Bool]](repeating: [], count: IPCKind.allCases.count)
+        for kind in IPCKind.allCases { applying[kind.rank] = columns.map { $0.kinds.contains(kind) } }
+        let applies = applying
         let texts = columns.map(\.text)
-        let cells = rows.map { row -> [Table.Cell] in
-            let applied = applies[kindOf(row).rank]
-            return texts.indices.map { applied[$0] ? texts[$0](row, context) : Table.Cell("-") }
+        let n = texts.count
+        let chunk = Self.rowsPerChunk
+        let chunks = max(1, (rows.count + chunk - 1) / chunk)
+        // One context per chunk (the first chunk, and a small table, use the caller's): each is used by one worker.
+        let contexts = UncheckedSendable((0..<chunks).map { $0 == 0 ? context : context.sibling() })
+        let kindOf = self.kindOf
+        let cells = [[Table.Cell]](unsafeUninitializedCapacity: rows.count) { storage, count in
+            let out = UnsafeSendableBuffer(storage)
+            Parallel.forEach(chunks, serialBelow: 2, state: { () }) { _, c in
+                let lower = c * chunk, upper = min(rows.count, lower + chunk)
+                let m = upper - lower
+                guard m > 0 else { return }
+                let ctx = contexts.value[c]
+                let ranks = (lower..<upper).map { kindOf(rows[$0]).rank }
+                let flat = UnsafeMutablePointer<Table.Cell>.allocate(capacity: m * n)
+                for i in 0..<n {
+                    let text = texts[i]
+                    for r in 0..<m {
+                        (flat + r * n + i).initialize(to: applies[ranks[r]][i] ? text(rows[lower + r], ctx) : Table.Cell("-"))
+                    }
+                }
+                for r in 0..<m {
+                    let row = [Table.Cell](unsafeUninitializedCapacity: n) { b, k in
+                        if n > 0 { b.baseAddress!.moveInitialize(from: flat + r * n, count: n) }
+                        k = n
+                    }
+                    (out.buffer.baseAddress! + lower + r).initialize(to: row)
+                }
+                flat.deallocate()  // every cell was moved out
+            }
+            count = rows.count
         }
         return Table(columns: cols, rows: cells)
     }
+
+    /// Rows per chunk of `table`'s work: below twice this, one thread makes every cell.
+    static var rowsPerChunk: Int { 2048 }
 
     /// The writer of one row's JSON object for a selection: for each kind, the selected fields' writers in key
     /// order, worked out once per document (not per row).

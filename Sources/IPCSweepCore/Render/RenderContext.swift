@@ -32,6 +32,9 @@ public final class RenderContext {
         self.processes = processes
     }
 
+    /// A context with the same names, time and style and caches of its own, for another thread's cells.
+    func sibling() -> RenderContext { RenderContext(users: users, now: now, style: style, processes: processes) }
+
     /// The user name as a JSON value (quoted, or null when the uid has no passwd entry).
     func userJSON(_ uid: UInt32) -> [UInt8] {
         userNames.value(for: uid) { users.userName($0).map(JSONStreamWriter.quoted) ?? Array("null".utf8) }

@@ -50,6 +50,13 @@ struct UnsafeSendableBuffer<Element>: @unchecked Sendable {
     init(_ buffer: UnsafeMutableBufferPointer<Element>) { self.buffer = buffer }
 }
 
+/// A value handed to concurrent workers that the compiler cannot check: each of its parts is used by one worker
+/// only (every use says which), and the owner uses it again only after the workers returned.
+struct UncheckedSendable<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}
+
 /// Work that must run exactly once, from whichever thread gets to it first.
 final class OnceWork<Argument>: Sendable {
     private let work: @Sendable (Argument) -> Void
