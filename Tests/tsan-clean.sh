@@ -19,7 +19,11 @@ export BIN=$bin TESTKIT=$testkit SETS=$sets OWNERS=$owners OUT=$out
 unshare --ipc --pid --fork --mount-proc --mount --propagation private bash -euo pipefail -c '
     mount -t tmpfs -o mode=1777 tsan-shm /dev/shm
     mount -t tmpfs tsan-run /run
-    mount -t mqueue tsan-mq /dev/mqueue
+    # The mqueue filesystem where hosts have it; a machine without /dev/mqueue (no systemd) gets it in the
+    # scratch directory (the first mqueue mount is the one clean reads then); the /dev of the host is not touched.
+    mq=/dev/mqueue
+    [ -d "$mq" ] || { mq=$OUT/mq; mkdir "$mq"; }
+    mount -t mqueue tsan-mq "$mq"
     per=$(( SETS / OWNERS ))
     for i in $(seq 0 $(( OWNERS - 1 ))); do
         uid=$(( 20000 + i ))
@@ -28,14 +32,14 @@ unshare --ipc --pid --fork --mount-proc --mount --propagation private bash -euo 
         if [ $(( i % 3 )) = 1 ]; then "$TESTKIT" msg-create --as-uid $uid > /dev/null; fi
         files="/dev/shm/tsan_${uid}_1 /dev/shm/tsan_${uid}_2 /dev/shm/sem.tsan_$uid"
         # RLIMIT_MSGQUEUE (800 KiB, counted against the creator) allows about ten default-sized queues.
-        if [ $(( i % (OWNERS / 8 + 1) )) = 0 ]; then files="$files /dev/mqueue/tsan_$uid"; fi
+        if [ $(( i % (OWNERS / 8 + 1) )) = 0 ]; then files="$files $mq/tsan_$uid"; fi
         for f in $files; do
-            if [ "${f#/dev/mqueue}" = "$f" ]; then head -c 32 /dev/zero > "$f"; else touch "$f"; fi
+            if [ "${f#"$mq"}" = "$f" ]; then head -c 32 /dev/zero > "$f"; else touch "$f"; fi
             chown $uid:$uid "$f"; chmod 600 "$f"
         done
     done
     mkdir /run/save
-    count() { cat /proc/sysvipc/sem /proc/sysvipc/shm /proc/sysvipc/msg <(ls /dev/shm /dev/mqueue) | grep -c "^ *[0-9]\|tsan" || true; }
+    count() { cat /proc/sysvipc/sem /proc/sysvipc/shm /proc/sysvipc/msg <(ls /dev/shm "$mq") | grep -c "^ *[0-9]\|tsan" || true; }
     before=$(count)
     TSAN_OPTIONS="log_path=$OUT/tsan halt_on_error=0" "$BIN" clean --yes --all-processes-visible --save-to /run/save \
         --format json > "$OUT/clean.json" 2> "$OUT/clean.err" || echo $? > "$OUT/rc"
