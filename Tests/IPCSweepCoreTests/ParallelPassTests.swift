@@ -34,12 +34,18 @@ final class ParallelPassTests: XCTestCase {
         return (objects, processes)
     }
 
-    func testManyObjectsGetTheVerdictsEvidenceAndReasonsOfOneAtATime() {
+    /// The world's objects, its classifier, and every object classified and worded in one parallel pass.
+    func classifiedWorld() -> (objects: [IPCObject], classifier: Classifier, together: [Classification], users: UserDirectory) {
         let (objects, processes) = world()
         let classifier = Classifier(processes: ProcessTable(processes: processes, ownIPCNamespace: ns), scope: nil, granularity: 0.004)
         var together = classifier.classify(objects)
         let users = UserDirectory()
         EvidenceText(users: users).fillReasons(&together)
+        return (objects, classifier, together, users)
+    }
+
+    func testManyObjectsGetTheVerdictsEvidenceAndReasonsOfOneAtATime() {
+        let (objects, classifier, together, users) = classifiedWorld()
         XCTAssertEqual(together.count, objects.count)
         // Every verdict is reached, so the comparison covers each path.
         XCTAssertEqual(Set(together.map(\.verdict)), [.inUse, .orphaned, .suspect, .unknown])
@@ -53,11 +59,7 @@ final class ParallelPassTests: XCTestCase {
     /// A table of many rows is made on several threads, each chunk of rows with its own context: every cell is
     /// the one a table of that row alone has, with every column and in both time styles.
     func testManyRowsGetTheCellsOfOneAtATime() {
-        let (objects, processes) = world()
-        let classifier = Classifier(processes: ProcessTable(processes: processes, ownIPCNamespace: ns), scope: nil, granularity: 0.004)
-        var rows = classifier.classify(objects)
-        let users = UserDirectory()
-        EvidenceText(users: users).fillReasons(&rows)
+        let (_, _, rows, users) = classifiedWorld()
         let fields = ObjectFields.table
         XCTAssertGreaterThan(rows.count, FieldTable<Classification>.rowsPerChunk, "more than one chunk")
         for style in [RenderContext.Style.table(absoluteTimes: true), .table(absoluteTimes: false), .csv] {
