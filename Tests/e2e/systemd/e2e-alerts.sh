@@ -52,7 +52,7 @@ HOST=ipcsweep-e2e # the instance label's host (the sandbox's hostname)
 NODE=127.0.0.1:9100 PROMETHEUS=127.0.0.1:9090 ALERTMANAGER=127.0.0.1:9093 RECEIVER=127.0.0.1:9095
 
 . "$here/tap.sh"
-work="" booted=0 made_timers_dir=0
+work="" booted=0
 check() { local what=$1; shift; if "$@"; then ok "$what"; else not_ok "$what"; fi; }
 
 finish() {
@@ -63,7 +63,6 @@ finish() {
         "$SANDBOX" stop || not_ok "sandbox stop"
         [ -z "$("$SANDBOX" pid 2>/dev/null)" ] || not_ok "sandbox still running after stop"
     fi
-    [ "$made_timers_dir" = 1 ] && rmdir /var/lib/systemd/timers 2>/dev/null
     if [ -n "${host_ipc_before+x}" ]; then
         if [ "$(host_ipc_snapshot)" = "$host_ipc_before" ]; then ok "host IPC namespace unchanged"; else not_ok "host IPC namespace changed"; fi
     fi
@@ -265,7 +264,8 @@ fi
 # Inside the sandbox only: tmpfs on /var/lib/prometheus (the servers' data, the textfile directory)
 # and on /var/lib/systemd/timers (the timer's Persistent= stamp).
 sb mount -t tmpfs -o mode=755 ipcsweep-e2e-prom /var/lib/prometheus || { not_ok "tmpfs on /var/lib/prometheus in the sandbox"; exit 1; }
-if [ ! -d /var/lib/systemd/timers ]; then mkdir -p /var/lib/systemd/timers && made_timers_dir=1; fi
+# The sandbox's /var/lib/systemd is its own tmpfs copy (sandbox.sh): the directory is made there, never on the host.
+sb mkdir -p /var/lib/systemd/timers || { not_ok "/var/lib/systemd/timers in the sandbox"; exit 1; }
 sb mount -t tmpfs -o mode=755 ipcsweep-e2e-timers /var/lib/systemd/timers || { not_ok "tmpfs on /var/lib/systemd/timers in the sandbox"; exit 1; }
 sb sh -c "mkdir -p $TEXTFILE_DIR /var/lib/prometheus/metrics2 /var/lib/prometheus/alertmanager \
     && chown prometheus:prometheus /var/lib/prometheus/metrics2 /var/lib/prometheus/alertmanager" \

@@ -39,13 +39,12 @@ TEXTFILE_DIR=/var/lib/prometheus/node-exporter
 PROM=$TEXTFILE_DIR/ipcsweep.prom
 
 . "$here/tap.sh"
-work="" booted=0 made_timers_dir=0
+work="" booted=0
 
 finish() {
     local rc=$?
     trap - EXIT INT TERM
     if [ "$booted" = 1 ]; then "$SANDBOX" stop || not_ok "sandbox stop"; fi
-    [ "$made_timers_dir" = 1 ] && rmdir /var/lib/systemd/timers 2>/dev/null
     if [ -n "${host_ipc_before+x}" ]; then
         if [ "$(host_ipc_snapshot)" = "$host_ipc_before" ]; then ok "host IPC namespace unchanged"; else not_ok "host IPC namespace changed"; fi
     fi
@@ -120,8 +119,8 @@ esac
 # Inside the sandbox only: an empty tmpfs on /var/lib/prometheus hides the host's directory, and
 # one on /var/lib/systemd/timers keeps the timer's Persistent= stamp out of the host's.
 sb mount -t tmpfs -o mode=755 ipcsweep-e2e-prom /var/lib/prometheus || { not_ok "tmpfs on /var/lib/prometheus in the sandbox"; exit 1; }
-# (systemd creates that directory when it first needs it: then it is made here and removed at the end.)
-if [ ! -d /var/lib/systemd/timers ]; then mkdir -p /var/lib/systemd/timers && made_timers_dir=1; fi
+# The sandbox's /var/lib/systemd is its own tmpfs copy (sandbox.sh): the directory is made there, never on the host.
+sb mkdir -p /var/lib/systemd/timers || { not_ok "/var/lib/systemd/timers in the sandbox"; exit 1; }
 sb mount -t tmpfs -o mode=755 ipcsweep-e2e-timers /var/lib/systemd/timers || { not_ok "tmpfs on /var/lib/systemd/timers in the sandbox"; exit 1; }
 
 # ---------------------------------------------------------------- 1. no textfile directory
