@@ -211,14 +211,14 @@ public struct FieldTable<Row>: Sendable {
     }
 
     /// The rows as a text table (or CSV) of these columns.
-    // Specialized for the two row types (called from the command module, which would otherwise run the generic
-    // version: it copies every row, a large value, to pass it to the cells).
-    @_specialize(exported: true, where Row == Classification)
-    @_specialize(exported: true, where Row == CleanResult)
     ///
     /// The cells are made a column at a time within each chunk of rows (a closure taken out of the column list once
     /// per chunk, not once per cell: its context's reference count is then not shared by the CPUs), the chunks on
     /// every CPU, each with its own `RenderContext` (the caches of names and times are written as cells are made).
+    // Specialized for the two row types (called from the command module, which would otherwise run the generic
+    // version: it copies every row, a large value, to pass it to the cells).
+    @_specialize(exported: true, where Row == Classification)
+    @_specialize(exported: true, where Row == CleanResult)
     public func table(_ rows: [Row], columns: [Field<Row>], context: RenderContext) -> Table where Row: Sendable {
         let cols = columns.map { Table.Column($0.header, right: $0.layout.rightAligned, flexible: $0.layout.flexible,
                                               minWidth: $0.layout.minWidth) }
