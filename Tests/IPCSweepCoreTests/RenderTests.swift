@@ -83,7 +83,11 @@ final class RenderTests: XCTestCase {
                 for at in 0...length {
                     var cell = filler
                     cell.insert(contentsOf: odd, at: cell.index(cell.startIndex, offsetBy: at))
-                    if odd != "\"" { XCTAssertNil(Table.plainCount(cell), "\(TextEscape.escaped(cell))") }
+                    if odd == "\"" {
+                        XCTAssertEqual(Table.plainCount(cell), length + 1, "a quote is shown as it is in a table")
+                    } else {
+                        XCTAssertNil(Table.plainCount(cell), "\(TextEscape.escaped(cell))")
+                    }
                     let json = JSONValue.string(cell).document(pretty: false)
                     XCTAssertFalse(json.contains { $0 < 0x20 && $0 != 10 || $0 == 0x7F }, "\(TextEscape.escaped(cell))")
                     let back = try JSONSerialization.jsonObject(with: Data(json), options: .fragmentsAllowed) as? String

@@ -209,6 +209,11 @@ public protocol RecordedPidSource {
     var notifyPid: Int32? { get }
 }
 
+extension RecordedPidSource {
+    /// Only a POSIX queue has one (`IPCObject` answers for it).
+    public var notifyPid: Int32? { nil }
+}
+
 extension IPCObject: RecordedPidSource {}
 
 extension SemaphoreSet: RecordedPidSource {
@@ -220,7 +225,6 @@ extension SemaphoreSet: RecordedPidSource {
             body(RecordedPid(pid: sem.pid, role: .sempid, recordedAt: at, semnum: n))
         }
     }
-    public var notifyPid: Int32? { nil }
 }
 
 extension SharedMemorySegment: RecordedPidSource {
@@ -228,7 +232,6 @@ extension SharedMemorySegment: RecordedPidSource {
         body(RecordedPid(pid: cpid, role: .cpid, recordedAt: ctime, semnum: nil))
         body(RecordedPid(pid: lpid, role: .lpid, recordedAt: max(atime, dtime, ctime), semnum: nil))
     }
-    public var notifyPid: Int32? { nil }
 }
 
 extension MessageQueue: RecordedPidSource {
@@ -236,5 +239,4 @@ extension MessageQueue: RecordedPidSource {
         body(RecordedPid(pid: lspid, role: .lspid, recordedAt: max(stime, ctime), semnum: nil))
         body(RecordedPid(pid: lrpid, role: .lrpid, recordedAt: max(rtime, ctime), semnum: nil))
     }
-    public var notifyPid: Int32? { nil }
 }

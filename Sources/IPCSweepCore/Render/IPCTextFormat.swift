@@ -17,21 +17,13 @@ public enum IPCTextFormat {
     /// A number in decimal and then `suffix` ("3 sems"), written in place: `String(v)` and a concatenation cost
     /// several times as much in a cell of every row.
     public static func decimal(_ v: Int64, _ suffix: StaticString = "") -> String {
-        let magnitude = v.magnitude
-        let digits = JSONStreamWriter.decimalDigits(magnitude)
         let sign = v < 0 ? 1 : 0
-        let n = sign + digits + suffix.utf8CodeUnitCount
+        let n = sign + DecimalText.digits(v.magnitude) + suffix.utf8CodeUnitCount
         return String(unsafeUninitializedCapacity: n) { out in
-            if sign == 1 { out[0] = UInt8(ascii: "-") }
-            var m = magnitude
-            var i = sign + digits
-            repeat {
-                i -= 1
-                out[i] = 48 + UInt8(truncatingIfNeeded: m % 10)
-                m /= 10
-            } while m > 0
-            let tail = UnsafeBufferPointer(start: suffix.utf8Start, count: suffix.utf8CodeUnitCount)
-            for (k, b) in tail.enumerated() { out[sign + digits + k] = b }
+            guard let base = out.baseAddress else { return 0 }
+            if sign == 1 { base[0] = UInt8(ascii: "-") }
+            let at = sign + DecimalText.write(v.magnitude, to: base + sign)
+            (base + at).update(from: suffix.utf8Start, count: suffix.utf8CodeUnitCount)
             return n
         }
     }

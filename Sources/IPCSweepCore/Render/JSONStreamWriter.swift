@@ -191,62 +191,14 @@ public struct JSONStreamWriter {
         }
     }
 
-    /// Decimal digits; needs 20 bytes reserved. Two digits per division, from a table of the hundred pairs (an
-    /// epoch time, ten digits, is written in five steps).
+    /// Decimal digits (`DecimalText`); needs 20 bytes reserved.
     @inline(__always)
     private mutating func putDecimal(_ value: UInt64) {
         if value < 10 {
             put(48 &+ UInt8(truncatingIfNeeded: value))
             return
         }
-        let digits = Self.decimalDigits(value)
-        let pairs = Self.digitPairs.utf8Start
-        var v = value
-        var i = count &+ digits
-        while v >= 100 {
-            let q = v / 100
-            let r = Int(truncatingIfNeeded: v &- q &* 100) &* 2
-            i &-= 2
-            base[i] = pairs[r]
-            base[i &+ 1] = pairs[r &+ 1]
-            v = q
-        }
-        if v >= 10 {
-            let r = Int(truncatingIfNeeded: v) &* 2
-            base[i &- 2] = pairs[r]
-            base[i &- 1] = pairs[r &+ 1]
-        } else {
-            base[i &- 1] = 48 &+ UInt8(truncatingIfNeeded: v)
-        }
-        count &+= digits
-    }
-
-    private static var digitPairs: StaticString {
-        """
-        00010203040506070809101112131415161718192021222324252627282930313233343536373839\
-        40414243444546474849505152535455565758596061626364656667686970717273747576777879\
-        8081828384858687888990919293949596979899
-        """
-    }
-
-    /// How many decimal digits `v` has (1 to 20): a few comparisons for the sizes that occur (ids, pids, times).
-    @inline(__always)
-    static func decimalDigits(_ v: UInt64) -> Int {
-        if v < 100_000 {
-            if v < 100 { return v < 10 ? 1 : 2 }
-            return v < 1_000 ? 3 : (v < 10_000 ? 4 : 5)
-        }
-        if v < 10_000_000_000 {
-            if v < 10_000_000 { return v < 1_000_000 ? 6 : 7 }
-            return v < 100_000_000 ? 8 : (v < 1_000_000_000 ? 9 : 10)
-        }
-        var digits = 11
-        var limit: UInt64 = 100_000_000_000
-        while digits < 20 && v >= limit {
-            digits += 1
-            limit = limit &* 10
-        }
-        return digits
+        count &+= DecimalText.write(value, to: base + count)
     }
 
     /// A quoted string of `digits` lower-case hex digits of `value` after `prefix`, zero-padded ("0x0000162e").
