@@ -52,6 +52,34 @@ final class PosixTests: XCTestCase {
         XCTAssertEqual(m.first { $0.fsType == "mqueue" }?.mountPoint, "/run/my queues")
     }
 
+    /// The one mountinfo parser (the POSIX scanner, the restorer and the visibility probe read its lines).
+    func testMountInfoLinesFieldByField() {
+        let text = """
+            30 25 0:27 / /dev/shm rw,relatime shared:5 master:1 - tmpfs tmpfs rw,size=65536k
+            31 25 0:28 - /mnt/-  rw  -  tmpfs  -  rw
+            32 25 0:29 / /run/end\\040 rw - tmpfs t rw
+            33 25 0:30 / /run/a\\134b\\777\\08\\ rw - tmpfs t rw
+            34 25 x:1 / /proc rw - proc proc rw,hidepid=2
+            35 25 0:31 / /short rw - mqueue
+
+            36 25 0:32 / /no-dash rw tmpfs t rw
+            37 25 0:33 / /no-type rw -
+            """
+        let lines = MountInfoLine.parse(text)
+        XCTAssertEqual(lines.map(\.mountPoint), ["/dev/shm", "/mnt/-", "/run/end ", "/run/a\\b\\777\\08\\", "/proc", "/short"])
+        XCTAssertEqual(lines[0], MountInfoLine(mountPoint: "/dev/shm", fsType: "tmpfs",
+                                               device: DeviceInode(major: 0, minor: 27, inode: 0).device, superOptions: "rw,size=65536k"))
+        XCTAssertEqual(lines[1].fsType, "tmpfs", "a root named - is not the separator; runs of spaces are one")
+        XCTAssertEqual(lines[1].superOptions, "rw")
+        XCTAssertNil(lines[4].device, "MAJ:MIN that is not two numbers")
+        XCTAssertEqual(lines[4].superOptions, "rw,hidepid=2")
+        XCTAssertNil(lines[5].superOptions)
+        XCTAssertEqual(PosixIPCScanner.parseMountInfo(text).map(\.mountPoint), ["/dev/shm", "/mnt/-", "/run/end ", "/run/a\\b\\777\\08\\", "/short"],
+                       "the scanner keeps the mounts that name their device")
+        XCTAssertEqual(VisibilityProbe.procMountOptions(mountinfo: text, mountPoint: "/proc"), "rw,hidepid=2")
+        XCTAssertEqual(MountInfoLine.parse(""), [])
+    }
+
     func testDeviceNumbersRoundTripAsGlibcEncodesThem() {
         for (maj, min) in [(0, 23), (8, 1), (259, 3), (4095, 255), (70000, 1 << 20)] as [(UInt64, UInt64)] {
             let d = DeviceInode(major: maj, minor: min, inode: 7)

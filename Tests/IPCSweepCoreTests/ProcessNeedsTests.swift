@@ -52,7 +52,7 @@ final class ProcessNeedsTests: XCTestCase {
 
         var objects: [IPCObject] { snapshot.objects + posix.map(IPCObject.posix) }
 
-        static func random(_ r: inout Rand) -> World {
+        static func random(_ r: inout Rand, processes: ClosedRange<Int> = 4...40) -> World {
             var w = World()
             // Objects of uids 0 and 1000-1004, processes of 0, 1000-1003 and 1005-1009 (who own nothing).
             let uids: [UInt32] = [0, 1000, 1001, 1002, 1003]
@@ -60,9 +60,9 @@ final class ProcessNeedsTests: XCTestCase {
             let gids: [UInt32] = [0, 100, 1000, 2000, 3000]
             let comms = ["postgres", "apache2", "systemd", "worker", "containerd-shim", "a b", "x)y"]
             var pids: [Int32] = []
-            for _ in 0..<Int.random(in: 4...40, using: &r) {
+            for _ in 0..<Int.random(in: processes, using: &r) {
                 var pid: Int32
-                repeat { pid = Int32.random(in: 2...600, using: &r) } while pids.contains(pid)
+                repeat { pid = Int32.random(in: 2...max(600, Int32(processes.upperBound) * 2), using: &r) } while pids.contains(pid)
                 pids.append(pid)
             }
             func someUid() -> UInt32 { uids.randomElement(using: &r) ?? 0 }
@@ -215,6 +215,34 @@ final class ProcessNeedsTests: XCTestCase {
         // The rounds covered every verdict, and the read for the verdicts left processes out.
         XCTAssertGreaterThan(skipped, 500)
         for v in [Verdict.inUse, .orphaned, .suspect, .unknown] { XCTAssertGreaterThan(verdicts[v] ?? 0, 10, "\(v)") }
+    }
+
+    /// From `ProcessProbe.parallelFrom` processes the table's reads are spread over several threads (chunks of
+    /// processes, each with its own buffer): the table holds the records that reading each process alone gives,
+    /// read whole and for the verdicts; and a procfs copy's problem (a FIFO where a file should be) is still
+    /// reported, whichever chunk meets it.
+    func testATableReadOnSeveralThreadsHoldsTheRecordsOfOneReadEach() throws {
+        var r = Rand(state: 4242)
+        let w = World.random(&r, processes: 300...300)
+        XCTAssertGreaterThanOrEqual(w.processes.count, ProcessProbe.parallelFrom * 2)
+        let root = try scratchDirectory()
+        try w.write(to: root)
+        for needs in [nil, ProcessNeeds(w.snapshot, posix: w.posix)] {
+            let probe = ProcessProbe(procRoot: root, details: [], needs: needs)
+            let table = try probe.read()
+            let boot = try XCTUnwrap(table.bootInstant)
+            let alone = w.processes.compactMap { probe.record($0.pid, boot: boot, ticksPerSecond: 100) }
+            XCTAssertEqual(alone.count, w.processes.count)
+            XCTAssertEqual(table.byPid.count, alone.count)
+            for a in alone { XCTAssertEqual(table.byPid[a.pid], a, "pid \(a.pid), needs \(needs != nil)") }
+            if needs != nil { XCTAssertGreaterThan(alone.filter { $0.files == [.status] }.count, 10, "some read by status only") }
+        }
+        let last = try XCTUnwrap(w.processes.map(\.pid).max())
+        XCTAssertEqual(unlink("\(root)/\(last)/stat"), 0)
+        XCTAssertEqual(mkfifo("\(root)/\(last)/stat", 0o644), 0)
+        XCTAssertThrowsError(try ProcessProbe(procRoot: root, details: []).read()) { error in
+            XCTAssertTrue("\(error)".hasPrefix("cannot read \(last)/stat: not a regular file (a FIFO) under --proc \(root):"), "\(error)")
+        }
     }
 
     /// `clean` re-checks each object just before removing it, with the plan's table: when its owner, group or mode

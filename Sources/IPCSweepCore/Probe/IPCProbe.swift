@@ -239,6 +239,14 @@ public struct IPCProbe: Sendable {
             }
             if serial {
                 for i in 0..<(chunks + extra) { read(i) }
+            } else if chunks == 1 && extra == 1 {
+                // A few sets (a small host): their chunk on a worker, and the work alongside on this thread, where
+                // the process table's own reads can spread over the CPUs (inside a concurrentPerform they would run
+                // on one: Dispatch runs a nested one serially).
+                let group = DispatchGroup()
+                DispatchQueue.global().async(group: group) { read(1) }
+                read(0)
+                group.wait()
             } else if chunks + extra > 1 {
                 DispatchQueue.concurrentPerform(iterations: chunks + extra, execute: read)
             } else if chunks + extra == 1 {

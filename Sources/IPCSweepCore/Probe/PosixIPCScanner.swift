@@ -97,38 +97,11 @@ public struct PosixIPCScanner: Sendable {
 
     // MARK: mountinfo
 
-    /// /proc/PID/mountinfo: "36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue".
-    /// Mount points have spaces, tabs, newlines and backslashes escaped as octal (\040). Pure.
+    /// The mounts of a mountinfo text (`MountInfoLine`) that name their device, in its order. Pure.
     public static func parseMountInfo(_ text: String) -> [PosixMount] {
-        var out: [PosixMount] = []
-        for line in text.split(separator: "\n") {
-            let f = line.split(separator: " ", omittingEmptySubsequences: true)
-            guard f.count >= 7, let dash = f.firstIndex(of: "-"), dash + 1 < f.count, dash >= 6 else { continue }
-            let mm = f[2].split(separator: ":")
-            guard mm.count == 2, let major = UInt64(mm[0]), let minor = UInt64(mm[1]) else { continue }
-            out.append(PosixMount(mountPoint: unescape(f[4]), fsType: String(f[dash + 1]),
-                                  device: DeviceInode(major: major, minor: minor, inode: 0).device))
+        MountInfoLine.parse(text).compactMap { line in
+            line.device.map { PosixMount(mountPoint: line.mountPoint, fsType: line.fsType, device: $0) }
         }
-        return out
-    }
-
-    /// "\040" -> " ".
-    static func unescape(_ s: Substring) -> String {
-        guard s.contains("\\") else { return String(s) }
-        var bytes: [UInt8] = []
-        let u = Array(s.utf8)
-        var i = 0
-        while i < u.count {
-            if u[i] == UInt8(ascii: "\\"), i + 3 < u.count,
-               let v = UInt8(String(decoding: u[(i + 1)...(i + 3)], as: UTF8.self), radix: 8) {
-                bytes.append(v)
-                i += 4
-            } else {
-                bytes.append(u[i])
-                i += 1
-            }
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 
     // MARK: one root

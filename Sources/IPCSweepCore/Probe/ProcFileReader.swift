@@ -19,6 +19,8 @@ final class ProcFileReader {
     /// The errno of the last read that failed (0 after one that succeeded): ENOENT or ESRCH when the process
     /// vanished.
     private(set) var lastErrno: Int32 = 0
+    /// The process whose directory the next reads are relative to, for `problem` to name its file.
+    var pid: Int32?
 
     init(capacity: Int = 16384, requireRegular: Bool = false, kernel: any KernelCalls = Kernel.live) {
         buffer = ReadBuffer(capacity: capacity)
@@ -42,7 +44,9 @@ final class ProcFileReader {
         } catch {
             lastErrno = error.errno.rawValue
             if problem == nil && (error.isWrongType || error.errno == .fileTooLarge || error.errno == .wouldBlock) {
-                problem = error.description
+                var named = error
+                if let pid { named.path = "\(pid)/\(name)" }
+                problem = named.description
             }
             return nil
         }

@@ -91,21 +91,22 @@ public struct ProcessProbe: Sendable {
         table = table.replacingProcesses(Array(table.byPid.values) + new)
     }
 
-    /// The records of these pids, with the table's boot instant and one reused read buffer; vanished ones are
-    /// skipped.
+    /// The records of these pids, with the table's boot instant; vanished ones are skipped, the rest keep the
+    /// pids' order. The reads are system calls on independent /proc entries: from `parallelFrom` processes, chunks
+    /// of them on several threads, each with its own read buffer (on a small host's 300 processes, half the time).
     private func records(of pids: [Int32], boot: Double, problem: inout String?) -> [ProcessRecord] {
         guard !pids.isEmpty else { return [] }
-        let clockTicks = Double(sysconf(Int32(_SC_CLK_TCK)))
-        let ticks = clockTicks > 0 ? clockTicks : 100
-        let reader = newReader()
-        var out: [ProcessRecord] = []
-        out.reserveCapacity(pids.count)
-        for pid in pids {
-            if let r = record(pid, boot: boot, ticksPerSecond: ticks, reader: reader) { out.append(r) }
+        let ticks = ticksPerSecond()
+        let read = Parallel.map(pids.count, serialBelow: Self.parallelFrom, state: { self.newReader() }) { reader, i in
+            (record: self.record(pids[i], boot: boot, ticksPerSecond: ticks, reader: reader), problem: reader.problem)
         }
-        problem = reader.problem
-        return out
+        problem = read.lazy.compactMap(\.problem).first
+        return read.compactMap(\.record)
     }
+
+    /// From this many processes, their /proc reads are spread over the CPUs (`Parallel`); below it, a thread's
+    /// start costs more than it saves (a read of a process's files is about 25 µs).
+    static let parallelFrom = 129
 
     /// One process, or nil when its /proc entry vanished or is unreadable.
     public func record(_ pid: Int32, boot: Double, ticksPerSecond: Double) -> ProcessRecord? {
@@ -120,6 +121,7 @@ public struct ProcessProbe: Sendable {
         case .failure(let e): return Self.vanished(e.rawValue) ? nil : Self.unreadable(pid)
         }
         defer { kernel.close(dir) }
+        reader.pid = pid
         var status: StatusFields??
         if let needs {
             // Status first: it says whether anything else of this process can matter.
@@ -225,9 +227,8 @@ public struct ProcessProbe: Sendable {
         guard !sysvPids.isEmpty || !posix.isEmpty else { return }
         let devices = Set(posix.map(\.device))
         let wanted = table.byPid.values.filter { sysvPids.contains($0.pid) || (!posix.isEmpty && !$0.isDeadOrZombie) }
-        // The reads are system calls on independent /proc entries: chunks of processes on several threads, each
-        // with its own read buffer (from 129 processes, more than one chunk of 128 as before `Parallel`).
-        let read = Parallel.map(wanted.count, serialBelow: 129, state: { self.newReader() }) { reader, i in
+        // As the table's own reads (`records`): chunks of processes on several threads, each with its own buffer.
+        let read = Parallel.map(wanted.count, serialBelow: Self.parallelFrom, state: { self.newReader() }) { reader, i in
             let pid = wanted[i].pid
             return self.handles(of: pid, reader: reader, sysv: sysvPids.contains(pid), posix: posix.isEmpty ? nil : (posix, devices))
         }

@@ -83,35 +83,11 @@ public struct VisibilityProbe: Sendable {
         return []
     }
 
-    /// The super options of the topmost `proc` mount at `mountPoint` in a mountinfo text, or nil when none is.
-    /// Line: ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTIONS
+    /// The super options of the topmost `proc` mount at `mountPoint` in a mountinfo text, or nil when none is
+    /// (later lines are mounted on top of earlier ones).
     static func procMountOptions(mountinfo: String, mountPoint: String) -> String? {
-        var found: String?
-        for line in mountinfo.split(separator: "\n") {
-            let f = line.split(separator: " ", omittingEmptySubsequences: true)
-            guard f.count >= 10, unescape(f[4]) == mountPoint, let dash = f.firstIndex(of: "-"), dash + 3 < f.count,
-                  f[dash + 1] == "proc" else { continue }
-            found = String(f[dash + 3])  // later lines are mounted on top of earlier ones
-        }
-        return found
-    }
-
-    /// mountinfo escapes space, tab, newline and backslash as \ooo.
-    static func unescape(_ s: Substring) -> String {
-        guard s.contains("\\") else { return String(s) }
-        var out: [UInt8] = []
-        let b = Array(s.utf8)
-        var i = 0
-        while i < b.count {
-            if b[i] == 92, i + 4 <= b.count, let v = UInt8(String(decoding: b[(i + 1)..<(i + 4)], as: UTF8.self), radix: 8) {
-                out.append(v)
-                i += 4
-            } else {
-                out.append(b[i])
-                i += 1
-            }
-        }
-        return String(decoding: out, as: UTF8.self)
+        MountInfoLine.parse(mountinfo).last { $0.fsType == "proc" && $0.superOptions != nil && $0.mountPoint == mountPoint }?
+            .superOptions
     }
 
     private func realPath(_ path: String) -> String? {
