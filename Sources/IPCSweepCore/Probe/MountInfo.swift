@@ -24,8 +24,7 @@ public struct MountInfoLine: Sendable, Equatable {
             var fields: [Range<Int>] = []
             var start = 0
             while start < bytes.count {
-                var end = start
-                while end < bytes.count && bytes[end] != 0x0A { end += 1 }
+                let end = bytes.lineEnd(from: start)
                 fields.removeAll(keepingCapacity: true)
                 var i = start
                 while i < end {

@@ -17,13 +17,12 @@ extension ProcessProbe {
             default: return nil
             }
         }
+        var fieldStart = [Int](repeating: 0, count: 6)  // one array for every line
         var lineStart = 0
         while lineStart < b.count {
-            var end = lineStart
-            while end < b.count && b[end] != 10 { end += 1 }
+            let end = b.lineEnd(from: lineStart)
             defer { lineStart = end + 1 }
             // Fields 0..4 separated by single spaces: range perms offset dev inode.
-            var fieldStart = [Int](repeating: 0, count: 6)
             var field = 0
             var i = lineStart
             fieldStart[0] = i
@@ -202,8 +201,7 @@ extension ProcessProbe {
         }
         var lineStart = 0
         while lineStart < b.count {
-            var end = lineStart
-            while end < b.count && b[end] != 10 { end += 1 }
+            let end = b.lineEnd(from: lineStart)
             let line = UnsafeBufferPointer(rebasing: b[lineStart..<end])
             // One look at the first byte, then the prefix compared in place (no array per comparison: this runs
             // for every line of every process's status).
@@ -269,8 +267,7 @@ extension ProcessProbe {
         let nameSystemd = Array("name=systemd".utf8)
         var lineStart = 0
         while lineStart < b.count {
-            var end = lineStart
-            while end < b.count && b[end] != 10 { end += 1 }
+            let end = b.lineEnd(from: lineStart)
             // hierarchy-ID:controllers:path (the path may itself contain ':')
             var c1 = lineStart
             while c1 < end && b[c1] != UInt8(ascii: ":") { c1 += 1 }
@@ -313,8 +310,7 @@ extension ProcessProbe {
         while from < b.count, let at = find(from: from) {
             var lineStart = at
             while lineStart > 0 && b[lineStart - 1] != 10 { lineStart -= 1 }
-            var lineEnd = at
-            while lineEnd < b.count && b[lineEnd] != 10 { lineEnd += 1 }
+            let lineEnd = b.lineEnd(from: at)
             from = lineEnd + 1
             var field = 0
             var i = lineStart

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
 /// Tests on eight bytes of text at once (a word loaded from a buffer), for the escaping checks of the JSON
 /// writer and of table cells: each gives a mask with the high bit set in the bytes that pass (exact for
 /// whether any byte does; a byte after one that passes may be marked too).
@@ -65,5 +71,15 @@ enum ByteBlock {
         var odd = ByteWord.nonASCII(w) | ByteWord.below(w, 0x20) | ByteWord.equal(w, 0x7F) | ByteWord.equal(w, 0x5C)
         if quote { odd |= ByteWord.equal(w, 0x22) }
         return odd == 0
+    }
+}
+
+extension UnsafeBufferPointer<UInt8> {
+    /// The index of the first newline from `start` on, or `count` when the text has none (memchr: a line of
+    /// /proc text found in a few vector steps, not one byte at a time).
+    @inline(__always)
+    func lineEnd(from start: Int) -> Int {
+        guard start < count, let base = baseAddress, let hit = memchr(base + start, 10, count - start) else { return count }
+        return base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
     }
 }
