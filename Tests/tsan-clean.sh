@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Tests/tsan-clean.sh BINARY [SETS] [OWNERS]: a parallel `clean --yes` of thousands of orphans of many owners
+# Tests/tsan-clean.sh BINARY [SETS] [OWNERS] [PROCS]: a parallel `clean --yes` of thousands of orphans of many owners
 # (System V sets, segments and queues; POSIX shared memory, semaphores and queues), run by a ThreadSanitizer build of ipcsweep, in private IPC, pid and
-# mount namespaces with their own /dev/shm and /run (the host's objects are never seen). Fails when
-# ThreadSanitizer reports anything, or when the clean does not remove every orphan.
+# mount namespaces with their own /dev/shm and /run (the host's objects are never seen), among PROCS (200)
+# sleeping processes of a user who reaches none of the objects (enough for the process table to be read on
+# every CPU). Fails when ThreadSanitizer reports anything, or when the clean does not remove every orphan.
 #   swift build -c debug --sanitize=thread --build-path .build-tsan --product ipcsweep
 #   Tests/tsan-clean.sh .build-tsan/debug/ipcsweep
 # Needs root, and the debug build's ipcsweep-testkit (swift build).
@@ -11,11 +12,12 @@ cd "$(dirname "$0")/.."
 bin=$(readlink -f "${1:?give the ThreadSanitizer build of ipcsweep}")
 sets=${2:-3000}
 owners=${3:-300}
+procs=${4:-200}
 testkit=$(readlink -f "${TESTKIT:-.build/debug/ipcsweep-testkit}")
 [ -x "$testkit" ] || { echo "not ok - $testkit is not executable (swift build)"; exit 1; }
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-export BIN=$bin TESTKIT=$testkit SETS=$sets OWNERS=$owners OUT=$out
+export BIN=$bin TESTKIT=$testkit SETS=$sets OWNERS=$owners PROCS=$procs OUT=$out
 unshare --ipc --pid --fork --mount-proc --mount --propagation private bash -euo pipefail -c '
     mount -t tmpfs -o mode=1777 tsan-shm /dev/shm
     mount -t tmpfs tsan-run /run
@@ -38,15 +40,16 @@ unshare --ipc --pid --fork --mount-proc --mount --propagation private bash -euo 
             chown $uid:$uid "$f"; chmod 600 "$f"
         done
     done
+    for i in $(seq "$PROCS"); do setpriv --reuid 29999 --regid 29999 --clear-groups sleep 1000 & done
     mkdir /run/save
     count() { cat /proc/sysvipc/sem /proc/sysvipc/shm /proc/sysvipc/msg <(ls /dev/shm "$mq") | grep -c "^ *[0-9]\|tsan" || true; }
     before=$(count)
     TSAN_OPTIONS="log_path=$OUT/tsan halt_on_error=0" "$BIN" clean --yes --all-processes-visible --save-to /run/save \
         --format json > "$OUT/clean.json" 2> "$OUT/clean.err" || echo $? > "$OUT/rc"
     after=$(count)
-    echo "$before $after" > "$OUT/counts"
+    echo "$before $after $(ls -d /proc/[0-9]* | wc -l)" > "$OUT/counts"
 '
-read -r before after < "$out/counts"
+read -r before after processes < "$out/counts"
 reports=$(cat "$out"/tsan* 2>/dev/null || true)
 [ -z "${TSAN_KEEP:-}" ] || cp -r "$out" "$TSAN_KEEP"
 if [ -n "$reports" ]; then
@@ -59,4 +62,4 @@ if [ -e "$out/rc" ] || [ "$after" != 0 ]; then
     echo "not ok - the clean left $after of $before objects (exit status $(cat "$out/rc" 2>/dev/null || echo 0))"
     exit 1
 fi
-echo "ok - no ThreadSanitizer report in a parallel clean of $before objects of $owners owners (six kinds, saved first)"
+echo "ok - no ThreadSanitizer report in a parallel clean of $before objects of $owners owners (six kinds, saved first) among $processes processes"

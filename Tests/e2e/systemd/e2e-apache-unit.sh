@@ -94,6 +94,7 @@ finish() {
         fi
     fi
     rmdir -- "$E2E_STATE_DIR" 2>/dev/null || true
+    rmdir -- /run/ipcsweep-e2e 2>/dev/null || true  # the parent of the default state directory, once no run uses it
     rmdir -- "$WORK_BASE" 2>/dev/null || true
     tap_end "$rc"
 }

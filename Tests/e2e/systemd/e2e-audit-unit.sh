@@ -53,6 +53,7 @@ finish() {
     fi
     [ -n "$work" ] && [ -d "$work" ] && rm -rf -- "$work"
     rmdir -- "$E2E_STATE_DIR" "$WORK_BASE" 2>/dev/null || true
+    rmdir -- /run/ipcsweep-e2e 2>/dev/null || true  # the parent of the default state directory, once no run uses it
     tap_end "$rc"
 }
 trap finish EXIT

@@ -50,6 +50,7 @@ finish() {
         if [ "${E2E_KEEP:-0}" = 1 ]; then echo "# work dir kept: $work"; else rm -rf -- "$work"; fi
     fi
     rmdir -- "$E2E_STATE_DIR" 2>/dev/null || true
+    rmdir -- /run/ipcsweep-e2e 2>/dev/null || true  # the parent of the default state directory, once no run uses it
     rmdir -- "$WORK_BASE" 2>/dev/null || true
     tap_end "$rc"
 }
