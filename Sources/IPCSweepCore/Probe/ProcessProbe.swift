@@ -145,6 +145,7 @@ public struct ProcessProbe: Sendable {
     /// `details` and `needs` ask); nil when the process vanished.
     func detail(_ pid: Int32, dir: Int32, status known: StatusFields??, boot: Double, ticksPerSecond: Double,
                 reader: ProcFileReader) -> ProcessRecord? {
+        reader.pid = pid
         let stat = reader.read(dir, "stat", whole: true, { Self.parseStat($0) })
         if stat == nil, Self.vanished(reader.lastErrno) { return nil }
         let status = known ?? (reader.read(dir, "status", whole: true, { Self.parseStatus($0) }) ?? nil)
