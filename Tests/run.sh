@@ -21,6 +21,8 @@ host_ipc() {
     # What a sandboxed systemd or journald would write on the host: /dev/log, timer stamps.
     [ -e /dev/log ] || [ -L /dev/log ] && echo /dev/log
     [ -d /var/lib/systemd/timers ] && ls -A /var/lib/systemd/timers | sed "s|^|/var/lib/systemd/timers/|"
+    # The e2e scenarios' state and work directories (each run removes its own, and the parents once empty).
+    for d in /run/ipcsweep-e2e /var/lib/ipcsweep-e2e; do [ -e "$d" ] && echo "$d"; done
     return 0
 }
 check_host() {
