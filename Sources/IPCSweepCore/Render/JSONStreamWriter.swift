@@ -15,12 +15,8 @@ import Musl
 /// buffer passes `flushThreshold` at a `flushIfNeeded()` call, so a document of any size needs only a small
 /// buffer.
 public struct JSONStreamWriter {
-    // The buffer lives in plain struct fields (statically checked exclusivity, no per-byte runtime checks);
-    // `storage` only owns the allocation so that it is freed when the last copy of the writer goes.
-    private var base: UnsafeMutablePointer<UInt8>
-    private var count = 0
-    private var capacity: Int
-    private var storage: Storage
+    /// The bytes not yet handed to the sink.
+    private var out: OutputBuffer
     private var depth = 0
     /// No member or element written yet in the innermost container.
     var first = true
@@ -29,72 +25,17 @@ public struct JSONStreamWriter {
     private let flushThreshold: Int
     private let sink: (UnsafeRawBufferPointer) -> Void
 
-    private final class Storage {
-        var pointer: UnsafeMutablePointer<UInt8>
-        init(_ p: UnsafeMutablePointer<UInt8>) { pointer = p }
-        deinit { pointer.deallocate() }
-    }
-
     public init(pretty: Bool = false, flushThreshold: Int = 1 << 16, sink: @escaping (UnsafeRawBufferPointer) -> Void) {
         self.pretty = pretty
         self.flushThreshold = flushThreshold
         self.sink = sink
-        capacity = min(max(flushThreshold, 256), 1 << 20) + 4096
-        base = .allocate(capacity: capacity)
-        storage = Storage(base)
-    }
-
-    // MARK: buffer
-
-    @inline(__always)
-    private mutating func reserve(_ n: Int) {
-        if count + n > capacity { grow(count + n) }
-    }
-
-    private mutating func grow(_ needed: Int) {
-        let newCapacity = max(capacity * 2, needed)
-        let p = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
-        p.update(from: base, count: count)
-        storage = Storage(p)  // frees the old allocation
-        base = p
-        capacity = newCapacity
-    }
-
-    @inline(__always)
-    private mutating func put(_ b: UInt8) {
-        base[count] = b
-        count &+= 1
-    }
-
-    @inline(__always)
-    private mutating func put(_ p: UnsafePointer<UInt8>, _ n: Int) {
-        (base + count).update(from: p, count: n)
-        count &+= n
-    }
-
-    @inline(__always)
-    private mutating func append(_ b: UInt8) {
-        reserve(1)
-        put(b)
-    }
-
-    @inline(__always)
-    private mutating func append(_ s: StaticString) {
-        reserve(s.utf8CodeUnitCount)
-        put(s.utf8Start, s.utf8CodeUnitCount)
-    }
-
-    @inline(__always)
-    private mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) {
-        guard let p = bytes.baseAddress else { return }
-        reserve(bytes.count)
-        put(p, bytes.count)
+        out = OutputBuffer(capacity: min(max(flushThreshold, 256), 1 << 20) + 4096)
     }
 
     // MARK: structure
 
     public mutating func beginObject() {
-        append(UInt8(ascii: "{"))
+        out.append(UInt8(ascii: "{"))
         depth += 1
         first = true
     }
@@ -102,7 +43,7 @@ public struct JSONStreamWriter {
     public mutating func endObject() { close(UInt8(ascii: "}")) }
 
     public mutating func beginArray() {
-        append(UInt8(ascii: "["))
+        out.append(UInt8(ascii: "["))
         depth += 1
         first = true
     }
@@ -111,9 +52,9 @@ public struct JSONStreamWriter {
 
     private mutating func close(_ bracket: UInt8) {
         depth -= 1
-        reserve(2 * depth + 16)
+        out.reserve(2 * depth + 16)
         if pretty && !first { newlineAndIndent() }  // an empty container prints as "[]"
-        put(bracket)
+        out.put(bracket)
         first = false
     }
 
@@ -121,29 +62,29 @@ public struct JSONStreamWriter {
     @inline(__always)
     public mutating func key(_ key: StaticString) {
         let n = key.utf8CodeUnitCount
-        reserve(2 * depth + n + 24)
-        if !first { put(UInt8(ascii: ",")) }
+        out.reserve(2 * depth + n + 24)
+        if !first { out.put(UInt8(ascii: ",")) }
         if pretty { newlineAndIndent() }
         first = false
-        put(UInt8(ascii: "\""))
-        put(key.utf8Start, n)
-        put(UInt8(ascii: "\""))
-        put(UInt8(ascii: ":"))
-        if pretty { put(32) }
+        out.put(UInt8(ascii: "\""))
+        out.put(key.utf8Start, n)
+        out.put(UInt8(ascii: "\""))
+        out.put(UInt8(ascii: ":"))
+        if pretty { out.put(32) }
     }
 
     /// Starts a member whose key is computed at run time (escaped like any string).
     public mutating func key(dynamic key: String) {
         element()
         string(key)
-        if pretty { append(": ") } else { append(UInt8(ascii: ":")) }
+        if pretty { out.append(": ") } else { out.append(UInt8(ascii: ":")) }
     }
 
     /// Starts the next element of an array.
     @inline(__always)
     public mutating func element() {
-        reserve(2 * depth + 16)
-        if !first { put(UInt8(ascii: ",")) }
+        out.reserve(2 * depth + 16)
+        if !first { out.put(UInt8(ascii: ",")) }
         if pretty { newlineAndIndent() }
         first = false
     }
@@ -151,22 +92,22 @@ public struct JSONStreamWriter {
     /// "\n" and 2 × depth spaces; needs 2 × depth + 9 bytes reserved (spaces go in 8-byte stores).
     @inline(__always)
     private mutating func newlineAndIndent() {
-        put(10)
+        out.put(10)
         let n = 2 * depth
         var i = 0
         while i < n {
-            UnsafeMutableRawPointer(base + count + i).storeBytes(of: 0x2020_2020_2020_2020 as UInt64, as: UInt64.self)
+            UnsafeMutableRawPointer(out.end + i).storeBytes(of: 0x2020_2020_2020_2020 as UInt64, as: UInt64.self)
             i &+= 8
         }
-        count &+= n
+        out.advance(n)
     }
 
     // MARK: values
 
-    public mutating func null() { append("null") }
+    public mutating func null() { out.append("null") }
 
     public mutating func bool(_ v: Bool) {
-        if v { append("true") } else { append("false") }
+        if v { out.append("true") } else { out.append("false") }
     }
 
     /// A number with a fraction (shortest form that reads back the same); null when not finite.
@@ -176,15 +117,15 @@ public struct JSONStreamWriter {
             int(Int64(v))
         } else {
             var text = "\(v)"
-            text.withUTF8 { append($0) }
+            text.withUTF8 { out.append($0) }
         }
     }
 
     @inline(__always)
     public mutating func int<T: BinaryInteger>(_ v: T) {
-        reserve(21)
+        out.reserve(21)
         if v < 0 {
-            put(UInt8(ascii: "-"))
+            out.put(UInt8(ascii: "-"))
             putDecimal(UInt64(v.magnitude))
         } else {
             putDecimal(UInt64(v))
@@ -195,24 +136,24 @@ public struct JSONStreamWriter {
     @inline(__always)
     private mutating func putDecimal(_ value: UInt64) {
         if value < 10 {
-            put(48 &+ UInt8(truncatingIfNeeded: value))
+            out.put(48 &+ UInt8(truncatingIfNeeded: value))
             return
         }
-        count &+= DecimalText.write(value, to: base + count)
+        out.advance(DecimalText.write(value, to: out.end))
     }
 
     /// A quoted string of `digits` lower-case hex digits of `value` after `prefix`, zero-padded ("0x0000162e").
     public mutating func hexString(_ value: UInt32, prefix: StaticString, digits: Int) {
-        reserve(prefix.utf8CodeUnitCount + digits + 2)
-        put(UInt8(ascii: "\""))
-        put(prefix.utf8Start, prefix.utf8CodeUnitCount)
+        out.reserve(prefix.utf8CodeUnitCount + digits + 2)
+        out.put(UInt8(ascii: "\""))
+        out.put(prefix.utf8Start, prefix.utf8CodeUnitCount)
         var shift = 4 * (digits - 1)
         while shift >= 0 {
             let d = UInt8(truncatingIfNeeded: (value >> UInt32(shift)) & 15)
-            put(d < 10 ? 48 + d : 87 + d)
+            out.put(d < 10 ? 48 + d : 87 + d)
             shift -= 4
         }
-        put(UInt8(ascii: "\""))
+        out.put(UInt8(ascii: "\""))
     }
 
     /// A quoted octal number, zero-padded to at least `digits` digits ("0600").
@@ -220,22 +161,22 @@ public struct JSONStreamWriter {
         var n = 1
         while n < 11 && value >> UInt32(3 * n) != 0 { n += 1 }
         n = max(n, digits)
-        reserve(n + 2)
-        put(UInt8(ascii: "\""))
+        out.reserve(n + 2)
+        out.put(UInt8(ascii: "\""))
         var shift = 3 * (n - 1)
         while shift >= 0 {
-            put(48 + UInt8(truncatingIfNeeded: (value >> UInt32(shift)) & 7))
+            out.put(48 + UInt8(truncatingIfNeeded: (value >> UInt32(shift)) & 7))
             shift -= 3
         }
-        put(UInt8(ascii: "\""))
+        out.put(UInt8(ascii: "\""))
     }
 
     /// A string value known to need no escaping (ASCII letters, digits, '-').
     public mutating func plainString(_ s: StaticString) {
-        reserve(s.utf8CodeUnitCount + 2)
-        put(UInt8(ascii: "\""))
-        put(s.utf8Start, s.utf8CodeUnitCount)
-        put(UInt8(ascii: "\""))
+        out.reserve(s.utf8CodeUnitCount + 2)
+        out.put(UInt8(ascii: "\""))
+        out.put(s.utf8Start, s.utf8CodeUnitCount)
+        out.put(UInt8(ascii: "\""))
     }
 
     /// A string value, quoted and escaped (slashes and non-ASCII as they are).
@@ -254,25 +195,25 @@ public struct JSONStreamWriter {
     public static func quoted(_ s: String) -> [UInt8] {
         var w = JSONStreamWriter(flushThreshold: 0, sink: { _ in })
         w.string(s)
-        return Array(UnsafeBufferPointer(start: w.base, count: w.count))
+        return Array(w.out.bytes)
     }
 
     /// Bytes that are already valid JSON (from `quoted`).
     public mutating func raw(_ bytes: [UInt8]) {
-        bytes.withUnsafeBufferPointer { append($0) }
+        bytes.withUnsafeBufferPointer { out.append($0) }
     }
 
     private mutating func appendEscaped(_ u: UnsafeBufferPointer<UInt8>) {
-        reserve(u.count + 2)
-        put(UInt8(ascii: "\""))
+        out.reserve(u.count + 2)
+        out.put(UInt8(ascii: "\""))
         guard let src = u.baseAddress else {
-            put(UInt8(ascii: "\""))
+            out.put(UInt8(ascii: "\""))
             return
         }
         // Most strings need no escaping: checked sixteen bytes a step, then copied whole.
         if ByteBlock.allSafe(src, u.count, quote: true) {
-            put(src, u.count)
-            put(UInt8(ascii: "\""))
+            out.put(src, u.count)
+            out.put(UInt8(ascii: "\""))
             return
         }
         var start = 0
@@ -283,8 +224,7 @@ public struct JSONStreamWriter {
             // and the lead bytes of C1 and bidi controls, which a terminal must not get raw either).
             if i + 8 <= n {
                 let w = UnsafeRawPointer(src + i).loadUnaligned(as: UInt64.self)
-                if ByteWord.below(w, 0x20) | ByteWord.equal(w, 0x22) | ByteWord.equal(w, 0x5C) | ByteWord.equal(w, 0x7F)
-                    | ByteWord.nonASCII(w) == 0 {
+                if ByteWord.safe(w, quote: true) {
                     i &+= 8
                     continue
                 }
@@ -305,60 +245,58 @@ public struct JSONStreamWriter {
                     i &+= 1
                     continue
                 }
-                if i > start { append(UnsafeBufferPointer(rebasing: u[start..<i])) }
+                if i > start { out.append(UnsafeBufferPointer(rebasing: u[start..<i])) }
                 i &+= v < 0x100 ? 2 : (v == 0x061C ? 2 : 3)
                 start = i
-                reserve(6)
+                out.reserve(6)
                 func hex(_ v: UInt32) -> UInt8 { v < 10 ? 48 + UInt8(v) : 87 + UInt8(v) }
-                put(UInt8(ascii: "\\"))
-                put(UInt8(ascii: "u"))
-                put(hex(v >> 12))
-                put(hex((v >> 8) & 15))
-                put(hex((v >> 4) & 15))
-                put(hex(v & 15))
+                out.put(UInt8(ascii: "\\"))
+                out.put(UInt8(ascii: "u"))
+                out.put(hex(v >> 12))
+                out.put(hex((v >> 8) & 15))
+                out.put(hex((v >> 4) & 15))
+                out.put(hex(v & 15))
                 continue
             }
             if b >= 0x20 && b != 0x7F && b != UInt8(ascii: "\"") && b != UInt8(ascii: "\\") {
                 i &+= 1
                 continue
             }
-            if i > start { append(UnsafeBufferPointer(rebasing: u[start..<i])) }
+            if i > start { out.append(UnsafeBufferPointer(rebasing: u[start..<i])) }
             i &+= 1
             start = i
-            reserve(6)
-            put(UInt8(ascii: "\\"))
+            out.reserve(6)
+            out.put(UInt8(ascii: "\\"))
             switch b {
-            case UInt8(ascii: "\""): put(UInt8(ascii: "\""))
-            case UInt8(ascii: "\\"): put(UInt8(ascii: "\\"))
-            case 0x08: put(UInt8(ascii: "b"))
-            case 0x0C: put(UInt8(ascii: "f"))
-            case 0x0A: put(UInt8(ascii: "n"))
-            case 0x0D: put(UInt8(ascii: "r"))
-            case 0x09: put(UInt8(ascii: "t"))
+            case UInt8(ascii: "\""): out.put(UInt8(ascii: "\""))
+            case UInt8(ascii: "\\"): out.put(UInt8(ascii: "\\"))
+            case 0x08: out.put(UInt8(ascii: "b"))
+            case 0x0C: out.put(UInt8(ascii: "f"))
+            case 0x0A: out.put(UInt8(ascii: "n"))
+            case 0x0D: out.put(UInt8(ascii: "r"))
+            case 0x09: out.put(UInt8(ascii: "t"))
             default:
                 func hex(_ v: UInt8) -> UInt8 { v < 10 ? 48 + v : 87 + v }  // lower-case
-                put(UInt8(ascii: "u"))
-                put(48)
-                put(48)
-                put(hex(b >> 4))
-                put(hex(b & 15))
+                out.put(UInt8(ascii: "u"))
+                out.put(48)
+                out.put(48)
+                out.put(hex(b >> 4))
+                out.put(hex(b & 15))
             }
         }
-        if n > start { append(UnsafeBufferPointer(rebasing: u[start..<n])) }
-        append(UInt8(ascii: "\""))
+        if n > start { out.append(UnsafeBufferPointer(rebasing: u[start..<n])) }
+        out.append(UInt8(ascii: "\""))
     }
 
     // MARK: output
 
     /// Hands the buffer to the sink when it is past the threshold.
     public mutating func flushIfNeeded() {
-        if count >= flushThreshold { flush() }
+        if out.count >= flushThreshold { flush() }
     }
 
     /// Hands everything written so far to the sink.
     public mutating func flush() {
-        guard count > 0 else { return }
-        sink(UnsafeRawBufferPointer(start: base, count: count))
-        count = 0
+        out.handOn(to: sink)
     }
 }

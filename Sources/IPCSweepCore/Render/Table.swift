@@ -161,84 +161,33 @@ public struct Table {
             }
         }
         out.flush(write)
-        out.free()
     }
 
-    /// The lines of a table as bytes: each cell padded to its column's width (shortened with "…" past it).
-    /// A struct with its buffer, not closures sharing a captured one: each append was an exclusivity check. The
-    /// buffer is a plain allocation written through a pointer, as `JSONStreamWriter`'s: appending to an array
-    /// checked its capacity and uniqueness for every piece (a quarter of the render's instructions).
+    /// The lines of a table as bytes (`OutputBuffer`): each cell padded to its column's width (shortened with
+    /// "…" past it). A struct with its buffer, not closures sharing a captured one: each append was an
+    /// exclusivity check.
     private struct Lines {
         let widths: [Int]
         /// Per column: right-aligned; the last column (no padding after it).
         let right: [Bool]
         let last: Int
-        private var base: UnsafeMutablePointer<UInt8>
-        private var capacity: Int
-        private(set) var count = 0
+        private var out = OutputBuffer(capacity: (1 << 16) + 4096)
 
         init(columns: [Column], widths: [Int]) {
             self.widths = widths
             right = columns.map(\.rightAligned)
             last = columns.count - 1
-            capacity = (1 << 16) + 4096
-            base = .allocate(capacity: capacity)
         }
 
-        /// Frees the buffer (the owner calls it once, after the last flush).
-        func free() { base.deallocate() }
-
-        @inline(__always)
-        private mutating func reserve(_ n: Int) {
-            if count &+ n > capacity { grow(count &+ n) }
-        }
-
-        private mutating func grow(_ needed: Int) {
-            let newCapacity = max(capacity * 2, needed)
-            let p = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
-            p.update(from: base, count: count)
-            base.deallocate()
-            base = p
-            capacity = newCapacity
-        }
-
-        @inline(__always)
-        private mutating func byte(_ b: UInt8) {
-            reserve(1)
-            base[count] = b
-            count &+= 1
-        }
-
-        private mutating func spaces(_ n: Int) {
-            guard n > 0 else { return }
-            reserve(n)
-            (base + count).initialize(repeating: 32, count: n)
-            count &+= n
-        }
-
-        private mutating func append(_ b: UnsafeBufferPointer<UInt8>) {
-            guard let p = b.baseAddress else { return }
-            reserve(b.count)
-            (base + count).update(from: p, count: b.count)
-            count &+= b.count
-        }
-
-        private mutating func append(_ s: borrowing String) {
-            // One copy, not a byte at a time (a native or small string's bytes are contiguous).
-            let done: Void? = s.utf8.withContiguousStorageIfAvailable { append($0) }
-            if done == nil {
-                var copy = String(copy s)
-                copy.withUTF8 { append($0) }
-            }
-        }
+        /// Bytes written and not yet handed on.
+        var count: Int { out.count }
 
         /// Column `i`'s cell: its shown text and width.
         mutating func cell(_ i: Int, _ shown: borrowing String, _ count: Int, color: String?) {
             if i > 0 {
-                reserve(2)
-                base[self.count] = 32
-                base[self.count &+ 1] = 32
-                self.count &+= 2
+                out.reserve(2)
+                out.put(32)
+                out.put(32)
             }
             let w = widths[i]
             if count > w {
@@ -251,24 +200,20 @@ public struct Table {
         private mutating func pad(_ i: Int, _ text: borrowing String, _ n: Int, color: String?) {
             let pad = widths[i] - n
             let right = right[i]
-            if right { spaces(pad) }
+            if right { out.append(repeating: 32, count: pad) }
             if let c = color {
-                append("\u{1B}[\(c)m")
-                append(text)
-                append("\u{1B}[0m")
+                out.append("\u{1B}[\(c)m")
+                out.append(text)
+                out.append("\u{1B}[0m")
             } else {
-                append(text)
+                out.append(text)
             }
-            if !right && i != last { spaces(pad) }
+            if !right && i != last { out.append(repeating: 32, count: pad) }
         }
 
-        mutating func endLine() { byte(10) }
+        mutating func endLine() { out.append(10) }
 
-        mutating func flush(_ write: (UnsafeRawBufferPointer) -> Void) {
-            guard count > 0 else { return }
-            write(UnsafeRawBufferPointer(start: base, count: count))
-            count = 0
-        }
+        mutating func flush(_ write: (UnsafeRawBufferPointer) -> Void) { out.handOn(to: write) }
     }
 
     /// RFC 4180 CSV of the same columns, with full (untruncated) values.

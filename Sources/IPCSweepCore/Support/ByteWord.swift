@@ -25,6 +25,15 @@ enum ByteWord {
     /// Bytes from 0x80 up.
     @inline(__always)
     static func nonASCII(_ w: UInt64) -> UInt64 { w & high }
+
+    /// Whether none of the eight bytes is a control (below 0x20), DEL, from 0x80 up, or a backslash (and, with
+    /// `quote`, a '"'): the test of `ByteBlock.allSafe`, a word at a time.
+    @inline(__always)
+    static func safe(_ w: UInt64, quote: Bool) -> Bool {
+        var odd = nonASCII(w) | below(w, 0x20) | equal(w, 0x7F) | equal(w, 0x5C)
+        if quote { odd |= equal(w, 0x22) }
+        return odd == 0
+    }
 }
 
 /// The same tests on sixteen bytes at once (one SSE2 register on x86-64, one NEON register on arm64): a cell or a
@@ -47,12 +56,12 @@ enum ByteBlock {
             return i == n || !anyUnsafe(load(p + (n - 16)), quote: quote)
         }
         if n >= 8 {
-            return wordSafe(UnsafeRawPointer(p).loadUnaligned(as: UInt64.self), quote: quote)
-                && wordSafe(UnsafeRawPointer(p + (n - 8)).loadUnaligned(as: UInt64.self), quote: quote)
+            return ByteWord.safe(UnsafeRawPointer(p).loadUnaligned(as: UInt64.self), quote: quote)
+                && ByteWord.safe(UnsafeRawPointer(p + (n - 8)).loadUnaligned(as: UInt64.self), quote: quote)
         }
         var w: UInt64 = 0x4141_4141_4141_4141  // "A" in the bytes past the text
         withUnsafeMutableBytes(of: &w) { $0.baseAddress!.copyMemory(from: p, byteCount: n) }
-        return wordSafe(w, quote: quote)
+        return ByteWord.safe(w, quote: quote)
     }
 
     @inline(__always)
@@ -66,12 +75,6 @@ enum ByteBlock {
         return any(m)
     }
 
-    @inline(__always)
-    private static func wordSafe(_ w: UInt64, quote: Bool) -> Bool {
-        var odd = ByteWord.nonASCII(w) | ByteWord.below(w, 0x20) | ByteWord.equal(w, 0x7F) | ByteWord.equal(w, 0x5C)
-        if quote { odd |= ByteWord.equal(w, 0x22) }
-        return odd == 0
-    }
 }
 
 extension UnsafeBufferPointer<UInt8> {
