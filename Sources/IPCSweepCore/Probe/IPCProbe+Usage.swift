@@ -69,8 +69,7 @@ extension IPCProbe {
                     }
                     field += 1
                 }
-                while i < n && b[i] != 10 { i += 1 }  // the rest of the line
-                i += 1
+                i = b.lineEnd(from: i) + 1  // past the rest of the line
                 if let id, let k = Int32(exactly: id), let rss, let swap { out[k] = (rss, swap) }
             }
             return out

@@ -210,6 +210,7 @@ public struct IPCProbe: Sendable {
     ///
     /// These are most of the syscalls of a run (three per semaphore), each on its own set, so the sets are
     /// read in chunks by several threads at once (DispatchQueue.concurrentPerform); results keep the sets' order.
+    /// The work alongside (`once`: the process table) runs on the calling thread meanwhile.
     /// `serial`: all on the calling thread (the thread inside another IPC namespace: Dispatch's workers are not).
     private func addSemaphoreDetail(_ snap: inout IPCSnapshot, alongside once: OnceWork<IPCSnapshot?>?, serial: Bool) {
         guard semaphoreDetail else {
@@ -221,36 +222,31 @@ public struct IPCProbe: Sendable {
         var results = [Result<[Semaphore], Errno>](repeating: .success([]), count: sets.count)
         let chunk = 256
         let chunks = (sets.count + chunk - 1) / chunk
-        // One flat set of iterations (nested concurrentPerform calls run serially): the work alongside
-        // first, then the chunks of sets, taken by whichever thread is free.
-        let extra = once == nil ? 0 : 1
         let sysv = self.sysv
         results.withUnsafeMutableBufferPointer { out in
             let out = UnsafeSendableBuffer(out)
-            let read: @Sendable (Int) -> Void = { i in
-                if i < extra {
-                    once?.run(listed)
-                    return
-                }
-                let c = i - extra
+            let readChunk: @Sendable (Int) -> Void = { c in
                 for i in (c * chunk)..<min(sets.count, (c + 1) * chunk) {
                     out.buffer[i] = sysv.semaphores(ofSet: sets[i].id, count: sets[i].nsems)
                 }
             }
             if serial {
-                for i in 0..<(chunks + extra) { read(i) }
-            } else if chunks == 1 && extra == 1 {
-                // A few sets (a small host): their chunk on a worker, and the work alongside on this thread, where
-                // the process table's own reads can spread over the CPUs (inside a concurrentPerform they would run
-                // on one: Dispatch runs a nested one serially).
+                once?.run(listed)
+                for c in 0..<chunks { readChunk(c) }
+            } else if let once {
+                // The chunks of sets on the workers, and the work alongside (the process table) on this thread
+                // meanwhile, where its own reads can spread over the CPUs as well: inside a concurrentPerform they
+                // would run on one (Dispatch runs a nested one serially).
                 let group = DispatchGroup()
-                DispatchQueue.global().async(group: group) { read(1) }
-                read(0)
+                if chunks > 0 {
+                    DispatchQueue.global().async(group: group) {
+                        DispatchQueue.concurrentPerform(iterations: chunks, execute: readChunk)
+                    }
+                }
+                once.run(listed)
                 group.wait()
-            } else if chunks + extra > 1 {
-                DispatchQueue.concurrentPerform(iterations: chunks + extra, execute: read)
-            } else if chunks + extra == 1 {
-                read(0)
+            } else {
+                DispatchQueue.concurrentPerform(iterations: chunks, execute: readChunk)
             }
         }
         var kept: [SemaphoreSet] = []
