@@ -100,6 +100,18 @@ final class RenderTests: XCTestCase {
         }
     }
 
+    /// The output buffer the JSON writer and the table share grows when one piece is larger than all of it
+    /// (a JSON string, a table cell of 200,000 bytes), keeping what was written before.
+    func testOutputGrowsForAPieceLargerThanItsBuffer() {
+        let big = String(repeating: "0123456789", count: 20_000)
+        XCTAssertEqual(String(decoding: JSONValue.array([.string("a"), .string(big), .int(7)]).document(pretty: false), as: UTF8.self),
+                       "[\"a\",\"\(big)\",7]\n")
+        XCTAssertEqual(JSONStreamWriter.quoted(big), Array("\"\(big)\"".utf8))
+        let table = Table(columns: [Table.Column("A"), Table.Column("B")], rows: [[.init("x"), .init(big)], [.init("y"), .init("z")]])
+        XCTAssertEqual(table.render(width: nil, headings: true, color: false),
+                       "A  B\n" + "x  " + big + "\n" + "y  z\n")
+    }
+
     func testStringFromUTF8PiecesIsTheirConcatenation() {
         let pieces = ["removed (", "orphaned", ": ", "pid 4181 (\u{1b}[31mé\u{301}) exited — ok", "", ")"]
         XCTAssertEqual(String(utf8Pieces: pieces), pieces.joined())
