@@ -194,6 +194,28 @@ final class ProcessProbeParserTests: XCTestCase {
     func testNamespaceInode() {
         XCTAssertEqual(ProcessProbe.namespaceInode("ipc:[4026531839]"), 4_026_531_839)
         XCTAssertNil(ProcessProbe.namespaceInode("garbage"))
+        XCTAssertNil(ProcessProbe.namespaceInode("ipc:[]"))
+        XCTAssertNil(ProcessProbe.namespaceInode("ipc:[12x]"))
+    }
+
+    /// The one reader of decimal numbers in /proc text (`decimalValue`, digits only, and `parseDecimal` with a sign
+    /// on top) reads what Swift's own parsers read, and nothing else: at the ends of the ranges, with signs, empty,
+    /// with other bytes, and on random digit strings of every length up to 21.
+    func testDecimalNumbersReadAsSwiftReadsThem() {
+        var texts = ["", "0", "7", "00", "+", "-", "+7", "-7", "-0", " 1", "1 ", "12a", "1-", "--1", "0x10",
+                     "18446744073709551615", "18446744073709551616", "99999999999999999999",
+                     "9223372036854775807", "9223372036854775808", "-9223372036854775808", "-9223372036854775809"]
+        var r = SystemRandomNumberGenerator()
+        for length in 1...21 {
+            texts.append(String((0..<length).map { _ in "0123456789".randomElement(using: &r)! }))
+        }
+        for text in texts {
+            let bytes = Array(text.utf8)
+            bytes.withUnsafeBufferPointer { b in
+                XCTAssertEqual(b.decimalValue, text.first == "+" || text.first == "-" ? nil : UInt64(text), "\(text): digits only, no sign")
+                XCTAssertEqual(ProcessProbe.parseDecimal(b), Int64(text), text)
+            }
+        }
     }
 
     func testKeyAndDurationParsing() {

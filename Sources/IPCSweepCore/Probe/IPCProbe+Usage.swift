@@ -49,20 +49,14 @@ extension IPCProbe {
                 var field = 0
                 var id: UInt64?, rss: UInt64?, swap: UInt64?
                 while i < n && b[i] != 10 && field <= need {
-                    let c = b[i]
-                    if c == 32 || c == 9 {
+                    if b[i] == 32 || b[i] == 9 {
                         i += 1
                         continue
                     }
-                    var value: UInt64 = 0
-                    var digits = true
-                    while i < n {
-                        let d = b[i]
-                        if d == 10 || d == 32 || d == 9 { break }
-                        if d >= 48 && d <= 57, value <= (UInt64.max - 9) / 10 { value = value * 10 + UInt64(d - 48) } else { digits = false }
-                        i += 1
-                    }
-                    if digits {
+                    let start = i
+                    while i < n && b[i] != 10 && b[i] != 32 && b[i] != 9 { i += 1 }
+                    if field == idCol || field == rssCol || field == swapCol {
+                        let value = UnsafeBufferPointer(rebasing: b[start..<i]).decimalValue
                         if field == idCol { id = value }
                         if field == rssCol { rss = value }
                         if field == swapCol { swap = value }

@@ -53,19 +53,9 @@ public struct MountInfoLine: Sendable, Equatable {
     /// MAJ:MIN as glibc's makedev encodes it.
     private static func device(_ field: UnsafeBufferPointer<UInt8>) -> UInt64? {
         guard let colon = field.firstIndex(of: UInt8(ascii: ":")),
-              let major = decimal(UnsafeBufferPointer(rebasing: field[..<colon])),
-              let minor = decimal(UnsafeBufferPointer(rebasing: field[(colon + 1)...])) else { return nil }
+              let major = UnsafeBufferPointer(rebasing: field[..<colon]).decimalValue,
+              let minor = UnsafeBufferPointer(rebasing: field[(colon + 1)...]).decimalValue else { return nil }
         return DeviceInode(major: major, minor: minor, inode: 0).device
-    }
-
-    private static func decimal(_ digits: UnsafeBufferPointer<UInt8>) -> UInt64? {
-        guard !digits.isEmpty, digits.count <= 19 else { return nil }
-        var v: UInt64 = 0
-        for d in digits {
-            guard d >= UInt8(ascii: "0") && d <= UInt8(ascii: "9") else { return nil }
-            v = v * 10 + UInt64(d - UInt8(ascii: "0"))
-        }
-        return v
     }
 
     /// `\040` → space: a backslash and three octal digits (at most \377) is that byte; anything else stays.

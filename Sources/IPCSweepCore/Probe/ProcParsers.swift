@@ -100,24 +100,14 @@ extension ProcessProbe {
 
     /// A decimal integer with an optional sign, as Int32("...")/UInt64("...") accept; nil otherwise.
     static func parseDecimal(_ t: UnsafeBufferPointer<UInt8>) -> Int64? {
-        var i = 0
-        var negative = false
-        if i < t.count, t[i] == UInt8(ascii: "-") || t[i] == UInt8(ascii: "+") {
-            negative = t[i] == UInt8(ascii: "-")
-            i += 1
+        guard let p = t.baseAddress, t.count > 0 else { return nil }
+        let negative = p[0] == UInt8(ascii: "-")
+        let signed = negative || p[0] == UInt8(ascii: "+")
+        guard let magnitude = (signed ? UnsafeBufferPointer(start: p + 1, count: t.count - 1) : t).decimalValue else {
+            return nil
         }
-        guard i < t.count else { return nil }
-        var v: Int64 = 0
-        while i < t.count {
-            let d = t[i] &- 48
-            guard d < 10 else { return nil }
-            let (m, o1) = v.multipliedReportingOverflow(by: 10)
-            let (a, o2) = m.addingReportingOverflow(Int64(d))
-            if o1 || o2 { return nil }
-            v = a
-            i += 1
-        }
-        return negative ? -v : v
+        if negative { return magnitude <= Int64.min.magnitude ? Int64(truncatingIfNeeded: 0 &- magnitude) : nil }
+        return Int64(exactly: magnitude)
     }
 
     /// What /proc/PID/status says about credentials and identity.
@@ -338,16 +328,7 @@ extension ProcessProbe {
 
     static func namespaceInode(_ b: UnsafeBufferPointer<UInt8>) -> UInt64? {
         guard let open = b.firstIndex(of: UInt8(ascii: "[")), let close = b.lastIndex(of: UInt8(ascii: "]")),
-              close > open + 1 else { return nil }
-        var v: UInt64 = 0
-        for c in b[(open + 1)..<close] {
-            let d = c &- 48
-            guard d < 10 else { return nil }
-            let (m, o1) = v.multipliedReportingOverflow(by: 10)
-            let (a, o2) = m.addingReportingOverflow(UInt64(d))
-            if o1 || o2 { return nil }
-            v = a
-        }
-        return v
+              close > open else { return nil }
+        return UnsafeBufferPointer(rebasing: b[(open + 1)..<close]).decimalValue
     }
 }

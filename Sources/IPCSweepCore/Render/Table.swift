@@ -146,10 +146,8 @@ public struct Table {
                             // place (choosing between it and an escaped text made a copy, a reference count each).
                             if !escaped.isEmpty, let e = escaped[at] {
                                 out.cell(i, e, Int(counts[at]), color: color ? cells[i].color : nil)
-                            } else if color, let c = cells[i].color {
-                                out.cell(i, cells[i].text, Int(counts[at]), color: c)
                             } else {
-                                out.cell(i, cells[i].text, Int(counts[at]), color: nil)
+                                out.cell(i, cells[i].text, Int(counts[at]), color: color ? cells[i].color : nil)
                             }
                         } else {
                             out.cell(i, "", 0, color: nil)

@@ -74,7 +74,6 @@ enum ByteBlock {
         if quote { m = m .| (v .== Block(repeating: 0x22)) }
         return any(m)
     }
-
 }
 
 extension UnsafeBufferPointer<UInt8> {
@@ -84,5 +83,24 @@ extension UnsafeBufferPointer<UInt8> {
     func lineEnd(from start: Int) -> Int {
         guard start < count, let base = baseAddress, let hit = memchr(base + start, 10, count - start) else { return count }
         return base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+    }
+
+    /// The unsigned number these bytes write in decimal: one digit or more and nothing else, at most
+    /// `UInt64.max`; nil for anything else. The one reader of numbers in /proc text and mountinfo.
+    @inline(__always)
+    var decimalValue: UInt64? {
+        guard let p = baseAddress, count > 0 else { return nil }
+        var v: UInt64 = 0
+        var i = 0
+        while i < count {
+            let d = p[i] &- 48
+            guard d < 10 else { return nil }
+            let (m, o1) = v.multipliedReportingOverflow(by: 10)
+            let (a, o2) = m.addingReportingOverflow(UInt64(d))
+            if o1 || o2 { return nil }
+            v = a
+            i &+= 1
+        }
+        return v
     }
 }
