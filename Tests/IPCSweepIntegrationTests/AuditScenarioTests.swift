@@ -281,6 +281,9 @@ final class AuditScenarioTests: XCTestCase {
             $AUDIT --format json > "$OUT/json"
             $AUDIT --critical-at 99 > "$OUT/text99"
             $AUDIT --format prometheus > "$OUT/prom"
+            # As a host administrator audits it: from the host's pid namespace, this IPC namespace by its init's pid
+            # (its own kernel.sem, not the host's, and the same leaks).
+            outside audit --type sem --format json > "$OUT/json-host"
             """)
         XCTAssertEqual(try String(contentsOfFile: "/proc/sys/kernel/sem", encoding: .utf8), hostSem,
                        "kernel.sem is per IPC namespace: the host's stays as it was")
@@ -293,6 +296,12 @@ final class AuditScenarioTests: XCTestCase {
         XCTAssertEqual(semmni["level"] as? String, "critical")
         XCTAssertEqual(semmni["leaksRemaining"] as? Int, 1)
         XCTAssertEqual(semmni["perLeak"] as? Int, 2)
+        let host = try XCTUnwrap(try s.json("json-host")["limits"] as? [[String: Any]])
+        let hostSemmni = try XCTUnwrap(host.first { $0["name"] as? String == "SEMMNI" }, "\(host)")
+        XCTAssertEqual(hostSemmni["level"] as? String, "critical", "\(hostSemmni)")
+        XCTAssertEqual(hostSemmni["limit"] as? Int, 40, "the namespace's kernel.sem, not the host's")
+        XCTAssertEqual(hostSemmni["leaksRemaining"] as? Int, 1)
+        XCTAssertEqual(hostSemmni["perLeak"] as? Int, 2)
         XCTAssertTrue(try s.file("text99").contains("WARNING  SEMMNI: 38 of 40 sets used"))
         XCTAssertTrue(try s.file("prom").contains("ipcsweep_limit_status{kind=\"sem\",limit=\"semmni\"} 2\n"))
         XCTAssertTrue(try s.file("prom").contains("ipcsweep_limit_leaks_remaining{kind=\"sem\",limit=\"semmni\"} 1\n"))
