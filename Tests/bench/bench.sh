@@ -346,7 +346,7 @@ if [ -z "${BIN:-}" ]; then
     make -s build >&2
     # shellcheck disable=SC2046
     swift build -c release --static-swift-stdlib --disable-local-rpath --product ipcsweep-testkit \
-        $(make -s --eval 'print-ldflags: ; @echo $(SWIFT_LDFLAGS)' print-ldflags) >&2
+        $(make -s --eval 'print-ldflags: ; @echo $(SWIFT_LDFLAGS) $(SWIFT_CODEGEN)' print-ldflags) >&2
     BIN=$PWD/.build/release
 fi
 BIN=$(cd "$BIN" && pwd)
