@@ -233,33 +233,25 @@ public struct FieldTable<Row>: Sendable {
         // One context per chunk (the first chunk, and a small table, use the caller's): each is used by one worker.
         let contexts = UncheckedSendable((0..<chunks).map { $0 == 0 ? context : context.sibling() })
         let kindOf = self.kindOf
-        let cells = [[Table.Cell]](unsafeUninitializedCapacity: rows.count) { storage, count in
-            let out = UnsafeSendableBuffer(storage)
-            Parallel.forEach(chunks, serialBelow: 2, state: { () }) { _, c in
-                let lower = c * chunk, upper = min(rows.count, lower + chunk)
-                let m = upper - lower
-                guard m > 0 else { return }
-                let ctx = contexts.value[c]
-                let ranks = (lower..<upper).map { kindOf(rows[$0]).rank }
-                let flat = UnsafeMutablePointer<Table.Cell>.allocate(capacity: m * n)
-                for i in 0..<n {
-                    let text = texts[i]
-                    for r in 0..<m {
-                        (flat + r * n + i).initialize(to: applies[ranks[r]][i] ? text(rows[lower + r], ctx) : Table.Cell("-"))
-                    }
-                }
+        let made = Parallel.map(chunks, serialBelow: 2, state: { () }) { _, c -> Table.Cells in
+            let lower = c * chunk, upper = min(rows.count, lower + chunk)
+            let m = max(0, upper - lower)
+            let ctx = contexts.value[c]
+            let ranks = (lower..<lower + m).map { kindOf(rows[$0]).rank }
+            // A column at a time (one closure), into a row-major block; then stored (escaped, measured) in order.
+            let flat = UnsafeMutablePointer<Table.Cell>.allocate(capacity: m * n)
+            for i in 0..<n {
+                let text = texts[i]
                 for r in 0..<m {
-                    let row = [Table.Cell](unsafeUninitializedCapacity: n) { b, k in
-                        if n > 0 { b.baseAddress!.moveInitialize(from: flat + r * n, count: n) }
-                        k = n
-                    }
-                    (out.buffer.baseAddress! + lower + r).initialize(to: row)
+                    (flat + r * n + i).initialize(to: applies[ranks[r]][i] ? text(rows[lower + r], ctx) : Table.Cell("-"))
                 }
-                flat.deallocate()  // every cell was moved out
             }
-            count = rows.count
+            var cells = Table.Cells(columns: n, rows: m)
+            for k in 0..<(m * n) { cells.append((flat + k).move()) }
+            flat.deallocate()  // every cell was moved out
+            return cells
         }
-        return Table(columns: cols, rows: cells)
+        return Table(columns: cols, chunks: made)
     }
 
     /// Rows per chunk of `table`'s work: below twice this, one thread makes every cell.
