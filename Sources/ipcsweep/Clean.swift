@@ -224,7 +224,7 @@ struct Clean: ParsableCommand {
     }
 
     /// The report in the chosen format, from `CleanFields` (JSON streamed in pieces).
-    func report(_ run: CleanRun, reading: Inspector.Reading, users: UserDirectory, lockPath: String?) throws {
+    func report(_ run: CleanRun, reading: ReadingFacts, users: UserDirectory, lockPath: String?) throws {
         if quiet && !run.hadWork && run.interruption == nil { return }
         let shown = quiet ? run.results.filter(\.planned) : run.results
         let t = CleanFields.table

@@ -27,8 +27,13 @@ public struct CleanResult: Sendable, Equatable {
     /// The object (as planned when it was not decided again, else as freshly read), its verdict and reasons.
     public var classification: Classification
     public var status: Status
-    /// In plain words; names the object and, for skips and failures, what to do.
-    public var reason: String
+    /// In plain words; names the object and, for skips and failures, what to do. A skip the plan decided is
+    /// worded when read (`CleanPlanner.skipReason`).
+    public var reason: String {
+        get { words ?? CleanPlanner.skipReason(status, classification) }
+        set { words = newValue }
+    }
+    private var words: String?
     /// The differences found by the re-check, when it changed since planned.
     public var changes: [String]
     /// The file its messages or bytes were saved to (`--save-to`).
@@ -38,9 +43,23 @@ public struct CleanResult: Sendable, Equatable {
                 savedTo: String? = nil) {
         self.classification = classification
         self.status = status
-        self.reason = reason
+        self.words = reason
         self.changes = changes
         self.savedTo = savedTo
+    }
+
+    /// The result of an object the plan skipped (`notEligible`, `keptForData`), worded when its reason is read.
+    public init(skipped classification: Classification, status: Status) {
+        self.classification = classification
+        self.status = status
+        self.words = nil
+        self.changes = []
+        self.savedTo = nil
+    }
+
+    public static func == (a: CleanResult, b: CleanResult) -> Bool {
+        a.status == b.status && a.classification == b.classification && a.reason == b.reason
+            && a.changes == b.changes && a.savedTo == b.savedTo
     }
 
     /// removed, planned, skipped or failed.

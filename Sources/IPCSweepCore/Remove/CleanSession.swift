@@ -54,7 +54,31 @@ public struct CleanEnvironment {
 public struct CleanSessionResult {
     public var run: CleanRun
     public var lockPath: String?
-    public var reading: Inspector.Reading
+    /// What the report says of the plan's reading. Not the reading itself: its snapshot and process table are
+    /// freed before the report is made, whose table then reuses their memory (peak RSS of `clean` of every kind
+    /// at the benchmark's size: see DECISIONS.md, round 9).
+    public var reading: ReadingFacts
+
+    init(run: CleanRun, lockPath: String?, reading: Inspector.Reading) {
+        self.run = run
+        self.lockPath = lockPath
+        self.reading = ReadingFacts(reading)
+    }
+}
+
+/// The facts of a reading that a report states: when it was read, its scope, its warnings and its IPC namespace.
+public struct ReadingFacts: Sendable {
+    public var now: Double
+    public var scope: ResolvedScope?
+    public var warnings: [String]
+    public var namespace: IPCNamespaceInfo?
+
+    public init(_ r: Inspector.Reading) {
+        now = r.now
+        scope = r.scope
+        warnings = r.warnings
+        namespace = r.namespace
+    }
 }
 
 /// The `clean` sequence: lock, plan, confirm, the pipeline (the report is the caller's, from the result).
