@@ -246,6 +246,9 @@ if [ "${1:-}" = "--inner" ]; then
     peak() { /usr/bin/time -v "$@" 2>&1 >/dev/null | awk -F: '/Maximum resident/ {gsub(/ /, "", $2); print $2}'; }
     rss_list=$(peak ipcsweep list "${EXTRA[@]}" --format json)
     rss_orphans=$(peak ipcsweep orphans "${EXTRA[@]}")
+    # clean of every kind in the same state (half the objects suspect: their skips are in the report), as a table;
+    # --dry-run makes the same plan, fresh reads and report as a removal and leaves the state for what follows.
+    rss_clean_all=$(peak ipcsweep clean "${EXTRA[@]}" --dry-run)
 
     # 4. clean vs its floor and ipcrm: SETS orphaned sets (owned by uids with no live process), recreated before
     #    every run. The holders' sets go too, so stop them first; segments, queues and processes stay.
@@ -300,9 +303,7 @@ if [ "${1:-}" = "--inner" ]; then
     owners() { for f in sem shm msg; do awk -v t=$f 'NR == 1 {for (i = 1; i <= NF; i++) if ($i == "uid") uc = i; next} {print t, $uc}' "/proc/sysvipc/$f"; done; }
     keep_before=$(owners | awk -v lim=$lim '$2 < lim' | wc -l)
     drop_before=$(owners | awk -v lim=$lim '$2 >= lim' | wc -l)
-    # Peak RSS of every kind at once, as an administrator runs it: the plan as a table (--dry-run: the same plan,
-    # fresh reads and table as a removal's), then the removal itself (its JSON counts what was removed).
-    rss_clean_all=$(peak ipcsweep clean "${EXTRA[@]}" --dry-run)
+    # Peak RSS of the removal of every kind at once, as an administrator runs it (its JSON counts what was removed).
     /usr/bin/time -v -o "$OUTDIR/clean_all.time" ipcsweep clean "${EXTRA[@]}" --yes --format json >"$OUTDIR/clean_all.json"
     rss_clean_all_json=$(awk -F: '/Maximum resident/ {gsub(/ /, "", $2); print $2}' "$OUTDIR/clean_all.time")
     all_removed=$(jq '.summary.removed' "$OUTDIR/clean_all.json")
