@@ -36,6 +36,26 @@ final class CleanPlannerTests: XCTestCase {
         XCTAssertTrue(CleanPlanner(policy: CleanPolicy()).entry(F.classified(F.msg(6))).goesAhead, "an empty queue goes")
     }
 
+    /// A skip's result is worded when read, with the plan's words; words given to a result (a failure, a note
+    /// the pipeline adds) are kept; results compare by what they say.
+    func testASkippedResultIsWordedWhenReadAsThePlanWordsIt() throws {
+        let items = [F.classified(F.sem(2), .inUse), F.classified(F.sem(3), .unknown), F.classified(F.sem(4), .suspect),
+                     F.classified(F.msg(5, qnum: 3, cbytes: 30))]
+        for entry in CleanPlanner(policy: CleanPolicy()).plan(items) {
+            let r = try XCTUnwrap(entry.skippedResult)
+            XCTAssertEqual(r.status, entry.skip)
+            XCTAssertEqual(r.reason, entry.skipReason)
+            XCTAssertTrue(r.reason.contains(entry.classification.reasons.first ?? "") || entry.skip == .keptForData, r.reason)
+            XCTAssertEqual(r, CleanResult(classification: entry.classification, status: r.status, reason: r.reason))
+            var noted = r
+            noted.reason += "; its save file /s/x is kept"
+            XCTAssertEqual(noted.reason, r.reason + "; its save file /s/x is kept")
+            XCTAssertNotEqual(noted, r)
+        }
+        XCTAssertTrue(CleanPlanner(policy: CleanPolicy()).plan(items)[3].skipReason?.hasPrefix("holds 3 messages (30 bytes): kept") == true)
+        XCTAssertNil(CleanPlanner(policy: CleanPolicy()).entry(F.classified(F.sem(1), .orphaned)).skippedResult)
+    }
+
     // MARK: exit status
 
     func result(_ status: CleanResult.Status, _ o: IPCObject = F.sem(1)) -> CleanResult {
