@@ -238,17 +238,14 @@ public struct FieldTable<Row>: Sendable {
             let m = max(0, upper - lower)
             let ctx = contexts.value[c]
             let ranks = (lower..<lower + m).map { kindOf(rows[$0]).rank }
-            // A column at a time (one closure), into a row-major block; then stored (escaped, measured) in order.
-            let flat = UnsafeMutablePointer<Table.Cell>.allocate(capacity: m * n)
+            // A column at a time: one closure taken out of the column list per column, not per cell.
+            var cells = Table.Cells(columns: n, rows: m)
             for i in 0..<n {
                 let text = texts[i]
                 for r in 0..<m {
-                    (flat + r * n + i).initialize(to: applies[ranks[r]][i] ? text(rows[lower + r], ctx) : Table.Cell("-"))
+                    cells.set(applies[ranks[r]][i] ? text(rows[lower + r], ctx) : Table.Cell("-"), row: r, column: i)
                 }
             }
-            var cells = Table.Cells(columns: n, rows: m)
-            for k in 0..<(m * n) { cells.append((flat + k).move()) }
-            flat.deallocate()  // every cell was moved out
             return cells
         }
         return Table(columns: cols, chunks: made)
