@@ -1,5 +1,9 @@
 /// Text forms of IPC values shared by the renderers.
 public enum IPCTextFormat {
+    /// The lower-case hex digit of `v` (0...15): the one spelling of hex digits in keys and JSON escapes.
+    @inline(__always)
+    static func hexDigit(_ v: UInt8) -> UInt8 { v < 10 ? 48 &+ v : 87 &+ v }
+
     /// "0x0000162e": the key as ipcs prints it.
     public static func hexKey(_ key: Int32) -> String {
         let v = UInt32(bitPattern: key)
@@ -8,7 +12,7 @@ public enum IPCTextFormat {
             out[1] = UInt8(ascii: "x")
             for i in 0..<8 {
                 let d = UInt8(truncatingIfNeeded: (v >> UInt32(28 - 4 * i)) & 15)
-                out[2 + i] = d < 10 ? 48 + d : 87 + d
+                out[2 + i] = hexDigit(d)
             }
             return 10
         }

@@ -150,7 +150,7 @@ public struct JSONStreamWriter {
         var shift = 4 * (digits - 1)
         while shift >= 0 {
             let d = UInt8(truncatingIfNeeded: (value >> UInt32(shift)) & 15)
-            out.put(d < 10 ? 48 + d : 87 + d)
+            out.put(IPCTextFormat.hexDigit(d))
             shift -= 4
         }
         out.put(UInt8(ascii: "\""))
@@ -249,13 +249,8 @@ public struct JSONStreamWriter {
                 i &+= v < 0x100 ? 2 : (v == 0x061C ? 2 : 3)
                 start = i
                 out.reserve(6)
-                func hex(_ v: UInt32) -> UInt8 { v < 10 ? 48 + UInt8(v) : 87 + UInt8(v) }
                 out.put(UInt8(ascii: "\\"))
-                out.put(UInt8(ascii: "u"))
-                out.put(hex(v >> 12))
-                out.put(hex((v >> 8) & 15))
-                out.put(hex((v >> 4) & 15))
-                out.put(hex(v & 15))
+                putUnicodeEscape(v)
                 continue
             }
             if b >= 0x20 && b != 0x7F && b != UInt8(ascii: "\"") && b != UInt8(ascii: "\\") {
@@ -276,16 +271,20 @@ public struct JSONStreamWriter {
             case 0x0D: out.put(UInt8(ascii: "r"))
             case 0x09: out.put(UInt8(ascii: "t"))
             default:
-                func hex(_ v: UInt8) -> UInt8 { v < 10 ? 48 + v : 87 + v }  // lower-case
-                out.put(UInt8(ascii: "u"))
-                out.put(48)
-                out.put(48)
-                out.put(hex(b >> 4))
-                out.put(hex(b & 15))
+                putUnicodeEscape(UInt32(b))
             }
         }
         if n > start { out.append(UnsafeBufferPointer(rebasing: u[start..<n])) }
         out.append(UInt8(ascii: "\""))
+    }
+
+    /// "u" and four lower-case hex digits of `v` (after a backslash; room reserved).
+    @inline(__always)
+    private mutating func putUnicodeEscape(_ v: UInt32) {
+        out.put(UInt8(ascii: "u"))
+        for shift in stride(from: UInt32(12), through: 0, by: -4) {
+            out.put(IPCTextFormat.hexDigit(UInt8(truncatingIfNeeded: (v >> shift) & 15)))
+        }
     }
 
     // MARK: output
