@@ -161,6 +161,7 @@ final class NamespaceScenarioTests: XCTestCase {
 
     func testCleanNamespaceRemovesExactlyThatContainersOrphan() throws {
         let s = try run(Scenario.syslogListener + """
+            ipcsweep clean --namespace $PA --dry-run > $OUT/plan.txt
             ipcsweep clean --namespace $PA --yes --format json > $OUT/clean.json
             wait $LISTENER
             ipcsweep list --all-namespaces --format json > $OUT/after.json
@@ -170,6 +171,16 @@ final class NamespaceScenarioTests: XCTestCase {
         let results = clean["results"] as? [[String: Any]] ?? []
         let removed = results.filter { $0["outcome"] as? String == "removed" }.map { $0["key"] as? Int ?? -1 }
         XCTAssertEqual(removed, [0xa002], "only container A's orphan")
+        // The held set is skipped, and says why and what to do, as a table and as JSON (worded when the report
+        // reads it, from its status and classification).
+        let held = try XCTUnwrap(results.first { $0["key"] as? Int == 0xa001 }, "\(results)")
+        let heldId = try XCTUnwrap(held["id"] as? Int)
+        XCTAssertEqual(held["outcome"] as? String, "skipped")
+        let why = try XCTUnwrap(held["reason"] as? String)
+        XCTAssertTrue(why.hasPrefix("in use: ") && why.hasSuffix("clean never removes it (to remove it deliberately: ipcrm -s \(heldId))"), why)
+        let plan = try s.file("plan.txt")
+        XCTAssertTrue(plan.split(separator: "\n").contains { $0.contains("skipped") && $0.contains("in use: ") && $0.contains("ipcrm -s \(heldId))") }, plan)
+        XCTAssertTrue(plan.contains("dry run: would remove 1;"), plan)
         let a = try inode(s, "nsa"), b = try inode(s, "nsb"), host = try inode(s, "nshost")
         XCTAssertEqual((clean["namespace"] as? [String: Any])?["inode"] as? Int, a)
         XCTAssertEqual(clean["lock"] as? String, "/run/ipcsweep-ipcns-\(a).lock", "a lock per namespace")
