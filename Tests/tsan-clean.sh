@@ -3,7 +3,9 @@
 # (System V sets, segments and queues; POSIX shared memory, semaphores and queues), run by a ThreadSanitizer build of ipcsweep, in private IPC, pid and
 # mount namespaces with their own /dev/shm and /run (the host's objects are never seen), among PROCS (200)
 # sleeping processes of a user who reaches none of the objects (enough for the process table to be read on
-# every CPU). Fails when ThreadSanitizer reports anything, or when the clean does not remove every orphan.
+# every CPU); the plan is first shown as a table (--dry-run: its cells are made on every CPU too). Fails when
+# ThreadSanitizer reports anything, when the plan does not hold every orphan, or when the clean does not remove
+# every one.
 #   swift build -c debug --sanitize=thread --build-path .build-tsan --product ipcsweep
 #   Tests/tsan-clean.sh .build-tsan/debug/ipcsweep
 # Needs root, and the debug build's ipcsweep-testkit (swift build).
@@ -44,6 +46,9 @@ unshare --ipc --pid --fork --mount-proc --mount --propagation private bash -euo 
     mkdir /run/save
     count() { cat /proc/sysvipc/sem /proc/sysvipc/shm /proc/sysvipc/msg <(ls /dev/shm "$mq") | grep -c "^ *[0-9]\|tsan" || true; }
     before=$(count)
+    # The plan as a table first: its cells are made in chunks on every CPU too (the clean below reports as JSON).
+    TSAN_OPTIONS="log_path=$OUT/tsan halt_on_error=0" "$BIN" clean --dry-run --all-processes-visible > "$OUT/plan.txt" \
+        2> "$OUT/plan.err" || echo "exit status $?" > "$OUT/plan.rc"
     TSAN_OPTIONS="log_path=$OUT/tsan halt_on_error=0" "$BIN" clean --yes --all-processes-visible --save-to /run/save \
         --format json > "$OUT/clean.json" 2> "$OUT/clean.err" || echo $? > "$OUT/rc"
     after=$(count)
@@ -57,9 +62,14 @@ if [ -n "$reports" ]; then
     echo "not ok - ThreadSanitizer reported $(grep -c '^WARNING: ThreadSanitizer' <<< "$reports") problem(s) in a clean of $before objects"
     exit 1
 fi
+if [ -e "$out/plan.rc" ] || ! grep -q "dry run: would remove $before" "$out/plan.txt"; then
+    cat "$out/plan.err" "$out/plan.rc" 2>/dev/null; tail -2 "$out/plan.txt"
+    echo "not ok - the dry run as a table did not plan all $before objects"
+    exit 1
+fi
 if [ -e "$out/rc" ] || [ "$after" != 0 ]; then
     cat "$out/clean.err"
     echo "not ok - the clean left $after of $before objects (exit status $(cat "$out/rc" 2>/dev/null || echo 0))"
     exit 1
 fi
-echo "ok - no ThreadSanitizer report in a parallel clean of $before objects of $owners owners (six kinds, saved first) among $processes processes"
+echo "ok - no ThreadSanitizer report in a dry run as a table and a parallel clean of $before objects of $owners owners (six kinds, saved first) among $processes processes"
