@@ -269,4 +269,111 @@ extension ClassifierTests {
             }
         }
     }
+
+    /// Processes born after a finder's table (clean's catch-up) are appended to it: it then finds, for every access
+    /// and activity, what a finder built whole over the grown table finds. A born process known only by its status
+    /// (it reaches no object of the verdicts' needs, `ProcessNeeds`) is left out of the appended finder and changes
+    /// nothing; a born process ordered before one the finder has, or whose pid is the parent pid of one it has (that
+    /// one's re-parenting then reads differently), or a scope, asks for a whole build (nil).
+    func testAFinderWithBornProcessesAppendedFindsWhatAWholeBuildFinds() {
+        var rng = ProcessNeedsTests.Rand(state: 2026)
+        var appended = 0
+        var refused = 0
+        var leftOut = 0
+        for round in 0..<100 {
+            let accesses = (0..<6).map { _ in
+                AccessControl(uid: UInt32([0, 33, 1000].randomElement(using: &rng)!),
+                              gid: UInt32([33, 5000].randomElement(using: &rng)!),
+                              cuid: UInt32([0, 33, 1001].randomElement(using: &rng)!),
+                              cgid: UInt32([100, 5000].randomElement(using: &rng)!),
+                              // Half the rounds without other bits: only there are some processes read by status only.
+                              mode: (round % 2 == 0 ? [0o600, 0o640, 0o660] : [0o600, 0o640, 0o660, 0o606, 0o666, 0o644])
+                                .randomElement(using: &rng)!)
+            }
+            let needs = ProcessNeeds(accesses: accesses)
+            func someProcess(_ pid: Int32, start: Double, parents: ClosedRange<Int32>) -> ProcessRecord {
+                proc(pid, uid: UInt32([0, 33, 1000, 1001, 1002, 7000].randomElement(using: &rng)!),
+                     gid: UInt32([33, 100, 1000, 5000, 7000].randomElement(using: &rng)!),
+                     groups: Bool.random(using: &rng) ? [5000] : [],
+                     capEff: Int.random(in: 0..<10, using: &rng) == 0 ? 1 << 15 : 0,
+                     credentialsKnown: Int.random(in: 0..<15, using: &rng) != 0, start: start,
+                     state: Int.random(in: 0..<15, using: &rng) == 0 ? "Z" : "S",
+                     comm: Int.random(in: 0..<8, using: &rng) == 0 ? "containerd-shim" : "worker",
+                     ns: Int.random(in: 0..<10, using: &rng) == 0 ? 4_026_532_999 : nil,
+                     ppid: Int32.random(in: parents, using: &rng))
+            }
+            var procs = (Int32(2)...Int32(50)).map { pid in
+                someProcess(pid, start: Double(T) + Double(Int.random(in: -20...8, using: &rng)) + Double.random(in: 0..<1, using: &rng),
+                            parents: 0...60)
+            }
+            // What a table read for these accesses' verdicts holds: status only for those that reach none of them.
+            func forVerdicts(_ p: ProcessRecord) -> ProcessRecord {
+                guard p.credentialsKnown, !needs.mayReach(p) else { return p }
+                var q = p
+                q.startTime = 0
+                q.statKnown = false
+                q.files = [.status]
+                return q
+            }
+            procs = procs.map(forVerdicts)
+            let clock = round % 4 == 1 ? ClockSteps(references: [
+                ClockReference(source: .systemdManager, since: Double(T - 1000), step: Double.random(in: 0...8, using: &rng)),
+            ]) : ClockSteps()
+            let before = ProcessTable(processes: procs, ownIPCNamespace: ns, ownPid: 7)
+            var f = PossibleHolderFinder(processes: before, scope: nil, inheritWindow: 5, clock: clock)
+            var table = before
+            var nextPid: Int32 = 61
+            var last = Double(T) + 9
+            // Several catch-ups, one after the other, each appended to the finder of the one before.
+            for _ in 0..<3 {
+                var born: [ProcessRecord] = []
+                for _ in 0..<Int.random(in: 1...4, using: &rng) {
+                    last += Double(Int.random(in: 0...2, using: &rng)) + Double.random(in: 0..<1, using: &rng)
+                    var pid = nextPid
+                    var start = last
+                    switch Int.random(in: 0..<12, using: &rng) {
+                    case 0: pid = 55  // a parent pid some processes of the table may have (none has pid 55)
+                    case 1: start -= 30; nextPid += 1  // started before processes the finder has
+                    default: nextPid += 1
+                    }
+                    guard table.byPid[pid] == nil, !born.contains(where: { $0.pid == pid }) else { continue }
+                    born.append(forVerdicts(someProcess(pid, start: start, parents: 0...nextPid)))
+                }
+                table.insert(born)
+                let whole = PossibleHolderFinder(processes: table, scope: nil, inheritWindow: 5, clock: clock)
+                let orderedBefore = born.contains { b in
+                    b.files != [.status] && !b.isDeadOrZombie && table.sharesIPCNamespace(b)
+                        && f.live.contains { ($0.startTime, $0.pid) > (b.startTime, b.pid) }
+                }
+                let parentOfOne = f.live.contains { p in born.contains { $0.pid == p.ppid } }
+                guard let next = f.appending(born, in: table) else {
+                    XCTAssertTrue(orderedBefore || parentOfOne, "round \(round): appending refused \(born.map(\.pid))")
+                    refused += 1
+                    f = whole
+                    continue
+                }
+                XCTAssertFalse(orderedBefore || parentOfOne, "round \(round): appended \(born.map(\.pid))")
+                appended += 1
+                leftOut += born.filter { $0.files == [.status] }.count
+                let a = next.makeCache()
+                let b = whole.makeCache()
+                for access in accesses {
+                    for second in (T - 6)...(T + 14) {
+                        let w = ActivityWindow(second: second, granularity: 0.004)
+                        XCTAssertEqual(next.find(access, lastActivity: w, cache: a), whole.find(access, lastActivity: w, cache: b),
+                                       "round \(round): \(access) \(w)")
+                    }
+                }
+                f = next
+            }
+        }
+        XCTAssertGreaterThan(appended, 150)
+        XCTAssertGreaterThan(refused, 40)
+        XCTAssertGreaterThan(leftOut, 15)
+        // A scope is resolved again with the table: never appended to.
+        let scoped = PossibleHolderFinder(processes: ProcessTable(processes: [proc(10, start: Double(T))], ownIPCNamespace: ns),
+                                          scope: ResolvedScope(description: "s", members: [10], exclusive: false), inheritWindow: 5)
+        let grown = ProcessTable(processes: [proc(10, start: Double(T)), proc(11, start: Double(T + 1))], ownIPCNamespace: ns)
+        XCTAssertNil(scoped.appending([proc(11, start: Double(T + 1))], in: grown))
+    }
 }

@@ -141,10 +141,15 @@ final class ProcessNeedsTests: XCTestCase {
         /// The processes as a procfs copy under `root`: stat, status, cgroup, maps and the ns/ipc link of each, and
         /// the boot time (`btime`) in `root/stat`.
         func write(to root: String) throws {
+            try FileIO.writeAtomically(Array("cpu  1 2 3 4\nbtime \(ProcessNeedsTests.boot)\n".utf8), to: "\(root)/stat")
+            try Self.write(processes, to: root)
+        }
+
+        /// These processes' directories in the procfs copy under `root`.
+        static func write(_ processes: [Proc], to root: String) throws {
             func put(_ path: String, _ text: String) throws {
                 try FileIO.writeAtomically(Array(text.utf8), to: path)
             }
-            try put("\(root)/stat", "cpu  1 2 3 4\nbtime \(ProcessNeedsTests.boot)\n")
             for p in processes {
                 let dir = "\(root)/\(p.pid)"
                 XCTAssertEqual(mkdir(dir, 0o755), 0)
@@ -275,17 +280,7 @@ final class ProcessNeedsTests: XCTestCase {
             let lazy = try decider(forVerdicts: true)
             let needs = ProcessNeeds(w.snapshot, posix: w.posix)
             for o in w.objects {
-                // The same object, read again after its owner, group or mode changed (or not).
-                let uid: UInt32 = [0, 1000, 1003, 1005, 1007, 1009].randomElement(using: &r) ?? 0
-                let gid: UInt32 = [0, 100, 1005, 2000, 4000].randomElement(using: &r) ?? 0
-                let mode: UInt32 = [0o600, 0o660, 0o606, 0o640, o.perm.mode].randomElement(using: &r) ?? 0o600
-                let fresh: IPCObject
-                switch o {
-                case .sem(var x): x.perm.uid = uid; x.perm.gid = gid; x.perm.mode = mode; fresh = .sem(x)
-                case .shm(var x): x.perm.uid = uid; x.perm.gid = gid; x.perm.mode = mode; fresh = .shm(x)
-                case .msg(var x): x.perm.uid = uid; x.perm.gid = gid; x.perm.mode = mode; fresh = .msg(x)
-                case .posix(var x): x.uid = uid; x.gid = gid; x.mode = mode; fresh = .posix(x)
-                }
+                let fresh = Self.withNewPermissions(o, &r)
                 if fresh.access != o.access { changed += 1 }
                 if !needs.covers(fresh.access) { uncovered += 1 }
                 XCTAssertEqual(whole.classify(fresh), lazy.classify(fresh), "round \(round): \(fresh.displayName)")
@@ -293,6 +288,103 @@ final class ProcessNeedsTests: XCTestCase {
         }
         XCTAssertGreaterThan(changed, 100)
         XCTAssertGreaterThan(uncovered, 50)
+    }
+
+    /// `clean` re-checks each object with the plan's table brought up to date: when the namespace's last pid moved
+    /// (/proc/loadavg), the processes born since are read and appended to the decider's possible holders, not indexed
+    /// whole again (a busy host starts hundreds a second). Over a procfs copy that gains processes between re-checks
+    /// (that reach an object or are known by their status only, zombies, unreadable, some whose pid is the parent
+    /// pid of a process of the plan or that started before one: those are indexed whole again), the verdicts are
+    /// those of a decider made over the grown copy.
+    func testCleanDecidesAfterBirthsAsADeciderMadeOverTheGrownTableDoes() throws {
+        var r = Rand(state: 3030)
+        var born = 0
+        var checked = 0
+        for round in 0..<40 {
+            var w = World.random(&r)
+            guard !w.objects.isEmpty else { continue }
+            let root = try scratchDirectory()
+            try w.write(to: root)
+            var lastPid = max(w.processes.map(\.pid).max() ?? 0, 700)
+            // Written in place: the decider keeps the file open, as it keeps /proc/loadavg.
+            func writeLastPid() {
+                let fd = open("\(root)/loadavg", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+                let text = Array("0.00 0.01 0.05 1/123 \(lastPid)\n".utf8)
+                XCTAssertEqual(text.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }, text.count)
+                close(fd)
+            }
+            writeLastPid()
+            func decider(watchBirths: Bool) throws -> CleanDecider {
+                let needs = ProcessNeeds(w.snapshot, posix: w.posix)
+                let probe = ProcessProbe(procRoot: root, details: [], needs: needs)
+                var table = try probe.read()
+                table.ownIPCNamespace = Self.ownNamespace
+                let options = InspectionOptions(procRoot: root, kinds: Set(IPCKind.allCases), inheritWindow: 5)
+                var found = [Inspector.Found(snapshot: w.snapshot, namespace: nil, thread: nil, posixObjects: w.posix)]
+                Inspector.complete(&found, table: &table, probe: probe, options: options)
+                var reading = Inspector.Reading(snapshot: w.snapshot, processes: table, scope: nil, now: Double(Self.T),
+                                                warnings: [], options: options, posixObjects: w.posix)
+                reading.processNeeds = needs
+                reading.lastPid = Int64(lastPid)
+                return CleanDecider(reading: reading, users: UserDirectory(), watchBirths: watchBirths)
+            }
+            let live = try decider(watchBirths: true)
+            for step in 0..<3 {
+                let pids = w.processes.map(\.pid)
+                var new: [Proc] = []
+                for _ in 0..<Int.random(in: 1...4, using: &r) {
+                    lastPid += Int32.random(in: 1...3, using: &r)  // threads and short-lived processes take pids too
+                    var pid = lastPid
+                    var start = (Self.T - Self.boot + 11 + Int64(step)) * 100 + Int64.random(in: 0...99, using: &r)
+                    switch Int.random(in: 0..<12, using: &r) {
+                    case 0 where !w.processes.contains { $0.pid == 999 }: pid = 999  // the invisible parent of some
+                    case 1: start -= 3_000  // started before processes of the plan (a clock that stepped back)
+                    default: break
+                    }
+                    let uid: UInt32 = [0, 1000, 1001, 1003, 1005, 1007, 1009].randomElement(using: &r) ?? 0
+                    new.append(Proc(
+                        pid: pid, ppid: Int.random(in: 0..<3, using: &r) == 0 ? 1 : (pids + new.map(\.pid)).randomElement(using: &r) ?? 1,
+                        state: Int.random(in: 0..<15, using: &r) == 0 ? "Z" : "S", uid: uid, euid: uid,
+                        gid: [0, 100, 1000, 1005, 2000].randomElement(using: &r) ?? 0,
+                        groups: Int.random(in: 0..<4, using: &r) == 0 ? [2000] : [],
+                        capEff: Int.random(in: 0..<15, using: &r) == 0 ? 1 << 15 : 0,
+                        credentialsReadable: Int.random(in: 0..<20, using: &r) != 0,
+                        statReadable: Int.random(in: 0..<20, using: &r) != 0, namespaceInit: false,
+                        comm: Int.random(in: 0..<6, using: &r) == 0 ? "containerd-shim" : "worker", startTicks: start,
+                        cgroup: "0::/system.slice/s\(Int.random(in: 0...3, using: &r)).service",
+                        namespace: Int.random(in: 0..<10, using: &r) == 0 ? Self.otherNamespace : Self.ownNamespace, maps: []))
+                }
+                w.processes += new
+                born += new.count
+                try World.write(new, to: root)
+                writeLastPid()
+                let after = try decider(watchBirths: false)
+                // A birth can concern only an object active within a minute of the plan (`recentActivity`). Each is
+                // re-checked as it was, then with new permissions (its possible holders may then be processes born
+                // since and known only by their status until now).
+                for o in w.objects where o.lastActivity >= Self.T - CleanDecider.recentActivity {
+                    checked += 1
+                    XCTAssertEqual(live.classify(o), after.classify(o), "round \(round), step \(step): \(o.displayName)")
+                    let fresh = Self.withNewPermissions(o, &r)
+                    XCTAssertEqual(live.classify(fresh), after.classify(fresh), "round \(round), step \(step): \(fresh.displayName), new permissions")
+                }
+            }
+        }
+        XCTAssertGreaterThan(born, 200)
+        XCTAssertGreaterThan(checked, 500)
+    }
+
+    /// The same object, read again after its owner, group or mode changed (or not).
+    static func withNewPermissions(_ o: IPCObject, _ r: inout Rand) -> IPCObject {
+        let uid: UInt32 = [0, 1000, 1003, 1005, 1007, 1009].randomElement(using: &r) ?? 0
+        let gid: UInt32 = [0, 100, 1005, 2000, 4000].randomElement(using: &r) ?? 0
+        let mode: UInt32 = [0o600, 0o660, 0o606, 0o640, o.perm.mode].randomElement(using: &r) ?? 0o600
+        switch o {
+        case .sem(var x): x.perm.uid = uid; x.perm.gid = gid; x.perm.mode = mode; return .sem(x)
+        case .shm(var x): x.perm.uid = uid; x.perm.gid = gid; x.perm.mode = mode; return .shm(x)
+        case .msg(var x): x.perm.uid = uid; x.perm.gid = gid; x.perm.mode = mode; return .msg(x)
+        case .posix(var x): x.uid = uid; x.gid = gid; x.mode = mode; return .posix(x)
+        }
     }
 
     /// A parent read only by its status (its user reaches no object) and completed later, because its child reaches

@@ -36,14 +36,31 @@ public struct Classifier: Sendable {
     public init(processes: ProcessTable, scope: ResolvedScope?, inheritWindow: Double = Classifier.defaultInheritWindow,
                 granularity: Double = Classifier.coarseClockGranularity(), mountDevices: [UInt64: Set<UInt64>] = [:],
                 clock: ClockSteps = ClockSteps()) {
+        self.init(processes: processes, scope: scope, inheritWindow: inheritWindow, granularity: granularity,
+                  mountDevices: mountDevices,
+                  finder: PossibleHolderFinder(processes: processes, scope: scope, inheritWindow: inheritWindow, clock: clock))
+    }
+
+    private init(processes: ProcessTable, scope: ResolvedScope?, inheritWindow: Double, granularity: Double,
+                 mountDevices: [UInt64: Set<UInt64>], finder: PossibleHolderFinder) {
         self.processes = processes
         self.scope = scope
         self.inheritWindow = inheritWindow
         self.granularity = granularity
         self.mountDevices = mountDevices
-        finder = PossibleHolderFinder(processes: processes, scope: scope, inheritWindow: inheritWindow, clock: clock)
-        sysv = SysVEvidence(processes: processes, clock: clock, granularity: granularity)
+        self.finder = finder
+        sysv = SysVEvidence(processes: processes, clock: finder.clock, granularity: granularity)
         posix = PosixEvidence(processes: processes)
+    }
+
+    /// The classifier of the same scope and clock over `processes`: this classifier's table with processes born
+    /// since added (`born`, as `processes` has them now; perhaps more thread groups), their possible holders
+    /// appended to this classifier's (`PossibleHolderFinder.appending`: time proportional to the born processes,
+    /// not to the table). nil when they cannot be appended: then only a classifier made anew gives the verdicts.
+    public func adding(_ born: [ProcessRecord], to processes: ProcessTable) -> Classifier? {
+        guard let f = finder.appending(born, in: processes) else { return nil }
+        return Classifier(processes: processes, scope: scope, inheritWindow: inheritWindow, granularity: granularity,
+                          mountDevices: mountDevices, finder: f)
     }
 
     /// clock_getres(CLOCK_REALTIME_COARSE): how far a file time (taken from the coarse clock) can lag.

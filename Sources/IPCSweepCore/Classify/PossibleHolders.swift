@@ -112,29 +112,30 @@ public struct PossibleHolderFinder: Sendable {
     /// The wall clock's measured steps.
     public let clock: ClockSteps
 
-    let live: [ProcessRecord]
+    // The indexes, one entry per candidate in (start, pid) order; built by `append`, one process at a time.
+    private(set) var live: [ProcessRecord] = []
     /// Start times as read (today's wall clock), ascending.
-    let starts: [Double]
+    private(set) var starts: [Double] = []
     /// Start times as compared with a last activity (moved back by the clock-step widening), ascending too.
-    let effective: [Double]
-    let widenings: [ClockSteps.Widening?]
-    let units: [String?]
-    let inScope: [Bool]
+    private(set) var effective: [Double] = []
+    private(set) var widenings: [ClockSteps.Widening?] = []
+    private(set) var units: [String?] = []
+    private(set) var inScope: [Bool] = []
     /// The `--unit` a member was selected by.
-    let scopeUnit: [String?]
-    let reparented: [Reparenting?]
+    private(set) var scopeUnit: [String?] = []
+    private(set) var reparented: [Reparenting?] = []
     /// Known credentials and not root (a non-root process with CAP_IPC_OWNER is ordinary and privileged).
-    let ordinary: [Bool]
-    let byUID: [UInt32: [Int]]
-    let byGID: [UInt32: [Int]]
-    let privileged: [Int]
-    let privilegedInScope: [Int]
-    let unreadable: [Int]
+    private(set) var ordinary: [Bool] = []
+    private(set) var byUID: [UInt32: [Int]] = [:]
+    private(set) var byGID: [UInt32: [Int]] = [:]
+    private(set) var privileged: [Int] = []
+    private(set) var privilegedInScope: [Int] = []
+    private(set) var unreadable: [Int] = []
     /// Prefix counts over `live`: ordinary processes, and ordinary processes in the scope.
-    let ordinaryBefore: [Int]
-    let ordinaryInScopeBefore: [Int]
+    private(set) var ordinaryBefore: [Int] = [0]
+    private(set) var ordinaryInScopeBefore: [Int] = [0]
     /// Per `--unit`: why its exception cannot be used at all (nil: usable when its invocation is late enough).
-    let unitBlocks: [String: UnitExceptionBlock]
+    private(set) var unitBlocks: [String: UnitExceptionBlock] = [:]
 
     public init(processes: ProcessTable, scope: ResolvedScope?, inheritWindow: Double, clock: ClockSteps = ClockSteps()) {
         self.scope = scope
@@ -142,63 +143,96 @@ public struct PossibleHolderFinder: Sendable {
         self.clock = clock
         // Ordered by (start, pid) through a small key array: sorting the records themselves moves and copies
         // whole records (a tenth of a small `list`'s instructions).
-        let candidates = processes.byPid.values
-            .filter { !$0.isDeadOrZombie && processes.sharesIPCNamespace($0) && $0.pid != processes.ownPid }
+        let candidates = processes.byPid.values.filter { Self.isCandidate($0, in: processes) }
         let order = candidates.indices.map { (start: candidates[$0].startTime, pid: candidates[$0].pid, index: $0) }
             .sorted { $0.start != $1.start ? $0.start < $1.start : $0.pid < $1.pid }
-        let live = order.map { candidates[$0.index] }
-        self.live = live
-        starts = live.map(\.startTime)
-        let widenings = live.map { clock.widening(forStart: $0.startTime) }
-        self.widenings = widenings
-        effective = zip(live, widenings).map { $0.startTime - ($1?.amount ?? 0) }
-        units = live.map(\.unit)
-        let members = scope?.members ?? []
-        inScope = live.map { members.contains($0.pid) }
-        scopeUnit = live.map { scope?.memberUnits[$0.pid] }
-        reparented = live.map { Self.reparenting(of: $0, in: processes) }
-        ordinary = live.map { $0.credentialsKnown && !$0.isRoot }
-        var byUID: [UInt32: [Int]] = [:]
-        var byGID: [UInt32: [Int]] = [:]
-        var privileged: [Int] = []
-        var privilegedInScope: [Int] = []
-        var unreadable: [Int] = []
-        var ord = [0]
-        var ordScope = [0]
-        ord.reserveCapacity(live.count + 1)
-        ordScope.reserveCapacity(live.count + 1)
-        for (i, p) in live.enumerated() {
-            if !p.credentialsKnown {
-                unreadable.append(i)
-            } else if p.isRoot {
+        reserve(order.count)
+        for o in order { append(candidates[o.index], in: processes) }
+        unitBlocks = Self.unitBlocks(scope: scope, clock: clock, live: live, starts: starts, scopeUnit: scopeUnit)
+    }
+
+    /// A process that can be a possible holder of the table's objects: alive, in the inspected IPC namespace, and
+    /// not this run.
+    static func isCandidate(_ p: ProcessRecord, in processes: ProcessTable) -> Bool {
+        !p.isDeadOrZombie && processes.sharesIPCNamespace(p) && p.pid != processes.ownPid
+    }
+
+    private mutating func reserve(_ n: Int) {
+        live.reserveCapacity(n)
+        starts.reserveCapacity(n)
+        effective.reserveCapacity(n)
+        widenings.reserveCapacity(n)
+        units.reserveCapacity(n)
+        inScope.reserveCapacity(n)
+        scopeUnit.reserveCapacity(n)
+        reparented.reserveCapacity(n)
+        ordinary.reserveCapacity(n)
+        ordinaryBefore.reserveCapacity(n + 1)
+        ordinaryInScopeBefore.reserveCapacity(n + 1)
+    }
+
+    /// Adds one candidate after every one the indexes hold (it starts no earlier than the last of them).
+    private mutating func append(_ p: ProcessRecord, in processes: ProcessTable) {
+        let i = live.count
+        let widening = clock.widening(forStart: p.startTime)
+        let member = scope?.members.contains(p.pid) ?? false
+        let isOrdinary = p.credentialsKnown && !p.isRoot
+        live.append(p)
+        starts.append(p.startTime)
+        widenings.append(widening)
+        effective.append(p.startTime - (widening?.amount ?? 0))
+        units.append(p.unit)
+        inScope.append(member)
+        scopeUnit.append(scope?.memberUnits[p.pid])
+        reparented.append(Self.reparenting(of: p, in: processes))
+        ordinary.append(isOrdinary)
+        if !p.credentialsKnown {
+            unreadable.append(i)
+        } else if p.isRoot {
+            privileged.append(i)
+            if member { privilegedInScope.append(i) }
+        } else {
+            if p.isPrivileged {
                 privileged.append(i)
-                if inScope[i] { privilegedInScope.append(i) }
-            } else {
-                if p.isPrivileged {
-                    privileged.append(i)
-                    if inScope[i] { privilegedInScope.append(i) }
-                }
-                byUID[p.uid, default: []].append(i)
-                if p.euid != p.uid { byUID[p.euid, default: []].append(i) }
-                var gids: [UInt32] = [p.gid]
-                for g in [p.egid] + p.groups where !gids.contains(g) { gids.append(g) }
-                for g in gids { byGID[g, default: []].append(i) }
+                if member { privilegedInScope.append(i) }
             }
-            ord.append(ord[i] + (ordinary[i] ? 1 : 0))
-            ordScope.append(ordScope[i] + (ordinary[i] && inScope[i] ? 1 : 0))
+            byUID[p.uid, default: []].append(i)
+            if p.euid != p.uid { byUID[p.euid, default: []].append(i) }
+            var gids: [UInt32] = [p.gid]
+            if !gids.contains(p.egid) { gids.append(p.egid) }
+            for g in p.groups where !gids.contains(g) { gids.append(g) }
+            for g in gids { byGID[g, default: []].append(i) }
         }
-        self.byUID = byUID
-        self.byGID = byGID
-        self.privileged = privileged
-        self.privilegedInScope = privilegedInScope
-        self.unreadable = unreadable
-        ordinaryBefore = ord
-        ordinaryInScopeBefore = ordScope
-        // A unit's exception is unusable when it is not a service, systemd could not say when its invocation
-        // began, or one of its processes is older than that invocation (a leftover that may have passed it on).
+        ordinaryBefore.append(ordinaryBefore[i] + (isOrdinary ? 1 : 0))
+        ordinaryInScopeBefore.append(ordinaryInScopeBefore[i] + (isOrdinary && member ? 1 : 0))
+    }
+
+    /// The finder of `processes`, a table that gained processes since this finder's (`born`: those records, as the
+    /// table has them now), in time proportional to them: the finder a whole build over `processes` makes, less
+    /// the born processes known only by their status. Such a process reaches no object of the verdicts' needs
+    /// (`ProcessNeeds`), and one an object's new access may let reach it is read whole first (`CleanDecider`),
+    /// then passed here again. nil when only a whole build gives that finder: a scope (its members are resolved
+    /// again), a born process ordered before one the finder holds (same start, lower pid), or a born pid that is
+    /// the parent pid of a process the finder holds (whether that one was re-parented may read differently now).
+    func appending(_ born: [ProcessRecord], in processes: ProcessTable) -> PossibleHolderFinder? {
+        guard !born.isEmpty else { return self }
+        guard scope == nil else { return nil }
+        let bornPids = Set(born.map(\.pid))
+        if live.contains(where: { bornPids.contains($0.ppid) }) { return nil }
+        let added = born.filter { $0.files != [.status] && Self.isCandidate($0, in: processes) }
+            .sorted { $0.startTime != $1.startTime ? $0.startTime < $1.startTime : $0.pid < $1.pid }
+        if let last = live.last, let first = added.first,
+           first.startTime < last.startTime || (first.startTime == last.startTime && first.pid < last.pid) { return nil }
+        var f = self
+        for p in added { f.append(p, in: processes) }
+        return f
+    }
+
+    /// A unit's exception is unusable when it is not a service, systemd could not say when its invocation began,
+    /// or one of its processes is older than that invocation (a leftover that may have passed it on).
+    private static func unitBlocks(scope: ResolvedScope?, clock: ClockSteps, live: [ProcessRecord], starts: [Double],
+                                   scopeUnit: [String?]) -> [String: UnitExceptionBlock] {
         var blocks: [String: UnitExceptionBlock] = [:]
-        let memberUnit = scopeUnit
-        let startTimes = starts
         let scopeUnits = Set(scope?.memberUnits.values.map { $0 } ?? []).union(scope?.unitInvocations.keys.map { $0 } ?? [])
         for unit in scopeUnits {
             if !unit.hasSuffix(".service") {
@@ -210,12 +244,12 @@ public struct PossibleHolderFinder: Sendable {
             case .unavailable(let why): blocks[unit] = .invocationUnknown(why)
             case .began(let t):
                 let today = clock.invocationStart(unit: unit, began: t)
-                if let old = live.indices.first(where: { memberUnit[$0] == unit && startTimes[$0] + Self.tickSlack < today }) {
+                if let old = live.indices.first(where: { scopeUnit[$0] == unit && starts[$0] + Self.tickSlack < today }) {
                     blocks[unit] = .olderProcess(pid: live[old].pid, began: t)
                 }
             }
         }
-        unitBlocks = blocks
+        return blocks
     }
 
     /// Whether a process may have been re-parented since it was born (its original parent is not recorded):

@@ -182,6 +182,19 @@ public struct ProcessTable: Sendable, Equatable {
         for r in records where byPid[r.pid] != nil { byPid[r.pid] = r }
     }
 
+    /// The same table with these records added (processes found after it was read); a record of a pid the table
+    /// has already is left out. In place: the time it takes is the new records', not the table's. Returns the
+    /// records added.
+    @discardableResult
+    public mutating func insert(_ records: some Sequence<ProcessRecord>) -> [ProcessRecord] {
+        var added: [ProcessRecord] = []
+        for r in records where byPid[r.pid] == nil {
+            byPid[r.pid] = r
+            added.append(r)
+        }
+        return added
+    }
+
     public var processes: [ProcessRecord] { byPid.values.sorted { $0.pid < $1.pid } }
 
     /// The process a recorded pid means: itself, or its thread group leader when it is a thread id.

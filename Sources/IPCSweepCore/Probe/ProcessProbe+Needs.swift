@@ -10,7 +10,9 @@ extension ProcessProbe {
     /// Reads stat and the namespaces (what `record` reads when the credentials may reach an object) of the
     /// processes among `pids` known only by their status, then of the parents of every process so read (whether
     /// a process may have been re-parented compares its start with its parent's). Vanished ones stay as they were.
-    public func addDetail(to table: inout ProcessTable, pids: some Sequence<Int32>) {
+    /// Returns the records completed (as the table now has them).
+    @discardableResult
+    public func addDetail(to table: inout ProcessTable, pids: some Sequence<Int32>) -> [ProcessRecord] {
         var records = table.byPid
         var changed: [ProcessRecord] = []
         func complete(_ pids: some Sequence<Int32>, reader: ProcFileReader, boot: Double, ticks: Double) {
@@ -34,7 +36,7 @@ extension ProcessProbe {
             records.values.filter { $0.files.contains(.stat) && $0.ppid > 0 }
                 .compactMap { records[$0.ppid].flatMap { $0.files.contains(.stat) ? nil : $0.pid } }
         }
-        guard !wanted.isEmpty || !parents().isEmpty else { return }
+        guard !wanted.isEmpty || !parents().isEmpty else { return [] }
         let reader = newReader()
         let boot = table.bootInstant ?? bootInstant()
         let ticks = ticksPerSecond()
@@ -42,6 +44,7 @@ extension ProcessProbe {
         complete(Set(parents()), reader: reader, boot: boot, ticks: ticks)
         records = [:]  // the table's own dictionary is then the only one: updated in place
         table.update(changed)
+        return changed
     }
 
     /// Clock ticks per second (sysconf), 100 when it cannot be read.

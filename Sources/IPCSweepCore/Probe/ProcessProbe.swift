@@ -81,14 +81,14 @@ public struct ProcessProbe: Sendable {
     }
 
     /// Adds the processes that appeared in /proc since `table` was read (one more directory listing;
-    /// only the new pids are read).
-    public func addProcessesStarted(since table: inout ProcessTable) {
-        guard let pids = try? FileIO.numericEntries(procRoot) else { return }
+    /// only the new pids are read), in place; returns their records.
+    @discardableResult
+    public func addProcessesStarted(since table: inout ProcessTable) -> [ProcessRecord] {
+        guard let pids = try? FileIO.numericEntries(procRoot) else { return [] }
         var problem: String?
         let new = records(of: pids.filter { table.byPid[$0] == nil }, boot: table.bootInstant ?? bootInstant(),
                           problem: &problem)
-        guard !new.isEmpty else { return }
-        table = table.replacingProcesses(Array(table.byPid.values) + new)
+        return table.insert(new)
     }
 
     /// The records of these pids, with the table's boot instant; vanished ones are skipped, the rest keep the

@@ -38,6 +38,9 @@ public final class CleanDecider: Sendable {
         var bornAfterPlan: Set<Int32> = []
         /// POSIX objects decided since the descriptors and mappings were last read; nil: never read since the plan.
         var sinceHolderRead: Int?
+        /// Processes added to the table since its possible holders were last indexed whole (appended to them, or,
+        /// known only by their status, left out: `PossibleHolderFinder.appending`).
+        var bornSinceIndexed: Set<Int32> = []
     }
 
     /// One state per worker that may run at once (plus one): the first free one is taken for each object.
@@ -149,12 +152,15 @@ public final class CleanDecider: Sendable {
     /// classifier is rebuilt only when the table gained something (our own worker threads move the last pid too).
     private func bringUpToDate(_ s: inout State, for fresh: IPCObject) {
         var changed = false
+        // Whether a process the classifier has changed (then its possible holders are indexed again), and the
+        // processes born since the classifier was made, or completed since (otherwise they are appended to it).
+        var indexAgain = false
+        var born: [Int32] = []
         if let births, fresh.lastActivity >= Int64(s.reading.now) - Self.recentActivity,
            let now = births.lastPid(), now != s.lastPid {
-            let before = s.reading.processes.byPid.count
-            probe.addProcessesStarted(since: &s.reading.processes)
+            born = probe.addProcessesStarted(since: &s.reading.processes).map(\.pid)
             s.lastPid = now
-            changed = s.reading.processes.byPid.count != before
+            changed = !born.isEmpty
         }
         var unknown: [Int32] = []
         fresh.forEachRecordedPid { r in
@@ -180,6 +186,7 @@ public final class CleanDecider: Sendable {
                 probe.addHandles(to: &s.reading.processes, sysvPids: [], posix: posixIdentities)
                 s.sinceHolderRead = 1
                 changed = true
+                indexAgain = true
                 if probe.needs != nil { detail = ProcessNeeds.holderPids(in: s.reading.processes) }
             }
         }
@@ -192,9 +199,14 @@ public final class CleanDecider: Sendable {
                 for p in s.reading.processes.byPid.values where !p.files.contains(.stat) && one.mayReach(p) { detail.insert(p.pid) }
             }
             if detail.contains(where: { s.reading.processes.byPid[$0]?.files.contains(.stat) == false }) || changed {
-                let before = s.reading.processes
-                probe.addDetail(to: &s.reading.processes, pids: detail)
-                changed = changed || s.reading.processes != before
+                let completed = probe.addDetail(to: &s.reading.processes, pids: detail)
+                changed = changed || !completed.isEmpty
+                // Completed: born since the classifier's table and known by its status only until now (not among its
+                // possible holders yet), or a process the classifier has.
+                let bornNow = Set(born)
+                for p in completed where !bornNow.contains(p.pid) {
+                    if s.bornSinceIndexed.contains(p.pid) { born.append(p.pid) } else { indexAgain = true }
+                }
             }
         }
         if changed {
@@ -202,7 +214,16 @@ public final class CleanDecider: Sendable {
             let invocations = s.reading.scope?.unitInvocations ?? [:]
             s.reading.scope = s.reading.options.scope.resolve(in: s.reading.processes)
             s.reading.scope?.unitInvocations = invocations
-            s.classifier = s.reading.classifier
+            // Processes born during a long clean (a busy host starts hundreds a second) are appended to the
+            // possible holders: a catch-up then costs the new processes, not the whole table again.
+            let records = born.compactMap { s.reading.processes.byPid[$0] }
+            if !indexAgain, s.reading.scope == nil, let c = s.classifier.adding(records, to: s.reading.processes) {
+                s.classifier = c
+                s.bornSinceIndexed.formUnion(born)
+            } else {
+                s.classifier = s.reading.classifier
+                s.bornSinceIndexed = []
+            }
             s.cache = s.classifier.makeCache()
         }
     }
