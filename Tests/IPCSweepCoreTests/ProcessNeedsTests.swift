@@ -43,6 +43,8 @@ final class ProcessNeedsTests: XCTestCase {
         var cgroup: String
         var namespace: UInt64
         var maps: [Int32]
+        /// The thread group, for a thread's id (nil: a process, its own).
+        var tgid: Int32? = nil
     }
 
     struct World {
@@ -162,7 +164,7 @@ final class ProcessNeedsTests: XCTestCase {
                     Name:\t\(p.comm)
                     Umask:\t0022
                     State:\t\(p.state) (sleeping)
-                    Tgid:\t\(p.pid)
+                    Tgid:\t\(p.tgid ?? p.pid)
                     Ngid:\t0
                     Pid:\t\(p.pid)
                     PPid:\t\(p.ppid)
@@ -333,14 +335,22 @@ final class ProcessNeedsTests: XCTestCase {
                 let pids = w.processes.map(\.pid)
                 var new: [Proc] = []
                 for _ in 0..<Int.random(in: 1...4, using: &r) {
-                    lastPid += Int32.random(in: 1...3, using: &r)  // threads and short-lived processes take pids too
-                    var pid = lastPid
+                    lastPid += Int32.random(in: 1...3, using: &r)  // short-lived processes take pids too
                     var start = (Self.T - Self.boot + 11 + Int64(step)) * 100 + Int64.random(in: 0...99, using: &r)
-                    switch Int.random(in: 0..<12, using: &r) {
-                    case 0 where !w.processes.contains { $0.pid == 999 }: pid = 999  // the invisible parent of some
+                    switch Int.random(in: 0..<14, using: &r) {
+                    case 0 where lastPid < 999: lastPid = 999  // the invisible parent of some processes of the plan
                     case 1: start -= 3_000  // started before processes of the plan (a clock that stepped back)
+                    case 2: lastPid += Int32(ProcessProbe.bornRangeLimit)  // so many pids handed out that /proc is listed
+                    case 3:
+                        // A new thread of a process of the plan: its id is not a process (a copy lists it, /proc not).
+                        var thread = try XCTUnwrap(w.processes.first)
+                        thread.tgid = thread.pid
+                        thread.pid = lastPid
+                        try World.write([thread], to: root)
+                        continue
                     default: break
                     }
+                    let pid = lastPid
                     let uid: UInt32 = [0, 1000, 1001, 1003, 1005, 1007, 1009].randomElement(using: &r) ?? 0
                     new.append(Proc(
                         pid: pid, ppid: Int.random(in: 0..<3, using: &r) == 0 ? 1 : (pids + new.map(\.pid)).randomElement(using: &r) ?? 1,
@@ -372,6 +382,33 @@ final class ProcessNeedsTests: XCTestCase {
         }
         XCTAssertGreaterThan(born, 200)
         XCTAssertGreaterThan(checked, 500)
+    }
+
+    /// The catch-up looks at the pids handed out since the last look, not at the whole of /proc: a process born in
+    /// that range is added, a thread's id in it is not (it is its process's thread), a pid outside it is not looked
+    /// at; a wider range lists /proc.
+    func testProcessesBornAreLookedForAmongThePidsHandedOutSince() throws {
+        var r = Rand(state: 5)
+        var w = World.random(&r, processes: 6...6)
+        let root = try scratchDirectory()
+        try w.write(to: root)
+        let probe = ProcessProbe(procRoot: root, details: [], needs: nil)
+        var table = try probe.read()
+        let plan = table.byPid.count
+        var born = w.processes[0]
+        born.pid = 1001
+        var thread = w.processes[1]
+        thread.tgid = thread.pid
+        thread.pid = 1002
+        var explicit = w.processes[2]
+        explicit.pid = 900  // given its pid explicitly (CRIU), outside the range
+        try World.write([born, thread, explicit], to: root)
+        w.processes += [born, explicit]
+        XCTAssertEqual(probe.addProcessesBorn(after: 1000, through: 1003, to: &table).map(\.pid), [1001])
+        XCTAssertEqual(table.byPid.count, plan + 1)
+        XCTAssertNil(table.byPid[1002], "a thread's id")
+        XCTAssertEqual(probe.addProcessesBorn(after: 1003, through: 1003 + ProcessProbe.bornRangeLimit + 1, to: &table).map(\.pid), [900])
+        XCTAssertEqual(Set(table.byPid.keys), Set(w.processes.map(\.pid)))
     }
 
     /// The same object, read again after its owner, group or mode changed (or not).

@@ -12,7 +12,8 @@ import Musl
 /// it recorded its pid (a thread id, or a new process), or it started within the one-second slack or the
 /// inheritance window of the object's last activity. So before each verdict: when the namespace's most recent
 /// pid (/proc/loadavg, last field) moved since the table was completed, the new processes are read (the
-/// catch-up pass) and the scope resolved again; recorded pids the table does not know are resolved to their
+/// catch-up pass: the pids handed out since, `ProcessProbe.addProcessesBorn`; appended to the possible holders,
+/// `Classifier.adding`) and the scope resolved again; recorded pids the table does not know are resolved to their
 /// thread group. For POSIX objects the descriptors and mappings of every process are read again (once per
 /// `refreshEvery` objects, and after anything known to have touched them): they are the direct evidence.
 /// Then the table covers every process alive at the fresh read, as the plan's table covered every process
@@ -158,7 +159,7 @@ public final class CleanDecider: Sendable {
         var born: [Int32] = []
         if let births, fresh.lastActivity >= Int64(s.reading.now) - Self.recentActivity,
            let now = births.lastPid(), now != s.lastPid {
-            born = probe.addProcessesStarted(since: &s.reading.processes).map(\.pid)
+            born = probe.addProcessesBorn(after: s.lastPid, through: now, to: &s.reading.processes).map(\.pid)
             s.lastPid = now
             changed = !born.isEmpty
         }
