@@ -15,7 +15,8 @@
 #          (1-4 semaphores), 4,096 segments, 4,000 queues and 2,000 processes of 50 uids. Interleaved rounds,
 #          medians: list --format json and its floor, lsipc -s --json, ipcs -a, cat /proc/sysvipc/*,
 #          orphans; then clean --yes --type sem (table, JSON, quiet) of SETS orphaned sets, its floor and one
-#          ipcrm over the same ids, the sets recreated before every run; peak RSS of list, orphans, clean.
+#          ipcrm over the same ids, and clean and its floor on a busy host (processes born all through), the sets
+#          recreated before every run; peak RSS of list, orphans, clean.
 #   small  Tests/bench/startup.sh: --version against a static one-line Swift program, and `list` on a small
 #          system (4 objects, 300 processes) against lsipc -s and its floor.
 #   posix  Tests/bench/posix-bench.sh: list --type posix against lsof /dev/shm (4,000 objects, 1,000 processes).
@@ -258,8 +259,18 @@ if [ "${1:-}" = "--inner" ]; then
         ipcrm --all=sem
         make_sets "$SETS" $((BASE_UID + UIDS)) "$UIDS"
     }
-    cleans=(clean clean_json clean_quiet floor_clean ipcrm)
-    [ -z "${BASE_BIN:-}" ] || cleans+=(base_clean base_clean_json base_clean_quiet)
+    cleans=(clean clean_json clean_quiet floor_clean ipcrm clean_busy floor_clean_busy)
+    [ -z "${BASE_BIN:-}" ] || cleans+=(base_clean base_clean_json base_clean_quiet base_clean_busy)
+    # A busy host (a build server, fifty containers): processes are born all through the clean, about 150 a
+    # second here, each living 0.3 s. clean reads the new ones before every verdict of a recently active object
+    # (the sets were just made); its floor does not look for them.
+    busy_start() {
+        rm -f "$OUTDIR/busy.stop"
+        (while [ ! -e "$OUTDIR/busy.stop" ]; do sleep 0.3 & sleep 0.01; done; wait) &
+        busy_pid=$!
+        sleep 0.3
+    }
+    busy_stop() { touch "$OUTDIR/busy.stop"; wait "$busy_pid" 2>/dev/null || true; }
     ipcrm_ids() { awk 'NR > 1 {printf " -s %s", $2}' /proc/sysvipc/sem; }
     run_clean() {
         case $1 in
@@ -272,6 +283,9 @@ if [ "${1:-}" = "--inner" ]; then
         base_clean) "$BASE_BIN/ipcsweep" clean "${BEXTRA[@]}" --yes --type sem ;;
         base_clean_json) "$BASE_BIN/ipcsweep" clean "${BEXTRA[@]}" --yes --type sem --format json ;;
         base_clean_quiet) "$BASE_BIN/ipcsweep" clean "${BEXTRA[@]}" --yes --type sem --quiet ;;
+        clean_busy) ipcsweep clean "${EXTRA[@]}" --yes --type sem ;;
+        floor_clean_busy) "$FLOOR_BIN" clean --quiet ;;
+        base_clean_busy) "$BASE_BIN/ipcsweep" clean "${BEXTRA[@]}" --yes --type sem ;;
         esac
     }
     clean_ok=yes
@@ -279,7 +293,9 @@ if [ "${1:-}" = "--inner" ]; then
         for name in "${cleans[@]}"; do
             recreate
             IPCRM_ARGS=$(ipcrm_ids)
+            case $name in *_busy) busy_start ;; esac
             timed "$name" run_clean "$name"
+            case $name in *_busy) busy_stop ;; esac
             left=$(($(wc -l </proc/sysvipc/sem) - 1))
             [ "$left" = 0 ] || clean_ok="no ($name left $left sets)"
             [ "$(($(wc -l </proc/sysvipc/shm) - 1)):$(($(wc -l </proc/sysvipc/msg) - 1))" = "$nshm:$nmsg" ] ||
@@ -317,7 +333,7 @@ if [ "${1:-}" = "--inner" ]; then
 
     {
         for k in floor lsipc ipcs list floor_list orphans base_list clean clean_json clean_quiet floor_clean ipcrm \
-            base_clean base_clean_json base_clean_quiet; do
+            base_clean base_clean_json base_clean_quiet clean_busy floor_clean_busy base_clean_busy; do
             # shellcheck disable=SC2086
             if [ -n "${WALL[$k]:-}" ]; then
                 echo "$k $(median ${WALL[$k]} | awk '{printf "%.1f", $1 / 1000}')"
@@ -460,11 +476,14 @@ if part sysv; then
     row "  ... --quiet" clean_quiet
     row "floor of clean" floor_clean
     row "ipcrm -s ID ... (same ids)" ipcrm
+    row "clean, busy host (~150 births/s)" clean_busy
+    row "floor of clean, busy host" floor_clean_busy
     if [ -n "${BASE_BIN:-}" ]; then
         row "base: list --format json" base_list
         row "base: clean --yes --type sem" base_clean
         row "base:   ... --format json" base_clean_json
         row "base:   ... --quiet" base_clean_quiet
+        row "base: clean, busy host" base_clean_busy
     fi
     kv() { # kv LABEL KEY
         printf '%-36s' "$1"
@@ -512,6 +531,7 @@ if part sysv; then
     line "clean --yes --type sem --quiet" "$(get "$R" clean_quiet)" "its floor" "$(get "$R" floor_clean)" 1.5
     line "clean --yes --type sem (table)" "$(get "$R" clean)" "ipcrm over the same ids" "$(get "$R" ipcrm)" 4.0
     line "clean --yes --type sem --format json" "$(get "$R" clean_json)" "ipcrm over the same ids" "$(get "$R" ipcrm)" 4.0
+    line "clean --yes --type sem, busy host" "$(get "$R" clean_busy)" "its floor, busy host" "$(get "$R" floor_clean_busy)" 1.5
     cpu_note="CPU time (user + system, ms; the floor runs on one thread, ipcsweep on two):"
     cpu_note+=" list --format json $(get "$R" cpu_list) vs floor $(get "$R" cpu_floor_list) ($(ratio "$(get "$R" cpu_list)" "$(get "$R" cpu_floor_list)") x);"
     cpu_note+=" orphans $(get "$R" cpu_orphans) ($(ratio "$(get "$R" cpu_orphans)" "$(get "$R" cpu_list)") x list);"
