@@ -122,6 +122,30 @@ final class CleanScenarioTests: XCTestCase {
         XCTAssertEqual(try statuses(s), [4])
     }
 
+    /// A process born between the plan and the re-check (the service restarted, its worker daemonised: re-parented,
+    /// of the set's owner, started within the inheritance window of the set's last activity) is found by the
+    /// re-check among the pids handed out since the plan, and the set it may hold is kept.
+    func testAProcessBornAfterThePlanThatMayHoldTheSetKeepsIt() throws {
+        let s = try run("""
+            export OUT
+            S=$(ipcsweep-testkit sem-create --key 0x1009 --as-uid 33)
+            export IPCSWEEP_TEST_BEFORE_RMID='setpriv --reuid 33 --regid 33 --clear-groups sleep 600 </dev/null >/dev/null 2>&1 &
+              echo $! > "$OUT/born.pid"
+              until grep -q "^Name:.sleep" /proc/$!/status; do sleep 0.01; done'
+            status ipcsweep clean --yes --type sem --format json > "$OUT/clean.json"
+            unset IPCSWEEP_TEST_BEFORE_RMID
+            ipcsweep list --type sem --format json > "$OUT/after.json"
+            kill $(cat "$OUT/born.pid")
+            """)
+        let born = try XCTUnwrap(Int(s.file("born.pid").trimmingCharacters(in: .whitespacesAndNewlines)))
+        let r = try results(s, "clean.json")
+        XCTAssertEqual(r.count, 1)
+        XCTAssertEqual(r.first?["outcome"] as? String, "skipped", "\(r)")
+        let reason = r.first?["reason"] as? String ?? ""
+        XCTAssertTrue(reason.contains("\(born)"), "the born process is named: \(reason)")
+        XCTAssertEqual(try s.objects("after.json").count, 1, "the set was kept")
+    }
+
     func testQueueMessagesSurviveWithoutFlagsAndAreSavedByteForByte() throws {
         let s = try run(Self.orphans + """
             ipcsweep-testkit msg-send --id $Q --type 5 --text "first message"
