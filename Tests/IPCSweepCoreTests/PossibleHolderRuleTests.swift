@@ -346,7 +346,8 @@ extension ClassifierTests {
                         && f.live.contains { ($0.startTime, $0.pid) > (b.startTime, b.pid) }
                 }
                 let parentOfOne = f.live.contains { p in born.contains { $0.pid == p.ppid } }
-                guard let next = f.appending(born, in: table) else {
+                var next = f
+                guard next.append(born: born, in: table) else {
                     XCTAssertTrue(orderedBefore || parentOfOne, "round \(round): appending refused \(born.map(\.pid))")
                     refused += 1
                     f = whole
@@ -374,6 +375,7 @@ extension ClassifierTests {
         let scoped = PossibleHolderFinder(processes: ProcessTable(processes: [proc(10, start: Double(T))], ownIPCNamespace: ns),
                                           scope: ResolvedScope(description: "s", members: [10], exclusive: false), inheritWindow: 5)
         let grown = ProcessTable(processes: [proc(10, start: Double(T)), proc(11, start: Double(T + 1))], ownIPCNamespace: ns)
-        XCTAssertNil(scoped.appending([proc(11, start: Double(T + 1))], in: grown))
+        var withBorn = scoped
+        XCTAssertFalse(withBorn.append(born: [proc(11, start: Double(T + 1))], in: grown))
     }
 }

@@ -404,10 +404,10 @@ final class ProcessNeedsTests: XCTestCase {
         explicit.pid = 900  // given its pid explicitly (CRIU), outside the range
         try World.write([born, thread, explicit], to: root)
         w.processes += [born, explicit]
-        XCTAssertEqual(probe.addProcessesBorn(after: 1000, through: 1003, to: &table).map(\.pid), [1001])
+        XCTAssertEqual(table.insert(probe.processesBorn(after: 1000, through: 1003, in: table)).map(\.pid), [1001])
         XCTAssertEqual(table.byPid.count, plan + 1)
         XCTAssertNil(table.byPid[1002], "a thread's id")
-        XCTAssertEqual(probe.addProcessesBorn(after: 1003, through: 1003 + ProcessProbe.bornRangeLimit + 1, to: &table).map(\.pid), [900])
+        XCTAssertEqual(table.insert(probe.processesBorn(after: 1003, through: 1003 + ProcessProbe.bornRangeLimit + 1, in: table)).map(\.pid), [900])
         XCTAssertEqual(Set(table.byPid.keys), Set(w.processes.map(\.pid)))
     }
 

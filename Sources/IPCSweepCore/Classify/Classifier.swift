@@ -53,15 +53,37 @@ public struct Classifier: Sendable {
         posix = PosixEvidence(processes: processes)
     }
 
-    /// The classifier of the same scope and clock over `processes`: this classifier's table with processes born
-    /// since added (`born`, as `processes` has them now; perhaps more thread groups), their possible holders
-    /// appended to this classifier's (`PossibleHolderFinder.appending`: time proportional to the born processes,
-    /// not to the table). nil when they cannot be appended: then only a classifier made anew gives the verdicts.
-    public func adding(_ born: [ProcessRecord], to processes: ProcessTable) -> Classifier? {
-        guard let f = finder.appending(born, in: processes) else { return nil }
-        return Classifier(processes: processes, scope: scope, inheritWindow: inheritWindow, granularity: granularity,
-                          mountDevices: mountDevices, finder: f)
+    /// What makes a classifier besides its table. It holds no reference to the table, so that a table kept
+    /// elsewhere changes in place while the classifier is taken apart (`CleanDecider`'s catch-up); then a classifier
+    /// is made of it again over the changed table.
+    public struct Parts: Sendable {
+        let scope: ResolvedScope?
+        let inheritWindow: Double
+        let granularity: Double
+        let mountDevices: [UInt64: Set<UInt64>]
+        var finder: PossibleHolderFinder
+
+        /// Appends processes born since to the possible holders (`PossibleHolderFinder.append`: time proportional
+        /// to them, not to the table); false, and nothing changed, when only a classifier made anew gives the
+        /// verdicts over `processes`.
+        public mutating func append(born: [ProcessRecord], in processes: ProcessTable) -> Bool {
+            finder.append(born: born, in: processes)
+        }
     }
+
+    public var parts: Parts {
+        Parts(scope: scope, inheritWindow: inheritWindow, granularity: granularity, mountDevices: mountDevices, finder: finder)
+    }
+
+    /// The classifier of these parts over `processes` (their table, changed since only by processes appended to the
+    /// parts, and perhaps by more thread groups).
+    public init(_ parts: Parts, over processes: ProcessTable) {
+        self.init(processes: processes, scope: parts.scope, inheritWindow: parts.inheritWindow,
+                  granularity: parts.granularity, mountDevices: parts.mountDevices, finder: parts.finder)
+    }
+
+    /// A classifier of nothing: what stands in while a classifier is taken apart.
+    public static let empty = Classifier(processes: ProcessTable(processes: []), scope: nil, granularity: 0)
 
     /// clock_getres(CLOCK_REALTIME_COARSE): how far a file time (taken from the coarse clock) can lag.
     public static func coarseClockGranularity() -> Double {

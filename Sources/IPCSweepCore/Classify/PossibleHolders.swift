@@ -207,25 +207,25 @@ public struct PossibleHolderFinder: Sendable {
         ordinaryInScopeBefore.append(ordinaryInScopeBefore[i] + (isOrdinary && member ? 1 : 0))
     }
 
-    /// The finder of `processes`, a table that gained processes since this finder's (`born`: those records, as the
-    /// table has them now), in time proportional to them: the finder a whole build over `processes` makes, less
-    /// the born processes known only by their status. Such a process reaches no object of the verdicts' needs
-    /// (`ProcessNeeds`), and one an object's new access may let reach it is read whole first (`CleanDecider`),
-    /// then passed here again. nil when only a whole build gives that finder: a scope (its members are resolved
-    /// again), a born process ordered before one the finder holds (same start, lower pid), or a born pid that is
-    /// the parent pid of a process the finder holds (whether that one was re-parented may read differently now).
-    func appending(_ born: [ProcessRecord], in processes: ProcessTable) -> PossibleHolderFinder? {
-        guard !born.isEmpty else { return self }
-        guard scope == nil else { return nil }
+    /// Makes this the finder of `processes`, a table that gained processes since this finder's (`born`: those
+    /// records, as the table has them now), in time proportional to them: the finder a whole build over `processes`
+    /// makes, less the born processes known only by their status. Such a process reaches no object of the verdicts'
+    /// needs (`ProcessNeeds`), and one an object's new access may let reach it is read whole first
+    /// (`CleanDecider`), then passed here again. False, and nothing changed, when only a whole build gives that
+    /// finder: a scope (its members are resolved again), a born process ordered before one the finder holds (same
+    /// start, lower pid), or a born pid that is the parent pid of a process the finder holds (whether that one was
+    /// re-parented may read differently now).
+    mutating func append(born: [ProcessRecord], in processes: ProcessTable) -> Bool {
+        guard !born.isEmpty else { return true }
+        guard scope == nil else { return false }
         let bornPids = Set(born.map(\.pid))
-        if live.contains(where: { bornPids.contains($0.ppid) }) { return nil }
+        if live.contains(where: { bornPids.contains($0.ppid) }) { return false }
         let added = born.filter { $0.files != [.status] && Self.isCandidate($0, in: processes) }
             .sorted { $0.startTime != $1.startTime ? $0.startTime < $1.startTime : $0.pid < $1.pid }
         if let last = live.last, let first = added.first,
-           first.startTime < last.startTime || (first.startTime == last.startTime && first.pid < last.pid) { return nil }
-        var f = self
-        for p in added { f.append(p, in: processes) }
-        return f
+           first.startTime < last.startTime || (first.startTime == last.startTime && first.pid < last.pid) { return false }
+        for p in added { append(p, in: processes) }
+        return true
     }
 
     /// A unit's exception is unusable when it is not a service, systemd could not say when its invocation began,

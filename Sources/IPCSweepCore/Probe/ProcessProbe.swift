@@ -85,27 +85,29 @@ public struct ProcessProbe: Sendable {
     @discardableResult
     public func addProcessesStarted(since table: inout ProcessTable) -> [ProcessRecord] {
         guard let pids = try? FileIO.numericEntries(procRoot) else { return [] }
-        var problem: String?
-        let new = records(of: pids.filter { table.byPid[$0] == nil }, boot: table.bootInstant ?? bootInstant(),
-                          problem: &problem)
-        return table.insert(new)
+        return table.insert(records(ofNew: pids, in: table))
     }
 
     /// The processes born since `table` while the pid namespace's last pid (/proc/loadavg) moved from `after` to
     /// `through`: pids are handed out in increasing order, so a new process's pid lies in between, and only those
     /// /proc entries are looked at (the id of a thread among them is skipped), not the whole of /proc (about 1 ms
     /// of kernel time with 2,000 processes: `clean` on a busy host catches up hundreds of times). A range that
-    /// wrapped around pid_max or is wider than `bornRangeLimit` lists /proc (`addProcessesStarted`). A process
+    /// wrapped around pid_max or is wider than `bornRangeLimit` lists /proc (as `addProcessesStarted`). A process
     /// given its pid explicitly (clone3's set_tid, a write to ns_last_pid: CRIU restoring a checkpoint) moves the
-    /// last pid only by chance, so neither way was ever sure to see it. In place; returns the records added.
-    public func addProcessesBorn(after: Int64, through: Int64, to table: inout ProcessTable) -> [ProcessRecord] {
-        guard through > after, through - after <= Self.bornRangeLimit else { return addProcessesStarted(since: &table) }
-        var pids: [Int32] = []
-        for n in after + 1...through where table.byPid[Int32(truncatingIfNeeded: n)] == nil {
-            pids.append(Int32(truncatingIfNeeded: n))
+    /// last pid only by chance, so neither way was ever sure to see it. Returns their records, for the caller to
+    /// add (`ProcessTable.insert`).
+    public func processesBorn(after: Int64, through: Int64, in table: ProcessTable) -> [ProcessRecord] {
+        guard through > after, through - after <= Self.bornRangeLimit else {
+            guard let pids = try? FileIO.numericEntries(procRoot) else { return [] }
+            return records(ofNew: pids, in: table)
         }
+        return records(ofNew: (after + 1...through).map { Int32(truncatingIfNeeded: $0) }, in: table)
+    }
+
+    /// The records of those of `pids` the table does not have.
+    private func records(ofNew pids: [Int32], in table: ProcessTable) -> [ProcessRecord] {
         var problem: String?
-        return table.insert(records(of: pids, boot: table.bootInstant ?? bootInstant(), problem: &problem))
+        return records(of: pids.filter { table.byPid[$0] == nil }, boot: table.bootInstant ?? bootInstant(), problem: &problem)
     }
 
     /// From this many pids handed out since the last look, /proc is listed rather than looked at pid by pid.

@@ -157,11 +157,19 @@ public final class CleanDecider: Sendable {
         // processes born since the classifier was made, or completed since (otherwise they are appended to it).
         var indexAgain = false
         var born: [Int32] = []
+        // The classifier taken apart while the table gains the born processes: then the table is the only
+        // reference to its records and gains them in place, and the possible holders are appended to in place.
+        var parts: Classifier.Parts?
         if let births, fresh.lastActivity >= Int64(s.reading.now) - Self.recentActivity,
            let now = births.lastPid(), now != s.lastPid {
-            born = probe.addProcessesBorn(after: s.lastPid, through: now, to: &s.reading.processes).map(\.pid)
+            let new = probe.processesBorn(after: s.lastPid, through: now, in: s.reading.processes)
             s.lastPid = now
-            changed = !born.isEmpty
+            if !new.isEmpty {
+                parts = s.classifier.parts
+                s.classifier = .empty
+                born = s.reading.processes.insert(new).map(\.pid)
+                changed = true
+            }
         }
         var unknown: [Int32] = []
         fresh.forEachRecordedPid { r in
@@ -217,9 +225,10 @@ public final class CleanDecider: Sendable {
             s.reading.scope?.unitInvocations = invocations
             // Processes born during a long clean (a busy host starts hundreds a second) are appended to the
             // possible holders: a catch-up then costs the new processes, not the whole table again.
-            let records = born.compactMap { s.reading.processes.byPid[$0] }
-            if !indexAgain, s.reading.scope == nil, let c = s.classifier.adding(records, to: s.reading.processes) {
-                s.classifier = c
+            var kept = parts ?? s.classifier.parts
+            if !indexAgain, s.reading.scope == nil,
+               kept.append(born: born.compactMap { s.reading.processes.byPid[$0] }, in: s.reading.processes) {
+                s.classifier = Classifier(kept, over: s.reading.processes)
                 s.bornSinceIndexed.formUnion(born)
             } else {
                 s.classifier = s.reading.classifier
