@@ -12,8 +12,8 @@ import Musl
 /// it recorded its pid (a thread id, or a new process), or it started within the one-second slack or the
 /// inheritance window of the object's last activity. So before each verdict: when the namespace's most recent
 /// pid (/proc/loadavg, last field) moved since the table was completed, the new processes are read (the
-/// catch-up pass: the pids handed out since, `ProcessProbe.addProcessesBorn`; appended to the possible holders,
-/// `Classifier.adding`) and the scope resolved again; recorded pids the table does not know are resolved to their
+/// catch-up pass: the pids handed out since, `ProcessProbe.processesBorn`; appended to the possible holders,
+/// `PossibleHolderFinder.append(born:in:)`) and the scope resolved again; recorded pids the table does not know are resolved to their
 /// thread group. For POSIX objects the descriptors and mappings of every process are read again (once per
 /// `refreshEvery` objects, and after anything known to have touched them): they are the direct evidence.
 /// Then the table covers every process alive at the fresh read, as the plan's table covered every process
@@ -40,7 +40,7 @@ public final class CleanDecider: Sendable {
         /// POSIX objects decided since the descriptors and mappings were last read; nil: never read since the plan.
         var sinceHolderRead: Int?
         /// Processes added to the table since its possible holders were last indexed whole (appended to them, or,
-        /// known only by their status, left out: `PossibleHolderFinder.appending`).
+        /// known only by their status, left out: `PossibleHolderFinder.append(born:in:)`).
         var bornSinceIndexed: Set<Int32> = []
     }
 
