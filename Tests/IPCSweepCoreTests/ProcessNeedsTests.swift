@@ -265,21 +265,8 @@ final class ProcessNeedsTests: XCTestCase {
             guard !w.objects.isEmpty else { continue }
             let root = try scratchDirectory()
             try w.write(to: root)
-            func decider(forVerdicts: Bool) throws -> CleanDecider {
-                let needs = forVerdicts ? ProcessNeeds(w.snapshot, posix: w.posix) : nil
-                let probe = ProcessProbe(procRoot: root, details: [], needs: needs)
-                var table = try probe.read()
-                table.ownIPCNamespace = Self.ownNamespace
-                let options = InspectionOptions(procRoot: root, kinds: Set(IPCKind.allCases), inheritWindow: 5)
-                var found = [Inspector.Found(snapshot: w.snapshot, namespace: nil, thread: nil, posixObjects: w.posix)]
-                Inspector.complete(&found, table: &table, probe: probe, options: options)
-                var reading = Inspector.Reading(snapshot: w.snapshot, processes: table, scope: nil, now: Double(Self.T),
-                                                warnings: [], options: options, posixObjects: w.posix)
-                reading.processNeeds = needs
-                return CleanDecider(reading: reading, users: UserDirectory(), watchBirths: false)
-            }
-            let whole = try decider(forVerdicts: false)
-            let lazy = try decider(forVerdicts: true)
+            let whole = try Self.decider(w, root: root, forVerdicts: false)
+            let lazy = try Self.decider(w, root: root, forVerdicts: true)
             let needs = ProcessNeeds(w.snapshot, posix: w.posix)
             for o in w.objects {
                 let fresh = Self.withNewPermissions(o, &r)
@@ -316,21 +303,7 @@ final class ProcessNeedsTests: XCTestCase {
                 close(fd)
             }
             writeLastPid()
-            func decider(watchBirths: Bool) throws -> CleanDecider {
-                let needs = ProcessNeeds(w.snapshot, posix: w.posix)
-                let probe = ProcessProbe(procRoot: root, details: [], needs: needs)
-                var table = try probe.read()
-                table.ownIPCNamespace = Self.ownNamespace
-                let options = InspectionOptions(procRoot: root, kinds: Set(IPCKind.allCases), inheritWindow: 5)
-                var found = [Inspector.Found(snapshot: w.snapshot, namespace: nil, thread: nil, posixObjects: w.posix)]
-                Inspector.complete(&found, table: &table, probe: probe, options: options)
-                var reading = Inspector.Reading(snapshot: w.snapshot, processes: table, scope: nil, now: Double(Self.T),
-                                                warnings: [], options: options, posixObjects: w.posix)
-                reading.processNeeds = needs
-                reading.lastPid = Int64(lastPid)
-                return CleanDecider(reading: reading, users: UserDirectory(), watchBirths: watchBirths)
-            }
-            let live = try decider(watchBirths: true)
+            let live = try Self.decider(w, root: root, forVerdicts: true, watchingBirthsFrom: Int64(lastPid))
             for step in 0..<3 {
                 let pids = w.processes.map(\.pid)
                 var new: [Proc] = []
@@ -368,7 +341,7 @@ final class ProcessNeedsTests: XCTestCase {
                 born += new.count
                 try World.write(new, to: root)
                 writeLastPid()
-                let after = try decider(watchBirths: false)
+                let after = try Self.decider(w, root: root, forVerdicts: true)
                 // A birth can concern only an object active within a minute of the plan (`recentActivity`). Each is
                 // re-checked as it was, then with new permissions (its possible holders may then be processes born
                 // since and known only by their status until now).
@@ -409,6 +382,23 @@ final class ProcessNeedsTests: XCTestCase {
         XCTAssertNil(table.byPid[1002], "a thread's id")
         XCTAssertEqual(table.insert(probe.processesBorn(after: 1003, through: 1003 + ProcessProbe.bornRangeLimit + 1, in: table)).map(\.pid), [900])
         XCTAssertEqual(Set(table.byPid.keys), Set(w.processes.map(\.pid)))
+    }
+
+    /// `clean`'s decider over a world's procfs copy, its table read whole or for the verdicts; watching the copy's
+    /// `loadavg` for births from that last pid on (nil: not watching).
+    static func decider(_ w: World, root: String, forVerdicts: Bool, watchingBirthsFrom lastPid: Int64? = nil) throws -> CleanDecider {
+        let needs = forVerdicts ? ProcessNeeds(w.snapshot, posix: w.posix) : nil
+        let probe = ProcessProbe(procRoot: root, details: [], needs: needs)
+        var table = try probe.read()
+        table.ownIPCNamespace = ownNamespace
+        let options = InspectionOptions(procRoot: root, kinds: Set(IPCKind.allCases), inheritWindow: 5)
+        var found = [Inspector.Found(snapshot: w.snapshot, namespace: nil, thread: nil, posixObjects: w.posix)]
+        Inspector.complete(&found, table: &table, probe: probe, options: options)
+        var reading = Inspector.Reading(snapshot: w.snapshot, processes: table, scope: nil, now: Double(T),
+                                        warnings: [], options: options, posixObjects: w.posix)
+        reading.processNeeds = needs
+        reading.lastPid = lastPid
+        return CleanDecider(reading: reading, users: UserDirectory(), watchBirths: lastPid != nil)
     }
 
     /// The same object, read again after its owner, group or mode changed (or not).
