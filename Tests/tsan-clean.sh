@@ -3,7 +3,8 @@
 # (System V sets, segments and queues; POSIX shared memory, semaphores and queues), run by a ThreadSanitizer build of ipcsweep, in private IPC, pid and
 # mount namespaces with their own /dev/shm and /run (the host's objects are never seen), among PROCS (200)
 # sleeping processes of a user who reaches none of the objects (enough for the process table to be read on
-# every CPU); the plan is first shown as a table (--dry-run: its cells are made on every CPU too). Fails when
+# every CPU); the plan is first shown as a table (--dry-run: its cells are made on every CPU too), and processes
+# are born all through the clean (its workers catch up with them). Fails when
 # ThreadSanitizer reports anything, when the plan does not hold every orphan, or when the clean does not remove
 # every one.
 #   swift build -c debug --sanitize=thread --build-path .build-tsan --product ipcsweep
@@ -49,8 +50,14 @@ unshare --ipc --pid --fork --mount-proc --mount --propagation private bash -euo 
     # The plan as a table first: its cells are made in chunks on every CPU too (the clean below reports as JSON).
     TSAN_OPTIONS="log_path=$OUT/tsan halt_on_error=0" "$BIN" clean --dry-run --all-processes-visible > "$OUT/plan.txt" \
         2> "$OUT/plan.err" || echo "exit status $?" > "$OUT/plan.rc"
+    # Processes are born all through the clean (a busy host): every slot of the workers catches up with them, appending
+    # those of an owner (they start seconds after the objects: no possible holders) and leaving out the others.
+    (while [ ! -e "$OUT/stop" ]; do setpriv --reuid 20001 --regid 20001 --clear-groups sleep 0.3 & sleep 0.02; done; wait) &
+    churn=$!
     TSAN_OPTIONS="log_path=$OUT/tsan halt_on_error=0" "$BIN" clean --yes --all-processes-visible --save-to /run/save \
         --format json > "$OUT/clean.json" 2> "$OUT/clean.err" || echo $? > "$OUT/rc"
+    touch "$OUT/stop"
+    wait "$churn"
     after=$(count)
     echo "$before $after $(ls -d /proc/[0-9]* | wc -l)" > "$OUT/counts"
 '
@@ -72,4 +79,4 @@ if [ -e "$out/rc" ] || [ "$after" != 0 ]; then
     echo "not ok - the clean left $after of $before objects (exit status $(cat "$out/rc" 2>/dev/null || echo 0))"
     exit 1
 fi
-echo "ok - no ThreadSanitizer report in a dry run as a table and a parallel clean of $before objects of $owners owners (six kinds, saved first) among $processes processes"
+echo "ok - no ThreadSanitizer report in a dry run as a table and a parallel clean of $before objects of $owners owners (six kinds, saved first) among $processes processes, with processes born all through it"
