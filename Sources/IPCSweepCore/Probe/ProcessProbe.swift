@@ -81,11 +81,10 @@ public struct ProcessProbe: Sendable {
     }
 
     /// Adds the processes that appeared in /proc since `table` was read (one more directory listing;
-    /// only the new pids are read), in place; returns their records.
-    @discardableResult
-    public func addProcessesStarted(since table: inout ProcessTable) -> [ProcessRecord] {
-        guard let pids = try? FileIO.numericEntries(procRoot) else { return [] }
-        return table.insert(records(ofNew: pids, in: table))
+    /// only the new pids are read), in place.
+    public func addProcessesStarted(since table: inout ProcessTable) {
+        guard let pids = try? FileIO.numericEntries(procRoot) else { return }
+        table.insert(records(ofNew: pids, in: table))
     }
 
     /// The processes born since `table` while the pid namespace's last pid (/proc/loadavg) moved from `after` to
