@@ -76,7 +76,7 @@ struct Clean: ParsableCommand {
         let options = { (detail: Bool) in
             InspectionOptions(procRoot: source.procRoot, source: source.source, kinds: filter.selectableKinds, scope: scopeSpec,
                               inheritWindow: scope.inheritWindow, semaphoreDetail: detail, namespace: ns,
-                              allProcessesVisible: source.allProcessesVisible)
+                              allProcessesVisible: source.allProcessesVisible, selection: filter)
         }
         let journal = dryRun ? nil : CleanSyslog(users: users)
         let saver = saveWriter(namespace: ns)

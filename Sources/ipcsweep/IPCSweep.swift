@@ -86,12 +86,13 @@ let ipcsweepVersion = "0.1.0"
 func inspect(source: SourceOptions, kinds: Set<IPCKind>, posixExplicit: Bool = false, scope: ScopeOptions,
              namespace: IPCNamespaceThread? = nil, users: UserDirectory,
              posixScanner: PosixIPCScanner = PosixIPCScanner(),
-             processReads: InspectionOptions.ProcessReads = .verdicts) throws -> Inspection {
+             processReads: InspectionOptions.ProcessReads = .verdicts, selection: ObjectFilter? = nil) throws -> Inspection {
     do {
         let options = InspectionOptions(procRoot: source.procRoot, source: source.source, kinds: kinds,
                                         scope: try scope.spec(), inheritWindow: scope.inheritWindow,
                                         posixScanner: posixScanner, namespace: namespace,
-                                        allProcessesVisible: source.allProcessesVisible, processReads: processReads)
+                                        allProcessesVisible: source.allProcessesVisible, processReads: processReads,
+                                        selection: selection)
         var result = try Inspector.inspect(options, users: users)
         result.warnings.forEach(warn)
         // What the POSIX side could not see (no mqueue mount, a procfs copy): said when POSIX kinds were asked for.
@@ -111,7 +112,7 @@ func inspect(source: SourceOptions, kinds: Set<IPCKind>, posixExplicit: Bool = f
 func inspectNamespaces(source: SourceOptions, kinds: Set<IPCKind>, posixExplicit: Bool = false,
                        scope: ScopeOptions, namespace: NamespaceOptions, all: AllNamespacesOption, users: UserDirectory,
                        posixScanner: PosixIPCScanner = PosixIPCScanner(),
-                       processReads: InspectionOptions.ProcessReads = .verdicts) throws -> [Inspection] {
+                       processReads: InspectionOptions.ProcessReads = .verdicts, selection: ObjectFilter? = nil) throws -> [Inspection] {
     if all.allNamespaces {
         if let n = namespace.namespace {
             throw CLIError("--namespace \(n) and --all-namespaces exclude each other; give one")
@@ -119,7 +120,8 @@ func inspectNamespaces(source: SourceOptions, kinds: Set<IPCKind>, posixExplicit
         do {
             let options = InspectionOptions(procRoot: source.procRoot, source: source.source, kinds: kinds,
                                             scope: try scope.spec(), inheritWindow: scope.inheritWindow,
-                                            posixScanner: posixScanner, allProcessesVisible: source.allProcessesVisible)
+                                            posixScanner: posixScanner, allProcessesVisible: source.allProcessesVisible,
+                                            selection: selection)
             var results = try Inspector.inspectAll(options, users: users)
             if posixExplicit {
                 for i in results.indices { results[i].warnings += results[i].posixNotes }
@@ -133,7 +135,7 @@ func inspectNamespaces(source: SourceOptions, kinds: Set<IPCKind>, posixExplicit
     }
     return [try inspect(source: source, kinds: kinds, posixExplicit: posixExplicit, scope: scope,
                         namespace: try namespace.open(procRoot: source.procRoot), users: users, posixScanner: posixScanner,
-                        processReads: processReads)]
+                        processReads: processReads, selection: selection)]
 }
 
 /// What `list` and `orphans` show: the namespaces asked for, inspected, merged into one inspection and filtered
@@ -142,7 +144,7 @@ func inspectFiltered(_ filter: ObjectFilter, filters: FilterOptions, source: Sou
                      namespace: NamespaceOptions, all: AllNamespacesOption, users: UserDirectory) throws -> Inspection? {
     var inspections = try inspectNamespaces(source: source, kinds: filter.selectableKinds,
                                             posixExplicit: filters.posixExplicit, scope: scope, namespace: namespace,
-                                            all: all, users: users)
+                                            all: all, users: users, selection: filter)
     guard var result = inspections.takeMerged() else { return nil }
     inspections = []
     result.keep(filter)

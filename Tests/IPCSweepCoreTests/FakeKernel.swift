@@ -68,6 +68,8 @@ final class FakeKernel: KernelCalls, @unchecked Sendable {  // every member is g
     var fail: [String: Errno] = [:]
     /// Every call that changed something, in order ("unlinkat /dev/shm/x", "mq_send /dev/mqueue/q", ...).
     var calls: [String] = []
+    /// Every path a call named (read or write), as "call path", in order.
+    var named: [String] = []
     var nextInode: UInt64 = 100
     var nextFD: Int32 = 10
     var open: [Int32: (path: String, offset: Int)] = [:]
@@ -112,6 +114,7 @@ final class FakeKernel: KernelCalls, @unchecked Sendable {  // every member is g
     private func openDirectory(_ dir: String) -> Int32 { (try? openat(AT_FDCWD, dir, O_DIRECTORY, 0).get()) ?? -1 }
 
     func failing(_ call: String, _ path: String? = nil) -> Errno? {
+        if let path { named.append("\(call) \(path)") }
         if let path, let e = fail.removeValue(forKey: "\(call) \(path)") { return e }
         return fail.removeValue(forKey: call)
     }
@@ -380,7 +383,10 @@ final class FakeKernel: KernelCalls, @unchecked Sendable {  // every member is g
         }
     }
 
-    func extendedAttributeSize(_ path: String, _ name: String) -> Result<Int, Errno> { .failure(.noData) }
+    func extendedAttributeSize(_ path: String, _ name: String) -> Result<Int, Errno> {
+        lock.withLock { named.append("getxattr \(path)") }
+        return .failure(.noData)
+    }
 
     func now() -> Int64 { lock.withLock { clock } }
 }

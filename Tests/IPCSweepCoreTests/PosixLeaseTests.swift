@@ -38,6 +38,34 @@ final class PosixLeaseTests: XCTestCase {
         XCTAssertEqual(r.warnings, [], "a lease refused or not permitted is no warning")
     }
 
+    /// `list --name 'torch_*' --type posix-shm --user 1000` on a /dev/shm of many files: only the entries whose
+    /// name and kind can pass are read (stat, ACL), and only those whose owner passes too are leased; every
+    /// other entry costs its directory listing and nothing more. The objects read are exactly those the whole
+    /// filter keeps.
+    func testTheScannerReadsOnlyTheEntriesItsSelectionAdmits() {
+        let k = FakeKernel()
+        for name in ["torch_1", "torch_2", "torch_theirs", "PostgreSQL.1", "sem.torch_s", "other"] { k.add("/dev/shm/" + name) }
+        k.files["/dev/shm/torch_theirs"]?.uid = 2000
+        k.leaseCaller = LeaseCaller(euid: 0, capLease: true)
+        var scanner = PosixIPCScanner(shmRoot: "/dev/shm", mqueueRoot: "/dev/mqueue", mountInfoPath: "/nonexistent")
+        scanner.kernel = k
+        let filter = ObjectFilter(kinds: [.posixShm], uids: [1000], names: ["torch_*"])
+        scanner.selection = filter
+        let r = scanner.scanRoot("/dev/shm", kind: .posixShm, mounts: [PosixMount(mountPoint: "/dev/shm", fsType: "tmpfs", device: k.device)])
+        XCTAssertEqual(r.objects.map(\.name), ["torch_1", "torch_2"])
+        XCTAssertEqual(r.objects.map(\.lease), [.granted, .granted])
+        for name in ["PostgreSQL.1", "sem.torch_s", "other"] {
+            XCTAssertFalse(k.named.contains { $0.hasSuffix("/" + name) }, "\(name) is not read at all: \(k.named)")
+        }
+        XCTAssertTrue(k.named.contains("fstatat /dev/shm/torch_theirs"), "its owner is known only from its stat")
+        XCTAssertFalse(k.calls.contains { $0.contains("torch_theirs") }, "and it is not leased: \(k.calls)")
+        // The same scan without a selection, then the whole filter: the same objects.
+        scanner.selection = nil
+        let whole = scanner.scanRoot("/dev/shm", kind: .posixShm, mounts: [PosixMount(mountPoint: "/dev/shm", fsType: "tmpfs", device: k.device)])
+        XCTAssertEqual(whole.objects.count, 6)
+        XCTAssertEqual(whole.objects.filter { filter.matches(.posix($0), now: 0) }, r.objects)
+    }
+
     func testCapLeaseLeasesEveryonesObjects() {
         let k = FakeKernel()
         k.add("/dev/shm/theirs")

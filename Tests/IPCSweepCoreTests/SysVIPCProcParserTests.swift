@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 @testable import IPCSweepCore
 
@@ -15,6 +16,23 @@ final class SysVIPCProcParserTests: XCTestCase {
         XCTAssertEqual(sets[0].ctime, 1_795_224_773)
         XCTAssertEqual(sets[1].perm, IPCPermissions(key: 0, uid: 33, gid: 33, cuid: 33, cgid: 33, mode: 0o666))
         XCTAssertEqual(sets[1].nsems, 250)
+    }
+
+    /// A probe with a selection (`list --user 33`) keeps only the sets it admits, before anything more is read of
+    /// them (a procfs copy: each kept set is marked as having no per-semaphore detail, the others are gone).
+    func testAProbeWithASelectionKeepsOnlyTheObjectsItAdmits() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("ipcsweep-probe-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: root) }
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("sysvipc"), withIntermediateDirectories: true)
+        try Data(try Fixture.bytes("sem-current.txt")).write(to: root.appendingPathComponent("sysvipc/sem"))
+        var probe = IPCProbe(procRoot: root.path, kinds: [.sem])
+        XCTAssertEqual(try probe.snapshot(source: .proc).semaphoreSets.count, 2)
+        probe.selection = ObjectFilter(uids: [33])
+        let kept = try probe.snapshot(source: .proc).semaphoreSets
+        XCTAssertEqual(kept.map(\.perm.uid), [33])
+        XCTAssertNotNil(kept.first?.detailError)
+        probe.selection = ObjectFilter(names: ["x"])
+        XCTAssertEqual(try probe.snapshot(source: .proc).semaphoreSets.count, 2, "--name selects no System V object, but the kinds read are the caller's")
     }
 
     /// The lean rss/swap reader that fills segments read with the syscalls agrees with the full parser.

@@ -80,6 +80,81 @@ final class ProbeAgreementTests: XCTestCase {
         try s.assertHostAgrees(inside: "syscall.json", host: "host.json", expected.map { "sem:\($0)" })
     }
 
+    /// A filtered `list` reads only the objects its filter can select (issue 20: `--name 'PostgreSQL.*'` costs the
+    /// files it names, `--user`/`--key`/`--id` skip the other sets' semaphores), and shows exactly what the whole
+    /// list shows of them: the same objects, every field and verdict the same, for both families, both System V
+    /// sources, and from the host (`--namespace`). Each filter's expected objects are picked from the whole list
+    /// here, by the filter's documented meaning.
+    func testAFilteredListShowsWhatTheWholeListShowsOfItsObjects() throws {
+        let s = try Scenario.run(Self.variedState + """
+
+            S=$(ipcsweep-testkit sem-create --key 0x5150 --nsems 2 --as-uid 33)
+            echo $S > "$OUT/S"
+            # Owner and creator apart (IPC_SET): `--user` is either.
+            ipcsweep-testkit sem-chown --id $(ipcsweep-testkit sem-create --key 0x5151 --nsems 1) --uid 33
+            ipcsweep-testkit sem-chown --id $(ipcsweep-testkit sem-create --key 0x5152 --nsems 1 --as-uid 33) --uid 65534
+            for f in torch_1:33 torch_2:65534 PostgreSQL.7:0 sem.torch_s:33 sem.other:65534; do
+                printf 'data' > /dev/shm/${f%%:*}; chown ${f#*:} /dev/shm/${f%%:*}
+            done
+            setpriv --reuid=65534 --regid=65534 --clear-groups sh -c 'exec 5</dev/shm/torch_2; exec sleep 600' &
+            # Past the one-second slack and the 5 s inheritance window: the verdicts no longer change with time.
+            sleep 6.5
+            ipcsweep list --format json > "$OUT/all.json"
+            ipcsweep list --format json --source proc > "$OUT/all-proc.json"
+            ipcsweep list --format json --user 33 > "$OUT/user.json"
+            ipcsweep list --format json --user 65534 --type sem --source proc > "$OUT/user-sem-proc.json"
+            ipcsweep list --format json --key 0x1234 --key 0x5150 > "$OUT/key.json"
+            ipcsweep list --format json --id $S --id 0 > "$OUT/id.json"
+            ipcsweep list --format json --name 'torch_*' > "$OUT/name.json"
+            ipcsweep list --format json --name 'sem.*' --user 65534 > "$OUT/entry.json"
+            ipcsweep list --format json --type posix-sem > "$OUT/posix-sem.json"
+            ipcsweep orphans --format json --name 'torch_*' > "$OUT/orphans.json"
+            outside list --format json > "$OUT/host-all.json"
+            outside list --format json --user 33 > "$OUT/host-user.json"
+            """)
+        func objects(_ name: String) throws -> [String: [String: Any]] {
+            var out: [String: [String: Any]] = [:]
+            for o in try s.json(name)["objects"] as? [[String: Any]] ?? [] {
+                let ref = (o["id"] as? Int).map(String.init) ?? (o["path"] as? String ?? "?")
+                out["\(o["type"] as? String ?? "?"):\(ref)"] = o
+            }
+            return out
+        }
+        func uid(_ o: [String: Any], _ field: String) -> Int? { (o[field] as? [String: Any])?["uid"] as? Int }
+        func isPosix(_ o: [String: Any]) -> Bool { (o["type"] as? String ?? "").hasPrefix("posix") }
+        func glob(_ pattern: String, _ o: [String: Any]) -> Bool {
+            let entry = (o["path"] as? String ?? "").split(separator: "/").last.map(String.init) ?? ""
+            return fnmatch(pattern, o["name"] as? String ?? "", 0) == 0 || fnmatch(pattern, entry, 0) == 0
+        }
+        let sid = try XCTUnwrap(Int(s.file("S").trimmingCharacters(in: .whitespacesAndNewlines)))
+        let all = try objects("all.json"), allProc = try objects("all-proc.json")
+        XCTAssertEqual(all.count, 12 + 5, "12 System V objects and 5 POSIX files\n\(s.stderr)")
+        XCTAssertEqual(all["posix-shm:/dev/shm/torch_2"]?["verdict"] as? String, "in-use")
+        let cases: [(file: String, whole: [String: [String: Any]], keep: ([String: Any]) -> Bool, count: Int)] = [
+            ("user.json", all, { uid($0, "owner") == 33 || uid($0, "creator") == 33 }, 8),
+            ("user-sem-proc.json", allProc, { $0["type"] as? String == "sem" && (uid($0, "owner") == 65534 || uid($0, "creator") == 65534) }, 2),
+            ("key.json", all, { [0x1234, 0x5150].contains($0["key"] as? Int ?? -1) && !isPosix($0) }, 2),
+            ("id.json", all, { [sid, 0].contains($0["id"] as? Int ?? -1) && !isPosix($0) }, 4),
+            ("name.json", all, { isPosix($0) && glob("torch_*", $0) }, 3),
+            ("entry.json", all, { isPosix($0) && glob("sem.*", $0) && uid($0, "owner") == 65534 }, 1),
+            ("posix-sem.json", all, { $0["type"] as? String == "posix-sem" }, 2),
+            ("orphans.json", all, { isPosix($0) && glob("torch_*", $0) && ["orphaned", "suspect"].contains($0["verdict"] as? String ?? "") }, 2),
+            ("host-user.json", try objects("host-all.json"), { uid($0, "owner") == 33 || uid($0, "creator") == 33 }, 8),
+        ]
+        for c in cases {
+            let got = try objects(c.file)
+            let expected = c.whole.filter { c.keep($0.value) }
+            XCTAssertEqual(expected.count, c.count, "\(c.file): the state has \(c.count) such objects")
+            XCTAssertEqual(Set(got.keys), Set(expected.keys), c.file)
+            for (ref, o) in expected {
+                guard let g = got[ref] else { continue }
+                for (field, value) in o {
+                    XCTAssertEqual(try canonical(g[field] ?? "missing"), try canonical(value), "\(c.file) \(ref) field \(field)")
+                }
+            }
+        }
+    }
+
     /// A JSON value as text with sorted keys, so that equal values compare equal.
     func canonical(_ value: Any) throws -> String {
         String(decoding: try JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed]),

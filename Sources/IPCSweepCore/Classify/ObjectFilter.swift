@@ -51,21 +51,52 @@ public struct ObjectFilter: Sendable, Equatable {
 
     /// Whether an object passes every given filter (before classification).
     public func matches(_ o: IPCObject, now: Double) -> Bool {
-        if !kinds.isEmpty && !kinds.contains(o.kind) { return false }
-        let p = o.perm
-        if !uids.isEmpty && !uids.contains(p.uid) && !uids.contains(p.cuid) { return false }
-        if let posix = o.posix {
-            if !keys.isEmpty || !ids.isEmpty { return false }
-            if !names.isEmpty && !names.contains(where: { Self.glob($0, matches: posix.name) || Self.glob($0, matches: posix.entry) }) {
-                return false
-            }
-        } else {
-            if !names.isEmpty { return false }
-            if !keys.isEmpty && !keys.contains(p.key) { return false }
-            if !ids.isEmpty && !ids.contains(o.id) { return false }
-        }
+        guard matchesWhatItIs(o) else { return false }
         if let idle = idleFor, now - o.lastActivityInstant < idle { return false }
         return true
+    }
+
+    /// Whether an object passes every filter but `--idle-for` and `--verdict`: what the object is (kind, owner,
+    /// key, id, name), not when it was last used.
+    public func matchesWhatItIs(_ o: IPCObject) -> Bool {
+        if let posix = o.posix {
+            return admits(owner: o.perm) && admits(posixEntry: posix.entry, kind: posix.kind, name: posix.name)
+        }
+        if !kinds.isEmpty && !kinds.contains(o.kind) { return false }
+        if !names.isEmpty { return false }
+        return admits(sysV: o.perm, id: o.id)
+    }
+
+    /// Whether a System V object passes the filters its listing decides (owner or creator, key, id): the probe
+    /// reads nothing more of one that does not (`IPCSnapshot.keep`). Its kind is read or not as a whole.
+    public func admits(sysV p: IPCPermissions, id: Int32) -> Bool {
+        if !admits(owner: p) { return false }
+        if !keys.isEmpty && !keys.contains(p.key) { return false }
+        if !ids.isEmpty && !ids.contains(id) { return false }
+        return true
+    }
+
+    /// Whether `--user` keeps an object of this owner and creator.
+    private func admits(owner p: IPCPermissions) -> Bool {
+        uids.isEmpty || uids.contains(p.uid) || uids.contains(p.cuid)
+    }
+
+    /// Whether the System V listing can leave objects out (`--user`, `--key`, `--id`).
+    public var narrowsSysV: Bool { !uids.isEmpty || !keys.isEmpty || !ids.isEmpty }
+
+    /// Whether an entry of a POSIX root (`rootKind`: posixShm for the shm mount, posixMq for the mqueue mount) can
+    /// pass, judged by its name alone: the scanner reads no other entry (no stat, ACL or lease), so that
+    /// `--name 'PostgreSQL.*'` costs the files it names, not the whole of /dev/shm.
+    public func admits(posixEntry entry: String, rootKind: IPCKind) -> Bool {
+        let kind = PosixIPCObject.kind(ofEntry: entry, rootKind: rootKind)
+        return admits(posixEntry: entry, kind: kind, name: PosixIPCObject.name(ofEntry: entry, kind: kind))
+    }
+
+    /// The filters a POSIX object's kind and names decide.
+    private func admits(posixEntry entry: String, kind: IPCKind, name: String) -> Bool {
+        if !kinds.isEmpty && !kinds.contains(kind) { return false }
+        if !keys.isEmpty || !ids.isEmpty { return false }
+        return names.isEmpty || names.contains { Self.glob($0, matches: name) || Self.glob($0, matches: entry) }
     }
 
     /// Whether an entry under /dev/shm that is not a POSIX object (listed for RemoveIPC= only) passes: it counts as

@@ -41,7 +41,8 @@ extension Inspector {
         var namespaces = IPCNamespaceInfo.all(in: table)
         if let i = namespaces.firstIndex(where: { $0.inode == own }) { namespaces.insert(namespaces.remove(at: i), at: 0) }
         for info in namespaces {
-            var probe = IPCProbe(procRoot: options.procRoot, kinds: options.sysvKinds.isEmpty ? IPCKind.sysv : options.sysvKinds)
+            var probe = options.probe(kinds: options.sysvKinds.isEmpty ? IPCKind.sysv : options.sysvKinds, semaphoreDetail: true,
+                                      namespace: nil)
             if info.inode != own {
                 // Enter through its oldest process, else any other process of it still there.
                 let others = table.byPid.values.lazy
@@ -67,11 +68,11 @@ extension Inspector {
                     var scanner: PosixIPCScanner?
                     var mount: UInt64?
                     if info.inode == own {
-                        if let m = ownMount, scannedMounts.insert(m).inserted { scanner = options.posixScanner; mount = m }
+                        if let m = ownMount, scannedMounts.insert(m).inserted { scanner = options.scanner; mount = m }
                     } else if let pid = info.pid {
                         mount = table.byPid[pid]?.mountNamespace
                         if let m = mount, m != ownMount, scannedMounts.insert(m).inserted {
-                            scanner = PosixIPCScanner.ofProcess(pid, procRoot: options.procRoot)
+                            scanner = options.scanner.ofProcess(pid, procRoot: options.procRoot)
                         }
                     }
                     if let scanner {
@@ -127,7 +128,7 @@ extension Inspector {
             let why = p.mountNamespace == nil ? "the mount namespace of pid \(p.pid) cannot be read" : "pid \(p.pid) shares the tool's own mount namespace"
             return ([], ["IPC namespace \(ns.inode): \(why): its POSIX objects are listed without --namespace (or under the tool's own namespace with --all-namespaces)"], [:])
         }
-        let scans = PosixIPCScanner.ofProcess(p.pid, procRoot: options.procRoot).scan()
+        let scans = options.scanner.ofProcess(p.pid, procRoot: options.procRoot).scan()
         let notes = scans.filter { !$0.scanned }.compactMap(\.skipReason)
             .map { "IPC namespace \(ns.inode) (pid \(p.pid)): \($0)" }
         let devices = Set(scans.filter(\.scanned).compactMap { $0.mount?.device })

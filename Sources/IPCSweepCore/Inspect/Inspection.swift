@@ -20,6 +20,11 @@ public struct InspectionOptions: Sendable {
     public var allProcessesVisible: Bool
     /// How much of each process is read.
     public var processReads: ProcessReads
+    /// The objects wanted: the filter of list, orphans and clean; nil: every object (show, audit). What it rules
+    /// out by what an object is (kind, owner, key, id, name) is dropped as soon as it is listed: no semaphore
+    /// detail, no POSIX stat, ACL or lease, no process read for it. The caller still applies the whole filter
+    /// (`--idle-for` and `--verdict` need the run's time and the verdict).
+    public var selection: ObjectFilter?
 
     /// How much of each process an inspection reads.
     public enum ProcessReads: Sendable {
@@ -34,7 +39,8 @@ public struct InspectionOptions: Sendable {
     public init(procRoot: String = Procfs.live, source: IPCSource = .auto, kinds: Set<IPCKind> = IPCKind.sysv,
                 scope: ScopeSpec = ScopeSpec(), inheritWindow: Double = Classifier.defaultInheritWindow,
                 semaphoreDetail: Bool = true, posixScanner: PosixIPCScanner = PosixIPCScanner(),
-                namespace: IPCNamespaceThread? = nil, allProcessesVisible: Bool = false, processReads: ProcessReads = .verdicts) {
+                namespace: IPCNamespaceThread? = nil, allProcessesVisible: Bool = false, processReads: ProcessReads = .verdicts,
+                selection: ObjectFilter? = nil) {
         self.procRoot = procRoot
         self.source = source
         self.kinds = kinds
@@ -45,6 +51,21 @@ public struct InspectionOptions: Sendable {
         self.namespace = namespace
         self.allProcessesVisible = allProcessesVisible
         self.processReads = processReads
+        self.selection = selection
+    }
+
+    /// The POSIX scanner, reading the selection only.
+    public var scanner: PosixIPCScanner {
+        var s = posixScanner
+        s.selection = selection
+        return s
+    }
+
+    /// The System V probe of the tool's own namespace (or of `namespace` when given), reading the selection only.
+    public func probe(kinds: Set<IPCKind>, semaphoreDetail: Bool, namespace: IPCNamespaceThread?) -> IPCProbe {
+        var p = IPCProbe(procRoot: procRoot, kinds: kinds, semaphoreDetail: semaphoreDetail, namespace: namespace)
+        p.selection = selection
+        return p
     }
 
     /// Whether the process table is read for the verdicts only: asked for, without a scope (it selects by cgroup,
@@ -72,7 +93,8 @@ public struct Inspection: Sendable {
     public var now: Double
     /// Everything worth telling the user that is not a verdict (skipped lines, stale pidfiles).
     public var warnings: [String]
-    /// The POSIX roots as scanned (the /dev/shm mount and the mqueue mount), unfiltered.
+    /// The POSIX roots as scanned (the /dev/shm mount and the mqueue mount): every object of them, or those the
+    /// scanner's `selection` admits.
     public var posixScans: [PosixScanResult] = []
     /// What the POSIX side could not see, in words (an mqueue filesystem that is not mounted, a procfs copy).
     public var posixNotes: [String] = []
@@ -112,7 +134,7 @@ extension Inspector {
         public var options: InspectionOptions
         /// The namespace's last allocated pid just before the table was completed (nil: not known).
         public var lastPid: Int64? = nil
-        /// The POSIX roots as scanned, unfiltered.
+        /// The POSIX roots as scanned (every object, or those its `selection` admits).
         public var posixScans: [PosixScanResult] = []
         /// The POSIX objects of the inspected kinds, in path order.
         public var posixObjects: [PosixIPCObject] = []

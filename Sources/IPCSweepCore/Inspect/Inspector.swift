@@ -37,15 +37,14 @@ public enum Inspector {
     /// the IPC objects' per-semaphore detail is read. The POSIX roots are scanned on a third thread from the start
     /// (the table waits for them when it is read for the verdicts: their permissions count too).
     public static func read(_ options: InspectionOptions) throws -> Reading {
-        let ipc = IPCProbe(procRoot: options.procRoot, kinds: options.sysvKinds, semaphoreDetail: options.semaphoreDetail,
-                           namespace: options.namespace)
+        let ipc = options.probe(kinds: options.sysvKinds, semaphoreDetail: options.semaphoreDetail, namespace: options.namespace)
         let read = ConcurrentReads()
         let posixGroup = DispatchGroup()
         // POSIX objects belong to a mount namespace: the tool's own is read alongside; another namespace's after
         // the process table names a process of it (`foreignPosix`).
         let readPosix = !options.posixKinds.isEmpty && options.isLive && options.namespace == nil
         if readPosix {
-            let scanner = options.posixScanner
+            let scanner = options.scanner
             DispatchQueue.global().async(group: posixGroup) { read.scans.value = scanner.scan() }
         }
         let posixKinds = options.posixKinds

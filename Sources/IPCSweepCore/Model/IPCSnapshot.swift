@@ -17,6 +17,14 @@ public struct IPCSnapshot: Sendable, Equatable {
         self.warnings = warnings
     }
 
+    /// Drops the objects `filter` rules out by owner, key or id (`ObjectFilter.admits(sysV:id:)`).
+    public mutating func keep(_ filter: ObjectFilter) {
+        guard filter.narrowsSysV else { return }
+        semaphoreSets.removeAll { !filter.admits(sysV: $0.perm, id: $0.id) }
+        segments.removeAll { !filter.admits(sysV: $0.perm, id: $0.id) }
+        queues.removeAll { !filter.admits(sysV: $0.perm, id: $0.id) }
+    }
+
     /// All objects, semaphore sets first, each kind ordered by id.
     public var objects: [IPCObject] {
         semaphoreSets.sorted { $0.id < $1.id }.map(IPCObject.sem)

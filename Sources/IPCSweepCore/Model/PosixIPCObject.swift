@@ -150,7 +150,7 @@ public struct PosixIPCObject: Sendable, Equatable {
         let base = entry ?? String(path.split(separator: "/").last ?? "")
         self.entry = base
         self.directory = directory ?? String(path.utf8.dropLast(base.utf8.count + 1)).map { $0.isEmpty ? "/" : $0 } ?? "/"
-        self.name = name ?? (kind == .posixSem && base.hasPrefix("sem.") ? String(base.dropFirst(4)) : base)
+        self.name = name ?? Self.name(ofEntry: base, kind: kind)
         self.uid = uid
         self.gid = gid
         self.mode = mode
@@ -163,6 +163,18 @@ public struct PosixIPCObject: Sendable, Equatable {
         self.ctime = ctime ?? m
         self.acl = acl
         self.queue = queue
+    }
+
+    /// The kind of an entry of a POSIX root, from its name alone: in the mqueue mount a queue; in the shm mount a
+    /// named semaphore when it is `sem.NAME` (glibc's sem_open), shared memory otherwise.
+    public static func kind(ofEntry entry: String, rootKind: IPCKind) -> IPCKind {
+        rootKind == .posixMq ? .posixMq : (entry.hasPrefix("sem.") ? .posixSem : .posixShm)
+    }
+
+    /// The name programs pass to shm_open/sem_open/mq_open for a directory entry of that kind (a semaphore's
+    /// without its `sem.` prefix).
+    public static func name(ofEntry entry: String, kind: IPCKind) -> String {
+        kind == .posixSem && entry.hasPrefix("sem.") ? String(entry.dropFirst(4)) : entry
     }
 
     /// The latest of mtime and ctime: the last change the file records (reads, mappings and opens leave no trace).

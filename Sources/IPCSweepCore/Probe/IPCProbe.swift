@@ -35,6 +35,9 @@ public struct IPCProbe: Sendable {
     public var namespace: IPCNamespaceThread?
     /// The kernel calls (a fake in unit tests).
     public var kernel: any KernelCalls
+    /// The objects wanted (`InspectionOptions.selection`); nil: every one. The objects it rules out by owner, key
+    /// or id are dropped as soon as listed: their semaphores are not read.
+    public var selection: ObjectFilter?
 
     public init(procRoot: String = Procfs.live, kinds: Set<IPCKind> = IPCKind.sysv, semaphoreDetail: Bool = true,
                 namespace: IPCNamespaceThread? = nil, kernel: any KernelCalls = Kernel.live) {
@@ -124,6 +127,7 @@ public struct IPCProbe: Sendable {
             throw ProbeError(description: e.description)
         }
         snap.warnings = warnings
+        if let selection { snap.keep(selection) }
         if isLive {
             addSemaphoreDetail(&snap, alongside: once, serial: serial)
         } else {
@@ -153,6 +157,7 @@ public struct IPCProbe: Sendable {
         if kinds.contains(.msg) {
             snap.queues = try scan(.msg, completeOnly, serial: serial, warnings: &snap.warnings) { sysv.queue(atIndex: $0, any: $1) }
         }
+        if let selection { snap.keep(selection) }
         addSemaphoreDetail(&snap, alongside: once, serial: serial)
         return snap
     }

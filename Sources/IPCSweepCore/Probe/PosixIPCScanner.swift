@@ -31,6 +31,11 @@ public struct PosixIPCScanner: Sendable {
     /// Ask each object for a write lease (`PosixLeases`), where the caller may: the kernel's answer to whether
     /// any process has it open or mapped.
     public var takeLeases = true
+    /// The objects wanted (`InspectionOptions.selection`); nil: every one. An entry the filter
+    /// rules out by its name or kind is not read at all, one it rules out by its owner gets no lease: their cost is
+    /// that of the directory listing. `--idle-for` and `--verdict` are left to the caller (they need the time of
+    /// the run and the verdict).
+    public var selection: ObjectFilter?
 
     /// The default shm root (glibc's shm_open and sem_open use /dev/shm).
     public static let defaultShmRoot = "/dev/shm"
@@ -45,10 +50,14 @@ public struct PosixIPCScanner: Sendable {
         self.processRoot = processRoot
     }
 
-    /// The scanner of process `pid`'s mount namespace: its /dev/shm and mqueue mount, read through
-    /// /proc/PID/root as its /proc/PID/mountinfo describes them.
-    public static func ofProcess(_ pid: Int32, procRoot: String = Procfs.live) -> PosixIPCScanner {
-        PosixIPCScanner(mountInfoPath: "\(procRoot)/\(pid)/mountinfo", processRoot: "\(procRoot)/\(pid)/root")
+    /// This scanner (its kernel, leases and selection) in process `pid`'s mount namespace: its /dev/shm and
+    /// mqueue mount, read through /proc/PID/root as its /proc/PID/mountinfo describes them.
+    public func ofProcess(_ pid: Int32, procRoot: String = Procfs.live) -> PosixIPCScanner {
+        var s = PosixIPCScanner(mountInfoPath: "\(procRoot)/\(pid)/mountinfo", processRoot: "\(procRoot)/\(pid)/root")
+        s.kernel = kernel
+        s.takeLeases = takeLeases
+        s.selection = selection
+        return s
     }
 
     /// Opens a directory (O_RDONLY | O_DIRECTORY) given as a full path. A path inside another process's root
@@ -161,9 +170,10 @@ public struct PosixIPCScanner: Sendable {
         var objects: [PosixIPCObject] = []
         objects.reserveCapacity(names.count)
         var ignored: [String] = []
-        for name in names {
+        for name in names where selection?.admits(posixEntry: name, rootKind: kind) ?? true {
             switch reader.read(dir: dir, entry: name) {
             case .object(var o, let warning):
+                if let selection, !selection.matchesWhatItIs(.posix(o)) { continue }
                 o.lease = leases?.probe(dir: dir, o)
                 objects.append(o)
                 if let warning { warnings.append(warning) }

@@ -55,7 +55,7 @@ public struct PosixObjectReader: Sendable {
         default: return .ignored("special file \(path)")
         }
         guard UInt64(st.st_dev) == device else { return .ignored("\(path) (on another filesystem)") }
-        let kind: IPCKind = rootKind == .posixMq ? .posixMq : (name.hasPrefix("sem.") ? .posixSem : .posixShm)
+        let kind = PosixIPCObject.kind(ofEntry: name, rootKind: rootKind)
         var acl: [ACLEntry]?
         var queue: MessageQueueStatus?
         var warning: String?
