@@ -15,7 +15,8 @@ import Musl
 /// catch-up pass: the pids handed out since, `ProcessProbe.processesBorn`; appended to the possible holders,
 /// `PossibleHolderFinder.append(born:in:)`) and the scope resolved again; recorded pids the table does not know are resolved to their
 /// thread group. For POSIX objects the descriptors and mappings of every process are read again (once per
-/// `refreshEvery` objects, and after anything known to have touched them): they are the direct evidence.
+/// `refreshEvery` objects of a slot, counting from the plan's read, and after anything known to have touched
+/// them): they are the direct evidence.
 /// Then the table covers every process alive at the fresh read, as the plan's table covered every process
 /// alive at the plan's read.
 ///
@@ -37,8 +38,9 @@ public final class CleanDecider: Sendable {
         var checkedPids: Set<Int32> = []
         /// Recorded pids that were neither in the table nor threads of it, and are alive: born after the plan.
         var bornAfterPlan: Set<Int32> = []
-        /// POSIX objects decided since the descriptors and mappings were last read; nil: never read since the plan.
-        var sinceHolderRead: Int?
+        /// POSIX objects decided since the descriptors and mappings were last read (the plan's table counts as a
+        /// read: it was completed with them, `Inspector.complete`); nil: read them before the next POSIX verdict.
+        var sinceHolderRead: Int? = 0
         /// Processes added to the table since its possible holders were last indexed whole (appended to them, or,
         /// known only by their status, left out: `PossibleHolderFinder.append(born:in:)`).
         var bornSinceIndexed: Set<Int32> = []
@@ -57,7 +59,9 @@ public final class CleanDecider: Sendable {
     private let planHolders: [DeviceInode: Set<String>]
     /// POSIX objects decided on one read of every process's descriptors and mappings (a few hundred ms with
     /// 2,000 processes): a batch's removals take milliseconds, so the window a new opener can slip into stays
-    /// that short, while a clean of 10,000 orphans reads /proc ten times, not 10,000.
+    /// that short, while a clean of 10,000 orphans reads /proc ten times, not 10,000. The first batch of each
+    /// slot is decided on the plan's read (taken under the lock, after any confirmation, just before the pass):
+    /// each slot reading /proc again at its first object cost a clean of 2,000 files three more reads.
     public static let refreshEvery = 1024
 
     /// A decider for a live system (`births` on) or over a fixed table (tests, procfs copies).
