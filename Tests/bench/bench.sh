@@ -545,6 +545,9 @@ if part small; then
 fi
 if part posix; then
     line "list --type posix, $(get "$P" files) files, $(get "$P" processes) processes" "$(get "$P" list_posix)" "lsof /dev/shm" "$(get "$P" lsof)" 1.0
+    # A filtered list reads only what its filter can select; clean's plan and per-object re-check against the list.
+    line "list --type posix --name 'sem.*' (4 % of files)" "$(get "$P" list_name)" "list --type posix" "$(get "$P" list_posix)" 1.0
+    line "clean --dry-run --type posix" "$(get "$P" clean_dry)" "list --type posix" "$(get "$P" list_posix)" 1.5
 fi
 [ -z "${cpu_note:-}" ] || { echo; echo "$cpu_note"; }
 if part sysv; then

@@ -15,7 +15,10 @@
 # and times, as the median of RUNS (7) interleaved runs after one warm-up (wall clock, output to /dev/null):
 #   lsof /dev/shm, ls -l /dev/shm /run/mqueue, ipcsweep list --type posix (table),
 #   ipcsweep list --format json --type posix, ipcsweep list --format json (System V and POSIX), and
-#   ipcsweep list --type sysv (no System V objects here: the cost of reading the processes, which every list pays).
+#   ipcsweep list --type sysv (no System V objects here: the cost of reading the processes, which every list pays),
+#   ipcsweep list --type posix --name 'sem.*' (the named semaphores, 4 % of the files: a filtered list reads only the
+#   entries its filter can select), and ipcsweep clean --dry-run --type posix (every object planned, then read
+#   again and decided, as a removal would; nothing removed).
 # ipcsweep runs with IPCSWEEP_ARGS (default --all-processes-visible: the namespace is complete).
 # Environment: RUNS, PROCS, UIDS, OBJECTS, BIN (directory with a release ipcsweep; default .build/release),
 # RESULTS (a file for "KEY VALUE" lines), PROFILE (a perf.data path: record one list instead of timing).
@@ -113,7 +116,7 @@ PY
         exit 0
     fi
     declare -A T
-    names=(lsof ls list-table list-json list-all-json sysv)
+    names=(lsof ls list-table list-json list-all-json sysv list-name clean-dry)
     label() {
         case $1 in
         lsof) echo 'lsof /dev/shm' ;;
@@ -122,6 +125,8 @@ PY
         list-json) echo 'ipcsweep list --format json --type posix' ;;
         list-all-json) echo 'ipcsweep list --format json (all kinds)' ;;
         sysv) echo 'ipcsweep list --type sysv (no objects: the process table)' ;;
+        list-name) echo "ipcsweep list --type posix --name 'sem.*'" ;;
+        clean-dry) echo 'ipcsweep clean --dry-run --type posix' ;;
         esac
     }
     for ((r = 0; r <= RUNS; r++)); do
@@ -134,6 +139,8 @@ PY
             list-json) "$BIN/ipcsweep" list "${EXTRA[@]}" --format json --type posix ;;
             list-all-json) "$BIN/ipcsweep" list "${EXTRA[@]}" --format json ;;
             sysv) "$BIN/ipcsweep" list "${EXTRA[@]}" --type sysv ;;
+            list-name) "$BIN/ipcsweep" list "${EXTRA[@]}" --type posix --name 'sem.*' ;;
+            clean-dry) "$BIN/ipcsweep" clean "${EXTRA[@]}" --dry-run --type posix ;;
             esac >/dev/null 2>&1 || true
             t1=${EPOCHREALTIME/./}
             [ $r -gt 0 ] && T[$n]="${T[$n]:-} $(( (t1 - t0) ))"
@@ -143,7 +150,7 @@ PY
         # shellcheck disable=SC2086
         m=$(median ${T[$n]} | awk '{printf "%.1f", $1 / 1000}')
         printf '%-58s %8.1f ms\n' "$(label "$n")" "$m"
-        [ -z "$RESULTS" ] || echo "${n/list-table/list_posix} $m" >>"$RESULTS"
+        [ -z "$RESULTS" ] || echo "$(echo "${n/list-table/list_posix}" | tr - _) $m" >>"$RESULTS"
     done
     rss=$( { /usr/bin/time -v "$BIN/ipcsweep" list "${EXTRA[@]}" --format json --type posix >/dev/null; } 2>&1 | awk '/Maximum resident/ {print $6}')
     echo "peak RSS of ipcsweep list --format json --type posix: $((rss / 1024)) MiB"
