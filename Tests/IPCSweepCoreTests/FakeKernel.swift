@@ -388,5 +388,13 @@ final class FakeKernel: KernelCalls, @unchecked Sendable {  // every member is g
         return .failure(.noData)
     }
 
+    func extendedAttributeSize(fd: Int32, _ name: String) -> Result<Int, Errno> {
+        lock.withLock {
+            guard let p = open[fd]?.path else { return .failure(.badFileDescriptor) }
+            named.append("fgetxattr \(p)")
+            return .failure(.noData)
+        }
+    }
+
     func now() -> Int64 { lock.withLock { clock } }
 }

@@ -58,6 +58,8 @@ final class PosixLeaseTests: XCTestCase {
             XCTAssertFalse(k.named.contains { $0.hasSuffix("/" + name) }, "\(name) is not read at all: \(k.named)")
         }
         XCTAssertTrue(k.named.contains("fstatat /dev/shm/torch_theirs"), "its owner is known only from its stat")
+        XCTAssertEqual(k.named.filter { $0.contains("xattr /dev/shm/torch_1") }, ["fgetxattr /dev/shm/torch_1"],
+                       "the ACL of a leased object is read through the lease's descriptor, not by its path again")
         XCTAssertFalse(k.calls.contains { $0.contains("torch_theirs") }, "and it is not leased: \(k.calls)")
         // The same scan without a selection, then the whole filter: the same objects.
         scanner.selection = nil

@@ -96,6 +96,7 @@ final class ProbeAgreementTests: XCTestCase {
             for f in torch_1:33 torch_2:65534 PostgreSQL.7:0 sem.torch_s:33 sem.other:65534; do
                 printf 'data' > /dev/shm/${f%%:*}; chown ${f#*:} /dev/shm/${f%%:*}
             done
+            setfacl -m u:65534:rw /dev/shm/torch_1
             setpriv --reuid=65534 --regid=65534 --clear-groups sh -c 'exec 5</dev/shm/torch_2; exec sleep 600' &
             # Past the one-second slack and the 5 s inheritance window: the verdicts no longer change with time.
             sleep 6.5
@@ -130,6 +131,7 @@ final class ProbeAgreementTests: XCTestCase {
         let all = try objects("all.json"), allProc = try objects("all-proc.json")
         XCTAssertEqual(all.count, 12 + 5, "12 System V objects and 5 POSIX files\n\(s.stderr)")
         XCTAssertEqual(all["posix-shm:/dev/shm/torch_2"]?["verdict"] as? String, "in-use")
+        XCTAssertEqual((all["posix-shm:/dev/shm/torch_1"]?["acl"] as? [Any])?.count, 5, "its ACL (read through the lease's descriptor): \(all["posix-shm:/dev/shm/torch_1"]?["acl"] ?? "none")")
         let cases: [(file: String, whole: [String: [String: Any]], keep: ([String: Any]) -> Bool, count: Int)] = [
             ("user.json", all, { uid($0, "owner") == 33 || uid($0, "creator") == 33 }, 8),
             ("user-sem-proc.json", allProc, { $0["type"] as? String == "sem" && (uid($0, "owner") == 65534 || uid($0, "creator") == 65534) }, 2),

@@ -103,6 +103,8 @@ public protocol KernelCalls: Sendable {
     func makeTemporaryFile(in directory: String, base: String) -> Result<(fd: Int32, path: String), Errno>
     /// lgetxattr(2) of `name` with no buffer: the value's size (0 or ENODATA when there is none).
     func extendedAttributeSize(_ path: String, _ name: String) -> Result<Int, Errno>
+    /// fgetxattr(2) of `name` with no buffer, on an open descriptor (no path lookup).
+    func extendedAttributeSize(fd: Int32, _ name: String) -> Result<Int, Errno>
 
     // MARK: write leases (the kernel's answer to "is this file open or mapped anywhere?")
     /// fcntl(F_SETLEASE): takes (`.write`) or releases (`.none`) a lease on an open file. Before the first lease the

@@ -130,6 +130,10 @@ public struct LiveKernelCalls: KernelCalls {
         Self.value(lgetxattr(path, name, nil, 0))
     }
 
+    public func extendedAttributeSize(fd: Int32, _ name: String) -> Result<Int, Errno> {
+        Self.value(fgetxattr(fd, name, nil, 0))
+    }
+
     public func setLease(_ fd: Int32, _ type: LeaseType) -> Result<Void, Errno> {
         Self.none(cipc_set_lease(fd, Self.leaseValue(type)))
     }

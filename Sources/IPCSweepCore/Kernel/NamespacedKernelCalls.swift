@@ -50,6 +50,7 @@ public struct NamespacedKernelCalls: KernelCalls {
         inner.makeTemporaryFile(in: directory, base: base)
     }
     public func extendedAttributeSize(_ path: String, _ name: String) -> Result<Int, Errno> { inner.extendedAttributeSize(path, name) }
+    public func extendedAttributeSize(fd: Int32, _ name: String) -> Result<Int, Errno> { inner.extendedAttributeSize(fd: fd, name) }
     public func setLease(_ fd: Int32, _ type: LeaseType) -> Result<Void, Errno> { inner.setLease(fd, type) }
     public func getLease(_ fd: Int32) -> Result<LeaseType, Errno> { inner.getLease(fd) }
     public func renameNoReplace(_ oldDir: Int32, _ oldPath: String, _ newDir: Int32, _ newPath: String) -> Result<Void, Errno> {

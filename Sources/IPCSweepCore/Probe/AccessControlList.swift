@@ -7,12 +7,21 @@ import Glibc
 import Musl
 #endif
 
-/// Reads the POSIX access ACL of a file with libacl (acl_get_file, ACL_TYPE_ACCESS).
+/// Reads the POSIX access ACL of a file with libacl (acl_get_file, ACL_TYPE_ACCESS; acl_get_fd on a descriptor).
 public enum AccessControlList {
     /// The entries of the file's access ACL when it has more than the three base entries (user_obj, group_obj, other);
     /// nil when it has only those, or when the filesystem keeps no ACLs (ENOTSUP, as on mqueue).
     public static func read(_ path: String) -> Result<[ACLEntry]?, Errno> {
-        guard let acl = acl_get_file(path, acl_type_t(ACL_TYPE_ACCESS)) else {
+        entries(acl_get_file(path, acl_type_t(ACL_TYPE_ACCESS)))
+    }
+
+    /// `read` of the file open as `fd` (its access ACL).
+    public static func read(fd: Int32) -> Result<[ACLEntry]?, Errno> {
+        entries(acl_get_fd(fd))
+    }
+
+    private static func entries(_ got: acl_t?) -> Result<[ACLEntry]?, Errno> {
+        guard let acl = got else {
             let e = Errno(rawValue: errno)
             return e == .notSupported || e == .noData ? .success(nil) : .failure(e)
         }

@@ -171,10 +171,18 @@ public struct PosixIPCScanner: Sendable {
         objects.reserveCapacity(names.count)
         var ignored: [String] = []
         for name in names where selection?.admits(posixEntry: name, rootKind: kind) ?? true {
-            switch reader.read(dir: dir, entry: name) {
-            case .object(var o, let warning):
+            switch reader.look(dir: dir, entry: name) {
+            case .object(var o, var warning):
                 if let selection, !selection.matchesWhatItIs(.posix(o)) { continue }
-                o.lease = leases?.probe(dir: dir, o)
+                // The lease first, then the ACL through its descriptor; let go before the next object.
+                let taken = leases?.take(dir: dir, o)
+                var held: Int32?
+                if case .held(let fd)? = taken { held = fd }
+                let acl = reader.readACL(&o, dir: dir, through: held)
+                if let held { leases?.release(held) }
+                guard case .success(let w) = acl else { continue }  // vanished meanwhile
+                o.lease = taken?.lease
+                warning = w ?? warning
                 objects.append(o)
                 if let warning { warnings.append(warning) }
             case .ignored(let what): ignored.append(what)

@@ -7,9 +7,9 @@ import Musl
 #endif
 
 /// Reads one entry of a POSIX root (the /dev/shm mount or the mqueue mount) through a descriptor of the root:
-/// fstatat(2) with AT_SYMLINK_NOFOLLOW, its access ACL and, for a queue, its state. The scanner lists a root with
-/// it, and clean's POSIX backend reads each candidate again with it (the re-check), so that an object is read
-/// the same way both times.
+/// fstatat(2) with AT_SYMLINK_NOFOLLOW, its access ACL (through a leased descriptor when there is one) and, for
+/// a queue, its state. The scanner lists a root with it, and clean's POSIX backend reads each candidate again
+/// with it (the re-check), so that an object is read the same way both times.
 public struct PosixObjectReader: Sendable {
     public let kernel: any KernelCalls
     /// The root as the tool reaches it (`/dev/shm`, `/proc/PID/root/dev/shm`): paths are `directory/entry`.
@@ -40,14 +40,26 @@ public struct PosixObjectReader: Sendable {
         case failed(Errno)
     }
 
-    /// Reads `entry` of the root open as `dir`.
+    /// Reads `entry` of the root open as `dir`: `look`, then its ACL by path.
     public func read(dir: Int32, entry name: String) -> Outcome {
+        let looked = look(dir: dir, entry: name)
+        guard case .object(var o, let warning) = looked else { return looked }
+        switch readACL(&o, dir: dir, through: nil) {
+        case .failure(let e): return .failed(e)
+        case .success(let w): return .object(o, warning: w ?? warning)
+        }
+    }
+
+    /// The entry without its ACL (`readACL` adds it): fstatat(2) with AT_SYMLINK_NOFOLLOW, and a queue's state.
+    /// The scanner and clean's re-check take the write lease between the two, so that the ACL is read through the
+    /// leased descriptor (no second lookup of the name).
+    public func look(dir: Int32, entry name: String) -> Outcome {
         let st: stat
         switch kernel.fstatat(dir, name, AT_SYMLINK_NOFOLLOW) {
         case .success(let s): st = s
         case .failure(let e): return .failed(e)
         }
-        let path = (directory == "/" ? "" : directory) + "/" + name
+        let path = self.path(name)
         switch st.st_mode & S_IFMT {
         case S_IFREG: break
         case S_IFLNK: return .ignored("symbolic link \(path)")
@@ -56,7 +68,6 @@ public struct PosixObjectReader: Sendable {
         }
         guard UInt64(st.st_dev) == device else { return .ignored("\(path) (on another filesystem)") }
         let kind = PosixIPCObject.kind(ofEntry: name, rootKind: rootKind)
-        var acl: [ACLEntry]?
         var queue: MessageQueueStatus?
         var warning: String?
         if kind == .posixMq {
@@ -66,24 +77,36 @@ public struct PosixObjectReader: Sendable {
             case .failure(let e):
                 warning = "cannot read the state of queue \(path) (\(e)): its depth and notification are unknown; run as root"
             }
-        } else {
-            let aclPath = aclThroughDescriptor ? "/proc/self/fd/\(dir)/\(name)" : path
-            if case .success(let n) = kernel.extendedAttributeSize(aclPath, "system.posix_acl_access"), n > 0 {
-                switch AccessControlList.read(aclPath) {
-                case .success(let a): acl = a
-                case .failure(.noSuchFileOrDirectory): return .failed(.noSuchFileOrDirectory)
-                case .failure(let e): warning = "cannot read the ACL of \(path): \(e); its mode bits alone were checked"
-                }
-            }
         }
         func time(_ t: timespec) -> FileTime { FileTime(seconds: Int64(t.tv_sec), nanoseconds: Int64(t.tv_nsec)) }
         let o = PosixIPCObject(
             path: path, kind: kind, entry: name, uid: st.st_uid, gid: st.st_gid, mode: UInt32(st.st_mode) & 0o7777,
             size: Int64(st.st_size), blocks: Int64(st.st_blocks), directory: directory,
             identity: DeviceInode(device: UInt64(st.st_dev), inode: UInt64(st.st_ino)),
-            atime: time(st.st_atim), mtimeNs: time(st.st_mtim), ctime: time(st.st_ctim), acl: acl, queue: queue)
+            atime: time(st.st_atim), mtimeNs: time(st.st_mtim), ctime: time(st.st_ctim), queue: queue)
         return .object(o, warning: warning)
     }
+
+    /// Adds the access ACL of shared memory or a semaphore (a queue has none): through `fd` when it is open on the
+    /// object itself (a held lease's descriptor), otherwise by its path in the root open as `dir`. A warning when
+    /// it could not be read (then its mode bits alone count); ENOENT: the entry is gone.
+    public func readACL(_ o: inout PosixIPCObject, dir: Int32, through fd: Int32?) -> Result<String?, Errno> {
+        guard o.kind != .posixMq else { return .success(nil) }
+        let name = "system.posix_acl_access"
+        let aclPath = aclThroughDescriptor ? "/proc/self/fd/\(dir)/\(o.entry)" : path(o.entry)
+        let size = fd.map { kernel.extendedAttributeSize(fd: $0, name) } ?? kernel.extendedAttributeSize(aclPath, name)
+        guard case .success(let n) = size, n > 0 else { return .success(nil) }
+        switch fd.map({ AccessControlList.read(fd: $0) }) ?? AccessControlList.read(aclPath) {
+        case .success(let a):
+            o.acl = a
+            return .success(nil)
+        case .failure(.noSuchFileOrDirectory): return .failure(.noSuchFileOrDirectory)
+        case .failure(let e): return .success("cannot read the ACL of \(o.path): \(e); its mode bits alone were checked")
+        }
+    }
+
+    /// `directory/entry`.
+    private func path(_ name: String) -> String { (directory == "/" ? "" : directory) + "/" + name }
 
     /// The text of a queue's file (QSIZE, NOTIFY, SIGNO, NOTIFY_PID) and mq_getattr on the same descriptor: the
     /// one place a queue's state is read. open(2) on an mqueue file gives a queue descriptor; O_NOFOLLOW and

@@ -37,7 +37,7 @@ public struct PosixBackend: RemovalBackend {
         let reader = PosixObjectReader(kernel: kernel, directory: o.directory, device: o.identity.device,
                                        rootKind: o.kind == .posixMq ? .posixMq : .posixShm,
                                        aclThroughDescriptor: o.directory.hasPrefix("/proc/"))
-        switch reader.read(dir: dir, entry: o.entry) {
+        switch reader.look(dir: dir, entry: o.entry) {
         case .object(var fresh, _):
             // The lease is the fresh read's answer to "open or mapped anywhere?", and is kept until the removal.
             let leases = PosixLeases(kernel: kernel)
@@ -49,6 +49,12 @@ public struct PosixBackend: RemovalBackend {
             fresh.lease = taken.lease
             var held: Int32?
             if case .held(let fd) = taken { held = fd }
+            // Its ACL as the scanner reads it: through the leased descriptor, or by path.
+            if case .failure(let e) = reader.readACL(&fresh, dir: dir, through: held) {
+                if let held { leases.release(held) }
+                kernel.close(dir)
+                return .failed(e, during: "read the ACL of")
+            }
             return .read(PosixCandidate(kernel: kernel, dir: dir, fresh: fresh, lease: held, beforeUnlink: beforeUnlink))
         case .ignored(let what):
             kernel.close(dir)
