@@ -226,8 +226,8 @@ if [ "${1:-}" = "--inner" ]; then
 
     # Interleaved rounds (each command once per round), so that a change in the machine's load during the
     # run affects every command alike; the median of RUNS rounds after WARMUP rounds.
-    names=(floor lsipc ipcs list floor_list orphans)
-    [ -z "${BASE_BIN:-}" ] || names+=(base_list)
+    names=(floor lsipc ipcs list floor_list orphans list_user)
+    [ -z "${BASE_BIN:-}" ] || names+=(base_list base_list_user)
     run_named() {
         case $1 in
         floor) cat /proc/sysvipc/sem /proc/sysvipc/shm /proc/sysvipc/msg ;;
@@ -236,6 +236,9 @@ if [ "${1:-}" = "--inner" ]; then
         list) ipcsweep list "${EXTRA[@]}" --format json ;;
         orphans) ipcsweep orphans "${EXTRA[@]}" ;;
         base_list) "$BASE_BIN/ipcsweep" list "${BEXTRA[@]}" --format json ;;
+        # One owner's objects of the 2 × UIDS owners: a filtered list reads only what its filter can select.
+        list_user) ipcsweep list "${EXTRA[@]}" --format json --user $((BASE_UID + 1)) ;;
+        base_list_user) "$BASE_BIN/ipcsweep" list "${BEXTRA[@]}" --format json --user $((BASE_UID + 1)) ;;
         floor_list) "$FLOOR_BIN" list --json --quiet ;;
         esac
     }
@@ -471,6 +474,7 @@ if part sysv; then
     row "ipcsweep list --format json" list
     row "floor of list --format json" floor_list
     row "ipcsweep orphans" orphans
+    row "list --format json --user (1 owner)" list_user
     row "ipcsweep clean --yes --type sem" clean
     row "  ... --format json" clean_json
     row "  ... --quiet" clean_quiet
@@ -480,6 +484,7 @@ if part sysv; then
     row "floor of clean, busy host" floor_clean_busy
     if [ -n "${BASE_BIN:-}" ]; then
         row "base: list --format json" base_list
+        row "base: list --format json --user (1 owner)" base_list_user
         row "base: clean --yes --type sem" base_clean
         row "base:   ... --format json" base_clean_json
         row "base:   ... --quiet" base_clean_quiet
@@ -526,6 +531,7 @@ if part sysv; then
     line "list --format json" "$(get "$R" list)" "its floor" "$(get "$R" floor_list)" 1.5
     line "list --format json" "$(get "$R" list)" "lsipc -s --json" "$(get "$R" lsipc)" 2.0
     line "orphans (table)" "$(get "$R" orphans)" "list --format json" "$(get "$R" list)" 1.0
+    line "list --format json --user (1 owner)" "$(get "$R" list_user)" "list --format json" "$(get "$R" list)" 1.0
     line "clean --yes --type sem (table)" "$(get "$R" clean)" "its floor" "$(get "$R" floor_clean)" 1.5
     line "clean --yes --type sem --format json" "$(get "$R" clean_json)" "its floor" "$(get "$R" floor_clean)" 1.5
     line "clean --yes --type sem --quiet" "$(get "$R" clean_quiet)" "its floor" "$(get "$R" floor_clean)" 1.5
