@@ -31,10 +31,10 @@ public struct PosixIPCScanner: Sendable {
     /// Ask each object for a write lease (`PosixLeases`), where the caller may: the kernel's answer to whether
     /// any process has it open or mapped.
     public var takeLeases = true
-    /// The objects wanted (`InspectionOptions.selection`); nil: every one. An entry the filter
-    /// rules out by its name or kind is not read at all, one it rules out by its owner gets no lease: their cost is
-    /// that of the directory listing. `--idle-for` and `--verdict` are left to the caller (they need the time of
-    /// the run and the verdict).
+    /// The objects wanted (`InspectionOptions.selection`); nil: every one. An entry the filter rules out by its
+    /// name or kind is not read at all, one it rules out by its owner gets no lease or ACL read: their cost is that
+    /// of the directory listing (and a stat). `--idle-for` and `--verdict` are left to the caller (they need the
+    /// time of the run and the verdict).
     public var selection: ObjectFilter?
 
     /// The default shm root (glibc's shm_open and sem_open use /dev/shm).

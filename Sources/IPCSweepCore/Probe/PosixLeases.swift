@@ -95,13 +95,6 @@ public struct PosixLeases: Sendable {
         }
     }
 
-    /// The lease's answer for `o`, let go at once: the scanner's probe.
-    public func probe(dir: Int32, _ o: PosixIPCObject) -> PosixLease {
-        let taken = take(dir: dir, o)
-        if case .held(let fd) = taken { release(fd) }
-        return taken.lease
-    }
-
     /// Releases a held lease (F_UNLCK) and closes its descriptor.
     public func release(_ fd: Int32) {
         _ = kernel.setLease(fd, .none)

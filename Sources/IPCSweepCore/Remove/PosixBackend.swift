@@ -8,8 +8,9 @@ import Musl
 
 /// The POSIX part of `clean`: the fresh read opens the object's mount root again (walked with O_NOFOLLOW inside
 /// another mount namespace), checks it is still the filesystem the object was found on, reads the entry with the
-/// scanner's own reader (fstatat AT_SYMLINK_NOFOLLOW, a queue's state) and takes a write lease on it
-/// (`PosixLeases`), held until the removal: while it is held, any process's open(2) of the file waits and breaks
+/// scanner's own reader (fstatat AT_SYMLINK_NOFOLLOW, a queue's state), takes a write lease on it
+/// (`PosixLeases`) and reads its ACL through the leased descriptor, as the scanner does. The lease is held until
+/// the removal: while it is held, any process's open(2) of the file waits and breaks
 /// it. The save copies a file's bytes or receives a queue's messages through the leased descriptor; the removal
 /// (`PosixCandidate.remove`) re-checks under the lease and goes by unlinkat(2) on the root's descriptor. Never
 /// follows a symbolic link, never descends into a directory or another mount.
