@@ -168,6 +168,7 @@ final class AuditRendererTests: XCTestCase {
                     collect(child)
                 }
             case .array(let a): a.forEach(collect)
+            case .lazyArray(let a): a.elements.forEach(collect)
             default: break
             }
         }

@@ -100,6 +100,26 @@ final class RenderTests: XCTestCase {
         }
     }
 
+    /// An array made element by element as it is written (the audit's orphans) writes the bytes of the array it
+    /// makes, compact and pretty, across many flushes of the writer's buffer, inside an object among other keys;
+    /// and its elements are those of the items, in order.
+    func testALazyArrayIsWrittenAsTheArrayItMakes() {
+        let items = Array(0..<6000)
+        @Sendable func element(_ i: Int) -> JSONValue {
+            .object(["i": .int(Int64(i)), "s": .string(String(repeating: "x", count: i % 50)), "n": i % 7 == 0 ? .null : .array([.bool(true)])])
+        }
+        let eager = JSONValue.object(["b": .array(items.map(element)), "a": .int(1), "c": .array([])])
+        let lazy = JSONValue.object(["b": .lazyArray(JSONLazyArray(items, element)), "a": .int(1), "c": .lazyArray(JSONLazyArray([Int](), element))])
+        for pretty in [false, true] {
+            let bytes = lazy.document(pretty: pretty)
+            XCTAssertGreaterThan(bytes.count, 200_000, "more than one flush of the writer's buffer")
+            XCTAssertEqual(bytes, eager.document(pretty: pretty), "pretty: \(pretty)")
+        }
+        XCTAssertEqual(JSONLazyArray(items, element).elements, items.map(element))
+        XCTAssertEqual(JSONLazyArray(items, element), JSONLazyArray(items, element))
+        XCTAssertNotEqual(JSONLazyArray(items, element), JSONLazyArray(Array(items.dropLast()), element))
+    }
+
     /// The output buffer the JSON writer and the table share grows when one piece is larger than all of it
     /// (a JSON string, a table cell of 200,000 bytes), keeping what was written before.
     func testOutputGrowsForAPieceLargerThanItsBuffer() {

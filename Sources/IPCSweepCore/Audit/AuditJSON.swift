@@ -2,7 +2,7 @@
 public enum AuditJSON {
     /// The POSIX section: /dev/shm size and use, counts, orphans and suspects, orphans grouped by name prefix.
     static func posixSection(_ p: PosixAuditSection) -> JSONValue {
-        func obj(_ o: PosixAuditObject) -> JSONValue {
+        @Sendable func obj(_ o: PosixAuditObject) -> JSONValue {
             .object(["type": .string(o.kind.rawValue), "name": .string(o.name), "path": .string(o.path),
                      "uid": .int(Int64(o.uid)), "usedBytes": .int(o.usedBytes), "reason": .string(o.reason)])
         }
@@ -17,8 +17,8 @@ public enum AuditJSON {
                     ($0.rawValue, JSONValue.int(Int64(p.counts[k]?[$0] ?? 0)))
                 })))
             })),
-            "orphans": .array(p.orphans.map(obj)),
-            "suspects": .array(p.suspects.map(obj)),
+            "orphans": .lazyArray(JSONLazyArray(p.orphans, obj)),
+            "suspects": .lazyArray(JSONLazyArray(p.suspects, obj)),
             "orphanGroups": .array(p.orphanGroups.map { g in
                 .object(["pattern": .string(g.pattern), "type": .string(g.kind.rawValue), "count": .int(Int64(g.count)),
                          "usedBytes": .int(g.usedBytes), "sizeBytes": .int(g.sizeBytes)])
@@ -40,15 +40,16 @@ public enum AuditJSON {
             "findings": .array(r.findingClasses.sorted().map { .string($0.rawValue) }),
             "clean": .bool(!r.hasFindings),
             "counts": counts(r.counts),
-            "orphans": .array(r.orphans.map(object)),
-            "suspects": .array(r.suspects.map(object)),
-            "unknown": .array(r.unknown.map(object)),
+            // Made object by object as they are written (tens of thousands on a host out of semaphore sets).
+            "orphans": .lazyArray(JSONLazyArray(r.orphans) { object($0) }),
+            "suspects": .lazyArray(JSONLazyArray(r.suspects) { object($0) }),
+            "unknown": .lazyArray(JSONLazyArray(r.unknown) { object($0) }),
             "leaks": .array(r.leaks.map { l in
                 .object([
                     "type": .string(l.kind.rawValue),
                     "ownerUid": .int(Int64(l.uid)),
                     "creatorUid": .int(Int64(l.cuid)),
-                    "ids": .array(l.objects.map { .int(Int64($0.id)) }),
+                    "ids": .lazyArray(JSONLazyArray(l.objects) { .int(Int64($0.id)) }),
                     "units": .int(l.units),
                     "lastActivity": .int(l.lastActivity),
                     "lastActivityISO": iso(l.lastActivity),

@@ -7,12 +7,35 @@ public indirect enum JSONValue: Equatable, Sendable {
     case bool(Bool)
     case null
     case array([JSONValue])
+    /// An array whose elements are made one at a time as it is written.
+    case lazyArray(JSONLazyArray)
     case object([String: JSONValue])
 
     /// The value as one document with its final newline.
     public func document(pretty: Bool) -> [UInt8] {
         JSONStreamWriter.documentBytes { sink in JSONStreamWriter.document(pretty: pretty, to: sink) { $0.value(self) } }
     }
+}
+
+/// An array made element by element while it is written: a list of tens of thousands of objects (the audit's
+/// orphans on a host out of semaphore sets) is never held as one tree, each element's small tree is made, written
+/// and freed in turn.
+public struct JSONLazyArray: Sendable, Equatable {
+    public let count: Int
+    private let make: @Sendable (Int) -> JSONValue
+
+    /// The elements `element(item)` of `items`, in order.
+    public init<T: Sendable>(_ items: [T], _ element: @escaping @Sendable (T) -> JSONValue) {
+        count = items.count
+        make = { element(items[$0]) }
+    }
+
+    public subscript(i: Int) -> JSONValue { make(i) }
+
+    /// Every element, made at once (tests).
+    public var elements: [JSONValue] { (0..<count).map(make) }
+
+    public static func == (a: JSONLazyArray, b: JSONLazyArray) -> Bool { a.elements == b.elements }
 }
 
 extension JSONStreamWriter {
@@ -31,9 +54,17 @@ extension JSONStreamWriter {
                 value(e)
             }
             endArray()
+        case .lazyArray(let a):
+            beginArray()
+            for i in 0..<a.count {
+                element()
+                value(a[i])
+                flushIfNeeded()
+            }
+            endArray()
         case .object(let o):
             beginObject()
-            for k in o.keys.sorted(by: { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }) {
+            for k in o.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
                 key(dynamic: k)
                 value(o[k] ?? .null)
             }
