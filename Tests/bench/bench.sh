@@ -226,8 +226,8 @@ if [ "${1:-}" = "--inner" ]; then
 
     # Interleaved rounds (each command once per round), so that a change in the machine's load during the
     # run affects every command alike; the median of RUNS rounds after WARMUP rounds.
-    names=(floor lsipc ipcs list floor_list orphans list_user)
-    [ -z "${BASE_BIN:-}" ] || names+=(base_list base_list_user)
+    names=(floor lsipc ipcs list floor_list orphans list_user audit_json)
+    [ -z "${BASE_BIN:-}" ] || names+=(base_list base_list_user base_audit_json)
     run_named() {
         case $1 in
         floor) cat /proc/sysvipc/sem /proc/sysvipc/shm /proc/sysvipc/msg ;;
@@ -239,6 +239,9 @@ if [ "${1:-}" = "--inner" ]; then
         # One owner's objects of the 2 × UIDS owners: a filtered list reads only what its filter can select.
         list_user) ipcsweep list "${EXTRA[@]}" --format json --user $((BASE_UID + 1)) ;;
         base_list_user) "$BASE_BIN/ipcsweep" list "${BEXTRA[@]}" --format json --user $((BASE_UID + 1)) ;;
+        # The cron and monitoring report, as JSON (every orphan and suspect with its reason).
+        audit_json) ipcsweep audit "${EXTRA[@]}" --format json ;;
+        base_audit_json) "$BASE_BIN/ipcsweep" audit "${BEXTRA[@]}" --format json ;;
         floor_list) "$FLOOR_BIN" list --json --quiet ;;
         esac
     }
@@ -253,6 +256,7 @@ if [ "${1:-}" = "--inner" ]; then
     # clean of every kind in the same state (half the objects suspect: their skips are in the report), as a table;
     # --dry-run makes the same plan, fresh reads and report as a removal and leaves the state for what follows.
     rss_clean_all=$(peak ipcsweep clean "${EXTRA[@]}" --dry-run)
+    rss_audit_json=$(peak ipcsweep audit "${EXTRA[@]}" --format json)
 
     # 4. clean vs its floor and ipcrm: SETS orphaned sets (owned by uids with no live process), recreated before
     #    every run. The holders' sets go too, so stop them first; segments, queues and processes stay.
@@ -335,7 +339,7 @@ if [ "${1:-}" = "--inner" ]; then
     fi
 
     {
-        for k in floor lsipc ipcs list floor_list orphans list_user base_list base_list_user clean clean_json clean_quiet floor_clean ipcrm \
+        for k in floor lsipc ipcs list floor_list orphans list_user audit_json base_list base_list_user base_audit_json clean clean_json clean_quiet floor_clean ipcrm \
             base_clean base_clean_json base_clean_quiet clean_busy floor_clean_busy base_clean_busy; do
             # shellcheck disable=SC2086
             if [ -n "${WALL[$k]:-}" ]; then
@@ -351,6 +355,7 @@ if [ "${1:-}" = "--inner" ]; then
         echo "rss_clean_json $rss_clean_json"
         echo "rss_clean_all $rss_clean_all"
         echo "rss_clean_all_json $rss_clean_all_json"
+        echo "rss_audit_json $rss_audit_json"
         echo "list_bytes $list_bytes"
         echo "objects $((nsem + nshm + nmsg))"
         echo "processes $nproc_live"
@@ -475,6 +480,7 @@ if part sysv; then
     row "floor of list --format json" floor_list
     row "ipcsweep orphans" orphans
     row "list --format json --user (1 owner)" list_user
+    row "audit --format json" audit_json
     row "ipcsweep clean --yes --type sem" clean
     row "  ... --format json" clean_json
     row "  ... --quiet" clean_quiet
@@ -485,6 +491,7 @@ if part sysv; then
     if [ -n "${BASE_BIN:-}" ]; then
         row "base: list --format json" base_list
         row "base: list --format json --user (1 owner)" base_list_user
+        row "base: audit --format json" base_audit_json
         row "base: clean --yes --type sem" base_clean
         row "base:   ... --format json" base_clean_json
         row "base:   ... --quiet" base_clean_quiet
@@ -501,6 +508,7 @@ if part sysv; then
     kv "peak RSS KiB: clean --format json" rss_clean_json
     kv "peak RSS KiB: clean --dry-run, every kind" rss_clean_all
     kv "peak RSS KiB: clean --yes --format json, every kind" rss_clean_all_json
+    kv "peak RSS KiB: audit --format json" rss_audit_json
     kv "list --format json output bytes" list_bytes
     echo
     for sets in "${sizes[@]}"; do
