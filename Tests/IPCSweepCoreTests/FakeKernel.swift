@@ -105,8 +105,10 @@ final class FakeKernel: KernelCalls, @unchecked Sendable {  // every member is g
         let dir = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
         let entry = String(path.split(separator: "/").last ?? "")
         let root: IPCKind = dir.hasSuffix("mqueue") ? .posixMq : .posixShm
-        guard case .object(let o, _) = PosixObjectReader(kernel: self, directory: dir, device: device, rootKind: root)
-            .read(dir: openDirectory(dir), entry: entry) else { return nil }
+        let reader = PosixObjectReader(kernel: self, directory: dir, device: device, rootKind: root)
+        let dfd = openDirectory(dir)
+        guard case .object(var o, _) = reader.look(dir: dfd, entry: entry),
+              case .success = reader.readACL(&o, dir: dfd, through: nil) else { return nil }
         _ = f
         return o
     }

@@ -207,45 +207,57 @@ final class PosixTests: XCTestCase {
         XCTAssertFalse(ObjectFilter(idleFor: 60).matches(.posix(object("i", changed: Double(T))), now: Double(T) + 30))
     }
 
-    /// What the listing decides before reading an object (`admits(posixEntry:rootKind:)` for a POSIX entry's
-    /// name, `admits(sysV:id:)` for a System V object's owner, key and id) never leaves out an object the whole
-    /// filter would keep, and leaves out every one it would not keep for those reasons: one rule, checked over
-    /// every combination of these entries, objects and filters.
-    func testWhatTheListingDecidesAgreesWithTheWholeFilter() {
-        let entries: [(String, IPCKind)] = [("torch_1", .posixShm), ("sem.torch_1", .posixShm), ("sem.", .posixShm),
-                                            ("PostgreSQL.9", .posixShm), ("sem.x", .posixMq), ("q1", .posixMq)]
+    /// What the listing decides before reading an object (`admits(posixEntry:rootKind:)` from a POSIX entry's
+    /// name alone, `admits(sysV:id:)` from a System V object's owner, key and id, `admits(owner:)` once a file is
+    /// stat'ed) is the filter's documented meaning, written out here independently of the code: `--type` by the
+    /// kind the entry's name gives (`sem.NAME` in /dev/shm a semaphore named NAME), `--name` by name or entry,
+    /// `--key`/`--id` ruling out every POSIX object, `--user` by owner or creator. And together they keep exactly
+    /// what the whole filter keeps, over every combination of these entries, owners, objects and filters.
+    func testWhatTheListingDecidesIsTheFiltersDocumentedMeaning() {
+        // entry, root, the kind and name it must be read as.
+        let entries: [(String, IPCKind, IPCKind, String)] = [
+            ("torch_1", .posixShm, .posixShm, "torch_1"), ("sem.torch_1", .posixShm, .posixSem, "torch_1"),
+            ("sem.", .posixShm, .posixSem, ""), ("PostgreSQL.9", .posixShm, .posixShm, "PostgreSQL.9"),
+            ("sem.x", .posixMq, .posixMq, "sem.x"), ("q1", .posixMq, .posixMq, "q1"),
+        ]
         let filters: [ObjectFilter] = [
             ObjectFilter(), ObjectFilter(kinds: [.posixSem]), ObjectFilter(kinds: [.posixShm, .sem]), ObjectFilter(kinds: [.posixMq]),
             ObjectFilter(names: ["torch_*"]), ObjectFilter(names: ["sem.*"]), ObjectFilter(names: ["x", "q?"]),
             ObjectFilter(kinds: [.posixSem], names: ["torch_1"]), ObjectFilter(keys: [5]), ObjectFilter(ids: [0]),
             ObjectFilter(uids: [1000]), ObjectFilter(uids: [1000], names: ["PostgreSQL.*"]), ObjectFilter(kinds: [.sem], keys: [0x1234]),
+            ObjectFilter(uids: [0], ids: [3, 7]),
         ]
+        func glob(_ p: String, _ s: String) -> Bool { fnmatch(p, s, 0) == 0 }
         var kept = 0, left = 0
         for f in filters {
-            for (entry, root) in entries {
+            for (entry, root, kind, name) in entries {
+                XCTAssertEqual(PosixIPCObject.kind(ofEntry: entry, rootKind: root), kind, entry)
+                XCTAssertEqual(PosixIPCObject.name(ofEntry: entry, kind: kind), name, entry)
+                let byName = (f.kinds.isEmpty || f.kinds.contains(kind)) && f.keys.isEmpty && f.ids.isEmpty
+                    && (f.names.isEmpty || f.names.contains { glob($0, name) || glob($0, entry) })
+                XCTAssertEqual(f.admits(posixEntry: entry, rootKind: root), byName, "\(f) \(entry)")
                 for uid: UInt32 in [0, 1000] {
                     let dir = root == .posixMq ? "/dev/mqueue" : "/dev/shm"
-                    let o = PosixIPCObject(path: dir + "/" + entry, kind: PosixIPCObject.kind(ofEntry: entry, rootKind: root),
-                                           uid: uid, gid: uid, mode: 0o600)
-                    XCTAssertEqual(o.entry, entry)
-                    let whole = f.matches(.posix(o), now: 0)
-                    let byName = f.admits(posixEntry: entry, rootKind: root)
-                    if whole { XCTAssertTrue(byName, "\(f) \(entry)") }
-                    // Apart from the owner, the name decides.
-                    XCTAssertEqual(byName, ObjectFilter(kinds: f.kinds, keys: f.keys, ids: f.ids, names: f.names).matches(.posix(o), now: 0), "\(f) \(entry)")
-                    whole ? (kept += 1) : (left += 1)
+                    let o = PosixIPCObject(path: dir + "/" + entry, kind: kind, uid: uid, gid: uid, mode: 0o600)
+                    let byOwner = f.uids.isEmpty || f.uids.contains(uid)
+                    XCTAssertEqual(f.admits(owner: o.perm), byOwner)
+                    XCTAssertEqual(f.matches(.posix(o), now: 0), byName && byOwner, "\(f) \(entry) uid \(uid)")
+                    byName && byOwner ? (kept += 1) : (left += 1)
                 }
             }
             for (key, id, uid, cuid) in [(Int32(0x1234), Int32(0), UInt32(0), UInt32(0)), (5, 7, 1000, 0), (0, 3, 0, 1000)] {
                 let perm = IPCPermissions(key: key, uid: uid, gid: 0, cuid: cuid, cgid: 0, mode: 0o600)
+                let listed = (f.uids.isEmpty || f.uids.contains(uid) || f.uids.contains(cuid))
+                    && (f.keys.isEmpty || f.keys.contains(key)) && (f.ids.isEmpty || f.ids.contains(id))
+                XCTAssertEqual(f.admits(sysV: perm, id: id), listed, "\(f) id \(id)")
                 for o in [IPCObject.sem(SemaphoreSet(id: id, perm: perm, nsems: 1, otime: 0, ctime: 0)),
                           .msg(MessageQueue(id: id, perm: perm, cbytes: 0, qnum: 0, lspid: 0, lrpid: 0, stime: 0, rtime: 0, ctime: 0))] {
                     let byKind = f.kinds.isEmpty || f.kinds.contains(o.kind)
-                    XCTAssertEqual(f.matches(o, now: 0), byKind && f.names.isEmpty && f.admits(sysV: perm, id: id), "\(f) \(o.kind) \(id)")
+                    XCTAssertEqual(f.matches(o, now: 0), byKind && f.names.isEmpty && listed, "\(f) \(o.kind) \(id)")
                     var snap = IPCSnapshot(source: "test")
                     if case .sem(let set) = o { snap.semaphoreSets = [set] } else if case .msg(let q) = o { snap.queues = [q] }
                     snap.keep(f)
-                    XCTAssertEqual(snap.objects.count, f.admits(sysV: perm, id: id) ? 1 : 0, "IPCSnapshot.keep: \(f) \(id)")
+                    XCTAssertEqual(snap.objects.count, listed ? 1 : 0, "IPCSnapshot.keep: \(f) \(id)")
                 }
             }
         }

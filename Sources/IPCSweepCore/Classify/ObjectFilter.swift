@@ -77,7 +77,7 @@ public struct ObjectFilter: Sendable, Equatable {
     }
 
     /// Whether `--user` keeps an object of this owner and creator.
-    private func admits(owner p: IPCPermissions) -> Bool {
+    public func admits(owner p: IPCPermissions) -> Bool {
         uids.isEmpty || uids.contains(p.uid) || uids.contains(p.cuid)
     }
 

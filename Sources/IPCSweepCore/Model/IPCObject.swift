@@ -46,7 +46,7 @@ public indirect enum IPCObject: Sendable, Equatable {
         case .sem(let s): return s.perm
         case .shm(let s): return s.perm
         case .msg(let q): return q.perm
-        case .posix(let o): return IPCPermissions(key: 0, uid: o.uid, gid: o.gid, cuid: o.uid, cgid: o.gid, mode: o.mode)
+        case .posix(let o): return o.perm
         }
     }
 

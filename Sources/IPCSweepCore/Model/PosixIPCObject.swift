@@ -177,6 +177,9 @@ public struct PosixIPCObject: Sendable, Equatable {
         kind == .posixSem && entry.hasPrefix("sem.") ? String(entry.dropFirst(4)) : entry
     }
 
+    /// Its permissions as System V objects have them: a file's owner is also its creator, and it has no key.
+    public var perm: IPCPermissions { IPCPermissions(key: 0, uid: uid, gid: gid, cuid: uid, cgid: gid, mode: mode) }
+
     /// The latest of mtime and ctime: the last change the file records (reads, mappings and opens leave no trace).
     /// A queue: its mtime alone (mq_send and mq_receive set it), because reading the queue's file — as this tool,
     /// lsipc and `cat` do to learn its depth — sets its ctime.

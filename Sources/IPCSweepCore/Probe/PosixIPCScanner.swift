@@ -173,7 +173,8 @@ public struct PosixIPCScanner: Sendable {
         for name in names where selection?.admits(posixEntry: name, rootKind: kind) ?? true {
             switch reader.look(dir: dir, entry: name) {
             case .object(var o, var warning):
-                if let selection, !selection.matchesWhatItIs(.posix(o)) { continue }
+                // Its name and kind were admitted above; its owner is known now.
+                if let selection, !selection.admits(owner: o.perm) { continue }
                 // The lease first, then the ACL through its descriptor; let go before the next object.
                 let taken = leases?.take(dir: dir, o)
                 var held: Int32?

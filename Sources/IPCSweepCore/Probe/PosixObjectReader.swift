@@ -40,16 +40,6 @@ public struct PosixObjectReader: Sendable {
         case failed(Errno)
     }
 
-    /// Reads `entry` of the root open as `dir`: `look`, then its ACL by path.
-    public func read(dir: Int32, entry name: String) -> Outcome {
-        let looked = look(dir: dir, entry: name)
-        guard case .object(var o, let warning) = looked else { return looked }
-        switch readACL(&o, dir: dir, through: nil) {
-        case .failure(let e): return .failed(e)
-        case .success(let w): return .object(o, warning: w ?? warning)
-        }
-    }
-
     /// The entry without its ACL (`readACL` adds it): fstatat(2) with AT_SYMLINK_NOFOLLOW, and a queue's state.
     /// The scanner and clean's re-check take the write lease between the two, so that the ACL is read through the
     /// leased descriptor (no second lookup of the name).

@@ -1,5 +1,5 @@
-/// A JSON value as data, for small documents built as a tree (the audit report); written through
-/// `JSONStreamWriter.value`, with object keys in sorted order.
+/// A JSON value as data, for documents built as a tree (the audit report, its long lists as `lazyArray`s made
+/// element by element); written through `JSONStreamWriter.value`, with object keys in sorted order.
 public indirect enum JSONValue: Equatable, Sendable {
     case string(String)
     case int(Int64)
