@@ -236,4 +236,63 @@ final class LeaseScenarioTests: XCTestCase {
         XCTAssertEqual(try s.file("left"), "/dev/shm:\nheld_f\n\n/run/mqueue:\nheld_q\n")
         XCTAssertEqual(try s.statusLines(), [0])
     }
+
+    /// A granted write lease is the kernel's answer to "open or mapped anywhere?", so no process's descriptors are
+    /// read for that object: not by `list` (thirty orphaned files, every lease granted: no `fd` directory opened),
+    /// not at clean's plan, and not again at its re-checks, even after the race hook ran before each one (the hook
+    /// may have touched the objects). Once the hook opens one of the files, as another program would: that one's
+    /// lease is refused, so clean reads every process's descriptors then, names the opener and keeps the file; the
+    /// other 29 go. Counted with strace: one read of the namespace's processes in all, where clean read them
+    /// again after each hook before (31 times).
+    func testAGrantedLeaseSparesTheReadOfEveryProcesssDescriptors() throws {
+        let s = try run("""
+            nobody /usr/bin/python3 -c '
+            import os
+            for i in range(30): os.close(os.open("/dev/shm/lease_%02d" % i, os.O_CREAT | os.O_RDWR, 0o600))
+            '
+            # Processes of another user, which cannot reach the files: not possible holders.
+            for i in 1 2 3; do user sleep 600 & done
+            sleep 3.2
+            trace() { strace -f -qq --seccomp-bpf -e trace=openat -o "$1" "${@:2}"; }
+            trace /run/h/list.trace ipcsweep list --type posix --format json > "$OUT/list.json"
+            # The opener waits for the hook's word (it is not the tool's child, which strace -f would wait for).
+            nobody /usr/bin/python3 -c '
+            import os, sys, time
+            while not os.path.exists("/run/h/go"): time.sleep(0.02)
+            fd = os.open("/dev/shm/lease_15", os.O_RDWR)
+            open("/run/h/r", "w").close(); time.sleep(600)' &
+            OPENER=$!
+            ls -d /proc/[0-9]* | wc -l > "$OUT/procs"
+            export IPCSWEEP_TEST_BEFORE_RMID='if [ "$IPCSWEEP_TEST_NAME" = lease_15 ]; then touch /run/h/go; while [ ! -e /run/h/r ]; do sleep 0.02; done; fi'
+            status trace /run/h/clean.trace ipcsweep clean --yes --inherit-window 1s --name 'lease_*' --format json > "$OUT/clean.json"
+            unset IPCSWEEP_TEST_BEFORE_RMID
+            grep -c 'openat([0-9]*, "fd"' /run/h/list.trace > "$OUT/list.fd" || true
+            grep -c 'openat([0-9]*, "fd"' /run/h/clean.trace > "$OUT/clean.fd" || true
+            ls /dev/shm > "$OUT/left"
+            kill $OPENER $(jobs -p) 2>/dev/null || true
+            """)
+        let listed = try s.posixObjects("list.json")
+        XCTAssertEqual(listed.count, 30)
+        for (name, o) in listed {
+            XCTAssertEqual(o["verdict"] as? String, "orphaned", "\(name): \(reasons(o))")
+            XCTAssertEqual(evidenceKinds(o), ["no-possible-holder", "lease-granted"], name)
+        }
+        let o = try s.cleanOutcomes("clean.json")
+        XCTAssertEqual(o.count, 30)
+        for i in 0..<30 where i != 15 {
+            XCTAssertEqual(o[String(format: "posix-shm:lease_%02d", i)], "removed", "lease_\(i)")
+        }
+        let r = try s.json("clean.json")["results"] as? [[String: Any]] ?? []
+        let held = r.first { $0["name"] as? String == "lease_15" }
+        XCTAssertEqual(held?["outcome"] as? String, "skipped")
+        XCTAssertTrue((held?["reason"] as? String ?? "").hasPrefix("changed since planned: now held by pid"), "\(held ?? [:])")
+        XCTAssertEqual(try s.file("left"), "lease_15\n")
+        XCTAssertEqual(try s.statusLines(), [4])
+        func count(_ name: String) throws -> Int { Int(try s.file(name).trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1 }
+        XCTAssertEqual(try count("list.fd"), 0, "every lease granted: list reads no process's descriptors")
+        let procs = try count("procs"), clean = try count("clean.fd")
+        XCTAssertGreaterThanOrEqual(procs, 5, "the shell, three sleeps and the opener")
+        // One read of the processes alive then: these, strace, the tool and the hook's shell.
+        XCTAssertTrue((1...procs + 3).contains(clean), "clean read \(clean) descriptor directories; \(procs) processes")
+    }
 }

@@ -14,9 +14,12 @@ import Musl
 /// pid (/proc/loadavg, last field) moved since the table was completed, the new processes are read (the
 /// catch-up pass: the pids handed out since, `ProcessProbe.processesBorn`; appended to the possible holders,
 /// `PossibleHolderFinder.append(born:in:)`) and the scope resolved again; recorded pids the table does not know are resolved to their
-/// thread group. For POSIX objects the descriptors and mappings of every process are read again (once per
-/// `refreshEvery` objects of a slot, counting from the plan's read, and after anything known to have touched
-/// them): they are the direct evidence.
+/// thread group. For a POSIX object whose fresh read has no granted lease, the descriptors and mappings of every
+/// process are read again (once per `refreshEvery` such objects of a slot, counting from the plan's read, after
+/// anything known to have touched them, and at once when the plan's lease on it was granted, so that the plan did
+/// not read its holders): they are then the direct evidence.
+/// A granted lease is the kernel's answer to the same question, at the moment of the removal: no descriptor or
+/// mapping of it exists anywhere, so /proc is not read again for it.
 /// Then the table covers every process alive at the fresh read, as the plan's table covered every process
 /// alive at the plan's read.
 ///
@@ -38,9 +41,13 @@ public final class CleanDecider: Sendable {
         var checkedPids: Set<Int32> = []
         /// Recorded pids that were neither in the table nor threads of it, and are alive: born after the plan.
         var bornAfterPlan: Set<Int32> = []
-        /// POSIX objects decided since the descriptors and mappings were last read (the plan's table counts as a
-        /// read: it was completed with them, `Inspector.complete`); nil: read them before the next POSIX verdict.
+        /// POSIX objects without a granted lease decided since the descriptors and mappings were last read (the plan's
+        /// table counts as a read of the objects whose lease it did not grant: it was completed with their holders,
+        /// `Inspector.complete`); nil: read them before the next such verdict.
         var sinceHolderRead: Int? = 0
+        /// Whether the descriptors and mappings were read for every POSIX object of the plan (after the plan's read:
+        /// only for those, `planHandlesRead`).
+        var everyHandleRead = false
         /// Processes added to the table since its possible holders were last indexed whole (appended to them, or,
         /// known only by their status, left out: `PossibleHolderFinder.append(born:in:)`).
         var bornSinceIndexed: Set<Int32> = []
@@ -54,6 +61,8 @@ public final class CleanDecider: Sendable {
     private let planLastPid: Int64?
     /// The POSIX objects of the plan, whose holders are read again.
     private let posixIdentities: Set<DeviceInode>
+    /// Those whose holders the plan's table has: their lease was not granted (a granted one answered for them).
+    private let planHandlesRead: Set<DeviceInode>
     /// Who held each POSIX object at the plan ("pid 812 (postgres) descriptor 5"): only a holder that is new since
     /// then is a change (an object in use at the plan stays "in use", not "changed").
     private let planHolders: [DeviceInode: Set<String>]
@@ -70,6 +79,7 @@ public final class CleanDecider: Sendable {
         births = watchBirths ? BirthWatch(procRoot: reading.options.procRoot) : nil
         planLastPid = births == nil ? nil : reading.lastPid
         posixIdentities = Set(reading.posixObjects.map(\.identity))
+        planHandlesRead = Set(reading.posixObjects.filter { $0.lease != .granted }.map(\.identity))
         let classifier = reading.classifier
         var held: [DeviceInode: Set<String>] = [:]
         for o in reading.posixObjects {
@@ -191,13 +201,16 @@ public final class CleanDecider: Sendable {
             changed = changed || s.reading.processes.threadGroups.count != before
         }
         var detail: Set<Int32> = []
-        if fresh.posix != nil && s.reading.options.isLive {
-            if let n = s.sinceHolderRead, n < Self.refreshEvery {
+        if let o = fresh.posix, s.reading.options.isLive, !(o.lease == .granted && births != nil) {
+            // A granted lease already answered what the descriptors and mappings would: nothing but the tool has it
+            // open or mapped (the births are still caught up above).
+            if let n = s.sinceHolderRead, n < Self.refreshEvery, s.everyHandleRead || planHandlesRead.contains(o.identity) {
                 s.sinceHolderRead = n + 1
             } else {
                 probe.addProcessesStarted(since: &s.reading.processes)
                 probe.addHandles(to: &s.reading.processes, sysvPids: [], posix: posixIdentities)
                 s.sinceHolderRead = 1
+                s.everyHandleRead = true
                 changed = true
                 indexAgain = true
                 if probe.needs != nil { detail = ProcessNeeds.holderPids(in: s.reading.processes) }
