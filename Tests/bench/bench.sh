@@ -19,7 +19,8 @@
 #          recreated before every run; peak RSS of list, orphans, clean.
 #   small  Tests/bench/startup.sh: --version against a static one-line Swift program, and `list` on a small
 #          system (4 objects, 300 processes) against lsipc -s and its floor.
-#   posix  Tests/bench/posix-bench.sh: list --type posix against lsof /dev/shm (4,000 objects, 1,000 processes).
+#   posix  Tests/bench/posix-bench.sh: list --type posix against lsof /dev/shm (4,000 objects, 1,000 processes);
+#          list, clean --dry-run and clean --yes of POSIX objects against their floors (floor.c posix-*).
 #
 # The state (System V part):
 #   - 2,000 live processes of 50 uids (10000..10049): OLD_PER_UID (default 1) of each uid started before the
@@ -442,7 +443,7 @@ fi
 if part posix; then
     echo
     RUNS=${POSIX_RUNS:-7} OBJECTS=${POSIX_OBJECTS:-4000} PROCS=${POSIX_PROCS:-1000} RESULTS=$work/posix \
-        Tests/bench/posix-bench.sh
+        FLOOR_BIN=$FLOOR_BIN Tests/bench/posix-bench.sh
 fi
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -559,11 +560,16 @@ if part small; then
 fi
 if part posix; then
     line "list --type posix, $(get "$P" files) files, $(get "$P" processes) processes" "$(get "$P" list_posix)" "lsof /dev/shm" "$(get "$P" lsof)" 1.0
-    # A filtered list reads only what its filter can select. (clean --dry-run --type posix is timed in the POSIX
-    # part's own lines: it has no floor yet to hold it to.)
+    line "list --type posix" "$(get "$P" list_posix)" "its floor" "$(get "$P" floor_list)" 1.5
+    line "list --format json --type posix" "$(get "$P" list_json)" "its floor" "$(get "$P" floor_json)" 1.5
+    line "clean --dry-run --type posix" "$(get "$P" clean_dry)" "its floor" "$(get "$P" floor_clean_dry)" 1.5
+    line "clean --yes --type posix --name 'gone_*'" "$(get "$P" clean_yes)" "its floor" "$(get "$P" floor_clean_yes)" 1.5
+    # A filtered list reads only what its filter can select.
     line "list --type posix --name 'sem.*' (4 % of files)" "$(get "$P" list_name)" "list --type posix" "$(get "$P" list_posix)" 1.0
+    posix_note="clean --yes --type posix and its floor removed every gone_* file in every run: $([ "$(get "$P" posix_gone_left)" = 0 ] && echo yes || echo "no ($(get "$P" posix_gone_left) left)")"
 fi
 [ -z "${cpu_note:-}" ] || { echo; echo "$cpu_note"; }
+[ -z "${posix_note:-}" ] || { echo; echo "$posix_note"; }
 if part sysv; then
     echo
     printf '| %-46s | %9s | %-16s | %-7s |\n' "peak RSS at $top sets" "MiB" "target" met

@@ -4,6 +4,9 @@
 //
 //   floor list [--json]   the reads of `ipcsweep list` (table), or of `list --format json` with --json
 //   floor clean           the reads and calls of `ipcsweep clean --yes --type sem`
+//   floor posix-list [--json]            the reads of `ipcsweep list --type posix` (or with --format json)
+//   floor posix-clean [--yes] [--prefix P]  the reads and calls of `ipcsweep clean --dry-run --type posix` (with
+//                         --yes: of `clean --yes --type posix`, which removes), of the entries named P* only
 //   options: --lock PATH (clean's lock file; default /run/ipcsweep.lock), --clock PATH (the kept clock pair;
 //            default /run/ipcsweep.clock), --window SECONDS (inheritance window, default 5), --quiet
 //
@@ -41,6 +44,23 @@
 // IPC_STAT by id (the re-check), GETPID, GETNCNT and GETZCNT per semaphore (what decides that it is still
 // orphaned: no live recorded pid, no waiter), and IPC_RMID. No GETALL: the report prints no values.
 //
+// POSIX (posix-list, posix-clean): the shared memory directory (/dev/shm) and the mqueue mount (looked up in
+// mountinfo), listed with getdents. Per regular entry (its type from getdents): openat (O_NOFOLLOW|O_NONBLOCK),
+// fcntl(F_SETLEASE, F_WRLCK) (the kernel's answer to "open or mapped anywhere?"), fstat under it (owner, mode,
+// times; the entry opened is the one leased), fgetxattr of its access ACL (named users and groups reach it), a
+// queue's state (one read: QSIZE, NOTIFY_PID), F_SETLEASE F_UNLCK and close. Then the process table as above
+// (status always; stat and ns for the processes that reach an object without direct evidence), and, only when
+// some lease was not granted, every live process's descriptors (the fd directory, fstatat per descriptor:
+// device and inode) and mappings (maps): a granted lease answers for its object, a refused one needs its holder
+// named. Owner names per distinct uid (and group names with --json); with --json the cgroup of the holders and
+// of the processes that could be listed as possible holders.
+// posix-clean: the lock, the listing above (with owner names: the plan's table), then per planned object (lease
+// granted, no possible holder) the re-check on the directory's descriptor kept open: openat, F_SETLEASE F_WRLCK,
+// fstat (the same inode and times as planned), fgetxattr (the access may have changed); with --yes the removal
+// under the lease as `clean` makes it: fstatat of the name (still this inode), renameat2(RENAME_NOREPLACE) to a
+// hidden name, fstatat of that name, F_GETLEASE (nobody opened it meanwhile), unlinkat, F_GETLEASE again; then
+// F_SETLEASE F_UNLCK and close.
+//
 // It prints to standard error what it read (counts per file kind), unless --quiet.
 // Built and run by Tests/bench/bench.sh and Tests/bench/startup.sh inside their private namespaces.
 #define _GNU_SOURCE
@@ -57,6 +77,9 @@
 #include <sys/ipc.h>
 #include <sys/sem.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
+#include <sys/syscall.h>
+#include <mqueue.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -187,6 +210,8 @@ typedef struct {
     int nsems;
     double ctime, otime;
     size_t pid0, npids;  // recorded pids in rec[]
+    int posix;        // a POSIX object (its entry: pobjs[pobj_ix])
+    size_t pobj_ix;
 } obj_t;
 
 typedef struct {
@@ -727,15 +752,228 @@ static void clean(const char *lock_path) {
     if (lock >= 0) close(lock);
 }
 
+// ---------------------------------------------------------------- POSIX objects
+
+typedef struct {
+    int dir;          // index in pdirs
+    char name[256];
+    dev_t dev;
+    ino_t ino;
+    struct timespec mtime, ctime;
+    int granted, refused, mq;
+} pobj_t;
+
+static pobj_t *pobjs;
+static size_t npobjs, cappobjs;
+static const char *pdirs[2];
+static int pdirfds[2] = {-1, -1};
+static int npdirs;
+static long n_open, n_lease, n_xattr, n_fds, n_fdstat, n_renames, n_unlinks;
+static map_t unanswered;  // inode (low 32 bits) of the objects whose lease was not granted
+
+// The mqueue mount point from mountinfo (read by common_reads into buf: read it again here, it is small).
+static char mq_path[256];
+
+static void find_mqueue(void) {
+    if (slurp("/proc/self/mountinfo") < 0) return;
+    for (char *l = buf; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
+        char *sep = strstr(l, " - mqueue ");
+        char *nl = strchr(l, '\n');
+        if (!sep || (nl && sep > nl)) continue;
+        // Field 5 is the mount point.
+        char *f = l;
+        for (int k = 0; k < 4 && f; k++) f = strchr(f, ' '), f = f ? f + 1 : NULL;
+        if (!f) continue;
+        size_t n = strcspn(f, " ");
+        if (n >= sizeof mq_path) continue;
+        memcpy(mq_path, f, n);
+        mq_path[n] = 0;
+        return;
+    }
+}
+
+static double ts(struct timespec t) { return t.tv_sec + t.tv_nsec / 1e9; }
+
+// One directory: every regular entry opened, leased, stat'ed, its ACL read (and a queue's state), let go.
+static void scan_posix(const char *path, int mq, const char *prefix) {
+    int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) return;
+    int di = npdirs++;
+    pdirs[di] = path;
+    pdirfds[di] = dfd;
+    DIR *d = fdopendir(dup(dfd));
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_type != DT_REG) continue;  // tmpfs and mqueue give the type: no stat of other entries
+        if (prefix && strncmp(e->d_name, prefix, strlen(prefix))) continue;
+        int fd = openat(dfd, e->d_name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+        n_open++;
+        if (fd < 0) continue;
+        int granted = fcntl(fd, F_SETLEASE, F_WRLCK) == 0;
+        int refused = !granted && errno == EAGAIN;
+        n_lease++;
+        struct stat st;
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+            if (granted) fcntl(fd, F_SETLEASE, F_UNLCK);
+            close(fd);
+            continue;
+        }
+        char acl[512];
+        ssize_t acl_len = fgetxattr(fd, "system.posix_acl_access", acl, sizeof acl);
+        n_xattr++;
+        if (mq) {  // the state text (sets the queue's ctime, never its mtime) and mq_getattr (the messages)
+            char state[128];
+            struct mq_attr attr;
+            if (read(fd, state, sizeof state) < 0) {}
+            syscall(SYS_mq_getsetattr, fd, NULL, &attr);
+        }
+        if (granted) fcntl(fd, F_SETLEASE, F_UNLCK);
+        close(fd);
+        if (npobjs == cappobjs) cappobjs = cappobjs ? cappobjs * 2 : 1024, pobjs = xrealloc(pobjs, cappobjs * sizeof *pobjs);
+        pobj_t *p = &pobjs[npobjs++];
+        memset(p, 0, sizeof *p);
+        p->dir = di;
+        snprintf(p->name, sizeof p->name, "%s", e->d_name);
+        p->dev = st.st_dev, p->ino = st.st_ino;
+        p->mtime = st.st_mtim, p->ctime = st.st_ctim;
+        p->granted = granted, p->refused = refused, p->mq = mq;
+        obj_t *o = new_obj();
+        o->posix = 1;
+        o->pobj_ix = npobjs - 1;
+        o->uid = o->cuid = st.st_uid, o->gid = o->cgid = st.st_gid;
+        o->mode = st.st_mode & 0777;
+        if (o->mode & 070 && acl_len > 0) o->mode |= 007;  // named entries reach it: as the other bits
+        o->last = dmax(ts(st.st_mtim), ts(st.st_ctim));
+        o->ctime = ts(st.st_ctim), o->otime = ts(st.st_mtim);
+        o->direct = refused;  // a refused lease: held (its holder is named from /proc)
+        if (!granted) map_put_max(&unanswered, (uint32_t)st.st_ino, 0);
+    }
+    closedir(d);
+}
+
+// Descriptors (fstatat per entry of /proc/PID/fd) and mappings (/proc/PID/maps, the inode field) of every live
+// process, matched against the objects whose lease was not granted.
+static void read_posix_handles(void) {
+    if (!unanswered.used) return;
+    for (size_t i = 0; i < nprocs; i++) {
+        proc_t *p = &procs[i];
+        if (!live(p)) continue;
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/fd", p->pid);
+        n_fds++;
+        int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0) {
+            DIR *d = fdopendir(dfd);
+            struct dirent *e;
+            while (d && (e = readdir(d))) {
+                if (e->d_name[0] == '.') continue;
+                struct stat st;
+                n_fdstat++;
+                if (fstatat(dfd, e->d_name, &st, 0) == 0 && map_get(&unanswered, (uint32_t)st.st_ino, NULL)) p->holder = 1;
+            }
+            if (d) closedir(d);
+        }
+        snprintf(path, sizeof path, "/proc/%d/maps", p->pid);
+        n_maps++;
+        if (slurp(path) < 0) continue;
+        // "start-end perms offset dev inode path": the fifth field.
+        for (char *l = buf; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
+            char *f = l;
+            for (int k = 0; k < 4 && f; k++) f = strchr(f, ' '), f = f ? f + 1 : NULL;
+            if (!f) break;
+            unsigned long ino = strtoul(f, NULL, 10);
+            if (ino && map_get(&unanswered, (uint32_t)ino, NULL)) p->holder = 1;
+        }
+        if (p->holder && !p->statread) read_stat(p);
+    }
+}
+
+static void posix_list(const char *prefix) {
+    find_mqueue();
+    scan_posix("/dev/shm", 0, prefix);
+    if (mq_path[0]) scan_posix(mq_path, 1, prefix);
+    read_processes();
+    read_posix_handles();
+    read_names();
+    if (!json) return;
+    index_objects();
+    for (size_t i = 0; i < nprocs; i++) {
+        proc_t *p = &procs[i];
+        if (!live(p)) continue;
+        if (p->holder) {
+            read_cgroup(p);
+            continue;
+        }
+        if (!p->reach) continue;
+        double last = reach_last(p);
+        if (last >= 0 && p->start < last + 1 + window) read_cgroup(p);
+    }
+}
+
+static void posix_clean(const char *lock_path, int yes, const char *prefix) {
+    int lock = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lock >= 0) flock(lock, LOCK_EX);
+    posix_list(prefix);
+    for (size_t i = 0; i < nobjs; i++) {
+        obj_t *o = &objs[i];
+        pobj_t *po = &pobjs[o->pobj_ix];
+        if (!po->granted || has_possible_holder(o)) {
+            kept++;
+            continue;
+        }
+        // The re-check: the same inode and times, under a new lease; its ACL again.
+        int dfd = pdirfds[po->dir];
+        int fd = openat(dfd, po->name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+        n_open++;
+        if (fd < 0) continue;
+        n_lease++;
+        struct stat st;
+        if (fcntl(fd, F_SETLEASE, F_WRLCK) < 0 || fstat(fd, &st) < 0 || st.st_ino != po->ino ||
+            ts(st.st_mtim) != ts(po->mtime) || (!po->mq && ts(st.st_ctim) != ts(po->ctime))) {
+            kept++;
+            close(fd);
+            continue;
+        }
+        char acl[512];
+        fgetxattr(fd, "system.posix_acl_access", acl, sizeof acl);
+        n_xattr++;
+        if (yes) {
+            // The removal under the lease: the name still names it, moved to a hidden name, nobody opened it.
+            struct stat at;
+            char hidden[300];
+            snprintf(hidden, sizeof hidden, ".ipcsweep-floor-%lu", (unsigned long)po->ino);
+            if (fstatat(dfd, po->name, &at, AT_SYMLINK_NOFOLLOW) == 0 && at.st_ino == po->ino &&
+                renameat2(dfd, po->name, dfd, hidden, RENAME_NOREPLACE) == 0) {
+                n_renames++;
+                if (fstatat(dfd, hidden, &at, AT_SYMLINK_NOFOLLOW) == 0 && at.st_ino == po->ino &&
+                    fcntl(fd, F_GETLEASE) == F_WRLCK && unlinkat(dfd, hidden, 0) == 0) {
+                    n_unlinks++;
+                    removed++;
+                    fcntl(fd, F_GETLEASE);
+                }
+            }
+        } else {
+            removed++;  // would remove
+        }
+        fcntl(fd, F_SETLEASE, F_UNLCK);
+        close(fd);
+    }
+    if (lock >= 0) close(lock);
+}
+
 int main(int argc, char **argv) {
     const char *mode = argc > 1 ? argv[1] : "";
-    const char *lock_path = "/run/ipcsweep.lock", *clock_path = "/run/ipcsweep.clock";
+    const char *lock_path = "/run/ipcsweep.lock", *clock_path = "/run/ipcsweep.clock", *prefix = NULL;
+    int yes = 0;
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--json")) json = 1;
         else if (!strcmp(argv[i], "--quiet")) quiet = 1;
         else if (!strcmp(argv[i], "--lock") && i + 1 < argc) lock_path = argv[++i];
         else if (!strcmp(argv[i], "--clock") && i + 1 < argc) clock_path = argv[++i];
         else if (!strcmp(argv[i], "--window") && i + 1 < argc) window = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--yes")) yes = 1;
+        else if (!strcmp(argv[i], "--prefix") && i + 1 < argc) prefix = argv[++i];
         else {
             fprintf(stderr, "floor: unknown argument %s\n", argv[i]);
             return 2;
@@ -746,8 +984,11 @@ int main(int argc, char **argv) {
     common_reads(clock_path);
     if (!strcmp(mode, "list")) list();
     else if (!strcmp(mode, "clean")) clean(lock_path);
+    else if (!strcmp(mode, "posix-list")) posix_list(prefix);
+    else if (!strcmp(mode, "posix-clean")) posix_clean(lock_path, yes, prefix);
     else {
-        fprintf(stderr, "usage: floor list [--json] | floor clean [--lock PATH]  [--clock PATH] [--window S] [--quiet]\n");
+        fprintf(stderr, "usage: floor list [--json] | floor clean | floor posix-list [--json] | floor posix-clean [--yes] "
+                        "[--prefix P]; options [--lock PATH] [--clock PATH] [--window S] [--quiet]\n");
         return 2;
     }
     if (!quiet) {
@@ -756,7 +997,10 @@ int main(int argc, char **argv) {
                 "maps %ld, cgroup %ld, thread status %ld; semctl %ld; name lookups %ld",
                 mode, json ? " --json" : "", nobjs, nprocs, n_status, n_stat, n_parents, n_ns, n_maps, n_cgroup,
                 n_threads, n_semctl, n_names);
-        if (!strcmp(mode, "clean")) fprintf(stderr, "; removed %ld, kept %ld", removed, kept);
+        if (!strncmp(mode, "posix", 5))
+            fprintf(stderr, "; POSIX: opened %ld, leases %ld, ACLs %ld, fd directories %ld, descriptors %ld, renames %ld, unlinks %ld",
+                    n_open, n_lease, n_xattr, n_fds, n_fdstat, n_renames, n_unlinks);
+        if (!strcmp(mode, "clean") || !strcmp(mode, "posix-clean")) fprintf(stderr, "; removed %ld, kept %ld", removed, kept);
         else {
             long direct = 0;
             for (size_t i = 0; i < nobjs; i++) direct += objs[i].direct;

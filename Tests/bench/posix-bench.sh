@@ -17,16 +17,22 @@
 #   ipcsweep list --format json --type posix, ipcsweep list --format json (System V and POSIX), and
 #   ipcsweep list --type sysv (no System V objects here: the cost of reading the processes, which every list pays),
 #   ipcsweep list --type posix --name 'sem.*' (the named semaphores, 4 % of the files: a filtered list reads only the
-#   entries its filter can select), and ipcsweep clean --dry-run --type posix (every object planned, then read
-#   again and decided, as a removal would; nothing removed).
+#   entries its filter can select), ipcsweep clean --dry-run --type posix (every object planned, then read
+#   again and decided, as a removal would; nothing removed), and ipcsweep clean --yes --type posix --name 'gone_*'
+#   (GONE (2000) more orphaned files of the uids no process has, made again before each run, untimed: removed);
+#   each of list (table and JSON), clean --dry-run and clean --yes next to its floor (Tests/bench/floor.c
+#   posix-list, posix-clean: the same reads and calls from C, FLOOR_BIN or built here).
 # ipcsweep runs with IPCSWEEP_ARGS (default --all-processes-visible: the namespace is complete).
-# Environment: RUNS, PROCS, UIDS, OBJECTS, BIN (directory with a release ipcsweep; default .build/release),
-# RESULTS (a file for "KEY VALUE" lines), PROFILE (a perf.data path: record one list instead of timing).
+# Environment: RUNS, PROCS, UIDS, OBJECTS, GONE, FLOOR_BIN, BIN (directory with a release ipcsweep; default .build/release),
+# RESULTS (a file for "KEY VALUE" lines), PROFILE (a perf.data path: record one list instead of timing),
+# HOLD (a directory: build the state, then keep it until HOLD/stop exists instead of timing; HOLD/pid names the
+# namespace's first process, for `nsenter -t PID -a CMD`).
 set -euo pipefail
 RUNS=${RUNS:-7}
 PROCS=${PROCS:-2000}
 UIDS=${UIDS:-50}
 OBJECTS=${OBJECTS:-10000}
+GONE=${GONE:-2000}
 BASE_UID=20000
 here=$(cd "$(dirname "$0")" && pwd)
 BIN=${BIN:-$here/../../.build/release}
@@ -111,12 +117,30 @@ PY
         exit 1
     fi
     [ -z "$RESULTS" ] || { echo "files $nshm"; echo "queues $nmq"; echo "processes $nproc"; echo "posix_verdicts $verdicts"; } >>"$RESULTS"
+    if [ -n "${HOLD:-}" ]; then  # HOLD=DIR: keep this state for commands run by hand (see the header)
+        touch "$HOLD/ready"
+        while [ ! -e "$HOLD/stop" ]; do sleep 0.5; done
+        rm -f "$HOLD/stop" "$HOLD/ready"
+        exit 0
+    fi
     if [ -n "${PROFILE:-}" ]; then  # PROFILE=FILE: perf record one `list` instead of measuring
         perf record -g -o "$PROFILE" "$BIN/ipcsweep" list "${EXTRA[@]}" ${PROFILE_ARGS:---type posix} >/dev/null 2>&1
         exit 0
     fi
+    # The files clean --yes removes: GONE orphaned files of the uids no process has (mode 0600: no other user's
+    # process reaches them), made again before each run of clean --yes and of its floor.
+    make_gone() {
+        /usr/bin/python3 - "$GONE" "$BASE_UID" "$UIDS" <<'PY'
+import os, sys
+n, base, uids = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+for i in range(n):
+    fd = os.open(f"/dev/shm/gone_{i}", os.O_CREAT | os.O_RDWR, 0o600)
+    os.ftruncate(fd, 4096); os.fchown(fd, base + uids + i % uids, base + uids + i % uids); os.close(fd)
+PY
+    }
+    gone_left=0
     declare -A T
-    names=(lsof ls list-table list-json list-all-json sysv list-name clean-dry)
+    names=(lsof ls list-table floor-list list-json floor-json list-all-json sysv list-name clean-dry floor-clean-dry clean-yes floor-clean-yes)
     label() {
         case $1 in
         lsof) echo 'lsof /dev/shm' ;;
@@ -127,10 +151,16 @@ PY
         sysv) echo 'ipcsweep list --type sysv (no objects: the process table)' ;;
         list-name) echo "ipcsweep list --type posix --name 'sem.*'" ;;
         clean-dry) echo 'ipcsweep clean --dry-run --type posix' ;;
+        floor-list) echo 'floor posix-list (of list --type posix)' ;;
+        floor-json) echo 'floor posix-list --json' ;;
+        floor-clean-dry) echo 'floor posix-clean (of clean --dry-run)' ;;
+        clean-yes) echo "ipcsweep clean --yes --type posix --name 'gone_*' ($GONE files)" ;;
+        floor-clean-yes) echo 'floor posix-clean --yes --prefix gone_' ;;
         esac
     }
     for ((r = 0; r <= RUNS; r++)); do
         for n in "${names[@]}"; do
+            case $n in clean-yes | floor-clean-yes) make_gone ;; esac
             t0=${EPOCHREALTIME/./}
             case $n in
             lsof) lsof /dev/shm ;;
@@ -141,8 +171,14 @@ PY
             sysv) "$BIN/ipcsweep" list "${EXTRA[@]}" --type sysv ;;
             list-name) "$BIN/ipcsweep" list "${EXTRA[@]}" --type posix --name 'sem.*' ;;
             clean-dry) "$BIN/ipcsweep" clean "${EXTRA[@]}" --dry-run --type posix ;;
+            floor-list) "$FLOOR_BIN" posix-list --quiet ;;
+            floor-json) "$FLOOR_BIN" posix-list --json --quiet ;;
+            floor-clean-dry) "$FLOOR_BIN" posix-clean --quiet ;;
+            clean-yes) "$BIN/ipcsweep" clean "${EXTRA[@]}" --yes --type posix --name 'gone_*' ;;
+            floor-clean-yes) "$FLOOR_BIN" posix-clean --yes --prefix gone_ --quiet ;;
             esac >/dev/null 2>&1 || true
             t1=${EPOCHREALTIME/./}
+            case $n in clean-yes | floor-clean-yes) gone_left=$((gone_left + $(find /dev/shm -maxdepth 1 -name 'gone_*' | wc -l))); rm -f /dev/shm/gone_* ;; esac
             [ $r -gt 0 ] && T[$n]="${T[$n]:-} $(( (t1 - t0) ))"
         done
     done
@@ -152,6 +188,9 @@ PY
         printf '%-58s %8.1f ms\n' "$(label "$n")" "$m"
         [ -z "$RESULTS" ] || echo "$(echo "${n/list-table/list_posix}" | tr - _) $m" >>"$RESULTS"
     done
+    echo "clean --yes and its floor left $gone_left of their gone_* files over $((2 * (RUNS + 1))) runs (0: each removed all $GONE)"
+    "$FLOOR_BIN" posix-list
+    [ -z "$RESULTS" ] || echo "posix_gone_left $gone_left" >>"$RESULTS"
     rss=$( { /usr/bin/time -v "$BIN/ipcsweep" list "${EXTRA[@]}" --format json --type posix >/dev/null; } 2>&1 | awk '/Maximum resident/ {print $6}')
     echo "peak RSS of ipcsweep list --format json --type posix: $((rss / 1024)) MiB"
     exit 0
@@ -160,5 +199,21 @@ fi
 [ "$(id -u)" = 0 ] || { echo "posix-bench: needs root" >&2; exit 1; }
 [ -x "$BIN/ipcsweep" ] || { echo "posix-bench: no $BIN/ipcsweep; build with swift build -c release" >&2; exit 1; }
 BIN=$(cd "$BIN" && pwd)
-export RUNS PROCS UIDS OBJECTS BIN PROFILE PROFILE_ARGS IPCSWEEP_ARGS RESULTS
+if [ -z "${FLOOR_BIN:-}" ]; then
+    floor_dir=$(mktemp -d /tmp/ipcsweep-posix-floor.XXXXXX)
+    trap 'rm -rf "$floor_dir"' EXIT
+    FLOOR_BIN=$floor_dir/floor
+    cc -O2 -Wall -o "$FLOOR_BIN" "$here/floor.c"
+fi
+export RUNS PROCS UIDS OBJECTS GONE FLOOR_BIN BIN PROFILE PROFILE_ARGS IPCSWEEP_ARGS RESULTS HOLD
+if [ -n "${HOLD:-}" ]; then
+    mkdir -p "$HOLD" && HOLD=$(cd "$HOLD" && pwd) && rm -f "$HOLD/stop" "$HOLD/ready" "$HOLD/pid"
+    unshare --ipc --pid --fork --mount-proc --mount --propagation private bash "$0" --inner &
+    outer=$!
+    while [ ! -e "$HOLD/ready" ]; do kill -0 "$outer" 2>/dev/null || exit 1; sleep 0.5; done
+    pgrep -P "$outer" >"$HOLD/pid"
+    echo "posix-bench: holding the state; run commands in it with nsenter -t $(cat "$HOLD/pid") -a CMD; touch $HOLD/stop to end" >&2
+    wait "$outer"
+    exit
+fi
 unshare --ipc --pid --fork --mount-proc --mount --propagation private bash "$0" --inner
