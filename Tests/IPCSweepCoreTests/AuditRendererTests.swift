@@ -154,7 +154,8 @@ final class AuditRendererTests: XCTestCase {
         XCTAssertFalse(AuditTextRenderer().render(AuditSample.report(), quietIfClean: false).text.contains("Clock:"))
     }
 
-    /// Every key the JSON document has, at every level, is documented in docs/audit.md.
+    /// Every key the JSON document has, at every level, is documented in docs/audit.md; the objects written in the
+    /// order given (`JSONFields`) give their keys in byte order, as the writer sorts every other object's.
     func testEveryJSONFieldIsDocumented() throws {
         let docURL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("docs/audit.md")
@@ -167,12 +168,31 @@ final class AuditRendererTests: XCTestCase {
                     keys.insert(k)
                     collect(child)
                 }
+            case .fields(let f):
+                XCTAssertTrue(f.sorted, "keys not in byte order: \(f.keys)")
+                for (k, child) in zip(f.keys, f.values) {
+                    keys.insert(k)
+                    collect(child)
+                }
             case .array(let a): a.forEach(collect)
             case .lazyArray(let a): a.elements.forEach(collect)
             default: break
             }
         }
         collect(AuditJSON.document(AuditSample.report(previous: AuditSample.previousState)))
+        // RemoveIPC= with items of every shape (System V, POSIX, entries under /dev/shm, an attached segment).
+        let items = [
+            RemoveIPCItem(kind: .sem, id: 3, key: 0x1234, verdict: .orphaned),
+            RemoveIPCItem(kind: .posixShm, path: "/dev/shm/x", name: "x", verdict: .inUse),
+            RemoveIPCItem(kind: .file, path: "/dev/shm/d/f", fileType: .regular),
+        ]
+        let attached = RemoveIPCItem(kind: .shm, id: 7, key: 0, verdict: .inUse, nattch: 2)
+        collect(AuditJSON.removeIPC(RemoveIPCReport(
+            setting: RemoveIPCSetting(enabled: true, source: "logind.conf"),
+            findings: [RemoveIPCFinding(uid: 1500, user: "pat", items: items, inUse: 1, suspect: 0, orphaned: 1, unknown: 0,
+                                        entries: 1, message: "m")],
+            attached: [RemoveIPCAttached(uid: 1500, user: nil, segments: [attached], message: "a")], notes: ["n"])))
+        XCTAssertTrue(keys.isSuperset(of: ["fileType", "id", "key", "name", "nattch", "path", "type", "verdict", "atRisk", "attached"]))
         for key in keys.sorted() {
             XCTAssertTrue(doc.contains("`\(key)`"), "docs/audit.md does not document the JSON field `\(key)`")
         }

@@ -120,6 +120,36 @@ final class RenderTests: XCTestCase {
         XCTAssertNotEqual(JSONLazyArray(items, element), JSONLazyArray(Array(items.dropLast()), element))
     }
 
+    /// An object given with its members in byte order (`JSONFields`, the audit's objects) writes the bytes the same
+    /// members as a dictionary write (sorted by the writer), compact and pretty, nested and with a lazy array
+    /// among them; members out of order are told apart (`sorted`), as the document test checks of the audit's.
+    func testFieldsInByteOrderAreWrittenAsTheSortedObject() {
+        let inner: JSONFields = ["command": .string("postgres"), "pid": .int(812), "uid": .int(111), "unit": .null]
+        let members: JSONFields = [
+            "Z": .int(0), "creator": .fields(["uid": .int(0), "user": .string("root")]), "ctime": .int(1), "ctimeISO": .string("é\u{1b}\""),
+            "key": .int(-1), "keyHex": .string("0xffffffff"), "list": .lazyArray(JSONLazyArray([1, 2]) { .fields(["i": .int(Int64($0))]) }),
+            "possibleHolders": .array([.fields(inner)]), "reason": .null, "reasons": .array([.string("a"), .bool(false)]),
+            "sizeValue": .double(1.5),
+        ]
+        XCTAssertTrue(members.sorted)
+        XCTAssertTrue(inner.sorted)
+        XCTAssertFalse((["b": .int(1), "a": .int(2)] as JSONFields).sorted)
+        XCTAssertFalse((["a": .int(1), "a": .int(2)] as JSONFields).sorted, "a key twice")
+        func asObject(_ v: JSONValue) -> JSONValue {
+            switch v {
+            case .fields(let f): return .object(f.dictionary.mapValues(asObject))
+            case .array(let a): return .array(a.map(asObject))
+            case .lazyArray(let a): return .array(a.elements.map(asObject))
+            default: return v
+            }
+        }
+        let doc = JSONValue.fields(members)
+        for pretty in [false, true] {
+            XCTAssertEqual(String(decoding: doc.document(pretty: pretty), as: UTF8.self),
+                           String(decoding: asObject(doc).document(pretty: pretty), as: UTF8.self), "pretty: \(pretty)")
+        }
+    }
+
     /// The output buffer the JSON writer and the table share grows when one piece is larger than all of it
     /// (a JSON string, a table cell of 200,000 bytes), keeping what was written before.
     func testOutputGrowsForAPieceLargerThanItsBuffer() {

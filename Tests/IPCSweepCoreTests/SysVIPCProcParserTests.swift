@@ -250,4 +250,23 @@ final class ProcessProbeParserTests: XCTestCase {
         XCTAssertEqual(TimeFormat.iso8601(0), nil)
         XCTAssertEqual(TimeFormat.iso8601(1_795_224_773), "2026-11-21T01:32:53Z")
     }
+
+    /// ISO-8601 times, written digit by digit, are what strftime(3) writes, from before the epoch to year 9999,
+    /// and past it (a corrupt time: five digits of year) still a time.
+    func testISO8601TimesAreStrftimes() {
+        func strftimeISO(_ epoch: Int64) -> String {
+            var t = time_t(epoch)
+            var tmv = tm()
+            XCTAssertNotNil(gmtime_r(&t, &tmv))
+            var buf = [CChar](repeating: 0, count: 64)
+            let n = strftime(&buf, buf.count, "%Y-%m-%dT%H:%M:%SZ", &tmv)
+            return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
+        var r = SystemRandomNumberGenerator()
+        let edges: [Int64] = [1, -1, 59, 86_399, 951_782_400, 1_795_224_773, 253_402_300_799, -30_610_224_000]
+        for epoch in edges + (0..<2000).map({ _ in Int64.random(in: -2_000_000_000...253_402_300_799, using: &r) }) {
+            XCTAssertEqual(TimeFormat.iso8601(epoch), strftimeISO(epoch), "\(epoch)")
+        }
+        XCTAssertEqual(TimeFormat.iso8601(253_402_300_800), "10000-01-01T00:00:00Z")
+    }
 }

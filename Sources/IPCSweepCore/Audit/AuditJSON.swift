@@ -3,8 +3,8 @@ public enum AuditJSON {
     /// The POSIX section: /dev/shm size and use, counts, orphans and suspects, orphans grouped by name prefix.
     static func posixSection(_ p: PosixAuditSection) -> JSONValue {
         @Sendable func obj(_ o: PosixAuditObject) -> JSONValue {
-            .object(["type": .string(o.kind.rawValue), "name": .string(o.name), "path": .string(o.path),
-                     "uid": .int(Int64(o.uid)), "usedBytes": .int(o.usedBytes), "reason": .string(o.reason)])
+            .fields(["name": .string(o.name), "path": .string(o.path), "reason": .string(o.reason),
+                     "type": .string(o.kind.rawValue), "uid": .int(Int64(o.uid)), "usedBytes": .int(o.usedBytes)])
         }
         return .object([
             "shm": p.shmRoot.map { root in
@@ -45,14 +45,14 @@ public enum AuditJSON {
             "suspects": .lazyArray(JSONLazyArray(r.suspects) { object($0) }),
             "unknown": .lazyArray(JSONLazyArray(r.unknown) { object($0) }),
             "leaks": .array(r.leaks.map { l in
-                .object([
-                    "type": .string(l.kind.rawValue),
-                    "ownerUid": .int(Int64(l.uid)),
+                .fields([
                     "creatorUid": .int(Int64(l.cuid)),
                     "ids": .lazyArray(JSONLazyArray(l.objects) { .int(Int64($0.id)) }),
-                    "units": .int(l.units),
                     "lastActivity": .int(l.lastActivity),
                     "lastActivityISO": iso(l.lastActivity),
+                    "ownerUid": .int(Int64(l.uid)),
+                    "type": .string(l.kind.rawValue),
+                    "units": .int(l.units),
                 ])
             }),
             "limits": .array(r.limits.map(limit)),
@@ -118,24 +118,24 @@ public enum AuditJSON {
             "sysUidMaxSource": .string(r.setting.sysUidMaxSource),
             "sysUidMaxNote": r.setting.sysUidMaxNote.map(JSONValue.string) ?? .null,
             "atRisk": .array(r.findings.map { f in
-                .object([
-                    "uid": .int(Int64(f.uid)),
-                    "user": f.user.map(JSONValue.string) ?? .null,
-                    "inUse": .int(Int64(f.inUse)),
-                    "suspect": .int(Int64(f.suspect)),
-                    "orphaned": .int(Int64(f.orphaned)),
-                    "unknown": .int(Int64(f.unknown)),
+                .fields([
                     "entries": .int(Int64(f.entries)),
-                    "objects": .array(f.items.map(removeIPCItem)),
+                    "inUse": .int(Int64(f.inUse)),
                     "message": .string(f.message),
+                    "objects": .lazyArray(JSONLazyArray(f.items, removeIPCItem)),
+                    "orphaned": .int(Int64(f.orphaned)),
+                    "suspect": .int(Int64(f.suspect)),
+                    "uid": .int(Int64(f.uid)),
+                    "unknown": .int(Int64(f.unknown)),
+                    "user": f.user.map(JSONValue.string) ?? .null,
                 ])
             }),
             "attached": .array(r.attached.map { a in
-                .object([
+                .fields([
+                    "message": .string(a.message),
+                    "objects": .lazyArray(JSONLazyArray(a.segments, removeIPCItem)),
                     "uid": .int(Int64(a.uid)),
                     "user": a.user.map(JSONValue.string) ?? .null,
-                    "objects": .array(a.segments.map(removeIPCItem)),
-                    "message": .string(a.message),
                 ])
             }),
             "notes": .array(r.notes.map(JSONValue.string)),
@@ -143,16 +143,17 @@ public enum AuditJSON {
     }
 
     /// One object or entry of the RemoveIPC= lists: System V by id and key, POSIX objects and /dev/shm entries by path.
-    static func removeIPCItem(_ i: RemoveIPCItem) -> JSONValue {
-        var o: [String: JSONValue] = ["type": .string(i.kind.rawValue)]
-        if let id = i.id { o["id"] = .int(Int64(id)) }
-        if let key = i.key { o["key"] = .int(Int64(key)) }
-        if let path = i.path { o["path"] = .string(path) }
-        if let name = i.name { o["name"] = .string(name) }
-        if let t = i.fileType { o["fileType"] = .string(t.rawValue) }
-        if let n = i.nattch { o["nattch"] = .int(Int64(clamping: n)) }
-        o["verdict"] = i.verdict.map { .string($0.rawValue) } ?? .null
-        return .object(o)
+    @Sendable static func removeIPCItem(_ i: RemoveIPCItem) -> JSONValue {
+        var o = JSONFields()  // in byte order of the keys
+        if let t = i.fileType { o.append("fileType", .string(t.rawValue)) }
+        if let id = i.id { o.append("id", .int(Int64(id))) }
+        if let key = i.key { o.append("key", .int(Int64(key))) }
+        if let name = i.name { o.append("name", .string(name)) }
+        if let n = i.nattch { o.append("nattch", .int(Int64(clamping: n))) }
+        if let path = i.path { o.append("path", .string(path)) }
+        o.append("type", .string(i.kind.rawValue))
+        o.append("verdict", i.verdict.map { .string($0.rawValue) } ?? .null)
+        return .fields(o)
     }
 
     /// The document as bytes (sorted keys, final newline), through the one JSON writer.
@@ -163,8 +164,8 @@ public enum AuditJSON {
     static func iso(_ t: Int64) -> JSONValue { TimeFormat.iso8601(t).map(JSONValue.string) ?? .null }
     static func opt(_ v: Int64?) -> JSONValue { v.map(JSONValue.int) ?? .null }
     static func opt(_ v: Double?) -> JSONValue { v.map(JSONValue.double) ?? .null }
-    static func who(_ id: UInt32, _ name: String?, _ idKey: String = "uid", _ nameKey: String = "user") -> JSONValue {
-        .object([idKey: .int(Int64(id)), nameKey: name.map(JSONValue.string) ?? .null])
+    static func who(_ id: UInt32, _ name: String?) -> JSONValue {
+        .fields(["uid": .int(Int64(id)), "user": name.map(JSONValue.string) ?? .null])
     }
     static func verdicts(_ m: [Verdict: Int]) -> JSONValue {
         .object(Dictionary(uniqueKeysWithValues: Verdict.allCases.map { ($0.rawValue, .int(Int64(m[$0] ?? 0))) }))
@@ -193,33 +194,34 @@ public enum AuditJSON {
         ])
     }
 
+    /// One object of the orphans, suspects or unknown: its members in byte order (`JSONFields`).
     static func object(_ o: AuditObject) -> JSONValue {
-        .object([
-            "type": .string(o.kind.rawValue),
+        .fields([
+            "creator": who(o.cuid, o.creator),
+            "ctime": .int(o.ctime),
+            "ctimeISO": iso(o.ctime),
             "id": .int(Int64(o.id)),
             "key": .int(Int64(o.key)),
             "keyHex": .string(IPCTextFormat.hexKey(o.key)),
-            "owner": who(o.uid, o.user),
-            "creator": who(o.cuid, o.creator),
-            "mode": .int(Int64(o.mode)),
-            "perms": .string(IPCTextFormat.octal(o.mode & 0o777)),
-            "verdict": .string(o.verdict.rawValue),
-            "reason": .string(o.decisiveReason),
-            "reasons": .array(o.reasons.map(JSONValue.string)),
-            "possibleHolders": .array(o.possibleHolders.map { h in
-                .object([
-                    "pid": .int(Int64(h.pid)),
-                    "command": .string(h.command),
-                    "unit": h.unit.map(JSONValue.string) ?? .null,
-                    "uid": .int(Int64(h.uid)),
-                ])
-            }),
-            "ctime": .int(o.ctime),
-            "ctimeISO": iso(o.ctime),
             "lastActivity": .int(o.lastActivity),
             "lastActivityISO": iso(o.lastActivity),
+            "mode": .int(Int64(o.mode)),
+            "owner": who(o.uid, o.user),
+            "perms": .string(IPCTextFormat.octal(o.mode & 0o777)),
+            "possibleHolders": .array(o.possibleHolders.map { h in
+                .fields([
+                    "command": .string(h.command),
+                    "pid": .int(Int64(h.pid)),
+                    "uid": .int(Int64(h.uid)),
+                    "unit": h.unit.map(JSONValue.string) ?? .null,
+                ])
+            }),
+            "reason": .string(o.decisiveReason),
+            "reasons": .array(o.reasons.map(JSONValue.string)),
             "size": .string(o.size),
             "sizeValue": .int(Int64(clamping: o.sizeValue)),
+            "type": .string(o.kind.rawValue),
+            "verdict": .string(o.verdict.rawValue),
         ])
     }
 

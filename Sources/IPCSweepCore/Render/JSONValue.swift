@@ -1,6 +1,6 @@
 /// A JSON value as data, for documents built as a tree (the audit report, its long lists as `lazyArray`s made
 /// element by element); written through `JSONStreamWriter.value`, with object keys in sorted order.
-public indirect enum JSONValue: Equatable, Sendable {
+public enum JSONValue: Equatable, Sendable {
     case string(String)
     case int(Int64)
     case double(Double)
@@ -10,11 +10,45 @@ public indirect enum JSONValue: Equatable, Sendable {
     /// An array whose elements are made one at a time as it is written.
     case lazyArray(JSONLazyArray)
     case object([String: JSONValue])
+    /// An object whose keys are given in byte order (`JSONFields`): written as they come, with no hashing or
+    /// sorting (the audit's objects, tens of thousands of them).
+    case fields(JSONFields)
 
     /// The value as one document with its final newline.
     public func document(pretty: Bool) -> [UInt8] {
         JSONStreamWriter.documentBytes { sink in JSONStreamWriter.document(pretty: pretty, to: sink) { $0.value(self) } }
     }
+}
+
+/// An object's members in the order they are written, which must be the byte order of their keys (as every
+/// ipcsweep document sorts them); `sorted` says whether they are (tests check every document's).
+public struct JSONFields: Sendable, Equatable, ExpressibleByDictionaryLiteral {
+    public private(set) var keys: [String]
+    public private(set) var values: [JSONValue]
+
+    public init(dictionaryLiteral members: (String, JSONValue)...) {
+        keys = members.map(\.0)
+        values = members.map(\.1)
+    }
+
+    public init() {
+        keys = []
+        values = []
+    }
+
+    /// Adds a member after the others (its key must follow theirs in byte order).
+    public mutating func append(_ key: String, _ value: JSONValue) {
+        keys.append(key)
+        values.append(value)
+    }
+
+    /// Whether the keys are in strictly increasing byte order.
+    public var sorted: Bool {
+        zip(keys, keys.dropFirst()).allSatisfy { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+    }
+
+    /// The same members as a dictionary (tests).
+    public var dictionary: [String: JSONValue] { Dictionary(zip(keys, values), uniquingKeysWith: { a, _ in a }) }
 }
 
 /// An array made element by element while it is written: a list of tens of thousands of objects (the audit's
@@ -67,6 +101,13 @@ extension JSONStreamWriter {
             for k in o.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
                 key(dynamic: k)
                 value(o[k] ?? .null)
+            }
+            endObject()
+        case .fields(let f):
+            beginObject()
+            for i in f.keys.indices {
+                key(dynamic: f.keys[i])
+                value(f.values[i])
             }
             endObject()
         }

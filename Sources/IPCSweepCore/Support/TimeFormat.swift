@@ -12,8 +12,33 @@ public enum TimeFormat {
         var t = time_t(epoch)
         var tmv = tm()
         guard gmtime_r(&t, &tmv) != nil else { return nil }
-        return String(format4: Int(tmv.tm_year) + 1900) + "-" + pad2(tmv.tm_mon + 1) + "-" + pad2(tmv.tm_mday)
-            + "T" + pad2(tmv.tm_hour) + ":" + pad2(tmv.tm_min) + ":" + pad2(tmv.tm_sec) + "Z"
+        let year = Int(tmv.tm_year) + 1900
+        guard (0...9999).contains(year) else {
+            return String(format4: year) + "-" + pad2(tmv.tm_mon + 1) + "-" + pad2(tmv.tm_mday)
+                + "T" + pad2(tmv.tm_hour) + ":" + pad2(tmv.tm_min) + ":" + pad2(tmv.tm_sec) + "Z"
+        }
+        // The 20 bytes written in place (the audit's JSON formats two per object: concatenating 13 strings was a
+        // tenth of `audit --format json`).
+        return String(unsafeUninitializedCapacity: 20) { b in
+            func two(_ v: Int32, at i: Int) {
+                b[i] = UInt8(48 + v / 10)
+                b[i + 1] = UInt8(48 + v % 10)
+            }
+            two(Int32(year / 100), at: 0)
+            two(Int32(year % 100), at: 2)
+            b[4] = UInt8(ascii: "-")
+            two(tmv.tm_mon + 1, at: 5)
+            b[7] = UInt8(ascii: "-")
+            two(tmv.tm_mday, at: 8)
+            b[10] = UInt8(ascii: "T")
+            two(tmv.tm_hour, at: 11)
+            b[13] = UInt8(ascii: ":")
+            two(tmv.tm_min, at: 14)
+            b[16] = UInt8(ascii: ":")
+            two(tmv.tm_sec, at: 17)
+            b[19] = UInt8(ascii: "Z")
+            return 20
+        }
     }
 
     /// Local wall-clock time for tables ("2026-11-21 01:02:03"); "never" for 0.
