@@ -153,7 +153,8 @@ struct Audit: ParsableCommand {
                 try IPCProbe(procRoot: source.procRoot, namespace: result.namespaceThread).limits()
             },
             removeIPC: { result in judged(result.namespace?.inode ?? own) ? removeIPC : nil },
-            walkShm: { ShmTreeWalker().walk($0) })
+            walkShm: { ShmTreeWalker().walk($0) },
+            openAtomically: { path throws(FileError) in try AtomicOutput.file(path) })
         let status: Int32
         do { status = try AuditSession(request: request, environment: environment).run() } catch let e as AuditSessionError {
             if let path = e.notRegularOutput, let error = e.fileError { throw Self.notRegularOutput(path, error) }

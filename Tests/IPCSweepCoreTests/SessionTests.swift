@@ -233,6 +233,60 @@ final class AuditSessionTests: XCTestCase {
         XCTAssertFalse(f.events.contains { $0.hasPrefix("write") || $0 == "stdout" }, "\(f.events)")
     }
 
+    /// A JSON report of thousands of objects goes out in pieces, never gathered whole: on standard output each piece
+    /// as it is written, together the whole document; with --output the file gets them and appears only at commit,
+    /// and a piece that cannot be written (ENOSPC) leaves no report and keeps the previous state.
+    func testALargeJSONReportGoesOutInPieces() throws {
+        let f = Files()
+        var pieces: [[UInt8]] = []
+        var committed = 0
+        func large(failAtPiece: Int? = nil) -> AuditEnvironment {
+            var env = environment(f)
+            let sets = (1...3000).map { CleanFixtures.sem(Int32($0)) }
+            env.inspect = {
+                var snap = IPCSnapshot(source: "syscall")
+                for case .sem(let set) in sets { snap.semaphoreSets.append(set) }
+                return Inspection(snapshot: snap, processes: ProcessTable(processes: []), scope: nil,
+                                  objects: sets.map { CleanFixtures.classified($0) }, now: 1_800_000_000, warnings: [])
+            }
+            env.stdout = { pieces.append($0) }
+            env.openAtomically = { path throws(FileError) in
+                f.events.append("open \(path)")
+                var pending: [[UInt8]] = []
+                return AtomicOutput(put: { piece throws(FileError) in
+                    if pending.count + 1 == failAtPiece { throw FileError(path: path, operation: "write", errno: .noSpace) }
+                    pending.append(piece)
+                }, commit: { () throws(FileError) in
+                    committed += 1
+                    f.files[path] = pending.flatMap { $0 }
+                })
+            }
+            return env
+        }
+        XCTAssertEqual(try AuditSession(request: AuditRequest(format: .json, posix: false), environment: large()).run(), 0)
+        XCTAssertGreaterThan(pieces.count, 10, "handed on as written")
+        XCTAssertTrue(pieces.allSatisfy { $0.count < 1 << 17 }, "\(pieces.map(\.count).max() ?? 0) bytes in one piece")
+        let whole = pieces.flatMap { $0 }
+        let doc = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(whole)) as? [String: Any])
+        XCTAssertEqual((doc["orphans"] as? [Any])?.count, 3000)
+        XCTAssertEqual(whole.last, 10, "the final newline")
+
+        XCTAssertEqual(try AuditSession(request: AuditRequest(format: .json, outputFile: "/r.json", posix: false), environment: large()).run(), 0)
+        XCTAssertEqual(committed, 1)
+        XCTAssertEqual(f.files["/r.json"], whole, "the same document")
+
+        XCTAssertEqual(try AuditSession(request: AuditRequest(format: .json, stateFile: "/s", posix: false), environment: large()).run(), 0)
+        let state = try XCTUnwrap(f.files["/s"])
+        f.files["/r.json"] = nil
+        XCTAssertThrowsError(try AuditSession(request: AuditRequest(format: .json, outputFile: "/r.json", stateFile: "/s", posix: false),
+                                              environment: large(failAtPiece: 3)).run()) { e in
+            XCTAssertTrue("\(e)".hasPrefix("cannot write the report to /r.json: "), "\(e)")
+        }
+        XCTAssertEqual(committed, 1, "never committed")
+        XCTAssertNil(f.files["/r.json"])
+        XCTAssertEqual(f.files["/s"], state, "the state is replaced only after the report is out")
+    }
+
     func testFailOnDecidesAfterTheReportAndTheState() throws {
         let f = Files()
         var request = AuditRequest(stateFile: "/s", failOn: [.limits], posix: false)

@@ -44,9 +44,12 @@ public struct AuditEnvironment {
     public var scanPosix: () -> [PosixScanResult]
     /// Reads a file whole (the state file).
     public var readFile: (String) throws(FileError) -> [UInt8]
-    /// Replaces a file atomically (the report with --output, the state).
+    /// Replaces a file atomically (the state).
     public var writeAtomically: ([UInt8], String) throws(FileError) -> Void
-    /// Writes standard output.
+    /// Opens a file to be replaced atomically by bytes written in pieces (the report with --output): it appears
+    /// whole at `commit`, or not at all. By default the pieces are gathered, then `writeAtomically`.
+    public var openAtomically: (String) throws(FileError) -> AtomicOutput
+    /// Writes standard output (called once per piece of the report, in order).
     public var stdout: ([UInt8]) throws -> Void
     /// A one-line warning on standard error.
     public var warn: (String) -> Void
@@ -72,8 +75,10 @@ public struct AuditEnvironment {
                 inspections: (() throws -> [Inspection])? = nil,
                 namespaceLimits: ((Inspection) throws -> KernelLimits)? = nil,
                 removeIPC: @escaping (Inspection) -> RemoveIPCSetting? = { _ in nil },
-                walkShm: @escaping (String) -> ShmTree = { ShmTree(root: $0) }) {
+                walkShm: @escaping (String) -> ShmTree = { ShmTree(root: $0) },
+                openAtomically: ((String) throws(FileError) -> AtomicOutput)? = nil) {
         self.walkShm = walkShm
+        self.openAtomically = openAtomically ?? { path in AtomicOutput.gathered { bytes throws(FileError) in try writeAtomically(bytes, path) } }
         self.inspections = inspections
         self.namespaceLimits = namespaceLimits
         self.removeIPC = removeIPC
@@ -86,6 +91,32 @@ public struct AuditEnvironment {
         self.warn = warn
         self.names = names
         self.pageSize = pageSize
+    }
+}
+
+/// A file being written in pieces that replaces its path atomically at `commit` (the report with `--output`); dropped
+/// uncommitted, nothing of it is left (`AtomicFileWriter`).
+public struct AtomicOutput {
+    public var put: ([UInt8]) throws(FileError) -> Void
+    public var commit: () throws(FileError) -> Void
+
+    public init(put: @escaping ([UInt8]) throws(FileError) -> Void, commit: @escaping () throws(FileError) -> Void) {
+        self.put = put
+        self.commit = commit
+    }
+
+    /// The pieces gathered, then written whole at `commit` (tests' fake environments).
+    public static func gathered(_ write: @escaping ([UInt8]) throws(FileError) -> Void) -> AtomicOutput {
+        final class Pieces { var bytes: [UInt8] = [] }
+        let pieces = Pieces()
+        return AtomicOutput(put: { pieces.bytes += $0 }, commit: { () throws(FileError) in try write(pieces.bytes) })
+    }
+
+    /// A live file (`AtomicFileWriter`, mode 0644 as `FileIO.writeAtomically`).
+    public static func file(_ path: String) throws(FileError) -> AtomicOutput {
+        let writer = try AtomicFileWriter(path: path)
+        return AtomicOutput(put: { bytes throws(FileError) in try writer.write(bytes) },
+                            commit: { () throws(FileError) in try writer.commit(mode: 0o644) })
     }
 }
 
@@ -151,23 +182,45 @@ public struct AuditSession {
         }
         guard let report = reports.first else { throw AuditSessionError(description: "no IPC namespace could be inspected") }
 
-        let bytes: [UInt8]
-        switch request.format {
-        case .text:
-            bytes = Array(reports.map { AuditTextRenderer().render($0, quietIfClean: request.quietIfClean).text }
-                .filter { !$0.isEmpty }.joined(separator: "\n").utf8)
-        case .json:
-            bytes = request.allNamespaces ? AuditJSON.document(reports).document(pretty: request.pretty)
-                : AuditJSON.render(report, pretty: request.pretty)
-        case .prometheus: bytes = Array(AuditPrometheus.render(reports).utf8)
+        // The report in pieces, each handed to `put` (false: stop): a JSON document of tens of thousands of objects is
+        // handed on as it is written, about 64 KiB at a time, never held whole.
+        func produce(_ put: ([UInt8]) -> Bool) {
+            switch request.format {
+            case .text:
+                _ = put(Array(reports.map { AuditTextRenderer().render($0, quietIfClean: request.quietIfClean).text }
+                    .filter { !$0.isEmpty }.joined(separator: "\n").utf8))
+            case .json:
+                let document = request.allNamespaces ? AuditJSON.document(reports) : AuditJSON.document(report)
+                withoutActuallyEscaping(put) { put in
+                    var going = true
+                    JSONStreamWriter.document(pretty: request.pretty, to: { piece in
+                        if going { going = put(Array(piece)) }
+                    }) { $0.value(document) }
+                }
+            case .prometheus: _ = put(Array(AuditPrometheus.render(reports).utf8))
+            }
         }
         if let path = request.outputFile {
-            do throws(FileError) { try env.writeAtomically(bytes, path) } catch {
+            do throws(FileError) {
+                let out = try env.openAtomically(path)
+                var failed: FileError?
+                produce { piece in
+                    do throws(FileError) { try out.put(piece) } catch { failed = error }
+                    return failed == nil
+                }
+                if let failed { throw failed }
+                try out.commit()
+            } catch {
                 throw AuditSessionError(description: "cannot write the report to \(path): \(error); check that its directory exists and is writable (nothing was left behind)",
                                         notRegularOutput: error.isWrongType ? path : nil, fileError: error)
             }
         } else {
-            try env.stdout(bytes)
+            var failed: (any Error)?
+            produce { piece in
+                do { try env.stdout(piece) } catch { failed = error }
+                return failed == nil
+            }
+            if let failed { throw failed }
         }
 
         if let path = request.stateFile, replaceState {
