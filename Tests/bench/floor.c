@@ -635,6 +635,23 @@ static void common_reads(const char *clock_path) {
     if (hz <= 0) hz = 100;
 }
 
+// --json: the units (cgroup) of the holders and of the processes that could be listed as possible holders (of
+// the namespace when `same_namespace`: System V objects; POSIX files are reached through the mount, from any).
+static void read_units(int same_namespace) {
+    index_objects();
+    for (size_t i = 0; i < nprocs; i++) {
+        proc_t *p = &procs[i];
+        if (!live(p)) continue;
+        if (p->holder) {
+            read_cgroup(p);
+            continue;
+        }
+        if (!p->reach || (same_namespace && !same_ns(p))) continue;
+        double last = reach_last(p);
+        if (last >= 0 && p->start < last + 1 + window) read_cgroup(p);
+    }
+}
+
 static void list(void) {
     read_sets(1);
     read_proc_kind("/proc/sysvipc/shm", 1);
@@ -654,20 +671,7 @@ static void list(void) {
         }
     read_maps();
     read_names();
-    if (!json) return;
-    // Units of the holders and of the processes that could be listed as possible holders.
-    index_objects();
-    for (size_t i = 0; i < nprocs; i++) {
-        proc_t *p = &procs[i];
-        if (!live(p)) continue;
-        if (p->holder) {
-            read_cgroup(p);
-            continue;
-        }
-        if (!p->reach || !same_ns(p)) continue;
-        double last = reach_last(p);
-        if (last >= 0 && p->start < last + 1 + window) read_cgroup(p);
-    }
+    if (json) read_units(1);
 }
 
 // Whether a set planned from its stat alone has a possible holder: a live process of the namespace that
@@ -896,19 +900,7 @@ static void posix_list(const char *prefix) {
     read_processes();
     read_posix_handles();
     read_names();
-    if (!json) return;
-    index_objects();
-    for (size_t i = 0; i < nprocs; i++) {
-        proc_t *p = &procs[i];
-        if (!live(p)) continue;
-        if (p->holder) {
-            read_cgroup(p);
-            continue;
-        }
-        if (!p->reach) continue;
-        double last = reach_last(p);
-        if (last >= 0 && p->start < last + 1 + window) read_cgroup(p);
-    }
+    if (json) read_units(0);
 }
 
 static void posix_clean(const char *lock_path, int yes, const char *prefix) {
