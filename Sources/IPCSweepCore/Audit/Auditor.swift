@@ -133,12 +133,14 @@ public enum Auditor {
             c.byVerdict[v, default: 0] += 1
             c.byKindVerdict[kind, default: [:]][v, default: 0] += 1
             let uid = item.object.perm.uid
-            var o = owners[uid] ?? OwnerCount(uid: uid, user: names.user(uid))
-            o.total += 1
-            o.byKind[kind, default: 0] += 1
-            o.byVerdict[v, default: 0] += 1
-            o.byKindVerdict[kind, default: [:]][v, default: 0] += 1
-            owners[uid] = o
+            // Counted in place: a copy taken out and put back copied the owner's three dictionaries per object.
+            func count(_ o: inout OwnerCount) {
+                o.total += 1
+                o.byKind[kind, default: 0] += 1
+                o.byVerdict[v, default: 0] += 1
+                o.byKindVerdict[kind, default: [:]][v, default: 0] += 1
+            }
+            count(&owners[uid, default: OwnerCount(uid: uid, user: names.user(uid))])
         }
         c.byOwner = owners.values.sorted { $0.total == $1.total ? $0.uid < $1.uid : $0.total > $1.total }
         return c
