@@ -357,6 +357,54 @@ final class ProcessNeedsTests: XCTestCase {
         XCTAssertGreaterThan(checked, 500)
     }
 
+    /// With a wider inheritance window (`--inherit-window 10m`), a process born after the plan may have inherited an
+    /// object active minutes before it, not only within the last minute; and so may it when the wall clock was
+    /// measured to have stepped forward ten minutes (a process's start then counts that much earlier). The decider
+    /// looks for births for every object that recent (the window and the step added to the minute), so its verdict
+    /// is that of a decider made after the birth (suspect), not the plan's (orphaned).
+    func testBirthsAreLookedForAcrossAWiderInheritanceWindow() throws {
+        func proc(_ pid: Int32, parent: Int32, uid: UInt32, startedAt t: Int64) -> Proc {
+            Proc(pid: pid, ppid: parent, state: "S", uid: uid, euid: uid, gid: uid, groups: [], capEff: 0,
+                 credentialsReadable: true, statReadable: true, namespaceInit: false, comm: "worker",
+                 startTicks: (t - Self.boot) * 100, cgroup: "0::/user.slice", namespace: Self.ownNamespace, maps: [])
+        }
+        var w = World()
+        w.processes = [proc(11, parent: 1, uid: 1005, startedAt: Self.T - 3600)]
+        // Uid 1000's set, last operated on five minutes before the plan by a process that exited.
+        let perm = IPCPermissions(key: 0x1234, uid: 1000, gid: 1000, cuid: 1000, cgid: 1000, mode: 0o600)
+        w.snapshot.semaphoreSets = [SemaphoreSet(id: 1, perm: perm, nsems: 1, otime: Self.T - 300, ctime: Self.T - 400,
+                                                 semaphores: [Semaphore(value: 1, pid: 650, ncnt: 0, zcnt: 0)])]
+        let set = try XCTUnwrap(w.objects.first)
+        let root = try scratchDirectory()
+        try w.write(to: root)
+        func writeLastPid(_ pid: Int32) throws {  // in place: the decider keeps the file open, as /proc/loadavg
+            let fd = open("\(root)/loadavg", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            let text = Array("0.00 0.01 0.05 1/123 \(pid)\n".utf8)
+            XCTAssertEqual(text.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }, text.count)
+            close(fd)
+        }
+        try writeLastPid(700)
+        let stepped = ClockSteps(references: [ClockReference(source: .systemdManager, since: Double(Self.boot), step: 600)])
+        for (window, clock) in [(5.0, ClockSteps()), (600.0, ClockSteps()), (5.0, stepped)] {
+            let wide = window > 5 || !clock.references.isEmpty
+            let live = try Self.decider(w, root: root, forVerdicts: true, watchingBirthsFrom: 700, inheritWindow: window, clock: clock)
+            XCTAssertEqual(live.classify(set).verdict, .orphaned, "window \(window): no process of uid 1000 at the plan")
+            // Born after the plan, re-parented, uid 1000: within ten minutes of the last operation, not within 5 s.
+            var grown = w
+            grown.processes.append(proc(701, parent: 1, uid: 1000, startedAt: Self.T + 1))
+            let groot = try scratchDirectory()
+            try grown.write(to: groot)
+            try World.write([grown.processes[1]], to: root)
+            try writeLastPid(701)
+            let after = try Self.decider(grown, root: groot, forVerdicts: true, inheritWindow: window, clock: clock)
+            XCTAssertEqual(after.classify(set).verdict, wide ? .suspect : .orphaned, "window \(window), \(clock.references)")
+            XCTAssertEqual(live.classify(set), after.classify(set), "window \(window): \(live.classify(set).reasons)")
+            // The next window starts from the plan's copy again.
+            try FileManager.default.removeItem(atPath: root + "/701")
+            try writeLastPid(700)
+        }
+    }
+
     /// The catch-up looks at the pids handed out since the last look, not at the whole of /proc: a process born in
     /// that range is added, a thread's id in it is not (it is its process's thread), a pid outside it is not looked
     /// at; a wider range lists /proc.
@@ -386,18 +434,20 @@ final class ProcessNeedsTests: XCTestCase {
 
     /// `clean`'s decider over a world's procfs copy, its table read whole or for the verdicts; watching the copy's
     /// `loadavg` for births from that last pid on (nil: not watching).
-    static func decider(_ w: World, root: String, forVerdicts: Bool, watchingBirthsFrom lastPid: Int64? = nil) throws -> CleanDecider {
+    static func decider(_ w: World, root: String, forVerdicts: Bool, watchingBirthsFrom lastPid: Int64? = nil,
+                        inheritWindow: Double = 5, clock: ClockSteps = ClockSteps()) throws -> CleanDecider {
         let needs = forVerdicts ? ProcessNeeds(w.snapshot, posix: w.posix) : nil
         let probe = ProcessProbe(procRoot: root, details: [], needs: needs)
         var table = try probe.read()
         table.ownIPCNamespace = ownNamespace
-        let options = InspectionOptions(procRoot: root, kinds: Set(IPCKind.allCases), inheritWindow: 5)
+        let options = InspectionOptions(procRoot: root, kinds: Set(IPCKind.allCases), inheritWindow: inheritWindow)
         var found = [Inspector.Found(snapshot: w.snapshot, namespace: nil, thread: nil, posixObjects: w.posix)]
         Inspector.complete(&found, table: &table, probe: probe, options: options)
         var reading = Inspector.Reading(snapshot: w.snapshot, processes: table, scope: nil, now: Double(T),
                                         warnings: [], options: options, posixObjects: w.posix)
         reading.processNeeds = needs
         reading.lastPid = lastPid
+        reading.clock = clock
         return CleanDecider(reading: reading, users: UserDirectory(), watchBirths: lastPid != nil)
     }
 

@@ -80,6 +80,8 @@ public final class CleanDecider: Sendable {
         planLastPid = births == nil ? nil : reading.lastPid
         posixIdentities = Set(reading.posixObjects.map(\.identity))
         planHandlesRead = Set(reading.posixObjects.filter { $0.lease != .granted }.map(\.identity))
+        func seconds(_ d: Double) -> Int64 { Int64(min(max(0, d), 1e12).rounded(.up)) }
+        recentWindow = Self.recentActivity + seconds(reading.options.inheritWindow) + seconds(reading.clock.largestForward?.step ?? 0)
         let classifier = reading.classifier
         var held: [DeviceInode: Set<String>] = [:]
         for o in reading.posixObjects {
@@ -105,8 +107,12 @@ public final class CleanDecider: Sendable {
     }
 
     /// Objects active this recently (seconds before the plan) can have a possible holder born after the table
-    /// (the one-second slack, the inheritance window): for them the last pid is checked before each verdict.
+    /// (the one-second slack, the default inheritance window): for them the last pid is checked before each verdict.
     static let recentActivity: Int64 = 60
+    /// `recentActivity` widened by this run's inheritance window (`--inherit-window 10m`: a process born after the
+    /// plan may have inherited an object active minutes before) and by the largest forward step of the wall clock
+    /// measured for the run (a process's start then counts that much earlier: `ClockSteps.widening`).
+    private let recentWindow: Int64
 
     /// The verdict of a freshly read object, with one possible-holder cache and one evidence wording per slot
     /// (they repeat across objects of one owner and second; a cache per object cost more than the
@@ -174,7 +180,7 @@ public final class CleanDecider: Sendable {
         // The classifier taken apart while the table gains the born processes: then the table is the only
         // reference to its records and gains them in place, and the possible holders are appended to in place.
         var parts: Classifier.Parts?
-        if let births, fresh.lastActivity >= Int64(s.reading.now) - Self.recentActivity,
+        if let births, fresh.lastActivity >= Int64(s.reading.now) - recentWindow,
            let now = births.lastPid(), now != s.lastPid {
             let new = probe.processesBorn(after: s.lastPid, through: now, in: s.reading.processes)
             s.lastPid = now
