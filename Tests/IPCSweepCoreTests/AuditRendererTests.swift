@@ -98,7 +98,7 @@ final class AuditRendererTests: XCTestCase {
     }
 
     func testJSONDocument() throws {
-        let text = String(decoding: AuditJSON.render(AuditSample.report(previous: AuditSample.previousState), pretty: false), as: UTF8.self)
+        let text = String(decoding: AuditJSON.document(AuditSample.report(previous: AuditSample.previousState)).document(pretty: false), as: UTF8.self)
         let doc = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
         XCTAssertEqual(doc["schemaVersion"] as? Int, 1)
         XCTAssertEqual(doc["status"] as? String, "warning")
@@ -143,7 +143,7 @@ final class AuditRendererTests: XCTestCase {
         let text = AuditTextRenderer().render(r, quietIfClean: false).text
         XCTAssertTrue(text.contains("\nClock: the wall clock was stepped forward by 60 min since "), text)
         XCTAssertTrue(text.contains("\nClock: steps of the wall clock are measured only since 2027-01-15T05:00:00Z"), text)
-        let doc = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(AuditJSON.render(r, pretty: false))) as? [String: Any])
+        let doc = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(AuditJSON.document(r).document(pretty: false))) as? [String: Any])
         let clock = try XCTUnwrap(doc["clock"] as? [String: Any])
         XCTAssertEqual(clock["stepMs"] as? Int, 3_600_000)
         XCTAssertEqual(clock["source"] as? String, "systemd-manager")

@@ -243,7 +243,8 @@ final class LeaseScenarioTests: XCTestCase {
     /// may have touched the objects). Once the hook opens one of the files, as another program would: that one's
     /// lease is refused, so clean reads every process's descriptors then, names the opener and keeps the file; the
     /// other 29 go. Counted with strace: one read of the namespace's processes in all, where clean read them
-    /// again after each hook before (31 times).
+    /// again after each hook before (31 times). From the host (`--namespace`, every process of the machine in view),
+    /// `list` and `clean --dry-run` of the leased files read no process's descriptors either.
     func testAGrantedLeaseSparesTheReadOfEveryProcesssDescriptors() throws {
         let s = try run("""
             nobody /usr/bin/python3 -c '
@@ -255,6 +256,8 @@ final class LeaseScenarioTests: XCTestCase {
             sleep 3.2
             trace() { strace -f -qq --seccomp-bpf -e trace=openat -o "$1" "${@:2}"; }
             trace /run/h/list.trace ipcsweep list --type posix --format json > "$OUT/list.json"
+            outside --trace-openat="$OUT/host-list.trace" list --type posix --format json > "$OUT/host-list.json"
+            outside --trace-openat="$OUT/host-clean.trace" clean --dry-run --type posix --format json > "$OUT/host-clean.json" || true
             # The opener waits for the hook's word (it is not the tool's child, which strace -f would wait for).
             nobody /usr/bin/python3 -c '
             import os, sys, time
@@ -290,6 +293,17 @@ final class LeaseScenarioTests: XCTestCase {
         XCTAssertEqual(try s.statusLines(), [4])
         func count(_ name: String) throws -> Int { Int(try s.file(name).trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1 }
         XCTAssertEqual(try count("list.fd"), 0, "every lease granted: list reads no process's descriptors")
+        // From the host: the same files, leased through the namespace's root, and no descriptor read of any process.
+        let host = try s.posixObjects("host-list.json")
+        XCTAssertEqual(host.count, 30)
+        for (name, o) in host { XCTAssertTrue(evidenceKinds(o).contains("lease-granted"), "\(name): \(reasons(o))") }
+        let hostDry = try s.cleanOutcomes("host-clean.json")
+        XCTAssertEqual(hostDry.count, 30, "planned and read again from the host")
+        for file in ["host-list.trace", "host-clean.trace"] {
+            let trace = try s.file(file)
+            XCTAssertTrue(trace.contains(#""lease_15", O_RDONLY"#), "\(file): the trace shows the leases taken")
+            XCTAssertFalse(trace.contains(#""fd", O_RDONLY"#), "\(file): a process's descriptors were read")
+        }
         let procs = try count("procs"), clean = try count("clean.fd")
         XCTAssertGreaterThanOrEqual(procs, 5, "the shell, three sleeps and the opener")
         // One read of the processes alive then: these, strace, the tool and the hook's shell.

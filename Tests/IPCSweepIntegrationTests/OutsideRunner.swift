@@ -5,6 +5,9 @@ import Foundation
 /// /proc, no `--all-processes-visible`. Inside, the script calls `outside SUBCOMMAND ARGS...`; the request and the
 /// answer (standard output, standard error, exit status) travel through files in `$OUT`.
 ///
+/// `outside --trace-openat=FILE SUBCOMMAND ARGS...` runs it under `strace -f -e trace=openat -o FILE` (what it opened:
+/// which /proc files it read).
+///
 /// Only what reads: `clean` must be given `--dry-run` (a real removal from the host would log to the host's
 /// journal, which tests never touch). It runs with a private /run (its own mount namespace), like every scenario.
 final class OutsideRunner: @unchecked Sendable {
@@ -74,7 +77,13 @@ final class OutsideRunner: @unchecked Sendable {
     }
 
     private func serve(_ request: Data, prefix: String) {
-        let args = request.split(separator: 0, omittingEmptySubsequences: false).dropLast().map { String(decoding: $0, as: UTF8.self) }
+        var args = request.split(separator: 0, omittingEmptySubsequences: false).dropLast().map { String(decoding: $0, as: UTF8.self) }
+        var trace: [String] = []
+        if let first = args.first, first.hasPrefix("--trace-openat=") {
+            trace = ["/usr/bin/strace", "-f", "-qq", "--seccomp-bpf", "-e", "trace=openat", "-o",
+                     String(first.dropFirst("--trace-openat=".count))]
+            args.removeFirst()
+        }
         // The status last, by rename: the script waits for it.
         func answer(_ rc: Int32, err: String? = nil) {
             if let err {
@@ -97,7 +106,7 @@ final class OutsideRunner: @unchecked Sendable {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
         p.arguments = ["--mount", "--propagation", "private", "/bin/sh", "-c",
-                       "mount -t tmpfs -o mode=755 outside-run /run && exec \"$0\" \"$@\"", binary,
+                       "mount -t tmpfs -o mode=755 outside-run /run && exec \"$0\" \"$@\""] + trace + [binary,
                        sub, "--namespace", String(pid)] + args.dropFirst()
         var env = ProcessInfo.processInfo.environment
         env["NO_COLOR"] = "1"

@@ -156,11 +156,6 @@ public enum AuditJSON {
         return .fields(o)
     }
 
-    /// The document as bytes (sorted keys, final newline), through the one JSON writer.
-    public static func render(_ r: AuditReport, pretty: Bool) -> [UInt8] {
-        document(r).document(pretty: pretty)
-    }
-
     static func iso(_ t: Int64) -> JSONValue { TimeFormat.iso8601(t).map(JSONValue.string) ?? .null }
     static func opt(_ v: Int64?) -> JSONValue { v.map(JSONValue.int) ?? .null }
     static func opt(_ v: Double?) -> JSONValue { v.map(JSONValue.double) ?? .null }

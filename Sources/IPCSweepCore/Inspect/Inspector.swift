@@ -127,9 +127,8 @@ public enum Inspector {
 
         // /proc/PID/maps and /proc/PID/fd in one pass: maps for the processes (of that segment's namespace)
         // that could map an attached SysV segment, maps and fds of every live process when POSIX objects exist
-        // whose holders the kernel did not answer for. A granted write lease did: nothing but the tool had it open
-        // or mapped (`PosixLease.granted`), so no process is looked at for it, and none at all when every POSIX
-        // object in view was leased (a host where nothing holds its /dev/shm files, or one user's own orphans).
+        // whose holders the kernel did not answer for (`leaseAnswersHolders`): none at all when every POSIX object
+        // in view was leased (a host where nothing holds its /dev/shm files, or one user's own orphans).
         var sysvPids: Set<Int32> = []
         for f in found {
             let attached = f.snapshot.segments.filter { $0.nattch > 0 }
@@ -143,7 +142,7 @@ public enum Inspector {
                 sysvPids.insert(p.pid)
             }
         }
-        procProbe.addHandles(to: &table, sysvPids: sysvPids, posix: Set(found.flatMap(\.posixObjects).filter { $0.lease != .granted }.map(\.identity)))
+        procProbe.addHandles(to: &table, sysvPids: sysvPids, posix: Set(found.flatMap(\.posixObjects).filter { !$0.leaseAnswersHolders }.map(\.identity)))
         // Recorded pids that are thread ids resolve to their thread group.
         if Procfs.isLive(options.procRoot) {
             var unknown: Set<Int32> = []

@@ -139,6 +139,9 @@ public struct PosixIPCObject: Sendable, Equatable {
     /// What a write lease said when it was read (`PosixLeases`); nil: none was asked for (a fixture, a procfs
     /// copy).
     public var lease: PosixLease? = nil
+    /// Whether its lease already answered what the descriptors and mappings in /proc would: granted, nothing but the
+    /// tool had it open or mapped. Then no process is read for its holders (the listing, clean's re-check).
+    public var leaseAnswersHolders: Bool { lease == .granted }
 
     public init(path: String, kind: IPCKind, name: String? = nil, entry: String? = nil, uid: UInt32, gid: UInt32,
                 mode: UInt32, size: Int64 = 0, blocks: Int64 = 0, directory: String? = nil,

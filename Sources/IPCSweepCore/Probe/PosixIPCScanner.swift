@@ -175,15 +175,10 @@ public struct PosixIPCScanner: Sendable {
             case .object(var o, var warning):
                 // Its name and kind were admitted above; its owner is known now.
                 if let selection, !selection.admits(owner: o.perm) { continue }
-                // The lease first, then the ACL through its descriptor; let go before the next object.
-                let taken = leases?.take(dir: dir, o)
-                var held: Int32?
-                if case .held(let fd)? = taken { held = fd }
-                let acl = reader.readACL(&o, dir: dir, through: held)
-                if let held { leases?.release(held) }
-                guard case .success(let w) = acl else { continue }  // vanished meanwhile
-                o.lease = taken?.lease
-                warning = w ?? warning
+                // The lease, then the ACL through its descriptor; let go before the next object.
+                guard case .success(let leased) = reader.leaseAndACL(&o, dir: dir, leases: leases) else { continue }  // gone
+                if let held = leased.held { leases?.release(held) }
+                warning = leased.warning ?? warning
                 objects.append(o)
                 if let warning { warnings.append(warning) }
             case .ignored(let what): ignored.append(what)

@@ -77,10 +77,39 @@ public struct PosixObjectReader: Sendable {
         return .object(o, warning: warning)
     }
 
+    /// What `leaseAndACL` did: the lease taken (nil: none asked for), and a warning about the ACL.
+    public struct Leased {
+        public var taken: PosixLeases.Taken?
+        public var warning: String?
+        /// The descriptor holding a granted lease: the caller lets go of it (`PosixLeases.release`).
+        public var held: Int32? {
+            if case .held(let fd)? = taken { return fd }
+            return nil
+        }
+    }
+
+    /// The second step of a read, after `look`, for the scanner and clean's re-check alike: the write lease on `o`
+    /// (when `leases` is given; `o.lease` says what it answered), then the ACL through the leased descriptor (by
+    /// path without one). A granted lease stays held for the caller: the scanner lets go at once, clean keeps it
+    /// until the removal. On a failure (ENOENT: gone meanwhile) nothing is held.
+    public func leaseAndACL(_ o: inout PosixIPCObject, dir: Int32, leases: PosixLeases?) -> Result<Leased, Errno> {
+        let taken = leases?.take(dir: dir, o)
+        var done = Leased(taken: taken)
+        o.lease = taken?.lease
+        switch readACL(&o, dir: dir, through: done.held) {
+        case .success(let w):
+            done.warning = w
+            return .success(done)
+        case .failure(let e):
+            if let held = done.held { leases?.release(held) }
+            return .failure(e)
+        }
+    }
+
     /// Adds the access ACL of shared memory or a semaphore (a queue has none): through `fd` when it is open on the
     /// object itself (a held lease's descriptor), otherwise by its path in the root open as `dir`. A warning when
     /// it could not be read (then its mode bits alone count); ENOENT: the entry is gone.
-    public func readACL(_ o: inout PosixIPCObject, dir: Int32, through fd: Int32?) -> Result<String?, Errno> {
+    func readACL(_ o: inout PosixIPCObject, dir: Int32, through fd: Int32?) -> Result<String?, Errno> {
         guard o.kind != .posixMq else { return .success(nil) }
         let name = "system.posix_acl_access"
         let aclPath = aclThroughDescriptor ? "/proc/self/fd/\(dir)/\(o.entry)" : path(o.entry)

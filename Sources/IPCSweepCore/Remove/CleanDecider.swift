@@ -61,7 +61,7 @@ public final class CleanDecider: Sendable {
     private let planLastPid: Int64?
     /// The POSIX objects of the plan, whose holders are read again.
     private let posixIdentities: Set<DeviceInode>
-    /// Those whose holders the plan's table has: their lease was not granted (a granted one answered for them).
+    /// Those whose holders the plan's table has: their lease did not answer for them (`leaseAnswersHolders`).
     private let planHandlesRead: Set<DeviceInode>
     /// Who held each POSIX object at the plan ("pid 812 (postgres) descriptor 5"): only a holder that is new since
     /// then is a change (an object in use at the plan stays "in use", not "changed").
@@ -79,7 +79,7 @@ public final class CleanDecider: Sendable {
         births = watchBirths ? BirthWatch(procRoot: reading.options.procRoot) : nil
         planLastPid = births == nil ? nil : reading.lastPid
         posixIdentities = Set(reading.posixObjects.map(\.identity))
-        planHandlesRead = Set(reading.posixObjects.filter { $0.lease != .granted }.map(\.identity))
+        planHandlesRead = Set(reading.posixObjects.filter { !$0.leaseAnswersHolders }.map(\.identity))
         func seconds(_ d: Double) -> Int64 { Int64(min(max(0, d), 1e12).rounded(.up)) }
         recentWindow = Self.recentActivity + seconds(reading.options.inheritWindow) + seconds(reading.clock.largestForward?.step ?? 0)
         let classifier = reading.classifier
@@ -207,9 +207,9 @@ public final class CleanDecider: Sendable {
             changed = changed || s.reading.processes.threadGroups.count != before
         }
         var detail: Set<Int32> = []
-        if let o = fresh.posix, s.reading.options.isLive, !(o.lease == .granted && births != nil) {
-            // A granted lease already answered what the descriptors and mappings would: nothing but the tool has it
-            // open or mapped (the births are still caught up above).
+        if let o = fresh.posix, s.reading.options.isLive, !(o.leaseAnswersHolders && births != nil) {
+            // A granted lease already answered what the descriptors and mappings would. The births are still caught
+            // up above; without the birth watch, the read below (which lists /proc again) is the only catch-up.
             if let n = s.sinceHolderRead, n < Self.refreshEvery, s.everyHandleRead || planHandlesRead.contains(o.identity) {
                 s.sinceHolderRead = n + 1
             } else {

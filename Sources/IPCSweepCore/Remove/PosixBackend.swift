@@ -40,23 +40,19 @@ public struct PosixBackend: RemovalBackend {
                                        aclThroughDescriptor: o.directory.hasPrefix("/proc/"))
         switch reader.look(dir: dir, entry: o.entry) {
         case .object(var fresh, _):
-            // The lease is the fresh read's answer to "open or mapped anywhere?", and is kept until the removal.
-            let leases = PosixLeases(kernel: kernel)
-            let taken = leases.take(dir: dir, fresh)
-            if case .changed(let inode) = taken {
-                kernel.close(dir)
-                return .changed(["another file took its name (inode \(fresh.identity.inode) -> \(inode))"])
-            }
-            fresh.lease = taken.lease
-            var held: Int32?
-            if case .held(let fd) = taken { held = fd }
-            // Its ACL as the scanner reads it: through the leased descriptor, or by path.
-            if case .failure(let e) = reader.readACL(&fresh, dir: dir, through: held) {
-                if let held { leases.release(held) }
+            // The lease is the fresh read's answer to "open or mapped anywhere?", and is kept until the removal; the
+            // ACL is read as the scanner reads it.
+            switch reader.leaseAndACL(&fresh, dir: dir, leases: PosixLeases(kernel: kernel)) {
+            case .failure(let e):
                 kernel.close(dir)
                 return .failed(e, during: "read the ACL of")
+            case .success(let leased):
+                if case .changed(let inode)? = leased.taken {  // nothing is held then
+                    kernel.close(dir)
+                    return .changed(["another file took its name (inode \(fresh.identity.inode) -> \(inode))"])
+                }
+                return .read(PosixCandidate(kernel: kernel, dir: dir, fresh: fresh, lease: leased.held, beforeUnlink: beforeUnlink))
             }
-            return .read(PosixCandidate(kernel: kernel, dir: dir, fresh: fresh, lease: held, beforeUnlink: beforeUnlink))
         case .ignored(let what):
             kernel.close(dir)
             return .changed(["now a \(what)"])
