@@ -28,6 +28,15 @@ struct IPCSweep: ParsableCommand {
 
     static func main() {
         OutputSink.prepare()
+        // Swift reads the arguments from /proc/self/cmdline: none at all means /proc is not mounted here, or is
+        // another pid namespace's (nsenter into a mount namespace but not its pid namespace), where this process
+        // has no entry. Without them the request is unknown (ArgumentParser would print the help and exit 0, and
+        // a `clean` in a unit would look done), and without its own /proc no verdict could be made: a runtime
+        // error that says so.
+        if CommandLine.arguments.isEmpty {
+            writeStandardError("ipcsweep: cannot read its own command line from /proc/self/cmdline: /proc is not mounted here or belongs to another pid namespace; enter a pid namespace together with a mount namespace whose /proc is its own (nsenter -p -m), or run it from the host with --namespace PID\n")
+            Glibc.exit(1)
+        }
         // `ipcsweep --version` alone is answered before ArgumentParser builds its command tree (most of the
         // start-up time of --version; scripts and package checks call it often).
         if CommandLine.arguments.count == 2 && CommandLine.arguments[1] == "--version" {

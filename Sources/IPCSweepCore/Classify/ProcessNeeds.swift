@@ -1,7 +1,8 @@
 /// Which processes a verdict can look at beyond their credentials, decided from the objects before the processes
 /// are read (issue 20: read only what a verdict needs).
 ///
-/// `/proc/PID/status` (uids, groups, capabilities, state, parent) is read for every process: nothing cheaper says
+/// `/proc/PID/status` (uids, groups, capabilities, state, parent) is read for every process when there is an object
+/// in view (`readsNothing`: none otherwise): nothing cheaper says
 /// whether a process could reach an object (the owner of /proc/PID is its effective uid, or root: it can add a
 /// process but never rule one out). A process whose credentials reach no object in view (`mayReach`) is never a
 /// possible holder, so its start, command name and IPC namespace (`stat`, `ns/ipc`) are read only when the
@@ -56,6 +57,11 @@ public struct ProcessNeeds: Sendable, Equatable {
     public init(objects: some Sequence<IPCObject>) {
         self.init(accesses: objects.lazy.map(\.access))
     }
+
+    /// No object is in view: no process can be a holder or a possible holder, and no evidence names one, so the
+    /// table is not read at all (not even status). Nothing else of a read for the verdicts uses it: the blind
+    /// spots come from the mount and the namespaces, and a scope or `--namespace` reads the table whole.
+    public var readsNothing: Bool { !anyObject }
 
     /// Whether a process with these credentials (from /proc/PID/status) could reach one of the objects, by the
     /// rules of `PossibleHolderFinder.reachRule` without a scope. Unreadable credentials reach everything.

@@ -13,6 +13,7 @@ extension Inspector {
         guard Procfs.isLive(options.procRoot) else {
             throw ProbeError(description: "--all-namespaces reads the running kernel, not the procfs copy in \(options.procRoot)")
         }
+        try Procfs.requireOwnNamespace(options.procRoot)
         var table: ProcessTable
         do { table = try procProbe.read() } catch {
             throw ProbeError(description: "\(error): cannot read the process table")

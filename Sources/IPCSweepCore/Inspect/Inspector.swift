@@ -37,6 +37,7 @@ public enum Inspector {
     /// the IPC objects' per-semaphore detail is read. The POSIX roots are scanned on a third thread from the start
     /// (the table waits for them when it is read for the verdicts: their permissions count too).
     public static func read(_ options: InspectionOptions) throws -> Reading {
+        try Procfs.requireOwnNamespace(options.procRoot)
         let ipc = options.probe(kinds: options.sysvKinds, semaphoreDetail: options.semaphoreDetail, namespace: options.namespace)
         let read = ConcurrentReads()
         let posixGroup = DispatchGroup()

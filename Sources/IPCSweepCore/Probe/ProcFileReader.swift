@@ -77,4 +77,21 @@ public enum Procfs {
 
     /// Whether `root` is the live procfs rather than a copy.
     public static func isLive(_ root: String) -> Bool { root == live }
+
+    /// The live procfs must be this process's own pid namespace's: its pids are the ones the kernel records in IPC
+    /// objects (a semaphore's pid, a segment's creator and last attacher, a queue's sender and receiver) as this
+    /// process sees them. A /proc mounted for an ancestor namespace (a child pid namespace that kept its parent's
+    /// /proc: `unshare --pid --fork` without `--mount-proc`) numbers every process otherwise, so a recorded pid
+    /// would name another process, or none, and a live holder could look exited. /proc/self says which pid this
+    /// process is there, getpid() which it is here. (Where /proc has no entry for it at all, Swift has no
+    /// arguments either: the command line stops first.) A procfs copy (`--proc DIR`) is not checked.
+    public static func requireOwnNamespace(_ root: String) throws {
+        guard isLive(root) else { return }
+        let here = getpid()
+        let self_ = FileIO.readLink("\(root)/self")
+        guard let there = self_.flatMap({ Int32($0) }), there == here else {
+            let seen = self_.map { "/proc/self is pid \($0) there, this process is pid \(here) here" } ?? "/proc/self cannot be read"
+            throw ProbeError(description: "/proc is not this pid namespace's own (\(seen)): the pids IPC objects record would name other processes; mount one for this namespace (unshare --pid --fork --mount-proc, or mount -t proc proc /proc in its own mount namespace), or run ipcsweep from the host with --namespace PID")
+        }
+    }
 }

@@ -12,7 +12,8 @@ import Musl
 /// Per process, read whole (`needs` nil): /proc/PID/stat (ppid, state, comm, start ticks), status (uids), cgroup
 /// and ns/ipc, and, when asked for (`details`), exe and ns/mnt. For the verdicts only (`needs` given): status
 /// first, and stat, ns/ipc (and the details) only when its credentials may reach an object (`ProcessNeeds`);
-/// no cgroup (`addDetail` and `fillUnits` read the rest for the processes the evidence names). Files are opened
+/// no cgroup (`addDetail` and `fillUnits` read the rest for the processes the evidence names); with no object in
+/// view, no process at all (the directory is still listed: a procfs copy that has none is an error). Files are opened
 /// relative to a /proc/PID directory descriptor (every file of one record is of one process, whatever pid reuse
 /// does meanwhile) and read into one reused buffer, stat, status and cgroup with one read each; the parsers work
 /// on bytes. /proc/PID/maps is read in a second pass only for the processes the caller names (those that could
@@ -116,7 +117,9 @@ public struct ProcessProbe: Sendable {
     /// pids' order. The reads are system calls on independent /proc entries: from `parallelFrom` processes, chunks
     /// of them on several threads, each with its own read buffer (on a small host's 300 processes, half the time).
     private func records(of pids: [Int32], boot: Double, problem: inout String?) -> [ProcessRecord] {
-        guard !pids.isEmpty else { return [] }
+        // Read for the verdicts with no object in view (none there, or none a filter selects: every cron run and
+        // `ExecStopPost=` on a clean host): no process can hold anything, so none is read (`ProcessNeeds.readsNothing`).
+        guard !pids.isEmpty, needs?.readsNothing != true else { return [] }
         let ticks = ticksPerSecond()
         let read = Parallel.map(pids.count, serialBelow: Self.parallelFrom, state: { self.newReader() }) { reader, i in
             (record: self.record(pids[i], boot: boot, ticksPerSecond: ticks, reader: reader), problem: reader.problem)
