@@ -123,7 +123,9 @@ final class FileSafetyScenarioTests: XCTestCase {
             try_ pid-stdin ipcsweep list --pidfile /dev/stdin < held
             try_ state-stdin ipcsweep audit --state /dev/stdin < held
             kill $WRITER
-            # A procfs copy with a FIFO where a file should be.
+            # A procfs copy with a FIFO where a file should be, and a set in it (with no object in view, no
+            # process's file would be read at all).
+            ipcsweep-testkit sem-create --key 0x1002 --as-uid 33 > /dev/null
             mkdir -p copy/sysvipc copy/1
             for f in sem shm msg; do cat /proc/sysvipc/$f > copy/sysvipc/$f; done
             cat /proc/stat > copy/stat

@@ -556,6 +556,7 @@ if part small; then
     line "list, 4 objects + $(get "$S" small_procs) processes" "$(get "$S" small_list)" "lsipc -s" "$(get "$S" small_lsipc)" 4.0
     line "list, 4 objects + $(get "$S" small_procs) processes" "$(get "$S" small_list)" "its floor" "$(get "$S" small_floor)" 1.5
     line "list --format json, small system" "$(get "$S" small_list_json)" "its floor" "$(get "$S" small_floor_json)" 1.5
+    line "clean --yes --type posix, nothing there" "$(get "$S" small_none)" "lsipc -s" "$(get "$S" small_lsipc)" 4.0
     line "--version" "$(get "$S" version)" "static one-line Swift" "$(get "$S" hello)" 1.5
 fi
 if part posix; then

@@ -11,6 +11,8 @@
 #   and PROCS (300) processes, as every ExecStopPost= and cron run sees it:
 #   ipcsweep list, lsipc -s, the floor of list, ipcsweep list --format json,
 #   the floor of list --format json                                            (target: list <= 4 x lsipc -s)
+#   ipcsweep clean --yes --type posix, with no POSIX object (an empty private /dev/shm): a cron run or
+#   ExecStopPost= on a host where nothing leaked                               (target: <= 4 x lsipc -s)
 # ipcsweep runs with IPCSWEEP_ARGS (default --all-processes-visible: the namespace is complete).
 # Environment: RUNS (101), WARMUP (5), PROCS (300), BIN (a directory with a release ipcsweep built by
 # `make`; default: run `make build`), FLOOR_BIN (the compiled floor; default: compiled here), RESULTS (a file
@@ -56,6 +58,7 @@ if [ "${1:-}" = --inner ]; then
     # pid 1 of the private namespaces: a few objects, PROCS sleeping processes, then the rounds.
     read -r -a EXTRA <<<"$IPCSWEEP_ARGS"
     mount -t tmpfs -o mode=755,size=16m bench-run /run   # clean's lock and the clock pair stay inside
+    mount -t tmpfs -o mode=1777,size=1m bench-shm /dev/shm   # an empty /dev/shm of its own: no POSIX object
     "$2" list "${EXTRA[@]}" >/dev/null   # the clock pair from before the objects, as on a host since boot
     ipcmk -S 2 >/dev/null; ipcmk -S 1 >/dev/null; ipcmk -M 4096 >/dev/null; ipcmk -Q >/dev/null
     for ((i = 0; i < PROCS; i++)); do sleep 1000 & done
@@ -64,7 +67,8 @@ if [ "${1:-}" = --inner ]; then
     "$3" list 2>&1 | sed 's/^/  /'
     [ -z "$RESULTS" ] || echo "small_procs $PROCS" >>"$RESULTS"
     rounds "small_list=$2 list ${EXTRA[*]}" "small_lsipc=lsipc -s" "small_floor=$3 list --quiet" \
-        "small_list_json=$2 list ${EXTRA[*]} --format json" "small_floor_json=$3 list --json --quiet"
+        "small_list_json=$2 list ${EXTRA[*]} --format json" "small_floor_json=$3 list --json --quiet" \
+        "small_none=$2 clean ${EXTRA[*]} --yes --type posix"
     kill $(jobs -p) 2>/dev/null || true
     exit 0
 fi
