@@ -148,7 +148,7 @@ PY
         list-table) echo 'ipcsweep list --type posix' ;;
         list-json) echo 'ipcsweep list --format json --type posix' ;;
         list-all-json) echo 'ipcsweep list --format json (all kinds)' ;;
-        sysv) echo 'ipcsweep list --type sysv (no objects: the process table)' ;;
+        sysv) echo 'ipcsweep list --type sysv (no object in view: no process read)' ;;
         list-name) echo "ipcsweep list --type posix --name 'sem.*'" ;;
         clean-dry) echo 'ipcsweep clean --dry-run --type posix' ;;
         floor-list) echo 'floor posix-list (of list --type posix)' ;;
