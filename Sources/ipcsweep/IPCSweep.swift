@@ -34,7 +34,7 @@ struct IPCSweep: ParsableCommand {
         // a `clean` in a unit would look done), and without its own /proc no verdict could be made: a runtime
         // error that says so.
         if CommandLine.arguments.isEmpty {
-            writeStandardError("ipcsweep: cannot read its own command line from /proc/self/cmdline: /proc is not mounted here or belongs to another pid namespace; enter a pid namespace together with a mount namespace whose /proc is its own (nsenter -p -m), or run it from the host with --namespace PID\n")
+            writeStandardError("Error: cannot read the command line from /proc/self/cmdline: /proc is not mounted here or belongs to another pid namespace; enter a pid namespace together with a mount namespace whose /proc is its own (nsenter -p -m), or run it from the host with --namespace PID\n")
             Glibc.exit(1)
         }
         // `ipcsweep --version` alone is answered before ArgumentParser builds its command tree (most of the

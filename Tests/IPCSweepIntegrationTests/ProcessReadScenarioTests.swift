@@ -67,8 +67,8 @@ final class ProcessReadScenarioTests: XCTestCase {
             """)
         let messages = [
             "ancestor": "Error: /proc is not this pid namespace's own (/proc/self is pid ",
-            "unmounted": "ipcsweep: cannot read its own command line from /proc/self/cmdline: /proc is not mounted here or belongs to another pid namespace;",
-            "nested": "ipcsweep: cannot read its own command line from /proc/self/cmdline: /proc is not mounted here or belongs to another pid namespace;",
+            "unmounted": "Error: cannot read the command line from /proc/self/cmdline: /proc is not mounted here or belongs to another pid namespace;",
+            "nested": "Error: cannot read the command line from /proc/self/cmdline: /proc is not mounted here or belongs to another pid namespace;",
         ]
         for (t, prefix) in messages {
             XCTAssertEqual(try s.file("\(t).rc"), "1\n", t)
