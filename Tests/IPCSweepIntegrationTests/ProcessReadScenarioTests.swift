@@ -4,7 +4,8 @@ import XCTest
 /// What the tool reads of /proc, with real processes in private PID+IPC+mount namespaces (strace counts the opens).
 final class ProcessReadScenarioTests: XCTestCase {
     /// With no object in view (none of the kinds asked for, or none a filter selects: a cron run or an
-    /// `ExecStopPost=` on a clean host), no process can hold anything and none is read: not one /proc/PID/status.
+    /// `ExecStopPost=` on a clean host), no process can hold anything and none is read: no /proc/PID opened, not
+    /// one status.
     /// The same run with the set in view reads every process and finds it orphaned (no process of its owner), so
     /// the rule only spares reads; `clean --yes` of another kind removes nothing. From the host (`--namespace`, the
     /// namespace found through the table, which is then read whole) the result is the same empty list.
@@ -20,6 +21,7 @@ final class ProcessReadScenarioTests: XCTestCase {
             outside list --type shm --type msg --type posix --format json > "$OUT/host.json"
             for t in kind user clean all; do
                 { grep -c 'openat([0-9]*, "status"' /run/$t.trace || true; } > "$OUT/$t.status"
+                { grep -cE 'openat[(]AT_FDCWD, "/proc/[0-9]+"' /run/$t.trace || true; } > "$OUT/$t.dirs"
             done
             ls -d /proc/[0-9]* | wc -l > "$OUT/procs"
             ipcs -s | grep -c '^0x' > "$OUT/sets"
@@ -28,8 +30,10 @@ final class ProcessReadScenarioTests: XCTestCase {
         func count(_ name: String) throws -> Int { Int(try s.file(name).trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1 }
         for t in ["kind", "user", "clean"] {
             XCTAssertEqual(try count("\(t).status"), 0, "\(t): no object in view, yet a process's status was read")
+            XCTAssertEqual(try count("\(t).dirs"), 0, "\(t): no object in view, yet a process's /proc directory was opened")
         }
         XCTAssertGreaterThanOrEqual(try count("all.status"), 6, "the set in view: the shell and the five sleeps are read")
+        XCTAssertGreaterThanOrEqual(try count("all.dirs"), 6)
         XCTAssertGreaterThanOrEqual(try count("procs"), 6)
         XCTAssertEqual(try s.objects("kind.json").count, 0)
         XCTAssertEqual(try s.objects("user.json").count, 0)
@@ -45,7 +49,8 @@ final class ProcessReadScenarioTests: XCTestCase {
     ///   names another process, or none, so a live holder could look exited;
     /// - no /proc at all, and a nested namespace's /proc entered by mount namespace only: Swift reads a program's
     ///   arguments from /proc/self/cmdline, which has no entry for it, so the tool has no arguments either.
-    /// The orphaned set each was asked to clean stays; the tool with its own /proc still finds it orphaned.
+    /// The orphaned set each was asked to clean stays; the tool with its own /proc (inside, and from the host with
+    /// `--namespace`, as the messages advise) still finds it orphaned.
     func testWithoutItsOwnProcTheToolSaysSoAndRemovesNothing() throws {
         let s = try Scenario.run("""
             ipcsweep-testkit sem-create --key 0x62 --as-uid 4062 > /dev/null
@@ -64,6 +69,8 @@ final class ProcessReadScenarioTests: XCTestCase {
             set -e
             kill -9 $C; wait $U || true
             ipcsweep list --format json > "$OUT/after.json"
+            # What the messages advise: from the host, with --namespace.
+            outside list --format json > "$OUT/host.json"
             """)
         let messages = [
             "ancestor": "Error: /proc is not this pid namespace's own (/proc/self is pid ",
@@ -80,5 +87,6 @@ final class ProcessReadScenarioTests: XCTestCase {
         let ancestor = try s.file("ancestor.err")
         XCTAssertTrue(ancestor.contains(", this process is pid 1 here): "), ancestor)
         XCTAssertEqual(try s.objects("after.json")["sem:0"]?["verdict"] as? String, "orphaned", "the set is still there")
+        try s.assertHostAgrees(inside: "after.json", host: "host.json", ["sem:0"])
     }
 }

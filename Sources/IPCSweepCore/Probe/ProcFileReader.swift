@@ -88,10 +88,10 @@ public enum Procfs {
     public static func requireOwnNamespace(_ root: String) throws {
         guard isLive(root) else { return }
         let here = getpid()
-        let self_ = FileIO.readLink("\(root)/self")
-        guard let there = self_.flatMap({ Int32($0) }), there == here else {
-            let seen = self_.map { "/proc/self is pid \($0) there, this process is pid \(here) here" } ?? "/proc/self cannot be read"
-            throw ProbeError(description: "/proc is not this pid namespace's own (\(seen)): the pids IPC objects record would name other processes; mount one for this namespace (unshare --pid --fork --mount-proc, or mount -t proc proc /proc in its own mount namespace), or run ipcsweep from the host with --namespace PID")
-        }
+        let there = FileIO.readLink("\(root)/self").flatMap { Int32($0) }
+        guard there != here else { return }
+        // Only a pid is shown: whatever else /proc/self links to is not procfs's, and not repeated.
+        let seen = there.map { "/proc/self is pid \($0) there, this process is pid \(here) here" } ?? "/proc/self names no pid"
+        throw ProbeError(description: "/proc is not this pid namespace's own (\(seen)): the pids IPC objects record would name other processes; mount one for this namespace (unshare --pid --fork --mount-proc, or mount -t proc proc /proc in its own mount namespace), or run ipcsweep from the host with --namespace PID")
     }
 }
